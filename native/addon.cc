@@ -1,0 +1,16 @@
+// warren's native addon: the spawn (clone, id maps, handshake), exit
+// watching, and a few syscalls Node lacks. Everything else is TypeScript.
+#include "spawn.h"
+
+namespace warren {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("spawn", Napi::Function::New(env, Spawn));
+  InitWait(env, exports);
+  InitMisc(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(warren, Init)
+
+}  // namespace warren

@@ -1,0 +1,45 @@
+/* Internal declarations of the child's step implementations: each takes the
+ * child state and one op and returns 0 or -errno. Async-signal-safe only. */
+#ifndef WARREN_CHILD_H
+#define WARREN_CHILD_H
+
+#include "plan.h"
+#include "sys.h"
+
+static inline const char *wr_str(const struct wr_child *st, uint32_t off) {
+  return off == WR_NONE || off >= st->blob_len ? (const char *)0 : st->blob + off;
+}
+
+int wr_op_mount(struct wr_child *st, const struct wr_op *op);
+int wr_op_open_tree(struct wr_child *st, const struct wr_op *op);
+int wr_op_move_mount(struct wr_child *st, const struct wr_op *op);
+int wr_op_setattr(struct wr_child *st, const struct wr_op *op);
+int wr_op_mkdir(struct wr_child *st, const struct wr_op *op);
+int wr_op_mkfile(struct wr_child *st, const struct wr_op *op);
+int wr_op_mknod(struct wr_child *st, const struct wr_op *op);
+int wr_op_symlink(struct wr_child *st, const struct wr_op *op);
+int wr_op_mask(struct wr_child *st, const struct wr_op *op);
+int wr_op_pivot_root(struct wr_child *st, const struct wr_op *op);
+int wr_op_write_file(struct wr_child *st, const struct wr_op *op);
+
+int wr_op_creds(struct wr_child *st, const struct wr_op *op);
+int wr_op_capbset_drop(struct wr_child *st, const struct wr_op *op);
+int wr_op_seccomp(struct wr_child *st, const struct wr_op *op);
+int wr_op_rlimit(struct wr_child *st, const struct wr_op *op);
+
+int wr_op_stdio(struct wr_child *st, const struct wr_op *op);
+int wr_op_setsid(struct wr_child *st, const struct wr_op *op);
+int wr_op_close_fds(struct wr_child *st, const struct wr_op *op);
+
+int wr_op_link_up(struct wr_child *st, const struct wr_op *op);
+
+int wr_op_fork(struct wr_child *st, const struct wr_op *op, uint32_t index);
+int wr_op_exec(struct wr_child *st, const struct wr_op *op);
+
+/* mkdir -p; returns 0 when the directory exists afterwards. */
+int wr_mkdir_p(const char *path, unsigned mode);
+/* Runs ops[from..] and never returns: execs, or reports and exits. */
+void wr_run_ops(struct wr_child *st, uint32_t from) __attribute__((noreturn));
+void wr_report_and_exit(struct wr_child *st, int32_t op_index, int err) __attribute__((noreturn));
+
+#endif

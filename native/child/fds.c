@@ -1,0 +1,56 @@
+/* File-descriptor steps: stdio, the controlling terminal, and closing
+ * everything the container was not given before exec. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+
+#include "child.h"
+
+int wr_op_stdio(struct wr_child *st, const struct wr_op *op) {
+  (void)st;
+  const long src[3] = {(long)op->a, (long)op->b, (long)op->c};
+  /* Move sources out of 0..2 first so one dup cannot clobber another's
+   * source (e.g. stdout taken from fd 0). */
+  long moved[3];
+  for (int i = 0; i < 3; i++) {
+    moved[i] = src[i];
+    if (src[i] >= 0 && src[i] <= 2 && src[i] != i) {
+      long fd = wr_sys3(SYS_fcntl, src[i], F_DUPFD_CLOEXEC, 3);
+      if (fd < 0) return (int)fd;
+      moved[i] = fd;
+    }
+  }
+  for (int i = 0; i < 3; i++) {
+    long rc;
+    if (moved[i] == i)
+      rc = wr_sys3(SYS_fcntl, i, F_SETFD, 0);
+    else
+      rc = wr_sys3(SYS_dup3, moved[i], i, 0);
+    if (rc < 0) return (int)rc;
+  }
+  return 0;
+}
+
+int wr_op_setsid(struct wr_child *st, const struct wr_op *op) {
+  (void)st;
+  long rc = wr_sys0(SYS_setsid);
+  if (rc < 0) return (int)rc;
+  if (op->flags & WR_F_CTTY) return (int)wr_sys3(SYS_ioctl, 0, TIOCSCTTY, 0);
+  return 0;
+}
+
+int wr_op_close_fds(struct wr_child *st, const struct wr_op *op) {
+  /* Marked close-on-exec rather than closed: the report pipe must stay open
+   * until the execve itself succeeds. */
+  long rc = wr_sys3(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (rc < 0) return (int)rc;
+  if (op->a == WR_NONE) return 0;
+  if (op->a + 4 > st->blob_len) return -EINVAL;
+  const uint32_t *keep = (const uint32_t *)(st->blob + op->a);
+  for (uint32_t i = 0; i < keep[0]; i++) {
+    rc = wr_sys3(SYS_fcntl, keep[1 + i], F_SETFD, 0);
+    if (rc < 0) return (int)rc;
+  }
+  return 0;
+}

@@ -1,0 +1,87 @@
+/*
+ * The parent <-> child ABI. TypeScript (src/plan/encode.ts) writes this layout
+ * into one buffer; the addon copies it into malloc'd memory and fixes list
+ * offsets up into pointers before the clone, so the child reads plain memory
+ * and never allocates.
+ *
+ *   struct wr_plan_header | struct wr_op[nops] | blob (strings, lists, BPF)
+ *
+ * Strings are NUL-terminated offsets into the blob (WR_NONE = absent).
+ * Lists are u32 count followed by u32 items (string offsets or ids).
+ */
+#ifndef WARREN_PLAN_H
+#define WARREN_PLAN_H
+
+#include <stdint.h>
+#include "steps.h"
+
+#define WR_PLAN_MAGIC 0x314e5257u /* "WRN1" little-endian */
+#define WR_PLAN_VERSION 1u
+#define WR_NONE 0xffffffffu
+#define WR_MAX_SLOTS 64
+
+/* op flags */
+#define WR_F_OPTIONAL (1u << 0) /* ENOENT on the target is not an error */
+#define WR_F_MKDIR (1u << 1)    /* create the target directory first */
+#define WR_F_MKFILE (1u << 2)   /* create the target as an empty file first */
+#define WR_F_CTTY (1u << 3)     /* setsid: make fd 0 the controlling tty */
+#define WR_F_RECURSIVE (1u << 4)
+#define WR_F_IN_ROOT (1u << 5)  /* mount: s1 is relative to the root at blob+c */
+
+struct wr_op {
+  uint32_t kind;
+  uint32_t flags;
+  uint64_t a, b, c;
+  uint32_t s0, s1, s2, s3;
+};
+
+struct wr_plan_header {
+  uint32_t magic;
+  uint32_t version;
+  uint32_t nops;
+  uint32_t blob_len;
+};
+
+/* What the child sends back on the CLOEXEC report pipe. EOF without a record
+ * means execve succeeded. */
+#define WR_REPORT_ERROR 1
+#define WR_REPORT_PID 2
+struct wr_report {
+  int32_t kind;
+  int32_t op_index; /* -1: the handshake before the first op */
+  int32_t err;      /* positive errno */
+  int32_t pid;      /* WR_REPORT_PID: the process that will exec */
+};
+
+/* Everything the child needs, prepared by the parent before clone. */
+struct wr_child {
+  const struct wr_op *ops;
+  uint32_t nops;
+  const char *blob;
+  uint32_t blob_len;
+  int sync_fd;   /* read end: one byte from the parent means "go" */
+  int report_fd; /* write end, O_CLOEXEC */
+  char *stack2;  /* second stack for WR_OP_FORK */
+  uint64_t stack2_size;
+  uint32_t resume; /* WR_OP_FORK: the op the grandchild continues with */
+  int slots[WR_MAX_SLOTS];
+};
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* Entry point of the cloned child (runs on its own stack, shares the parent's
+ * memory). Never returns on success: it execs. */
+int wr_child_main(void *arg);
+/* clone3 with a child function: returns the child's pid (or -errno) in the
+ * parent; in the child runs fn(arg) on the new stack and exits with its value. */
+long wr_clone3(void *clone_args, unsigned long size, int (*fn)(void *), void *arg);
+/* Fix list offsets of EXEC ops up into pointer arrays (parent side, may
+ * allocate). Returns 0 or -errno. */
+int wr_plan_prepare(struct wr_op *ops, uint32_t nops, char *blob, uint32_t blob_len,
+                    void **allocations, int max_allocations, int *n_allocations);
+#ifdef __cplusplus
+}
+#endif
+
+#endif

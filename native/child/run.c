@@ -1,0 +1,98 @@
+/*
+ * The child's life after clone, as one sequence: reset signal dispositions,
+ * wait for the parent's "go" (it writes uid_map/gid_map meanwhile), then run
+ * the plan's ops in order. A failing op is reported as (op index, errno) on
+ * the CLOEXEC report pipe and the child exits 127; a successful execve closes
+ * the pipe, which the parent reads as success (crun's send-and-die).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <sys/prctl.h>
+
+#include "child.h"
+
+struct wr_kernel_sigaction {
+  void *handler;
+  unsigned long flags;
+  void *restorer;
+  uint64_t mask;
+};
+
+void wr_report_and_exit(struct wr_child *st, int32_t op_index, int err) {
+  struct wr_report r = {WR_REPORT_ERROR, op_index, err, 0};
+  wr_sys3(SYS_write, st->report_fd, &r, sizeof r);
+  for (;;) wr_sys1(SYS_exit, 127);
+}
+
+static void reset_signals(void) {
+  /* Node ignores SIGPIPE and handles others; an exec'd program must start
+   * with default dispositions. Handled signals are reset by execve anyway,
+   * ignored ones are not. */
+  struct wr_kernel_sigaction dfl = {(void *)SIG_DFL, 0, 0, 0};
+  for (long sig = 1; sig <= 64; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    wr_sys4(SYS_rt_sigaction, sig, &dfl, 0, 8);
+  }
+}
+
+static int dispatch(struct wr_child *st, const struct wr_op *op, uint32_t index) {
+  switch (op->kind) {
+    case WR_OP_MOUNT: return wr_op_mount(st, op);
+    case WR_OP_OPEN_TREE: return wr_op_open_tree(st, op);
+    case WR_OP_MOVE_MOUNT: return wr_op_move_mount(st, op);
+    case WR_OP_SETATTR: return wr_op_setattr(st, op);
+    case WR_OP_MKDIR: return wr_op_mkdir(st, op);
+    case WR_OP_MKFILE: return wr_op_mkfile(st, op);
+    case WR_OP_MKNOD: return wr_op_mknod(st, op);
+    case WR_OP_SYMLINK: return wr_op_symlink(st, op);
+    case WR_OP_MASK: return wr_op_mask(st, op);
+    case WR_OP_PIVOT_ROOT: return wr_op_pivot_root(st, op);
+    case WR_OP_WRITE_FILE: return wr_op_write_file(st, op);
+    case WR_OP_SETHOSTNAME: {
+      const char *s = wr_str(st, op->s0);
+      return s ? (int)wr_sys2(SYS_sethostname, s, wr_strlen(s)) : -EINVAL;
+    }
+    case WR_OP_SETDOMAINNAME: {
+      const char *s = wr_str(st, op->s0);
+      return s ? (int)wr_sys2(SYS_setdomainname, s, wr_strlen(s)) : -EINVAL;
+    }
+    case WR_OP_LINK_UP: return wr_op_link_up(st, op);
+    case WR_OP_RLIMIT: return wr_op_rlimit(st, op);
+    case WR_OP_CAPBSET_DROP: return wr_op_capbset_drop(st, op);
+    case WR_OP_NO_NEW_PRIVS: return (int)wr_sys5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    case WR_OP_SECCOMP: return wr_op_seccomp(st, op);
+    case WR_OP_CREDS: return wr_op_creds(st, op);
+    case WR_OP_CHDIR: {
+      const char *s = wr_str(st, op->s1);
+      return s ? (int)wr_sys1(SYS_chdir, s) : -EINVAL;
+    }
+    case WR_OP_STDIO: return wr_op_stdio(st, op);
+    case WR_OP_SETSID: return wr_op_setsid(st, op);
+    case WR_OP_CLOSE_FDS: return wr_op_close_fds(st, op);
+    case WR_OP_PDEATHSIG: return (int)wr_sys5(SYS_prctl, PR_SET_PDEATHSIG, op->a, 0, 0, 0);
+    case WR_OP_SETNS: return (int)wr_sys2(SYS_setns, (long)op->a, (long)op->b);
+    case WR_OP_FORK: return wr_op_fork(st, op, index);
+    case WR_OP_EXEC: return wr_op_exec(st, op);
+    default: return -ENOSYS;
+  }
+}
+
+void wr_run_ops(struct wr_child *st, uint32_t from) {
+  for (uint32_t i = from; i < st->nops; i++) {
+    int rc = dispatch(st, &st->ops[i], i);
+    if (rc < 0) wr_report_and_exit(st, (int32_t)i, -rc);
+  }
+  /* A plan always ends in exec; running off the end is a plan bug. */
+  wr_report_and_exit(st, (int32_t)st->nops, ENOEXEC);
+}
+
+int wr_child_main(void *arg) {
+  struct wr_child *st = (struct wr_child *)arg;
+  reset_signals();
+  char go = 0;
+  long n;
+  do n = wr_sys3(SYS_read, st->sync_fd, &go, 1); while (n == -EINTR);
+  if (n != 1) wr_report_and_exit(st, -1, n < 0 ? (int)-n : ECANCELED);
+  wr_sys1(SYS_close, st->sync_fd);
+  wr_run_ops(st, 0);
+}

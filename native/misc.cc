@@ -1,0 +1,117 @@
+// Small syscalls Node lacks: pidfds, flock, pty plumbing. Each throws an
+// Error carrying `errno` (positive) and `syscall`; src/native/binding.ts
+// turns that into Node's usual code names.
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "spawn.h"
+
+extern "C" {
+#include "child/steps.h"
+}
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+namespace warren {
+
+namespace {
+
+Napi::Error ErrnoError(Napi::Env env, const char *syscall, int err) {
+  Napi::Error e = Napi::Error::New(env, std::string(syscall) + ": " + strerror(err));
+  e.Set("errno", Napi::Number::New(env, err));
+  e.Set("syscall", Napi::String::New(env, syscall));
+  return e;
+}
+
+int IntArg(const Napi::CallbackInfo &info, size_t i) {
+  if (info.Length() <= i || !info[i].IsNumber())
+    throw Napi::TypeError::New(info.Env(), "expected a number argument");
+  return info[i].As<Napi::Number>().Int32Value();
+}
+
+Napi::Value PidfdOpen(const Napi::CallbackInfo &info) {
+  int fd = (int)syscall(SYS_pidfd_open, IntArg(info, 0), 0);
+  if (fd < 0) throw ErrnoError(info.Env(), "pidfd_open", errno);
+  if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {}
+  return Napi::Number::New(info.Env(), fd);
+}
+
+Napi::Value PidfdSendSignal(const Napi::CallbackInfo &info) {
+  long rc = syscall(SYS_pidfd_send_signal, IntArg(info, 0), IntArg(info, 1), nullptr, 0);
+  if (rc < 0) throw ErrnoError(info.Env(), "pidfd_send_signal", errno);
+  return info.Env().Undefined();
+}
+
+Napi::Value CloseFd(const Napi::CallbackInfo &info) {
+  if (close(IntArg(info, 0)) < 0 && errno != EINTR) throw ErrnoError(info.Env(), "close", errno);
+  return info.Env().Undefined();
+}
+
+// flock(fd, exclusive) without blocking: true when taken, false when another
+// holder has it. Callers retry with a timer so the event loop never blocks.
+Napi::Value Flock(const Napi::CallbackInfo &info) {
+  int fd = IntArg(info, 0);
+  bool exclusive = info.Length() > 1 && info[1].ToBoolean().Value();
+  int rc;
+  do rc = flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB);
+  while (rc < 0 && errno == EINTR);
+  if (rc == 0) return Napi::Boolean::New(info.Env(), true);
+  if (errno == EWOULDBLOCK) return Napi::Boolean::New(info.Env(), false);
+  throw ErrnoError(info.Env(), "flock", errno);
+}
+
+// The peer of a pty master, opened through the master itself (no path
+// lookup in a container's /dev/pts), after unlocking it.
+Napi::Value PtyPeer(const Napi::CallbackInfo &info) {
+  int master = IntArg(info, 0);
+  int unlock = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) throw ErrnoError(info.Env(), "ioctl(TIOCSPTLCK)", errno);
+  int peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (peer < 0) throw ErrnoError(info.Env(), "ioctl(TIOCGPTPEER)", errno);
+  return Napi::Number::New(info.Env(), peer);
+}
+
+Napi::Value SetWindowSize(const Napi::CallbackInfo &info) {
+  struct winsize ws;
+  memset(&ws, 0, sizeof ws);
+  ws.ws_col = (unsigned short)IntArg(info, 1);
+  ws.ws_row = (unsigned short)IntArg(info, 2);
+  if (ioctl(IntArg(info, 0), TIOCSWINSZ, &ws) < 0) throw ErrnoError(info.Env(), "ioctl(TIOCSWINSZ)", errno);
+  return info.Env().Undefined();
+}
+
+Napi::Value StepNames(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  static const char *names[] = {
+#define WR_NAME_ITEM(id, name) name,
+      WR_STEPS(WR_NAME_ITEM)
+#undef WR_NAME_ITEM
+  };
+  Napi::Array out = Napi::Array::New(env, WR_OP__COUNT);
+  for (uint32_t i = 0; i < WR_OP__COUNT; i++) out.Set(i, Napi::String::New(env, names[i]));
+  return out;
+}
+
+}  // namespace
+
+Napi::Object InitMisc(Napi::Env env, Napi::Object exports) {
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
+  exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal));
+  exports.Set("close", Napi::Function::New(env, CloseFd));
+  exports.Set("flock", Napi::Function::New(env, Flock));
+  exports.Set("ptyPeer", Napi::Function::New(env, PtyPeer));
+  exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
+  exports.Set("stepNames", Napi::Function::New(env, StepNames));
+  return exports;
+}
+
+}  // namespace warren
