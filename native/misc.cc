@@ -89,6 +89,17 @@ Napi::Value SetWindowSize(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// pipe2(O_CLOEXEC): the ends handed to a container are dup'ed onto its
+// stdio by the child (dup3 clears CLOEXEC there); ours stay close-on-exec.
+Napi::Value Pipe(const Napi::CallbackInfo &info) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) throw ErrnoError(info.Env(), "pipe2", errno);
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set((uint32_t)0, fds[0]);
+  out.Set((uint32_t)1, fds[1]);
+  return out;
+}
+
 Napi::Value StepNames(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   static const char *names[] = {
@@ -110,6 +121,7 @@ Napi::Object InitMisc(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("ptyPeer", Napi::Function::New(env, PtyPeer));
   exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
+  exports.Set("pipe", Napi::Function::New(env, Pipe));
   exports.Set("stepNames", Napi::Function::New(env, StepNames));
   return exports;
 }

@@ -1,0 +1,169 @@
+/**
+ * One cgroup v2 directory per container under a warren subtree of the
+ * cgroup2 mount: `<mount>/<parent>/<container>`, the init in it (with a
+ * cgroup namespace rooted there, LXC's payload layout), exec'd processes in
+ * the `.exec` leaf below it. All operations take an injectable mount path so
+ * unit tests can run against a temporary directory.
+ * @module
+ */
+import { promises as fsp, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+import { codeOf, HostError } from "../errors.js";
+import { findCgroup2, parseMountInfo, v1Controllers } from "./mountinfo.js";
+
+/** The leaf of a container's cgroup that exec'd processes join. */
+export const EXEC_LEAF = ".exec";
+
+/** What warren can use of the host's cgroups. */
+export interface CgroupHost {
+  /** The cgroup2 mount point, e.g. `/sys/fs/cgroup` or `/sys/fs/cgroup/unified`. */
+  mount: string;
+  /** Controllers enabled at the cgroup2 root (`cgroup.controllers`). */
+  controllers: string[];
+  /** Controllers held by cgroup v1 hierarchies, unusable by warren. */
+  v1Controllers: string[];
+  /** True when cgroup2 is the only cgroup filesystem mounted. */
+  pureV2: boolean;
+}
+
+let cachedHost: CgroupHost | undefined;
+
+/** Detects the host's cgroup layout (cached; pass `refresh` to re-read). */
+export function detectCgroupHost(refresh = false): CgroupHost {
+  if (cachedHost && !refresh) return cachedHost;
+  const entries = parseMountInfo(readFileSync("/proc/self/mountinfo", "utf8"));
+  const v2 = findCgroup2(entries);
+  if (!v2) {
+    throw new HostError("no cgroup2 filesystem is mounted (warren uses cgroup v2 only)", "ENOENT", {
+      path: "/proc/self/mountinfo",
+    });
+  }
+  let controllers: string[] = [];
+  try {
+    controllers = readFileSync(join(v2.mountPoint, "cgroup.controllers"), "utf8").trim().split(/\s+/).filter(Boolean);
+  } catch {
+    controllers = [];
+  }
+  const v1 = v1Controllers(entries);
+  cachedHost = { mount: v2.mountPoint, controllers, v1Controllers: v1, pureV2: !entries.some((e) => e.fsType === "cgroup") };
+  return cachedHost;
+}
+
+/** A warren subtree (`<mount>/<parent>`) holding one cgroup per container. */
+export class CgroupTree {
+  readonly mount: string;
+  readonly parent: string;
+
+  constructor(mount: string, parent: string) {
+    if (!parent || parent.includes("/") || parent.startsWith(".")) throw new Error(`bad cgroup parent name ${parent}`);
+    this.mount = mount;
+    this.parent = parent;
+  }
+
+  /** Absolute path of the warren subtree. */
+  get root(): string {
+    return join(this.mount, this.parent);
+  }
+
+  /** The container's cgroup directory. */
+  path(name: string): string {
+    return join(this.mount, this.parent, name);
+  }
+
+  /** Creates the container's cgroup (and the subtree when missing). Fails with EEXIST if it is there. */
+  async create(name: string): Promise<string> {
+    const dir = this.path(name);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await fsp.mkdir(this.root).catch((e) => {
+          if (codeOf(e) !== "EEXIST") throw e;
+        });
+        await fsp.mkdir(dir);
+        return dir;
+      } catch (e) {
+        // Another process may remove the empty subtree between our two
+        // mkdirs (it cleans up after its last container); try again.
+        if (codeOf(e) === "ENOENT" && attempt < 5) continue;
+        if (codeOf(e) === "EEXIST") {
+          // Left over by a container that died unseen: reuse it only if empty.
+          if (!(await this.populated(name))) return dir;
+        }
+        throw new HostError(`create cgroup \`${dir}\``, codeOf(e), { path: dir, syscall: "mkdir", cause: e });
+      }
+    }
+  }
+
+  /** The exec leaf, created on first use. */
+  async execLeaf(name: string): Promise<string> {
+    const dir = join(this.path(name), EXEC_LEAF);
+    await fsp.mkdir(dir).catch((e) => {
+      if (codeOf(e) !== "EEXIST") throw new HostError(`create cgroup \`${dir}\``, codeOf(e), { path: dir, syscall: "mkdir" });
+    });
+    return dir;
+  }
+
+  /** Whether any process is left in the container's cgroup (or below it). */
+  async populated(name: string): Promise<boolean> {
+    try {
+      const events = await fsp.readFile(join(this.path(name), "cgroup.events"), "utf8");
+      return /^populated 1$/m.test(events);
+    } catch (e) {
+      if (codeOf(e) === "ENOENT") return false;
+      throw e;
+    }
+  }
+
+  /** SIGKILLs every process in the container's cgroup at once (cgroup.kill, Linux 5.14). */
+  async kill(name: string): Promise<void> {
+    try {
+      await fsp.writeFile(join(this.path(name), "cgroup.kill"), "1");
+    } catch (e) {
+      if (codeOf(e) === "ENOENT") return;
+      throw new HostError(`kill cgroup \`${this.path(name)}\``, codeOf(e), { path: this.path(name), syscall: "write" });
+    }
+  }
+
+  /** Same as {@link kill}, synchronously: for process-exit hooks. */
+  killSync(name: string): void {
+    try {
+      writeFileSync(join(this.path(name), "cgroup.kill"), "1");
+    } catch {
+      /* gone already */
+    }
+  }
+
+  /**
+   * Kills what is left, waits until the cgroup is empty and removes it
+   * (leaf first). Missing directories are fine: removal is idempotent.
+   */
+  async remove(name: string, timeoutMs = 5000): Promise<void> {
+    const dir = this.path(name);
+    const deadline = Date.now() + timeoutMs;
+    let killed = false;
+    for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+      try {
+        await fsp.rmdir(join(dir, EXEC_LEAF)).catch((e) => {
+          if (codeOf(e) !== "ENOENT") throw e;
+        });
+        await fsp.rmdir(dir);
+        break;
+      } catch (e) {
+        const code = codeOf(e);
+        if (code === "ENOENT") break;
+        if (code !== "EBUSY" || Date.now() > deadline) {
+          throw new HostError(`remove cgroup \`${dir}\``, code, { path: dir, syscall: "rmdir", cause: e });
+        }
+        if (!killed) {
+          await this.kill(name);
+          killed = true;
+        }
+        await sleep(delay);
+      }
+    }
+    // The subtree goes away with its last container; EBUSY/ENOTEMPTY means
+    // another container (maybe of another process) still uses it.
+    await fsp.rmdir(this.root).catch(() => undefined);
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * The container configuration: a zod schema that is the single source of
+ * truth. {@link ContainerConfig} is what users write (every field optional
+ * where a sensible default exists); {@link ResolvedConfig} is what the rest
+ * of warren trusts.
+ * @module
+ */
+import { z } from "zod";
+
+import { capabilityName, DEFAULT_CAP_DROP } from "../plan/caps.js";
+import { DEFAULT_SECCOMP_DENY } from "../plan/seccomp.js";
+import { signalNumber } from "./signals.js";
+
+/** Container names: what LXC accepts minus `/`, usable as a path component and a cgroup name. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+const noNul = (s: string) => !s.includes("\0");
+
+/** An absolute, normalized-enough path: starts with `/`, no NUL, no `..` component. */
+export const absolutePath = z
+  .string()
+  .min(1)
+  .refine((p) => p.startsWith("/"), "must be an absolute path")
+  .refine(noNul, "must not contain NUL")
+  .refine((p) => !p.split("/").includes(".."), "must not contain `..`");
+
+const id = z.number().int().min(0).max(0xfffffffe);
+
+const signal = z
+  .union([z.string(), z.number()])
+  .refine((s) => signalNumber(s) !== undefined, "unknown signal (use a name like SIGTERM or SIGRTMIN+3)");
+
+const HOSTNAME = /^(?=.{1,64}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+
+const bindMount = z.strictObject({
+  type: z.literal("bind"),
+  /** Host path. */
+  source: absolutePath,
+  /** Path inside the container. */
+  target: absolutePath,
+  readonly: z.boolean().default(false),
+  /** Include the mounts below `source` (default, like `--rbind`). */
+  recursive: z.boolean().default(true),
+  /** Skip this mount when `source` does not exist instead of failing. */
+  optional: z.boolean().default(false),
+});
+
+const tmpfsMount = z.strictObject({
+  type: z.literal("tmpfs"),
+  target: absolutePath,
+  /** Size in bytes, or a tmpfs size string such as `"64m"` or `"10%"`. */
+  size: z.union([z.number().int().positive(), z.string().regex(/^\d+[kmgKMG%]?$/, "must look like 65536, 64m or 10%")]).optional(),
+  mode: z.number().int().min(0).max(0o7777).default(0o755),
+  readonly: z.boolean().default(false),
+});
+
+export const mountSchema = z.discriminatedUnion("type", [bindMount, tmpfsMount]);
+
+const rootfsSchema = z
+  .union([
+    absolutePath,
+    z.strictObject({
+      path: absolutePath,
+      /**
+       * `rw`: the directory itself, writable. `ro`: read-only. `overlay`:
+       * read-only directory with a tmpfs overlay on top, so writes vanish
+       * when the container stops.
+       */
+      mode: z.enum(["rw", "ro", "overlay"]).default("rw"),
+    }),
+  ])
+  .transform((r) => (typeof r === "string" ? { path: r, mode: "rw" as const } : r))
+  .refine((r) => r.mode !== "overlay" || !/[,:\\]/.test(r.path), {
+    message: "an overlay lower directory must not contain `,`, `:` or `\\`",
+    path: ["path"],
+  });
+
+const RLIMITS = [
+  "cpu", "fsize", "data", "stack", "core", "rss", "nproc", "nofile",
+  "memlock", "as", "locks", "sigpending", "msgqueue", "nice", "rtprio", "rttime",
+] as const;
+/** `RLIMIT_*` numbers, in the kernel's order. */
+export const RLIMIT_NUMBERS: Record<(typeof RLIMITS)[number], number> = Object.fromEntries(
+  RLIMITS.map((n, i) => [n, i]),
+) as Record<(typeof RLIMITS)[number], number>;
+
+const limitValue = z.union([z.number().int().min(0), z.literal("unlimited")]);
+const rlimit = z
+  .union([limitValue, z.strictObject({ soft: limitValue, hard: limitValue })])
+  .transform((v) => (typeof v === "object" ? v : { soft: v, hard: v }));
+
+const capability = z.string().refine((c) => capabilityName(c) !== undefined, "unknown capability");
+
+export const namespacesSchema = z.strictObject({
+  /** A user namespace with its own id range (unprivileged container). */
+  user: z.boolean().default(true),
+  pid: z.boolean().default(true),
+  /** A private network namespace with only `lo`, up. `false` shares the host's network. */
+  net: z.boolean().default(true),
+  uts: z.boolean().default(true),
+  ipc: z.boolean().default(true),
+  cgroup: z.boolean().default(true),
+  /** A time namespace (CLOCK_MONOTONIC/BOOTTIME offsets); off by default. */
+  time: z.boolean().default(false),
+});
+
+export const idmapSchema = z.strictObject({
+  /** First host uid; container uid 0 maps to it. */
+  hostUid: id,
+  /** First host gid; container gid 0 maps to it. */
+  hostGid: id,
+  /** Number of ids mapped (65536 by default). */
+  size: z.number().int().min(1).max(0xffffffff).default(65536),
+});
+
+export const containerSchema = z
+  .strictObject({
+    /**
+     * Root filesystem: a host directory (absolute), or `{path, mode}`.
+     * Omitted: the embedded default, built from the host's own `/usr`
+     * without copying it.
+     */
+    rootfs: rootfsSchema.optional(),
+    /** The init's argv. Default: `/sbin/init` for a given rootfs, an idle shell loop for the embedded default. */
+    init: z.array(z.string().min(1).refine(noNul, "must not contain NUL")).min(1).optional(),
+    /** Environment of the init (and default for exec). `PATH`, `HOME`, `TERM` and `container` get defaults. */
+    env: z.record(z.string().regex(/^[^=\0]+$/, "must be a valid variable name"), z.string().refine(noNul, "must not contain NUL")).default({}),
+    cwd: absolutePath.default("/"),
+    /** Credentials of the init inside the container. */
+    user: z
+      .strictObject({ uid: id, gid: id, groups: z.array(id).default([]) })
+      .prefault({ uid: 0, gid: 0 }),
+    /** Default: the container's name (when it is a valid hostname). */
+    hostname: z.string().regex(HOSTNAME, "must be a valid hostname").optional(),
+    domainname: z.string().regex(HOSTNAME, "must be a valid domain name").optional(),
+    namespaces: namespacesSchema.prefault({}),
+    /** Explicit id mapping; by default a free 65536-id range is allocated. */
+    idmap: idmapSchema.optional(),
+    mounts: z.array(mountSchema).default([]),
+    /** Signal asking the init to shut down: SIGRTMIN+3 for systemd, SIGPWR for sysvinit/LXC-style, SIGTERM otherwise. */
+    haltSignal: signal.default("SIGTERM"),
+    /** Milliseconds `stop()` waits after the halt signal before killing everything. */
+    stopTimeout: z.number().int().min(0).max(3_600_000).default(10_000),
+    /** Destroyed when it stops, and killed when the Node process that started it exits. */
+    ephemeral: z.boolean().default(false),
+    rlimits: z.partialRecord(z.enum(RLIMITS), rlimit).default({}),
+    capabilities: z
+      .strictObject({
+        /** Dropped from the bounding set (names like `CAP_SYS_MODULE` or `sys_module`). */
+        drop: z.array(capability).default([...DEFAULT_CAP_DROP]),
+      })
+      .prefault({}),
+    noNewPrivileges: z.boolean().default(false),
+    /** A deny-list seccomp filter (LXC/Incus spirit), or `false` for none. */
+    seccomp: z
+      .union([
+        z.literal(false),
+        z.strictObject({
+          deny: z.array(z.string().min(1)).default([...DEFAULT_SECCOMP_DENY]),
+          /** errno returned by a denied call (default EPERM). */
+          errno: z.number().int().min(1).max(4095).default(1),
+        }),
+      ])
+      .prefault({}),
+    /** Paths made unreadable (a file gets /dev/null over it, a directory an empty read-only tmpfs). */
+    maskedPaths: z.array(absolutePath).optional(),
+    /** Paths made read-only. */
+    readonlyPaths: z.array(absolutePath).optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.namespaces.cgroup && !c.namespaces.pid && c.namespaces.user) {
+      // Allowed; nothing to check. Kept as the place for cross-field rules.
+    }
+    if (c.idmap && !c.namespaces.user) {
+      ctx.addIssue({ code: "custom", path: ["idmap"], message: "needs namespaces.user" });
+    }
+  });
+
+/** What users write. */
+export type ContainerConfig = z.input<typeof containerSchema>;
+/** A validated configuration with every default filled in (except those that depend on the name or rootfs). */
+export type ResolvedConfig = z.output<typeof containerSchema>;
+export type MountConfig = z.output<typeof mountSchema>;
+export type IdMap = z.output<typeof idmapSchema>;
+
+export const DEFAULT_MASKED_PATHS: readonly string[] = [
+  "/proc/acpi",
+  "/proc/asound",
+  "/proc/kcore",
+  "/proc/keys",
+  "/proc/latency_stats",
+  "/proc/sched_debug",
+  "/proc/scsi",
+  "/proc/sysrq-trigger",
+  "/proc/timer_list",
+  "/proc/timer_stats",
+  "/sys/firmware",
+  "/sys/devices/virtual/powercap",
+];
+
+export const DEFAULT_READONLY_PATHS: readonly string[] = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys"];
+
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -1,0 +1,506 @@
+/**
+ * The Container handle: create, start, exec, stop, destroy, and re-adoption
+ * of containers started by another process. The verbs' mechanics live in
+ * their own files (start.ts, stop.ts, exec.ts); this file holds the handle's
+ * state and the life-cycle bookkeeping they share.
+ * @module
+ */
+import { promises as fsp } from "node:fs";
+import { join } from "node:path";
+import type { Readable, Writable } from "node:stream";
+
+import { CgroupTree, detectCgroupHost } from "../cgroup/cgroup2.js";
+import { resolveConfig, validateName } from "../config/resolve.js";
+import type { ContainerConfig, IdMap, ResolvedConfig } from "../config/schema.js";
+import { signalName, signalNumber } from "../config/signals.js";
+import { codeOf, ConfigError, HostError, NotFoundError, StateError } from "../errors.js";
+import { native, type ExitWatcher } from "../native/binding.js";
+import { createEmbeddedRootfs } from "../rootfs/embedded.js";
+import type { RootfsRecord } from "../rootfs/record.js";
+import type { EffectiveConfig } from "../plan/build-plan.js";
+import { allocateIdRange } from "./idmap.js";
+import { withLock } from "./lock.js";
+import { processStartTime } from "./proc.js";
+import {
+  resolveRuntime,
+  StateStore,
+  type ContainerRecord,
+  type ExitStatus,
+  type ResolvedRuntime,
+  type RuntimeOptions,
+  type RuntimeState,
+  type Status,
+} from "./state.js";
+import { execInContainer, execOutput, type ExecOptions, type ExecOutput, type ExecProcess } from "./exec.js";
+import { startContainer, type StartOptions } from "./start.js";
+import { stopContainer, type StopOptions } from "./stop.js";
+
+export type { ExitStatus, RuntimeOptions, Status } from "./state.js";
+
+/**
+ * The init of the embedded default when none is given: a shell that idles
+ * until told to stop, so the container can be exec'd into. It obeys SIGTERM
+ * (the default halt signal), which a plain `sleep` as PID 1 would ignore.
+ */
+export const EMBEDDED_IDLE_INIT = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"];
+
+/** Live handles of this process, so two handles never race to reap one init. */
+const liveHandles = new Map<string, Container>();
+/** Ephemeral containers to kill if this process exits. */
+const ephemeralRunning = new Set<Container>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const c of ephemeralRunning) c._cgroups.killSync(c.name);
+  });
+}
+
+/** Per-run bookkeeping of a running init as seen by this handle. */
+interface Run {
+  pid: number;
+  pidfd: number;
+  startTime: number;
+  watcher: ExitWatcher;
+  exited: Promise<ExitStatus>;
+  /** True when this process started it (and can reap it). */
+  owned: boolean;
+  refs: number;
+}
+
+/**
+ * A system container: its own user, pid, mount, network, uts, ipc and cgroup
+ * namespaces, a cgroup v2 directory, and state on disk so other processes
+ * can find it.
+ *
+ * @example
+ * ```ts
+ * import { Container } from "warren";
+ *
+ * await using c = await Container.create("demo", { ephemeral: true });
+ * await c.start();
+ * const { stdout } = await c.execOutput(["uname", "-n"]);
+ * console.log(stdout); // "demo\n"
+ * await c.stop();
+ * ```
+ */
+export class Container implements AsyncDisposable {
+  /** The container's name (unique under its runtime root). */
+  readonly name: string;
+  /** @internal */
+  readonly _runtime: ResolvedRuntime;
+  /** @internal */
+  readonly _store: StateStore;
+  /** @internal */
+  readonly _cgroups: CgroupTree;
+  /** @internal */
+  _record: ContainerRecord;
+  /** @internal */
+  _state: RuntimeState;
+  /** @internal */
+  _run: Run | null = null;
+  /** @internal */
+  _destroyed = false;
+
+  /** The init's stdin when started with `stdio: "pipe"`. */
+  stdin: Writable | null = null;
+  /** The init's stdout when started with `stdio: "pipe"`. */
+  stdout: Readable | null = null;
+  /** The init's stderr when started with `stdio: "pipe"`. */
+  stderr: Readable | null = null;
+
+  private constructor(runtime: ResolvedRuntime, record: ContainerRecord, state: RuntimeState) {
+    this.name = record.name;
+    this._runtime = runtime;
+    this._store = new StateStore(runtime.root);
+    this._cgroups = new CgroupTree(detectCgroupHost().mount, runtime.cgroupParent);
+    this._record = record;
+    this._state = state;
+  }
+
+  private static key(runtime: ResolvedRuntime, name: string): string {
+    return `${runtime.root}\0${name}`;
+  }
+
+  /**
+   * Creates a container (state directory, id range, rootfs skeleton for the
+   * embedded default). It is not started. Rejects with {@link ConfigError}
+   * for bad input, leaving nothing behind.
+   */
+  static async create(name: string, config?: ContainerConfig, options?: RuntimeOptions): Promise<Container> {
+    validateName(name);
+    const resolved = resolveConfig(config, name);
+    const runtime = resolveRuntime(options);
+    const store = new StateStore(runtime.root);
+    await store.ensureRoot();
+    if (resolved.rootfs) {
+      const st = await fsp.stat(resolved.rootfs.path).catch(() => undefined);
+      if (!st?.isDirectory()) {
+        throw new ConfigError([{ path: "rootfs", message: `\`${resolved.rootfs.path}\` is not a directory` }], { container: name });
+      }
+    }
+    for (const [i, m] of resolved.mounts.entries()) {
+      if (m.type === "bind" && !m.optional && !(await fsp.stat(m.source).catch(() => undefined))) {
+        throw new ConfigError([{ path: `mounts[${i}].source`, message: `\`${m.source}\` does not exist` }], { container: name });
+      }
+    }
+    detectCgroupHost(); // fail early, before anything is written, on a host without cgroup2
+
+    return withLock(store.globalLock, async () => {
+      if (await store.exists(name)) {
+        throw new StateError(`container "${name}" already exists`, "create", "exists", { container: name });
+      }
+      const dir = store.dir(name);
+      try {
+        await fsp.mkdir(dir, { mode: 0o700 });
+      } catch (e) {
+        if (codeOf(e) === "EEXIST") {
+          // A directory without container.json: a create that died half-way.
+          await store.remove(name);
+          await fsp.mkdir(dir, { mode: 0o700 });
+        } else throw new HostError(`create \`${dir}\``, codeOf(e), { container: name, path: dir });
+      }
+      try {
+        let idmap: IdMap | null = null;
+        if (resolved.namespaces.user) {
+          if (resolved.idmap) idmap = resolved.idmap;
+          else {
+            const inUse: IdMap[] = [];
+            for (const other of await store.names()) {
+              if (other === name) continue;
+              const r = await store.readRecord(other).catch(() => undefined);
+              if (r?.idmap) inUse.push(r.idmap);
+            }
+            idmap = allocateIdRange(inUse);
+          }
+        }
+        const hostname = resolved.hostname ?? defaultHostname(name);
+        let rootfs: RootfsRecord;
+        if (resolved.rootfs) {
+          rootfs = { kind: "directory", path: resolved.rootfs.path, mode: resolved.rootfs.mode };
+          if (rootfs.mode === "overlay") {
+            await fsp.mkdir(join(dir, "root"));
+            await fsp.mkdir(join(dir, "scratch"));
+          }
+        } else {
+          rootfs = await createEmbeddedRootfs(join(dir, "rootfs"), {
+            hostname,
+            owner: idmap ? { uid: idmap.hostUid, gid: idmap.hostGid } : null,
+          });
+        }
+        const record: ContainerRecord = {
+          version: 1,
+          name,
+          config: resolved,
+          idmap,
+          rootfs,
+          createdAt: new Date().toISOString(),
+        };
+        const state: RuntimeState = { status: "created" };
+        await store.writeState(name, state);
+        await store.writeRecord(record);
+        const c = new Container(runtime, record, state);
+        liveHandles.set(Container.key(runtime, name), c);
+        return c;
+      } catch (e) {
+        await store.remove(name);
+        throw e;
+      }
+    });
+  }
+
+  /**
+   * Finds a container by name, in this process or created by another one. A
+   * running container is re-adopted: its init is verified by pid and start
+   * time, and it can be exec'd into, stopped and waited for.
+   */
+  static async get(name: string, options?: RuntimeOptions): Promise<Container> {
+    validateName(name);
+    const runtime = resolveRuntime(options);
+    const live = liveHandles.get(Container.key(runtime, name));
+    if (live && !live._destroyed) {
+      await live.refresh();
+      return live;
+    }
+    const store = new StateStore(runtime.root);
+    const record = await store.readRecord(name);
+    if (!record) throw new NotFoundError(`container "${name}" does not exist under \`${runtime.root}\``, { container: name });
+    const state = (await store.readState(name)) ?? { status: "created" };
+    const c = new Container(runtime, record, state);
+    liveHandles.set(Container.key(runtime, name), c);
+    await c.refresh();
+    return c;
+  }
+
+  /** Every container under the runtime root (ephemeral ones that already stopped are cleaned up, not listed). */
+  static async list(options?: RuntimeOptions): Promise<Container[]> {
+    const runtime = resolveRuntime(options);
+    const out: Container[] = [];
+    for (const name of await new StateStore(runtime.root).names()) {
+      let c: Container;
+      try {
+        c = await Container.get(name, options);
+      } catch (e) {
+        if (e instanceof NotFoundError) continue; // being created or destroyed right now
+        throw e;
+      }
+      if (c.config.ephemeral && c.state === "stopped") {
+        await c.destroy().catch(() => undefined);
+        continue;
+      }
+      out.push(c);
+    }
+    return out;
+  }
+
+  /** `created`, `running` or `stopped`. */
+  get state(): Status {
+    return this._state.status;
+  }
+
+  /** Host pid of the init while running. */
+  get pid(): number | undefined {
+    return this._state.status === "running" ? this._state.pid : undefined;
+  }
+
+  /** The validated configuration. */
+  get config(): ResolvedConfig {
+    return this._record.config;
+  }
+
+  /** Host id range of the user namespace (`null` without one). */
+  get idmap(): IdMap | null {
+    return this._record.idmap;
+  }
+
+  /** Runtime root directory this container lives under. */
+  get root(): string {
+    return this._runtime.root;
+  }
+
+  /** The container's cgroup v2 directory. */
+  get cgroupPath(): string {
+    return this._cgroups.path(this.name);
+  }
+
+  /** The container's state directory. */
+  get stateDir(): string {
+    return this._store.dir(this.name);
+  }
+
+  /** How the last run ended, when known. */
+  get lastExit(): ExitStatus | null {
+    return this._state.exit ?? null;
+  }
+
+  /**
+   * Resolves when the running init exits (and the container is cleaned up),
+   * with `{code}` or `{signal}`; both are `null` when another process owned
+   * the init and did not record how it ended. While someone waits on it,
+   * the handle keeps Node's event loop alive.
+   */
+  get exited(): Promise<ExitStatus> {
+    const run = this._run;
+    if (!run) return Promise.resolve(this._state.exit ?? { code: null, signal: null });
+    run.watcher.ref();
+    return run.exited;
+  }
+
+  /** Lets Node exit while the container runs (the default: a container outlives its creator unless ephemeral). */
+  unref(): this {
+    this._run?.watcher.unref();
+    return this;
+  }
+
+  /** Keeps Node's event loop alive until the container stops. */
+  ref(): this {
+    this._run?.watcher.ref();
+    return this;
+  }
+
+  /** The effective config: defaults that depend on the name and rootfs filled in. @internal */
+  _effective(): EffectiveConfig {
+    const c = this._record.config;
+    const init = c.init ?? (this._record.rootfs.kind === "embedded" ? EMBEDDED_IDLE_INIT : ["/sbin/init"]);
+    return { ...c, init, hostname: c.hostname ?? defaultHostname(this.name) };
+  }
+
+  /** Starts the init. See {@link StartOptions}. */
+  async start(options?: StartOptions): Promise<void> {
+    this.assertNotDestroyed("start");
+    await startContainer(this, options ?? {});
+  }
+
+  /**
+   * Stops the container: sends the halt signal, waits up to `timeout` ms,
+   * then kills every process of the container (cgroup.kill). Resolves once it
+   * is stopped and cleaned up; a no-op when it is not running.
+   */
+  async stop(options?: StopOptions): Promise<ExitStatus | null> {
+    if (this._destroyed) return this._state.exit ?? null;
+    return stopContainer(this, options ?? {});
+  }
+
+  /** Sends a signal to the init. */
+  async kill(signal: NodeJS.Signals | string | number = "SIGKILL"): Promise<void> {
+    const n = signalNumber(signal);
+    if (n === undefined) throw new ConfigError([{ path: "signal", message: `unknown signal ${String(signal)}` }], { container: this.name });
+    const run = this._run;
+    if (!run) throw new StateError(`container "${this.name}" is not running`, "kill", this.state, { container: this.name });
+    try {
+      native().pidfdSendSignal(run.pidfd, n);
+    } catch (e) {
+      if ((e as { errno?: number }).errno === 3) return; // exited meanwhile
+      throw new HostError(`send ${signalName(n)} to container "${this.name}"`, codeOf(e), { container: this.name, syscall: "pidfd_send_signal" });
+    }
+  }
+
+  /** Runs a process inside the running container. See {@link ExecOptions}. */
+  async exec(argv: readonly string[], options?: ExecOptions): Promise<ExecProcess> {
+    this.assertNotDestroyed("exec");
+    return execInContainer(this, argv, options ?? {});
+  }
+
+  /** Runs a process to completion and collects its output. */
+  async execOutput(argv: readonly string[], options?: ExecOptions & { input?: string | Buffer; check?: boolean }): Promise<ExecOutput> {
+    this.assertNotDestroyed("exec");
+    return execOutput(this, argv, options ?? {});
+  }
+
+  /**
+   * Removes the container: its state directory, rootfs skeleton and cgroup.
+   * A running container is refused unless `force`, which kills it first.
+   * Idempotent.
+   */
+  async destroy(options?: { force?: boolean }): Promise<void> {
+    if (this._destroyed) return;
+    await this.refresh();
+    if (this.state === "running") {
+      if (!options?.force) {
+        throw new StateError(`container "${this.name}" is running; stop it first or pass {force: true}`, "destroy", "running", { container: this.name });
+      }
+      await this.stop({ timeout: 0 });
+    }
+    await withLock(this._store.globalLock, async () => {
+      await this._cgroups.remove(this.name);
+      await this._store.remove(this.name);
+    });
+    this._destroyed = true;
+    liveHandles.delete(Container.key(this._runtime, this.name));
+  }
+
+  /** Stops and destroys: `await using c = await Container.create(...)`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this._destroyed) return;
+    await this.stop();
+    await this.destroy({ force: true });
+  }
+
+  /**
+   * Re-reads the state from disk and reconciles it with reality: a running
+   * init is adopted (pidfd, start-time check), one that died unseen is
+   * recorded as stopped and its cgroup removed. @internal
+   */
+  async refresh(): Promise<void> {
+    if (this._destroyed) return;
+    const state = await this._store.readState(this.name);
+    if (!state) {
+      if (!(await this._store.exists(this.name))) {
+        this._destroyed = true;
+        liveHandles.delete(Container.key(this._runtime, this.name));
+      }
+      return;
+    }
+    if (this._run && state.status === "running" && state.pid === this._run.pid && state.startTime === this._run.startTime) {
+      this._state = state;
+      return;
+    }
+    this._state = state;
+    if (state.status !== "running" || this._run) return;
+    // Running according to the disk, and not ours: check it really is.
+    const pid = state.pid!;
+    let pidfd = -1;
+    try {
+      pidfd = native().pidfdOpen(pid);
+    } catch {
+      pidfd = -1;
+    }
+    const startTime = pidfd >= 0 ? await processStartTime(pid) : undefined;
+    if (pidfd >= 0 && startTime !== undefined && startTime === state.startTime) {
+      this._adopt(pid, pidfd, startTime, false);
+      return;
+    }
+    if (pidfd >= 0) native().close(pidfd);
+    await this._recordExit(pid, state.startTime, null);
+  }
+
+  /** Starts watching a running init. @internal */
+  _adopt(pid: number, pidfd: number, startTime: number, owned: boolean): void {
+    let resolveExit!: (s: ExitStatus) => void;
+    const exited = new Promise<ExitStatus>((r) => (resolveExit = r));
+    const watcher = new (native().ExitWatcher)(pidfd, (code, sig, reaped) => {
+      const status: ExitStatus | null = reaped
+        ? { code, signal: sig === null ? null : (signalName(sig) as NodeJS.Signals) }
+        : null;
+      try {
+        native().close(pidfd);
+      } catch {
+        /* already closed */
+      }
+      this._run = null;
+      ephemeralRunning.delete(this);
+      this._recordExit(pid, startTime, status).then(
+        () => resolveExit(this._state.exit ?? { code: null, signal: null }),
+        () => resolveExit(status ?? { code: null, signal: null }),
+      );
+    });
+    this._run = { pid, pidfd, startTime, watcher, exited, owned, refs: 0 };
+    if (this._record.config.ephemeral && owned) {
+      installExitHook();
+      ephemeralRunning.add(this);
+    }
+  }
+
+  /**
+   * After the init is gone: kill what is left in the cgroup, remove it, and
+   * record the exit (only the owner knows the code). @internal
+   */
+  async _recordExit(pid: number, startTime: number | undefined, status: ExitStatus | null): Promise<void> {
+    if (this._destroyed) return;
+    await withLock(this._store.lockPath(this.name), async () => {
+      const disk = await this._store.readState(this.name);
+      if (!disk) return;
+      const sameRun = disk.pid === pid && disk.startTime === startTime;
+      if (!sameRun) {
+        this._state = disk;
+        return;
+      }
+      await this._cgroups.remove(this.name);
+      if (disk.status === "running" || status) {
+        this._state = { ...disk, status: "stopped", exit: status ?? disk.exit ?? null };
+        await this._store.writeState(this.name, this._state);
+      } else {
+        this._state = disk;
+      }
+    }).catch((e) => {
+      if (codeOf(e) === "ENOENT") return; // destroyed meanwhile
+      throw e;
+    });
+    if (this._record.config.ephemeral && this._state.status === "stopped") {
+      await this.destroy().catch(() => undefined);
+    }
+  }
+
+  /** @internal */
+  assertNotDestroyed(op: string): void {
+    if (this._destroyed) throw new StateError(`container "${this.name}" was destroyed`, op, "destroyed", { container: this.name });
+  }
+}
+
+/** The name as hostname when it is a valid one, else a sanitized form. */
+function defaultHostname(name: string): string {
+  const h = name.replace(/[^A-Za-z0-9-]/g, "-").replace(/^-+|-+$/g, "").slice(0, 63);
+  return h || "warren";
+}

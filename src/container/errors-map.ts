@@ -1,0 +1,53 @@
+/**
+ * Turning a native spawn failure (op index, errno) into a SetupError that
+ * names the step and what it was doing.
+ * @module
+ */
+import { SetupError } from "../errors.js";
+import { PARENT_STEPS } from "../native/binding.js";
+import { describeOp, type Op } from "../plan/ops.js";
+
+const PARENT_DETAIL: Record<string, string> = {
+  handshake: "release the child",
+  clone: "clone3 the container's first process",
+  "uid-map": "write uid_map",
+  "gid-map": "write gid_map",
+  setgroups: "write setgroups",
+  cgroup: "open the container's cgroup",
+  pidfd: "open a pidfd for the process",
+  plan: "read the plan",
+};
+
+function pathOf(op: Op): string | undefined {
+  if ("path" in op) return op.path;
+  if ("target" in op) return op.target;
+  if (op.kind === "pivot-root") return op.root;
+  if (op.kind === "exec") return op.file;
+  return undefined;
+}
+
+function hintFor(op: Op, errno: number, what: string): string | undefined {
+  if (op.kind === "exec") {
+    if (errno === 2) return `\`${op.file}\` does not exist in the container (or an interpreter it names is missing)`;
+    if (errno === 13) return `\`${op.file}\` is not executable`;
+    if (errno === 8) return `\`${op.file}\` is not a program this kernel can run`;
+  }
+  if (op.kind === "mount" && op.inRoot !== undefined && errno === 2) return `the rootfs has no \`/${op.target}\` directory`;
+  if (op.kind === "setns" && errno === 3) return `the ${what === "exec" ? "container" : "process"} is gone`;
+  return undefined;
+}
+
+export function setupError(container: string, what: string, ops: readonly Op[], opIndex: number, errno: number): SetupError {
+  if (opIndex < 0) {
+    const step = PARENT_STEPS[opIndex] ?? `parent-step-${opIndex}`;
+    return new SetupError(what, step, errno, PARENT_DETAIL[step] ?? step, { container });
+  }
+  const op = ops[opIndex];
+  if (!op) return new SetupError(what, "plan", errno, "the plan ended without exec", { container });
+  const path = pathOf(op);
+  return new SetupError(what, op.kind, errno, describeOp(op), {
+    container,
+    ...(path !== undefined ? { path } : {}),
+    ...(hintFor(op, errno, what) ? { hint: hintFor(op, errno, what)! } : {}),
+  });
+}

@@ -1,0 +1,32 @@
+/**
+ * Reading /proc about a host process: its start time tells a live init from
+ * an unrelated process that got the same pid later.
+ * @module
+ */
+import { promises as fsp } from "node:fs";
+
+/** Field 22 of /proc/<pid>/stat (clock ticks after boot), or undefined if the process is gone. */
+export async function processStartTime(pid: number): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await fsp.readFile(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return undefined;
+  }
+  // comm (field 2) may contain spaces and parentheses: split after the last ')'.
+  const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  // rest[0] is field 3 (state); field 22 is rest[19].
+  const v = Number(rest[19]);
+  return Number.isFinite(v) ? v : undefined;
+}
+
+/** The namespace inode of /proc/<pid>/ns/<kind>, e.g. `pid:[4026531836]` -> 4026531836. */
+export async function namespaceId(pid: number | "self", kind: string): Promise<number | undefined> {
+  try {
+    const link = await fsp.readlink(`/proc/${pid}/ns/${kind}`);
+    const m = /\[(\d+)\]/.exec(link);
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Starting a container's init: cgroup, plan, native spawn, state on disk.
+ * Every failure undoes what was done (cgroup removed, fds closed) and
+ * surfaces as a SetupError naming the step.
+ * @module
+ */
+import { statSync } from "node:fs";
+
+import { ConfigError, StateError } from "../errors.js";
+import { native } from "../native/binding.js";
+import { buildInitPlan } from "../plan/build-plan.js";
+import { encodePlan } from "../plan/encode.js";
+import type { Container } from "./container.js";
+import { setupError } from "./errors-map.js";
+import { withLock } from "./lock.js";
+import { processStartTime } from "./proc.js";
+import { closeChildSide, destroyStreams, openStdio, type StdioMode } from "./stdio.js";
+
+export interface StartOptions {
+  /**
+   * The init's stdin/stdout/stderr: `"ignore"` (default, /dev/null),
+   * `"inherit"` (this process's), `"pipe"` (streams on the container:
+   * `c.stdin`, `c.stdout`, `c.stderr`), or one mode each.
+   */
+  stdio?: StdioMode | [StdioMode, StdioMode, StdioMode];
+  /** Host fds passed to the init at the same numbers. */
+  inheritFds?: number[];
+}
+
+function bindSourceIsDir(source: string): boolean | undefined {
+  try {
+    return statSync(source).isDirectory();
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startContainer(c: Container, options: StartOptions): Promise<void> {
+  const modes = typeof options.stdio === "string" || options.stdio === undefined
+    ? ([options.stdio ?? "ignore", options.stdio ?? "ignore", options.stdio ?? "ignore"] as [StdioMode, StdioMode, StdioMode])
+    : options.stdio;
+  for (const fd of options.inheritFds ?? []) {
+    if (!Number.isInteger(fd) || fd < 3) throw new ConfigError([{ path: "inheritFds", message: `${fd} is not an fd above 2` }], { container: c.name });
+  }
+  await c.refresh();
+  await withLock(c._store.lockPath(c.name), async () => {
+    const disk = await c._store.readState(c.name);
+    if (c._run || disk?.status === "running") {
+      throw new StateError(`container "${c.name}" is already running`, "start", "running", { container: c.name });
+    }
+    const config = c._effective();
+    const cgroupPath = await c._cgroups.create(c.name);
+    let stdio: ReturnType<typeof openStdio> | undefined;
+    try {
+      stdio = openStdio(modes);
+      const plan = buildInitPlan({
+        name: c.name,
+        config,
+        rootfs: c._record.rootfs,
+        stateDir: c.stateDir,
+        idmap: c.idmap,
+        stdio: stdio.childFds,
+        keepFds: options.inheritFds ?? [],
+        bindSourceIsDir,
+      });
+      const res = await native().spawn(encodePlan(plan.ops), {
+        cloneFlags: plan.cloneFlags,
+        cgroupPath,
+        ...(plan.uidMap ? { uidMap: plan.uidMap } : {}),
+        ...(plan.gidMap ? { gidMap: plan.gidMap } : {}),
+      });
+      closeChildSide(stdio);
+      if ("error" in res) throw setupError(c.name, "start", plan.ops, res.error.opIndex, res.error.errno);
+
+      // Still our unreaped child, so /proc/<pid> is there even if it exited.
+      const startTime = (await processStartTime(res.pid)) ?? 0;
+      c._state = {
+        status: "running",
+        pid: res.pid,
+        startTime,
+        startedAt: new Date().toISOString(),
+        owner: process.pid,
+        exit: null,
+      };
+      c._adopt(res.pid, res.pidfd, startTime, true);
+      await c._store.writeState(c.name, c._state);
+      c.stdin = stdio.stdin;
+      c.stdout = stdio.stdout;
+      c.stderr = stdio.stderr;
+    } catch (e) {
+      if (stdio) {
+        closeChildSide(stdio);
+        destroyStreams(stdio);
+      }
+      if (!c._run) await c._cgroups.remove(c.name).catch(() => undefined);
+      throw e;
+    }
+  });
+}

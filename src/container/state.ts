@@ -1,0 +1,157 @@
+/**
+ * What a container leaves on disk under the runtime root, so another process
+ * can list it, re-adopt it while it runs, and clean up after it:
+ *
+ *     <root>/<name>/container.json   what it is (config, id range, rootfs), written once at create
+ *     <root>/<name>/state.json       what it is doing (status, init pid + start time, last exit)
+ *     <root>/<name>/lock             flock held while its state changes
+ *     <root>/<name>/rootfs/          the embedded default's writable skeleton
+ *     <root>/.lock                   flock for creating containers and allocating id ranges
+ *
+ * Files are replaced atomically (write to a temporary file, then rename).
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { promises as fsp } from "node:fs";
+import { join } from "node:path";
+
+import type { IdMap, ResolvedConfig } from "../config/schema.js";
+import { codeOf, HostError } from "../errors.js";
+import type { RootfsRecord } from "../rootfs/record.js";
+
+export const DEFAULT_ROOT = "/var/lib/warren";
+
+/** Where containers live, and the cgroup subtree they use. */
+export interface RuntimeOptions {
+  /** State directory (default `/var/lib/warren`). */
+  root?: string;
+  /**
+   * Name of the cgroup v2 subtree (below the cgroup2 mount) holding this
+   * root's containers. Default `warren` for the default root, and
+   * `warren-<hash of root>` for any other, so two roots never collide.
+   */
+  cgroupParent?: string;
+}
+
+export interface ResolvedRuntime {
+  root: string;
+  cgroupParent: string;
+}
+
+export function resolveRuntime(o: RuntimeOptions | undefined): ResolvedRuntime {
+  const root = o?.root ?? DEFAULT_ROOT;
+  const cgroupParent =
+    o?.cgroupParent ?? (root === DEFAULT_ROOT ? "warren" : `warren-${createHash("sha256").update(root).digest("hex").slice(0, 8)}`);
+  return { root, cgroupParent };
+}
+
+/** Written once at create. */
+export interface ContainerRecord {
+  version: 1;
+  name: string;
+  config: ResolvedConfig;
+  idmap: IdMap | null;
+  rootfs: RootfsRecord;
+  createdAt: string;
+}
+
+export type Status = "created" | "running" | "stopped";
+
+export interface ExitStatus {
+  /** Exit code, or null when the process was killed by a signal or its end is unknown. */
+  code: number | null;
+  /** Signal name when it was killed by one. */
+  signal: NodeJS.Signals | null;
+}
+
+/** Changes over the container's life. */
+export interface RuntimeState {
+  status: Status;
+  pid?: number;
+  /** The init's start time in clock ticks since boot (/proc/<pid>/stat field 22): tells a reused pid apart. */
+  startTime?: number;
+  startedAt?: string;
+  /** pid of the Node process that started it (the only one that can learn its exit code). */
+  owner?: number;
+  /** How the last run ended, when known. */
+  exit?: ExitStatus | null;
+}
+
+export class StateStore {
+  constructor(readonly root: string) {}
+
+  dir(name: string): string {
+    return join(this.root, name);
+  }
+  lockPath(name: string): string {
+    return join(this.root, name, "lock");
+  }
+  get globalLock(): string {
+    return join(this.root, ".lock");
+  }
+
+  async ensureRoot(): Promise<void> {
+    await fsp.mkdir(this.root, { recursive: true, mode: 0o711 });
+  }
+
+  async exists(name: string): Promise<boolean> {
+    try {
+      await fsp.access(join(this.dir(name), "container.json"));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async readRecord(name: string): Promise<ContainerRecord | undefined> {
+    return this.readJson<ContainerRecord>(join(this.dir(name), "container.json"));
+  }
+
+  async writeRecord(record: ContainerRecord): Promise<void> {
+    await this.writeJson(join(this.dir(record.name), "container.json"), record);
+  }
+
+  async readState(name: string): Promise<RuntimeState | undefined> {
+    return this.readJson<RuntimeState>(join(this.dir(name), "state.json"));
+  }
+
+  async writeState(name: string, state: RuntimeState): Promise<void> {
+    await this.writeJson(join(this.dir(name), "state.json"), state);
+  }
+
+  /** Names of every container under the root, sorted. */
+  async names(): Promise<string[]> {
+    let entries: import("node:fs").Dirent[];
+    try {
+      entries = await fsp.readdir(this.root, { withFileTypes: true });
+    } catch (e) {
+      if (codeOf(e) === "ENOENT") return [];
+      throw new HostError(`read \`${this.root}\``, codeOf(e), { path: this.root, syscall: "readdir" });
+    }
+    return entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name).sort();
+  }
+
+  async remove(name: string): Promise<void> {
+    await fsp.rm(this.dir(name), { recursive: true, force: true });
+  }
+
+  private async readJson<T>(path: string): Promise<T | undefined> {
+    try {
+      return JSON.parse(await fsp.readFile(path, "utf8")) as T;
+    } catch (e) {
+      if (codeOf(e) === "ENOENT") return undefined;
+      throw new HostError(`read \`${path}\``, codeOf(e), { path, syscall: "read", cause: e });
+    }
+  }
+
+  private async writeJson(path: string, value: unknown): Promise<void> {
+    const tmp = `${path}.${process.pid}.tmp`;
+    try {
+      await fsp.writeFile(tmp, JSON.stringify(value, null, 2) + "\n", { mode: 0o600 });
+      await fsp.rename(tmp, path);
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      throw new HostError(`write \`${path}\``, codeOf(e), { path, syscall: "write", cause: e });
+    }
+  }
+}

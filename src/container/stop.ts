@@ -1,0 +1,51 @@
+/**
+ * Stopping: the init's halt signal first, then, after the timeout, SIGKILL
+ * for every process of the container at once through cgroup.kill.
+ * @module
+ */
+import { ConfigError } from "../errors.js";
+import { signalNumber } from "../config/signals.js";
+import { native } from "../native/binding.js";
+import type { Container } from "./container.js";
+import type { ExitStatus } from "./state.js";
+
+export interface StopOptions {
+  /** Milliseconds to wait for a graceful exit before killing (default: the config's `stopTimeout`). */
+  timeout?: number;
+  /** The halt signal (default: the config's `haltSignal`). */
+  signal?: NodeJS.Signals | string | number;
+}
+
+export async function stopContainer(c: Container, options: StopOptions): Promise<ExitStatus | null> {
+  await c.refresh();
+  const run = c._run;
+  if (!run) return c._state.exit ?? null;
+  const sig = signalNumber(options.signal ?? c.config.haltSignal);
+  if (sig === undefined) throw new ConfigError([{ path: "signal", message: `unknown signal ${String(options.signal)}` }], { container: c.name });
+  const timeout = options.timeout ?? c.config.stopTimeout;
+  const exited = c.exited; // refs the watcher while we wait
+
+  if (timeout > 0) {
+    try {
+      native().pidfdSendSignal(run.pidfd, sig);
+    } catch {
+      /* ESRCH: already exiting */
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const graceful = await Promise.race([
+      exited.then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeout))),
+    ]);
+    clearTimeout(timer);
+    if (graceful) return exited;
+  }
+  // Everything in the container's cgroup at once; the pidfd as well in case
+  // the init is (still) outside it.
+  await c._cgroups.kill(c.name);
+  try {
+    native().pidfdSendSignal(run.pidfd, 9);
+  } catch {
+    /* gone */
+  }
+  return exited;
+}

@@ -1,0 +1,37 @@
+/**
+ * warren: Linux system containers from Node.js, no daemon.
+ *
+ * @example
+ * ```ts
+ * import { Container } from "warren";
+ *
+ * const c = await Container.create("web", { rootfs: "/srv/rootfs/debian" });
+ * await c.start();
+ * console.log(await c.execOutput(["cat", "/etc/os-release"]));
+ * await c.stop();
+ * await c.destroy();
+ * ```
+ * @module
+ */
+export { Container, EMBEDDED_IDLE_INIT } from "./container/container.js";
+export type { ExitStatus, RuntimeOptions, Status } from "./container/state.js";
+export type { StartOptions } from "./container/start.js";
+export type { StopOptions } from "./container/stop.js";
+export type { ExecOptions, ExecOutput, ExecProcess } from "./container/exec.js";
+export type { StdioMode } from "./container/stdio.js";
+export type { ContainerConfig, ResolvedConfig, MountConfig, IdMap } from "./config/schema.js";
+export { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from "./config/schema.js";
+export { DEFAULT_CAP_DROP } from "./plan/caps.js";
+export { DEFAULT_SECCOMP_DENY } from "./plan/seccomp.js";
+export { detectCgroupHost, type CgroupHost } from "./cgroup/cgroup2.js";
+export {
+  WarrenError,
+  ConfigError,
+  StateError,
+  SetupError,
+  NotFoundError,
+  ProcessExitError,
+  NativeLoadError,
+  HostError,
+  type ConfigIssue,
+} from "./errors.js";

@@ -1,0 +1,93 @@
+/**
+ * Loads the native addon through node-gyp-build (a local build in
+ * `build/Release`, or a prebuilt binary from `prebuilds/`). Tests and
+ * embedders may inject their own binding with {@link setBinding}.
+ * @module
+ */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { NativeLoadError } from "../errors.js";
+
+/** Result of a native spawn: the process, or the step that failed. */
+export type SpawnResult = { pid: number; pidfd: number } | { error: { opIndex: number; errno: number } };
+
+export interface SpawnOptions {
+  /** CLONE_NEW* flags for the first child. */
+  cloneFlags: number;
+  /** cgroup2 directory to clone into (CLONE_INTO_CGROUP). */
+  cgroupPath?: string;
+  uidMap?: string;
+  gidMap?: string;
+  denySetgroups?: boolean;
+}
+
+export interface ExitWatcher {
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
+/** The addon's surface (native/addon.cc). */
+export interface NativeBinding {
+  spawn(plan: Buffer, options: SpawnOptions): Promise<SpawnResult>;
+  ExitWatcher: new (
+    pidfd: number,
+    onExit: (code: number | null, signal: number | null, reaped: boolean) => void,
+  ) => ExitWatcher;
+  pidfdOpen(pid: number): number;
+  pidfdSendSignal(pidfd: number, signal: number): void;
+  close(fd: number): void;
+  flock(fd: number, exclusive: boolean): boolean;
+  pipe(): [number, number];
+  ptyPeer(masterFd: number): number;
+  setWindowSize(fd: number, cols: number, rows: number): void;
+  stepNames(): string[];
+}
+
+/**
+ * Steps the parent performs itself (negative op indexes in spawn results),
+ * mirrored from native/spawn.cc.
+ */
+export const PARENT_STEPS: Record<number, string> = {
+  [-1]: "handshake",
+  [-2]: "clone",
+  [-3]: "uid-map",
+  [-4]: "gid-map",
+  [-5]: "cgroup",
+  [-6]: "pidfd",
+  [-7]: "plan",
+  [-8]: "setgroups",
+};
+
+let binding: NativeBinding | undefined;
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "binding.gyp"))) return dir;
+    dir = dirname(dir);
+  }
+  return process.cwd();
+}
+
+/** The loaded addon (loaded on first use). */
+export function native(): NativeBinding {
+  if (binding) return binding;
+  const root = packageRoot();
+  const require = createRequire(join(root, "package.json"));
+  try {
+    const load = require("node-gyp-build") as (dir: string) => NativeBinding;
+    binding = load(root);
+  } catch (e) {
+    throw new NativeLoadError([join(root, "build/Release/warren.node"), join(root, "prebuilds")], e);
+  }
+  return binding;
+}
+
+/** Replaces the addon (for tests of the layers above it). */
+export function setBinding(b: NativeBinding | undefined): void {
+  binding = b;
+}

@@ -1,0 +1,306 @@
+/**
+ * ResolvedConfig -> the ordered list of operations the native child runs.
+ * Pure: no file system, no kernel. The order is the container's setup
+ * sequence, and each ordering constraint is explained where it matters.
+ * @module
+ */
+import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, RLIMIT_NUMBERS, type IdMap, type ResolvedConfig } from "../config/schema.js";
+import type { RootfsRecord } from "../rootfs/record.js";
+import { capabilityMask, capabilityName } from "./caps.js";
+import { CLONE, MOUNT_ATTR, MS, type Op } from "./ops.js";
+import { rootfsPlan } from "./rootfs.js";
+import { buildSeccompFilter, type SeccompArch } from "./seccomp.js";
+
+/** The configuration after the defaults that depend on the name and rootfs. */
+export type EffectiveConfig = ResolvedConfig & { init: string[]; hostname: string };
+
+export interface InitPlanInput {
+  name: string;
+  config: EffectiveConfig;
+  rootfs: RootfsRecord;
+  stateDir: string;
+  /** The id range, when the container has a user namespace. */
+  idmap: IdMap | null;
+  /** Host fds that become the init's stdin, stdout, stderr. */
+  stdio: [number, number, number];
+  /** Host fds passed through at the same number. */
+  keepFds?: number[];
+  /** Whether each bind source is a directory (else a file); missing optional sources are left out. */
+  bindSourceIsDir: (source: string) => boolean | undefined;
+  arch?: SeccompArch;
+}
+
+export interface SpawnPlan {
+  ops: Op[];
+  cloneFlags: number;
+  uidMap?: string;
+  gidMap?: string;
+}
+
+const UNLIMITED = 0xffffffffffffffffn;
+
+/** The standard character devices of a container's /dev. */
+export const STANDARD_DEVICES: readonly { path: string; major: number; minor: number }[] = [
+  { path: "/dev/null", major: 1, minor: 3 },
+  { path: "/dev/zero", major: 1, minor: 5 },
+  { path: "/dev/full", major: 1, minor: 7 },
+  { path: "/dev/random", major: 1, minor: 8 },
+  { path: "/dev/urandom", major: 1, minor: 9 },
+  { path: "/dev/tty", major: 5, minor: 0 },
+];
+
+export function cloneFlagsOf(ns: ResolvedConfig["namespaces"]): number {
+  return (
+    CLONE.NEWNS |
+    (ns.user ? CLONE.NEWUSER : 0) |
+    (ns.pid ? CLONE.NEWPID : 0) |
+    (ns.net ? CLONE.NEWNET : 0) |
+    (ns.uts ? CLONE.NEWUTS : 0) |
+    (ns.ipc ? CLONE.NEWIPC : 0) |
+    (ns.cgroup ? CLONE.NEWCGROUP : 0) |
+    (ns.time ? CLONE.NEWTIME : 0)
+  );
+}
+
+export function idMapLine(map: IdMap, kind: "uid" | "gid"): string {
+  return `0 ${kind === "uid" ? map.hostUid : map.hostGid} ${map.size}\n`;
+}
+
+function makedev(major: number, minor: number): number {
+  return ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & ~0xff) << 12);
+}
+
+function rlimitValue(v: number | "unlimited"): bigint {
+  return v === "unlimited" ? UNLIMITED : BigInt(v);
+}
+
+/** The tail every process started in a container shares: privileges, credentials, stdio, exec. */
+export function processTail(p: {
+  config: Pick<ResolvedConfig, "capabilities" | "noNewPrivileges" | "seccomp" | "rlimits">;
+  user: { uid: number; gid: number; groups: number[] };
+  cwd: string;
+  argv: string[];
+  env: string[];
+  stdio: [number, number, number];
+  keepFds: number[];
+  controllingTerminal: boolean;
+  parentDeathSignal?: number;
+  arch?: SeccompArch;
+}): Op[] {
+  const ops: Op[] = [];
+  for (const [name, value] of Object.entries(p.config.rlimits)) {
+    if (!value) continue;
+    ops.push({
+      kind: "setrlimit",
+      name,
+      resource: RLIMIT_NUMBERS[name as keyof typeof RLIMIT_NUMBERS],
+      soft: rlimitValue(value.soft),
+      hard: rlimitValue(value.hard),
+    });
+  }
+  const drop = p.config.capabilities.drop.map((c) => capabilityName(c)!).filter(Boolean);
+  if (drop.length) ops.push({ kind: "drop-capabilities", mask: capabilityMask(drop), names: drop });
+  if (p.config.noNewPrivileges) ops.push({ kind: "no-new-privileges" });
+  // The filter goes in while still root in the namespace (CAP_SYS_ADMIN
+  // there allows it without no_new_privs); it denies nothing setup needs.
+  if (p.config.seccomp) {
+    ops.push({ kind: "seccomp", filter: buildSeccompFilter({ deny: p.config.seccomp.deny, errno: p.config.seccomp.errno }, p.arch) });
+  }
+  ops.push({ kind: "set-credentials", uid: p.user.uid, gid: p.user.gid, groups: p.user.groups });
+  // After the credentials: changing them clears the parent-death signal.
+  if (p.parentDeathSignal) ops.push({ kind: "parent-death-signal", signal: p.parentDeathSignal });
+  ops.push({ kind: "chdir", path: p.cwd });
+  ops.push({ kind: "stdio", fds: p.stdio });
+  // A session of its own: a terminal's ^C for Node must not reach the container.
+  ops.push({ kind: "setsid", controllingTerminal: p.controllingTerminal });
+  ops.push({ kind: "close-fds", keep: p.keepFds });
+  ops.push({ kind: "exec", file: p.argv[0]!, argv: p.argv, env: p.env });
+  return ops;
+}
+
+/** `KEY=value` strings from a config's env with warren's defaults below it. */
+export function environment(env: Record<string, string>, extra?: Record<string, string>): string[] {
+  const merged: Record<string, string> = {
+    PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    HOME: "/root",
+    TERM: "xterm",
+    container: "warren",
+    ...env,
+    ...extra,
+  };
+  return Object.entries(merged).map(([k, v]) => `${k}=${v}`);
+}
+
+export function buildInitPlan(input: InitPlanInput): SpawnPlan {
+  const { config: c, idmap } = input;
+  const ns = c.namespaces;
+  const ops: Op[] = [];
+
+  // 1. Become root of the new user namespace. The parent mapped container
+  //    uid 0 to the allocated host id, but this process still runs as host
+  //    root, which is unmapped inside: files it created would fail with
+  //    EOVERFLOW.
+  if (ns.user) ops.push({ kind: "set-credentials", uid: 0, gid: 0, groups: [] });
+
+  // 2. Nothing mounted from here on may propagate back to the host.
+  ops.push({ kind: "mount", target: "/", flags: MS.REC | MS.PRIVATE });
+
+  // 3. The root, and detached copies of every host source, taken while the
+  //    host tree is still reachable.
+  const rp = rootfsPlan(input.rootfs, input.stateDir, ns.user);
+  ops.push(...rp.pre);
+  let slot = 0;
+  /** open_tree now; returns the ops that attach it after pivot_root. */
+  const takeHost = (source: string, target: string, o: { recursive: boolean; isDir: boolean; readonly: boolean; optional?: boolean }): Op[] => {
+    const s = slot++;
+    const optional = o.optional ?? false;
+    ops.push({ kind: "open-tree", source, slot: s, recursive: o.recursive, optional });
+    const attach: Op[] = [{ kind: "move-mount", slot: s, source, target, mkdir: o.isDir, mkfile: !o.isDir, optional }];
+    if (o.readonly) attach.push({ kind: "mount-setattr", target, set: MOUNT_ATTR.RDONLY, recursive: o.recursive, optional });
+    return attach;
+  };
+  const rootBinds = rp.hostBinds.flatMap((b) => takeHost(b.source, b.target, { ...b, isDir: true }));
+  // mknod is refused inside a user namespace, so there the host's device
+  // nodes are bound in instead.
+  const deviceBinds = ns.user
+    ? STANDARD_DEVICES.flatMap((d) => takeHost(d.path, d.path, { recursive: false, isDir: false, readonly: false }))
+    : [];
+  const userBinds = new Map<number, Op[]>();
+  c.mounts.forEach((m, i) => {
+    if (m.type !== "bind") return;
+    const isDir = input.bindSourceIsDir(m.source);
+    if (isDir === undefined) return; // optional and missing
+    userBinds.set(i, takeHost(m.source, m.target, { ...m, isDir }));
+  });
+
+  // 4. proc and sysfs before pivot_root: a user namespace may mount them only
+  //    while a full host instance is visible in its mount namespace. Targets
+  //    resolve inside the new root so a symlink there cannot redirect them.
+  const procSys: Op[] = [];
+  if (ns.pid) {
+    ops.push({ kind: "mount", source: "proc", target: "proc", fstype: "proc", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC, inRoot: rp.root });
+  } else {
+    procSys.push(...takeHost("/proc", "/proc", { recursive: true, isDir: true, readonly: false }));
+  }
+  if (ns.net || !ns.user) {
+    ops.push({ kind: "mount", source: "sysfs", target: "sys", fstype: "sysfs", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RDONLY, inRoot: rp.root });
+  } else {
+    // sysfs belongs to the network namespace's owner: sharing the host's
+    // network means sharing its /sys, read-only.
+    procSys.push(...takeHost("/sys", "/sys", { recursive: true, isDir: true, readonly: true }));
+  }
+
+  // 5. Into the new root. Everything below resolves inside it.
+  ops.push({ kind: "pivot-root", root: rp.root });
+  ops.push(...procSys, ...rootBinds);
+
+  // 6. /dev: a tmpfs with the standard nodes, its own devpts, shm, mqueue.
+  ops.push({ kind: "mount", source: "tmpfs", target: "/dev", fstype: "tmpfs", flags: MS.NOSUID | MS.STRICTATIME, data: "mode=755,size=65536k", mkdir: true });
+  if (ns.user) {
+    ops.push(...deviceBinds);
+  } else {
+    for (const d of STANDARD_DEVICES) ops.push({ kind: "mknod", path: d.path, mode: 0o020666, dev: makedev(d.major, d.minor) });
+  }
+  ops.push({ kind: "mount", source: "devpts", target: "/dev/pts", fstype: "devpts", flags: MS.NOSUID | MS.NOEXEC, data: "newinstance,ptmxmode=0666,mode=0620,gid=5", mkdir: true });
+  ops.push({ kind: "symlink", target: "pts/ptmx", path: "/dev/ptmx" });
+  ops.push({ kind: "mount", source: "shm", target: "/dev/shm", fstype: "tmpfs", flags: MS.NOSUID | MS.NODEV, data: "mode=1777,size=65536k", mkdir: true });
+  if (ns.ipc) ops.push({ kind: "mount", source: "mqueue", target: "/dev/mqueue", fstype: "mqueue", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC, mkdir: true });
+  for (const [target, path] of [
+    ["/proc/self/fd", "/dev/fd"],
+    ["/proc/self/fd/0", "/dev/stdin"],
+    ["/proc/self/fd/1", "/dev/stdout"],
+    ["/proc/self/fd/2", "/dev/stderr"],
+  ] as const) {
+    ops.push({ kind: "symlink", target, path });
+  }
+
+  // 7. The user's mounts, in their order.
+  c.mounts.forEach((m, i) => {
+    if (m.type === "bind") {
+      ops.push(...(userBinds.get(i) ?? []));
+    } else {
+      const data = [`mode=${m.mode.toString(8).padStart(4, "0")}`, ...(m.size !== undefined ? [`size=${m.size}`] : [])].join(",");
+      ops.push({ kind: "mount", source: "tmpfs", target: m.target, fstype: "tmpfs", flags: MS.NOSUID | MS.NODEV | (m.readonly ? MS.RDONLY : 0), data, mkdir: true });
+    }
+  });
+
+  // 8. cgroup2, rooted at the container's cgroup by the cgroup namespace.
+  if (ns.cgroup) {
+    ops.push({ kind: "mount", source: "cgroup2", target: "/sys/fs/cgroup", fstype: "cgroup2", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC, optional: true });
+  }
+
+  // 9. What the container must not read or change.
+  for (const p of c.maskedPaths ?? DEFAULT_MASKED_PATHS) ops.push({ kind: "mask-path", path: p });
+  for (const p of c.readonlyPaths ?? DEFAULT_READONLY_PATHS) {
+    ops.push({ kind: "mount", source: p, target: p, flags: MS.BIND | MS.REC, optional: true });
+    ops.push({ kind: "mount-setattr", target: p, set: MOUNT_ATTR.RDONLY, recursive: true, optional: true });
+  }
+  ops.push(...rp.finish);
+
+  // 10. Identity and network.
+  if (ns.uts) {
+    ops.push({ kind: "sethostname", name: c.hostname });
+    if (c.domainname) ops.push({ kind: "setdomainname", name: c.domainname });
+  }
+  if (ns.net) ops.push({ kind: "link-up", name: "lo" });
+
+  // 11. Privileges, credentials, stdio, exec.
+  ops.push(
+    ...processTail({
+      config: c,
+      user: c.user,
+      cwd: c.cwd,
+      argv: c.init,
+      env: environment(c.env),
+      stdio: input.stdio,
+      keepFds: input.keepFds ?? [],
+      controllingTerminal: false,
+      parentDeathSignal: c.ephemeral ? 9 : undefined,
+      arch: input.arch,
+    }),
+  );
+
+  const plan: SpawnPlan = { ops, cloneFlags: cloneFlagsOf(ns) };
+  if (ns.user && idmap) {
+    plan.uidMap = idMapLine(idmap, "uid");
+    plan.gidMap = idMapLine(idmap, "gid");
+  }
+  return plan;
+}
+
+export interface ExecPlanInput {
+  config: ResolvedConfig;
+  /** The init's pidfd (a host fd the intermediate child inherits). */
+  initPidfd: number;
+  argv: string[];
+  env: string[];
+  cwd: string;
+  user: { uid: number; gid: number; groups: number[] };
+  stdio: [number, number, number];
+  tty: boolean;
+  arch?: SeccompArch;
+}
+
+/** Joining a running container: setns through the init's pidfd, fork into its pid namespace, then the shared tail. */
+export function buildExecPlan(input: ExecPlanInput): SpawnPlan {
+  const ns = input.config.namespaces;
+  // Every namespace the container has of its own; joining one we already
+  // share (the user namespace especially) is an error.
+  const flags = cloneFlagsOf(ns);
+  const ops: Op[] = [
+    { kind: "setns", fd: input.initPidfd, flags },
+    { kind: "fork-into-namespaces" },
+    ...processTail({
+      config: input.config,
+      user: input.user,
+      cwd: input.cwd,
+      argv: input.argv,
+      env: input.env,
+      stdio: input.stdio,
+      keepFds: [],
+      controllingTerminal: input.tty,
+      arch: input.arch,
+    }),
+  ];
+  return { ops, cloneFlags: 0 };
+}

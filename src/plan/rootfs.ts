@@ -1,0 +1,56 @@
+/**
+ * The root-filesystem part of an init plan: what happens before pivot_root
+ * (make the mount table private, bind or overlay the root) and the host
+ * directories the embedded default binds in after it.
+ * @module
+ */
+import { join } from "node:path";
+
+import type { RootfsRecord } from "../rootfs/record.js";
+import { MOUNT_ATTR, MS, type Op } from "./ops.js";
+
+export interface RootfsPlan {
+  /** Host path that becomes `/`. */
+  root: string;
+  /** Ops before pivot_root, after the mount table is private. */
+  pre: Op[];
+  /** Host directories to take with open_tree before pivot_root and bind read-only after it. */
+  hostBinds: { source: string; target: string; readonly: boolean; recursive: boolean }[];
+  /** Ops at the very end of the mount phase (a read-only root). */
+  finish: Op[];
+}
+
+export function rootfsPlan(rootfs: RootfsRecord, stateDir: string, userns: boolean): RootfsPlan {
+  if (rootfs.kind === "embedded") {
+    return {
+      root: rootfs.path,
+      pre: [{ kind: "mount", source: rootfs.path, target: rootfs.path, flags: MS.BIND | MS.REC }],
+      hostBinds: rootfs.binds.map((d) => ({ source: d, target: d, readonly: true, recursive: true })),
+      finish: [],
+    };
+  }
+  if (rootfs.mode === "overlay") {
+    const scratch = join(stateDir, "scratch");
+    const merged = join(stateDir, "root");
+    // userxattr: in a user namespace overlayfs keeps whiteouts in user.*
+    // xattrs, since trusted.* needs CAP_SYS_ADMIN in the host namespace.
+    const data = `lowerdir=${rootfs.path},upperdir=${scratch}/upper,workdir=${scratch}/work${userns ? ",userxattr" : ""}`;
+    return {
+      root: merged,
+      pre: [
+        { kind: "mount", source: "tmpfs", target: scratch, fstype: "tmpfs", flags: MS.NOSUID | MS.NODEV, data: "mode=0755" },
+        { kind: "mkdir", path: `${scratch}/upper`, mode: 0o755 },
+        { kind: "mkdir", path: `${scratch}/work`, mode: 0o755 },
+        { kind: "mount", source: "overlay", target: merged, fstype: "overlay", flags: 0, data },
+      ],
+      hostBinds: [],
+      finish: [],
+    };
+  }
+  return {
+    root: rootfs.path,
+    pre: [{ kind: "mount", source: rootfs.path, target: rootfs.path, flags: MS.BIND | MS.REC }],
+    hostBinds: [],
+    finish: rootfs.mode === "ro" ? [{ kind: "mount-setattr", target: "/", set: MOUNT_ATTR.RDONLY }] : [],
+  };
+}

@@ -1,0 +1,353 @@
+/**
+ * The seccomp filter is checked two ways: its numbers against this machine's
+ * kernel headers, and its behaviour by running it through a small classic-BPF
+ * interpreter that mirrors what the kernel would return.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { describe, it, expect } from "vitest";
+import {
+  buildSeccompFilter,
+  DEFAULT_SECCOMP_DENY,
+  syscallNumber,
+  UnknownSyscallError,
+  type SeccompArch,
+} from "./seccomp.js";
+
+const AUDIT_ARCH_X86_64 = 0xc000003e;
+const AUDIT_ARCH_I386 = 0x40000003;
+const AUDIT_ARCH_AARCH64 = 0xc00000b7;
+const AUDIT_ARCH_ARM = 0x40000028;
+const ALLOW = 0x7fff0000;
+const ERRNO = 0x00050000;
+const ENOSYS = 38;
+const EPERM = 1;
+
+const SECCOMP_DATA_SIZE = 64;
+const LD_W_ABS = 0x20;
+const JA = 0x05;
+const JEQ_K = 0x15;
+const JGT_K = 0x25;
+const JGE_K = 0x35;
+const JSET_K = 0x45;
+const RET_K = 0x06;
+const JUMPS = new Set([JEQ_K, JGT_K, JGE_K, JSET_K]);
+
+interface Insn {
+  code: number;
+  jt: number;
+  jf: number;
+  k: number;
+}
+
+function decode(filter: Buffer): Insn[] {
+  const out: Insn[] = [];
+  for (let at = 0; at < filter.length; at += 8) {
+    out.push({
+      code: filter.readUInt16LE(at),
+      jt: filter.readUInt8(at + 2),
+      jf: filter.readUInt8(at + 3),
+      k: filter.readUInt32LE(at + 4),
+    });
+  }
+  return out;
+}
+
+/** What seccomp_check_filter and bpf_check_classic would reject. */
+function verify(filter: Buffer): void {
+  if (filter.length === 0 || filter.length % 8 !== 0) throw new Error(`length ${filter.length}`);
+  const prog = decode(filter);
+  if (prog.length > 4096) throw new Error(`${prog.length} instructions`);
+  prog.forEach((insn, pc) => {
+    if (insn.code === LD_W_ABS) {
+      if (insn.k % 4 !== 0 || insn.k + 4 > SECCOMP_DATA_SIZE) throw new Error(`load of ${insn.k} at ${pc}`);
+    } else if (JUMPS.has(insn.code)) {
+      if (pc + 1 + Math.max(insn.jt, insn.jf) >= prog.length) throw new Error(`jump out of program at ${pc}`);
+    } else if (insn.code === JA) {
+      if (pc + 1 + insn.k >= prog.length) throw new Error(`ja out of program at ${pc}`);
+    } else if (insn.code !== RET_K) {
+      throw new Error(`opcode 0x${insn.code.toString(16)} at ${pc}`);
+    }
+  });
+  if (prog[prog.length - 1]!.code !== RET_K) throw new Error("last instruction is not a return");
+}
+
+/** Runs the filter on a seccomp_data of {nr, arch}; returns the action. */
+function run(filter: Buffer, arch: number, nr: number): number {
+  const data = Buffer.alloc(SECCOMP_DATA_SIZE);
+  data.writeUInt32LE(nr >>> 0, 0);
+  data.writeUInt32LE(arch >>> 0, 4);
+  const prog = decode(filter);
+  let a = 0;
+  let pc = 0;
+  for (;;) {
+    const insn = prog[pc];
+    if (!insn) throw new Error(`fell off the program at ${pc}`);
+    const { code, jt, jf, k } = insn;
+    switch (code) {
+      case LD_W_ABS:
+        a = data.readUInt32LE(k);
+        pc += 1;
+        break;
+      case JEQ_K:
+        pc += 1 + (a === k ? jt : jf);
+        break;
+      case JGT_K:
+        pc += 1 + (a > k ? jt : jf);
+        break;
+      case JGE_K:
+        pc += 1 + (a >= k ? jt : jf);
+        break;
+      case JSET_K:
+        pc += 1 + ((a & k) >>> 0 !== 0 ? jt : jf);
+        break;
+      case JA:
+        pc += 1 + k;
+        break;
+      case RET_K:
+        return k;
+      default:
+        throw new Error(`opcode 0x${code.toString(16)} at ${pc}`);
+    }
+  }
+}
+
+const DEFAULT = { deny: DEFAULT_SECCOMP_DENY, errno: EPERM };
+
+// Names the tables should know: the default list plus calls a user may add.
+const EXTRA = [
+  "read", "write", "open", "openat", "execve", "mount", "umount", "umount2", "pivot_root", "ptrace", "bpf",
+  "perf_event_open", "userfaultfd", "unshare", "setns", "clone3", "personality", "syslog", "reboot", "quotactl",
+  "quotactl_fd", "settimeofday", "stime", "clock_settime", "clock_settime64", "adjtimex", "clock_adjtime",
+  "clock_adjtime64", "process_vm_readv", "process_vm_writev", "kcmp", "fanotify_init", "name_to_handle_at", "mbind",
+  "move_pages", "migrate_pages", "set_mempolicy", "get_mempolicy", "chroot", "io_uring_setup", "io_uring_enter",
+  "io_uring_register", "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
+  "pidfd_getfd", "process_madvise",
+];
+const NAMES = [...new Set([...DEFAULT_SECCOMP_DENY, ...EXTRA])];
+
+function firstExisting(paths: string[]): string | undefined {
+  return paths.find((p) => existsSync(p));
+}
+
+function parseHeader(path: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const m of readFileSync(path, "utf8").matchAll(/^#define __NR_(\w+)\s+(\d+)\s*$/gm)) {
+    out.set(m[1]!, Number(m[2]));
+  }
+  return out;
+}
+
+const HEADERS: { arch: SeccompArch | "ia32"; paths: string[]; onlyIn32Bit?: string[] }[] = [
+  {
+    arch: "x64",
+    paths: ["/usr/include/x86_64-linux-gnu/asm/unistd_64.h", "/usr/include/asm/unistd_64.h"],
+  },
+  {
+    arch: "ia32",
+    paths: ["/usr/include/x86_64-linux-gnu/asm/unistd_32.h", "/usr/include/i386-linux-gnu/asm/unistd_32.h", "/usr/include/asm/unistd_32.h"],
+  },
+  {
+    arch: "arm64",
+    paths: ["/usr/include/asm-generic/unistd.h"],
+    // Defined under `#if __BITS_PER_LONG == 32` in the generic header; a
+    // 64-bit arch has no such calls.
+    onlyIn32Bit: ["clock_settime64", "clock_adjtime64"],
+  },
+];
+
+describe("syscall tables", () => {
+  for (const { arch, paths, onlyIn32Bit = [] } of HEADERS) {
+    const header = firstExisting(paths);
+    it.skipIf(!header)(
+      `${arch} numbers match ${header ?? `the kernel header (skipped: none of ${paths.join(", ")} exists)`}`,
+      () => {
+        const defined = parseHeader(header!);
+        expect(defined.size).toBeGreaterThan(250);
+        let known = 0;
+        for (const name of NAMES) {
+          const ours = syscallNumber(name, arch);
+          const theirs = onlyIn32Bit.includes(name) ? undefined : defined.get(name);
+          expect({ name, nr: ours }).toEqual({ name, nr: theirs });
+          if (ours !== undefined) known++;
+        }
+        expect(known).toBeGreaterThan(40);
+      },
+    );
+  }
+
+  it("knows every name of the default list on some x86 or arm64 ABI", () => {
+    for (const name of DEFAULT_SECCOMP_DENY) {
+      const anywhere = (["x64", "ia32", "arm64"] as const).some((a) => syscallNumber(name, a) !== undefined);
+      expect({ name, anywhere }).toEqual({ name, anywhere: true });
+    }
+  });
+
+  it("does not take Object.prototype members for system calls", () => {
+    expect(syscallNumber("constructor", "x64")).toBeUndefined();
+    expect(syscallNumber("__proto__", "arm64")).toBeUndefined();
+    expect(syscallNumber("toString", "ia32")).toBeUndefined();
+  });
+
+  it("spot-checks well-known numbers", () => {
+    expect(syscallNumber("read", "x64")).toBe(0);
+    expect(syscallNumber("kexec_load", "x64")).toBe(246);
+    expect(syscallNumber("kexec_load", "ia32")).toBe(283);
+    expect(syscallNumber("kexec_load", "arm64")).toBe(104);
+    expect(syscallNumber("kexec_file_load", "ia32")).toBeUndefined();
+    expect(syscallNumber("iopl", "arm64")).toBeUndefined();
+    expect(syscallNumber("vm86", "x64")).toBeUndefined();
+  });
+});
+
+describe("buildSeccompFilter on x64", () => {
+  const filter = buildSeccompFilter(DEFAULT, "x64");
+
+  it("passes the kernel's structural checks", () => {
+    expect(filter.length % 8).toBe(0);
+    expect(filter.length / 8).toBeLessThanOrEqual(4096);
+    expect(() => verify(filter)).not.toThrow();
+  });
+
+  it("denies every default call that exists on x86_64 with the profile's errno", () => {
+    expect(run(filter, AUDIT_ARCH_X86_64, 246)).toBe(ERRNO | EPERM);
+    let checked = 0;
+    for (const name of DEFAULT_SECCOMP_DENY) {
+      const nr = syscallNumber(name, "x64");
+      if (nr === undefined) continue;
+      expect({ name, action: run(filter, AUDIT_ARCH_X86_64, nr) }).toEqual({ name, action: ERRNO | EPERM });
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(15);
+  });
+
+  it("allows what is not listed", () => {
+    expect(run(filter, AUDIT_ARCH_X86_64, 0)).toBe(ALLOW); // read
+    expect(run(filter, AUDIT_ARCH_X86_64, 1)).toBe(ALLOW); // write
+    expect(run(filter, AUDIT_ARCH_X86_64, 165)).toBe(ALLOW); // mount
+    expect(run(filter, AUDIT_ARCH_X86_64, 59)).toBe(ALLOW); // execve
+  });
+
+  it("denies the i386 numbers when entered as i386", () => {
+    expect(run(filter, AUDIT_ARCH_I386, 283)).toBe(ERRNO | EPERM); // kexec_load
+    expect(run(filter, AUDIT_ARCH_I386, 166)).toBe(ERRNO | EPERM); // vm86
+    expect(run(filter, AUDIT_ARCH_I386, 110)).toBe(ERRNO | EPERM); // iopl
+    expect(run(filter, AUDIT_ARCH_I386, 3)).toBe(ALLOW); // read
+    expect(run(filter, AUDIT_ARCH_I386, 21)).toBe(ALLOW); // mount
+  });
+
+  it("matches numbers per ABI, not across them", () => {
+    // 283 is timerfd_create on x86_64, 246 is io_destroy on i386.
+    expect(run(filter, AUDIT_ARCH_X86_64, 283)).toBe(ALLOW);
+    expect(run(filter, AUDIT_ARCH_I386, 246)).toBe(ALLOW);
+  });
+
+  it("refuses the x32 ABI with ENOSYS", () => {
+    expect(run(filter, AUDIT_ARCH_X86_64, 0x40000000)).toBe(ERRNO | ENOSYS);
+    expect(run(filter, AUDIT_ARCH_X86_64, 0x40000000 + 246)).toBe(ERRNO | ENOSYS);
+  });
+
+  it("lets a tracer's skipped call (nr -1) through", () => {
+    expect(run(filter, AUDIT_ARCH_X86_64, -1)).toBe(ALLOW);
+    expect(run(filter, AUDIT_ARCH_I386, -1)).toBe(ALLOW);
+  });
+
+  it("answers ENOSYS for any other arch", () => {
+    expect(run(filter, AUDIT_ARCH_AARCH64, 104)).toBe(ERRNO | ENOSYS);
+    expect(run(filter, AUDIT_ARCH_ARM, 0)).toBe(ERRNO | ENOSYS);
+    expect(run(filter, 0xdeadbeef, 0)).toBe(ERRNO | ENOSYS);
+  });
+
+  it("uses the profile's errno and deny list", () => {
+    const custom = buildSeccompFilter({ deny: ["mount", "umount2"], errno: ENOSYS }, "x64");
+    expect(() => verify(custom)).not.toThrow();
+    expect(run(custom, AUDIT_ARCH_X86_64, 165)).toBe(ERRNO | ENOSYS);
+    expect(run(custom, AUDIT_ARCH_X86_64, 166)).toBe(ERRNO | ENOSYS);
+    expect(run(custom, AUDIT_ARCH_X86_64, 246)).toBe(ALLOW); // kexec_load, not listed here
+    expect(run(custom, AUDIT_ARCH_I386, 21)).toBe(ERRNO | ENOSYS); // mount
+  });
+
+  it("allows everything of a known ABI for an empty list", () => {
+    const open = buildSeccompFilter({ deny: [], errno: EPERM }, "x64");
+    expect(() => verify(open)).not.toThrow();
+    expect(run(open, AUDIT_ARCH_X86_64, 246)).toBe(ALLOW);
+    expect(run(open, AUDIT_ARCH_I386, 283)).toBe(ALLOW);
+    expect(run(open, AUDIT_ARCH_X86_64, 0x40000001)).toBe(ERRNO | ENOSYS);
+  });
+
+  it("emits one compare per number, whatever the duplicates", () => {
+    const once = buildSeccompFilter({ deny: ["mount"], errno: EPERM }, "x64");
+    const twice = buildSeccompFilter({ deny: ["mount", "mount"], errno: EPERM }, "x64");
+    expect(twice.equals(once)).toBe(true);
+  });
+
+  it("keeps every known name within the jump and size limits", () => {
+    const all = buildSeccompFilter({ deny: NAMES, errno: EPERM }, "x64");
+    expect(() => verify(all)).not.toThrow();
+    for (const name of NAMES) {
+      const nr = syscallNumber(name, "x64");
+      if (nr !== undefined) expect({ name, action: run(all, AUDIT_ARCH_X86_64, nr) }).toEqual({ name, action: ERRNO | EPERM });
+    }
+  });
+});
+
+describe("buildSeccompFilter on arm64", () => {
+  const filter = buildSeccompFilter(DEFAULT, "arm64");
+
+  it("passes the kernel's structural checks", () => {
+    expect(() => verify(filter)).not.toThrow();
+  });
+
+  it("denies aarch64 kexec_load and allows openat", () => {
+    expect(run(filter, AUDIT_ARCH_AARCH64, 104)).toBe(ERRNO | EPERM);
+    expect(run(filter, AUDIT_ARCH_AARCH64, 219)).toBe(ERRNO | EPERM); // keyctl
+    expect(run(filter, AUDIT_ARCH_AARCH64, 56)).toBe(ALLOW);
+    expect(run(filter, AUDIT_ARCH_AARCH64, 63)).toBe(ALLOW); // read
+  });
+
+  it("denies the 32-bit ARM EABI numbers as well", () => {
+    expect(run(filter, AUDIT_ARCH_ARM, 347)).toBe(ERRNO | EPERM); // kexec_load
+    expect(run(filter, AUDIT_ARCH_ARM, 311)).toBe(ERRNO | EPERM); // keyctl
+    expect(run(filter, AUDIT_ARCH_ARM, 3)).toBe(ALLOW); // read
+    expect(run(filter, AUDIT_ARCH_ARM, 322)).toBe(ALLOW); // openat
+  });
+
+  it("answers ENOSYS for x86 arches", () => {
+    expect(run(filter, AUDIT_ARCH_X86_64, 0)).toBe(ERRNO | ENOSYS);
+    expect(run(filter, AUDIT_ARCH_I386, 3)).toBe(ERRNO | ENOSYS);
+  });
+
+  it("skips names that only exist elsewhere", () => {
+    const withIopl = buildSeccompFilter({ deny: ["iopl", "kexec_load"], errno: EPERM }, "arm64");
+    const without = buildSeccompFilter({ deny: ["kexec_load"], errno: EPERM }, "arm64");
+    expect(withIopl.equals(without)).toBe(true);
+  });
+});
+
+describe("buildSeccompFilter input checks", () => {
+  it("throws UnknownSyscallError for a name no table knows", () => {
+    const build = () => buildSeccompFilter({ deny: ["mount", "not_a_syscall"], errno: EPERM }, "x64");
+    expect(build).toThrow(UnknownSyscallError);
+    expect(build).toThrow('unknown system call "not_a_syscall" in seccomp.deny');
+    try {
+      build();
+    } catch (e) {
+      expect((e as UnknownSyscallError).syscall).toBe("not_a_syscall");
+    }
+    expect(() => buildSeccompFilter({ deny: ["constructor"], errno: EPERM }, "x64")).toThrow(UnknownSyscallError);
+  });
+
+  it("rejects an errno the kernel would not return as given", () => {
+    for (const errno of [0, -1, 4096, 1.5, Number.NaN]) {
+      expect(() => buildSeccompFilter({ deny: [], errno }, "x64")).toThrow(RangeError);
+    }
+    expect(run(buildSeccompFilter({ deny: ["mount"], errno: 4095 }, "x64"), AUDIT_ARCH_X86_64, 165)).toBe(ERRNO | 4095);
+  });
+
+  it("rejects an arch it has no tables for", () => {
+    expect(() => buildSeccompFilter(DEFAULT, "ia32" as SeccompArch)).toThrow(/not supported on ia32/);
+  });
+
+  it.skipIf(process.arch !== "x64" && process.arch !== "arm64")("defaults to the running arch", () => {
+    expect(buildSeccompFilter(DEFAULT).equals(buildSeccompFilter(DEFAULT, process.arch as SeccompArch))).toBe(true);
+  });
+});

@@ -1,0 +1,20 @@
+/**
+ * How a container's root filesystem is laid out on disk, as recorded at
+ * create time in its state directory.
+ * @module
+ */
+
+export type RootfsRecord =
+  | {
+      /** The embedded default: a writable skeleton with the host's `/usr` (and friends) bound read-only. */
+      kind: "embedded";
+      /** The skeleton directory (`<state>/rootfs`). */
+      path: string;
+      /** Host directories bound read-only at the same path (`/usr`, and `/lib64` etc. where not symlinks). */
+      binds: string[];
+    }
+  | {
+      kind: "directory";
+      path: string;
+      mode: "rw" | "ro" | "overlay";
+    };
