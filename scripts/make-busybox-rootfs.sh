@@ -5,7 +5,7 @@
 set -euo pipefail
 dest=${1:-"$(cd "$(dirname "$0")/.." && pwd)/.cache/rootfs/busybox"}
 bb=/bin/busybox
-if [ ! -x "$bb" ] || grep -qa 'ld-linux' "$bb"; then
+if [ ! -x "$bb" ] || ! dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed'; then
   echo "make-busybox-rootfs: $bb is not the static busybox; install Debian's busybox-static" >&2
   exit 1
 fi

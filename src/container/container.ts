@@ -103,6 +103,8 @@ export class Container implements AsyncDisposable {
   _run: Run | null = null;
   /** @internal */
   _destroyed = false;
+  /** The exit of the latest run started or adopted by this handle (kept after it ends). @internal */
+  _lastExited: Promise<ExitStatus> | null = null;
 
   /** The init's stdin when started with `stdio: "pipe"`. */
   stdin: Writable | null = null;
@@ -154,12 +156,12 @@ export class Container implements AsyncDisposable {
       }
       const dir = store.dir(name);
       try {
-        await fsp.mkdir(dir, { mode: 0o700 });
+        await fsp.mkdir(dir, { mode: 0o711 });
       } catch (e) {
         if (codeOf(e) === "EEXIST") {
           // A directory without container.json: a create that died half-way.
           await store.remove(name);
-          await fsp.mkdir(dir, { mode: 0o700 });
+          await fsp.mkdir(dir, { mode: 0o711 });
         } else throw new HostError(`create \`${dir}\``, codeOf(e), { container: name, path: dir });
       }
       try {
@@ -303,9 +305,11 @@ export class Container implements AsyncDisposable {
    */
   get exited(): Promise<ExitStatus> {
     const run = this._run;
-    if (!run) return Promise.resolve(this._state.exit ?? { code: null, signal: null });
-    run.watcher.ref();
-    return run.exited;
+    if (run) {
+      run.watcher.ref();
+      return run.exited;
+    }
+    return this._lastExited ?? Promise.resolve(this._state.exit ?? { code: null, signal: null });
   }
 
   /** Lets Node exit while the container runs (the default: a container outlives its creator unless ephemeral). */
@@ -457,6 +461,7 @@ export class Container implements AsyncDisposable {
       );
     });
     this._run = { pid, pidfd, startTime, watcher, exited, owned, refs: 0 };
+    this._lastExited = exited;
     if (this._record.config.ephemeral && owned) {
       installExitHook();
       ephemeralRunning.add(this);

@@ -90,8 +90,15 @@ export class StateStore {
     return join(this.root, ".lock");
   }
 
+  /**
+   * Creates the root if needed. It must be searchable by everyone (mode
+   * 0711 or wider): a container's root user is an unprivileged host id that
+   * must reach its rootfs below it; nothing in it is listable or readable.
+   */
   async ensureRoot(): Promise<void> {
     await fsp.mkdir(this.root, { recursive: true, mode: 0o711 });
+    const st = await fsp.stat(this.root);
+    if ((st.mode & 0o011) !== 0o011) await fsp.chmod(this.root, (st.mode & 0o7777) | 0o011);
   }
 
   async exists(name: string): Promise<boolean> {

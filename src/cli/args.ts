@@ -1,0 +1,203 @@
+/**
+ * Command-line parsing for the `warren` CLI: splitting a command's own
+ * options from the command it runs, and turning config flags into a
+ * ContainerConfig. Pure (no file system, no kernel) so it can be unit tested.
+ * @module
+ */
+import { resolve } from "node:path";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+import type { ContainerConfig, MountConfig } from "../index.js";
+
+/** A bad command line: printed as `warren: <message>`, exit status 125. */
+export class UsageError extends Error {
+  readonly code = "ERR_WARREN_USAGE";
+  /** The command whose usage applies (for the "see --help" hint). */
+  readonly command: string | undefined;
+  constructor(message: string, command?: string) {
+    super(message);
+    this.name = "UsageError";
+    this.command = command;
+  }
+}
+
+export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
+
+/** Accepted by every command. */
+export const COMMON_OPTIONS = {
+  root: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies OptionSpec;
+
+/** The flags that describe a container (`run` and `create`). */
+export const CONFIG_OPTIONS = {
+  rootfs: { type: "string" },
+  ro: { type: "boolean" },
+  overlay: { type: "boolean" },
+  env: { type: "string", short: "e", multiple: true },
+  cwd: { type: "string" },
+  user: { type: "string", short: "u" },
+  hostname: { type: "string" },
+  "no-userns": { type: "boolean" },
+  "share-net": { type: "boolean" },
+  volume: { type: "string", short: "v", multiple: true },
+} as const satisfies OptionSpec;
+
+export const DEFAULT_STATE_ROOT = "/var/lib/warren";
+
+export interface SplitArgs {
+  /** Option values by name. */
+  values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  /** The leading positionals (at most `positionals` of them). */
+  positionals: string[];
+  /** Everything from the first extra positional (or after `--`) on: the command to run. */
+  command: string[];
+}
+
+/**
+ * Parses `argv` with `options`, taking `positionals` positionals (e.g. the
+ * container name); the first positional beyond those, or whatever follows
+ * `--`, starts the command, and its own flags are left alone
+ * (`warren exec web ls -l` and `warren exec web -- ls -l` are the same).
+ */
+export function splitArgs(argv: readonly string[], options: OptionSpec, positionals: number, command: string): SplitArgs {
+  const own: string[] = [];
+  const pos: string[] = [];
+  let rest: string[] = [];
+  const byShort = new Map<string, string>();
+  for (const [name, o] of Object.entries(options)) if (o.short) byShort.set(o.short, name);
+
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") {
+      rest = argv.slice(i + 1);
+      while (pos.length < positionals && rest.length > 0) pos.push(rest.shift()!);
+      break;
+    }
+    if (a.startsWith("--")) {
+      own.push(a);
+      const name = a.slice(2);
+      if (!name.includes("=") && options[name]?.type === "string" && i + 1 < argv.length) own.push(argv[++i]!);
+      continue;
+    }
+    if (a.startsWith("-") && a.length > 1) {
+      own.push(a);
+      // A group like `-te`: a string option takes the rest of the group, or the next argument.
+      for (let j = 1; j < a.length; j++) {
+        const name = byShort.get(a[j]!);
+        if (name === undefined) break; // parseArgs reports it
+        if (options[name]!.type === "string") {
+          if (j === a.length - 1 && i + 1 < argv.length) own.push(argv[++i]!);
+          break;
+        }
+      }
+      continue;
+    }
+    if (pos.length < positionals) {
+      pos.push(a);
+      continue;
+    }
+    rest = argv.slice(i);
+    break;
+  }
+
+  let parsed;
+  try {
+    parsed = parseArgs({ args: own, options, strict: true, allowPositionals: false });
+  } catch (e) {
+    throw new UsageError(parseArgsMessage(e), command);
+  }
+  return { values: parsed.values as SplitArgs["values"], positionals: pos, command: rest };
+}
+
+/** parseArgs' messages carry advice for `node` itself; keep the first sentence. */
+function parseArgsMessage(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  const unknown = /^Unknown option '([^']+)'/.exec(msg);
+  if (unknown) return `unknown option ${unknown[1]}`;
+  const missing = /^Option '(.+?)' argument missing/.exec(msg);
+  if (missing) return `option ${missing[1]} needs a value`;
+  return msg.split(". ")[0]!.replace(/\.$/, "");
+}
+
+/** `--root`, then `$WARREN_ROOT`, then `/var/lib/warren`; made absolute. */
+export function stateRoot(values: SplitArgs["values"], env: NodeJS.ProcessEnv = process.env): string {
+  const r = (values.root as string | undefined) ?? (env.WARREN_ROOT || DEFAULT_STATE_ROOT);
+  if (r === "") throw new UsageError("--root: must not be empty");
+  return resolve(r);
+}
+
+/** `KEY=VALUE` strings to a record; `flag` names the flag in errors. */
+export function parseEnv(list: readonly string[] | undefined, flag = "-e/--env"): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const kv of list ?? []) {
+    const eq = kv.indexOf("=");
+    if (eq <= 0) throw new UsageError(`${flag}: expected KEY=VALUE, got ${JSON.stringify(kv)}`);
+    env[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return env;
+}
+
+const ID = /^\d+$/;
+const MAX_ID = 0xfffffffe;
+
+/** `UID` or `UID:GID` (numeric); the gid defaults to the uid. */
+export function parseUser(s: string, flag = "-u/--user"): { uid: number; gid: number } {
+  const m = /^([^:]*)(?::([^:]*))?$/.exec(s);
+  const uidS = m?.[1] ?? "";
+  const gidS = m?.[2] ?? uidS;
+  if (!m || !ID.test(uidS) || !ID.test(gidS)) {
+    throw new UsageError(`${flag}: expected UID or UID:GID (numbers), got ${JSON.stringify(s)}`);
+  }
+  const uid = Number(uidS);
+  const gid = Number(gidS);
+  if (uid > MAX_ID || gid > MAX_ID) throw new UsageError(`${flag}: id out of range in ${JSON.stringify(s)}`);
+  return { uid, gid };
+}
+
+/** `HOST:CONTAINER[:ro|rw]` to a bind mount; a relative host path is taken from `cwd`. */
+export function parseVolume(s: string, cwd = process.cwd()): MountConfig {
+  const parts = s.split(":");
+  const [source, target, mode] = parts;
+  if (parts.length < 2 || parts.length > 3 || !source || !target || (mode !== undefined && mode !== "ro" && mode !== "rw")) {
+    throw new UsageError(`-v/--volume: expected HOST:CONTAINER or HOST:CONTAINER:ro, got ${JSON.stringify(s)}`);
+  }
+  if (!target.startsWith("/")) throw new UsageError(`-v/--volume: the container path must be absolute, got ${JSON.stringify(target)}`);
+  return { type: "bind", source: resolve(cwd, source), target, readonly: mode === "ro", recursive: true, optional: false };
+}
+
+/** The ContainerConfig described by the config flags (without `init` and `ephemeral`). */
+export function configFromFlags(values: SplitArgs["values"], cwd = process.cwd()): ContainerConfig {
+  const config: ContainerConfig = {};
+  const rootfs = values.rootfs as string | undefined;
+  const ro = values.ro === true;
+  const overlay = values.overlay === true;
+  if (ro && overlay) throw new UsageError("--ro and --overlay cannot be used together");
+  if ((ro || overlay) && rootfs === undefined) throw new UsageError(`--${ro ? "ro" : "overlay"} needs --rootfs DIR`);
+  if (rootfs !== undefined) {
+    if (rootfs === "") throw new UsageError("--rootfs: must not be empty");
+    const path = resolve(cwd, rootfs);
+    config.rootfs = ro ? { path, mode: "ro" } : overlay ? { path, mode: "overlay" } : path;
+  }
+  const env = values.env as string[] | undefined;
+  if (env?.length) config.env = parseEnv(env);
+  if (values.cwd !== undefined) config.cwd = values.cwd as string;
+  if (values.user !== undefined) config.user = { ...parseUser(values.user as string), groups: [] };
+  if (values.hostname !== undefined) config.hostname = values.hostname as string;
+  if (values["no-userns"] || values["share-net"]) {
+    config.namespaces = {
+      ...(values["no-userns"] ? { user: false } : {}),
+      ...(values["share-net"] ? { net: false } : {}),
+    };
+  }
+  const volumes = values.volume as string[] | undefined;
+  if (volumes?.length) config.mounts = volumes.map((v) => parseVolume(v, cwd));
+  return config;
+}
+
+/** A non-negative integer flag value (milliseconds and the like). */
+export function parseCount(s: string | undefined, flag: string): number | undefined {
+  if (s === undefined) return undefined;
+  if (!/^\d+$/.test(s)) throw new UsageError(`${flag}: expected a non-negative integer, got ${JSON.stringify(s)}`);
+  return Number(s);
+}

@@ -1,0 +1,168 @@
+/**
+ * Start, exit codes, signals, stop (graceful and forced), ephemeral
+ * containers, and the state a container leaves on disk.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { afterAll, describe, expect, it } from "vitest";
+
+import { Container } from "../../src/index.js";
+import { busybox, cleanupAll, rootfs, runtime, uniqueName } from "../helpers/env.js";
+
+afterAll(cleanupAll);
+
+describe("exit status", () => {
+  it("propagates the init's exit code", async () => {
+    const c = await busybox("exit7", { init: ["/bin/sh", "-c", "exit 7"] });
+    await c.start();
+    expect(await c.exited).toEqual({ code: 7, signal: null });
+    expect(c.state).toBe("stopped");
+    expect(c.lastExit).toEqual({ code: 7, signal: null });
+    // Stopped means cleaned up: no cgroup left.
+    expect(existsSync(c.cgroupPath)).toBe(false);
+  });
+
+  it("propagates a killing signal", async () => {
+    const c = await busybox("sig");
+    await c.start();
+    await c.kill("SIGKILL");
+    expect(await c.exited).toEqual({ code: null, signal: "SIGKILL" });
+  });
+
+  it("can start the same container again with fresh namespaces", async () => {
+    const c = await busybox("restart", { init: ["/bin/true"] });
+    await c.start();
+    const first = c.pid;
+    expect(await c.exited).toEqual({ code: 0, signal: null });
+    await c.start();
+    expect(c.pid).not.toBe(first);
+    expect(await c.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it("passes stdio through pipes", async () => {
+    const c = await busybox("stdio", { init: ["/bin/sh", "-c", "read x; echo got:$x; echo err >&2"] });
+    await c.start({ stdio: "pipe" });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    c.stdout!.on("data", (b: Buffer) => out.push(b));
+    c.stderr!.on("data", (b: Buffer) => err.push(b));
+    c.stdin!.end("hello\n");
+    expect(await c.exited).toEqual({ code: 0, signal: null });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(Buffer.concat(out).toString()).toBe("got:hello\n");
+    expect(Buffer.concat(err).toString()).toBe("err\n");
+  });
+
+  it("starts the init with default signal dispositions (Node ignores SIGPIPE; the init must not)", async () => {
+    const c = await busybox("sigpipe", { init: ["/bin/sh", "-c", "grep -E '^Sig(Ign|Blk)' /proc/self/status"] });
+    await c.start({ stdio: ["ignore", "pipe", "ignore"] });
+    const chunks: Buffer[] = [];
+    c.stdout!.on("data", (b: Buffer) => chunks.push(b));
+    await c.exited;
+    await new Promise((r) => setTimeout(r, 20));
+    const text = Buffer.concat(chunks).toString();
+    expect(text).toContain("SigBlk:\t0000000000000000");
+    // sh itself ignores nothing it did not ask for; SIGPIPE (bit 13) must not be ignored.
+    const ign = BigInt("0x" + /SigIgn:\s+([0-9a-f]+)/.exec(text)![1]);
+    expect(ign & (1n << 12n)).toBe(0n);
+  });
+});
+
+describe("stop", () => {
+  it("is graceful when the init obeys its halt signal", async () => {
+    const c = await busybox("graceful", {
+      init: ["/bin/sh", "-c", "trap 'exit 42' TERM; while :; do sleep 3600 & wait $!; done"],
+      stopTimeout: 5000,
+    });
+    await c.start();
+    const t0 = Date.now();
+    const status = await c.stop();
+    expect(status).toEqual({ code: 42, signal: null });
+    expect(Date.now() - t0).toBeLessThan(4000);
+    expect(c.state).toBe("stopped");
+  });
+
+  it("kills everything after the timeout when the init ignores the signal", async () => {
+    // A PID 1 without a handler ignores SIGTERM: only the kill can stop it.
+    const c = await busybox("forced", { init: ["/bin/sleep", "3600"], stopTimeout: 300 });
+    await c.start();
+    const t0 = Date.now();
+    const status = await c.stop();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(status).toEqual({ code: null, signal: "SIGKILL" });
+    expect(existsSync(c.cgroupPath)).toBe(false);
+  });
+
+  it("uses a configured halt signal (SIGRTMIN+3, as for systemd)", async () => {
+    const c = await busybox("rtmin", {
+      // glibc's SIGRTMIN is 34, so systemd's SIGRTMIN+3 is 37.
+      init: ["/bin/sh", "-c", "trap 'exit 3' 37; while :; do sleep 3600 & wait $!; done"],
+      haltSignal: "SIGRTMIN+3",
+      stopTimeout: 5000,
+    });
+    await c.start();
+    expect(await c.stop()).toEqual({ code: 3, signal: null });
+  });
+
+  it("is a no-op on a stopped container, and destroy is idempotent", async () => {
+    const c = await busybox("idem", { init: ["/bin/true"] });
+    await c.start();
+    await c.exited;
+    expect(await c.stop()).toEqual({ code: 0, signal: null });
+    await c.destroy();
+    await c.destroy();
+    expect(existsSync(c.stateDir)).toBe(false);
+  });
+
+  it("refuses to destroy a running container unless forced", async () => {
+    const c = await busybox("force");
+    await c.start();
+    await expect(c.destroy()).rejects.toMatchObject({ code: "ERR_WARREN_STATE" });
+    await c.destroy({ force: true });
+    expect(existsSync(c.stateDir)).toBe(false);
+    expect(existsSync(c.cgroupPath)).toBe(false);
+  });
+});
+
+describe("state on disk", () => {
+  it("records the init's pid and start time, and its exit", async () => {
+    const c = await busybox("state");
+    await c.start();
+    const state = JSON.parse(readFileSync(`${c.stateDir}/state.json`, "utf8"));
+    expect(state).toMatchObject({ status: "running", pid: c.pid, owner: process.pid });
+    const stat = readFileSync(`/proc/${c.pid}/stat`, "utf8");
+    expect(state.startTime).toBe(Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]));
+    await c.stop();
+    const after = JSON.parse(readFileSync(`${c.stateDir}/state.json`, "utf8"));
+    expect(after).toMatchObject({ status: "stopped", exit: { code: 0, signal: null } });
+  });
+
+  it("lists containers and finds them by name", async () => {
+    const c = await busybox("listed");
+    const all = await Container.list(runtime());
+    expect(all.map((x) => x.name)).toContain(c.name);
+    const again = await Container.get(c.name, runtime());
+    expect(again).toBe(c); // one handle per container per process
+    await expect(Container.get(uniqueName("missing"), runtime())).rejects.toMatchObject({ code: "ERR_WARREN_NOT_FOUND" });
+  });
+
+  it("destroys an ephemeral container when it stops", async () => {
+    const c = await Container.create(uniqueName("eph"), { rootfs: { path: rootfs(), mode: "ro" }, init: ["/bin/true"], ephemeral: true }, runtime());
+    await c.start();
+    await c.exited;
+    expect(existsSync(c.stateDir)).toBe(false);
+  });
+
+  it("supports await using", async () => {
+    let dir = "";
+    let cg = "";
+    {
+      await using c = await busybox("using");
+      await c.start();
+      dir = c.stateDir;
+      cg = c.cgroupPath;
+      expect(existsSync(cg)).toBe(true);
+    }
+    expect(existsSync(dir)).toBe(false);
+    expect(existsSync(cg)).toBe(false);
+  });
+});

@@ -1,0 +1,40 @@
+/** Shared fixtures for kernel tests. */
+import { randomBytes } from "node:crypto";
+import { inject } from "vitest";
+
+import { Container } from "../../src/index.js";
+import type { ContainerConfig } from "../../src/config/schema.js";
+
+export const rootfs = () => inject("rootfs");
+export const stateRoot = () => inject("stateRoot");
+export const runtime = () => ({ root: stateRoot() });
+
+/** A unique container name for a test. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(3).toString("hex")}`;
+}
+
+/** An init that idles until SIGTERM, then exits 0. */
+export const IDLE = ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"];
+
+const created = new Set<Container>();
+
+/** Creates a container on the busybox rootfs (read-only unless told otherwise) under the suite's state root. */
+export async function busybox(prefix: string, config: ContainerConfig = {}): Promise<Container> {
+  const c = await Container.create(
+    uniqueName(prefix),
+    { rootfs: { path: rootfs(), mode: "ro" }, init: IDLE, stopTimeout: 3000, ...config },
+    runtime(),
+  );
+  created.add(c);
+  return c;
+}
+
+/** Stops and destroys every container a test file created (afterEach/afterAll). */
+export async function cleanupAll(): Promise<void> {
+  for (const c of created) {
+    await c.stop({ timeout: 0 }).catch(() => undefined);
+    await c.destroy({ force: true }).catch(() => undefined);
+  }
+  created.clear();
+}

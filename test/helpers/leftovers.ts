@@ -1,0 +1,88 @@
+/**
+ * A snapshot of what tests could leave behind on the host: mounts, cgroup2
+ * directories, processes in other pid namespaces. The global setup takes one
+ * before the suite and fails the run if anything is new afterwards.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+import { detectCgroupHost } from "../../src/cgroup/cgroup2.js";
+
+export interface Snapshot {
+  mounts: string[];
+  cgroups: string[];
+  nestedPids: string[];
+}
+
+function mounts(): string[] {
+  return readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => {
+      const f = l.split(" ");
+      const sep = f.indexOf("-");
+      return `${f[4]} ${f[sep + 1]} ${f[sep + 2]}`;
+    })
+    .sort();
+}
+
+function cgroups(): string[] {
+  const root = detectCgroupHost().mount;
+  const out: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    if (depth > 3) return;
+    let entries: string[];
+    try {
+      entries = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(dir, e);
+      try {
+        if (statSync(p).isDirectory()) {
+          out.push(p);
+          walk(p, depth + 1);
+        }
+      } catch {
+        /* raced with removal */
+      }
+    }
+  };
+  walk(root, 1);
+  return out.sort();
+}
+
+/** Processes living in a pid namespace below the host's (NSpid has 2+ entries). */
+function nestedPids(): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const status = readFileSync(`/proc/${e}/status`, "utf8");
+      const ns = /^NSpid:\s+(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/) ?? [];
+      const state = /^State:\s+(\S)/m.exec(status)?.[1];
+      if (ns.length > 1 && state !== "Z") {
+        const cmd = readFileSync(`/proc/${e}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+        out.push(`${e} ${cmd}`);
+      }
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return out.sort();
+}
+
+export function snapshot(): Snapshot {
+  return { mounts: mounts(), cgroups: cgroups(), nestedPids: nestedPids() };
+}
+
+/** What is in `after` but not in `before`, per kind; empty when clean. */
+export function leftovers(before: Snapshot, after: Snapshot): string[] {
+  const diff = (a: string[], b: string[]) => b.filter((x) => !a.includes(x));
+  return [
+    ...diff(before.mounts, after.mounts).map((m) => `mount: ${m}`),
+    ...diff(before.cgroups, after.cgroups).map((c) => `cgroup: ${c}`),
+    ...diff(before.nestedPids, after.nestedPids).map((p) => `process: ${p}`),
+  ];
+}
