@@ -1,0 +1,86 @@
+/**
+ * `warren run` and `warren create`: containers described by config flags.
+ * @module
+ */
+import { randomBytes } from "node:crypto";
+
+import { Container, type ContainerConfig } from "../index.js";
+import { COMMON_OPTIONS, CONFIG_OPTIONS, configFromFlags, splitArgs, stateRoot, UsageError } from "./args.js";
+import { statusOf } from "./exit.js";
+import { trapSignals, type Io } from "./io.js";
+import { USAGE } from "./usage.js";
+
+const RUN_OPTIONS = {
+  ...COMMON_OPTIONS,
+  ...CONFIG_OPTIONS,
+  name: { type: "string" },
+  rm: { type: "boolean" },
+} as const;
+
+const CREATE_OPTIONS = { ...COMMON_OPTIONS, ...CONFIG_OPTIONS } as const;
+
+/** SIGINTs after which `run` stops forwarding and kills the container. */
+const INTERRUPTS_BEFORE_KILL = 3;
+
+export async function runCommand(argv: string[], io: Io): Promise<number> {
+  const { values, command } = splitArgs(argv, RUN_OPTIONS, 0, "run");
+  if (values.help) {
+    io.out(USAGE.run!);
+    return 0;
+  }
+  const root = stateRoot(values);
+  const config: ContainerConfig = configFromFlags(values);
+  if (command.length > 0) config.init = command;
+  if (values.rm) config.ephemeral = true;
+  const name = (values.name as string | undefined) ?? `run-${randomBytes(4).toString("hex")}`;
+
+  // Trapped before the container exists, so a signal during setup is not lost.
+  let container: Container | undefined;
+  let started = false;
+  const pending: NodeJS.Signals[] = [];
+  let interrupts = 0;
+  const forward = (sig: NodeJS.Signals) => {
+    if (!started || !container) {
+      pending.push(sig);
+      return;
+    }
+    if (sig === "SIGINT" && ++interrupts >= INTERRUPTS_BEFORE_KILL) {
+      io.err(`warren: killing container "${container.name}"`);
+      sig = "SIGKILL";
+    }
+    container.kill(sig).catch(() => undefined); // not running any more: nothing to forward to
+  };
+  const untrap = trapSignals(forward);
+  try {
+    container = await Container.create(name, config, { root });
+    try {
+      await container.start({ stdio: "inherit" });
+    } catch (e) {
+      if (values.rm) await container.destroy({ force: true }).catch(() => undefined);
+      throw e;
+    }
+    started = true;
+    for (const sig of pending.splice(0)) forward(sig);
+    const status = await container.exited;
+    if (values.rm) await container.destroy({ force: true });
+    return statusOf(status);
+  } finally {
+    untrap();
+  }
+}
+
+export async function createCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals, command } = splitArgs(argv, CREATE_OPTIONS, 1, "create");
+  if (values.help) {
+    io.out(USAGE.create!);
+    return 0;
+  }
+  const name = positionals[0];
+  if (name === undefined) throw new UsageError("missing container name", "create");
+  const root = stateRoot(values);
+  const config = configFromFlags(values);
+  if (command.length > 0) config.init = command;
+  const c = await Container.create(name, config, { root });
+  io.out(c.name);
+  return 0;
+}

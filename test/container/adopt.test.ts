@@ -1,0 +1,65 @@
+/**
+ * A second Node process finds a running container, re-adopts it (pidfd and
+ * start-time check), execs into it and stops it.
+ */
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+
+import { busybox, cleanupAll, stateRoot } from "../helpers/env.js";
+
+afterAll(cleanupAll);
+const run = promisify(execFile);
+const repo = resolve(import.meta.dirname, "../..");
+
+async function inOtherProcess(script: string): Promise<string> {
+  const file = join(stateRoot(), `other-${Date.now()}.mts`);
+  writeFileSync(file, script);
+  const { stdout } = await run(process.execPath, ["--import", "tsx", file], { cwd: repo, timeout: 20_000 });
+  return stdout;
+}
+
+describe("re-adoption from another process", () => {
+  it("lists, execs into and stops a container started here", async () => {
+    const c = await busybox("adopt", { init: ["/bin/sh", "-c", "trap 'exit 9' TERM; while :; do sleep 3600 & wait $!; done"] });
+    await c.start();
+    const pid = c.pid;
+    const out = await inOtherProcess(`
+      import { Container } from ${JSON.stringify(join(repo, "src/index.ts"))};
+      const opts = { root: ${JSON.stringify(stateRoot())} };
+      const listed = (await Container.list(opts)).map((x) => x.name + ":" + x.state + ":" + x.pid);
+      const c = await Container.get(${JSON.stringify(c.name)}, opts);
+      const r = await c.execOutput(["hostname"]);
+      const status = await c.stop({ timeout: 5000 });
+      console.log(JSON.stringify({ listed, hostname: r.stdout, status, state: c.state }));
+    `);
+    const res = JSON.parse(out.trim().split("\n").pop()!);
+    expect(res.listed).toContain(`${c.name}:running:${pid}`);
+    expect(res.hostname).toBe(`${c.name}\n`);
+    // The other process is not the init's parent: it cannot know the code
+    // until the owner (this process) records it.
+    expect(res.state).toBe("stopped");
+    // Here, the owner reaped it and knows how it ended.
+    expect(await c.exited).toEqual({ code: 9, signal: null });
+    expect(c.state).toBe("stopped");
+  });
+
+  it("does not mistake a reused pid for the init", async () => {
+    const c = await busybox("reuse", { init: ["/bin/true"] });
+    await c.start();
+    await c.exited;
+    // Forge a state that claims the container runs as this very process.
+    writeFileSync(
+      join(c.stateDir, "state.json"),
+      JSON.stringify({ status: "running", pid: process.pid, startTime: 1, owner: 1 }),
+    );
+    const out = await inOtherProcess(`
+      import { Container } from ${JSON.stringify(join(repo, "src/index.ts"))};
+      const c = await Container.get(${JSON.stringify(c.name)}, { root: ${JSON.stringify(stateRoot())} });
+      console.log(JSON.stringify({ state: c.state, pid: c.pid ?? null }));
+    `);
+    expect(JSON.parse(out.trim().split("\n").pop()!)).toEqual({ state: "stopped", pid: null });
+  });
+});
