@@ -28,10 +28,15 @@ export function exitCodeOf(err: unknown): number {
   return EXIT_FAILURE;
 }
 
-/** What to print for an error: its message, and a stack only for an unexpected one when asked (WARREN_DEBUG). */
-export function errorText(err: unknown, env: NodeJS.ProcessEnv = process.env): string {
+/**
+ * What to print for an error: its message (with a pointer to the help of
+ * `command` for a usage error), and a stack only for an unexpected error
+ * when asked (WARREN_DEBUG=1).
+ */
+export function errorText(err: unknown, command?: string, env: NodeJS.ProcessEnv = process.env): string {
   if (err instanceof UsageError) {
-    const help = err.command ? `warren ${err.command} --help` : "warren --help";
+    const cmd = err.command ?? command;
+    const help = cmd ? `warren ${cmd} --help` : "warren --help";
     return `warren: ${err.message}\nSee '${help}'.`;
   }
   if (err instanceof WarrenError) return `warren: ${err.message}`;

@@ -1,0 +1,514 @@
+#!/usr/bin/env node
+/**
+ * warren benchmarks: `npm run bench` (= `node bench/run.mjs`).
+ *
+ *   node bench/run.mjs [--runs N] [--json] [--no-peers]
+ *
+ * Prints medians (and p10, p90, min) in ms; it never asserts anything. All of
+ * warren's numbers come from one warm Node process, N timed runs each
+ * (default 200, or env BENCH_RUNS) after 10 untimed warm-up runs:
+ *
+ * 1. start: `await c.start(); await c.exited` of a container whose init is
+ *    `/bin/true`, on the static busybox rootfs (read-only), with every
+ *    default namespace (user and net included) and its own cgroup v2
+ *    directory. The container is created once; each start is a fresh set of
+ *    namespaces, a fresh cgroup, and the cgroup's removal once the init
+ *    exited. This is what "starting a container" costs a caller that already
+ *    has a Node process: the point of a daemon-less library.
+ *    Second line: create + start + exit + destroy of a new container per run
+ *    (runs/4 of them), i.e. with the state directory and id-range bookkeeping.
+ * 2. exec: `await (await c.exec(["/bin/true"], {stdio: ignore})).exited`
+ *    into a running container (a shell idling in `sleep` as init): joining
+ *    the namespaces through the init's pidfd, the `.exec` cgroup leaf, and
+ *    the extra fork into the pid namespace.
+ * 3. start with a 2 GiB heap: measurement 1 again while this process holds
+ *    ~2 GiB of touched memory (1 MiB Buffers, plus some JS objects). A
+ *    fork()-based spawn copies the page tables of the whole RSS, so it slows
+ *    down with the caller's heap; warren's native spawn clones with CLONE_VM
+ *    and should not. Reported as the ratio to measurement 1 (goal ≤ 1.2×).
+ *
+ * Peers: when `../shared/peers/compare.sh` exists next to the repository (or
+ * env WARREN_PEERS names it), it is run after warren's measurements with
+ * `--json --runs min(N, 50)`: crun, lxc, bubblewrap, unshare and nsenter on
+ * the same machine and the same busybox tree, timed by `hyperfine -N`. Its
+ * numbers are whole CLI invocations (the runtimes' own create/delete work
+ * included), so the ratios warren/peer compare what a caller waits for.
+ * `unshare-all` and `nsenter-a` are the floors: bare namespace creation and
+ * namespace joining, without rootfs, mounts or cgroups. Without the peers
+ * script (a user's machine) the unshare floor is timed here with
+ * spawnSync(), which adds Node's own spawn cost (also shown, as `/bin/true`).
+ *
+ * Between sections the bench pauses 1 s: network namespaces are torn down
+ * asynchronously by the kernel, and a backlog would bleed into the next
+ * section (compare.sh pauses 2 s for the same reason).
+ *
+ * The library comes from dist/index.js when built, else from src/ through
+ * tsx. Everything lives under a temporary root in /tmp and a private cgroup
+ * subtree; both are removed at the end, also on error or Ctrl-C.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+import v8 from "node:v8";
+import vm from "node:vm";
+
+import { num, ratio, round2, summarize, times } from "./stats.mjs";
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const WARMUP = 10;
+const SETTLE_MS = 1000;
+const PEER_RUNS_MAX = 50;
+const GOALS = { start_ms: 2.5, exec_ms: 1.6, heap_ratio: 1.2 };
+const BUSYBOX = process.env.BENCH_ROOTFS ?? join(repoRoot, ".cache/rootfs/busybox");
+const IDLE_INIT = ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"];
+const IGNORE = { stdin: "ignore", stdout: "ignore", stderr: "ignore" };
+const START_PEERS = ["crun-run", "lxc-start-F", "bwrap-unshare-all", "unshare-all"];
+const EXEC_PEERS = ["crun-exec", "lxc-attach", "nsenter-a"];
+
+// ---------------------------------------------------------------- options
+
+function usage(code) {
+  (code ? process.stderr : process.stdout).write(
+    "usage: node bench/run.mjs [--runs N] [--json] [--no-peers]\n" +
+      "  --runs N     timed runs per measurement (default 200, env BENCH_RUNS)\n" +
+      "  --json       print one JSON object instead of the tables\n" +
+      "  --no-peers   skip ../shared/peers/compare.sh (env WARREN_PEERS)\n",
+  );
+  process.exit(code);
+}
+
+function parseArgs(argv) {
+  const o = { runs: Number(process.env.BENCH_RUNS ?? 200), json: false, peers: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--json") o.json = true;
+    else if (a === "--no-peers") o.peers = false;
+    else if (a === "--runs") o.runs = Number(argv[++i]);
+    else if (a.startsWith("--runs=")) o.runs = Number(a.slice(7));
+    else if (a === "-h" || a === "--help") usage(0);
+    else {
+      process.stderr.write(`bench: unknown argument ${a}\n`);
+      usage(2);
+    }
+  }
+  if (!Number.isInteger(o.runs) || o.runs < 1) {
+    process.stderr.write("bench: --runs (or BENCH_RUNS) must be a positive integer\n");
+    usage(2);
+  }
+  return o;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const log = (msg) => process.stderr.write(`${msg}\n`);
+
+// ---------------------------------------------------------------- interruption and cleanup
+
+class Interrupted extends Error {}
+let interrupted = 0; // the exit code once a signal came
+let peersChild = null;
+const live = new Set(); // containers to stop and destroy at the end
+let tempRoot = null;
+let cgroupDir = null;
+
+function onSignal(sig, code) {
+  if (interrupted) {
+    // Second signal: kill what we know of, synchronously, and go.
+    for (const c of live) {
+      try {
+        writeFileSync(join(c.cgroupPath, "cgroup.kill"), "1");
+      } catch {
+        /* gone */
+      }
+    }
+    process.exit(code);
+  }
+  interrupted = code;
+  log(`\nbench: ${sig}, cleaning up (again to quit at once)`);
+  // A terminal's Ctrl-C reaches compare.sh too; a signal sent to us alone is passed on.
+  const child = peersChild;
+  if (child) setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill("SIGINT"), 1000).unref();
+}
+process.on("SIGINT", () => onSignal("SIGINT", 130));
+process.on("SIGTERM", () => onSignal("SIGTERM", 143));
+
+function checkInterrupted() {
+  if (interrupted) throw new Interrupted("interrupted");
+}
+
+async function cleanup() {
+  for (const c of [...live]) {
+    await c.stop({ timeout: 0 }).catch(() => undefined);
+    await c.destroy({ force: true }).catch((e) => log(`bench: destroy ${c.name}: ${e.message}`));
+    live.delete(c);
+  }
+  if (cgroupDir && existsSync(cgroupDir)) {
+    try {
+      rmdirSync(cgroupDir); // normally gone with its last container already
+    } catch (e) {
+      log(`bench: could not remove cgroup \`${cgroupDir}\`: ${e.code ?? e.message}`);
+    }
+  }
+  if (tempRoot) rmSync(tempRoot, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------- setup
+
+async function loadWarren() {
+  const dist = join(repoRoot, "dist/index.js");
+  if (existsSync(dist)) return { lib: await import(pathToFileURL(dist).href), from: "dist/index.js" };
+  let register;
+  try {
+    ({ register } = await import("tsx/esm/api"));
+  } catch {
+    throw new Error("dist/index.js is missing and tsx is not installed: run `npm run build` first");
+  }
+  register();
+  return { lib: await import(pathToFileURL(join(repoRoot, "src/index.ts")).href), from: "src/ (through tsx)" };
+}
+
+function ensureRootfs() {
+  const args = [join(repoRoot, "scripts/make-busybox-rootfs.sh")];
+  if (process.env.BENCH_ROOTFS) args.push(BUSYBOX);
+  const r = spawnSync("bash", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const complete = existsSync(join(BUSYBOX, "bin/busybox")) && existsSync(join(BUSYBOX, ".complete"));
+  if (r.status === 0 && complete) return;
+  const why = (r.stderr || r.stdout || r.error?.message || `exit ${r.status}`).trim();
+  if (complete) log(`bench: make-busybox-rootfs.sh failed (${why}); using the existing ${BUSYBOX}`);
+  else throw new Error(`no busybox rootfs at ${BUSYBOX}: make-busybox-rootfs.sh: ${why}`);
+}
+
+// ---------------------------------------------------------------- timing
+
+/** Runs `fn` WARMUP times untimed, then `runs` times timed; returns the samples in ms. */
+async function timeRuns(label, runs, fn, warmup = WARMUP) {
+  const tty = process.stderr.isTTY;
+  for (let i = 0; i < warmup; i++) {
+    checkInterrupted();
+    await fn();
+  }
+  const samples = [];
+  for (let i = 0; i < runs; i++) {
+    checkInterrupted();
+    const t0 = performance.now();
+    await fn();
+    samples.push(performance.now() - t0);
+    if (tty && (i % 10 === 9 || i === runs - 1)) process.stderr.write(`\r  ${label}: ${i + 1}/${runs}`);
+  }
+  process.stderr.write(tty ? "\n" : `  ${label}: ${runs} runs\n`);
+  return samples;
+}
+
+async function settle() {
+  checkInterrupted();
+  await sleep(SETTLE_MS);
+}
+
+/**
+ * `c.exited` is documented to resolve once the init exited and the container
+ * was cleaned up (cgroup removed, state "stopped"). When it resolves earlier
+ * (seen with an init that exits before start() returned: it then resolves at
+ * once with {code: null, signal: null}), wait here until the handle says
+ * "stopped", so every timed run covers the whole exit, and count it.
+ * Returns true when it had to wait.
+ */
+async function untilStopped(c) {
+  if (c.state !== "running") return false;
+  const deadline = performance.now() + 10_000;
+  while (c.state === "running") {
+    if (performance.now() > deadline) throw new Error(`container ${c.name} still "running" 10 s after its init exited`);
+    await new Promise((r) => setImmediate(r));
+  }
+  return true;
+}
+
+/** Tallies of how the timed starts ended, to report rather than assert. */
+function exitTally() {
+  return {
+    total: 0,
+    early: 0,
+    bad: 0,
+    note(st, early) {
+      this.total++;
+      if (early) this.early++;
+      else if (st.code !== 0) this.bad++;
+    },
+  };
+}
+
+// ---------------------------------------------------------------- measurements
+
+async function startOnce(c, tally) {
+  await c.start();
+  const st = await c.exited;
+  tally.note(st, await untilStopped(c));
+}
+
+function holdHeap() {
+  // 2 GiB of Buffers (outside V8's heap but in the RSS, every page touched
+  // by the fill) and ~1M small JS objects in the V8 heap.
+  const buffers = [];
+  for (let i = 0; i < 2048; i++) buffers.push(Buffer.alloc(1 << 20, 1));
+  const objects = [];
+  for (let i = 0; i < 1_000_000; i++) objects.push({ i, s: `o${i}`, next: objects[i - 1] ?? null });
+  return { buffers, objects };
+}
+
+function collectGarbage() {
+  try {
+    v8.setFlagsFromString("--expose-gc");
+    vm.runInNewContext("gc")();
+  } catch {
+    /* the memory goes back on the next natural GC */
+  }
+}
+
+/** The unshare floor without peers, as spawnSync() from Node; plus Node's own spawnSync of /bin/true. */
+async function measureFloor(runs) {
+  const unshareArgs = ["--fork", "--pid", "--mount", "--uts", "--ipc", "--net", "--user", "--map-root-user", "/bin/true"];
+  const probe = spawnSync("unshare", unshareArgs, { stdio: "ignore" });
+  const result = {};
+  if (probe.status === 0) {
+    result.unshare = summarize(await timeRuns("unshare-all (spawnSync)", runs, async () => void spawnSync("unshare", unshareArgs, { stdio: "ignore" })));
+  } else {
+    result.unshare_error = probe.error?.message ?? `unshare exited with ${probe.status}`;
+  }
+  await settle();
+  result.node_spawn_true = summarize(await timeRuns("/bin/true (spawnSync)", runs, async () => void spawnSync("/bin/true", { stdio: "ignore" })));
+  return result;
+}
+
+function peersScript() {
+  const p = process.env.WARREN_PEERS ?? resolve(repoRoot, "../shared/peers/compare.sh");
+  if (existsSync(p)) return p;
+  if (process.env.WARREN_PEERS) log(`bench: WARREN_PEERS=${p} does not exist; measuring the unshare floor here`);
+  return null;
+}
+
+/** Runs compare.sh --json; resolves to its parsed output (or {error}). */
+function runPeers(script, runs) {
+  return new Promise((resolvePeers) => {
+    log(`\npeers: ${script} --json --runs ${runs} (about 20 s)`);
+    const child = spawn(script, ["--json", "--runs", String(runs)], { stdio: ["ignore", "pipe", "inherit"] });
+    peersChild = child;
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d) => (out += d));
+    child.on("error", (e) => {
+      peersChild = null;
+      resolvePeers({ error: e.message });
+    });
+    child.on("close", (code, signal) => {
+      peersChild = null;
+      let parsed = null;
+      try {
+        parsed = JSON.parse(out);
+      } catch {
+        /* no JSON */
+      }
+      if (parsed && Array.isArray(parsed.results)) {
+        // Exit 1 with JSON: some benchmark failed and was left out; 3: something was left behind.
+        if (code !== 0) parsed.warning = `compare.sh exited with ${code}`;
+        resolvePeers(parsed);
+      } else resolvePeers({ error: `compare.sh ${signal ? `was killed by ${signal}` : `exited with ${code}`} without JSON results` });
+    });
+  });
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const { lib, from } = await loadWarren();
+  const { Container } = lib;
+  ensureRootfs();
+  tempRoot = mkdtempSync(join(os.tmpdir(), "warren-bench-"));
+  const runtime = { root: tempRoot, cgroupParent: `warren-bench-${process.pid}` };
+  cgroupDir = join(lib.detectCgroupHost().mount, runtime.cgroupParent);
+  const rootfs = { path: BUSYBOX, mode: "ro" };
+  const runs = opts.runs;
+  const lifeRuns = Math.max(1, Math.round(runs / 4));
+  const report = {
+    machine: {
+      node: process.version,
+      kernel: os.release(),
+      cpus: os.cpus().length,
+      mem_gib: round2(os.totalmem() / 2 ** 30),
+      library: from,
+      rootfs: BUSYBOX,
+    },
+    runs,
+    warmup: WARMUP,
+    goals: GOALS,
+    warren: {},
+    notes: [],
+  };
+  const w = report.warren;
+  log(`warren bench: ${runs} runs per measurement after ${WARMUP} warm-up runs; library from ${from}`);
+
+  // 1. start→exit, one container, restarted.
+  const tTrue = await Container.create("bench-true", { rootfs, init: ["/bin/true"] }, runtime);
+  live.add(tTrue);
+  const t1 = exitTally();
+  w.start = summarize(await timeRuns("start", runs, () => startOnce(tTrue, t1)));
+  await settle();
+
+  // 1b. create + start + exit + destroy.
+  let seq = 0;
+  const tLife = exitTally();
+  w.lifecycle = summarize(
+    await timeRuns("create+start+exit+destroy", lifeRuns, async () => {
+      const c = await Container.create(`bench-life-${seq++}`, { rootfs, init: ["/bin/true"] }, runtime);
+      live.add(c);
+      await startOnce(c, tLife);
+      await c.destroy();
+      live.delete(c);
+    }),
+  );
+  await settle();
+
+  // 2. exec into a running container.
+  const idle = await Container.create("bench-exec", { rootfs, init: IDLE_INIT }, runtime);
+  live.add(idle);
+  await idle.start();
+  let execBad = 0;
+  w.exec = summarize(
+    await timeRuns("exec", runs, async () => {
+      const p = await idle.exec(["/bin/true"], IGNORE);
+      if ((await p.exited).code !== 0) execBad++;
+    }),
+  );
+  await idle.stop({ timeout: 2000 });
+  await idle.destroy({ force: true });
+  live.delete(idle);
+  await settle();
+
+  // Without peers, the floor is measured here, before the big heap (Node's spawnSync forks).
+  const script = opts.peers ? peersScript() : null;
+  if (!script) {
+    report.floor = await measureFloor(runs);
+    await settle();
+  }
+
+  // 3. start→exit while holding ~2 GiB.
+  log("  allocating ~2 GiB");
+  let heap = holdHeap();
+  const rss = process.memoryUsage().rss;
+  const t3 = exitTally();
+  w.start_2gib = summarize(await timeRuns("start (2 GiB heap)", runs, () => startOnce(tTrue, t3)));
+  w.start_2gib.rss_mib = Math.round(rss / 2 ** 20);
+  w.start_2gib.heap_objects = heap.objects.length;
+  w.start_2gib.ratio_to_start = ratio(w.start_2gib.median_ms, w.start.median_ms);
+  heap = null;
+  collectGarbage();
+
+  await tTrue.destroy({ force: true });
+  live.delete(tTrue);
+
+  for (const [label, t] of [["start", t1], ["create+start+exit+destroy", tLife], ["start (2 GiB heap)", t3]]) {
+    if (t.early) {
+      report.notes.push(
+        `${label}: in ${t.early} of ${t.total} runs (warm-up included) c.exited resolved before the exit was recorded ` +
+          `(with {code: null, signal: null}, state still "running"); those runs were timed until c.state became "stopped"`,
+      );
+    }
+    if (t.bad) report.notes.push(`${label}: /bin/true exited non-zero in ${t.bad} of ${t.total} runs`);
+  }
+  if (execBad) report.notes.push(`exec: /bin/true exited non-zero in ${execBad} runs`);
+
+  // Peers, after warren's own measurements.
+  if (script) {
+    await settle();
+    const peerRuns = Math.min(runs, PEER_RUNS_MAX);
+    const peers = await runPeers(script, peerRuns);
+    checkInterrupted();
+    report.peers = { script, runs: peerRuns, ...peers };
+    if (peers.error) {
+      report.notes.push(`peers: ${peers.error}; measured the unshare floor here instead`);
+      report.floor = await measureFloor(runs);
+    } else {
+      const median = (name) => peers.results.find((r) => r.name === name)?.median_ms ?? null;
+      report.ratios = {
+        start: Object.fromEntries(START_PEERS.map((n) => [n, ratio(w.start.median_ms, median(n))])),
+        exec: Object.fromEntries(EXEC_PEERS.map((n) => [n, ratio(w.exec.median_ms, median(n))])),
+      };
+    }
+  }
+  if (report.floor?.unshare) {
+    report.ratios = { ...report.ratios, start_vs_unshare_spawnsync: ratio(w.start.median_ms, report.floor.unshare.median_ms) };
+  }
+  return report;
+}
+
+// ---------------------------------------------------------------- output
+
+function printTables(r) {
+  const w = r.warren;
+  const m = r.machine;
+  const out = [];
+  const line = (s = "") => out.push(s);
+  const goal = (value, limit, unit) =>
+    value == null ? "" : `goal ≤ ${limit.toFixed(unit === "×" ? 1 : 2)}${unit === "×" ? "×" : " ms"}: ${value <= limit ? "met" : "not met"}`;
+  const row = (label, s, extra = "") =>
+    line(`${label.padEnd(34)}${num(s.median_ms)}${num(s.p10_ms)}${num(s.p90_ms)}${num(s.min_ms)}   ${extra}`);
+
+  line();
+  line(`warren bench: node ${m.node}, linux ${m.kernel}, ${m.cpus} CPUs, ${m.mem_gib} GiB; library from ${m.library}`);
+  line(`rootfs ${relative(repoRoot, m.rootfs) || m.rootfs} (read-only); ${r.runs} timed runs after ${r.warmup} warm-up runs, times in ms`);
+  line();
+  line(`${"warren".padEnd(34)}${"median".padStart(8)}${"p10".padStart(8)}${"p90".padStart(8)}${"min".padStart(8)}`);
+  row("start→exit /bin/true", w.start, goal(w.start.median_ms, r.goals.start_ms, "ms"));
+  row(`create+start+exit+destroy (${w.lifecycle.runs})`, w.lifecycle);
+  row("exec /bin/true", w.exec, goal(w.exec.median_ms, r.goals.exec_ms, "ms"));
+  row(
+    `start→exit, ${(w.start_2gib.rss_mib / 1024).toFixed(2)} GiB RSS`,
+    w.start_2gib,
+    `${times(w.start_2gib.ratio_to_start, 0)} of start; ${goal(w.start_2gib.ratio_to_start, r.goals.heap_ratio, "×")}`,
+  );
+
+  if (r.peers && !r.peers.error) {
+    const p = r.peers;
+    const median = (name) => p.results.find((x) => x.name === name)?.median_ms ?? null;
+    line();
+    line(`peers: ${p.script} --runs ${p.runs} (hyperfine -N, whole CLI invocations)${p.warning ? `; ${p.warning}` : ""}`);
+    if (p.versions) line(`  versions: ${typeof p.versions === "string" ? p.versions : Object.entries(p.versions).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+    line(`${"".padEnd(34)}${"peer".padStart(8)}${"warren".padStart(8)}${"warren/peer".padStart(13)}`);
+    const cmp = (kind, warren, names) => {
+      for (const n of names) line(`${`${kind} vs ${n}${n === "unshare-all" || n === "nsenter-a" ? " (floor)" : ""}`.padEnd(34)}${num(median(n))}${num(warren)}${times(ratio(warren, median(n)), 13)}`);
+    };
+    cmp("start", w.start.median_ms, START_PEERS);
+    cmp("exec", w.exec.median_ms, EXEC_PEERS);
+    const others = p.results.filter((x) => !START_PEERS.includes(x.name) && !EXEC_PEERS.includes(x.name));
+    for (const x of others) line(`${`(${x.name}, ${x.kind})`.padEnd(34)}${num(x.median_ms)}`);
+  }
+  if (r.floor) {
+    const f = r.floor;
+    line();
+    line("floor, timed here with Node's spawnSync() (includes Node's own spawn cost):");
+    line(`${"".padEnd(34)}${"median".padStart(8)}${"p10".padStart(8)}${"p90".padStart(8)}${"min".padStart(8)}`);
+    if (f.unshare) row("unshare --fork --pid ... --user", f.unshare, `warren start / unshare: ${times(r.ratios?.start_vs_unshare_spawnsync, 0)}`);
+    else line(`unshare: ${f.unshare_error}`);
+    row("/bin/true (Node's spawn cost)", f.node_spawn_true);
+  }
+  if (r.notes.length) {
+    line();
+    for (const n of r.notes) line(`note: ${n}`);
+  }
+  process.stdout.write(out.join("\n") + "\n");
+}
+
+let exitCode = 0;
+try {
+  const report = await main();
+  if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+  else printTables(report);
+} catch (e) {
+  if (e instanceof Interrupted) exitCode = interrupted;
+  else {
+    log(`bench: ${e?.stack ?? e}`);
+    exitCode = 1;
+  }
+} finally {
+  await cleanup();
+}
+process.exit(interrupted || exitCode);

@@ -1,0 +1,99 @@
+/**
+ * The `warren` command line: `warren run -- CMD`, `create`, `start`, `stop`,
+ * `kill`, `destroy`, `exec`, `list`, `info`. Built by tsup into
+ * `dist/cli/main.js` (the package's bin), which runs {@link main} itself.
+ * @module
+ */
+import { readFileSync, realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+import { UsageError } from "./args.js";
+import { destroyCommand, infoCommand, killCommand, listCommand, startCommand, stopCommand } from "./commands.js";
+import { execCommand } from "./exec.js";
+import { errorText, exitCodeOf } from "./exit.js";
+import { processIo, type Io } from "./io.js";
+import { createCommand, runCommand } from "./run.js";
+import { MAIN_USAGE, USAGE } from "./usage.js";
+
+/** package.json's version (two levels up from both src/cli/ and dist/cli/). */
+export function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
+    return pkg.version ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+type Command = (argv: string[], io: Io) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  run: runCommand,
+  create: createCommand,
+  start: startCommand,
+  stop: stopCommand,
+  kill: killCommand,
+  destroy: destroyCommand,
+  exec: execCommand,
+  list: listCommand,
+  ls: listCommand,
+  info: (argv, io) => infoCommand(argv, io, version()),
+};
+
+/** Runs the CLI on `argv` (without `node` and the script) and returns the exit status. */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  const [first, ...rest] = argv;
+  try {
+    if (first === undefined) {
+      io.err(MAIN_USAGE);
+      return 125;
+    }
+    if (first === "--help" || first === "-h") {
+      io.out(MAIN_USAGE);
+      return 0;
+    }
+    if (first === "--version" || first === "-V" || first === "version") {
+      io.out(version());
+      return 0;
+    }
+    if (first === "help") {
+      const topic = rest[0];
+      if (topic === undefined) io.out(MAIN_USAGE);
+      else if (USAGE[topic]) io.out(USAGE[topic]!);
+      else throw new UsageError(`unknown command ${JSON.stringify(topic)}`);
+      return 0;
+    }
+    const command = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
+    if (!command) {
+      throw new UsageError(first.startsWith("-") ? `unknown option ${first} (options go after the command)` : `unknown command ${JSON.stringify(first)}`);
+    }
+    return await command(rest, io);
+  } catch (e) {
+    io.err(errorText(e, first !== undefined && Object.hasOwn(USAGE, first) ? first : undefined));
+    return exitCodeOf(e);
+  }
+}
+
+/** True when this module is the program node was asked to run (also through the bin symlink). */
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      // main catches everything; this is a last resort.
+      process.stderr.write(`warren: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 125;
+    },
+  );
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+
+import { ConfigError } from "../errors.js";
+import { resolveConfig, validateName } from "./resolve.js";
+import { signalName, signalNumber } from "./signals.js";
+
+function issues(input: unknown) {
+  try {
+    resolveConfig(input as never);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).issues;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("resolveConfig", () => {
+  it("fills defaults: all namespaces but time, a user namespace, SIGTERM, the deny list", () => {
+    const c = resolveConfig({});
+    expect(c.namespaces).toEqual({ user: true, pid: true, net: true, uts: true, ipc: true, cgroup: true, time: false });
+    expect(c.user).toEqual({ uid: 0, gid: 0, groups: [] });
+    expect(c.haltSignal).toBe("SIGTERM");
+    expect(c.rootfs).toBeUndefined();
+    expect(c.seccomp && c.seccomp.deny).toContain("kexec_load");
+    expect(c.capabilities.drop).toContain("CAP_SYS_MODULE");
+  });
+
+  it("normalizes a rootfs string to {path, mode: rw}", () => {
+    expect(resolveConfig({ rootfs: "/srv/r" }).rootfs).toEqual({ path: "/srv/r", mode: "rw" });
+  });
+
+  it("names unknown and invalid fields with their paths", () => {
+    expect(issues({ nope: 1 })).toEqual([{ path: "nope", message: "unknown field" }]);
+    expect(issues({ namespaces: { usr: true } })).toEqual([{ path: "namespaces.usr", message: "unknown field" }]);
+    expect(issues({ rootfs: "rel" })[0]).toMatchObject({ path: "rootfs", message: "must be an absolute path" });
+    expect(issues({ mounts: [{ type: "bind", source: "/a", target: "b" }] })[0]?.path).toBe("mounts[0].target");
+    expect(issues({ haltSignal: "SIGNOPE" })[0]?.path).toBe("haltSignal");
+    expect(issues({ capabilities: { drop: ["CAP_NOPE"] } })[0]?.path).toBe("capabilities.drop[0]");
+    expect(issues({ rootfs: { path: "/a,b", mode: "overlay" } })[0]?.path).toBe("rootfs.path");
+    expect(issues({ idmap: { hostUid: 1, hostGid: 1 }, namespaces: { user: false } })[0]?.path).toBe("idmap");
+  });
+
+  it("accepts rlimits as numbers, 'unlimited' or {soft, hard}", () => {
+    const c = resolveConfig({ rlimits: { nofile: 1024, core: "unlimited", nproc: { soft: 10, hard: 20 } } });
+    expect(c.rlimits).toEqual({ nofile: { soft: 1024, hard: 1024 }, core: { soft: "unlimited", hard: "unlimited" }, nproc: { soft: 10, hard: 20 } });
+  });
+});
+
+describe("validateName", () => {
+  it("accepts LXC-style names and rejects paths", () => {
+    expect(validateName("web-1.prod_a")).toBe("web-1.prod_a");
+    for (const bad of ["", "a/b", "../x", ".hidden", "-x", "a".repeat(64), 5]) {
+      expect(() => validateName(bad)).toThrow(ConfigError);
+    }
+  });
+});
+
+describe("signals", () => {
+  it("knows real-time signals the way glibc numbers them", () => {
+    expect(signalNumber("SIGTERM")).toBe(15);
+    expect(signalNumber("term")).toBe(15);
+    expect(signalNumber("SIGRTMIN+3")).toBe(37);
+    expect(signalNumber("SIGRTMAX-1")).toBe(63);
+    expect(signalNumber("SIGRTMIN+40")).toBeUndefined();
+    expect(signalNumber("SIGNOPE")).toBeUndefined();
+    expect(signalName(9)).toBe("SIGKILL");
+    expect(signalName(37)).toBe("SIGRTMIN+3");
+  });
+});

@@ -1,0 +1,115 @@
+import { describe, expect, it } from "vitest";
+
+import { resolveConfig } from "../config/resolve.js";
+import type { ContainerConfig } from "../config/schema.js";
+import { buildExecPlan, buildInitPlan, cloneFlagsOf } from "./build-plan.js";
+import { CLONE, type Op } from "./ops.js";
+
+function plan(config: ContainerConfig, rootfs = { kind: "directory" as const, path: "/r", mode: "rw" as const }) {
+  const c = resolveConfig(config);
+  return buildInitPlan({
+    name: "t",
+    config: { ...c, init: c.init ?? ["/sbin/init"], hostname: c.hostname ?? "t" },
+    rootfs,
+    stateDir: "/state/t",
+    idmap: c.namespaces.user ? { hostUid: 1_000_000, hostGid: 1_000_000, size: 65536 } : null,
+    stdio: [10, 11, 12],
+    bindSourceIsDir: (s) => (s === "/missing" ? undefined : !s.endsWith(".sock")),
+    arch: "x64",
+  });
+}
+const kinds = (ops: Op[]) => ops.map((o) => o.kind);
+const indexOf = (ops: Op[], pred: (o: Op) => boolean) => ops.findIndex(pred);
+
+describe("buildInitPlan", () => {
+  it("orders the default setup: become ns root, private mounts, proc before pivot, /dev after, exec last", () => {
+    const p = plan({});
+    expect(p.cloneFlags).toBe(cloneFlagsOf(resolveConfig({}).namespaces));
+    expect(p.cloneFlags & CLONE.NEWTIME).toBe(0);
+    expect(p.uidMap).toBe("0 1000000 65536\n");
+    expect(p.ops[0]).toEqual({ kind: "set-credentials", uid: 0, gid: 0, groups: [] });
+    expect(p.ops[1]).toMatchObject({ kind: "mount", target: "/", flags: (1 << 18) | 16384 });
+    const pivot = indexOf(p.ops, (o) => o.kind === "pivot-root");
+    const proc = indexOf(p.ops, (o) => o.kind === "mount" && o.fstype === "proc");
+    const dev = indexOf(p.ops, (o) => o.kind === "mount" && o.target === "/dev");
+    expect(proc).toBeLessThan(pivot);
+    expect(p.ops[proc]).toMatchObject({ inRoot: "/r", target: "proc" });
+    expect(dev).toBeGreaterThan(pivot);
+    // In a user namespace the device nodes are host binds, never mknod.
+    expect(kinds(p.ops)).not.toContain("mknod");
+    expect(p.ops.filter((o) => o.kind === "move-mount" && o.target.startsWith("/dev/"))).toHaveLength(6);
+    // Privileges before credentials, exec last.
+    const tail = kinds(p.ops).slice(-8);
+    expect(tail).toEqual(["drop-capabilities", "seccomp", "set-credentials", "chdir", "stdio", "setsid", "close-fds", "exec"]);
+    expect(p.ops.at(-1)).toMatchObject({ kind: "exec", file: "/sbin/init", argv: ["/sbin/init"] });
+    expect(p.ops.find((o) => o.kind === "stdio")).toEqual({ kind: "stdio", fds: [10, 11, 12] });
+    expect(p.ops.find((o) => o.kind === "sethostname")).toEqual({ kind: "sethostname", name: "t" });
+    expect(p.ops.find((o) => o.kind === "link-up")).toEqual({ kind: "link-up", name: "lo" });
+  });
+
+  it("uses mknod and no id maps without a user namespace", () => {
+    const p = plan({ namespaces: { user: false } });
+    expect(p.cloneFlags & CLONE.NEWUSER).toBe(0);
+    expect(p.uidMap).toBeUndefined();
+    expect(p.ops[0]?.kind).not.toBe("set-credentials");
+    expect(p.ops.filter((o) => o.kind === "mknod")).toHaveLength(6);
+    expect(p.ops.find((o) => o.kind === "mknod" && o.path === "/dev/null")).toMatchObject({ dev: (1 << 8) | 3 });
+  });
+
+  it("takes bind sources before pivot_root and attaches them after, read-only when asked", () => {
+    const p = plan({ mounts: [{ type: "bind", source: "/data", target: "/srv", readonly: true }, { type: "bind", source: "/run/x.sock", target: "/x.sock" }, { type: "bind", source: "/missing", target: "/m", optional: true }] });
+    const pivot = indexOf(p.ops, (o) => o.kind === "pivot-root");
+    const take = indexOf(p.ops, (o) => o.kind === "open-tree" && o.source === "/data");
+    const attach = indexOf(p.ops, (o) => o.kind === "move-mount" && o.target === "/srv");
+    expect(take).toBeLessThan(pivot);
+    expect(attach).toBeGreaterThan(pivot);
+    expect(p.ops[attach]).toMatchObject({ mkdir: true, mkfile: false });
+    expect(p.ops[attach + 1]).toMatchObject({ kind: "mount-setattr", target: "/srv", set: 1, recursive: true });
+    expect(p.ops.find((o) => o.kind === "move-mount" && o.target === "/x.sock")).toMatchObject({ mkfile: true });
+    expect(p.ops.some((o) => o.kind === "open-tree" && o.source === "/missing")).toBe(false);
+    // Slots are unique.
+    const slots = p.ops.filter((o) => o.kind === "open-tree").map((o) => (o as { slot: number }).slot);
+    expect(new Set(slots).size).toBe(slots.length);
+  });
+
+  it("builds an overlay root in the state directory and a read-only root when asked", () => {
+    const o = plan({}, { kind: "directory", path: "/img", mode: "overlay" });
+    expect(o.ops.find((x) => x.kind === "mount" && x.fstype === "overlay")).toMatchObject({
+      target: "/state/t/root",
+      data: "lowerdir=/img,upperdir=/state/t/scratch/upper,workdir=/state/t/scratch/work,userxattr",
+    });
+    expect(o.ops.find((x) => x.kind === "pivot-root")).toEqual({ kind: "pivot-root", root: "/state/t/root" });
+    const ro = plan({}, { kind: "directory", path: "/img", mode: "ro" });
+    expect(ro.ops.find((x) => x.kind === "mount-setattr" && x.target === "/")).toMatchObject({ set: 1 });
+  });
+
+  it("shares the host's /sys read-only when sharing its network in a user namespace", () => {
+    const p = plan({ namespaces: { net: false } });
+    expect(p.ops.some((o) => o.kind === "mount" && o.fstype === "sysfs")).toBe(false);
+    expect(p.ops.find((o) => o.kind === "open-tree" && o.source === "/sys")).toMatchObject({ recursive: true });
+    expect(kinds(p.ops)).not.toContain("link-up");
+  });
+
+  it("sets the parent-death signal after the credentials for an ephemeral container", () => {
+    const p = plan({ ephemeral: true });
+    const creds = p.ops.map((o, i) => [o, i] as const).filter(([o]) => o.kind === "set-credentials").at(-1)![1];
+    const pdeath = indexOf(p.ops, (o) => o.kind === "parent-death-signal");
+    expect(pdeath).toBeGreaterThan(creds);
+  });
+
+  it("leaves seccomp out when disabled", () => {
+    expect(kinds(plan({ seccomp: false }).ops)).not.toContain("seccomp");
+  });
+});
+
+describe("buildExecPlan", () => {
+  it("joins the container's namespaces through the pidfd, then forks into them", () => {
+    const c = resolveConfig({});
+    const p = buildExecPlan({ config: c, initPidfd: 42, argv: ["ls"], env: ["A=1"], cwd: "/", user: c.user, stdio: [3, 4, 5], tty: true, arch: "x64" });
+    expect(p.cloneFlags).toBe(0);
+    expect(p.ops[0]).toEqual({ kind: "setns", fd: 42, flags: cloneFlagsOf(c.namespaces) });
+    expect(p.ops[1]).toEqual({ kind: "fork-into-namespaces" });
+    expect(p.ops.find((o) => o.kind === "setsid")).toEqual({ kind: "setsid", controllingTerminal: true });
+    expect(p.ops.at(-1)).toEqual({ kind: "exec", file: "ls", argv: ["ls"], env: ["A=1"] });
+  });
+});
