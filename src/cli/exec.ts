@@ -48,6 +48,12 @@ function drained(stream: Readable | null, exited: Promise<unknown>, idleMs: numb
   });
 }
 
+/** This terminal's size; a dimension the terminal does not know (0) is left to the default. */
+function windowSize(): { cols?: number; rows?: number } {
+  const [cols, rows] = process.stdout.getWindowSize();
+  return { ...(cols > 0 ? { cols } : {}), ...(rows > 0 ? { rows } : {}) };
+}
+
 export async function execCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals, command } = splitArgs(argv, EXEC_OPTIONS, 1, "exec");
   if (values.help) {
@@ -70,7 +76,7 @@ export async function execCommand(argv: string[], io: Io): Promise<number> {
   // A terminal's input goes to the process only when it gets a terminal too.
   const passStdin = tty || !stdinIsTty;
   if (tty) {
-    options.tty = stdoutIsTty ? { cols: process.stdout.columns, rows: process.stdout.rows } : true;
+    options.tty = stdoutIsTty ? windowSize() : true;
   } else {
     options.stdin = passStdin ? "pipe" : "ignore";
     options.stdout = "pipe";
@@ -98,7 +104,8 @@ export async function execCommand(argv: string[], io: Io): Promise<number> {
     for (const sig of pending.splice(0)) proc.kill(sig);
     if (tty && stdoutIsTty) {
       const onWinch = () => {
-        const [cols, rows] = process.stdout.getWindowSize();
+        const { cols, rows } = windowSize();
+        if (cols === undefined || rows === undefined) return;
         try {
           proc.resize(cols, rows);
         } catch {

@@ -69,7 +69,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     }
     return await command(rest, io);
   } catch (e) {
-    io.err(errorText(e, first !== undefined && Object.hasOwn(USAGE, first) ? first : undefined));
+    const topic = first === "ls" ? "list" : first;
+    io.err(errorText(e, topic !== undefined && Object.hasOwn(USAGE, topic) ? topic : undefined));
     return exitCodeOf(e);
   }
 }
