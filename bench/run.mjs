@@ -75,7 +75,8 @@ function usage(code) {
     "usage: node bench/run.mjs [--runs N] [--json] [--no-peers]\n" +
       "  --runs N     timed runs per measurement (default 200, env BENCH_RUNS)\n" +
       "  --json       print one JSON object instead of the tables\n" +
-      "  --no-peers   skip ../shared/peers/compare.sh (env WARREN_PEERS)\n",
+      "  --no-peers   skip ../shared/peers/compare.sh (env WARREN_PEERS: another path to it)\n" +
+      "  env BENCH_ROOTFS: the busybox tree (default .cache/rootfs/busybox, built by scripts/make-busybox-rootfs.sh)\n",
   );
   process.exit(code);
 }

@@ -149,7 +149,9 @@ class SpawnWorker : public Napi::AsyncWorker {
     child.blob = blob;
     child.blob_len = blob_len;
     child.sync_fd = sync_pipe[0];
+    child.sync_peer = sync_pipe[1];
     child.report_fd = report_pipe[1];
+    child.report_peer = report_pipe[0];
     child.stack2 = forks && map ? map + one + kGuard : nullptr;
     child.stack2_size = forks ? kStackSize : 0;
     for (int i = 0; i < WR_MAX_SLOTS; i++) child.slots[i] = -1;

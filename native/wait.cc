@@ -42,7 +42,14 @@ class ExitWatcher : public Napi::ObjectWrap<ExitWatcher> {
     uv_poll_start(poll_, UV_READABLE, &ExitWatcher::OnReadable);
     self_ = Napi::Persistent(info.This().As<Napi::Object>());  // alive while polling
     uv_unref(reinterpret_cast<uv_handle_t *>(poll_));
+    context_ = new Napi::AsyncContext(env, "warren:ExitWatcher");
+    // An unref'd watcher can outlive the environment (Node exiting while a
+    // container runs): stop polling before the environment goes away.
+    napi_add_env_cleanup_hook(env, &ExitWatcher::OnEnvCleanup, this);
+    hooked_ = true;
   }
+
+  ~ExitWatcher() override { delete context_; }
 
  private:
   static void OnReadable(uv_poll_t *handle, int status, int events) {
@@ -50,6 +57,17 @@ class ExitWatcher : public Napi::ObjectWrap<ExitWatcher> {
     (void)status;
     (void)events;
     self->Fire();
+  }
+
+  static void OnEnvCleanup(void *arg) {
+    auto *self = static_cast<ExitWatcher *>(arg);
+    self->hooked_ = false;
+    self->exiting_ = true;
+    if (self->poll_) {
+      uv_poll_stop(self->poll_);
+      // The loop will not run again: the handle is left to process exit.
+      self->poll_ = nullptr;
+    }
   }
 
   void Fire() {
@@ -69,18 +87,41 @@ class ExitWatcher : public Napi::ObjectWrap<ExitWatcher> {
     }
     // Not our child (ECHILD): re-adopted from another process, which cannot
     // know how it ended.
-    Stop();
+    StopPolling();
     Napi::FunctionReference cb = std::move(callback_);
-    cb.Call({code, sig, Napi::Boolean::New(env, reaped)});
+    if (cb.IsEmpty()) return Release();
+    // MakeCallback, not Call: it runs the microtasks the callback queues
+    // (the promises awaiting this exit) and keeps async_hooks context.
+    try {
+      cb.MakeCallback(env.Global(), {code, sig, Napi::Boolean::New(env, reaped)}, *context_);
+    } catch (const Napi::Error &e) {
+      // An exception thrown by the JS callback: hand it to Node's
+      // uncaughtException machinery instead of unwinding through libuv.
+      if (!exiting_) napi_fatal_exception(env, e.Value());
+    }
+    // Only now may the wrapper (and the async context above) be collected.
+    Release();
   }
 
-  void Stop() {
+  void StopPolling() {
+    if (hooked_) {
+      napi_remove_env_cleanup_hook(Env(), &ExitWatcher::OnEnvCleanup, this);
+      hooked_ = false;
+    }
     if (!poll_) return;
     uv_poll_stop(poll_);
     uv_close(reinterpret_cast<uv_handle_t *>(poll_),
              [](uv_handle_t *h) { delete reinterpret_cast<uv_poll_t *>(h); });
     poll_ = nullptr;
+  }
+
+  void Release() {
     if (!self_.IsEmpty()) self_.Reset();
+  }
+
+  void Stop() {
+    StopPolling();
+    Release();
   }
 
   Napi::Value Ref(const Napi::CallbackInfo &info) {
@@ -101,6 +142,9 @@ class ExitWatcher : public Napi::ObjectWrap<ExitWatcher> {
   uv_poll_t *poll_ = nullptr;
   Napi::FunctionReference callback_;
   Napi::ObjectReference self_;
+  Napi::AsyncContext *context_ = nullptr;
+  bool hooked_ = false;
+  bool exiting_ = false;
 };
 
 }  // namespace

@@ -60,6 +60,9 @@ struct wr_child {
   const char *blob;
   uint32_t blob_len;
   int sync_fd;   /* read end: one byte from the parent means "go" */
+  int sync_peer; /* our inherited copy of the write end: closed first, so a
+                    parent that gives up (closes its end) means EOF here */
+  int report_peer; /* our inherited copy of the report pipe's read end */
   int report_fd; /* write end, O_CLOEXEC */
   char *stack2;  /* second stack for WR_OP_FORK */
   uint64_t stack2_size;

@@ -89,6 +89,8 @@ void wr_run_ops(struct wr_child *st, uint32_t from) {
 int wr_child_main(void *arg) {
   struct wr_child *st = (struct wr_child *)arg;
   reset_signals();
+  wr_sys1(SYS_close, st->sync_peer);
+  wr_sys1(SYS_close, st->report_peer);
   char go = 0;
   long n;
   do n = wr_sys3(SYS_read, st->sync_fd, &go, 1); while (n == -EINTR);

@@ -3,10 +3,12 @@
  * cgroup2 mount: `<mount>/<parent>/<container>`, the init in it (with a
  * cgroup namespace rooted there, LXC's payload layout), exec'd processes in
  * the `.exec` leaf below it. All operations take an injectable mount path so
- * unit tests can run against a temporary directory.
+ * unit tests can run against a temporary directory. cgroupfs operations are
+ * in-memory kernel calls: they are made synchronously, not through libuv's
+ * threadpool.
  * @module
  */
-import { promises as fsp, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -77,10 +79,12 @@ export class CgroupTree {
     const dir = this.path(name);
     for (let attempt = 0; ; attempt++) {
       try {
-        await fsp.mkdir(this.root).catch((e) => {
+        try {
+          mkdirSync(this.root);
+        } catch (e) {
           if (codeOf(e) !== "EEXIST") throw e;
-        });
-        await fsp.mkdir(dir);
+        }
+        mkdirSync(dir);
         return dir;
       } catch (e) {
         // Another process may remove the empty subtree between our two
@@ -98,16 +102,18 @@ export class CgroupTree {
   /** The exec leaf, created on first use. */
   async execLeaf(name: string): Promise<string> {
     const dir = join(this.path(name), EXEC_LEAF);
-    await fsp.mkdir(dir).catch((e) => {
+    try {
+      mkdirSync(dir);
+    } catch (e) {
       if (codeOf(e) !== "EEXIST") throw new HostError(`create cgroup \`${dir}\``, codeOf(e), { path: dir, syscall: "mkdir" });
-    });
+    }
     return dir;
   }
 
   /** Whether any process is left in the container's cgroup (or below it). */
   async populated(name: string): Promise<boolean> {
     try {
-      const events = await fsp.readFile(join(this.path(name), "cgroup.events"), "utf8");
+      const events = readFileSync(join(this.path(name), "cgroup.events"), "utf8");
       return /^populated 1$/m.test(events);
     } catch (e) {
       if (codeOf(e) === "ENOENT") return false;
@@ -118,7 +124,7 @@ export class CgroupTree {
   /** SIGKILLs every process in the container's cgroup at once (cgroup.kill, Linux 5.14). */
   async kill(name: string): Promise<void> {
     try {
-      await fsp.writeFile(join(this.path(name), "cgroup.kill"), "1");
+      writeFileSync(join(this.path(name), "cgroup.kill"), "1");
     } catch (e) {
       if (codeOf(e) === "ENOENT") return;
       throw new HostError(`kill cgroup \`${this.path(name)}\``, codeOf(e), { path: this.path(name), syscall: "write" });
@@ -137,6 +143,7 @@ export class CgroupTree {
   /**
    * Kills what is left, waits until the cgroup is empty and removes it
    * (leaf first). Missing directories are fine: removal is idempotent.
+   * The warren subtree itself stays (see {@link removeSubtreeIfEmpty}).
    */
   async remove(name: string, timeoutMs = 5000): Promise<void> {
     const dir = this.path(name);
@@ -144,10 +151,12 @@ export class CgroupTree {
     let killed = false;
     for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
       try {
-        await fsp.rmdir(join(dir, EXEC_LEAF)).catch((e) => {
+        try {
+          rmdirSync(join(dir, EXEC_LEAF));
+        } catch (e) {
           if (codeOf(e) !== "ENOENT") throw e;
-        });
-        await fsp.rmdir(dir);
+        }
+        rmdirSync(dir);
         break;
       } catch (e) {
         const code = codeOf(e);
@@ -162,8 +171,18 @@ export class CgroupTree {
         await sleep(delay);
       }
     }
-    // The subtree goes away with its last container; EBUSY/ENOTEMPTY means
-    // another container (maybe of another process) still uses it.
-    await fsp.rmdir(this.root).catch(() => undefined);
+  }
+
+  /**
+   * Removes the warren subtree when no container uses it any more (after a
+   * destroy); EBUSY means another container, maybe of another process,
+   * still does.
+   */
+  removeSubtreeIfEmpty(): void {
+    try {
+      rmdirSync(this.root);
+    } catch {
+      /* in use, or gone */
+    }
   }
 }

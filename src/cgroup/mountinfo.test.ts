@@ -48,6 +48,8 @@ describe("CgroupTree on a plain directory", () => {
       mkdirSync(join(dir, ".exec"));
       rmSync(join(dir, "cgroup.events")); // rmdir on a real cgroupfs ignores the interface files
       await t.remove("c1");
+      expect(readdirSync(join(mount, "warren-t"))).toEqual([]);
+      t.removeSubtreeIfEmpty();
       expect(readdirSync(mount)).toEqual([]);
       expect(() => new CgroupTree(mount, "../x")).toThrow();
     } finally {

@@ -115,8 +115,10 @@ function parseArgsMessage(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   const unknown = /^Unknown option '([^']+)'/.exec(msg);
   if (unknown) return `unknown option ${unknown[1]}`;
-  const missing = /^Option '(.+?)' argument missing/.exec(msg);
+  const missing = /^Option '(?:-\w, )?(--[^' ]+)(?: <value>)?' argument missing/.exec(msg);
   if (missing) return `option ${missing[1]} needs a value`;
+  const ambiguous = /^Option '([^']+)' argument is ambiguous[\s\S]*use '(--[^=']+)=/.exec(msg);
+  if (ambiguous) return `option ${ambiguous[1]} needs a value (one starting with \`-\` is written ${ambiguous[2]}=VALUE)`;
   return msg.split(". ")[0]!.replace(/\.$/, "");
 }
 

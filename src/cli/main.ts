@@ -86,15 +86,30 @@ function isEntryPoint(): boolean {
   }
 }
 
+/** Resolves once everything written to `stream` so far has been handed to the kernel. */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed || !stream.writable) resolve();
+    else stream.write("", () => resolve());
+  });
+}
+
 if (isEntryPoint()) {
+  // Exits explicitly rather than by draining the event loop: a container
+  // adopted by Container.get/list keeps an (unref'd) native exit watcher,
+  // and when its init exits while Node tears the environment down, the
+  // watcher calls into JS too late and the process aborts (SIGABRT).
+  const exit = (code: number) =>
+    Promise.all([flushed(process.stdout), flushed(process.stderr)]).finally(() => process.exit(code));
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
+      return exit(code);
     },
     (e: unknown) => {
       // main catches everything; this is a last resort.
       process.stderr.write(`warren: ${e instanceof Error ? e.message : String(e)}\n`);
-      process.exitCode = 125;
+      return exit(125);
     },
   );
 }

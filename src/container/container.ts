@@ -20,7 +20,7 @@ import type { RootfsRecord } from "../rootfs/record.js";
 import type { EffectiveConfig } from "../plan/build-plan.js";
 import { allocateIdRange } from "./idmap.js";
 import { withLock } from "./lock.js";
-import { processStartTime } from "./proc.js";
+import { processInfo } from "./proc.js";
 import {
   resolveRuntime,
   StateStore,
@@ -389,6 +389,7 @@ export class Container implements AsyncDisposable {
     }
     await withLock(this._store.globalLock, async () => {
       await this._cgroups.remove(this.name);
+      this._cgroups.removeSubtreeIfEmpty();
       await this._store.remove(this.name);
     });
     this._destroyed = true;
@@ -431,9 +432,11 @@ export class Container implements AsyncDisposable {
     } catch {
       pidfd = -1;
     }
-    const startTime = pidfd >= 0 ? await processStartTime(pid) : undefined;
-    if (pidfd >= 0 && startTime !== undefined && startTime === state.startTime) {
-      this._adopt(pid, pidfd, startTime, false);
+    const info = pidfd >= 0 ? processInfo(pid) : undefined;
+    // A zombie has exited already (its parent has not reaped it yet).
+    const alive = info !== undefined && info.state !== "Z" && info.state !== "X";
+    if (pidfd >= 0 && alive && info.startTime === state.startTime) {
+      this._adopt(pid, pidfd, info.startTime, false);
       return;
     }
     if (pidfd >= 0) native().close(pidfd);

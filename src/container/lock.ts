@@ -3,7 +3,7 @@
  * retried on a timer so the event loop never blocks on another process).
  * @module
  */
-import { promises as fsp } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 
 import { codeOf, HostError, WarrenError } from "../errors.js";
@@ -15,9 +15,9 @@ export interface Lock {
 
 /** Takes an exclusive flock on `path` (created if missing), waiting up to `timeoutMs`. */
 export async function lockFile(path: string, timeoutMs = 30_000): Promise<Lock> {
-  let handle: fsp.FileHandle;
+  let fd: number;
   try {
-    handle = await fsp.open(path, "a", 0o600);
+    fd = openSync(path, "a", 0o600);
   } catch (e) {
     throw new HostError(`open lock \`${path}\``, codeOf(e), { path, syscall: "open", cause: e });
   }
@@ -25,9 +25,9 @@ export async function lockFile(path: string, timeoutMs = 30_000): Promise<Lock> 
   for (let delay = 1; ; delay = Math.min(delay * 2, 25)) {
     let taken: boolean;
     try {
-      taken = native().flock(handle.fd, true);
+      taken = native().flock(fd, true);
     } catch (e) {
-      await handle.close();
+      closeSync(fd);
       throw new HostError(`lock \`${path}\``, codeOf(e), { path, syscall: "flock", cause: e });
     }
     if (taken) {
@@ -36,12 +36,12 @@ export async function lockFile(path: string, timeoutMs = 30_000): Promise<Lock> 
         release: async () => {
           if (released) return;
           released = true;
-          await handle.close(); // closing the description drops the flock
+          closeSync(fd); // closing the description drops the flock
         },
       };
     }
     if (Date.now() > deadline) {
-      await handle.close();
+      closeSync(fd);
       throw new WarrenError(`timed out after ${timeoutMs} ms waiting for the lock \`${path}\``, "ERR_WARREN_LOCK_TIMEOUT");
     }
     await sleep(delay);

@@ -3,13 +3,20 @@
  * an unrelated process that got the same pid later.
  * @module
  */
-import { promises as fsp } from "node:fs";
+import { promises as fsp, readFileSync } from "node:fs";
 
-/** Field 22 of /proc/<pid>/stat (clock ticks after boot), or undefined if the process is gone. */
-export async function processStartTime(pid: number): Promise<number | undefined> {
+export interface ProcessInfo {
+  /** Field 22 of /proc/<pid>/stat: clock ticks after boot. */
+  startTime: number;
+  /** Field 3: `R`, `S`, `Z` (exited, not yet reaped), … */
+  state: string;
+}
+
+/** Start time and state of a process, or undefined if it is gone. */
+export function processInfo(pid: number): ProcessInfo | undefined {
   let text: string;
   try {
-    text = await fsp.readFile(`/proc/${pid}/stat`, "utf8");
+    text = readFileSync(`/proc/${pid}/stat`, "utf8");
   } catch {
     return undefined;
   }
@@ -17,7 +24,12 @@ export async function processStartTime(pid: number): Promise<number | undefined>
   const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
   // rest[0] is field 3 (state); field 22 is rest[19].
   const v = Number(rest[19]);
-  return Number.isFinite(v) ? v : undefined;
+  return Number.isFinite(v) ? { startTime: v, state: rest[0] ?? "?" } : undefined;
+}
+
+/** Field 22 of /proc/<pid>/stat (clock ticks after boot), or undefined if the process is gone. */
+export async function processStartTime(pid: number): Promise<number | undefined> {
+  return processInfo(pid)?.startTime;
 }
 
 /** The namespace inode of /proc/<pid>/ns/<kind>, e.g. `pid:[4026531836]` -> 4026531836. */

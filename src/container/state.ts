@@ -9,10 +9,16 @@
  *     <root>/.lock                   flock for creating containers and allocating id ranges
  *
  * Files are replaced atomically (write to a temporary file, then rename).
+ * They are a few hundred bytes on a local file system, so they are read and
+ * written synchronously: a round trip through libuv's threadpool would cost
+ * more than the I/O on a container's start path. `state.json`, rewritten on
+ * every start and exit, is overwritten in place as one padded 4 KiB block:
+ * replacing it by rename makes ext4 flush the new file first (its
+ * auto_da_alloc heuristic), 0.15-0.5 ms against 4 µs in place.
  * @module
  */
 import { createHash } from "node:crypto";
-import { promises as fsp } from "node:fs";
+import { closeSync, promises as fsp, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 
 import type { IdMap, ResolvedConfig } from "../config/schema.js";
@@ -77,6 +83,9 @@ export interface RuntimeState {
   exit?: ExitStatus | null;
 }
 
+/** Size of the in-place state block. */
+const STATE_BLOCK = 4096;
+
 export class StateStore {
   constructor(readonly root: string) {}
 
@@ -123,7 +132,30 @@ export class StateStore {
   }
 
   async writeState(name: string, state: RuntimeState): Promise<void> {
-    await this.writeJson(join(this.dir(name), "state.json"), state);
+    const path = join(this.dir(name), "state.json");
+    const text = JSON.stringify(state);
+    if (Buffer.byteLength(text) < STATE_BLOCK) {
+      let fd = -1;
+      try {
+        fd = openSync(path, "r+");
+      } catch {
+        fd = -1; // first write: create it atomically below
+      }
+      if (fd >= 0) {
+        try {
+          const block = Buffer.alloc(STATE_BLOCK, 0x20);
+          block.write(text);
+          block[STATE_BLOCK - 1] = 0x0a;
+          writeSync(fd, block, 0, STATE_BLOCK, 0);
+          return;
+        } catch (e) {
+          throw new HostError(`write \`${path}\``, codeOf(e), { path, syscall: "write", cause: e });
+        } finally {
+          closeSync(fd);
+        }
+      }
+    }
+    await this.writeJson(path, state);
   }
 
   /** Names of every container under the root, sorted. */
@@ -143,21 +175,34 @@ export class StateStore {
   }
 
   private async readJson<T>(path: string): Promise<T | undefined> {
-    try {
-      return JSON.parse(await fsp.readFile(path, "utf8")) as T;
-    } catch (e) {
-      if (codeOf(e) === "ENOENT") return undefined;
-      throw new HostError(`read \`${path}\``, codeOf(e), { path, syscall: "read", cause: e });
+    for (let attempt = 0; ; attempt++) {
+      let text: string;
+      try {
+        text = readFileSync(path, "utf8");
+      } catch (e) {
+        if (codeOf(e) === "ENOENT") return undefined;
+        throw new HostError(`read \`${path}\``, codeOf(e), { path, syscall: "read", cause: e });
+      }
+      try {
+        return JSON.parse(text) as T;
+      } catch (e) {
+        // A read racing an in-place rewrite can see a torn block: read again.
+        if (attempt < 5) {
+          await new Promise((r) => setTimeout(r, 1));
+          continue;
+        }
+        throw new HostError(`parse \`${path}\``, "EINVAL", { path, cause: e });
+      }
     }
   }
 
   private async writeJson(path: string, value: unknown): Promise<void> {
     const tmp = `${path}.${process.pid}.tmp`;
     try {
-      await fsp.writeFile(tmp, JSON.stringify(value, null, 2) + "\n", { mode: 0o600 });
-      await fsp.rename(tmp, path);
+      writeFileSync(tmp, JSON.stringify(value, null, 2) + "\n", { mode: 0o600 });
+      renameSync(tmp, path);
     } catch (e) {
-      await fsp.rm(tmp, { force: true });
+      rmSync(tmp, { force: true });
       throw new HostError(`write \`${path}\``, codeOf(e), { path, syscall: "write", cause: e });
     }
   }

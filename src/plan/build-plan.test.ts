@@ -2,10 +2,11 @@ import { describe, expect, it } from "vitest";
 
 import { resolveConfig } from "../config/resolve.js";
 import type { ContainerConfig } from "../config/schema.js";
+import type { RootfsRecord } from "../rootfs/record.js";
 import { buildExecPlan, buildInitPlan, cloneFlagsOf } from "./build-plan.js";
 import { CLONE, type Op } from "./ops.js";
 
-function plan(config: ContainerConfig, rootfs = { kind: "directory" as const, path: "/r", mode: "rw" as const }) {
+function plan(config: ContainerConfig, rootfs: RootfsRecord = { kind: "directory", path: "/r", mode: "rw" }) {
   const c = resolveConfig(config);
   return buildInitPlan({
     name: "t",

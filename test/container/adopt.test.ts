@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 
-import { busybox, cleanupAll, stateRoot } from "../helpers/env.js";
+import { busybox, cleanupAll, startReady, stateRoot, trappingInit } from "../helpers/env.js";
 
 afterAll(cleanupAll);
 const run = promisify(execFile);
@@ -23,8 +23,8 @@ async function inOtherProcess(script: string): Promise<string> {
 
 describe("re-adoption from another process", () => {
   it("lists, execs into and stops a container started here", async () => {
-    const c = await busybox("adopt", { init: ["/bin/sh", "-c", "trap 'exit 9' TERM; while :; do sleep 3600 & wait $!; done"] });
-    await c.start();
+    const c = await busybox("adopt", { init: trappingInit("TERM", 9) });
+    await startReady(c);
     const pid = c.pid;
     const out = await inOtherProcess(`
       import { Container } from ${JSON.stringify(join(repo, "src/index.ts"))};

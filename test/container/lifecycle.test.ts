@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 
 import { Container } from "../../src/index.js";
-import { busybox, cleanupAll, rootfs, runtime, uniqueName } from "../helpers/env.js";
+import { busybox, cleanupAll, rootfs, runtime, startReady, trappingInit, uniqueName } from "../helpers/env.js";
 
 afterAll(cleanupAll);
 
@@ -70,10 +70,10 @@ describe("exit status", () => {
 describe("stop", () => {
   it("is graceful when the init obeys its halt signal", async () => {
     const c = await busybox("graceful", {
-      init: ["/bin/sh", "-c", "trap 'exit 42' TERM; while :; do sleep 3600 & wait $!; done"],
+      init: trappingInit("TERM", 42),
       stopTimeout: 5000,
     });
-    await c.start();
+    await startReady(c);
     const t0 = Date.now();
     const status = await c.stop();
     expect(status).toEqual({ code: 42, signal: null });
@@ -95,11 +95,11 @@ describe("stop", () => {
   it("uses a configured halt signal (SIGRTMIN+3, as for systemd)", async () => {
     const c = await busybox("rtmin", {
       // glibc's SIGRTMIN is 34, so systemd's SIGRTMIN+3 is 37.
-      init: ["/bin/sh", "-c", "trap 'exit 3' 37; while :; do sleep 3600 & wait $!; done"],
+      init: trappingInit("37", 3),
       haltSignal: "SIGRTMIN+3",
       stopTimeout: 5000,
     });
-    await c.start();
+    await startReady(c);
     expect(await c.stop()).toEqual({ code: 3, signal: null });
   });
 
@@ -156,8 +156,8 @@ describe("state on disk", () => {
     let dir = "";
     let cg = "";
     {
-      await using c = await busybox("using");
-      await c.start();
+      await using c = await busybox("using", { init: trappingInit("TERM", 0) });
+      await startReady(c);
       dir = c.stateDir;
       cg = c.cgroupPath;
       expect(existsSync(cg)).toBe(true);

@@ -17,6 +17,28 @@ export function uniqueName(prefix: string): string {
 /** An init that idles until SIGTERM, then exits 0. */
 export const IDLE = ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"];
 
+/** A shell init that traps `signal` (exiting with `code`), says "ready" on stdout once it has, then idles. */
+export function trappingInit(signal: string, code: number): string[] {
+  return ["/bin/sh", "-c", `trap 'exit ${code}' ${signal}; echo ready; while :; do sleep 3600 & wait $!; done`];
+}
+
+/**
+ * Starts a container whose init prints "ready" (see {@link trappingInit}) and
+ * waits for it: a signal sent before the shell installed its trap would be
+ * ignored, as by any PID 1 without a handler.
+ */
+export async function startReady(c: Container): Promise<void> {
+  await c.start({ stdio: ["ignore", "pipe", "ignore"] });
+  await new Promise<void>((resolve, reject) => {
+    let seen = "";
+    c.stdout!.on("data", (b: Buffer) => {
+      seen += b.toString();
+      if (seen.includes("ready\n")) resolve();
+    });
+    c.stdout!.on("close", () => reject(new Error(`init exited before it was ready: ${JSON.stringify(seen)}`)));
+  });
+}
+
 const created = new Set<Container>();
 
 /** Creates a container on the busybox rootfs (read-only unless told otherwise) under the suite's state root. */

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# One-command setup on a fresh Debian/Ubuntu machine, as root: the system
+# packages the build and the kernel tests need, npm dependencies, the native
+# addon, the library build and the busybox test rootfs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: a C/C++ toolchain and python3 for node-gyp, the static
+# busybox the tests run in.
+missing=()
+for pkg in busybox-static g++ make python3; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing packages: ${missing[*]} (run as root or install them)" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# node-gyp downloads Node's headers unless told where they are; use the
+# ones installed next to this node when present (no network needed).
+node_prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
+if [ -z "${npm_config_nodedir:-}" ] && [ -f "$node_prefix/include/node/node_api.h" ]; then
+  export npm_config_nodedir="$node_prefix"
+fi
+
+npm ci --no-audit --no-fund
+# npm ci builds the addon through the package's install script; make sure.
+[ -f build/Release/warren.node ] || npx node-gyp rebuild
+npm run build
+bash scripts/make-busybox-rootfs.sh
+echo "setup: done. Run the tests with: npm test"
