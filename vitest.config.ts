@@ -1,9 +1,20 @@
+import { BaseSequencer, type TestSpecification } from "vitest/node";
 import { defineConfig } from "vitest/config";
+
+/** Kernel files in their usual order, but the leftover check last. */
+class LeftoversLast extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const isLast = (f: TestSpecification) => f.moduleId.endsWith("/test/leftovers.test.ts");
+    return [...sorted.filter((f) => !isLast(f)), ...sorted.filter(isLast)];
+  }
+}
 
 // Kernel tests create namespaces, mounts and cgroups: they run one file at a
 // time in one process so the leftover check at the end sees the whole suite.
 export default defineConfig({
   test: {
+    sequence: { sequencer: LeftoversLast },
     projects: [
       {
         test: {

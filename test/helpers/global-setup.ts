@@ -1,7 +1,9 @@
 /**
  * Kernel-test setup: builds the busybox rootfs once, gives the suite its own
- * state root (and so its own cgroup subtree), and after the suite fails the
- * run if any mount, cgroup or container process was left behind.
+ * state root (and so its own cgroup subtree), and takes a snapshot of the
+ * host's mounts, cgroups and container processes. test/leftovers.test.ts,
+ * run last, compares against it; the teardown repeats the check for runs of
+ * single files.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -21,6 +23,7 @@ export default async function setup(project: TestProject) {
   project.provide("rootfs", rootfs);
   project.provide("stateRoot", stateRoot);
   const before = snapshot();
+  project.provide("baseline", JSON.stringify(before));
 
   return async () => {
     // Namespaces and cgroups of the last containers go away asynchronously.
@@ -41,5 +44,7 @@ declare module "vitest" {
   export interface ProvidedContext {
     rootfs: string;
     stateRoot: string;
+    /** JSON of the leftovers snapshot taken before the suite. */
+    baseline: string;
   }
 }
