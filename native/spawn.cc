@@ -43,6 +43,25 @@ enum ParentStep {
   kStepSetgroups = -8,
 };
 
+// Field 22 of /proc/<pid>/stat (start time in clock ticks): read here, off
+// the event loop, while the process is still our unreaped child.
+long long StartTime(pid_t pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  if (!p) return -1;
+  p += 2;  // field 3
+  for (int field = 3; field < 22 && *p; p++)
+    if (*p == ' ') field++;
+  return strtoll(p, nullptr, 10);
+}
+
 int WriteProcFile(pid_t pid, const char *name, const std::string &data) {
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
@@ -75,6 +94,7 @@ class SpawnWorker : public Napi::AsyncWorker {
     } else {
       out.Set("pid", pid_);
       out.Set("pidfd", pidfd_);
+      out.Set("startTime", Napi::Number::New(env, (double)start_time_));
     }
     deferred_.Resolve(out);
   }
@@ -250,6 +270,7 @@ class SpawnWorker : public Napi::AsyncWorker {
     }
     pid_ = exec_pid;
     pidfd_ = pidfd;
+    start_time_ = StartTime(exec_pid);
   }
 
   Napi::Promise::Deferred deferred_;
@@ -259,6 +280,7 @@ class SpawnWorker : public Napi::AsyncWorker {
   int err_ = 0;
   int pid_ = -1;
   int pidfd_ = -1;
+  long long start_time_ = -1;
 };
 
 }  // namespace

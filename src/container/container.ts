@@ -17,7 +17,7 @@ import { codeOf, ConfigError, HostError, NotFoundError, StateError } from "../er
 import { native, type ExitWatcher } from "../native/binding.js";
 import { createEmbeddedRootfs } from "../rootfs/embedded.js";
 import type { RootfsRecord } from "../rootfs/record.js";
-import type { EffectiveConfig } from "../plan/build-plan.js";
+import type { EffectiveConfig, SpawnPlan } from "../plan/build-plan.js";
 import { allocateIdRange } from "./idmap.js";
 import { withLock } from "./lock.js";
 import { processInfo } from "./proc.js";
@@ -103,6 +103,8 @@ export class Container implements AsyncDisposable {
   _run: Run | null = null;
   /** @internal */
   _destroyed = false;
+  /** The last encoded init plan and what it was built from. @internal */
+  _planCache: { key: string; plan: SpawnPlan; encoded: Buffer } | null = null;
   /** The exit of the latest run started or adopted by this handle (kept after it ends). @internal */
   _lastExited: Promise<ExitStatus> | null = null;
 

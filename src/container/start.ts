@@ -8,7 +8,7 @@ import { statSync } from "node:fs";
 
 import { ConfigError, StateError } from "../errors.js";
 import { native } from "../native/binding.js";
-import { buildInitPlan } from "../plan/build-plan.js";
+import { buildInitPlan, type SpawnPlan } from "../plan/build-plan.js";
 import { encodePlan } from "../plan/encode.js";
 import type { Container } from "./container.js";
 import { setupError } from "./errors-map.js";
@@ -35,6 +35,30 @@ function bindSourceIsDir(source: string): boolean | undefined {
   }
 }
 
+/**
+ * The encoded init plan, reused while nothing it depends on changed: the
+ * config is fixed at create, so only the stdio fds, the passed fds and the
+ * kind of each bind source can differ between two starts.
+ */
+function initPlan(c: Container, stdio: [number, number, number], keepFds: number[]): { plan: SpawnPlan; encoded: Buffer } {
+  const kinds = c.config.mounts.map((m) => (m.type === "bind" ? bindSourceIsDir(m.source) : null));
+  const key = JSON.stringify([stdio, keepFds, kinds]);
+  const cached = c._planCache;
+  if (cached?.key === key) return cached;
+  const plan = buildInitPlan({
+    name: c.name,
+    config: c._effective(),
+    rootfs: c._record.rootfs,
+    stateDir: c.stateDir,
+    idmap: c.idmap,
+    stdio,
+    keepFds,
+    bindSourceIsDir: (source) => kinds[c.config.mounts.findIndex((m) => m.type === "bind" && m.source === source)] ?? undefined,
+  });
+  c._planCache = { key, plan, encoded: encodePlan(plan.ops) };
+  return c._planCache;
+}
+
 export async function startContainer(c: Container, options: StartOptions): Promise<void> {
   const modes = typeof options.stdio === "string" || options.stdio === undefined
     ? ([options.stdio ?? "ignore", options.stdio ?? "ignore", options.stdio ?? "ignore"] as [StdioMode, StdioMode, StdioMode])
@@ -48,22 +72,12 @@ export async function startContainer(c: Container, options: StartOptions): Promi
     if (c._run || disk?.status === "running") {
       throw new StateError(`container "${c.name}" is already running`, "start", "running", { container: c.name });
     }
-    const config = c._effective();
     const cgroupPath = await c._cgroups.create(c.name);
     let stdio: ReturnType<typeof openStdio> | undefined;
     try {
       stdio = openStdio(modes);
-      const plan = buildInitPlan({
-        name: c.name,
-        config,
-        rootfs: c._record.rootfs,
-        stateDir: c.stateDir,
-        idmap: c.idmap,
-        stdio: stdio.childFds,
-        keepFds: options.inheritFds ?? [],
-        bindSourceIsDir,
-      });
-      const res = await native().spawn(encodePlan(plan.ops), {
+      const { plan, encoded } = initPlan(c, stdio.childFds, options.inheritFds ?? []);
+      const res = await native().spawn(encoded, {
         cloneFlags: plan.cloneFlags,
         cgroupPath,
         ...(plan.uidMap ? { uidMap: plan.uidMap } : {}),
@@ -72,8 +86,7 @@ export async function startContainer(c: Container, options: StartOptions): Promi
       closeChildSide(stdio);
       if ("error" in res) throw setupError(c.name, "start", plan.ops, res.error.opIndex, res.error.errno);
 
-      // Still our unreaped child, so /proc/<pid> is there even if it exited.
-      const startTime = (await processStartTime(res.pid)) ?? 0;
+      const startTime = res.startTime >= 0 ? res.startTime : ((await processStartTime(res.pid)) ?? 0);
       c._state = {
         status: "running",
         pid: res.pid,

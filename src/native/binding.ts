@@ -12,7 +12,14 @@ import { fileURLToPath } from "node:url";
 import { NativeLoadError } from "../errors.js";
 
 /** Result of a native spawn: the process, or the step that failed. */
-export type SpawnResult = { pid: number; pidfd: number } | { error: { opIndex: number; errno: number } };
+export type SpawnResult =
+  | {
+      pid: number;
+      pidfd: number;
+      /** /proc/<pid>/stat field 22, read before the process could be reaped (-1 if unreadable). */
+      startTime: number;
+    }
+  | { error: { opIndex: number; errno: number } };
 
 export interface SpawnOptions {
   /** CLONE_NEW* flags for the first child. */

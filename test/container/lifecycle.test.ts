@@ -125,8 +125,8 @@ describe("stop", () => {
 
 describe("state on disk", () => {
   it("records the init's pid and start time, and its exit", async () => {
-    const c = await busybox("state");
-    await c.start();
+    const c = await busybox("state", { init: trappingInit("TERM", 0) });
+    await startReady(c);
     const state = JSON.parse(readFileSync(`${c.stateDir}/state.json`, "utf8"));
     expect(state).toMatchObject({ status: "running", pid: c.pid, owner: process.pid });
     const stat = readFileSync(`/proc/${c.pid}/stat`, "utf8");
