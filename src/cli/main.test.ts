@@ -98,3 +98,17 @@ describe("formatTable", () => {
     expect(formatTable([["NAME", "STATE"], ["a-long-name", "running"]])).toBe("NAME         STATE\na-long-name  running");
   });
 });
+
+describe("--root before the command", () => {
+  it("is accepted and moved behind the command name", async () => {
+    const io = capture();
+    // An empty, fresh root: `list` shows only the header line.
+    const root = `/tmp/warren-cli-root-${process.pid}`;
+    expect(await main(["--root", root, "list", "--json"], io)).toBe(0);
+    expect(JSON.parse(io.stdout)).toEqual([]);
+    expect(await main([`--root=${root}`, "list", "--json"], io)).toBe(0);
+    const bad = capture();
+    expect(await main(["--bogus", "list"], bad)).toBe(125);
+    expect(bad.stderr).toContain("unknown option --bogus");
+  });
+});

@@ -40,8 +40,24 @@ const COMMANDS: Record<string, Command> = {
   info: (argv, io) => infoCommand(argv, io, version()),
 };
 
+/**
+ * `--root DIR` (or `--root=DIR`) is the one option that may come before the
+ * command, as in `warren --root /srv/w list`: it is moved behind the command
+ * name, where every command parses it.
+ */
+function hoistRoot(argv: readonly string[]): readonly string[] {
+  const a = [...argv];
+  const lead: string[] = [];
+  while (a[0] === "--root" || a[0]?.startsWith("--root=")) {
+    lead.push(...(a[0] === "--root" ? a.splice(0, 2) : a.splice(0, 1)));
+  }
+  if (lead.length === 0 || a.length === 0) return argv;
+  return [a[0]!, ...lead, ...a.slice(1)];
+}
+
 /** Runs the CLI on `argv` (without `node` and the script) and returns the exit status. */
-export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+export async function main(argvIn: readonly string[], io: Io = processIo): Promise<number> {
+  const argv = hoistRoot(argvIn);
   const [first, ...rest] = argv;
   try {
     if (first === undefined) {
