@@ -20,8 +20,8 @@ export type { StopOptions } from "./container/stop.js";
 export type { ExecOptions, ExecOutput, ExecProcess } from "./container/exec.js";
 export type { StdioMode } from "./container/stdio.js";
 export type { ContainerConfig, ResolvedConfig, MountConfig, IdMap } from "./config/schema.js";
-export { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from "./config/schema.js";
-export { DEFAULT_CAP_DROP } from "./plan/caps.js";
+export { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, containerSchema, mountSchema, idmapSchema } from "./config/schema.js";
+export { DEFAULT_CAP_DROP, type CapabilityName } from "./plan/caps.js";
 export { DEFAULT_SECCOMP_DENY } from "./plan/seccomp.js";
 export { detectCgroupHost, type CgroupHost } from "./cgroup/cgroup2.js";
 export {

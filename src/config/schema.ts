@@ -168,9 +168,6 @@ export const containerSchema = z
     readonlyPaths: z.array(absolutePath).optional(),
   })
   .superRefine((c, ctx) => {
-    if (c.namespaces.cgroup && !c.namespaces.pid && c.namespaces.user) {
-      // Allowed; nothing to check. Kept as the place for cross-field rules.
-    }
     if (c.idmap && !c.namespaces.user) {
       ctx.addIssue({ code: "custom", path: ["idmap"], message: "needs namespaces.user" });
     }

@@ -67,7 +67,6 @@ interface Run {
   exited: Promise<ExitStatus>;
   /** True when this process started it (and can reap it). */
   owned: boolean;
-  refs: number;
 }
 
 /**
@@ -465,7 +464,7 @@ export class Container implements AsyncDisposable {
         () => resolveExit(status ?? { code: null, signal: null }),
       );
     });
-    this._run = { pid, pidfd, startTime, watcher, exited, owned, refs: 0 };
+    this._run = { pid, pidfd, startTime, watcher, exited, owned };
     this._lastExited = exited;
     if (this._record.config.ephemeral && owned) {
       installExitHook();

@@ -8,7 +8,9 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 
-import { busybox, cleanupAll, startReady, stateRoot, trappingInit } from "../helpers/env.js";
+import { processInfo } from "../../src/container/proc.js";
+import { Container } from "../../src/index.js";
+import { busybox, cleanupAll, rootfs, runtime, startReady, stateRoot, trappingInit, uniqueName } from "../helpers/env.js";
 
 afterAll(cleanupAll);
 const run = promisify(execFile);
@@ -44,6 +46,30 @@ describe("re-adoption from another process", () => {
     // Here, the owner reaped it and knows how it ended.
     expect(await c.exited).toEqual({ code: 9, signal: null });
     expect(c.state).toBe("stopped");
+  });
+
+  it("keeps running after the process that started it exits, and is adopted here", async () => {
+    const name = uniqueName("outlive");
+    const pid = Number(
+      (
+        await inOtherProcess(`
+          import { Container } from ${JSON.stringify(join(repo, "src/index.ts"))};
+          const c = await Container.create(${JSON.stringify(name)}, { rootfs: { path: ${JSON.stringify(rootfs())}, mode: "ro" }, init: ${JSON.stringify(trappingInit("TERM", 0))} }, { root: ${JSON.stringify(stateRoot())} });
+          await c.start();
+          console.log(c.pid);
+        `)
+      ).trim(),
+    );
+    expect(pid).toBeGreaterThan(0);
+    const c = await Container.get(name, runtime());
+    expect(c.state).toBe("running");
+    expect(c.pid).toBe(pid);
+    expect((await c.execOutput(["hostname"])).stdout).toBe(`${name}\n`);
+    await c.stop({ timeout: 5000 });
+    expect(c.state).toBe("stopped");
+    // Gone, or a zombie waiting for the host's init (its new parent) to reap it.
+    expect(processInfo(pid)?.state ?? "gone").toMatch(/^(gone|Z|X)$/);
+    await c.destroy();
   });
 
   it("does not mistake a reused pid for the init", async () => {

@@ -67,6 +67,19 @@ describe("exit status", () => {
   });
 });
 
+describe("living beside child_process", () => {
+  it("neither reaps Node's children nor lets Node reap the container's init", async () => {
+    const { spawn } = await import("node:child_process");
+    const c = await busybox("cp", { init: ["/bin/sh", "-c", "sleep 0.2; exit 11"] });
+    await c.start();
+    const child = spawn("/bin/sh", ["-c", "sleep 0.1; exit 12"]);
+    const childCode = new Promise((r) => child.on("exit", (code) => r(code)));
+    const [containerExit, code] = await Promise.all([c.exited, childCode]);
+    expect(containerExit).toEqual({ code: 11, signal: null });
+    expect(code).toBe(12);
+  });
+});
+
 describe("stop", () => {
   it("is graceful when the init obeys its halt signal", async () => {
     const c = await busybox("graceful", {
