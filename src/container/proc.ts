@@ -27,11 +27,6 @@ export function processInfo(pid: number): ProcessInfo | undefined {
   return Number.isFinite(v) ? { startTime: v, state: rest[0] ?? "?" } : undefined;
 }
 
-/** Field 22 of /proc/<pid>/stat (clock ticks after boot), or undefined if the process is gone. */
-export async function processStartTime(pid: number): Promise<number | undefined> {
-  return processInfo(pid)?.startTime;
-}
-
 /** The namespace inode of /proc/<pid>/ns/<kind>, e.g. `pid:[4026531836]` -> 4026531836. */
 export async function namespaceId(pid: number | "self", kind: string): Promise<number | undefined> {
   try {

@@ -13,7 +13,7 @@ import { encodePlan } from "../plan/encode.js";
 import type { Container } from "./container.js";
 import { setupError } from "./errors-map.js";
 import { withLock } from "./lock.js";
-import { processStartTime } from "./proc.js";
+import { processInfo } from "./proc.js";
 import { closeChildSide, destroyStreams, openStdio, type StdioMode } from "./stdio.js";
 
 export interface StartOptions {
@@ -86,7 +86,7 @@ export async function startContainer(c: Container, options: StartOptions): Promi
       closeChildSide(stdio);
       if ("error" in res) throw setupError(c.name, "start", plan.ops, res.error.opIndex, res.error.errno);
 
-      const startTime = res.startTime >= 0 ? res.startTime : ((await processStartTime(res.pid)) ?? 0);
+      const startTime = res.startTime >= 0 ? res.startTime : (processInfo(res.pid)?.startTime ?? 0);
       c._state = {
         status: "running",
         pid: res.pid,
