@@ -7,6 +7,7 @@
         "native/spawn.cc",
         "native/wait.cc",
         "native/misc.cc",
+        "native/bpf.cc",
         "native/child/run.c",
         "native/child/mounts.c",
         "native/child/ids.c",

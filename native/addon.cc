@@ -8,6 +8,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawn", Napi::Function::New(env, Spawn));
   InitWait(env, exports);
   InitMisc(env, exports);
+  InitBpf(env, exports);
   return exports;
 }
 

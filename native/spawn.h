@@ -22,6 +22,7 @@ Napi::Value Spawn(const Napi::CallbackInfo &info);
 // watchExit(pidfd, callback(code, signal, reaped)) -> ExitWatcher
 Napi::Object InitWait(Napi::Env env, Napi::Object exports);
 Napi::Object InitMisc(Napi::Env env, Napi::Object exports);
+Napi::Object InitBpf(Napi::Env env, Napi::Object exports);
 
 }  // namespace warren
 

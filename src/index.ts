@@ -24,6 +24,11 @@ export { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, containerSchema, mountSch
 export { DEFAULT_CAP_DROP, type CapabilityName } from "./plan/caps.js";
 export { DEFAULT_SECCOMP_DENY } from "./plan/seccomp.js";
 export { detectCgroupHost, type CgroupHost } from "./cgroup/cgroup2.js";
+export { host, type HostInfo } from "./host.js";
+export { limitsSchema, type Limits, type ResolvedLimits } from "./cgroup/limits.js";
+export type { ContainerStats, Pressure } from "./cgroup/stats.js";
+export type { ContainerEvent } from "./container/resources.js";
+export { CgroupControllerUnavailable } from "./cgroup/apply.js";
 export {
   WarrenError,
   ConfigError,

@@ -8,7 +8,7 @@
  * threadpool.
  * @module
  */
-import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -28,6 +28,13 @@ export interface CgroupHost {
   v1Controllers: string[];
   /** True when cgroup2 is the only cgroup filesystem mounted. */
   pureV2: boolean;
+  /** Delegation: what a container's root gets in its own cgroup. */
+  delegation: {
+    /** The cgroup2 mount has `nsdelegate` (cgroup namespaces are delegation boundaries). */
+    nsdelegate: boolean;
+    /** Files chowned to a delegatee (/sys/kernel/cgroup/delegate). */
+    files: string[];
+  };
 }
 
 let cachedHost: CgroupHost | undefined;
@@ -49,8 +56,44 @@ export function detectCgroupHost(refresh = false): CgroupHost {
     controllers = [];
   }
   const v1 = v1Controllers(entries);
-  cachedHost = { mount: v2.mountPoint, controllers, v1Controllers: v1, pureV2: !entries.some((e) => e.fsType === "cgroup") };
+  let files: string[];
+  try {
+    files = readFileSync("/sys/kernel/cgroup/delegate", "utf8").trim().split(/\s+/).filter(Boolean);
+  } catch {
+    files = ["cgroup.procs", "cgroup.threads", "cgroup.subtree_control"];
+  }
+  cachedHost = {
+    mount: v2.mountPoint,
+    controllers,
+    v1Controllers: v1,
+    pureV2: !entries.some((e) => e.fsType === "cgroup"),
+    delegation: { nsdelegate: v2.superOptions.split(",").includes("nsdelegate"), files },
+  };
   return cachedHost;
+}
+
+/**
+ * rmdir every cgroup below `dir`, deepest first: the exec leaf, and whatever
+ * tree a delegated container built for itself.
+ */
+function removeDescendants(dir: string): void {
+  let entries: import("node:fs").Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    if (codeOf(e) === "ENOENT") return;
+    throw e;
+  }
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    const child = join(dir, e.name);
+    removeDescendants(child);
+    try {
+      rmdirSync(child);
+    } catch (err) {
+      if (codeOf(err) !== "ENOENT") throw err;
+    }
+  }
 }
 
 /** A warren subtree (`<mount>/<parent>`) holding one cgroup per container. */
@@ -151,11 +194,7 @@ export class CgroupTree {
     let killed = false;
     for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
       try {
-        try {
-          rmdirSync(join(dir, EXEC_LEAF));
-        } catch (e) {
-          if (codeOf(e) !== "ENOENT") throw e;
-        }
+        removeDescendants(dir);
         rmdirSync(dir);
         break;
       } catch (e) {

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 
+import { limitsSchema } from "../cgroup/limits.js";
 import { capabilityName, DEFAULT_CAP_DROP } from "../plan/caps.js";
 import { DEFAULT_SECCOMP_DENY } from "../plan/seccomp.js";
 import { signalNumber } from "./signals.js";
@@ -162,6 +163,13 @@ export const containerSchema = z
         }),
       ])
       .prefault({}),
+    /** cgroup v2 limits (memory, cpu, pids, io, hugetlb), applied before the init runs and changeable live with `setLimits`. */
+    limits: limitsSchema.optional(),
+    /**
+     * Skip limits whose controller this host cannot give to cgroup v2 (they
+     * are listed in `container.warnings`) instead of failing.
+     */
+    bestEffortLimits: z.boolean().default(false),
     /** Paths made unreadable (a file gets /dev/null over it, a directory an empty read-only tmpfs). */
     maskedPaths: z.array(absolutePath).optional(),
     /** Paths made read-only. */

@@ -30,9 +30,13 @@ import {
   type RuntimeOptions,
   type RuntimeState,
   type Status,
+  isLive,
 } from "./state.js";
 import { execInContainer, execOutput, type ExecOptions, type ExecOutput, type ExecProcess } from "./exec.js";
 import { startContainer, type StartOptions } from "./start.js";
+import { containerEvents, containerStats, setFrozen, setLimits, type ContainerEvent } from "./resources.js";
+import type { Limits } from "../cgroup/limits.js";
+import type { ContainerStats } from "../cgroup/stats.js";
 import { stopContainer, type StopOptions } from "./stop.js";
 
 export type { ExitStatus, RuntimeOptions, Status } from "./state.js";
@@ -106,6 +110,9 @@ export class Container implements AsyncDisposable {
   _planCache: { key: string; plan: SpawnPlan; encoded: Buffer } | null = null;
   /** The exit of the latest run started or adopted by this handle (kept after it ends). @internal */
   _lastExited: Promise<ExitStatus> | null = null;
+
+  /** Problems that did not stop the container, e.g. limits skipped with `bestEffortLimits`. */
+  warnings: string[] = [];
 
   /** The init's stdin when started with `stdio: "pipe"`. */
   stdin: Writable | null = null;
@@ -265,7 +272,7 @@ export class Container implements AsyncDisposable {
 
   /** Host pid of the init while running. */
   get pid(): number | undefined {
-    return this._state.status === "running" ? this._state.pid : undefined;
+    return isLive(this._state.status) ? this._state.pid : undefined;
   }
 
   /** The validated configuration. */
@@ -362,6 +369,49 @@ export class Container implements AsyncDisposable {
     }
   }
 
+  /**
+   * Changes cgroup limits, live when the container runs, and keeps them for
+   * later starts. Each section replaces the fields it names
+   * (`{memory: {max: "1GiB"}}` leaves `memory.high` as it was). Returns the
+   * warnings of a best-effort application.
+   */
+  async setLimits(limits: Limits, options?: { bestEffort?: boolean }): Promise<string[]> {
+    this.assertNotDestroyed("setLimits");
+    return setLimits(this, limits, options ?? {});
+  }
+
+  /** CPU, memory, pids, I/O and pressure figures of the running container. */
+  async stats(): Promise<ContainerStats> {
+    this.assertNotDestroyed("stats");
+    return containerStats(this);
+  }
+
+  /** Freezes every process of the container (cgroup.freeze); resolves once the kernel reports it frozen. */
+  async freeze(options?: { timeout?: number }): Promise<void> {
+    this.assertNotDestroyed("freeze");
+    await setFrozen(this, true, options?.timeout ?? 10_000);
+  }
+
+  /** Thaws a frozen container. */
+  async unfreeze(options?: { timeout?: number }): Promise<void> {
+    this.assertNotDestroyed("unfreeze");
+    await setFrozen(this, false, options?.timeout ?? 10_000);
+  }
+
+  /**
+   * Events of the running container as they happen: `oom`, `oom-kill`,
+   * `frozen`, `thawed`, and finally `stopped`, after which the iteration ends.
+   *
+   * @example
+   * ```ts
+   * for await (const e of c.events()) if (e.type === "oom-kill") console.warn("OOM in", c.name);
+   * ```
+   */
+  events(): AsyncIterableIterator<ContainerEvent> {
+    this.assertNotDestroyed("events");
+    return containerEvents(this);
+  }
+
   /** Runs a process inside the running container. See {@link ExecOptions}. */
   async exec(argv: readonly string[], options?: ExecOptions): Promise<ExecProcess> {
     this.assertNotDestroyed("exec");
@@ -382,7 +432,7 @@ export class Container implements AsyncDisposable {
   async destroy(options?: { force?: boolean }): Promise<void> {
     if (this._destroyed) return;
     await this.refresh();
-    if (this.state === "running") {
+    if (isLive(this.state)) {
       if (!options?.force) {
         throw new StateError(`container "${this.name}" is running; stop it first or pass {force: true}`, "destroy", "running", { container: this.name });
       }
@@ -419,12 +469,12 @@ export class Container implements AsyncDisposable {
       }
       return;
     }
-    if (this._run && state.status === "running" && state.pid === this._run.pid && state.startTime === this._run.startTime) {
+    if (this._run && isLive(state.status) && state.pid === this._run.pid && state.startTime === this._run.startTime) {
       this._state = state;
       return;
     }
     this._state = state;
-    if (state.status !== "running" || this._run) return;
+    if (!isLive(state.status) || this._run) return;
     // Running according to the disk, and not ours: check it really is.
     const pid = state.pid!;
     let pidfd = -1;
@@ -487,7 +537,7 @@ export class Container implements AsyncDisposable {
         return;
       }
       await this._cgroups.remove(this.name);
-      if (disk.status === "running" || status) {
+      if (isLive(disk.status) || status) {
         this._state = { ...disk, status: "stopped", exit: status ?? disk.exit ?? null };
         await this._store.writeState(this.name, this._state);
       } else {

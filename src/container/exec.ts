@@ -111,6 +111,9 @@ export async function execInContainer(c: Container, argvIn: readonly string[], o
   await c.refresh();
   const run = c._run;
   if (!run) throw new StateError(`container "${c.name}" is not running`, "exec", c.state, { container: c.name });
+  if (c.state === "frozen") {
+    throw new StateError(`container "${c.name}" is frozen; unfreeze it before exec`, "exec", "frozen", { container: c.name });
+  }
   const config = c._effective();
   const user =
     o.user === undefined

@@ -6,6 +6,8 @@
  */
 import { statSync } from "node:fs";
 
+import { applyLimits, delegate, enableControllers } from "../cgroup/apply.js";
+import { detectCgroupHost } from "../cgroup/cgroup2.js";
 import { ConfigError, StateError } from "../errors.js";
 import { native } from "../native/binding.js";
 import { buildInitPlan, type SpawnPlan } from "../plan/build-plan.js";
@@ -14,6 +16,7 @@ import type { Container } from "./container.js";
 import { setupError } from "./errors-map.js";
 import { withLock } from "./lock.js";
 import { processInfo } from "./proc.js";
+import { isLive } from "./state.js";
 import { closeChildSide, destroyStreams, openStdio, type StdioMode } from "./stdio.js";
 
 export interface StartOptions {
@@ -69,12 +72,21 @@ export async function startContainer(c: Container, options: StartOptions): Promi
   await c.refresh();
   await withLock(c._store.lockPath(c.name), async () => {
     const disk = await c._store.readState(c.name);
-    if (c._run || disk?.status === "running") {
+    if (c._run || isLive(disk?.status)) {
       throw new StateError(`container "${c.name}" is already running`, "start", "running", { container: c.name });
     }
+    const host = detectCgroupHost();
+    const enableFailures = enableControllers(c._cgroups, host);
     const cgroupPath = await c._cgroups.create(c.name);
     let stdio: ReturnType<typeof openStdio> | undefined;
     try {
+      const config = c.config;
+      c.warnings = config.limits
+        ? applyLimits(cgroupPath, config.limits, { host, bestEffort: config.bestEffortLimits, enableFailures, container: c.name })
+        : [];
+      // With its own cgroup namespace and user namespace, the container's
+      // root manages its cgroup (systemd builds its tree there).
+      if (config.namespaces.cgroup && c.idmap) delegate(cgroupPath, c.idmap.hostUid, c.idmap.hostGid, host.delegation.files);
       stdio = openStdio(modes);
       const { plan, encoded } = initPlan(c, stdio.childFds, options.inheritFds ?? []);
       const res = await native().spawn(encoded, {

@@ -61,7 +61,12 @@ export interface ContainerRecord {
   createdAt: string;
 }
 
-export type Status = "created" | "running" | "stopped";
+export type Status = "created" | "running" | "frozen" | "stopped";
+
+/** Whether the init is alive in this status (frozen containers are). */
+export function isLive(status: Status | undefined): boolean {
+  return status === "running" || status === "frozen";
+}
 
 export interface ExitStatus {
   /** Exit code, or null when the process was killed by a signal or its end is unknown. */

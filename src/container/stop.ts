@@ -3,6 +3,9 @@
  * for every process of the container at once through cgroup.kill.
  * @module
  */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+
 import { ConfigError } from "../errors.js";
 import { signalNumber } from "../config/signals.js";
 import { native } from "../native/binding.js";
@@ -23,6 +26,15 @@ export async function stopContainer(c: Container, options: StopOptions): Promise
   const sig = signalNumber(options.signal ?? c.config.haltSignal);
   if (sig === undefined) throw new ConfigError([{ path: "signal", message: `unknown signal ${String(options.signal)}` }], { container: c.name });
   const timeout = options.timeout ?? c.config.stopTimeout;
+  // A frozen init cannot handle its halt signal: thaw first (cgroup.kill
+  // would work on frozen tasks, a graceful stop does not).
+  if (c.state === "frozen") {
+    try {
+      writeFileSync(join(c.cgroupPath, "cgroup.freeze"), "0");
+    } catch {
+      /* gone already */
+    }
+  }
   const exited = c.exited; // refs the watcher while we wait
 
   if (timeout > 0) {

@@ -52,6 +52,22 @@ export interface NativeBinding {
   ptyPeer(masterFd: number): number;
   setWindowSize(fd: number, cols: number, rows: number): void;
   stepNames(): string[];
+  /**
+   * BPF_PROG_LOAD of a BPF_PROG_TYPE_CGROUP_DEVICE program (native/bpf.cc):
+   * the close-on-exec program fd. A verifier rejection throws with the
+   * verifier's log in the message and in `log`.
+   */
+  bpfProgLoadDevice(insns: Buffer, name: string, license?: string): number;
+  /** BPF_PROG_ATTACH to a cgroup directory fd as BPF_CGROUP_DEVICE; `replaceFd` with BPF_F_REPLACE. */
+  bpfProgAttach(progFd: number, cgroupFd: number, flags: number, replaceFd?: number): void;
+  /** BPF_PROG_DETACH of a BPF_CGROUP_DEVICE program from a cgroup directory fd. */
+  bpfProgDetach(progFd: number, cgroupFd: number): void;
+  /** BPF_PROG_QUERY: ids of the device programs attached to that cgroup itself. */
+  bpfProgQuery(cgroupFd: number): number[];
+  /** BPF_PROG_GET_FD_BY_ID: a close-on-exec fd of a loaded program. */
+  bpfProgGetFdById(id: number): number;
+  /** BPF_OBJ_GET_INFO_BY_FD of a program by id: its name and tag (hex). */
+  bpfProgInfo(id: number): { id: number; type: number; name: string; tag: string };
 }
 
 /**

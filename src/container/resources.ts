@@ -1,0 +1,119 @@
+/**
+ * A running container's resources: live limits, statistics, freezing and
+ * the event stream, all through its cgroup v2 directory.
+ * @module
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+import { applyLimits, checkLimits, enableControllers } from "../cgroup/apply.js";
+import { detectCgroupHost } from "../cgroup/cgroup2.js";
+import { watchCgroup, waitForEvent, type CgroupEvent } from "../cgroup/events.js";
+import { limitsSchema, type Limits, type ResolvedLimits } from "../cgroup/limits.js";
+import { readStats, type ContainerStats } from "../cgroup/stats.js";
+import { issuesOf } from "../config/resolve.js";
+import { codeOf, ConfigError, HostError, StateError } from "../errors.js";
+import type { Container } from "./container.js";
+import { withLock } from "./lock.js";
+import { isLive, type ExitStatus } from "./state.js";
+
+export type ContainerEvent = Exclude<CgroupEvent, { type: "populated" }> | { type: "stopped"; status: ExitStatus };
+
+/** `next` over `base`, section by section (arrays and scalars replace). */
+export function mergeLimits(base: ResolvedLimits | undefined, next: ResolvedLimits): ResolvedLimits {
+  const out: Record<string, unknown> = { ...(base ?? {}) };
+  for (const [k, v] of Object.entries(next)) {
+    const old = out[k];
+    out[k] = v && typeof v === "object" && !Array.isArray(v) && old && typeof old === "object" ? { ...old, ...v } : v;
+  }
+  return out as ResolvedLimits;
+}
+
+function requireLive(c: Container, op: string): void {
+  if (!c._run || !isLive(c.state)) {
+    throw new StateError(`container "${c.name}" is not running`, op, c.state, { container: c.name });
+  }
+}
+
+export async function setLimits(c: Container, input: Limits, options: { bestEffort?: boolean }): Promise<string[]> {
+  const parsed = limitsSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(
+      issuesOf(parsed.error).map((i) => ({ ...i, path: i.path ? `limits.${i.path}` : "limits" })),
+      { container: c.name },
+    );
+  }
+  await c.refresh();
+  const host = detectCgroupHost();
+  const bestEffort = options.bestEffort ?? c.config.bestEffortLimits;
+  return withLock(c._store.lockPath(c.name), async () => {
+    let warnings: string[];
+    if (c._run && isLive(c.state)) {
+      const enableFailures = enableControllers(c._cgroups, host);
+      warnings = applyLimits(c.cgroupPath, parsed.data, { host, bestEffort, enableFailures, container: c.name });
+    } else {
+      // Checked now so a stopped container does not fail at its next start.
+      warnings = checkLimits(parsed.data, { host, bestEffort, container: c.name }).warnings;
+    }
+    c._record = { ...c._record, config: { ...c._record.config, limits: mergeLimits(c._record.config.limits, parsed.data) } };
+    await c._store.writeRecord(c._record);
+    c.warnings = [...c.warnings, ...warnings];
+    return warnings;
+  });
+}
+
+export async function containerStats(c: Container): Promise<ContainerStats> {
+  requireLive(c, "stats");
+  return readStats(c.cgroupPath);
+}
+
+export async function setFrozen(c: Container, frozen: boolean, timeoutMs: number): Promise<void> {
+  await c.refresh();
+  const op = frozen ? "freeze" : "unfreeze";
+  requireLive(c, op);
+  if ((c.state === "frozen") === frozen) return;
+  const dir = c.cgroupPath;
+  try {
+    writeFileSync(join(dir, "cgroup.freeze"), frozen ? "1" : "0");
+  } catch (e) {
+    throw new HostError(`${op} container "${c.name}": write \`${join(dir, "cgroup.freeze")}\``, codeOf(e), { container: c.name, path: dir });
+  }
+  try {
+    await waitForEvent(dir, "frozen", frozen ? 1 : 0, timeoutMs);
+  } catch (e) {
+    throw new HostError(`${op} container "${c.name}": ${(e as Error).message}`, "ETIMEDOUT", { container: c.name, path: dir, cause: e });
+  }
+  await withLock(c._store.lockPath(c.name), async () => {
+    const disk = await c._store.readState(c.name);
+    if (!disk || !isLive(disk.status) || disk.pid !== c._run?.pid) return; // exited meanwhile
+    c._state = { ...disk, status: frozen ? "frozen" : "running" };
+    await c._store.writeState(c.name, c._state);
+  });
+}
+
+export async function* containerEvents(c: Container): AsyncGenerator<ContainerEvent> {
+  requireLive(c, "events");
+  const queue: ContainerEvent[] = [];
+  let wake: (() => void) | undefined;
+  const push = (e: ContainerEvent) => {
+    queue.push(e);
+    wake?.();
+  };
+  const watcher = watchCgroup(c.cgroupPath, (e) => {
+    if (e.type !== "populated") push(e);
+  });
+  void c.exited.then((status) => push({ type: "stopped", status }));
+  try {
+    for (;;) {
+      while (queue.length) {
+        const e = queue.shift()!;
+        yield e;
+        if (e.type === "stopped") return;
+      }
+      await new Promise<void>((r) => (wake = r));
+      wake = undefined;
+    }
+  } finally {
+    watcher.close();
+  }
+}

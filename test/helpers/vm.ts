@@ -1,0 +1,132 @@
+/**
+ * Runs commands in a throwaway VM with a pure cgroup v2 layout
+ * (scripts/vm/run.sh), for tests that must see cgroup v2 limits enforced on
+ * hosts whose own cgroups are hybrid or must not be touched.
+ *
+ * The guest sees the host's `/` read-only under a tmpfs overlay, so the
+ * host's node, this repository and its build are at the same paths and the
+ * guest may write anywhere without touching the host. Boots take about 5 s
+ * (TCG, no KVM): batch several checks into one command where you can.
+ */
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
+
+const scripts = resolve(import.meta.dirname, "../../scripts/vm");
+
+export type VmAvailability = { ok: true } | { ok: false; reason: string };
+
+export interface RunInVmOptions {
+  /** Kill the VM after this long (the call then rejects). Default 120 s. */
+  timeoutMs?: number;
+  /** Extra environment for the command (besides PATH, HOME, CI and WARREN_*). */
+  env?: Record<string, string>;
+  /** Guest memory, default 2048 MiB. */
+  memMiB?: number;
+  /** Guest CPUs, default 2. */
+  cpus?: number;
+  /** Stops the VM when aborted, e.g. the test context's `signal`. */
+  signal?: AbortSignal;
+}
+
+export interface VmResult {
+  /** The command's exit status in the guest. */
+  code: number;
+  /** The command's stdout and stderr, interleaved as written. */
+  output: string;
+}
+
+/** Thrown when the VM itself failed: no boot, died, timed out. */
+export class VmError extends Error {
+  override name = "VmError";
+}
+
+interface Exited {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function exec(file: string, args: string[], opts: { signal?: AbortSignal; killAfterMs?: number } = {}): Promise<Exited> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(file, args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      // run.sh's traps stop qemu and remove the run directory on SIGTERM.
+      signal: opts.signal,
+      killSignal: "SIGTERM",
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stderr.on("data", (b: Buffer) => err.push(b));
+    // Last resort if run.sh's own --timeout did not fire.
+    const timer = opts.killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGTERM"), opts.killAfterMs);
+    child.on("error", (e) => {
+      // An abort also closes the child: settle on "close" with its status.
+      if ((e as NodeJS.ErrnoException).name !== "AbortError") {
+        clearTimeout(timer);
+        reject(e);
+      }
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({
+        code,
+        signal,
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+      });
+    });
+  });
+}
+
+let availability: Promise<VmAvailability> | undefined;
+
+/**
+ * Whether VMs can be run here: runs scripts/vm/prepare.sh (installs qemu,
+ * downloads a kernel, builds the initramfs; fast once done) once per process.
+ * `WARREN_SKIP_VM=1` says no without trying.
+ */
+export function vmAvailable(): Promise<VmAvailability> {
+  availability ??= (async (): Promise<VmAvailability> => {
+    if (process.env.WARREN_SKIP_VM === "1") return { ok: false, reason: "WARREN_SKIP_VM=1" };
+    try {
+      const r = await exec("bash", [resolve(scripts, "prepare.sh"), "-q"]);
+      if (r.code === 0) return { ok: true };
+      const why = (r.stderr + r.stdout).trim().split("\n").slice(-5).join("\n");
+      return { ok: false, reason: `scripts/vm/prepare.sh failed (exit ${r.code ?? r.signal}): ${why}` };
+    } catch (e) {
+      return { ok: false, reason: `scripts/vm/prepare.sh could not run: ${(e as Error).message}` };
+    }
+  })();
+  return availability;
+}
+
+/**
+ * Boots a VM, runs `argv` in it as root in the current working directory
+ * (see scripts/vm/run.sh) and resolves with its exit status and output.
+ * Rejects with a {@link VmError} when the VM fails (does not boot, dies,
+ * times out) rather than returning run.sh's 124/125.
+ */
+export async function runInVm(argv: string[], opts: RunInVmOptions = {}): Promise<VmResult> {
+  if (argv.length === 0) throw new TypeError("runInVm: empty argv");
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const args = [resolve(scripts, "run.sh"), "--timeout", String(Math.max(1, Math.ceil(timeoutMs / 1000)))];
+  if (opts.memMiB !== undefined) args.push("--mem", String(opts.memMiB));
+  if (opts.cpus !== undefined) args.push("--cpus", String(opts.cpus));
+  for (const [name, value] of Object.entries(opts.env ?? {})) args.push("--env", `${name}=${value}`);
+  args.push("--", ...argv);
+
+  const r = await exec("bash", args, { signal: opts.signal, killAfterMs: timeoutMs + 30_000 });
+  // run.sh writes only its own diagnostics to stderr, prefixed "vm-run:";
+  // the command's stderr comes with its stdout.
+  const harness = r.stderr.trim();
+  if (opts.signal?.aborted || r.code === null) {
+    const how = opts.signal?.aborted ? "aborted" : `killed by ${r.signal}`;
+    throw new VmError(`VM run ${how}: ${JSON.stringify(argv)}${harness ? `\n${harness}` : ""}`);
+  }
+  if ((r.code === 124 || r.code === 125) && /^vm-run: (?!warning:|exit \d+ after)/m.test(harness)) {
+    throw new VmError(`VM run failed (exit ${r.code}): ${JSON.stringify(argv)}\n${harness}\noutput:\n${r.stdout}`);
+  }
+  return { code: r.code, output: r.stdout };
+}
