@@ -5,7 +5,7 @@
  * delegation. Enforcement of memory/cpu/pids limits is proven in the pure-v2
  * VM tier (test/vm).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
@@ -91,17 +91,13 @@ describe("bad limits", () => {
 /** A container counting in a tmpfs, with its count readable from the host. */
 async function counter(prefix: string) {
   const c = await busybox(prefix, {
-    init: ["/bin/sh", "-c", "trap 'exit 0' TERM; echo ready; i=0; while :; do i=$((i+1)); echo $i > /run/n; done"],
+    // Appends, so the file's size counts progress: a rewrite could be frozen
+    // between truncating and writing.
+    init: ["/bin/sh", "-c", "trap 'exit 0' TERM; echo ready; while :; do echo x >> /run/n; done"],
     mounts: [{ type: "tmpfs", target: "/run" }],
   });
   await startReady(c);
-  // `echo > file` truncates before it writes: a read can land in between.
-  const read = () => {
-    for (;;) {
-      const t = readFileSync(`/proc/${c.pid}/root/run/n`, "utf8").trim();
-      if (t) return Number(t);
-    }
-  };
+  const read = () => statSync(`/proc/${c.pid}/root/run/n`).size;
   return { c, read };
 }
 
