@@ -29,6 +29,7 @@ export { limitsSchema, type Limits, type ResolvedLimits } from "./cgroup/limits.
 export type { ContainerStats, Pressure } from "./cgroup/stats.js";
 export type { ContainerEvent } from "./container/resources.js";
 export { CgroupControllerUnavailable } from "./cgroup/apply.js";
+export { DEFAULT_DEVICE_RULES, parseDeviceRule, formatDeviceRule, type DeviceRule } from "./cgroup/devices.js";
 export {
   WarrenError,
   ConfigError,

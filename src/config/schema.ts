@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 
+import { parseDeviceRule } from "../cgroup/devices.js";
 import { limitsSchema } from "../cgroup/limits.js";
 import { capabilityName, DEFAULT_CAP_DROP } from "../plan/caps.js";
 import { DEFAULT_SECCOMP_DENY } from "../plan/seccomp.js";
@@ -163,6 +164,17 @@ export const containerSchema = z
         }),
       ])
       .prefault({}),
+    /**
+     * Devices a privileged container (no user namespace) may use beyond the
+     * standard ones (null, zero, full, random, urandom, tty, console, ptmx,
+     * pts, fuse, tun), as `"TYPE MAJOR:MINOR ACCESS"` rules: `"c 10:237 rw"`,
+     * `"b 8:* r"`. Enforced by an eBPF device program on the container's
+     * cgroup; a container with a user namespace is bound by the kernel's own
+     * rules instead (it cannot mknod, and only sees devices bound in).
+     */
+    deviceRules: z
+      .array(z.string().refine((r) => { try { parseDeviceRule(r); return true; } catch { return false; } }, "must be a device rule like `c 10:237 rw`"))
+      .default([]),
     /** cgroup v2 limits (memory, cpu, pids, io, hugetlb), applied before the init runs and changeable live with `setLimits`. */
     limits: limitsSchema.optional(),
     /**

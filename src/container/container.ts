@@ -34,7 +34,8 @@ import {
 } from "./state.js";
 import { execInContainer, execOutput, type ExecOptions, type ExecOutput, type ExecProcess } from "./exec.js";
 import { startContainer, type StartOptions } from "./start.js";
-import { containerEvents, containerStats, setFrozen, setLimits, type ContainerEvent } from "./resources.js";
+import { containerEvents, containerStats, setDeviceRules, setFrozen, setLimits, type ContainerEvent } from "./resources.js";
+import type { DeviceRule } from "../cgroup/devices.js";
 import type { Limits } from "../cgroup/limits.js";
 import type { ContainerStats } from "../cgroup/stats.js";
 import { stopContainer, type StopOptions } from "./stop.js";
@@ -378,6 +379,20 @@ export class Container implements AsyncDisposable {
   async setLimits(limits: Limits, options?: { bestEffort?: boolean }): Promise<string[]> {
     this.assertNotDestroyed("setLimits");
     return setLimits(this, limits, options ?? {});
+  }
+
+  /**
+   * Replaces the extra device rules of a privileged container (no user
+   * namespace), live when it runs; the standard devices stay allowed.
+   *
+   * @example
+   * ```ts
+   * await c.setDeviceRules(["c 10:200 rwm", "b 7:* r"]); // tun, and loop devices read-only
+   * ```
+   */
+  async setDeviceRules(rules: readonly (string | DeviceRule)[]): Promise<void> {
+    this.assertNotDestroyed("setDeviceRules");
+    await setDeviceRules(this, rules);
   }
 
   /** CPU, memory, pids, I/O and pressure figures of the running container. */

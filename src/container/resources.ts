@@ -8,6 +8,7 @@ import { join } from "node:path";
 
 import { applyLimits, checkLimits, enableControllers } from "../cgroup/apply.js";
 import { detectCgroupHost } from "../cgroup/cgroup2.js";
+import { applyDeviceRules, DEFAULT_DEVICE_RULES, formatDeviceRule, parseDeviceRule, type DeviceRule } from "../cgroup/devices.js";
 import { watchCgroup, waitForEvent, type CgroupEvent } from "../cgroup/events.js";
 import { limitsSchema, type Limits, type ResolvedLimits } from "../cgroup/limits.js";
 import { readStats, type ContainerStats } from "../cgroup/stats.js";
@@ -16,6 +17,39 @@ import { codeOf, ConfigError, HostError, StateError } from "../errors.js";
 import type { Container } from "./container.js";
 import { withLock } from "./lock.js";
 import { isLive, type ExitStatus } from "./state.js";
+
+/** The standard device rules followed by a container's own (`"c 10:237 rw"` strings or rules). */
+export function deviceRulesOf(extra: readonly (string | DeviceRule)[]): DeviceRule[] {
+  return [...DEFAULT_DEVICE_RULES, ...extra.map((r) => (typeof r === "string" ? parseDeviceRule(r) : r))];
+}
+
+/**
+ * Replaces a privileged container's device rules (kept for later starts),
+ * live when it runs: the eBPF program on its cgroup is swapped atomically.
+ */
+export async function setDeviceRules(c: Container, rules: readonly (string | DeviceRule)[]): Promise<void> {
+  if (c.config.namespaces.user) {
+    throw new StateError(
+      `container "${c.name}" has a user namespace: its device access is the kernel's (it sees only devices bound in), not a device program's`,
+      "setDeviceRules",
+      "unprivileged",
+      { container: c.name },
+    );
+  }
+  let parsed: DeviceRule[];
+  try {
+    parsed = deviceRulesOf(rules);
+  } catch (e) {
+    throw new ConfigError([{ path: "deviceRules", message: (e as Error).message }], { container: c.name });
+  }
+  const strings = parsed.slice(DEFAULT_DEVICE_RULES.length).map(formatDeviceRule);
+  await c.refresh();
+  await withLock(c._store.lockPath(c.name), async () => {
+    if (c._run && isLive(c.state)) applyDeviceRules(c.cgroupPath, parsed);
+    c._record = { ...c._record, config: { ...c._record.config, deviceRules: strings } };
+    await c._store.writeRecord(c._record);
+  });
+}
 
 export type ContainerEvent = Exclude<CgroupEvent, { type: "populated" }> | { type: "stopped"; status: ExitStatus };
 

@@ -8,6 +8,7 @@ import { statSync } from "node:fs";
 
 import { applyLimits, delegate, enableControllers } from "../cgroup/apply.js";
 import { detectCgroupHost } from "../cgroup/cgroup2.js";
+import { applyDeviceRules } from "../cgroup/devices.js";
 import { ConfigError, StateError } from "../errors.js";
 import { native } from "../native/binding.js";
 import { buildInitPlan, type SpawnPlan } from "../plan/build-plan.js";
@@ -16,6 +17,7 @@ import type { Container } from "./container.js";
 import { setupError } from "./errors-map.js";
 import { withLock } from "./lock.js";
 import { processInfo } from "./proc.js";
+import { deviceRulesOf } from "./resources.js";
 import { isLive } from "./state.js";
 import { closeChildSide, destroyStreams, openStdio, type StdioMode } from "./stdio.js";
 
@@ -87,6 +89,9 @@ export async function startContainer(c: Container, options: StartOptions): Promi
       // With its own cgroup namespace and user namespace, the container's
       // root manages its cgroup (systemd builds its tree there).
       if (config.namespaces.cgroup && c.idmap) delegate(cgroupPath, c.idmap.hostUid, c.idmap.hostGid, host.delegation.files);
+      // A privileged container gets its device policy before its first
+      // process exists: CLONE_INTO_CGROUP puts the init under it at clone.
+      if (!config.namespaces.user) applyDeviceRules(cgroupPath, deviceRulesOf(config.deviceRules));
       stdio = openStdio(modes);
       const { plan, encoded } = initPlan(c, stdio.childFds, options.inheritFds ?? []);
       const res = await native().spawn(encoded, {

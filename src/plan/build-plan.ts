@@ -99,6 +99,8 @@ export function processTail(p: {
   controllingTerminal: boolean;
   parentDeathSignal?: number;
   arch?: SeccompArch;
+  /** No user namespace: the container's root is the host's. */
+  privileged: boolean;
 }): Op[] {
   const ops: Op[] = [];
   for (const [name, value] of Object.entries(p.config.rlimits)) {
@@ -117,7 +119,10 @@ export function processTail(p: {
   // The filter goes in while still root in the namespace (CAP_SYS_ADMIN
   // there allows it without no_new_privs); it denies nothing setup needs.
   if (p.config.seccomp) {
-    ops.push({ kind: "seccomp", filter: seccompFilter(p.config.seccomp.deny, p.config.seccomp.errno, p.arch) });
+    // Without a user namespace root could detach the eBPF device program
+    // from its own cgroup: bpf(2) is denied there as well.
+    const deny = p.privileged && !p.config.seccomp.deny.includes("bpf") ? [...p.config.seccomp.deny, "bpf"] : p.config.seccomp.deny;
+    ops.push({ kind: "seccomp", filter: seccompFilter(deny, p.config.seccomp.errno, p.arch) });
   }
   ops.push({ kind: "set-credentials", uid: p.user.uid, gid: p.user.gid, groups: p.user.groups });
   // After the credentials: changing them clears the parent-death signal.
@@ -270,6 +275,7 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
       controllingTerminal: false,
       parentDeathSignal: c.ephemeral ? 9 : undefined,
       arch: input.arch,
+      privileged: !ns.user,
     }),
   );
 
@@ -313,6 +319,7 @@ export function buildExecPlan(input: ExecPlanInput): SpawnPlan {
       keepFds: [],
       controllingTerminal: input.tty,
       arch: input.arch,
+      privileged: !ns.user,
     }),
   ];
   return { ops, cloneFlags: 0 };
