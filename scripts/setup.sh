@@ -33,4 +33,8 @@ npm ci --no-audit --no-fund
 [ -f build/Release/warren.node ] || npx node-gyp rebuild
 npm run build
 bash scripts/make-busybox-rootfs.sh
+# The pure cgroup v2 test tier boots a throwaway VM (qemu, Debian's kernel):
+# fetched now so the first test run does not; its tests say why they skip
+# when it cannot be had.
+bash scripts/vm/prepare.sh -q || echo "setup: the cgroup v2 test VM is unavailable here; those tests will be skipped"
 echo "setup: done. Run the tests with: npm test"

@@ -168,7 +168,7 @@ start=$(date +%s.%N)
 # where this script runs. WARREN_VM_QEMU_ARGS is split on purpose.
 # shellcheck disable=SC2086
 ${pdeath[@]+"${pdeath[@]}"} timeout --kill-after=5 "$timeout_s" "$WARREN_VM_QEMU" \
-  -accel "${WARREN_VM_ACCEL:-tcg}" -cpu max -m "$mem" -smp "$cpus" \
+  -accel "${WARREN_VM_ACCEL:-tcg}" -cpu "${WARREN_VM_CPU:-max}" -m "$mem" -smp "$cpus" \
   -nodefaults -no-user-config -display none -no-reboot \
   -kernel "$WARREN_VM_KERNEL" -initrd "$WARREN_VM_INITRD" -append "$append" \
   -chardev "file,id=con,path=$fifo" -serial chardev:con \

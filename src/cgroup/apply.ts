@@ -21,7 +21,9 @@ export class CgroupControllerUnavailable extends WarrenError {
   /** The limit that needed it, e.g. `memory.max`. */
   readonly field: string;
   constructor(controller: string, reason: string, field: string, options?: { container?: string }) {
-    super(`CgroupControllerUnavailable: ${reason} (needed by ${field})`, "ERR_WARREN_CGROUP_CONTROLLER", options);
+    // The class name prefixes the message when printed:
+    // "CgroupControllerUnavailable: memory is bound to cgroup v1 on this host (needed by memory.max)".
+    super(`${reason} (needed by ${field})`, "ERR_WARREN_CGROUP_CONTROLLER", options);
     this.controller = controller;
     this.reason = reason;
     this.field = field;
@@ -55,6 +57,7 @@ function readList(path: string): string[] {
  */
 export function enableControllers(tree: CgroupTree, host: CgroupHost): Map<string, string> {
   const failures = new Map<string, string>();
+  tree.ensureRoot();
   const wanted = MANAGED_CONTROLLERS.filter((c) => host.controllers.includes(c));
   for (const dir of [tree.mount, tree.root]) {
     const file = join(dir, "cgroup.subtree_control");

@@ -117,6 +117,15 @@ export class CgroupTree {
     return join(this.mount, this.parent, name);
   }
 
+  /** Creates warren's subtree when it is missing. */
+  ensureRoot(): void {
+    try {
+      mkdirSync(this.root);
+    } catch (e) {
+      if (codeOf(e) !== "EEXIST") throw new HostError(`create cgroup \`${this.root}\``, codeOf(e), { path: this.root, syscall: "mkdir" });
+    }
+  }
+
   /** Creates the container's cgroup (and the subtree when missing). Fails with EEXIST if it is there. */
   async create(name: string): Promise<string> {
     const dir = this.path(name);
