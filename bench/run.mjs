@@ -2,7 +2,7 @@
 /**
  * warren benchmarks: `npm run bench` (= `node bench/run.mjs`).
  *
- *   node bench/run.mjs [--runs N] [--json] [--no-peers]
+ *   node bench/run.mjs [--runs N] [--fleet N] [--json] [--no-peers]
  *
  * Prints medians (and p10, p90, min) in ms; it never asserts anything. All of
  * warren's numbers come from one warm Node process, N timed runs each
@@ -26,6 +26,13 @@
  *    fork()-based spawn copies the page tables of the whole RSS, so it slows
  *    down with the caller's heap; warren's native spawn clones with CLONE_VM
  *    and should not. Reported as the ratio to measurement 1 (goal ≤ 1.2×).
+ * *    Then once more with the heap released; the ratio is to the mean of the
+ *    two small-heap measurements, so drift over the run does not count.
+ * 4. stats() sweep: one `await c.stats()` for each of a fleet of idle
+ *    containers (default 500, --fleet / env BENCH_FLEET): what a monitor
+ *    polling every container once a second pays per second. And the
+ *    freeze + unfreeze round trip of one container (each resolves when
+ *    cgroup.events reports the transition).
  *
  * Peers: when `../shared/peers/compare.sh` exists next to the repository (or
  * env WARREN_PEERS names it), it is run after warren's measurements with
@@ -72,8 +79,9 @@ const EXEC_PEERS = ["crun-exec", "lxc-attach", "nsenter-a"];
 
 function usage(code) {
   (code ? process.stderr : process.stdout).write(
-    "usage: node bench/run.mjs [--runs N] [--json] [--no-peers]\n" +
+    "usage: node bench/run.mjs [--runs N] [--fleet N] [--json] [--no-peers]\n" +
       "  --runs N     timed runs per measurement (default 200, env BENCH_RUNS)\n" +
+      "  --fleet N    idle containers for the stats() sweep (default 500, env BENCH_FLEET; 0 skips it)\n" +
       "  --json       print one JSON object instead of the tables\n" +
       "  --no-peers   skip ../shared/peers/compare.sh (env WARREN_PEERS: another path to it)\n" +
       "  env BENCH_ROOTFS: the busybox tree (default .cache/rootfs/busybox, built by scripts/make-busybox-rootfs.sh)\n",
@@ -82,13 +90,15 @@ function usage(code) {
 }
 
 function parseArgs(argv) {
-  const o = { runs: Number(process.env.BENCH_RUNS ?? 200), json: false, peers: true };
+  const o = { runs: Number(process.env.BENCH_RUNS ?? 200), json: false, peers: true, fleet: Number(process.env.BENCH_FLEET ?? 500) };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--json") o.json = true;
     else if (a === "--no-peers") o.peers = false;
     else if (a === "--runs") o.runs = Number(argv[++i]);
     else if (a.startsWith("--runs=")) o.runs = Number(a.slice(7));
+    else if (a === "--fleet") o.fleet = Number(argv[++i]);
+    else if (a.startsWith("--fleet=")) o.fleet = Number(a.slice(8));
     else if (a === "-h" || a === "--help") usage(0);
     else {
       process.stderr.write(`bench: unknown argument ${a}\n`);
@@ -385,6 +395,41 @@ async function main() {
   live.delete(idle);
   await settle();
 
+  // 4. Resource calls: a stats() sweep over a fleet of idle containers (what
+  // a monitor polling every second pays), and a freeze/unfreeze round trip.
+  if (opts.fleet > 0) {
+    log(`  starting ${opts.fleet} idle containers for the stats sweep`);
+    const fleet = [];
+    for (let i = 0; i < opts.fleet; i++) {
+      checkInterrupted();
+      const c = await Container.create(`bench-fleet-${i}`, { rootfs, init: IDLE_INIT }, runtime);
+      live.add(c);
+      await c.start();
+      fleet.push(c);
+    }
+    const sweeps = Math.max(5, Math.min(50, Math.round(runs / 10)));
+    w.stats_sweep = summarize(
+      await timeRuns(`stats() sweep over ${fleet.length}`, sweeps, async () => {
+        for (const c of fleet) await c.stats();
+      }, 2),
+    );
+    w.stats_sweep.containers = fleet.length;
+    const frozen = fleet[0];
+    w.freeze_roundtrip = summarize(
+      await timeRuns("freeze+unfreeze", Math.max(20, Math.round(runs / 4)), async () => {
+        await frozen.freeze();
+        await frozen.unfreeze();
+      }, 3),
+    );
+    log(`  stopping ${fleet.length} containers`);
+    for (const c of fleet) {
+      await c.stop({ timeout: 0 });
+      await c.destroy();
+      live.delete(c);
+    }
+    await settle();
+  }
+
   // Without peers, the floor is measured here, before the big heap (Node's spawnSync forks).
   const script = opts.peers ? peersScript() : null;
   if (!script) {
@@ -477,6 +522,10 @@ function printTables(r) {
     `${times(w.start_2gib.ratio_to_start, 0)} of start; ${goal(w.start_2gib.ratio_to_start, r.goals.heap_ratio, "×")}`,
   );
   row("start→exit again, heap released", w.start_after, "(the 2 GiB ratio is against the mean of both small-heap starts)");
+  if (w.stats_sweep) {
+    row(`stats() sweep, ${w.stats_sweep.containers} containers`, w.stats_sweep, `${(w.stats_sweep.median_ms / w.stats_sweep.containers * 1000).toFixed(1)} µs per container`);
+    row("freeze + unfreeze round trip", w.freeze_roundtrip);
+  }
 
   if (r.peers && !r.peers.error) {
     const p = r.peers;
