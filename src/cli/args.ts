@@ -7,7 +7,8 @@
 import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
-import type { ContainerConfig, MountConfig } from "../index.js";
+import { parseBytes, parsePercent } from "../cgroup/units.js";
+import { ConfigError, parseDeviceRule, type ContainerConfig, type Limits, type MountConfig } from "../index.js";
 
 /** A bad command line: printed as `warren: <message>`, exit status 125. */
 export class UsageError extends Error {
@@ -29,8 +30,23 @@ export const COMMON_OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const satisfies OptionSpec;
 
+/** The cgroup limit flags (`run`, `create` and `set`). */
+export const LIMIT_OPTIONS = {
+  memory: { type: "string" },
+  "memory-high": { type: "string" },
+  "memory-swap": { type: "string" },
+  cpus: { type: "string" },
+  "cpu-weight": { type: "string" },
+  "cpuset-cpus": { type: "string" },
+  pids: { type: "string" },
+  "io-weight": { type: "string" },
+  "best-effort": { type: "boolean" },
+  device: { type: "string", multiple: true },
+} as const satisfies OptionSpec;
+
 /** The flags that describe a container (`run` and `create`). */
 export const CONFIG_OPTIONS = {
+  ...LIMIT_OPTIONS,
   rootfs: { type: "string" },
   ro: { type: "boolean" },
   overlay: { type: "boolean" },
@@ -194,7 +210,104 @@ export function configFromFlags(values: SplitArgs["values"], cwd = process.cwd()
   }
   const volumes = values.volume as string[] | undefined;
   if (volumes?.length) config.mounts = volumes.map((v) => parseVolume(v, cwd));
+  const { limits, bestEffort, deviceRules } = limitsFromFlags(values);
+  if (limits) config.limits = limits;
+  if (bestEffort) config.bestEffortLimits = true;
+  if (deviceRules.length) {
+    if (!values["no-userns"]) {
+      throw new UsageError("--device needs --no-userns (a container with a user namespace only sees the devices bound into it)");
+    }
+    config.deviceRules = deviceRules;
+  }
   return config;
+}
+
+/** What the limit flags ask for. */
+export interface LimitFlags {
+  /** Only the sections a flag was given for; undefined when none was. */
+  limits: Limits | undefined;
+  /** `--best-effort`. */
+  bestEffort: boolean;
+  /** `--device` rules, in order. */
+  deviceRules: string[];
+}
+
+/** A size (`256MiB`, `1GB`, `50%`, bytes) or `max`, checked but kept as written. */
+export function parseSize(s: string | undefined, flag: string): string | undefined {
+  if (s === undefined) return undefined;
+  if (s === "max" || (/^\d/.test(s) && (parseBytes(s) !== undefined || parsePercent(s) !== undefined))) return s;
+  throw new UsageError(`${flag}: expected a size like 256MiB, 1GB, 64M, 50% or max, got ${JSON.stringify(s)}`);
+}
+
+/** A positive decimal number of CPUs (`0.5`, `2`), or `max`. */
+export function parseCpus(s: string | undefined, flag = "--cpus"): number | "max" | undefined {
+  if (s === undefined) return undefined;
+  if (s === "max") return "max";
+  if (!/^(\d+(\.\d+)?|\.\d+)$/.test(s) || !(Number(s) > 0)) {
+    throw new UsageError(`${flag}: expected a positive number of CPUs like 0.5 or 2 (or max), got ${JSON.stringify(s)}`);
+  }
+  return Number(s);
+}
+
+/** An integer in `[min, max]`, or also `"max"` when `allowMax`. */
+export function parseIntIn(s: string | undefined, flag: string, min: number, max: number, allowMax = false): number | "max" | undefined {
+  if (s === undefined) return undefined;
+  if (allowMax && s === "max") return "max";
+  const n = Number(s);
+  if (!/^\d+$/.test(s) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+    throw new UsageError(`${flag}: expected ${range}${allowMax ? " or max" : ""}, got ${JSON.stringify(s)}`);
+  }
+  return n;
+}
+
+const CPU_LIST = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
+
+/** The limits, `--best-effort` and `--device` rules the limit flags describe. */
+export function limitsFromFlags(values: SplitArgs["values"]): LimitFlags {
+  const str = (k: keyof typeof LIMIT_OPTIONS) => values[k] as string | undefined;
+  const limits: Limits = {};
+
+  const memory = {
+    ...defined("max", parseSize(str("memory"), "--memory")),
+    ...defined("high", parseSize(str("memory-high"), "--memory-high")),
+    ...defined("swapMax", parseSize(str("memory-swap"), "--memory-swap")),
+  };
+  if (Object.keys(memory).length) limits.memory = memory;
+
+  const cpuset = str("cpuset-cpus");
+  if (cpuset !== undefined && !CPU_LIST.test(cpuset)) {
+    throw new UsageError(`--cpuset-cpus: expected a CPU list like 0-1,3, got ${JSON.stringify(cpuset)}`);
+  }
+  const cpu = {
+    ...defined("max", parseCpus(str("cpus"))),
+    ...defined("weight", parseIntIn(str("cpu-weight"), "--cpu-weight", 1, 10000) as number | undefined),
+    ...defined("cpus", cpuset),
+  };
+  if (Object.keys(cpu).length) limits.cpu = cpu;
+
+  const pids = parseIntIn(str("pids"), "--pids", 1, Number.MAX_SAFE_INTEGER, true);
+  if (pids !== undefined) limits.pids = { max: pids };
+
+  const ioWeight = parseIntIn(str("io-weight"), "--io-weight", 1, 10000) as number | undefined;
+  if (ioWeight !== undefined) limits.io = { weight: ioWeight };
+
+  const deviceRules = ((values.device as string[] | undefined) ?? []).map((r) => {
+    try {
+      parseDeviceRule(r);
+    } catch (e) {
+      const why = e instanceof ConfigError ? e.issues.map((i) => i.message).join("; ") : e instanceof Error ? e.message : String(e);
+      throw new UsageError(`--device: ${why}`);
+    }
+    return r;
+  });
+
+  return { limits: Object.keys(limits).length ? limits : undefined, bestEffort: values["best-effort"] === true, deviceRules };
+}
+
+/** `{[key]: value}`, or `{}` when value is undefined (for exactOptionalPropertyTypes). */
+function defined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 /** A non-negative integer flag value (milliseconds and the like). */
