@@ -21,7 +21,7 @@ export class CgroupControllerUnavailable extends WarrenError {
   /** The limit that needed it, e.g. `memory.max`. */
   readonly field: string;
   constructor(controller: string, reason: string, field: string, options?: { container?: string }) {
-    // The class name prefixes the message when printed:
+    // String(err) (and an uncaught error) prefixes the class name:
     // "CgroupControllerUnavailable: memory is bound to cgroup v1 on this host (needed by memory.max)".
     super(`${reason} (needed by ${field})`, "ERR_WARREN_CGROUP_CONTROLLER", options);
     this.controller = controller;
@@ -30,12 +30,18 @@ export class CgroupControllerUnavailable extends WarrenError {
   }
 }
 
+/** v2 controllers whose v1 counterpart has another name. */
+const V1_NAMES: Record<string, string> = { io: "blkio" };
+
 /** Why `controller` cannot be used here, or undefined when it can. */
 export function unavailableReason(controller: string, host: CgroupHost, enableFailures: ReadonlyMap<string, string> = new Map()): string | undefined {
   const failed = enableFailures.get(controller);
   if (failed) return failed;
   if (host.controllers.includes(controller)) return undefined;
-  if (host.v1Controllers.includes(controller)) return `${controller} is bound to cgroup v1 on this host`;
+  const v1Name = V1_NAMES[controller] ?? controller;
+  if (host.v1Controllers.includes(v1Name)) {
+    return `${controller} is bound to cgroup v1 on this host${v1Name !== controller ? ` (as ${v1Name})` : ""}`;
+  }
   return `${controller} is not available in cgroup v2 on this host (cgroup.controllers at \`${host.mount}\` lists: ${host.controllers.join(" ") || "nothing"})`;
 }
 

@@ -73,7 +73,7 @@ describe("limitWrites", () => {
 const HYBRID: CgroupHost = {
   mount: "/sys/fs/cgroup/unified",
   controllers: ["hugetlb"],
-  v1Controllers: ["cpu", "memory", "pids"],
+  v1Controllers: ["blkio", "cpu", "memory", "pids"],
   pureV2: false,
   delegation: { nsdelegate: false, files: [] },
 };
@@ -82,7 +82,8 @@ describe("controller checks", () => {
   it("says why a controller is unusable", () => {
     expect(unavailableReason("hugetlb", HYBRID)).toBeUndefined();
     expect(unavailableReason("memory", HYBRID)).toBe("memory is bound to cgroup v1 on this host");
-    expect(unavailableReason("io", HYBRID)).toMatch(/io is not available in cgroup v2 on this host/);
+    expect(unavailableReason("io", HYBRID)).toBe("io is bound to cgroup v1 on this host (as blkio)");
+    expect(unavailableReason("rdma", HYBRID)).toMatch(/rdma is not available in cgroup v2 on this host/);
     expect(unavailableReason("hugetlb", HYBRID, new Map([["hugetlb", "hugetlb could not be enabled"]]))).toBe("hugetlb could not be enabled");
   });
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { signalNumber } from "../config/signals.js";
-import { SetupError, WarrenError, type ExitStatus } from "../index.js";
+import { CgroupControllerUnavailable, SetupError, WarrenError, type ExitStatus } from "../index.js";
 import { UsageError } from "./args.js";
 
 export const EXIT_FAILURE = 125;
@@ -39,6 +39,8 @@ export function errorText(err: unknown, command?: string, env: NodeJS.ProcessEnv
     const help = cmd ? `warren ${cmd} --help` : "warren --help";
     return `warren: ${err.message}\nSee '${help}'.`;
   }
+  // Named, as the library prints it: "CgroupControllerUnavailable: memory is bound to cgroup v1 ...".
+  if (err instanceof CgroupControllerUnavailable) return `warren: ${String(err)}`;
   if (err instanceof WarrenError) return `warren: ${err.message}`;
   const msg = err instanceof Error ? err.message : String(err);
   if (env.WARREN_DEBUG && err instanceof Error && err.stack) return `warren: ${msg}\n${err.stack}`;

@@ -14,6 +14,11 @@ export const processIo: Io = {
   err: (t) => void process.stderr.write(t.endsWith("\n") ? t : `${t}\n`),
 };
 
+/** Prints each of `warnings` (e.g. limits skipped with --best-effort) as `warren: warning: ...`. */
+export function printWarnings(io: Io, warnings: readonly string[]): void {
+  for (const w of warnings) io.err(`warren: warning: ${w}`);
+}
+
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 /**

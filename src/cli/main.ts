@@ -1,6 +1,7 @@
 /**
  * The `warren` command line: `warren run -- CMD`, `create`, `start`, `stop`,
- * `kill`, `destroy`, `exec`, `list`, `info`. Built by tsup into
+ * `kill`, `destroy`, `exec`, `freeze`, `unfreeze`, `set`, `stats`, `list`,
+ * `info`. Built by tsup into
  * `dist/cli/main.js` (the package's bin), which runs {@link main} itself.
  * @module
  */
@@ -8,7 +9,18 @@ import { readFileSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 import { UsageError } from "./args.js";
-import { destroyCommand, infoCommand, killCommand, listCommand, startCommand, stopCommand } from "./commands.js";
+import {
+  destroyCommand,
+  freezeCommand,
+  infoCommand,
+  killCommand,
+  listCommand,
+  setCommand,
+  startCommand,
+  statsCommand,
+  stopCommand,
+  unfreezeCommand,
+} from "./commands.js";
 import { execCommand } from "./exec.js";
 import { errorText, exitCodeOf } from "./exit.js";
 import { processIo, type Io } from "./io.js";
@@ -35,6 +47,10 @@ const COMMANDS: Record<string, Command> = {
   kill: killCommand,
   destroy: destroyCommand,
   exec: execCommand,
+  freeze: freezeCommand,
+  unfreeze: unfreezeCommand,
+  set: setCommand,
+  stats: statsCommand,
   list: listCommand,
   ls: listCommand,
   info: (argv, io) => infoCommand(argv, io, version()),

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { Container, type ContainerConfig } from "../index.js";
 import { COMMON_OPTIONS, CONFIG_OPTIONS, configFromFlags, splitArgs, stateRoot, UsageError } from "./args.js";
 import { statusOf } from "./exit.js";
-import { trapSignals, type Io } from "./io.js";
+import { printWarnings, trapSignals, type Io } from "./io.js";
 import { USAGE } from "./usage.js";
 
 const RUN_OPTIONS = {
@@ -60,6 +60,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
       throw e;
     }
     started = true;
+    printWarnings(io, container.warnings);
     for (const sig of pending.splice(0)) forward(sig);
     const status = await container.exited;
     if (values.rm) await container.destroy({ force: true });

@@ -3,6 +3,20 @@
  * @module
  */
 
+const LIMIT_FLAGS = `Limits (cgroup v2; SIZE is like 256MiB, 1GB, 64M, 50% of the host's memory, or max):
+  --memory SIZE            hard memory limit (memory.max)
+  --memory-high SIZE       memory throttling point (memory.high)
+  --memory-swap SIZE       swap allowed on top (memory.swap.max)
+  --cpus N                 CPU time as a number of CPUs, e.g. 0.5 (cpu.max)
+  --cpu-weight N           relative CPU share, 1-10000, default 100 (cpu.weight)
+  --cpuset-cpus LIST       CPUs it may run on, e.g. 0-1,3 (cpuset.cpus)
+  --pids N                 most processes and threads (pids.max)
+  --io-weight N            relative I/O share, 1-10000 (io.weight)
+  --best-effort            skip limits this host's cgroup v2 cannot apply, with a warning
+                           (default: fail with CgroupControllerUnavailable)
+  --device RULE            allow a device, "TYPE MAJOR:MINOR ACCESS" like "c 10:200 rwm"
+                           (repeatable; needs --no-userns)`;
+
 const CONFIG_FLAGS = `Container options:
   --rootfs DIR             root filesystem directory (default: the host's /usr, read-only, with a private /etc, /var, ...)
   --ro                     mount --rootfs read-only
@@ -14,7 +28,9 @@ const CONFIG_FLAGS = `Container options:
   --no-userns              no user namespace (the container's root is the host's root)
   --share-net              share the host's network instead of a private one
   -v, --volume HOST:CONTAINER[:ro]
-                           bind a host path into the container (repeatable)`;
+                           bind a host path into the container (repeatable)
+
+${LIMIT_FLAGS}`;
 
 const COMMON = `Common options:
   --root DIR               state directory (default $WARREN_ROOT or /var/lib/warren)
@@ -80,9 +96,40 @@ Options:
   --json                   one JSON array instead of a table
 
 ${COMMON}`,
+  freeze: `Usage: warren freeze [OPTIONS] NAME
+
+Freezes every process of a running container (cgroup.freeze).
+
+${COMMON}`,
+  unfreeze: `Usage: warren unfreeze [OPTIONS] NAME
+
+Thaws a frozen container.
+
+${COMMON}`,
+  set: `Usage: warren set [OPTIONS] NAME LIMIT-OPTIONS...
+
+Changes a container's limits, live when it runs, and keeps them for later
+starts. Each option replaces only its own limit. --device replaces the extra
+device rules of a container created with --no-userns.
+
+${LIMIT_FLAGS}
+
+${COMMON}`,
+  stats: `Usage: warren stats [OPTIONS] NAME...
+
+Shows the resource usage of running containers: CPU time used, memory in use
+("-" without the memory controller), processes ("-" without the pids
+controller) and PSI, the share of the last 10 s in which some task waited for
+a CPU.
+
+Options:
+  --json                   one JSON object, name -> statistics
+
+${COMMON}`,
   info: `Usage: warren info [OPTIONS]
 
-Shows what warren can use of this host's cgroups.
+Shows what warren can use of this host's cgroups: the layout, delegation, and
+for each controller it manages whether it is usable and why not.
 
 Options:
   --json                   JSON instead of text
@@ -114,6 +161,10 @@ Commands:
   kill      send a signal to a container's init
   destroy   remove a container
   exec      run a command in a running container
+  freeze    freeze a container's processes
+  unfreeze  thaw a frozen container
+  set       change a container's limits
+  stats     show containers' resource usage
   list      list containers
   info      show the host's cgroup setup
   help      show help for a command

@@ -188,6 +188,13 @@ export const containerSchema = z
     readonlyPaths: z.array(absolutePath).optional(),
   })
   .superRefine((c, ctx) => {
+    if (c.deviceRules.length > 0 && c.namespaces.user) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["deviceRules"],
+        message: "only for a container without a user namespace (namespaces.user: false); with one, it sees only the devices bound in",
+      });
+    }
     if (c.idmap && !c.namespaces.user) {
       ctx.addIssue({ code: "custom", path: ["idmap"], message: "needs namespaces.user" });
     }

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
-import { Container, detectCgroupHost } from "../../src/index.js";
+import { Container, detectCgroupHost, host } from "../../src/index.js";
 
 const repo = resolve(import.meta.dirname, "../..");
 const TIMEOUT = 30_000;
@@ -230,5 +230,141 @@ describe("warren info", () => {
     expect(r.stdout).toMatch(new RegExp(`^cgroup2 mount:\\s+${host.mount}$`, "m"));
     expect(r.stdout).toMatch(host.pureV2 ? /^cgroup layout:\s+pure cgroup v2/m : /^cgroup layout:\s+hybrid/m);
     expect(r.stdout).toMatch(new RegExp(`^state directory:\\s+${root}$`, "m"));
+  }, TIMEOUT);
+});
+
+/** Whether this host gives the memory controller to cgroup v2 (then the "unavailable" cases do not apply). */
+const memoryUsable = () => host().cgroup.controllers.includes("memory");
+const MEMORY_USABLE_SKIP = "memory is usable in cgroup v2 on this host: the CgroupControllerUnavailable cases need it bound to v1 or missing";
+
+describe("warren run with limits", () => {
+  it("fails with 125 and CgroupControllerUnavailable when memory is not in cgroup v2", async (ctx) => {
+    if (memoryUsable()) ctx.skip(MEMORY_USABLE_SKIP);
+    const r = await cli("run", ["--rm", "--memory", "64MiB", "--", "true"]);
+    expect(r.code).toBe(125);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("CgroupControllerUnavailable: memory is bound to cgroup v1");
+    expect(r.stderr).toMatch(/^warren: CgroupControllerUnavailable: memory is bound to cgroup v1 on this host \(needed by memory\.max\)\n$/);
+    expect(await list()).toEqual([]);
+  }, TIMEOUT);
+
+  it("with --best-effort runs anyway and warns about the skipped limit", async (ctx) => {
+    if (memoryUsable()) ctx.skip(MEMORY_USABLE_SKIP);
+    const r = await cli("run", ["--rm", "--memory", "64MiB", "--best-effort", "--", "sh", "-c", "echo ran"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("ran\n");
+    expect(r.stderr).toContain("warning: limit memory.max not applied");
+    expect(r.stderr).toMatch(/^warren: warning: limit memory\.max not applied: /);
+    expect(await list()).toEqual([]);
+  }, TIMEOUT);
+
+  it("rejects a bad number with a usage error naming the flag", async () => {
+    const r = await cli("run", ["--rm", "--cpus", "abc", "--", "true"]);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toBe('warren: --cpus: expected a positive number of CPUs like 0.5 or 2 (or max), got "abc"\nSee \'warren run --help\'.\n');
+  }, TIMEOUT);
+});
+
+describe("warren freeze, unfreeze, stats, set", () => {
+  const name = uniqueName("cg");
+
+  afterAll(async () => {
+    await cli("destroy", ["--force", name]).catch(() => undefined);
+  }, TIMEOUT);
+
+  it("freezes, thaws, shows stats and changes limits of a running container", async () => {
+    const created = await cli("create", [name]);
+    expect(created.code).toBe(0);
+    const started = await cli("start", [name]);
+    expect(started.stderr).toBe("");
+    expect(started.code).toBe(0);
+
+    const frozen = await cli("freeze", [name]);
+    expect(frozen.stderr).toBe("");
+    expect(frozen.stdout).toBe(`${name}\n`);
+    expect(frozen.code).toBe(0);
+    expect((await list()).map((c) => [c.name, c.state])).toEqual([[name, "frozen"]]);
+    const table = await cli("list", []);
+    expect(table.stdout).toMatch(new RegExp(`^${name}\\s+frozen\\s+\\d+\\s+`, "m"));
+
+    const thawed = await cli("unfreeze", [name]);
+    expect(thawed.stderr).toBe("");
+    expect(thawed.stdout).toBe(`${name}\n`);
+    expect(thawed.code).toBe(0);
+    expect((await list()).map((c) => [c.name, c.state])).toEqual([[name, "running"]]);
+
+    const stats = await cli("stats", [name]);
+    expect(stats.stderr).toBe("");
+    expect(stats.code).toBe(0);
+    const lines = stats.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^NAME\s+CPU\s+MEM\s+PIDS\s+PSI$/);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(new RegExp(`^${name}\\s+\\d+\\.\\d\\ds\\s+\\S+\\s+\\S+\\s+\\S+$`));
+
+    const json = await cli("stats", ["--json", name]);
+    expect(json.stderr).toBe("");
+    expect(json.code).toBe(0);
+    const parsed = JSON.parse(json.stdout) as Record<string, { cpu: { usageUsec: number } }>;
+    expect(Object.keys(parsed)).toEqual([name]);
+    expect(typeof parsed[name]!.cpu.usageUsec).toBe("number");
+
+    const missing = await cli("stats", [name, "cli-no-such-container"]);
+    expect(missing.code).toBe(125);
+    expect(missing.stdout).toMatch(new RegExp(`^${name}\\s`, "m"));
+    expect(missing.stderr).toMatch(/^warren: container "cli-no-such-container" does not exist/);
+
+    const set = await cli("set", [name, "--pids", "50", "--best-effort"]);
+    expect(set.code).toBe(0);
+    expect(set.stdout).toBe(`${name}\n`);
+    if (!host().cgroup.controllers.includes("pids")) expect(set.stderr).toMatch(/^warren: warning: limit pids\.max not applied: /);
+    else expect(set.stderr).toBe("");
+
+    const noFlags = await cli("set", [name]);
+    expect(noFlags.code).toBe(125);
+    expect(noFlags.stderr).toBe("warren: no limit flag given\nSee 'warren set --help'.\n");
+
+    const stopped = await cli("stop", ["--timeout", "5000", name]);
+    expect(stopped.code).toBe(0);
+    const notRunning = await cli("stats", [name]);
+    expect(notRunning.code).toBe(125);
+    expect(notRunning.stderr).toBe(`warren: container "${name}" is not running\n`);
+
+    const destroyed = await cli("destroy", [name]);
+    expect(destroyed.stderr).toBe("");
+    expect(destroyed.code).toBe(0);
+    expect(await list()).toEqual([]);
+  }, 60_000);
+});
+
+describe("warren info, controllers", () => {
+  it("--json has the host, delegation and each controller's usability", async () => {
+    const r = await cli("info", ["--json"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.stdout) as {
+      cgroup: { mount: string; delegation: { nsdelegate: boolean; files: string[] } };
+      controllers: Record<string, { usable: boolean; reason?: string }>;
+    };
+    expect(info.cgroup).toEqual(host().cgroup);
+    expect(Object.keys(info.controllers).sort()).toEqual(["cpu", "cpuset", "hugetlb", "io", "memory", "pids"]);
+    for (const [name, c] of Object.entries(info.controllers)) {
+      expect(c.usable, name).toBe(host().cgroup.controllers.includes(name));
+    }
+  }, TIMEOUT);
+
+  it("--json says memory is not usable, and why, on a host without it in cgroup v2", async (ctx) => {
+    if (memoryUsable()) ctx.skip(MEMORY_USABLE_SKIP);
+    const r = await cli("info", ["--json"]);
+    const info = JSON.parse(r.stdout) as { controllers: Record<string, { usable: boolean; reason?: string }> };
+    expect(info.controllers.memory!.usable).toBe(false);
+    expect(info.controllers.memory!.reason).toMatch(/^memory is (bound to cgroup v1|not available in cgroup v2) on this host/);
+  }, TIMEOUT);
+
+  it("shows delegation and the controllers as text", async () => {
+    const r = await cli("info", []);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^nsdelegate:\\s+${host().cgroup.delegation.nsdelegate ? "yes" : "no"}$`, "m"));
+    expect(r.stdout).toMatch(/^delegated files:\s+\S/m);
+    expect(r.stdout).toMatch(memoryUsable() ? /^controller memory:\s+usable$/m : /^controller memory:\s+not usable: memory is /m);
   }, TIMEOUT);
 });

@@ -39,5 +39,8 @@ describe("device policy of a privileged container", () => {
     await expect(busybox("devs-bad", { namespaces: { user: false }, deviceRules: ["q 1:1 r"] })).rejects.toMatchObject({
       issues: [expect.objectContaining({ path: "deviceRules[0]" })],
     });
+    await expect(busybox("devs-userns-rules", { deviceRules: ["c 10:237 r"] })).rejects.toMatchObject({
+      issues: [expect.objectContaining({ path: "deviceRules", message: expect.stringMatching(/without a user namespace/) })],
+    });
   });
 });
