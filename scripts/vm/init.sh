@@ -61,8 +61,7 @@ stage1() {
     die "cannot mount the overlay over the host's /"
 
   # This run's directory on the host, base64 on the kernel command line (any
-  # path survives). Copy it into the guest's /run before stage 2 mounts
-  # tmpfs over /tmp, in case the cache lives there.
+  # path survives). Copied into the guest's /run, which is its own tmpfs.
   run=
   for arg in $(cat /proc/cmdline); do
     case "$arg" in warren.run=*) run=$(echo "${arg#warren.run=}" | base64 -d) ;; esac
@@ -91,7 +90,8 @@ stage2() {
   # cgroup.subtree_control: that is left to the code under test.
   mount -t cgroup2 -o nosuid,nodev,noexec,nsdelegate,memory_recursiveprot cgroup2 /sys/fs/cgroup ||
     die "cannot mount cgroup2 on /sys/fs/cgroup"
-  mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp || die "cannot mount /tmp"
+  # /tmp is not replaced: the overlay already makes it writable, and the
+  # caller's cwd (a CI checkout, say) may well live under the host's /tmp.
   mkdir -p /dev/pts /dev/shm
   mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts /dev/pts || die "cannot mount /dev/pts"
   mount -t tmpfs -o mode=1777,nosuid,nodev shm /dev/shm || die "cannot mount /dev/shm"

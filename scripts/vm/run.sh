@@ -117,8 +117,8 @@ echo "$nonce" >"$run/nonce"
   echo
 } >"$run/cmd.sh"
 case "$cwd" in
-  /tmp | /tmp/* | /run | /run/* | /proc | /proc/* | /sys | /sys/* | /dev | /dev/*)
-    err "warning: $cwd is hidden in the guest by its own /tmp, /run, /proc, /sys or /dev" ;;
+  /run | /run/* | /proc | /proc/* | /sys | /sys/* | /dev | /dev/*)
+    err "warning: $cwd is hidden in the guest by its own /run, /proc, /sys or /dev" ;;
 esac
 
 # --- Boot -------------------------------------------------------------------
