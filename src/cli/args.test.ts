@@ -10,21 +10,12 @@ import {
   parseVolume,
   splitArgs,
   stateRoot,
-  UsageError,
 } from "./args.js";
+import { usageError } from "./testing.js";
 
 const RUN = { ...COMMON_OPTIONS, ...CONFIG_OPTIONS, name: { type: "string" }, rm: { type: "boolean" } } as const;
 const EXEC = { ...COMMON_OPTIONS, tty: { type: "boolean", short: "t" }, env: { type: "string", short: "e", multiple: true } } as const;
 
-function usageError(f: () => unknown): UsageError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    return e as UsageError;
-  }
-  throw new Error("expected a UsageError");
-}
 
 describe("splitArgs", () => {
   it("stops at -- and keeps the command's own flags", () => {

@@ -1,40 +1,18 @@
 import { describe, expect, it } from "vitest";
 
 import { CgroupControllerUnavailable, type ContainerStats } from "../index.js";
-import { COMMON_OPTIONS, CONFIG_OPTIONS, configFromFlags, LIMIT_OPTIONS, limitsFromFlags, splitArgs, UsageError } from "./args.js";
+import { COMMON_OPTIONS, CONFIG_OPTIONS, configFromFlags, LIMIT_OPTIONS, limitsFromFlags, splitArgs } from "./args.js";
 import { statsRow } from "./commands.js";
 import { errorText, exitCodeOf } from "./exit.js";
-import type { Io } from "./io.js";
 import { main } from "./main.js";
+import { capture, usageError } from "./testing.js";
 
 const RUN = { ...COMMON_OPTIONS, ...CONFIG_OPTIONS, name: { type: "string" }, rm: { type: "boolean" } } as const;
 
 const flags = (argv: string[]) => configFromFlags(splitArgs(argv, RUN, 0, "run").values, "/work");
 const limitFlags = (argv: string[]) => limitsFromFlags(splitArgs(argv, { ...COMMON_OPTIONS, ...LIMIT_OPTIONS }, 1, "set").values);
 
-function usageError(f: () => unknown): UsageError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    return e as UsageError;
-  }
-  throw new Error("expected a UsageError");
-}
 
-function capture(): Io & { stdout: string; stderr: string } {
-  const io = {
-    stdout: "",
-    stderr: "",
-    out(t: string) {
-      io.stdout += t.endsWith("\n") ? t : `${t}\n`;
-    },
-    err(t: string) {
-      io.stderr += t.endsWith("\n") ? t : `${t}\n`;
-    },
-  };
-  return io;
-}
 
 describe("limit flags -> config.limits", () => {
   it("maps every limit flag to its field", () => {

@@ -6,22 +6,9 @@ import { ConfigError, SetupError, StateError } from "../index.js";
 import { UsageError } from "./args.js";
 import { formatTable } from "./commands.js";
 import { errorText, exitCodeOf, statusOf } from "./exit.js";
-import type { Io } from "./io.js";
 import { main } from "./main.js";
+import { capture } from "./testing.js";
 
-function capture(): Io & { stdout: string; stderr: string } {
-  const io = {
-    stdout: "",
-    stderr: "",
-    out(t: string) {
-      io.stdout += t.endsWith("\n") ? t : `${t}\n`;
-    },
-    err(t: string) {
-      io.stderr += t.endsWith("\n") ? t : `${t}\n`;
-    },
-  };
-  return io;
-}
 
 describe("exit statuses", () => {
   it("follows the shell for how a process ended", () => {
