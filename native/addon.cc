@@ -6,6 +6,7 @@ namespace warren {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawn", Napi::Function::New(env, Spawn));
+  exports.Set("resume", Napi::Function::New(env, Resume));
   InitWait(env, exports);
   InitMisc(env, exports);
   InitBpf(env, exports);

@@ -73,62 +73,53 @@ int WriteProcFile(pid_t pid, const char *name, const std::string &data) {
   return err;
 }
 
-class SpawnWorker : public Napi::AsyncWorker {
- public:
-  SpawnWorker(Napi::Env env, std::vector<char> plan, const SpawnOptions &opts)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
-        plan_(std::move(plan)), opts_(opts) {}
+// A spawn in flight: everything the child reads (plan, pointer arrays, its
+// state struct, its stacks) lives here until it has exec'd, so a spawn can
+// stop between "maps written" and "go" while JavaScript prepares the
+// container (network interfaces moved into its namespace, say).
+struct Pending {
+  std::vector<char> plan;
+  void *allocations[kMaxAllocations];
+  int n_alloc = 0;
+  wr_child child;
+  char *map = nullptr;
+  size_t map_size = 0;
+  bool forks = false;
+  int sync_w = -1;    // our end of the "go" pipe
+  int report_r = -1;  // our end of the report pipe
+  pid_t pid = -1;
+  int pidfd = -1;
+  int op_index = 0;
+  int err = 0;
 
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
-  void Execute() override { Run(); }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::Object out = Napi::Object::New(env);
-    if (err_ != 0) {
-      Napi::Object e = Napi::Object::New(env);
-      e.Set("opIndex", op_index_);
-      e.Set("errno", err_);
-      out.Set("error", e);
-    } else {
-      out.Set("pid", pid_);
-      out.Set("pidfd", pidfd_);
-      out.Set("startTime", Napi::Number::New(env, (double)start_time_));
-    }
-    deferred_.Resolve(out);
-  }
-
-  void OnError(const Napi::Error &e) override { deferred_.Reject(e.Value()); }
-
- private:
-  void Fail(int op_index, int err) {
-    if (err_ == 0) {
-      op_index_ = op_index;
-      err_ = err;
+  void Fail(int index, int e) {
+    if (err == 0) {
+      op_index = index;
+      err = e;
     }
   }
 
-  void Run() {
-    if (plan_.size() < sizeof(wr_plan_header)) return Fail(kStepPlan, EINVAL);
-    auto *hdr = reinterpret_cast<wr_plan_header *>(plan_.data());
+  ~Pending() {
+    if (sync_w >= 0) close(sync_w);
+    if (report_r >= 0) close(report_r);
+    if (map) munmap(map, map_size);
+    for (int i = 0; i < n_alloc; i++) free(allocations[i]);
+    if (pidfd >= 0) close(pidfd);
+  }
+
+  // Clone the child and write its id maps; it then waits for "go".
+  void Launch(const SpawnOptions &opts) {
+    if (plan.size() < sizeof(wr_plan_header)) return Fail(kStepPlan, EINVAL);
+    auto *hdr = reinterpret_cast<wr_plan_header *>(plan.data());
     size_t ops_bytes = sizeof(wr_op) * (size_t)hdr->nops;
     if (hdr->magic != WR_PLAN_MAGIC || hdr->version != WR_PLAN_VERSION ||
-        sizeof(wr_plan_header) + ops_bytes + hdr->blob_len != plan_.size())
+        sizeof(wr_plan_header) + ops_bytes + hdr->blob_len != plan.size())
       return Fail(kStepPlan, EINVAL);
-    auto *ops = reinterpret_cast<wr_op *>(plan_.data() + sizeof(wr_plan_header));
-    char *blob = plan_.data() + sizeof(wr_plan_header) + ops_bytes;
+    auto *ops = reinterpret_cast<wr_op *>(plan.data() + sizeof(wr_plan_header));
+    char *blob = plan.data() + sizeof(wr_plan_header) + ops_bytes;
+    int rc = wr_plan_prepare(ops, hdr->nops, blob, hdr->blob_len, allocations, kMaxAllocations, &n_alloc);
+    if (rc != 0) return Fail(kStepPlan, -rc);
 
-    void *allocations[kMaxAllocations];
-    int n_alloc = 0;
-    int rc = wr_plan_prepare(ops, hdr->nops, blob, hdr->blob_len, allocations, kMaxAllocations,
-                             &n_alloc);
-    if (rc == 0) Clone(ops, hdr->nops, blob, hdr->blob_len);
-    else Fail(kStepPlan, -rc);
-    for (int i = 0; i < n_alloc; i++) free(allocations[i]);
-  }
-
-  void Clone(wr_op *ops, uint32_t nops, char *blob, uint32_t blob_len) {
     int sync_pipe[2], report_pipe[2];
     if (pipe2(sync_pipe, O_CLOEXEC) < 0) return Fail(kStepClone, errno);
     if (pipe2(report_pipe, O_CLOEXEC) < 0) {
@@ -137,37 +128,34 @@ class SpawnWorker : public Napi::AsyncWorker {
       close(sync_pipe[1]);
       return Fail(kStepClone, e);
     }
+    sync_w = sync_pipe[1];
+    report_r = report_pipe[0];
 
-    bool forks = false;
-    for (uint32_t i = 0; i < nops; i++) forks |= ops[i].kind == WR_OP_FORK;
+    for (uint32_t i = 0; i < hdr->nops; i++) forks |= ops[i].kind == WR_OP_FORK;
     size_t one = kGuard + kStackSize;
-    size_t total = forks ? 2 * one : one;
-    char *map = (char *)mmap(nullptr, total, PROT_READ | PROT_WRITE,
-                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
-    int cgroup_fd = -1;
-    pid_t pid = -1;
-    int pidfd = -1;
-
+    map_size = forks ? 2 * one : one;
+    map = (char *)mmap(nullptr, map_size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
     if (map == MAP_FAILED) {
-      Fail(kStepClone, errno);
       map = nullptr;
+      Fail(kStepClone, errno);
     } else {
       // Guard pages below each stack turn an overflow into a fault, not a
       // silent write into Node's heap.
       mprotect(map, kGuard, PROT_NONE);
       if (forks) mprotect(map + one, kGuard, PROT_NONE);
     }
-    if (map && !opts_.cgroup_path.empty()) {
-      cgroup_fd = open(opts_.cgroup_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int cgroup_fd = -1;
+    if (err == 0 && !opts.cgroup_path.empty()) {
+      cgroup_fd = open(opts.cgroup_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
       if (cgroup_fd < 0) Fail(kStepCgroup, errno);
     }
 
-    wr_child child;
     memset(&child, 0, sizeof child);
     child.ops = ops;
-    child.nops = nops;
+    child.nops = hdr->nops;
     child.blob = blob;
-    child.blob_len = blob_len;
+    child.blob_len = hdr->blob_len;
     child.sync_fd = sync_pipe[0];
     child.sync_peer = sync_pipe[1];
     child.report_fd = report_pipe[1];
@@ -176,10 +164,10 @@ class SpawnWorker : public Napi::AsyncWorker {
     child.stack2_size = forks ? kStackSize : 0;
     for (int i = 0; i < WR_MAX_SLOTS; i++) child.slots[i] = -1;
 
-    if (err_ == 0) {
+    if (err == 0) {
       wr_clone_args args;
       memset(&args, 0, sizeof args);
-      args.flags = CLONE_VM | CLONE_PIDFD | opts_.clone_flags;
+      args.flags = CLONE_VM | CLONE_PIDFD | opts.clone_flags;
       args.pidfd = (uint64_t)(uintptr_t)&pidfd;
       args.exit_signal = SIGCHLD;
       args.stack = (uint64_t)(uintptr_t)(map + kGuard);
@@ -202,84 +190,148 @@ class SpawnWorker : public Napi::AsyncWorker {
     close(sync_pipe[0]);
     close(report_pipe[1]);
     if (cgroup_fd >= 0) close(cgroup_fd);
+    if (pid <= 0) return;
 
-    if (pid > 0) {
-      int e = 0;
-      if (!opts_.uid_map.empty()) {
-        e = WriteProcFile(pid, "uid_map", opts_.uid_map);
-        if (e < 0) Fail(kStepUidMap, -e);
-      }
-      if (e == 0 && opts_.deny_setgroups) {
-        e = WriteProcFile(pid, "setgroups", "deny");
-        if (e < 0) Fail(kStepSetgroups, -e);
-      }
-      if (e == 0 && !opts_.gid_map.empty()) {
-        e = WriteProcFile(pid, "gid_map", opts_.gid_map);
-        if (e < 0) Fail(kStepGidMap, -e);
-      }
-      // Go, or (after a failure) EOF, which makes the child exit.
-      if (e == 0) {
-        char go = 1;
-        if (write(sync_pipe[1], &go, 1) != 1) Fail(kStepHandshake, errno);
-      }
+    int e = 0;
+    if (!opts.uid_map.empty()) {
+      e = WriteProcFile(pid, "uid_map", opts.uid_map);
+      if (e < 0) Fail(kStepUidMap, -e);
     }
-    close(sync_pipe[1]);
+    if (e == 0 && opts.deny_setgroups) {
+      e = WriteProcFile(pid, "setgroups", "deny");
+      if (e < 0) Fail(kStepSetgroups, -e);
+    }
+    if (e == 0 && !opts.gid_map.empty()) {
+      e = WriteProcFile(pid, "gid_map", opts.gid_map);
+      if (e < 0) Fail(kStepGidMap, -e);
+    }
+  }
+
+  // Release the child ("go", or EOF when go is false or launching failed),
+  // then read its reports until EOF (it exec'd) or an error.
+  void Finish(bool go) {
+    if (pid <= 0) return;
+    if (go && err == 0) {
+      char byte = 1;
+      if (write(sync_w, &byte, 1) != 1) Fail(kStepHandshake, errno);
+    } else if (!go) {
+      Fail(kStepHandshake, ECANCELED);
+    }
+    close(sync_w);
+    sync_w = -1;
 
     pid_t exec_pid = pid;
     bool forked = false;
-    if (pid > 0) {
-      wr_report r;
-      for (;;) {
-        ssize_t n = read(report_pipe[0], &r, sizeof r);
-        if (n < 0 && errno == EINTR) continue;
-        if (n != (ssize_t)sizeof r) break;
-        if (r.kind == WR_REPORT_PID) {
-          exec_pid = r.pid;
-          forked = true;
-        } else if (r.kind == WR_REPORT_ERROR) {
-          Fail(r.op_index, r.err);
-        }
+    wr_report r;
+    for (;;) {
+      ssize_t n = read(report_r, &r, sizeof r);
+      if (n < 0 && errno == EINTR) continue;
+      if (n != (ssize_t)sizeof r) break;
+      if (r.kind == WR_REPORT_PID) {
+        exec_pid = r.pid;
+        forked = true;
+      } else if (r.kind == WR_REPORT_ERROR) {
+        // A child told to stop reports the handshake; keep our reason.
+        if (!(r.op_index == kStepHandshake && err != 0)) Fail(r.op_index, r.err);
       }
     }
-    close(report_pipe[0]);
-    if (map) munmap(map, total);
+    close(report_r);
+    report_r = -1;
+    munmap(map, map_size);
+    map = nullptr;
 
-    if (pid > 0 && (err_ != 0 || forked)) {
+    if (err != 0 || forked) {
       // The first child failed, or it was only the intermediate of an exec:
       // reap it here, it is nobody else's to wait for.
       siginfo_t info;
       while (waitid(P_PIDFD, pidfd, &info, WEXITED | __WALL) < 0 && errno == EINTR) {}
     }
-    if (forked && err_ != 0 && exec_pid > 0) {
+    if (forked && err != 0 && exec_pid > 0) {
       siginfo_t info;
       while (waitid(P_PID, exec_pid, &info, WEXITED | __WALL) < 0 && errno == EINTR) {}
     }
     if (forked) {
-      if (pidfd >= 0) close(pidfd);
+      close(pidfd);
       pidfd = -1;
-      if (err_ == 0) {
+      if (err == 0) {
         // Our own (CLONE_PARENT) child, not yet reaped: its pid cannot have
         // been reused, so pidfd_open is race-free here.
         pidfd = (int)syscall(SYS_pidfd_open, exec_pid, 0);
         if (pidfd < 0) Fail(kStepPidfd, errno);
       }
     }
-    if (err_ != 0) {
-      if (pidfd >= 0) close(pidfd);
-      return;
+    pid = exec_pid;
+  }
+};
+
+// What JavaScript holds for a paused spawn; resume() takes the Pending out.
+struct PendingRef {
+  Pending *p;
+};
+
+Napi::Object ErrorResult(Napi::Env env, const Pending &p) {
+  Napi::Object out = Napi::Object::New(env);
+  Napi::Object e = Napi::Object::New(env);
+  e.Set("opIndex", p.op_index);
+  e.Set("errno", p.err);
+  out.Set("error", e);
+  return out;
+}
+
+// Runs Launch (unless resuming), then Finish unless the caller asked to
+// pause before "go".
+class SpawnWorker : public Napi::AsyncWorker {
+ public:
+  SpawnWorker(Napi::Env env, Pending *pending, const SpawnOptions *opts, bool pause, bool go)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), p_(pending),
+        launch_(opts != nullptr), pause_(pause), go_(go) {
+    if (opts) opts_ = *opts;
+  }
+  ~SpawnWorker() override { delete p_; }
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    if (launch_) p_->Launch(opts_);
+    if (p_->err != 0 || !pause_) {
+      p_->Finish(go_);
+      if (p_->err == 0) start_time_ = StartTime(p_->pid);
     }
-    pid_ = exec_pid;
-    pidfd_ = pidfd;
-    start_time_ = StartTime(exec_pid);
   }
 
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (p_->err != 0) return deferred_.Resolve(ErrorResult(env, *p_));
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("pid", p_->pid);
+    if (pause_ && launch_) {
+      // Ownership moves to JavaScript until resume(); if the handle is
+      // collected without one, the finalizer lets the child go with EOF (it
+      // exits) and reaps it.
+      auto *ref = new PendingRef{p_};
+      out.Set("paused", Napi::External<PendingRef>::New(env, ref, [](Napi::Env, PendingRef *r) {
+        if (r->p) {
+          r->p->Finish(false);
+          delete r->p;
+        }
+        delete r;
+      }));
+      p_ = nullptr;
+    } else {
+      out.Set("pidfd", p_->pidfd);
+      p_->pidfd = -1;  // now the caller's
+      out.Set("startTime", Napi::Number::New(env, (double)start_time_));
+    }
+    deferred_.Resolve(out);
+  }
+
+  void OnError(const Napi::Error &e) override { deferred_.Reject(e.Value()); }
+
+ private:
   Napi::Promise::Deferred deferred_;
-  std::vector<char> plan_;
+  Pending *p_;
   SpawnOptions opts_;
-  int op_index_ = 0;
-  int err_ = 0;
-  int pid_ = -1;
-  int pidfd_ = -1;
+  bool launch_, pause_, go_;
   long long start_time_ = -1;
 };
 
@@ -290,7 +342,6 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
   if (info.Length() < 2 || !info[0].IsBuffer() || !info[1].IsObject())
     throw Napi::TypeError::New(env, "spawn(plan: Buffer, options: object)");
   auto buf = info[0].As<Napi::Buffer<char>>();
-  std::vector<char> plan(buf.Data(), buf.Data() + buf.Length());
   Napi::Object o = info[1].As<Napi::Object>();
   SpawnOptions opts;
   if (o.Has("cloneFlags")) opts.clone_flags = (uint64_t)o.Get("cloneFlags").As<Napi::Number>().Int64Value();
@@ -301,10 +352,27 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
   if (o.Has("gidMap") && o.Get("gidMap").IsString())
     opts.gid_map = o.Get("gidMap").As<Napi::String>().Utf8Value();
   if (o.Has("denySetgroups")) opts.deny_setgroups = o.Get("denySetgroups").ToBoolean().Value();
-  auto *worker = new SpawnWorker(env, std::move(plan), opts);
+  bool pause = o.Has("pause") && o.Get("pause").ToBoolean().Value();
+  auto *pending = new Pending();
+  pending->plan.assign(buf.Data(), buf.Data() + buf.Length());
+  auto *worker = new SpawnWorker(env, pending, &opts, pause, true);
   Napi::Promise p = worker->Promise();
   worker->Queue();
   return p;
+}
+
+Napi::Value Resume(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsExternal())
+    throw Napi::TypeError::New(env, "resume(paused, go: boolean)");
+  PendingRef *ref = info[0].As<Napi::External<PendingRef>>().Data();
+  if (!ref || !ref->p) throw Napi::Error::New(env, "resume: this spawn was already resumed");
+  Pending *p = ref->p;
+  ref->p = nullptr;
+  auto *worker = new SpawnWorker(env, p, nullptr, false, info[1].ToBoolean().Value());
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
 }
 
 }  // namespace warren

@@ -16,8 +16,10 @@ struct SpawnOptions {
   bool deny_setgroups = false;
 };
 
-// spawn(plan, options) -> Promise<{pid, pidfd} | {error: {opIndex, errno}}>
+// spawn(plan, options) -> Promise<{pid, pidfd, startTime} | {pid, paused} | {error: {opIndex, errno}}>
 Napi::Value Spawn(const Napi::CallbackInfo &info);
+// resume(paused, go) -> Promise<{pid, pidfd, startTime} | {error}>
+Napi::Value Resume(const Napi::CallbackInfo &info);
 
 // watchExit(pidfd, callback(code, signal, reaped)) -> ExitWatcher
 Napi::Object InitWait(Napi::Env env, Napi::Object exports);

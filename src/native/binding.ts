@@ -21,6 +21,13 @@ export type SpawnResult =
     }
   | { error: { opIndex: number; errno: number } };
 
+/** A spawn stopped before "go" (`pause: true`): the child exists, with its namespaces and id maps. */
+export interface PausedSpawn {
+  pid: number;
+  /** Opaque; pass to `resume`. */
+  paused: object;
+}
+
 export interface SpawnOptions {
   /** CLONE_NEW* flags for the first child. */
   cloneFlags: number;
@@ -29,6 +36,12 @@ export interface SpawnOptions {
   uidMap?: string;
   gidMap?: string;
   denySetgroups?: boolean;
+  /**
+   * Stop once the child exists and its id maps are written, before it runs
+   * any op: the promise resolves with a PausedSpawn, and `resume(paused,
+   * true)` lets it go (false makes it exit).
+   */
+  pause?: boolean;
 }
 
 export interface ExitWatcher {
@@ -39,7 +52,9 @@ export interface ExitWatcher {
 
 /** The addon's surface (native/addon.cc). */
 export interface NativeBinding {
-  spawn(plan: Buffer, options: SpawnOptions): Promise<SpawnResult>;
+  spawn(plan: Buffer, options: SpawnOptions & { pause?: false }): Promise<SpawnResult>;
+  spawn(plan: Buffer, options: SpawnOptions & { pause: true }): Promise<PausedSpawn | Extract<SpawnResult, { error: unknown }>>;
+  resume(paused: object, go: boolean): Promise<SpawnResult>;
   ExitWatcher: new (
     pidfd: number,
     onExit: (code: number | null, signal: number | null, reaped: boolean) => void,
