@@ -8,6 +8,7 @@
         "native/wait.cc",
         "native/misc.cc",
         "native/bpf.cc",
+        "native/netlink.cc",
         "native/child/run.c",
         "native/child/mounts.c",
         "native/child/ids.c",

@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitWait(env, exports);
   InitMisc(env, exports);
   InitBpf(env, exports);
+  InitNetlink(env, exports);
   return exports;
 }
 

@@ -25,6 +25,7 @@ Napi::Value Resume(const Napi::CallbackInfo &info);
 Napi::Object InitWait(Napi::Env env, Napi::Object exports);
 Napi::Object InitMisc(Napi::Env env, Napi::Object exports);
 Napi::Object InitBpf(Napi::Env env, Napi::Object exports);
+Napi::Object InitNetlink(Napi::Env env, Napi::Object exports);
 
 }  // namespace warren
 

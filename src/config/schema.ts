@@ -9,6 +9,7 @@ import { z } from "zod";
 
 import { parseDeviceRule } from "../cgroup/devices.js";
 import { limitsSchema } from "../cgroup/limits.js";
+import { nicSchema, portSchema } from "../network/schema.js";
 import { capabilityName, DEFAULT_CAP_DROP } from "../plan/caps.js";
 import { DEFAULT_SECCOMP_DENY } from "../plan/seccomp.js";
 import { signalNumber } from "./signals.js";
@@ -175,6 +176,12 @@ export const containerSchema = z
     deviceRules: z
       .array(z.string().refine((r) => { try { parseDeviceRule(r); return true; } catch { return false; } }, "must be a device rule like `c 10:237 rw`"))
       .default([]),
+    /** Network interfaces (bridged veth, macvlan, physical). None: only `lo`, in the container's own network namespace. */
+    nics: z.array(nicSchema).default([]),
+    /** Inbound port forwards to the container's first bridged NIC (nftables). */
+    ports: z.array(portSchema).default([]),
+    /** Nameservers for the container's /etc/resolv.conf (default: the host's). */
+    dns: z.array(z.string().regex(/^[0-9a-fA-F.:]+$/, "must be an IP address")).optional(),
     /** cgroup v2 limits (memory, cpu, pids, io, hugetlb), applied before the init runs and changeable live with `setLimits`. */
     limits: limitsSchema.optional(),
     /**
@@ -194,6 +201,16 @@ export const containerSchema = z
         path: ["deviceRules"],
         message: "only for a container without a user namespace (namespaces.user: false); with one, it sees only the devices bound in",
       });
+    }
+    if (c.nics.length > 0 && !c.namespaces.net) {
+      ctx.addIssue({ code: "custom", path: ["nics"], message: "needs the container's own network namespace (namespaces.net)" });
+    }
+    const names = c.nics.map((n) => n.name ?? (n.type === "physical" ? n.parent : "eth0"));
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) ctx.addIssue({ code: "custom", path: ["nics", i, "name"], message: `duplicate interface name ${n}` });
+    });
+    if (c.ports.length > 0 && !c.nics.some((n) => n.type === "bridged")) {
+      ctx.addIssue({ code: "custom", path: ["ports"], message: "port forwards need a bridged NIC" });
     }
     if (c.idmap && !c.namespaces.user) {
       ctx.addIssue({ code: "custom", path: ["idmap"], message: "needs namespaces.user" });

@@ -18,6 +18,7 @@ import { native, type ExitWatcher } from "../native/binding.js";
 import { createEmbeddedRootfs } from "../rootfs/embedded.js";
 import type { RootfsRecord } from "../rootfs/record.js";
 import type { EffectiveConfig, SpawnPlan } from "../plan/build-plan.js";
+import { detachNics, nicName, releaseAddresses, removeManagedNetwork, reserveAddresses } from "../network/manager.js";
 import { allocateIdRange } from "./idmap.js";
 import { withLock } from "./lock.js";
 import { processInfo } from "./proc.js";
@@ -36,6 +37,8 @@ import { execInContainer, execOutput, type ExecOptions, type ExecOutput, type Ex
 import { startContainer, type StartOptions } from "./start.js";
 import { containerEvents, containerStats, setDeviceRules, setFrozen, setLimits, type ContainerEvent } from "./resources.js";
 import type { DeviceRule } from "../cgroup/devices.js";
+import { addNic, containerNetwork, removeNic, type InterfaceInfo } from "./network.js";
+import type { NicInput } from "../network/schema.js";
 import type { Limits } from "../cgroup/limits.js";
 import type { ContainerStats } from "../cgroup/stats.js";
 import { stopContainer, type StopOptions } from "./stop.js";
@@ -201,6 +204,12 @@ export class Container implements AsyncDisposable {
             owner: idmap ? { uid: idmap.hostUid, gid: idmap.hostGid } : null,
           });
         }
+        const leases = resolved.nics.length ? await reserveAddresses(runtime, name, resolved.nics) : [];
+        if (resolved.nics.length || resolved.dns) {
+          const text = await resolvConf(resolved.dns);
+          await fsp.writeFile(join(dir, "resolv.conf"), text, { mode: 0o644 });
+          if (rootfs.kind === "embedded") await fsp.writeFile(join(rootfs.path, "etc/resolv.conf"), text);
+        }
         const record: ContainerRecord = {
           version: 1,
           name,
@@ -208,6 +217,7 @@ export class Container implements AsyncDisposable {
           idmap,
           rootfs,
           createdAt: new Date().toISOString(),
+          ...(leases.length ? { leases } : {}),
         };
         const state: RuntimeState = { status: "created" };
         await store.writeState(name, state);
@@ -216,6 +226,7 @@ export class Container implements AsyncDisposable {
         liveHandles.set(Container.key(runtime, name), c);
         return c;
       } catch (e) {
+        await releaseAddresses(runtime, name, resolved.nics.map(nicName)).catch(() => undefined);
         await store.remove(name);
         throw e;
       }
@@ -264,6 +275,39 @@ export class Container implements AsyncDisposable {
       out.push(c);
     }
     return out;
+  }
+
+  /**
+   * Sweeps up after containers that ended while nobody watched (a crashed
+   * embedding process): their cgroups go, port forwards are removed,
+   * physical NICs return to the host, stopped ephemeral containers are
+   * destroyed; when no container is left under the root, the managed
+   * bridge and its nftables table go too. Returns the names it cleaned.
+   */
+  static async gc(options?: RuntimeOptions): Promise<string[]> {
+    const runtime = resolveRuntime(options);
+    const store = new StateStore(runtime.root);
+    const cleaned: string[] = [];
+    for (const name of await store.names()) {
+      const before = await store.readState(name).catch(() => undefined);
+      let c: Container;
+      try {
+        c = await Container.get(name, options);
+      } catch (e) {
+        if (e instanceof NotFoundError) continue;
+        throw e;
+      }
+      if (isLive(before?.status) && !isLive(c.state)) cleaned.push(name);
+      if (c.config.ephemeral && c.state === "stopped") {
+        await c.destroy().catch(() => undefined);
+        if (!cleaned.includes(name)) cleaned.push(name);
+      }
+    }
+    if ((await store.names()).length === 0) {
+      await removeManagedNetwork(runtime).catch(() => undefined);
+      new CgroupTree(detectCgroupHost().mount, runtime.cgroupParent).removeSubtreeIfEmpty();
+    }
+    return cleaned;
   }
 
   /** `created`, `running` or `stopped`. */
@@ -395,6 +439,31 @@ export class Container implements AsyncDisposable {
     await setDeviceRules(this, rules);
   }
 
+  /** The running container's interfaces: names, MACs, addresses, counters. */
+  async network(): Promise<InterfaceInfo[]> {
+    this.assertNotDestroyed("network");
+    return containerNetwork(this);
+  }
+
+  /**
+   * Plugs a NIC into the running container (kept in its config for later starts).
+   *
+   * @example
+   * ```ts
+   * await c.addNic({ type: "bridged", name: "eth1" });
+   * ```
+   */
+  async addNic(nic: NicInput): Promise<void> {
+    this.assertNotDestroyed("addNic");
+    await addNic(this, nic);
+  }
+
+  /** Unplugs a NIC by its name inside the container; a physical NIC goes back to the host. */
+  async removeNic(name: string): Promise<void> {
+    this.assertNotDestroyed("removeNic");
+    await removeNic(this, name);
+  }
+
   /** CPU, memory, pids, I/O and pressure figures of the running container. */
   async stats(): Promise<ContainerStats> {
     this.assertNotDestroyed("stats");
@@ -456,6 +525,7 @@ export class Container implements AsyncDisposable {
     await withLock(this._store.globalLock, async () => {
       await this._cgroups.remove(this.name);
       this._cgroups.removeSubtreeIfEmpty();
+      if (this._record.leases?.length) await releaseAddresses(this._runtime, this.name, this._record.leases.map((l) => l.name));
       await this._store.remove(this.name);
     });
     this._destroyed = true;
@@ -552,6 +622,13 @@ export class Container implements AsyncDisposable {
         return;
       }
       await this._cgroups.remove(this.name);
+      if (disk.network) {
+        // Port forwards off, physical NICs back to the host.
+        await detachNics(this._runtime, this.name, disk.network).catch((e) => {
+          this.warnings.push(`network cleanup: ${(e as Error).message}`);
+        });
+        delete disk.network;
+      }
       if (isLive(disk.status) || status) {
         this._state = { ...disk, status: "stopped", exit: status ?? disk.exit ?? null };
         await this._store.writeState(this.name, this._state);
@@ -571,6 +648,13 @@ export class Container implements AsyncDisposable {
   assertNotDestroyed(op: string): void {
     if (this._destroyed) throw new StateError(`container "${this.name}" was destroyed`, op, "destroyed", { container: this.name });
   }
+}
+
+/** /etc/resolv.conf for a container with a network: the nameservers asked for, or the host's file. */
+async function resolvConf(dns: readonly string[] | undefined): Promise<string> {
+  if (dns?.length) return dns.map((d) => `nameserver ${d}\n`).join("");
+  const host = await fsp.readFile("/etc/resolv.conf", "utf8").catch(() => "");
+  return host || "# no nameserver configured\n";
 }
 
 /** The name as hostname when it is a valid one, else a sanitized form. */

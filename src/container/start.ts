@@ -4,13 +4,15 @@
  * surfaces as a SetupError naming the step.
  * @module
  */
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
 
 import { applyLimits, delegate, enableControllers } from "../cgroup/apply.js";
 import { detectCgroupHost } from "../cgroup/cgroup2.js";
 import { applyDeviceRules } from "../cgroup/devices.js";
 import { ConfigError, StateError } from "../errors.js";
-import { native } from "../native/binding.js";
+import { native, type SpawnResult } from "../native/binding.js";
+import { attachNics, detachNics, type Attached } from "../network/manager.js";
 import { buildInitPlan, type SpawnPlan } from "../plan/build-plan.js";
 import { encodePlan } from "../plan/encode.js";
 import type { Container } from "./container.js";
@@ -40,6 +42,13 @@ function bindSourceIsDir(source: string): boolean | undefined {
   }
 }
 
+/** The generated /etc/resolv.conf, bound over the rootfs's own when it has one. */
+function resolvBind(c: Container): { source: string; target: string }[] {
+  const source = join(c.stateDir, "resolv.conf");
+  if (c._record.rootfs.kind !== "directory" || !existsSync(source)) return [];
+  return existsSync(join(c._record.rootfs.path, "etc/resolv.conf")) ? [{ source, target: "/etc/resolv.conf" }] : [];
+}
+
 /**
  * The encoded init plan, reused while nothing it depends on changed: the
  * config is fixed at create, so only the stdio fds, the passed fds and the
@@ -58,6 +67,7 @@ function initPlan(c: Container, stdio: [number, number, number], keepFds: number
     idmap: c.idmap,
     stdio,
     keepFds,
+    extraBinds: resolvBind(c),
     bindSourceIsDir: (source) => kinds[c.config.mounts.findIndex((m) => m.type === "bind" && m.source === source)] ?? undefined,
   });
   c._planCache = { key, plan, encoded: encodePlan(plan.ops) };
@@ -94,12 +104,40 @@ export async function startContainer(c: Container, options: StartOptions): Promi
       if (!config.namespaces.user) applyDeviceRules(cgroupPath, deviceRulesOf(config.deviceRules));
       stdio = openStdio(modes);
       const { plan, encoded } = initPlan(c, stdio.childFds, options.inheritFds ?? []);
-      const res = await native().spawn(encoded, {
+      const spawnOptions = {
         cloneFlags: plan.cloneFlags,
         cgroupPath,
         ...(plan.uidMap ? { uidMap: plan.uidMap } : {}),
         ...(plan.gidMap ? { gidMap: plan.gidMap } : {}),
-      });
+      };
+      let res: SpawnResult;
+      let network: Attached | undefined;
+      if (config.nics.length === 0) {
+        res = await native().spawn(encoded, spawnOptions);
+      } else {
+        // The first process waits before "go" while its interfaces are made
+        // and configured in its network namespace: the init starts with them.
+        const paused = await native().spawn(encoded, { ...spawnOptions, pause: true });
+        if ("error" in paused) {
+          res = paused;
+        } else {
+          try {
+            network = await attachNics({
+              runtime: c._runtime,
+              container: c.name,
+              pid: paused.pid,
+              nics: config.nics,
+              leases: c._record.leases ?? [],
+              ports: config.ports,
+            });
+          } catch (e) {
+            await native().resume(paused.paused, false);
+            throw e;
+          }
+          res = await native().resume(paused.paused, true);
+          if ("error" in res) await detachNics(c._runtime, c.name, network).catch(() => undefined);
+        }
+      }
       closeChildSide(stdio);
       if ("error" in res) throw setupError(c.name, "start", plan.ops, res.error.opIndex, res.error.errno);
 
@@ -111,6 +149,7 @@ export async function startContainer(c: Container, options: StartOptions): Promi
         startedAt: new Date().toISOString(),
         owner: process.pid,
         exit: null,
+        ...(network ? { network } : {}),
       };
       c._adopt(res.pid, res.pidfd, startTime, true);
       await c._store.writeState(c.name, c._state);

@@ -23,6 +23,7 @@ import { join } from "node:path";
 
 import type { IdMap, ResolvedConfig } from "../config/schema.js";
 import { codeOf, HostError } from "../errors.js";
+import type { Attached, NicLease } from "../network/manager.js";
 import type { RootfsRecord } from "../rootfs/record.js";
 
 export const DEFAULT_ROOT = "/var/lib/warren";
@@ -59,6 +60,8 @@ export interface ContainerRecord {
   idmap: IdMap | null;
   rootfs: RootfsRecord;
   createdAt: string;
+  /** Addresses and MACs leased for its NICs (stable across restarts). */
+  leases?: NicLease[];
 }
 
 export type Status = "created" | "running" | "frozen" | "stopped";
@@ -86,6 +89,8 @@ export interface RuntimeState {
   owner?: number;
   /** How the last run ended, when known. */
   exit?: ExitStatus | null;
+  /** What the running container holds on the host's network (undone when it stops). */
+  network?: Attached;
 }
 
 /** Size of the in-place state block. */

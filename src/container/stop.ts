@@ -10,6 +10,7 @@ import { ConfigError } from "../errors.js";
 import { signalNumber } from "../config/signals.js";
 import { native } from "../native/binding.js";
 import type { Container } from "./container.js";
+import { returnLentNics } from "./network.js";
 import type { ExitStatus } from "./state.js";
 
 export interface StopOptions {
@@ -26,6 +27,9 @@ export async function stopContainer(c: Container, options: StopOptions): Promise
   const sig = signalNumber(options.signal ?? c.config.haltSignal);
   if (sig === undefined) throw new ConfigError([{ path: "signal", message: `unknown signal ${String(options.signal)}` }], { container: c.name });
   const timeout = options.timeout ?? c.config.stopTimeout;
+  // Lent NICs go home while the namespace still exists: the kernel gives
+  // a real NIC back when a namespace dies, but deletes a virtual one.
+  await returnLentNics(c).catch((e) => c.warnings.push(`network: ${(e as Error).message}`));
   // A frozen init cannot handle its halt signal: thaw first (cgroup.kill
   // would work on frozen tasks, a graceful stop does not).
   if (c.state === "frozen") {

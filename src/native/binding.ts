@@ -83,6 +83,21 @@ export interface NativeBinding {
   bpfProgGetFdById(id: number): number;
   /** BPF_OBJ_GET_INFO_BY_FD of a program by id: its name and tag (hex). */
   bpfProgInfo(id: number): { id: number; type: number; name: string; tag: string };
+  /**
+   * A bound, close-on-exec NETLINK_ROUTE socket (native/netlink.cc), with
+   * extended acks and capped acks. With `netnsFd >= 0` the socket is created
+   * inside that network namespace (the calling thread switches there and back).
+   */
+  netlinkSocket(netnsFd: number): number;
+  /**
+   * Sends one or more netlink messages and reads until each is answered
+   * (NLMSG_DONE for a dump, the ack for NLM_F_ACK, the one reply of a GET
+   * without either; a change without NLM_F_ACK is a TypeError, as its success
+   * would never be answered). Returns the data messages,
+   * acks and dones left out. A kernel error throws with `errno`,
+   * `syscall: "netlink"` and `extack` (the kernel's message, when it gave one).
+   */
+  netlinkTalk(fd: number, request: Buffer): Buffer;
 }
 
 /**

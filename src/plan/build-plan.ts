@@ -25,6 +25,8 @@ export interface InitPlanInput {
   stdio: [number, number, number];
   /** Host fds passed through at the same number. */
   keepFds?: number[];
+  /** Binds warren adds (a generated /etc/resolv.conf): optional, read-write files. */
+  extraBinds?: { source: string; target: string }[];
   /** Whether each bind source is a directory (else a file); missing optional sources are left out. */
   bindSourceIsDir: (source: string) => boolean | undefined;
   arch?: SeccompArch;
@@ -169,11 +171,16 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
   ops.push(...rp.pre);
   let slot = 0;
   /** open_tree now; returns the ops that attach it after pivot_root. */
-  const takeHost = (source: string, target: string, o: { recursive: boolean; isDir: boolean; readonly: boolean; optional?: boolean }): Op[] => {
+  const takeHost = (
+    source: string,
+    target: string,
+    o: { recursive: boolean; isDir: boolean; readonly: boolean; optional?: boolean; create?: boolean },
+  ): Op[] => {
     const s = slot++;
     const optional = o.optional ?? false;
+    const create = o.create ?? true;
     ops.push({ kind: "open-tree", source, slot: s, recursive: o.recursive, optional });
-    const attach: Op[] = [{ kind: "move-mount", slot: s, source, target, mkdir: o.isDir, mkfile: !o.isDir, optional }];
+    const attach: Op[] = [{ kind: "move-mount", slot: s, source, target, mkdir: create && o.isDir, mkfile: create && !o.isDir, optional }];
     if (o.readonly) attach.push({ kind: "mount-setattr", target, set: MOUNT_ATTR.RDONLY, recursive: o.recursive, optional });
     return attach;
   };
@@ -183,6 +190,9 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
   const deviceBinds = ns.user
     ? STANDARD_DEVICES.flatMap((d) => takeHost(d.path, d.path, { recursive: false, isDir: false, readonly: false }))
     : [];
+  const extraBinds = (input.extraBinds ?? []).flatMap((b) =>
+    takeHost(b.source, b.target, { recursive: false, isDir: false, readonly: false, optional: true, create: false }),
+  );
   const userBinds = new Map<number, Op[]>();
   c.mounts.forEach((m, i) => {
     if (m.type !== "bind") return;
@@ -232,7 +242,8 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
     ops.push({ kind: "symlink", target, path });
   }
 
-  // 7. The user's mounts, in their order.
+  // 7. warren's own files, then the user's mounts, in their order.
+  ops.push(...extraBinds);
   c.mounts.forEach((m, i) => {
     if (m.type === "bind") {
       ops.push(...(userBinds.get(i) ?? []));

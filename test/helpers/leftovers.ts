@@ -3,6 +3,7 @@
  * directories, processes in other pid namespaces. The global setup takes one
  * before the suite and fails the run if anything is new afterwards.
  */
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
@@ -12,6 +13,29 @@ export interface Snapshot {
   mounts: string[];
   cgroups: string[];
   nestedPids: string[];
+  /** The host's network interfaces. */
+  links: string[];
+  /** The host's nftables ruleset, one entry per line (empty without nft). */
+  ruleset: string[];
+}
+
+function links(): string[] {
+  try {
+    return readdirSync("/sys/class/net").sort();
+  } catch {
+    return [];
+  }
+}
+
+function ruleset(): string[] {
+  try {
+    return execFileSync("nft", ["list", "ruleset"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean);
+  } catch {
+    return [];
+  }
 }
 
 function mounts(): string[] {
@@ -74,7 +98,7 @@ function nestedPids(): string[] {
 }
 
 export function snapshot(): Snapshot {
-  return { mounts: mounts(), cgroups: cgroups(), nestedPids: nestedPids() };
+  return { mounts: mounts(), cgroups: cgroups(), nestedPids: nestedPids(), links: links(), ruleset: ruleset() };
 }
 
 /** What is in `after` but not in `before`, per kind; empty when clean. */
@@ -84,5 +108,7 @@ export function leftovers(before: Snapshot, after: Snapshot): string[] {
     ...diff(before.mounts, after.mounts).map((m) => `mount: ${m}`),
     ...diff(before.cgroups, after.cgroups).map((c) => `cgroup: ${c}`),
     ...diff(before.nestedPids, after.nestedPids).map((p) => `process: ${p}`),
+    ...diff(before.links, after.links).map((l) => `network interface: ${l}`),
+    ...diff(before.ruleset, after.ruleset).map((r) => `nftables rule: ${r}`),
   ];
 }

@@ -1,0 +1,178 @@
+/**
+ * A running container's interfaces: what it has (addresses, MACs,
+ * counters, read from its own network namespace) and NICs plugged in or
+ * out while it runs.
+ * @module
+ */
+import { closeSync, openSync } from "node:fs";
+
+import { issuesOf } from "../config/resolve.js";
+import { ConfigError, StateError } from "../errors.js";
+import { attachNics, detachNics, nicName, releaseAddresses, reserveAddresses, vethName, type Attached } from "../network/manager.js";
+import { Netlink } from "../network/netlink.js";
+import { nicSchema, type NicConfig } from "../network/schema.js";
+import type { Container } from "./container.js";
+import { withLock } from "./lock.js";
+import { isLive } from "./state.js";
+
+export interface InterfaceInfo {
+  name: string;
+  index: number;
+  mac?: string;
+  mtu: number;
+  up: boolean;
+  /** `address/prefix`, IPv4 and IPv6. */
+  addresses: string[];
+  stats?: { rxBytes: number; txBytes: number; rxPackets: number; txPackets: number };
+}
+
+function requireLive(c: Container, op: string): number {
+  if (!c._run || !isLive(c.state)) throw new StateError(`container "${c.name}" is not running`, op, c.state, { container: c.name });
+  return c._run.pid;
+}
+
+function withNamespace<T>(pid: number, fn: (inner: Netlink, nsfd: number) => T): T {
+  const nsfd = openSync(`/proc/${pid}/ns/net`, "r");
+  try {
+    const inner = Netlink.inNamespace(nsfd);
+    try {
+      return fn(inner, nsfd);
+    } finally {
+      inner.close();
+    }
+  } finally {
+    closeSync(nsfd);
+  }
+}
+
+export async function containerNetwork(c: Container): Promise<InterfaceInfo[]> {
+  const pid = requireLive(c, "network");
+  return withNamespace(pid, (inner) => {
+    const addrs = inner.addresses();
+    return inner.links().map((l) => ({
+      name: l.name,
+      index: l.index,
+      ...(l.mac ? { mac: l.mac } : {}),
+      mtu: l.mtu,
+      up: l.up,
+      addresses: addrs.filter((a) => a.index === l.index).map((a) => `${a.address}/${a.prefixLength}`),
+      ...(l.stats ? { stats: { rxBytes: l.stats.rxBytes, txBytes: l.stats.txBytes, rxPackets: l.stats.rxPackets, txPackets: l.stats.txPackets } } : {}),
+    }));
+  });
+}
+
+function mergeAttached(a: Attached | undefined, b: Attached): Attached {
+  return { veths: [...(a?.veths ?? []), ...b.veths], lent: [...(a?.lent ?? []), ...b.lent], ports: (a?.ports ?? false) || b.ports };
+}
+
+/** Plugs a NIC into the running container (and keeps it in its config). */
+export async function addNic(c: Container, spec: unknown): Promise<void> {
+  const parsed = nicSchema.safeParse(spec);
+  if (!parsed.success) {
+    throw new ConfigError(issuesOf(parsed.error).map((i) => ({ ...i, path: i.path ? `nic.${i.path}` : "nic" })), { container: c.name });
+  }
+  const nic: NicConfig = parsed.data;
+  const name = nicName(nic);
+  if (c.config.nics.some((n) => nicName(n) === name)) {
+    throw new ConfigError([{ path: "nic.name", message: `the container already has an interface ${name}` }], { container: c.name });
+  }
+  if (!c.config.namespaces.net) throw new ConfigError([{ path: "nic", message: "the container shares the host's network" }], { container: c.name });
+  await c.refresh();
+  const pid = requireLive(c, "addNic");
+  await withLock(c._store.lockPath(c.name), async () => {
+    const index = c.config.nics.length;
+    const leases = await reserveAddresses(c._runtime, c.name, [nic], index);
+    let attached: Attached;
+    try {
+      attached = await attachNics({
+        runtime: c._runtime,
+        container: c.name,
+        pid,
+        nics: [nic],
+        leases,
+        ports: [],
+        fieldBase: index,
+        routed: c.config.nics.length > 0,
+      });
+    } catch (e) {
+      await releaseAddresses(c._runtime, c.name, [name]);
+      throw e;
+    }
+    c._record = {
+      ...c._record,
+      config: { ...c._record.config, nics: [...c._record.config.nics, nic] },
+      leases: [...(c._record.leases ?? []), ...leases],
+    };
+    await c._store.writeRecord(c._record);
+    const disk = (await c._store.readState(c.name)) ?? c._state;
+    c._state = { ...disk, network: mergeAttached(disk.network, attached) };
+    await c._store.writeState(c.name, c._state);
+  });
+}
+
+/** Moves every NIC lent to the running container back to the host under its own name (before a stop). */
+export async function returnLentNics(c: Container): Promise<void> {
+  const lent = c._state.network?.lent ?? [];
+  if (!lent.length || !c._run) return;
+  const pid = c._run.pid;
+  await withLock(c._store.lockPath(c.name), async () => {
+    const disk = (await c._store.readState(c.name)) ?? c._state;
+    const network = disk.network;
+    if (!network?.lent.length) return;
+    const hostNs = openSync("/proc/self/ns/net", "r");
+    try {
+      withNamespace(pid, (inner) => {
+        for (const l of network.lent) {
+          if (!inner.link(l.name)) continue;
+          inner.setUp(l.name, false);
+          inner.moveToNamespace(l.name, hostNs, l.parent);
+        }
+      });
+    } finally {
+      closeSync(hostNs);
+    }
+    network.lent = [];
+    c._state = { ...disk, network };
+    await c._store.writeState(c.name, c._state);
+  });
+}
+
+/** Unplugs a NIC from the running container: a veth or macvlan is deleted, a physical NIC goes back to the host. */
+export async function removeNic(c: Container, name: string): Promise<void> {
+  const nic = c.config.nics.find((n) => nicName(n) === name);
+  if (!nic) throw new ConfigError([{ path: "name", message: `the container has no NIC ${JSON.stringify(name)}` }], { container: c.name });
+  await c.refresh();
+  const pid = requireLive(c, "removeNic");
+  await withLock(c._store.lockPath(c.name), async () => {
+    const disk = (await c._store.readState(c.name)) ?? c._state;
+    const network: Attached = disk.network ?? { veths: [], lent: [], ports: false };
+    if (nic.type === "physical") {
+      const lent = network.lent.find((l) => l.name === name);
+      // Out of the container's namespace, straight back under its own name.
+      const hostNs = openSync("/proc/self/ns/net", "r");
+      try {
+        withNamespace(pid, (inner) => {
+          inner.setUp(name, false);
+          inner.moveToNamespace(name, hostNs, nic.parent);
+        });
+      } finally {
+        closeSync(hostNs);
+      }
+      network.lent = network.lent.filter((l) => l !== lent);
+    } else {
+      withNamespace(pid, (inner) => inner.deleteLink(name));
+      const veth = vethName(c._runtime, c.name, name);
+      await detachNics(c._runtime, c.name, { veths: [veth] });
+      network.veths = network.veths.filter((v) => v !== veth);
+    }
+    await releaseAddresses(c._runtime, c.name, [name]);
+    c._record = {
+      ...c._record,
+      config: { ...c._record.config, nics: c._record.config.nics.filter((n) => n !== nic) },
+      leases: (c._record.leases ?? []).filter((l) => l.name !== name),
+    };
+    await c._store.writeRecord(c._record);
+    c._state = { ...disk, network };
+    await c._store.writeState(c.name, c._state);
+  });
+}

@@ -1,0 +1,321 @@
+/**
+ * A container's network, from create to destroy: addresses leased at
+ * create, interfaces made and moved into the container's namespace while
+ * its first process waits before "go" (so the init starts with eth0 up,
+ * addressed and routed), port forwards while it runs, physical NICs given
+ * back to the host when it stops, leases released at destroy. The managed
+ * bridge, its NAT and the nftables table belong to the runtime root.
+ * @module
+ */
+import { closeSync, openSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+import { codeOf, ConfigError, HostError } from "../errors.js";
+import type { ResolvedRuntime } from "../container/state.js";
+import { cidrOverlaps, LeaseStore, parseCidr } from "./ipam.js";
+import { Netlink } from "./netlink.js";
+import { Nft } from "./nft.js";
+import type { NicConfig, PortConfig } from "./schema.js";
+
+/** The managed network of a runtime root. */
+export interface ManagedNetwork {
+  /** Bridge name: `warren0` for the default root, `wr<hash>` for any other. */
+  bridge: string;
+  /** nftables table (family inet). */
+  table: string;
+  /** Subnet used when the bridge is created without one being asked for. */
+  defaultSubnet: string;
+  /** Lease files. */
+  leaseDir: string;
+}
+
+export function managedNetwork(runtime: ResolvedRuntime): ManagedNetwork {
+  if (runtime.cgroupParent === "warren") {
+    return { bridge: "warren0", table: "warren", defaultSubnet: "10.117.0.0/24", leaseDir: join(runtime.root, ".network") };
+  }
+  const h = createHash("sha256").update(runtime.root).digest();
+  return {
+    bridge: `wr${h.subarray(0, 4).toString("hex")}`,
+    table: `warren_${h.subarray(0, 4).toString("hex")}`,
+    defaultSubnet: `10.${118 + (h[4]! % 100)}.${h[5]!}.0/24`,
+    leaseDir: join(runtime.root, ".network"),
+  };
+}
+
+/** What a container holds per NIC (in container.json). */
+export interface NicLease {
+  /** The NIC's name inside the container. */
+  name: string;
+  ipv4?: string;
+  ipv6?: string;
+  prefix?: number;
+  prefix6?: number;
+  gateway?: string;
+  mac?: string;
+}
+
+/** A physical NIC lent to a running container (in state.json until it is back). */
+export interface LentNic {
+  parent: string;
+  ifindex: number;
+  name: string;
+}
+
+function leaseKey(container: string, nicName: string): string {
+  return `${container}/${nicName}`;
+}
+
+/** The in-container name of a NIC. */
+export function nicName(nic: NicConfig): string {
+  return nic.type === "physical" ? (nic.name ?? nic.parent) : nic.name;
+}
+
+/** Host-side name of a container NIC's veth: unique, ≤ 15 characters, stable. */
+export function vethName(runtime: ResolvedRuntime, container: string, nic: string): string {
+  return `ve${createHash("sha256").update(`${runtime.root}\0${container}\0${nic}`).digest("hex").slice(0, 11)}`;
+}
+
+function isManaged(nic: NicConfig, net: ManagedNetwork): boolean {
+  return nic.type === "bridged" && (nic.bridge === undefined || nic.bridge === net.bridge);
+}
+
+/** Leases addresses for the managed-bridge NICs (at create; stable across restarts). */
+export async function reserveAddresses(
+  runtime: ResolvedRuntime,
+  container: string,
+  nics: readonly NicConfig[],
+  fieldBase = 0,
+): Promise<NicLease[]> {
+  const net = managedNetwork(runtime);
+  const store = new LeaseStore(net.leaseDir);
+  const out: NicLease[] = [];
+  for (const [j, nic] of nics.entries()) {
+    const i = fieldBase + j;
+    if (nic.type !== "bridged") continue;
+    if (!isManaged(nic, net)) {
+      out.push({ name: nic.name, ...(nic.mac ? { mac: nic.mac } : {}), ...(nic.gateway ? { gateway: nic.gateway } : {}) });
+      continue;
+    }
+    const subnet = nic.subnet ?? net.defaultSubnet;
+    const record = await store.ensureNetwork(net.bridge, { subnet, ...(nic.subnet6 ? { subnet6: nic.subnet6 } : {}) });
+    const lease = await store.allocate(net.bridge, leaseKey(container, nic.name), {
+      ...(nic.ipv4 ? { ipv4: nic.ipv4 } : {}),
+      ...(nic.mac ? { mac: nic.mac } : {}),
+      field: `nics[${i}].ipv4`,
+    });
+    const p4 = parseCidr(record.subnet);
+    const p6 = record.subnet6 ? parseCidr(record.subnet6) : undefined;
+    out.push({
+      name: nic.name,
+      ipv4: lease.ipv4,
+      prefix: p4.prefix,
+      gateway: nic.gateway ?? record.gateway,
+      mac: lease.mac,
+      ...(lease.ipv6 && p6 ? { ipv6: lease.ipv6, prefix6: p6.prefix } : {}),
+    });
+  }
+  return out;
+}
+
+/** Releases a container's leases (at destroy), or only those of the NICs named. */
+export async function releaseAddresses(runtime: ResolvedRuntime, container: string, names: readonly string[]): Promise<void> {
+  const net = managedNetwork(runtime);
+  const store = new LeaseStore(net.leaseDir);
+  for (const n of names) await store.release(net.bridge, leaseKey(container, n)).catch(() => undefined);
+}
+
+/** Creates the managed bridge on first use, with its gateway address, NAT and forwarding. */
+async function ensureManagedBridge(host: Netlink, net: ManagedNetwork, store: LeaseStore): Promise<void> {
+  const record = (await store.leases(net.bridge)) as unknown as { subnet: string; gateway: string; subnet6?: string; gateway6?: string } | undefined;
+  if (!record) throw new HostError(`managed network ${net.bridge} has no lease record`, "ENOENT");
+  if (!host.link(net.bridge)) {
+    // A subnet the host already routes elsewhere would make the bridge
+    // unreachable or steal traffic: refuse it.
+    for (const r of host.routes(4)) {
+      if (r.dst && r.oif !== undefined && cidrOverlaps(r.dst, record.subnet)) {
+        throw new ConfigError([{ path: "nics.subnet", message: `${record.subnet} overlaps the host's route to ${r.dst}` }]);
+      }
+    }
+    host.createBridge(net.bridge);
+    host.addAddress(net.bridge, `${record.gateway}/${parseCidr(record.subnet).prefix}`);
+    if (record.subnet6 && record.gateway6) host.addAddress(net.bridge, `${record.gateway6}/${parseCidr(record.subnet6).prefix}`);
+    host.setUp(net.bridge);
+  }
+  const nft = new Nft({ table: net.table });
+  await nft.ensureBridgeNat(net.bridge, record.subnet);
+  if (record.subnet6) await nft.ensureBridgeNat(net.bridge, record.subnet6);
+  await nft.enableForwarding();
+}
+
+export interface AttachInput {
+  runtime: ResolvedRuntime;
+  container: string;
+  pid: number;
+  nics: readonly NicConfig[];
+  leases: readonly NicLease[];
+  ports: readonly PortConfig[];
+  /** Index of the first of `nics` in the container's config (for error paths), when hotplugging. */
+  fieldBase?: number;
+  /** Whether a default route exists already (hotplug). */
+  routed?: boolean;
+}
+
+/** What attachNics did, to undo it. */
+export interface Attached {
+  veths: string[];
+  lent: LentNic[];
+  ports: boolean;
+}
+
+/**
+ * Builds the container's interfaces in its network namespace (the process
+ * `pid` is paused before "go") and its port forwards. On failure, undoes
+ * what it did and rethrows.
+ */
+export async function attachNics(input: AttachInput): Promise<Attached> {
+  const net = managedNetwork(input.runtime);
+  const done: Attached = { veths: [], lent: [], ports: false };
+  const nsfd = openSync(`/proc/${input.pid}/ns/net`, "r");
+  const host = Netlink.host();
+  const inner = Netlink.inNamespace(nsfd);
+  try {
+    let routed = input.routed ?? false;
+    for (const [j, nic] of input.nics.entries()) {
+      const i = (input.fieldBase ?? 0) + j;
+      const lease = input.leases.find((l) => l.name === nicName(nic));
+      if (nic.type === "bridged") {
+        const bridge = nic.bridge ?? net.bridge;
+        if (isManaged(nic, net)) await ensureManagedBridge(host, net, new LeaseStore(net.leaseDir));
+        else if (!host.link(bridge)) throw new ConfigError([{ path: `nics[${i}].bridge`, message: `there is no bridge \`${bridge}\` on the host` }]);
+        const hostEnd = vethName(input.runtime, input.container, nic.name);
+        host.deleteLink(hostEnd); // left over by a crash
+        host.createVeth(hostEnd, nic.name, { peerNetnsFd: nsfd, ...(lease?.mac ? { peerMac: lease.mac } : {}), ...(nic.mtu ? { mtu: nic.mtu } : {}) });
+        done.veths.push(hostEnd);
+        host.setMaster(hostEnd, bridge);
+        host.setUp(hostEnd);
+        const addr = lease?.ipv4 ? `${lease.ipv4}/${lease.prefix}` : nic.ipv4;
+        if (addr) inner.addAddress(nic.name, addr);
+        if (lease?.ipv6) inner.addAddress(nic.name, `${lease.ipv6}/${lease.prefix6}`);
+        inner.setUp(nic.name);
+        const gw = nic.gateway ?? lease?.gateway;
+        if (gw && !routed) {
+          inner.addRoute({ gateway: gw, link: nic.name });
+          routed = true;
+        }
+      } else if (nic.type === "macvlan") {
+        if (!host.link(nic.parent)) throw new ConfigError([{ path: `nics[${i}].parent`, message: `there is no interface \`${nic.parent}\` on the host` }]);
+        const tmp = vethName(input.runtime, input.container, nic.name).replace(/^ve/, "mv");
+        host.deleteLink(tmp);
+        host.createMacvlan(tmp, nic.parent, { mode: "bridge", ...(nic.mac ? { mac: nic.mac } : {}), ...(nic.mtu ? { mtu: nic.mtu } : {}) });
+        host.moveToNamespace(tmp, nsfd, nic.name);
+        if (nic.ipv4) inner.addAddress(nic.name, nic.ipv4);
+        inner.setUp(nic.name);
+        if (nic.gateway && !routed) {
+          inner.addRoute({ gateway: nic.gateway, link: nic.name });
+          routed = true;
+        }
+      } else {
+        const link = host.link(nic.parent);
+        if (!link) throw new ConfigError([{ path: `nics[${i}].parent`, message: `there is no interface \`${nic.parent}\` on the host` }]);
+        const name = nic.name ?? nic.parent;
+        host.setUp(nic.parent, false);
+        host.moveToNamespace(nic.parent, nsfd, name);
+        done.lent.push({ parent: nic.parent, ifindex: link.index, name });
+        if (nic.mtu) inner.setMtu(name, nic.mtu);
+        if (nic.ipv4) inner.addAddress(name, nic.ipv4);
+        inner.setUp(name);
+        if (nic.gateway && !routed) {
+          inner.addRoute({ gateway: nic.gateway, link: name });
+          routed = true;
+        }
+      }
+    }
+    if (input.ports.length > 0) {
+      const first = input.leases.find((l) => l.ipv4) ?? undefined;
+      const target = first?.ipv4 ?? input.nics.map((n) => (n.type === "bridged" ? n.ipv4?.split("/")[0] : undefined)).find(Boolean);
+      if (!target) throw new ConfigError([{ path: "ports", message: "port forwards need an IPv4 address on a bridged NIC" }]);
+      const firstBridged = input.nics.find((n) => n.type === "bridged");
+      const bridge = (firstBridged?.type === "bridged" ? firstBridged.bridge : undefined) ?? net.bridge;
+      const nft = new Nft({ table: net.table });
+      const { needsRouteLocalnet } = await nft.addPortForwards(
+        input.container,
+        input.ports.map((p) => {
+          const [addr, port] = p.host.split(":");
+          return { hostAddress: addr!, hostPort: Number(port), containerAddress: target, containerPort: p.container, proto: p.proto };
+        }),
+        bridge,
+        { field: "ports" },
+      );
+      done.ports = true;
+      // The host's own connections to 127.0.0.1:PORT are DNAT'ed out of the
+      // bridge: the kernel routes them only with route_localnet there.
+      if (needsRouteLocalnet) await nft.enableRouteLocalnet(bridge);
+    }
+    return done;
+  } catch (e) {
+    inner.close();
+    await detachNics(input.runtime, input.container, done, host).catch(() => undefined);
+    host.close();
+    closeSync(nsfd);
+    throw e;
+  } finally {
+    try {
+      inner.close();
+      host.close();
+      closeSync(nsfd);
+    } catch {
+      /* closed in the error path */
+    }
+  }
+}
+
+/**
+ * After the container stopped (or a start failed): port forwards removed,
+ * veths gone (they die with the namespace; deleted here too in case it
+ * lives on), physical NICs renamed back once the kernel has returned them
+ * to the host (that happens when the namespace is torn down, asynchronously).
+ */
+export async function detachNics(runtime: ResolvedRuntime, container: string, attached: Partial<Attached>, hostIn?: Netlink): Promise<void> {
+  const net = managedNetwork(runtime);
+  if (attached.ports) await new Nft({ table: net.table }).removePortForwards(container);
+  const host = hostIn ?? Netlink.host();
+  try {
+    for (const v of attached.veths ?? []) host.deleteLink(v);
+    for (const lent of attached.lent ?? []) await returnLent(host, lent);
+  } finally {
+    if (!hostIn) host.close();
+  }
+}
+
+async function returnLent(host: Netlink, lent: LentNic): Promise<void> {
+  for (let waited = 0; waited < 5000; waited += 20) {
+    const back = host.link(lent.ifindex);
+    if (back) {
+      if (back.name !== lent.parent) {
+        try {
+          host.setUp(back.index, false);
+          host.rename(back.index, lent.parent);
+        } catch (e) {
+          throw new HostError(`give \`${lent.parent}\` back to the host (it came back as \`${back.name}\`)`, codeOf(e), { cause: e });
+        }
+      }
+      return;
+    }
+    await sleep(20);
+  }
+  throw new HostError(`\`${lent.parent}\` (index ${lent.ifindex}) did not come back to the host`, "ETIMEDOUT");
+}
+
+/** Removes the managed bridge, its NAT table and the lease file when no container of the root needs them. */
+export async function removeManagedNetwork(runtime: ResolvedRuntime): Promise<void> {
+  const net = managedNetwork(runtime);
+  const host = Netlink.host();
+  try {
+    host.deleteLink(net.bridge);
+  } finally {
+    host.close();
+  }
+  await new Nft({ table: net.table }).removeTable().catch(() => undefined);
+}
