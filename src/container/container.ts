@@ -303,7 +303,9 @@ export class Container implements AsyncDisposable {
         if (!cleaned.includes(name)) cleaned.push(name);
       }
     }
-    if ((await store.names()).length === 0) {
+    const remaining = [];
+    for (const name of await store.names()) if (await store.exists(name)) remaining.push(name);
+    if (remaining.length === 0) {
       await removeManagedNetwork(runtime).catch(() => undefined);
       new CgroupTree(detectCgroupHost().mount, runtime.cgroupParent).removeSubtreeIfEmpty();
     }

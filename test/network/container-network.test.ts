@@ -5,7 +5,8 @@
  */
 import { execFile } from "node:child_process";
 import { connect, createServer } from "node:net";
-import { readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
@@ -117,6 +118,41 @@ describe("managed bridge", () => {
     ifs = await c.network();
     expect(ifs.map((i) => i.name)).not.toContain("eth1");
     await c.stop({ timeout: 0 });
+  });
+
+  it("hands 50 containers created in parallel by two Node processes 50 distinct addresses", async () => {
+    const script = (tag: string) => `
+      import { Container } from ${JSON.stringify(join(repo, "src/index.ts"))};
+      const made = await Promise.all(Array.from({ length: 25 }, (_, i) =>
+        Container.create("par-${tag}-" + i, { rootfs: { path: ${JSON.stringify(rootfs())}, mode: "ro" }, nics: [{ type: "bridged" }] },
+          { root: ${JSON.stringify(stateRoot())} })));
+      console.log(JSON.stringify(made.map((c) => c._record.leases[0].ipv4)));`;
+    const files = ["x", "y"].map((tag) => {
+      const f = join(stateRoot(), `par-${tag}.mts`);
+      writeFileSync(f, script(tag));
+      return f;
+    });
+    const outs = await Promise.all(files.map((f) => run(process.execPath, ["--import", "tsx", f], { cwd: repo })));
+    const addrs = outs.flatMap((o) => JSON.parse(o.stdout.trim().split("\n").pop()!) as string[]);
+    expect(addrs).toHaveLength(50);
+    expect(new Set(addrs).size).toBe(50);
+    for (const tag of ["x", "y"]) {
+      for (let i = 0; i < 25; i++) await (await Container.get(`par-${tag}-${i}`, runtime())).destroy();
+    }
+  });
+
+  it("refuses a managed subnet that overlaps a route the host has", async () => {
+    const host = Netlink.host();
+    const taken = host.routes(4).find((r) => r.dst && r.prefixLength && r.prefixLength >= 8 && r.prefixLength <= 30);
+    host.close();
+    if (!taken?.dst) return; // no such route on this host to collide with
+    const other = { root: mkdtempSync(join(tmpdir(), "warren-overlap-")) };
+    const c = await Container.create(uniqueName("overlap"), { rootfs: { path: rootfs(), mode: "ro" }, nics: [{ type: "bridged", subnet: taken.dst }] }, other);
+    await expect(c.start()).rejects.toMatchObject({ code: "ERR_WARREN_CONFIG", message: expect.stringMatching(/overlaps the host's route/) });
+    expect(c.state).toBe("created");
+    await c.destroy();
+    await Container.gc(other);
+    rmSync(other.root, { recursive: true, force: true });
   });
 
   it("refuses bad input with a typed error, leaving nothing half-made", async () => {
