@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+
+import { ConfigError } from "../errors.js";
+import { resolveConfig } from "../config/resolve.js";
+import { managedNetwork, nicName, vethName } from "./manager.js";
+
+function issues(input: unknown) {
+  try {
+    resolveConfig(input as never);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).issues;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("network configuration", () => {
+  it("fills NIC defaults and normalizes port forwards", () => {
+    const c = resolveConfig({ nics: [{ type: "bridged" }, { type: "physical", parent: "enp3s0" }], ports: [{ host: 8080, container: 80 }, { host: "127.0.0.1:53", container: 53, proto: "udp" }] });
+    expect(c.nics[0]).toEqual({ type: "bridged", name: "eth0" });
+    expect(nicName(c.nics[1]!)).toBe("enp3s0");
+    expect(c.ports).toEqual([
+      { host: "0.0.0.0:8080", container: 80, proto: "tcp" },
+      { host: "127.0.0.1:53", container: 53, proto: "udp" },
+    ]);
+  });
+
+  it("names bad NIC fields and cross-field problems", () => {
+    expect(issues({ nics: [{ type: "bridged", name: "a-very-long-interface-name" }] })[0]?.path).toBe("nics[0].name");
+    expect(issues({ nics: [{ type: "macvlan" }] })[0]?.path).toBe("nics[0].parent");
+    expect(issues({ nics: [{ type: "bridged", mac: "01:00:00:00:00:01" }] })[0]).toMatchObject({ path: "nics[0].mac", message: "must be a unicast MAC address" });
+    expect(issues({ nics: [{ type: "bridged" }, { type: "bridged" }] })[0]).toMatchObject({ path: "nics[1].name" });
+    expect(issues({ ports: [{ host: 80, container: 80 }] })[0]).toMatchObject({ path: "ports", message: "port forwards need a bridged NIC" });
+    expect(issues({ ports: [{ host: "localhost:80", container: 80 }], nics: [{ type: "bridged" }] })[0]?.path).toBe("ports[0].host");
+    expect(issues({ nics: [{ type: "bridged" }], namespaces: { net: false } })[0]?.path).toBe("nics");
+  });
+});
+
+describe("names", () => {
+  it("gives the default root warren0 and other roots their own bridge and table", () => {
+    expect(managedNetwork({ root: "/var/lib/warren", cgroupParent: "warren" })).toMatchObject({ bridge: "warren0", table: "warren" });
+    const other = managedNetwork({ root: "/tmp/x", cgroupParent: "warren-1234" });
+    expect(other.bridge).toMatch(/^wr[0-9a-f]{8}$/);
+    expect(other.table).toMatch(/^warren_[0-9a-f]{8}$/);
+    expect(other.defaultSubnet).toMatch(/^10\.\d+\.\d+\.0\/24$/);
+    const v = vethName({ root: "/tmp/x", cgroupParent: "w" }, "web", "eth0");
+    expect(v.length).toBeLessThanOrEqual(15);
+    expect(v).toBe(vethName({ root: "/tmp/x", cgroupParent: "w" }, "web", "eth0"));
+    expect(v).not.toBe(vethName({ root: "/tmp/x", cgroupParent: "w" }, "web", "eth1"));
+  });
+});
