@@ -1,7 +1,7 @@
 /**
  * The `warren` command line: `warren run -- CMD`, `create`, `start`, `stop`,
  * `kill`, `destroy`, `exec`, `freeze`, `unfreeze`, `set`, `stats`, `list`,
- * `info`. Built by tsup into
+ * `info`, `network`, `nic`, `gc`. Built by tsup into
  * `dist/cli/main.js` (the package's bin), which runs {@link main} itself.
  * @module
  */
@@ -24,6 +24,7 @@ import {
 import { execCommand } from "./exec.js";
 import { errorText, exitCodeOf } from "./exit.js";
 import { processIo, type Io } from "./io.js";
+import { gcCommand, networkCommand, nicCommand } from "./network.js";
 import { createCommand, runCommand } from "./run.js";
 import { MAIN_USAGE, USAGE } from "./usage.js";
 
@@ -54,6 +55,9 @@ const COMMANDS: Record<string, Command> = {
   list: listCommand,
   ls: listCommand,
   info: (argv, io) => infoCommand(argv, io, version()),
+  network: networkCommand,
+  nic: nicCommand,
+  gc: gcCommand,
 };
 
 /**

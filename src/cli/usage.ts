@@ -17,6 +17,26 @@ const LIMIT_FLAGS = `Limits (cgroup v2; SIZE is like 256MiB, 1GB, 64M, 50% of th
   --device RULE            allow a device, "TYPE MAJOR:MINOR ACCESS" like "c 10:200 rwm"
                            (repeatable; needs --no-userns)`;
 
+const NIC_SPEC = `SPEC is one of:
+  bridged[,name=eth0][,bridge=BR][,ipv4=ADDR][,subnet=CIDR][,subnet6=CIDR][,gateway=IP][,mac=MAC][,mtu=N]
+      a veth on warren's managed bridge (addresses handed out, outbound NAT),
+      or on the host's bridge BR
+  macvlan,parent=IF[,name=eth0][,ipv4=CIDR][,gateway=IP][,mac=MAC][,mtu=N]
+      a macvlan (bridge mode) on the host interface IF
+  physical,parent=IF[,name=IF][,ipv4=CIDR][,gateway=IP][,mtu=N]
+      the host interface IF itself, moved into the container while it runs`;
+
+const NETWORK_FLAGS = `Network (default: a network of its own with only lo):
+  --net bridged            one NIC eth0 on warren's managed bridge (same as --nic bridged)
+  --nic SPEC               add a network interface (repeatable; see SPEC below)
+  -p, --publish [HOSTADDR:]HOSTPORT:CONTAINERPORT[/tcp|udp]
+                           forward a host port to the container's first bridged NIC
+                           (repeatable; without a bridged NIC, one is added: eth0, or
+                           the first free ethN)
+  --dns IP                 nameserver for /etc/resolv.conf (repeatable; default: the host's)
+
+${NIC_SPEC}`;
+
 const CONFIG_FLAGS = `Container options:
   --rootfs DIR             root filesystem directory (default: the host's /usr, read-only, with a private /etc, /var, ...)
   --ro                     mount --rootfs read-only
@@ -29,6 +49,8 @@ const CONFIG_FLAGS = `Container options:
   --share-net              share the host's network instead of a private one
   -v, --volume HOST:CONTAINER[:ro]
                            bind a host path into the container (repeatable)
+
+${NETWORK_FLAGS}
 
 ${LIMIT_FLAGS}`;
 
@@ -149,6 +171,36 @@ Options:
 ${COMMON}`,
 };
 
+USAGE.network = `Usage: warren network [OPTIONS] NAME
+
+Shows a running container's network interfaces: name, MAC, MTU, state,
+addresses, and bytes received and sent.
+
+Options:
+  --json                   one JSON array (the library's InterfaceInfo) instead of a table
+
+${COMMON}`;
+
+USAGE.nic = `Usage: warren nic add [OPTIONS] NAME SPEC
+       warren nic rm [OPTIONS] NAME IFNAME
+
+Plugs a NIC into a running container, or unplugs one by its name inside the
+container (a physical NIC goes back to the host). The change is kept for
+later starts. Prints the interface name.
+
+${NIC_SPEC}
+
+${COMMON}`;
+
+USAGE.gc = `Usage: warren gc [OPTIONS]
+
+Sweeps up after containers that ended while nobody watched: cgroups, port
+forwards, physical NICs lent out, stopped --rm containers. When no container
+is left under the state directory, warren's managed bridge and its nftables
+table are removed too. Prints the names of the containers it cleaned.
+
+${COMMON}`;
+
 export const MAIN_USAGE = `Usage: warren COMMAND [OPTIONS]
 
 Linux system containers, no daemon.
@@ -167,6 +219,9 @@ Commands:
   stats     show containers' resource usage
   list      list containers
   info      show the host's cgroup setup
+  network   show a running container's network interfaces
+  nic       add or remove a running container's network interface
+  gc        clean up after dead containers and the unused managed bridge
   help      show help for a command
 
 Run 'warren COMMAND --help' for a command's options. Every command takes

@@ -318,4 +318,6 @@ export async function removeManagedNetwork(runtime: ResolvedRuntime): Promise<vo
     host.close();
   }
   await new Nft({ table: net.table }).removeTable().catch(() => undefined);
+  // The lease record goes too; it refuses while a lease is left.
+  await new LeaseStore(net.leaseDir).removeNetwork(net.bridge).catch(() => undefined);
 }

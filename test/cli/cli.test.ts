@@ -3,13 +3,16 @@
  * src/cli/main.ts`), against a state root of its own. Containers use the
  * embedded default rootfs unless a test says otherwise.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { connect } from "node:net";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
+import { resolveRuntime } from "../../src/container/state.js";
 import { Container, detectCgroupHost, host } from "../../src/index.js";
+import { managedNetwork } from "../../src/network/manager.js";
 
 const repo = resolve(import.meta.dirname, "../..");
 const TIMEOUT = 30_000;
@@ -62,18 +65,42 @@ async function list(): Promise<{ name: string; state: string; pid: number | null
   return JSON.parse(r.stdout);
 }
 
+/** The host's interfaces that warren names: managed bridges (`wr…`, `warren0`) and veths (`ve…`). */
+function warrenLinks(): string[] {
+  return readdirSync("/sys/class/net").filter((l) => l.startsWith("wr") || l.startsWith("ve"));
+}
+
+/** The host's nftables tables (`inet warren_…`); empty without nft. */
+function nftTables(): string[] {
+  try {
+    return execFileSync("nft", ["list", "tables"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split("\n").filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** Those present before this file ran (another suite's), not counted as its leftovers. */
+let linksBefore: string[] = [];
+
 beforeAll(() => {
   expect(existsSync(join(repo, "node_modules/tsx"))).toBe(true);
   root = mkdtempSync("/tmp/warren-cli-test-");
+  linksBefore = warrenLinks();
 });
 
 afterAll(async () => {
-  // Whatever a failed test left: stop and destroy it, then drop the root.
+  // Whatever a failed test left: stop and destroy it, then `warren gc` (the
+  // managed bridge and its nftables table go once no container is left), then
+  // drop the root.
   try {
     for (const c of await Container.list({ root })) {
       await c.stop({ timeout: 0 }).catch(() => undefined);
       await c.destroy({ force: true }).catch(() => undefined);
     }
+    const gc = await cli("gc", []);
+    expect(gc.stderr).toBe("");
+    expect(gc.code).toBe(0);
+    expect(warrenLinks().filter((l) => !linksBefore.includes(l))).toEqual([]);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -366,5 +393,160 @@ describe("warren info, controllers", () => {
     expect(r.stdout).toMatch(new RegExp(`^nsdelegate:\\s+${host().cgroup.delegation.nsdelegate ? "yes" : "no"}$`, "m"));
     expect(r.stdout).toMatch(/^delegated files:\s+\S/m);
     expect(r.stdout).toMatch(memoryUsable() ? /^controller memory:\s+usable$/m : /^controller memory:\s+not usable: memory is /m);
+  }, TIMEOUT);
+});
+
+/** An `inet 10.x.y.z/N` address in `ip -o -4 addr` output, or `undefined`. */
+function inet10(out: string): string | undefined {
+  return /\binet (10\.\d+\.\d+\.\d+)\/\d+/.exec(out)?.[1];
+}
+
+/** `warren network --json NAME`. */
+async function interfaces(name: string): Promise<{ name: string; mac?: string; mtu: number; up: boolean; addresses: string[]; stats?: { rxBytes: number } }[]> {
+  const r = await cli("network", ["--json", name]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
+describe("warren networking", () => {
+  const net = () => managedNetwork(resolveRuntime({ root }));
+
+  it("run --rm --net bridged gives the container eth0 with an address on the managed bridge", async () => {
+    const r = await cli("run", ["--rm", "--net", "bridged", "--", "sh", "-c", "ip -o -4 addr show eth0"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(inet10(r.stdout)).toBeDefined();
+    expect(net().bridge).toMatch(/^wr[0-9a-f]{8}$/);
+    expect(readdirSync("/sys/class/net")).toContain(net().bridge);
+    expect(await list()).toEqual([]);
+  }, TIMEOUT);
+
+  it("-p without a NIC adds a bridged eth0", async () => {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const r = await cli("run", ["--rm", "-p", `127.0.0.1:${port}:80`, "--", "sh", "-c", "ip -o -4 addr show eth0"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(inet10(r.stdout)).toBeDefined();
+  }, TIMEOUT);
+
+  it("rejects a bad --nic with 125 before creating anything", async () => {
+    const r = await cli("run", ["--rm", "--nic", "bridged,foo=1", "--", "true"]);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toBe('warren: --nic: unknown key "foo" in "bridged,foo=1"\nSee \'warren run --help\'.\n');
+    expect(await list()).toEqual([]);
+  }, TIMEOUT);
+
+  it("create, start, network, nic add, nic rm, stop, destroy", async () => {
+    const name = uniqueName("net");
+    try {
+      const created = await cli("create", ["--net", "bridged", name]);
+      expect(created.stderr).toBe("");
+      expect(created.code).toBe(0);
+      const started = await cli("start", [name]);
+      expect(started.stderr).toBe("");
+      expect(started.code).toBe(0);
+
+      const table = await cli("network", [name]);
+      expect(table.stderr).toBe("");
+      expect(table.code).toBe(0);
+      const lines = table.stdout.trimEnd().split("\n");
+      expect(lines[0]).toMatch(/^NAME\s+MAC\s+MTU\s+STATE\s+ADDRESSES\s+RX\s+TX$/);
+      expect(lines.find((l) => l.startsWith("lo "))).toMatch(/^lo\s+\S+\s+65536\s+up\s+127\.0\.0\.1\/8/);
+      const eth0Row = lines.find((l) => l.startsWith("eth0 "));
+      expect(eth0Row).toMatch(/^eth0\s+([0-9a-f]{2}:){5}[0-9a-f]{2}\s+\d+\s+up\s+10\.\d+\.\d+\.\d+\/\d+\S*\s+\d+(\.\d)?[KMG]?i?B\s+\d+(\.\d)?[KMG]?i?B$/);
+
+      const eth0 = (await interfaces(name)).find((i) => i.name === "eth0");
+      expect(eth0).toBeDefined();
+      expect(eth0!.up).toBe(true);
+      expect(eth0!.addresses.some((a) => /^10\.\d+\.\d+\.\d+\/\d+$/.test(a))).toBe(true);
+      expect(typeof eth0!.stats?.rxBytes).toBe("number");
+      expect(eth0Row).toContain(eth0!.addresses[0]!.split(",")[0]!);
+
+      const added = await cli("nic", ["add", name, "bridged,name=eth1"]);
+      expect(added.stderr).toBe("");
+      expect(added.stdout).toBe("eth1\n");
+      expect(added.code).toBe(0);
+      const withEth1 = await cli("network", [name]);
+      expect(withEth1.stdout).toMatch(/^eth1\s+\S+\s+\d+\s+up\s+10\.\d+\.\d+\.\d+\/\d+/m);
+      const eth1 = (await interfaces(name)).find((i) => i.name === "eth1");
+      expect(eth1?.addresses.some((a) => /^10\./.test(a))).toBe(true);
+      expect(eth1!.addresses).not.toEqual(eth0!.addresses);
+
+      const again = await cli("nic", ["add", name, "bridged,name=eth1"]);
+      expect(again.code).toBe(125);
+      expect(again.stderr).toMatch(/eth1/);
+
+      const removed = await cli("nic", ["rm", name, "eth1"]);
+      expect(removed.stderr).toBe("");
+      expect(removed.stdout).toBe("eth1\n");
+      expect(removed.code).toBe(0);
+      const after = await cli("network", [name]);
+      expect(after.stdout).not.toMatch(/^eth1\s/m);
+      expect(after.stdout).toMatch(/^eth0\s/m);
+      expect((await interfaces(name)).map((i) => i.name).sort()).toEqual(["eth0", "lo"]);
+
+      const stopped = await cli("stop", ["--timeout", "5000", name]);
+      expect(stopped.stderr).toBe("");
+      expect(stopped.code).toBe(0);
+      const notRunning = await cli("network", [name]);
+      expect(notRunning.code).toBe(125);
+      expect(notRunning.stderr).toBe(`warren: container "${name}" is not running\n`);
+
+      const destroyed = await cli("destroy", [name]);
+      expect(destroyed.stderr).toBe("");
+      expect(destroyed.code).toBe(0);
+      expect(await list()).toEqual([]);
+    } finally {
+      await cli("destroy", ["--force", name]); // when an assertion above failed
+    }
+  }, 60_000);
+
+  it("create -p 127.0.0.1:PORT:80 forwards the host's port to the container", async (ctx) => {
+    // The default rootfs is the host's /usr: busybox's nc serves inside.
+    if (!existsSync("/usr/bin/busybox")) ctx.skip("no /usr/bin/busybox on this host");
+    const name = uniqueName("pub");
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    try {
+      const created = await cli("create", ["-p", `127.0.0.1:${port}:80`, name, "--", "busybox", "sh", "-c", "while :; do echo served | busybox nc -l -p 80; done"]);
+      expect(created.stderr).toBe("");
+      expect(created.code).toBe(0);
+      const started = await cli("start", [name]);
+      expect(started.stderr).toBe("");
+      expect(started.code).toBe(0);
+      const fetch = () =>
+        new Promise<string>((resolveFetch) => {
+          let got = "";
+          const s = connect(port, "127.0.0.1");
+          s.setEncoding("utf8").on("data", (d: string) => (got += d));
+          s.on("error", () => resolveFetch(""));
+          s.on("close", () => resolveFetch(got));
+          s.end();
+        });
+      let got = "";
+      for (let i = 0; i < 50 && got === ""; i++) {
+        got = await fetch();
+        if (got === "") await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(got).toBe("served\n");
+      expect((await cli("stop", ["--timeout", "0", name])).code).toBe(0);
+      expect((await cli("destroy", [name])).code).toBe(0);
+    } finally {
+      await cli("destroy", ["--force", name]);
+    }
+  }, TIMEOUT);
+
+  it("gc removes the managed bridge and its nftables table once no container is left", async () => {
+    const { bridge, table } = net();
+    // Left by the tests above (destroying a container keeps the bridge).
+    expect(readdirSync("/sys/class/net")).toContain(bridge);
+    if (nftTables().length > 0) expect(nftTables().some((t) => t.split(/\s+/).includes(table))).toBe(true);
+    const gc = await cli("gc", []);
+    expect(gc.stderr).toBe("");
+    expect(gc.stdout).toBe("");
+    expect(gc.code).toBe(0);
+    expect(readdirSync("/sys/class/net")).not.toContain(bridge);
+    expect(nftTables().some((t) => t.split(/\s+/).includes(table))).toBe(false);
+    expect(warrenLinks().filter((l) => !linksBefore.includes(l))).toEqual([]);
   }, TIMEOUT);
 });
