@@ -8,7 +8,7 @@ import { closeSync, openSync } from "node:fs";
 
 import { issuesOf } from "../config/resolve.js";
 import { ConfigError, StateError } from "../errors.js";
-import { attachNics, detachNics, nicName, releaseAddresses, reserveAddresses, vethName, type Attached } from "../network/manager.js";
+import { attachNics, nicName, releaseAddresses, reserveAddresses, type Attached } from "../network/manager.js";
 import { Netlink } from "../network/netlink.js";
 import { nicSchema, type NicConfig } from "../network/schema.js";
 import type { Container } from "./container.js";
@@ -160,10 +160,14 @@ export async function removeNic(c: Container, name: string): Promise<void> {
       }
       network.lent = network.lent.filter((l) => l !== lent);
     } else {
+      // Deleting the container's end takes the host's end of a veth along.
       withNamespace(pid, (inner) => inner.deleteLink(name));
-      const veth = vethName(c._runtime, c.name, name);
-      await detachNics(c._runtime, c.name, { veths: [veth] });
-      network.veths = network.veths.filter((v) => v !== veth);
+      const host = Netlink.host();
+      try {
+        network.veths = network.veths.filter((v) => host.link(v) !== undefined);
+      } finally {
+        host.close();
+      }
     }
     await releaseAddresses(c._runtime, c.name, [name]);
     c._record = {

@@ -8,7 +8,7 @@
  * @module
  */
 import { closeSync, openSync } from "node:fs";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -72,9 +72,15 @@ export function nicName(nic: NicConfig): string {
   return nic.type === "physical" ? (nic.name ?? nic.parent) : nic.name;
 }
 
-/** Host-side name of a container NIC's veth: unique, ≤ 15 characters, stable. */
+/**
+ * Host-side name of a container NIC's veth (≤ 15 characters): a stable part
+ * naming the container and NIC, and a random part, because the previous
+ * run's veth may still be on its way out (a namespace is torn down
+ * asynchronously) and deleting it ourselves would wait for that (~15 ms).
+ */
 export function vethName(runtime: ResolvedRuntime, container: string, nic: string): string {
-  return `ve${createHash("sha256").update(`${runtime.root}\0${container}\0${nic}`).digest("hex").slice(0, 11)}`;
+  const stable = createHash("sha256").update(`${runtime.root}\0${container}\0${nic}`).digest("hex").slice(0, 8);
+  return `ve${stable}${randomBytes(2).toString("hex")}`;
 }
 
 function isManaged(nic: NicConfig, net: ManagedNetwork): boolean {
@@ -126,8 +132,17 @@ export async function releaseAddresses(runtime: ResolvedRuntime, container: stri
   for (const n of names) await store.release(net.bridge, leaseKey(container, n)).catch(() => undefined);
 }
 
+/**
+ * Bridges whose NAT this process has set up, by name and ifindex: nft runs
+ * as a child process (tens of ms), so it runs once per bridge and process,
+ * not on every start. A bridge re-created (another ifindex) is done again.
+ */
+const natReady = new Map<string, number>();
+
 /** Creates the managed bridge on first use, with its gateway address, NAT and forwarding. */
 async function ensureManagedBridge(host: Netlink, net: ManagedNetwork, store: LeaseStore): Promise<void> {
+  const existing = host.link(net.bridge);
+  if (existing && natReady.get(net.bridge) === existing.index) return;
   const record = (await store.leases(net.bridge)) as unknown as { subnet: string; gateway: string; subnet6?: string; gateway6?: string } | undefined;
   if (!record) throw new HostError(`managed network ${net.bridge} has no lease record`, "ENOENT");
   if (!host.link(net.bridge)) {
@@ -147,6 +162,7 @@ async function ensureManagedBridge(host: Netlink, net: ManagedNetwork, store: Le
   await nft.ensureBridgeNat(net.bridge, record.subnet);
   if (record.subnet6) await nft.ensureBridgeNat(net.bridge, record.subnet6);
   await nft.enableForwarding();
+  natReady.set(net.bridge, host.link(net.bridge)!.index);
 }
 
 export interface AttachInput {
@@ -190,24 +206,25 @@ export async function attachNics(input: AttachInput): Promise<Attached> {
         if (isManaged(nic, net)) await ensureManagedBridge(host, net, new LeaseStore(net.leaseDir));
         else if (!host.link(bridge)) throw new ConfigError([{ path: `nics[${i}].bridge`, message: `there is no bridge \`${bridge}\` on the host` }]);
         const hostEnd = vethName(input.runtime, input.container, nic.name);
-        host.deleteLink(hostEnd); // left over by a crash
         host.createVeth(hostEnd, nic.name, { peerNetnsFd: nsfd, ...(lease?.mac ? { peerMac: lease.mac } : {}), ...(nic.mtu ? { mtu: nic.mtu } : {}) });
         done.veths.push(hostEnd);
-        host.setMaster(hostEnd, bridge);
-        host.setUp(hostEnd);
+        // By index from here on: each name would cost a lookup round trip.
+        const hostIndex = host.link(hostEnd)!.index;
+        host.setMaster(hostIndex, bridge);
+        host.setUp(hostIndex);
+        const index = inner.link(nic.name)!.index;
         const addr = lease?.ipv4 ? `${lease.ipv4}/${lease.prefix}` : nic.ipv4;
-        if (addr) inner.addAddress(nic.name, addr);
-        if (lease?.ipv6) inner.addAddress(nic.name, `${lease.ipv6}/${lease.prefix6}`);
-        inner.setUp(nic.name);
+        if (addr) inner.addAddress(index, addr);
+        if (lease?.ipv6) inner.addAddress(index, `${lease.ipv6}/${lease.prefix6}`);
+        inner.setUp(index);
         const gw = nic.gateway ?? lease?.gateway;
         if (gw && !routed) {
-          inner.addRoute({ gateway: gw, link: nic.name });
+          inner.addRoute({ gateway: gw, link: index });
           routed = true;
         }
       } else if (nic.type === "macvlan") {
         if (!host.link(nic.parent)) throw new ConfigError([{ path: `nics[${i}].parent`, message: `there is no interface \`${nic.parent}\` on the host` }]);
         const tmp = vethName(input.runtime, input.container, nic.name).replace(/^ve/, "mv");
-        host.deleteLink(tmp);
         host.createMacvlan(tmp, nic.parent, { mode: "bridge", ...(nic.mac ? { mac: nic.mac } : {}), ...(nic.mtu ? { mtu: nic.mtu } : {}) });
         host.moveToNamespace(tmp, nsfd, nic.name);
         if (nic.ipv4) inner.addAddress(nic.name, nic.ipv4);
@@ -273,16 +290,16 @@ export async function attachNics(input: AttachInput): Promise<Attached> {
 
 /**
  * After the container stopped (or a start failed): port forwards removed,
- * veths gone (they die with the namespace; deleted here too in case it
- * lives on), physical NICs renamed back once the kernel has returned them
- * to the host (that happens when the namespace is torn down, asynchronously).
+ * physical NICs renamed back once the kernel has returned them to the host
+ * (that happens when the namespace is torn down, asynchronously). veths and
+ * macvlans need nothing: they die with the namespace, and deleting one
+ * ourselves would only wait for that teardown.
  */
 export async function detachNics(runtime: ResolvedRuntime, container: string, attached: Partial<Attached>, hostIn?: Netlink): Promise<void> {
   const net = managedNetwork(runtime);
   if (attached.ports) await new Nft({ table: net.table }).removePortForwards(container);
   const host = hostIn ?? Netlink.host();
   try {
-    for (const v of attached.veths ?? []) host.deleteLink(v);
     for (const lent of attached.lent ?? []) await returnLent(host, lent);
   } finally {
     if (!hostIn) host.close();
@@ -311,6 +328,7 @@ async function returnLent(host: Netlink, lent: LentNic): Promise<void> {
 /** Removes the managed bridge, its NAT table and the lease file when no container of the root needs them. */
 export async function removeManagedNetwork(runtime: ResolvedRuntime): Promise<void> {
   const net = managedNetwork(runtime);
+  natReady.delete(net.bridge);
   const host = Netlink.host();
   try {
     host.deleteLink(net.bridge);
