@@ -60,7 +60,9 @@ describe("managed bridge", () => {
     expect(after.stats!.txPackets).toBeGreaterThan(0);
     await a.stop({ timeout: 0 });
     await b.stop({ timeout: 0 });
-    // The veths went with the containers.
+    // The veths go with the containers' namespaces (torn down by the kernel
+    // asynchronously, shortly after the stop).
+    for (let i = 0; i < 100 && hostLinks().some((l) => l.startsWith("ve")); i++) await new Promise((r) => setTimeout(r, 50));
     expect(hostLinks().filter((l) => l.startsWith("ve"))).toEqual([]);
   });
 
