@@ -391,8 +391,21 @@ async function main() {
   const tNic = await Container.create("bench-nic", { rootfs, init: ["/bin/true"], nics: [{ type: "bridged", subnet: BENCH_SUBNET }] }, runtime);
   live.add(tNic);
   const tn = exitTally();
-  w.start_nic = summarize(await timeRuns("start with a bridged NIC", runs, () => startOnce(tNic, tn)));
-  w.start_nic.above_start_ms = Math.round((w.start_nic.median_ms - w.start.median_ms) * 100) / 100;
+  // Interleaved with plain starts, so drift over the run (namespaces the
+  // kernel is still tearing down, other load) hits both alike.
+  const plainSamples = [];
+  const nicSamples = await timeRuns("start with a bridged NIC (interleaved with plain starts)", runs, async () => {
+    const t0 = performance.now();
+    await startOnce(tTrue, t1);
+    plainSamples.push(performance.now() - t0);
+    await startOnce(tNic, tn);
+  });
+  // timeRuns timed both; take the plain part out.
+  const nicOnly = nicSamples.map((t, i) => t - (plainSamples[i + (plainSamples.length - nicSamples.length)] ?? 0));
+  w.start_nic = summarize(nicOnly);
+  const plainMedian = summarize(plainSamples.slice(plainSamples.length - nicSamples.length)).median_ms;
+  w.start_nic.plain_median_ms = plainMedian;
+  w.start_nic.above_start_ms = Math.round((w.start_nic.median_ms - plainMedian) * 100) / 100;
   await tNic.destroy({ force: true });
   live.delete(tNic);
   await settle();
@@ -563,7 +576,7 @@ function printTables(r) {
     `${times(w.start_2gib.ratio_to_start, 0)} of start; ${goal(w.start_2gib.ratio_to_start, r.goals.heap_ratio, "×")}`,
   );
   row("start→exit again, heap released", w.start_after, "(the 2 GiB ratio is against the mean of both small-heap starts)");
-  row("start→exit with a bridged NIC", w.start_nic, `${w.start_nic.above_start_ms >= 0 ? "+" : ""}${w.start_nic.above_start_ms.toFixed(2)} ms over start; goal ≤ +2.00 ms: ${w.start_nic.above_start_ms <= 2 ? "met" : "not met"}`);
+  row("start→exit with a bridged NIC", w.start_nic, `${w.start_nic.above_start_ms >= 0 ? "+" : ""}${w.start_nic.above_start_ms.toFixed(2)} ms over the plain starts run between them (median ${w.start_nic.plain_median_ms.toFixed(2)}); goal ≤ +2.00 ms: ${w.start_nic.above_start_ms <= 2 ? "met" : "not met"}`);
   if (w.fleet) {
     line(`${w.fleet.containers} containers on one bridge: ${w.fleet.create_start_per_s} created+started per second, ${w.fleet.host_mib_per_container} MiB of host memory each (MemAvailable)`);
   }
