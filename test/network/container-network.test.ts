@@ -108,6 +108,23 @@ describe("managed bridge", () => {
     expect(stdout).not.toContain(String(hostPort));
   });
 
+  it("points /etc/resolv.conf at the nameservers asked for", async () => {
+    // A rootfs with its own /etc/resolv.conf gets the generated one bound over it.
+    const dir = mkdtempSync(join(tmpdir(), "warren-rootfs-"));
+    try {
+      await run("cp", ["-a", `${rootfs()}/.`, dir]);
+      writeFileSync(join(dir, "etc/resolv.conf"), "nameserver 203.0.113.1\n");
+      const c = await busybox("dns", { ...bridged(), rootfs: { path: dir, mode: "ro" }, dns: ["192.0.2.53", "192.0.2.54"] });
+      await c.start();
+      expect((await c.execOutput(["cat", "/etc/resolv.conf"])).stdout).toBe("nameserver 192.0.2.53\nnameserver 192.0.2.54\n");
+      await c.stop({ timeout: 0 });
+      // The rootfs itself is untouched.
+      expect((await run("cat", [join(dir, "etc/resolv.conf")])).stdout).toBe("nameserver 203.0.113.1\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("hotplugs a second NIC into a running container and removes it", async () => {
     const c = await busybox("br-hot", bridged());
     await c.start();
