@@ -7,7 +7,7 @@
  * bridge, its NAT and the nftables table belong to the runtime root.
  * @module
  */
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, writeFileSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -211,6 +211,9 @@ export async function attachNics(input: AttachInput): Promise<Attached> {
         // By index from here on: each name would cost a lookup round trip.
         const hostIndex = host.link(hostEnd)!.index;
         host.setMaster(hostIndex, bridge);
+        // Hairpin: a container reaching its own forwarded port through the
+        // host's address is DNAT'ed back out of the port it came in on.
+        if (input.ports.length > 0) writeFileSync(`/sys/class/net/${hostEnd}/brport/hairpin_mode`, "1");
         host.setUp(hostIndex);
         const index = inner.link(nic.name)!.index;
         const addr = lease?.ipv4 ? `${lease.ipv4}/${lease.prefix}` : nic.ipv4;

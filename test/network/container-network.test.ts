@@ -89,7 +89,7 @@ describe("managed bridge", () => {
 
   it("forwards a port on the host's 127.0.0.1 to a container, and removes it on stop", async () => {
     const hostPort = 20000 + Math.floor(Math.random() * 20000);
-    const c = await busybox("br-port", { ...bridged(), ports: [{ host: `127.0.0.1:${hostPort}`, container: 80 }] });
+    const c = await busybox("br-port", { ...bridged(), ports: [{ host: `${hostPort}`, container: 80 }] });
     await c.start();
     const server = await c.exec(["sh", "-c", "echo from-container | nc -l -p 80"], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
     await new Promise((r) => setTimeout(r, 200));
@@ -103,6 +103,14 @@ describe("managed bridge", () => {
     });
     expect(reply).toBe("from-container\n");
     await server.exited;
+    // Hairpin: the container reaches its own forwarded port through the
+    // bridge's host address.
+    const gw = /default via (\S+)/.exec((await c.execOutput(["ip", "route"])).stdout)?.[1];
+    const again = await c.exec(["sh", "-c", "echo hairpin | nc -l -p 80"], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+    await new Promise((r) => setTimeout(r, 200));
+    const self = await c.execOutput(["sh", "-c", `nc -w 2 ${gw} ${hostPort} </dev/null`]);
+    expect(self.stdout).toBe("hairpin\n");
+    await again.exited;
     await c.stop({ timeout: 0 });
     const { stdout } = await run("nft", ["list", "table", "inet", net().table]).catch(() => ({ stdout: "" }));
     expect(stdout).not.toContain(String(hostPort));
