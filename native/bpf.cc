@@ -11,30 +11,18 @@
 #include <string>
 #include <vector>
 
+#include "napi-util.h"
 #include "spawn.h"
 
 namespace warren {
 
 namespace {
 
-Napi::Error ErrnoError(Napi::Env env, const char *syscall, int err) {
-  Napi::Error e = Napi::Error::New(env, std::string(syscall) + ": " + strerror(err));
-  e.Set("errno", Napi::Number::New(env, err));
-  e.Set("syscall", Napi::String::New(env, syscall));
-  return e;
-}
-
 long Bpf(int cmd, union bpf_attr *attr) {
   long rc;
   do rc = syscall(SYS_bpf, cmd, attr, sizeof *attr);
   while (rc < 0 && errno == EINTR);
   return rc;
-}
-
-int IntArg(const Napi::CallbackInfo &info, size_t i) {
-  if (info.Length() <= i || !info[i].IsNumber())
-    throw Napi::TypeError::New(info.Env(), "expected a number argument");
-  return info[i].As<Napi::Number>().Int32Value();
 }
 
 uint32_t Uint32Arg(const Napi::CallbackInfo &info, size_t i) {

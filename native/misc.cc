@@ -11,6 +11,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "napi-util.h"
 #include "spawn.h"
 
 extern "C" {
@@ -24,19 +25,6 @@ extern "C" {
 namespace warren {
 
 namespace {
-
-Napi::Error ErrnoError(Napi::Env env, const char *syscall, int err) {
-  Napi::Error e = Napi::Error::New(env, std::string(syscall) + ": " + strerror(err));
-  e.Set("errno", Napi::Number::New(env, err));
-  e.Set("syscall", Napi::String::New(env, syscall));
-  return e;
-}
-
-int IntArg(const Napi::CallbackInfo &info, size_t i) {
-  if (info.Length() <= i || !info[i].IsNumber())
-    throw Napi::TypeError::New(info.Env(), "expected a number argument");
-  return info[i].As<Napi::Number>().Int32Value();
-}
 
 Napi::Value PidfdOpen(const Napi::CallbackInfo &info) {
   int fd = (int)syscall(SYS_pidfd_open, IntArg(info, 0), 0);

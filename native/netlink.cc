@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "napi-util.h"
 #include "spawn.h"
 
 #ifndef NETLINK_CAP_ACK
@@ -38,19 +39,6 @@
 namespace warren {
 
 namespace {
-
-Napi::Error ErrnoError(Napi::Env env, const char *syscall, int err) {
-  Napi::Error e = Napi::Error::New(env, std::string(syscall) + ": " + strerror(err));
-  e.Set("errno", Napi::Number::New(env, err));
-  e.Set("syscall", Napi::String::New(env, syscall));
-  return e;
-}
-
-int IntArg(const Napi::CallbackInfo &info, size_t i) {
-  if (info.Length() <= i || !info[i].IsNumber())
-    throw Napi::TypeError::New(info.Env(), "expected a number argument");
-  return info[i].As<Napi::Number>().Int32Value();
-}
 
 // Sets up and binds a NETLINK_ROUTE socket created in the current netns.
 // Returns 0 or an errno, with *what naming the failing call; closes fd on error.
