@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -120,8 +122,9 @@ struct Pending {
     int rc = wr_plan_prepare(ops, hdr->nops, blob, hdr->blob_len, allocations, kMaxAllocations, &n_alloc);
     if (rc != 0) return Fail(kStepPlan, -rc);
 
+    // "go" travels on a socketpair so it can carry fds (SCM_RIGHTS).
     int sync_pipe[2], report_pipe[2];
-    if (pipe2(sync_pipe, O_CLOEXEC) < 0) return Fail(kStepClone, errno);
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync_pipe) < 0) return Fail(kStepClone, errno);
     if (pipe2(report_pipe, O_CLOEXEC) < 0) {
       int e = errno;
       close(sync_pipe[0]);
@@ -209,11 +212,27 @@ struct Pending {
 
   // Release the child ("go", or EOF when go is false or launching failed),
   // then read its reports until EOF (it exec'd) or an error.
-  void Finish(bool go) {
+  void Finish(bool go, const std::vector<int> &pass = {}) {
     if (pid <= 0) return;
     if (go && err == 0) {
       char byte = 1;
-      if (write(sync_w, &byte, 1) != 1) Fail(kStepHandshake, errno);
+      struct iovec iov = {&byte, 1};
+      struct msghdr msg;
+      memset(&msg, 0, sizeof msg);
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      std::vector<char> control;
+      if (!pass.empty()) {
+        control.assign(CMSG_SPACE(sizeof(int) * pass.size()), 0);
+        msg.msg_control = control.data();
+        msg.msg_controllen = control.size();
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int) * pass.size());
+        memcpy(CMSG_DATA(cm), pass.data(), sizeof(int) * pass.size());
+      }
+      if (sendmsg(sync_w, &msg, MSG_NOSIGNAL) != 1) Fail(kStepHandshake, errno);
     } else if (!go) {
       Fail(kStepHandshake, ECANCELED);
     }
@@ -282,9 +301,10 @@ Napi::Object ErrorResult(Napi::Env env, const Pending &p) {
 // pause before "go".
 class SpawnWorker : public Napi::AsyncWorker {
  public:
-  SpawnWorker(Napi::Env env, Pending *pending, const SpawnOptions *opts, bool pause, bool go)
+  SpawnWorker(Napi::Env env, Pending *pending, const SpawnOptions *opts, bool pause, bool go,
+              std::vector<int> pass = {})
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), p_(pending),
-        launch_(opts != nullptr), pause_(pause), go_(go) {
+        launch_(opts != nullptr), pause_(pause), go_(go), pass_(std::move(pass)) {
     if (opts) opts_ = *opts;
   }
   ~SpawnWorker() override { delete p_; }
@@ -294,7 +314,7 @@ class SpawnWorker : public Napi::AsyncWorker {
   void Execute() override {
     if (launch_) p_->Launch(opts_);
     if (p_->err != 0 || !pause_) {
-      p_->Finish(go_);
+      p_->Finish(go_, pass_);
       if (p_->err == 0) start_time_ = StartTime(p_->pid);
     }
   }
@@ -332,6 +352,7 @@ class SpawnWorker : public Napi::AsyncWorker {
   Pending *p_;
   SpawnOptions opts_;
   bool launch_, pause_, go_;
+  std::vector<int> pass_;  // fds sent with "go"; still ours (the child got copies)
   long long start_time_ = -1;
 };
 
@@ -369,7 +390,13 @@ Napi::Value Resume(const Napi::CallbackInfo &info) {
   if (!ref || !ref->p) throw Napi::Error::New(env, "resume: this spawn was already resumed");
   Pending *p = ref->p;
   ref->p = nullptr;
-  auto *worker = new SpawnWorker(env, p, nullptr, false, info[1].ToBoolean().Value());
+  std::vector<int> pass;
+  if (info.Length() > 2 && info[2].IsArray()) {
+    Napi::Array a = info[2].As<Napi::Array>();
+    if (a.Length() > WR_MAX_PASSED) throw Napi::RangeError::New(env, "resume: too many fds to pass");
+    for (uint32_t i = 0; i < a.Length(); i++) pass.push_back(a.Get(i).As<Napi::Number>().Int32Value());
+  }
+  auto *worker = new SpawnWorker(env, p, nullptr, false, info[1].ToBoolean().Value(), std::move(pass));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
