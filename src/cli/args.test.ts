@@ -77,9 +77,10 @@ describe("configFromFlags", () => {
   });
 
   it("maps -v HOST:CONTAINER:ro to a read-only bind mount", () => {
-    expect(flags(["-v", "/a:/b:ro", "-v", "rel/dir:/c"]).mounts).toEqual([
-      { type: "bind", source: "/a", target: "/b", readonly: true, recursive: true, optional: false },
-      { type: "bind", source: "/work/rel/dir", target: "/c", readonly: false, recursive: true, optional: false },
+    expect(flags(["-v", "/a:/b:ro", "-v", "rel/dir:/c", "-v", "/d:/e:ro,idmap"]).mounts).toEqual([
+      { type: "bind", source: "/a", target: "/b", readonly: true, recursive: true, optional: false, idmap: false },
+      { type: "bind", source: "/work/rel/dir", target: "/c", readonly: false, recursive: true, optional: false, idmap: false },
+      { type: "bind", source: "/d", target: "/e", readonly: true, recursive: true, optional: false, idmap: true },
     ]);
   });
 

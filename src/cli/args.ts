@@ -184,15 +184,27 @@ export function parseUser(s: string, flag = "-u/--user"): { uid: number; gid: nu
   return { uid, gid };
 }
 
-/** `HOST:CONTAINER[:ro|rw]` to a bind mount; a relative host path is taken from `cwd`. */
+/**
+ * `HOST:CONTAINER[:OPTIONS]` to a bind mount, OPTIONS a comma list of `ro`,
+ * `rw` and `idmap`; a relative host path is taken from `cwd`.
+ */
 export function parseVolume(s: string, cwd = process.cwd()): MountConfig {
   const parts = s.split(":");
-  const [source, target, mode] = parts;
-  if (parts.length < 2 || parts.length > 3 || !source || !target || (mode !== undefined && mode !== "ro" && mode !== "rw")) {
-    throw new UsageError(`-v/--volume: expected HOST:CONTAINER or HOST:CONTAINER:ro, got ${JSON.stringify(s)}`);
+  const [source, target, options] = parts;
+  const opts = options === undefined ? [] : options.split(",");
+  if (parts.length < 2 || parts.length > 3 || !source || !target || opts.some((o) => !["ro", "rw", "idmap"].includes(o))) {
+    throw new UsageError(`-v/--volume: expected HOST:CONTAINER or HOST:CONTAINER:ro (options ro, rw, idmap), got ${JSON.stringify(s)}`);
   }
   if (!target.startsWith("/")) throw new UsageError(`-v/--volume: the container path must be absolute, got ${JSON.stringify(target)}`);
-  return { type: "bind", source: resolve(cwd, source), target, readonly: mode === "ro", recursive: true, optional: false };
+  return {
+    type: "bind",
+    source: resolve(cwd, source),
+    target,
+    readonly: opts.includes("ro"),
+    recursive: true,
+    optional: false,
+    idmap: opts.includes("idmap"),
+  };
 }
 
 /** The ContainerConfig described by the config flags (without `init` and `ephemeral`). */

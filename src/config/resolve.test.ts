@@ -26,7 +26,13 @@ describe("resolveConfig", () => {
   });
 
   it("normalizes a rootfs string to {path, mode: rw}", () => {
-    expect(resolveConfig({ rootfs: "/srv/r" }).rootfs).toEqual({ path: "/srv/r", mode: "rw" });
+    expect(resolveConfig({ rootfs: "/srv/r" }).rootfs).toEqual({ path: "/srv/r", mode: "rw", idmap: false });
+  });
+
+  it("allows idmapped mounts only with a user namespace, and not for an overlay", () => {
+    expect(issues({ rootfs: { path: "/r", idmap: true }, namespaces: { user: false } })[0]?.path).toBe("rootfs.idmap");
+    expect(issues({ rootfs: { path: "/r", mode: "overlay", idmap: true } })[0]?.path).toBe("rootfs.idmap");
+    expect(issues({ mounts: [{ type: "bind", source: "/a", target: "/b", idmap: true }], namespaces: { user: false } })[0]?.path).toBe("mounts[0].idmap");
   });
 
   it("names unknown and invalid fields with their paths", () => {

@@ -46,6 +46,12 @@ const bindMount = z.strictObject({
   recursive: z.boolean().default(true),
   /** Skip this mount when `source` does not exist instead of failing. */
   optional: z.boolean().default(false),
+  /**
+   * An idmapped bind (needs a user namespace): host files keep their ids
+   * inside (owned by 1000 on the host, by 1000 in the container) instead of
+   * appearing as `nobody`.
+   */
+  idmap: z.boolean().default(false),
 });
 
 const tmpfsMount = z.strictObject({
@@ -70,9 +76,16 @@ const rootfsSchema = z
        * when the container stops.
        */
       mode: z.enum(["rw", "ro", "overlay"]).default("rw"),
+      /**
+       * Mount the directory idmapped through the container's user namespace,
+       * so its files (owned by host root, say) appear owned by the
+       * container's root, without copying or chowning them. `rw`/`ro` modes.
+       */
+      idmap: z.boolean().default(false),
     }),
   ])
-  .transform((r) => (typeof r === "string" ? { path: r, mode: "rw" as const } : r))
+  .transform((r) => (typeof r === "string" ? { path: r, mode: "rw" as const, idmap: false } : r))
+  .refine((r) => !(r.idmap && r.mode === "overlay"), { message: "idmap works with the rw and ro modes", path: ["idmap"] })
   .refine((r) => r.mode !== "overlay" || !/[,:\\]/.test(r.path), {
     message: "an overlay lower directory must not contain `,`, `:` or `\\`",
     path: ["path"],
@@ -195,6 +208,12 @@ export const containerSchema = z
     readonlyPaths: z.array(absolutePath).optional(),
   })
   .superRefine((c, ctx) => {
+    if (!c.namespaces.user) {
+      if (c.rootfs?.idmap) ctx.addIssue({ code: "custom", path: ["rootfs", "idmap"], message: "needs a user namespace" });
+      c.mounts.forEach((m, i) => {
+        if (m.type === "bind" && m.idmap) ctx.addIssue({ code: "custom", path: ["mounts", i, "idmap"], message: "needs a user namespace" });
+      });
+    }
     if (c.deviceRules.length > 0 && c.namespaces.user) {
       ctx.addIssue({
         code: "custom",

@@ -193,7 +193,12 @@ export class Container implements AsyncDisposable {
         const hostname = resolved.hostname ?? defaultHostname(name);
         let rootfs: RootfsRecord;
         if (resolved.rootfs) {
-          rootfs = { kind: "directory", path: resolved.rootfs.path, mode: resolved.rootfs.mode };
+          rootfs = {
+            kind: "directory",
+            path: resolved.rootfs.path,
+            mode: resolved.rootfs.mode,
+            ...(resolved.rootfs.idmap ? { idmap: true } : {}),
+          };
           if (rootfs.mode === "overlay") {
             await fsp.mkdir(join(dir, "root"));
             await fsp.mkdir(join(dir, "scratch"));

@@ -4,13 +4,13 @@
  * surfaces as a SetupError naming the step.
  * @module
  */
-import { existsSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 import { applyLimits, delegate, enableControllers } from "../cgroup/apply.js";
 import { detectCgroupHost } from "../cgroup/cgroup2.js";
 import { applyDeviceRules } from "../cgroup/devices.js";
-import { ConfigError, StateError } from "../errors.js";
+import { ConfigError, errnoName, HostError, StateError } from "../errors.js";
 import { native, type SpawnResult } from "../native/binding.js";
 import { attachNics, detachNics, type Attached } from "../network/manager.js";
 import { buildInitPlan, type SpawnPlan } from "../plan/build-plan.js";
@@ -39,6 +39,48 @@ function bindSourceIsDir(source: string): boolean | undefined {
     return statSync(source).isDirectory();
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * The detached, idmapped mounts a plan asks for, made through the paused
+ * child's user namespace (mount_setattr needs privilege over the mount's
+ * own namespace, which only the parent has). Returns the fds, in order.
+ */
+function idmappedMounts(c: Container, pid: number, pass: NonNullable<SpawnPlan["pass"]>): number[] {
+  if (pass.length === 0) return [];
+  const fds: number[] = [];
+  const userns = openSync(`/proc/${pid}/ns/user`, "r");
+  try {
+    for (const p of pass) {
+      let fd: number;
+      try {
+        fd = native().openTree(p.source, p.recursive);
+      } catch (e) {
+        throw new HostError(`take \`${p.source}\` for an idmapped mount`, errnoName((e as { errno?: number }).errno ?? 0), {
+          container: c.name,
+          path: p.source,
+          syscall: "open_tree",
+        });
+      }
+      fds.push(fd);
+      try {
+        native().idmapTree(fd, userns, p.recursive);
+      } catch (e) {
+        const errno = errnoName((e as { errno?: number }).errno ?? 0);
+        throw new HostError(
+          `idmap \`${p.source}\` through the container's user namespace${errno === "EINVAL" ? " (its filesystem may not support idmapped mounts)" : ""}`,
+          errno,
+          { container: c.name, path: p.source, syscall: "mount_setattr" },
+        );
+      }
+    }
+    return fds;
+  } catch (e) {
+    for (const fd of fds) closeSync(fd);
+    throw e;
+  } finally {
+    closeSync(userns);
   }
 }
 
@@ -112,30 +154,41 @@ export async function startContainer(c: Container, options: StartOptions): Promi
       };
       let res: SpawnResult;
       let network: Attached | undefined;
-      if (config.nics.length === 0) {
+      if (config.nics.length === 0 && !plan.pass) {
         res = await native().spawn(encoded, spawnOptions);
       } else {
-        // The first process waits before "go" while its interfaces are made
-        // and configured in its network namespace: the init starts with them.
+        // The first process waits before "go" while it is prepared from
+        // outside: idmapped mounts made through its user namespace (passed
+        // with "go"), its interfaces made and configured in its network
+        // namespace. The init starts with all of them.
         const paused = await native().spawn(encoded, { ...spawnOptions, pause: true });
         if ("error" in paused) {
           res = paused;
         } else {
+          let passed: number[] = [];
           try {
-            network = await attachNics({
-              runtime: c._runtime,
-              container: c.name,
-              pid: paused.pid,
-              nics: config.nics,
-              leases: c._record.leases ?? [],
-              ports: config.ports,
-            });
+            passed = idmappedMounts(c, paused.pid, plan.pass ?? []);
+            if (config.nics.length) {
+              network = await attachNics({
+                runtime: c._runtime,
+                container: c.name,
+                pid: paused.pid,
+                nics: config.nics,
+                leases: c._record.leases ?? [],
+                ports: config.ports,
+              });
+            }
           } catch (e) {
+            for (const fd of passed) closeSync(fd);
             await native().resume(paused.paused, false);
             throw e;
           }
-          res = await native().resume(paused.paused, true);
-          if ("error" in res) await detachNics(c._runtime, c.name, network).catch(() => undefined);
+          try {
+            res = await native().resume(paused.paused, true, passed);
+          } finally {
+            for (const fd of passed) closeSync(fd);
+          }
+          if ("error" in res && network) await detachNics(c._runtime, c.name, network).catch(() => undefined);
         }
       }
       closeChildSide(stdio);

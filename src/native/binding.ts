@@ -54,7 +54,12 @@ export interface ExitWatcher {
 export interface NativeBinding {
   spawn(plan: Buffer, options: SpawnOptions & { pause?: false }): Promise<SpawnResult>;
   spawn(plan: Buffer, options: SpawnOptions & { pause: true }): Promise<PausedSpawn | Extract<SpawnResult, { error: unknown }>>;
-  resume(paused: object, go: boolean): Promise<SpawnResult>;
+  /** Lets a paused child go (or exit); `fds` are passed with "go" into its slots from PASSED_SLOT_BASE on. */
+  resume(paused: object, go: boolean, fds?: number[]): Promise<SpawnResult>;
+  /** open_tree(OPEN_TREE_CLONE): a detached copy of the mount at `path`. */
+  openTree(path: string, recursive: boolean): number;
+  /** mount_setattr(MOUNT_ATTR_IDMAP) of a detached mount through a user namespace. */
+  idmapTree(treeFd: number, usernsFd: number, recursive: boolean): void;
   ExitWatcher: new (
     pidfd: number,
     onExit: (code: number | null, signal: number | null, reaped: boolean) => void,
@@ -114,6 +119,9 @@ export const PARENT_STEPS: Record<number, string> = {
   [-7]: "plan",
   [-8]: "setgroups",
 };
+
+/** Slot of the first fd passed with "go" (WR_PASSED_BASE in native/child/plan.h). */
+export const PASSED_SLOT_BASE = 48;
 
 let binding: NativeBinding | undefined;
 

@@ -114,3 +114,31 @@ describe("buildExecPlan", () => {
     expect(p.ops.at(-1)).toEqual({ kind: "exec", file: "ls", argv: ["ls"], env: ["A=1"] });
   });
 });
+
+describe("idmapped mounts", () => {
+  it("asks the parent for idmapped copies and attaches them from the passed slots", () => {
+    const p = plan(
+      { mounts: [{ type: "bind", source: "/data", target: "/srv", idmap: true, readonly: true }, { type: "bind", source: "/plain", target: "/p" }] },
+      { kind: "directory", path: "/r", mode: "rw", idmap: true },
+    );
+    expect(p.pass).toEqual([
+      { source: "/r", recursive: true, idmap: true },
+      { source: "/data", recursive: true, idmap: true },
+    ]);
+    // The root: the passed idmapped tree moved over the directory, no bind.
+    expect(p.ops).toContainEqual({ kind: "move-mount", slot: 48, source: "/r", target: "/r" });
+    expect(p.ops.some((o) => o.kind === "mount" && o.source === "/r")).toBe(false);
+    // The idmapped bind comes from slot 49 after pivot_root, read-only; the plain one is taken as before.
+    const pivot = p.ops.findIndex((o) => o.kind === "pivot-root");
+    const attach = p.ops.findIndex((o) => o.kind === "move-mount" && o.target === "/srv");
+    expect(attach).toBeGreaterThan(pivot);
+    expect(p.ops[attach]).toMatchObject({ slot: 49 });
+    expect(p.ops[attach + 1]).toMatchObject({ kind: "mount-setattr", target: "/srv", set: 1 });
+    expect(p.ops.some((o) => o.kind === "open-tree" && o.source === "/data")).toBe(false);
+    expect(p.ops.some((o) => o.kind === "open-tree" && o.source === "/plain")).toBe(true);
+  });
+
+  it("passes nothing without idmapped mounts", () => {
+    expect(plan({}).pass).toBeUndefined();
+  });
+});

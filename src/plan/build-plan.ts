@@ -37,7 +37,17 @@ export interface SpawnPlan {
   cloneFlags: number;
   uidMap?: string;
   gidMap?: string;
+  /**
+   * Detached mounts the parent must make and pass with "go", in slot order
+   * from PASSED_SLOT_BASE: idmapped copies (open_tree + MOUNT_ATTR_IDMAP
+   * through the container's user namespace), which the container itself
+   * may not create.
+   */
+  pass?: { source: string; recursive: boolean; idmap: true }[];
 }
+
+/** Slot of the first fd the parent passes with "go" (native WR_PASSED_BASE). */
+export const PASSED_SLOT_BASE = 48;
 
 const UNLIMITED = 0xffffffffffffffffn;
 
@@ -166,8 +176,14 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
   ops.push({ kind: "mount", target: "/", flags: MS.REC | MS.PRIVATE });
 
   // 3. The root, and detached copies of every host source, taken while the
-  //    host tree is still reachable.
-  const rp = rootfsPlan(input.rootfs, input.stateDir, ns.user);
+  //    host tree is still reachable. Idmapped ones come from the parent.
+  const pass: NonNullable<SpawnPlan["pass"]> = [];
+  const passSlot = (source: string, recursive: boolean) => {
+    pass.push({ source, recursive, idmap: true });
+    return PASSED_SLOT_BASE + pass.length - 1;
+  };
+  const idmapRoot = ns.user && input.rootfs.kind === "directory" && input.rootfs.idmap === true;
+  const rp = rootfsPlan(input.rootfs, input.stateDir, ns.user, idmapRoot ? passSlot(input.rootfs.path, true) : undefined);
   ops.push(...rp.pre);
   let slot = 0;
   /** open_tree now; returns the ops that attach it after pivot_root. */
@@ -198,6 +214,13 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
     if (m.type !== "bind") return;
     const isDir = input.bindSourceIsDir(m.source);
     if (isDir === undefined) return; // optional and missing
+    if (m.idmap && ns.user) {
+      const s = passSlot(m.source, m.recursive);
+      const attach: Op[] = [{ kind: "move-mount", slot: s, source: m.source, target: m.target, mkdir: isDir, mkfile: !isDir }];
+      if (m.readonly) attach.push({ kind: "mount-setattr", target: m.target, set: MOUNT_ATTR.RDONLY, recursive: m.recursive });
+      userBinds.set(i, attach);
+      return;
+    }
     userBinds.set(i, takeHost(m.source, m.target, { ...m, isDir }));
   });
 
@@ -290,7 +313,7 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
     }),
   );
 
-  const plan: SpawnPlan = { ops, cloneFlags: cloneFlagsOf(ns) };
+  const plan: SpawnPlan = { ops, cloneFlags: cloneFlagsOf(ns), ...(pass.length ? { pass } : {}) };
   if (ns.user && idmap) {
     plan.uidMap = idMapLine(idmap, "uid");
     plan.gidMap = idMapLine(idmap, "gid");

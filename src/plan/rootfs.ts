@@ -20,7 +20,11 @@ export interface RootfsPlan {
   finish: Op[];
 }
 
-export function rootfsPlan(rootfs: RootfsRecord, stateDir: string, userns: boolean): RootfsPlan {
+/**
+ * @param idmappedSlot where the parent's idmapped copy of the rootfs arrives
+ *   (a passed fd), when the rootfs is to be idmapped.
+ */
+export function rootfsPlan(rootfs: RootfsRecord, stateDir: string, userns: boolean, idmappedSlot?: number): RootfsPlan {
   if (rootfs.kind === "embedded") {
     return {
       root: rootfs.path,
@@ -49,7 +53,12 @@ export function rootfsPlan(rootfs: RootfsRecord, stateDir: string, userns: boole
   }
   return {
     root: rootfs.path,
-    pre: [{ kind: "mount", source: rootfs.path, target: rootfs.path, flags: MS.BIND | MS.REC }],
+    // An idmapped rootfs is a detached mount the parent made (only it may):
+    // attached over the directory, it becomes the root to pivot into.
+    pre:
+      idmappedSlot !== undefined
+        ? [{ kind: "move-mount", slot: idmappedSlot, source: rootfs.path, target: rootfs.path }]
+        : [{ kind: "mount", source: rootfs.path, target: rootfs.path, flags: MS.BIND | MS.REC }],
     hostBinds: [],
     finish: rootfs.mode === "ro" ? [{ kind: "mount-setattr", target: "/", set: MOUNT_ATTR.RDONLY }] : [],
   };

@@ -17,4 +17,6 @@ export type RootfsRecord =
       kind: "directory";
       path: string;
       mode: "rw" | "ro" | "overlay";
+      /** Mounted idmapped through the container's user namespace. */
+      idmap?: boolean;
     };
