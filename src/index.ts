@@ -25,6 +25,8 @@ export { DEFAULT_CAP_DROP, type CapabilityName } from "./plan/caps.js";
 export { DEFAULT_SECCOMP_DENY } from "./plan/seccomp.js";
 export { detectCgroupHost, type CgroupHost } from "./cgroup/cgroup2.js";
 export { host, type HostInfo } from "./host.js";
+export { ImageStore, type ImageInfo } from "./image/store.js";
+export { ImageError } from "./image/errors.js";
 export { limitsSchema, type Limits, type ResolvedLimits } from "./cgroup/limits.js";
 export type { ContainerStats, Pressure } from "./cgroup/stats.js";
 export type { ContainerEvent } from "./container/resources.js";

@@ -137,6 +137,12 @@ export const containerSchema = z
      * without copying it.
      */
     rootfs: rootfsSchema.optional(),
+    /**
+     * An image from the store (tag or id): the container's root is an
+     * overlay on it, its changes kept in its state directory, so create
+     * costs the same whatever the image's size.
+     */
+    image: z.string().min(1).optional(),
     /** The init's argv. Default: `/sbin/init` for a given rootfs, an idle shell loop for the embedded default. */
     init: z.array(z.string().min(1).refine(noNul, "must not contain NUL")).min(1).optional(),
     /** Environment of the init (and default for exec). `PATH`, `HOME`, `TERM` and `container` get defaults. */
@@ -208,6 +214,9 @@ export const containerSchema = z
     readonlyPaths: z.array(absolutePath).optional(),
   })
   .superRefine((c, ctx) => {
+    if (c.image !== undefined && c.rootfs !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["image"], message: "give either rootfs or image" });
+    }
     if (!c.namespaces.user) {
       if (c.rootfs?.idmap) ctx.addIssue({ code: "custom", path: ["rootfs", "idmap"], message: "needs a user namespace" });
       c.mounts.forEach((m, i) => {

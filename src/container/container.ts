@@ -15,6 +15,7 @@ import type { ContainerConfig, IdMap, ResolvedConfig } from "../config/schema.js
 import { signalName, signalNumber } from "../config/signals.js";
 import { codeOf, ConfigError, HostError, NotFoundError, StateError } from "../errors.js";
 import { native, type ExitWatcher } from "../native/binding.js";
+import { ImageStore } from "../image/store.js";
 import { createEmbeddedRootfs } from "../rootfs/embedded.js";
 import type { RootfsRecord } from "../rootfs/record.js";
 import type { EffectiveConfig, SpawnPlan } from "../plan/build-plan.js";
@@ -192,7 +193,17 @@ export class Container implements AsyncDisposable {
         }
         const hostname = resolved.hostname ?? defaultHostname(name);
         let rootfs: RootfsRecord;
-        if (resolved.rootfs) {
+        if (resolved.image !== undefined) {
+          const img = await new ImageStore(runtime.root).get(resolved.image).catch(() => {
+            throw new ConfigError([{ path: "image", message: `no image ${JSON.stringify(resolved.image)} in \`${runtime.root}\`` }], { container: name });
+          });
+          rootfs = { kind: "image", image: img.id, lower: img.rootfs, upper: join(dir, "upper"), work: join(dir, "work") };
+          for (const d of ["upper", "work", "root", "lower"]) {
+            await fsp.mkdir(join(dir, d), { mode: 0o755 });
+            // The overlay's writable layers belong to the container's root.
+            if (idmap && d !== "root" && d !== "lower") await fsp.chown(join(dir, d), idmap.hostUid, idmap.hostGid);
+          }
+        } else if (resolved.rootfs) {
           rootfs = {
             kind: "directory",
             path: resolved.rootfs.path,

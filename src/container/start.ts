@@ -87,8 +87,9 @@ function idmappedMounts(c: Container, pid: number, pass: NonNullable<SpawnPlan["
 /** The generated /etc/resolv.conf, bound over the rootfs's own when it has one. */
 function resolvBind(c: Container): { source: string; target: string }[] {
   const source = join(c.stateDir, "resolv.conf");
-  if (c._record.rootfs.kind !== "directory" || !existsSync(source)) return [];
-  return existsSync(join(c._record.rootfs.path, "etc/resolv.conf")) ? [{ source, target: "/etc/resolv.conf" }] : [];
+  const r = c._record.rootfs;
+  if (r.kind === "embedded" || !existsSync(source)) return [];
+  return existsSync(join(r.kind === "image" ? r.lower : r.path, "etc/resolv.conf")) ? [{ source, target: "/etc/resolv.conf" }] : [];
 }
 
 /**

@@ -142,3 +142,19 @@ describe("idmapped mounts", () => {
     expect(plan({}).pass).toBeUndefined();
   });
 });
+
+describe("image rootfs", () => {
+  it("overlays the container's upper layer on an idmapped copy of the image", () => {
+    const p = plan({}, { kind: "image", image: "ab", lower: "/img/ab/rootfs", upper: "/state/t/upper", work: "/state/t/work" });
+    expect(p.pass).toEqual([{ source: "/img/ab/rootfs", recursive: true, idmap: true }]);
+    expect(p.ops).toContainEqual({ kind: "move-mount", slot: 48, source: "/img/ab/rootfs", target: "/state/t/lower" });
+    expect(p.ops.find((o) => o.kind === "mount" && o.fstype === "overlay")).toMatchObject({
+      target: "/state/t/root",
+      data: "lowerdir=/state/t/lower,upperdir=/state/t/upper,workdir=/state/t/work,userxattr",
+    });
+    expect(p.ops.find((o) => o.kind === "pivot-root")).toEqual({ kind: "pivot-root", root: "/state/t/root" });
+    const priv = plan({ namespaces: { user: false } }, { kind: "image", image: "ab", lower: "/img/ab/rootfs", upper: "/u", work: "/w" });
+    expect(priv.pass).toBeUndefined();
+    expect(priv.ops.find((o) => o.kind === "mount" && o.fstype === "overlay")).toMatchObject({ data: "lowerdir=/img/ab/rootfs,upperdir=/u,workdir=/w" });
+  });
+});

@@ -182,8 +182,9 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
     pass.push({ source, recursive, idmap: true });
     return PASSED_SLOT_BASE + pass.length - 1;
   };
-  const idmapRoot = ns.user && input.rootfs.kind === "directory" && input.rootfs.idmap === true;
-  const rp = rootfsPlan(input.rootfs, input.stateDir, ns.user, idmapRoot ? passSlot(input.rootfs.path, true) : undefined);
+  const r = input.rootfs;
+  const idmapSource = !ns.user ? undefined : r.kind === "image" ? r.lower : r.kind === "directory" && r.idmap ? r.path : undefined;
+  const rp = rootfsPlan(r, input.stateDir, ns.user, idmapSource !== undefined ? passSlot(idmapSource, true) : undefined);
   ops.push(...rp.pre);
   let slot = 0;
   /** open_tree now; returns the ops that attach it after pivot_root. */

@@ -33,6 +33,23 @@ export function rootfsPlan(rootfs: RootfsRecord, stateDir: string, userns: boole
       finish: [],
     };
   }
+  if (rootfs.kind === "image") {
+    const merged = join(stateDir, "root");
+    // With a user namespace the image is seen through an idmapped copy of
+    // it (passed by the parent), attached at <state>/lower, so the
+    // container's root owns what the image's root owns.
+    const lower = idmappedSlot !== undefined ? join(stateDir, "lower") : rootfs.lower;
+    const data = `lowerdir=${lower},upperdir=${rootfs.upper},workdir=${rootfs.work}${userns ? ",userxattr" : ""}`;
+    return {
+      root: merged,
+      pre: [
+        ...(idmappedSlot !== undefined ? [{ kind: "move-mount" as const, slot: idmappedSlot, source: rootfs.lower, target: lower }] : []),
+        { kind: "mount", source: "overlay", target: merged, fstype: "overlay", flags: 0, data },
+      ],
+      hostBinds: [],
+      finish: [],
+    };
+  }
   if (rootfs.mode === "overlay") {
     const scratch = join(stateDir, "scratch");
     const merged = join(stateDir, "root");

@@ -14,6 +14,17 @@ export type RootfsRecord =
       binds: string[];
     }
   | {
+      /** An image from the store, under a writable overlay kept in the state directory. */
+      kind: "image";
+      /** Image id (manifest digest hex). */
+      image: string;
+      /** The image's unpacked rootfs (the overlay's lower layer, never written). */
+      lower: string;
+      /** The container's own changes (`<state>/upper`; `work` beside it). */
+      upper: string;
+      work: string;
+    }
+  | {
       kind: "directory";
       path: string;
       mode: "rw" | "ro" | "overlay";

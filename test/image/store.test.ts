@@ -1,0 +1,99 @@
+/**
+ * Containers from an imported image: O(1) create (an overlay, nothing
+ * copied), the image owned by each container's root through an idmapped
+ * lower layer, each container's changes in its own upper layer, owned by
+ * its own host id range.
+ */
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+import { Container, ImageStore } from "../../src/index.js";
+import { ociArchitecture } from "../../src/image/oci.js";
+import { cleanupAll, IDLE, rootfs, runtime, uniqueName } from "../helpers/env.js";
+
+afterAll(cleanupAll);
+
+/** A one-layer OCI layout of the busybox rootfs. */
+function busyboxLayout(): string {
+  const layout = mkdtempSync(join(tmpdir(), "warren-oci-"));
+  mkdirSync(join(layout, "blobs/sha256"), { recursive: true });
+  const put = (data: Buffer) => {
+    const hex = createHash("sha256").update(data).digest("hex");
+    writeFileSync(join(layout, "blobs/sha256", hex), data);
+    return { digest: `sha256:${hex}`, size: data.length };
+  };
+  const tar = execFileSync("tar", ["--format=pax", "--sort=name", "-cf", "-", "-C", rootfs(), "."], { maxBuffer: 256 << 20 });
+  const gz = execFileSync("gzip", ["-n"], { input: tar, maxBuffer: 256 << 20 });
+  const layer = put(gz);
+  const config = put(
+    Buffer.from(JSON.stringify({ architecture: ociArchitecture(), os: "linux", rootfs: { type: "layers", diff_ids: [`sha256:${createHash("sha256").update(tar).digest("hex")}`] } })),
+  );
+  const manifest = put(
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        config: { mediaType: "application/vnd.oci.image.config.v1+json", ...config },
+        layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...layer }],
+      }),
+    ),
+  );
+  writeFileSync(join(layout, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+  writeFileSync(
+    join(layout, "index.json"),
+    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", ...manifest }] }),
+  );
+  return layout;
+}
+
+describe("containers from an image", () => {
+  it("imports once, creates containers without copying, each owning the image and its own changes", async () => {
+    const layout = busyboxLayout();
+    const store = new ImageStore(runtime().root);
+    try {
+      const img = await store.importOci(layout, { tag: "busybox:test" });
+      expect(img.tags).toEqual(["busybox:test"]);
+      // Importing the same image again stores nothing new.
+      expect((await store.importOci(layout)).id).toBe(img.id);
+      expect((await store.list()).map((i) => i.id)).toContain(img.id);
+
+      const t0 = performance.now();
+      const a = await Container.create(uniqueName("img-a"), { image: "busybox:test", init: IDLE, stopTimeout: 2000 }, runtime());
+      const createMs = performance.now() - t0;
+      const b = await Container.create(uniqueName("img-b"), { image: img.id, init: IDLE, stopTimeout: 2000 }, runtime());
+      expect(createMs).toBeLessThan(1000); // nothing copied (the bench measures it properly)
+      await a.start();
+      await b.start();
+      for (const c of [a, b]) {
+        expect((await c.execOutput(["stat", "-c", "%u:%g", "/bin/busybox"])).stdout).toBe("0:0\n");
+      }
+      expect((await a.execOutput(["sh", "-c", "echo mine > /root/note && cat /root/note"])).stdout).toBe("mine\n");
+      // b does not see a's change; a's change is in a's upper layer, owned by a's range.
+      expect((await b.execOutput(["cat", "/root/note"])).code).not.toBe(0);
+      const upper = statSync(join(a.stateDir, "upper/root/note"));
+      expect(upper.uid).toBe(a.idmap!.hostUid);
+      expect(a.idmap!.hostUid).not.toBe(b.idmap!.hostUid);
+      // The image itself is untouched.
+      expect(() => statSync(join(img.rootfs, "root/note"))).toThrow();
+      await a.stop({ timeout: 0 });
+      await b.stop({ timeout: 0 });
+      await a.destroy();
+      await b.destroy();
+      await store.remove("busybox:test");
+      expect(await store.list()).toEqual([]);
+    } finally {
+      rmSync(layout, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses an unknown image and giving both rootfs and image", async () => {
+    await expect(Container.create(uniqueName("img-x"), { image: "nope:1" }, runtime())).rejects.toMatchObject({ issues: [expect.objectContaining({ path: "image" })] });
+    await expect(Container.create(uniqueName("img-y"), { image: "nope:1", rootfs: rootfs() }, runtime())).rejects.toMatchObject({
+      issues: [expect.objectContaining({ path: "image", message: "give either rootfs or image" })],
+    });
+  });
+});
