@@ -149,3 +149,18 @@ describe("value parsers", () => {
     expect(stateRoot({}, {})).toBe("/var/lib/warren");
   });
 });
+
+describe("--image", () => {
+  it("maps to config.image", () => {
+    const { values } = splitArgs(["--image", "busybox:1", "--", "true"], RUN, 0, "run");
+    expect(configFromFlags(values)).toEqual({ image: "busybox:1" });
+    expect(configFromFlags(splitArgs(["--image=abc"], RUN, 0, "run").values)).toEqual({ image: "abc" });
+  });
+
+  it("is refused together with --rootfs, or empty", () => {
+    const v = splitArgs(["--image", "bb:1", "--rootfs", "/srv/r"], RUN, 0, "run").values;
+    expect(usageError(() => configFromFlags(v)).message).toBe("--image and --rootfs cannot be used together");
+    expect(usageError(() => configFromFlags(splitArgs(["--image="], RUN, 0, "run").values)).message).toBe("--image: must not be empty");
+    expect(usageError(() => configFromFlags(splitArgs(["--image", "x", "--ro"], RUN, 0, "run").values)).message).toBe("--ro needs --rootfs DIR");
+  });
+});

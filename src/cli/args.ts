@@ -58,6 +58,7 @@ export const NETWORK_OPTIONS = {
 export const CONFIG_OPTIONS = {
   ...LIMIT_OPTIONS,
   rootfs: { type: "string" },
+  image: { type: "string" },
   ro: { type: "boolean" },
   overlay: { type: "boolean" },
   env: { type: "string", short: "e", multiple: true },
@@ -213,12 +214,18 @@ export function configFromFlags(values: SplitArgs["values"], cwd = process.cwd()
   const rootfs = values.rootfs as string | undefined;
   const ro = values.ro === true;
   const overlay = values.overlay === true;
+  const image = values.image as string | undefined;
+  if (image !== undefined && rootfs !== undefined) throw new UsageError("--image and --rootfs cannot be used together");
   if (ro && overlay) throw new UsageError("--ro and --overlay cannot be used together");
   if ((ro || overlay) && rootfs === undefined) throw new UsageError(`--${ro ? "ro" : "overlay"} needs --rootfs DIR`);
   if (rootfs !== undefined) {
     if (rootfs === "") throw new UsageError("--rootfs: must not be empty");
     const path = resolve(cwd, rootfs);
     config.rootfs = ro ? { path, mode: "ro" } : overlay ? { path, mode: "overlay" } : path;
+  }
+  if (image !== undefined) {
+    if (image === "") throw new UsageError("--image: must not be empty");
+    config.image = image;
   }
   const env = values.env as string[] | undefined;
   if (env?.length) config.env = parseEnv(env);

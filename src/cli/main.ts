@@ -1,7 +1,7 @@
 /**
  * The `warren` command line: `warren run -- CMD`, `create`, `start`, `stop`,
  * `kill`, `destroy`, `exec`, `freeze`, `unfreeze`, `set`, `stats`, `list`,
- * `info`, `network`, `nic`, `gc`. Built by tsup into
+ * `info`, `network`, `nic`, `gc`, `image`. Built by tsup into
  * `dist/cli/main.js` (the package's bin), which runs {@link main} itself.
  * @module
  */
@@ -23,6 +23,7 @@ import {
 } from "./commands.js";
 import { execCommand } from "./exec.js";
 import { errorText, exitCodeOf } from "./exit.js";
+import { imageCommand } from "./image.js";
 import { processIo, type Io } from "./io.js";
 import { gcCommand, networkCommand, nicCommand } from "./network.js";
 import { createCommand, runCommand } from "./run.js";
@@ -58,6 +59,7 @@ const COMMANDS: Record<string, Command> = {
   network: networkCommand,
   nic: nicCommand,
   gc: gcCommand,
+  image: imageCommand,
 };
 
 /**

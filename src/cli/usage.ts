@@ -39,6 +39,8 @@ ${NIC_SPEC}`;
 
 const CONFIG_FLAGS = `Container options:
   --rootfs DIR             root filesystem directory (default: the host's /usr, read-only, with a private /etc, /var, ...)
+  --image REF              root filesystem from an imported image (tag or id; see warren image);
+                           the container's changes go to an overlay of its own (not with --rootfs)
   --ro                     mount --rootfs read-only
   --overlay                --rootfs read-only with a throw-away tmpfs overlay on top
   -e, --env KEY=VALUE      set an environment variable (repeatable)
@@ -201,6 +203,23 @@ table are removed too. Prints the names of the containers it cleaned.
 
 ${COMMON}`;
 
+USAGE.image = `Usage: warren image import [OPTIONS] DIR
+       warren image list [OPTIONS]
+       warren image rm [OPTIONS] REF
+
+Manages the images under the state directory, which containers use with
+--image REF (a tag or an id). import unpacks an OCI image layout directory
+(a single-platform image, e.g. from \`skopeo copy docker://busybox oci:DIR\`)
+and prints the image id; importing the same image again stores nothing new.
+list shows ID (its first 12 hex digits), TAGS and IMPORTED; rm removes an
+image and its tags.
+
+Options:
+  --tag TAG                import: name the image TAG (like busybox:1.36)
+  --json                   list: one JSON array instead of a table
+
+${COMMON}`;
+
 export const MAIN_USAGE = `Usage: warren COMMAND [OPTIONS]
 
 Linux system containers, no daemon.
@@ -222,6 +241,7 @@ Commands:
   network   show a running container's network interfaces
   nic       add or remove a running container's network interface
   gc        clean up after dead containers and the unused managed bridge
+  image     import, list or remove images
   help      show help for a command
 
 Run 'warren COMMAND --help' for a command's options. Every command takes

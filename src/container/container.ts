@@ -36,6 +36,7 @@ import {
 } from "./state.js";
 import { execInContainer, execOutput, type ExecOptions, type ExecOutput, type ExecProcess } from "./exec.js";
 import { startContainer, type StartOptions } from "./start.js";
+import { deleteSnapshot, listSnapshots, restoreSnapshot, shiftIds, snapshot, type SnapshotInfo } from "./snapshots.js";
 import { containerEvents, containerStats, setDeviceRules, setFrozen, setLimits, type ContainerEvent } from "./resources.js";
 import type { DeviceRule } from "../cgroup/devices.js";
 import { addNic, containerNetwork, removeNic, type InterfaceInfo } from "./network.js";
@@ -482,6 +483,50 @@ export class Container implements AsyncDisposable {
     await removeNic(this, name);
   }
 
+  /**
+   * Saves the container's changes (image-based containers: the overlay's
+   * upper layer), freezing it meanwhile when it runs.
+   */
+  async snapshot(name: string): Promise<SnapshotInfo> {
+    this.assertNotDestroyed("snapshot");
+    return snapshot(this, name);
+  }
+
+  /** Puts a snapshot's state back (the container must be stopped). */
+  async restore(name: string): Promise<void> {
+    this.assertNotDestroyed("restore");
+    await restoreSnapshot(this, name);
+  }
+
+  async listSnapshots(): Promise<SnapshotInfo[]> {
+    this.assertNotDestroyed("listSnapshots");
+    return listSnapshots(this);
+  }
+
+  async deleteSnapshot(name: string): Promise<void> {
+    this.assertNotDestroyed("deleteSnapshot");
+    await deleteSnapshot(this, name);
+  }
+
+  /**
+   * A new, independent container on the same image with a copy of this
+   * one's changes, shifted to its own id range. Nothing of the image is copied.
+   */
+  async clone(newName: string): Promise<Container> {
+    this.assertNotDestroyed("clone");
+    if (this._record.rootfs.kind !== "image") {
+      throw new StateError(`container "${this.name}" is not made from an image: clone works on image-based containers`, "clone", this._record.rootfs.kind, { container: this.name });
+    }
+    const { idmap: _drop, ...config } = this._record.config;
+    const copy = await Container.create(newName, { ...config, nics: config.nics.map((n) => ({ ...n, ...(n.type === "bridged" ? { ipv4: undefined, mac: undefined } : {}) })) } as ContainerConfig, { root: this._runtime.root, cgroupParent: this._runtime.cgroupParent });
+    const from = this._record.rootfs;
+    const to = copy._record.rootfs;
+    if (to.kind === "image") {
+      await cloneUpper(from.upper, to.upper, this.idmap, copy.idmap);
+    }
+    return copy;
+  }
+
   /** CPU, memory, pids, I/O and pressure figures of the running container. */
   async stats(): Promise<ContainerStats> {
     this.assertNotDestroyed("stats");
@@ -666,6 +711,15 @@ export class Container implements AsyncDisposable {
   assertNotDestroyed(op: string): void {
     if (this._destroyed) throw new StateError(`container "${this.name}" was destroyed`, op, "destroyed", { container: this.name });
   }
+}
+
+/** The clone's upper layer: a copy of the source's, moved to the clone's id range. */
+async function cloneUpper(from: string, to: string, src: IdMap | null, dst: IdMap | null): Promise<void> {
+  const { execFile } = await import("node:child_process");
+  await new Promise<void>((resolve, reject) =>
+    execFile("cp", ["-a", "--reflink=auto", `${from}/.`, to], (e) => (e ? reject(new HostError(`copy \`${from}\``, "EIO", { cause: e })) : resolve())),
+  );
+  if (src && dst) await shiftIds(to, dst.hostUid - src.hostUid, dst.hostGid - src.hostGid);
 }
 
 /** /etc/resolv.conf for a container with a network: the nameservers asked for, or the host's file. */

@@ -5,12 +5,14 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { connect } from "node:net";
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 import { resolveRuntime } from "../../src/container/state.js";
+import { ociArchitecture } from "../../src/image/oci.js";
 import { Container, detectCgroupHost, host } from "../../src/index.js";
 import { managedNetwork } from "../../src/network/manager.js";
 
@@ -408,6 +410,77 @@ async function interfaces(name: string): Promise<{ name: string; mac?: string; m
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout);
 }
+
+/** A one-layer OCI layout of the busybox rootfs (as in test/image/store.test.ts). */
+function busyboxLayout(): string {
+  const rootfs = join(repo, ".cache/rootfs/busybox");
+  const layout = mkdtempSync(join(tmpdir(), "warren-oci-"));
+  mkdirSync(join(layout, "blobs/sha256"), { recursive: true });
+  const put = (data: Buffer) => {
+    const hex = createHash("sha256").update(data).digest("hex");
+    writeFileSync(join(layout, "blobs/sha256", hex), data);
+    return { digest: `sha256:${hex}`, size: data.length };
+  };
+  const tar = execFileSync("tar", ["--format=pax", "--sort=name", "-cf", "-", "-C", rootfs, "."], { maxBuffer: 256 << 20 });
+  const gz = execFileSync("gzip", ["-n"], { input: tar, maxBuffer: 256 << 20 });
+  const layer = put(gz);
+  const config = put(
+    Buffer.from(JSON.stringify({ architecture: ociArchitecture(), os: "linux", rootfs: { type: "layers", diff_ids: [`sha256:${createHash("sha256").update(tar).digest("hex")}`] } })),
+  );
+  const manifest = put(
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        config: { mediaType: "application/vnd.oci.image.config.v1+json", ...config },
+        layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...layer }],
+      }),
+    ),
+  );
+  writeFileSync(join(layout, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+  writeFileSync(
+    join(layout, "index.json"),
+    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", ...manifest }] }),
+  );
+  return layout;
+}
+
+describe("warren image", () => {
+  it("imports an OCI layout, lists it, runs a container from it and removes it", async () => {
+    const layout = busyboxLayout();
+    try {
+      const imported = await cli("image", ["import", "--tag", "bb:1", layout]);
+      expect(imported.stderr).toBe("");
+      expect(imported.code).toBe(0);
+      expect(imported.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+      const id = imported.stdout.trim();
+
+      const listed = await cli("image", ["list"]);
+      expect(listed.code).toBe(0);
+      expect(listed.stdout.split("\n")[0]).toMatch(/^ID\s+TAGS\s+IMPORTED$/);
+      expect(listed.stdout).toContain("bb:1");
+      expect(listed.stdout).toContain(id.slice(0, 12));
+
+      const ran = await cli("run", ["--rm", "--image", "bb:1", "--", "/bin/busybox", "stat", "-c", "%u", "/bin/busybox"]);
+      expect(ran.stderr).toBe("");
+      expect(ran.stdout).toBe("0\n");
+      expect(ran.code).toBe(0);
+
+      const conflict = await cli("run", ["--rm", "--image", "bb:1", "--rootfs", "/tmp", "--", "true"]);
+      expect(conflict.code).toBe(125);
+      expect(conflict.stderr).toContain("--image and --rootfs cannot be used together");
+
+      const removed = await cli("image", ["rm", "bb:1"]);
+      expect(removed.stderr).toBe("");
+      expect(removed.code).toBe(0);
+      const after = await cli("image", ["list", "--json"]);
+      expect(after.code).toBe(0);
+      expect(JSON.parse(after.stdout)).toEqual([]);
+    } finally {
+      rmSync(layout, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
 
 describe("warren networking", () => {
   const net = () => managedNetwork(resolveRuntime({ root }));

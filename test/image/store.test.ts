@@ -90,6 +90,40 @@ describe("containers from an image", () => {
     }
   });
 
+  it("snapshots, restores and clones an image-based container", async () => {
+    const layout = busyboxLayout();
+    const store = new ImageStore(runtime().root);
+    try {
+      await store.importOci(layout, { tag: "busybox:snap" });
+      const c = await Container.create(uniqueName("snap"), { image: "busybox:snap", init: IDLE, stopTimeout: 2000 }, runtime());
+      await c.start();
+      await c.execOutput(["sh", "-c", "echo one > /root/state"]);
+      await c.snapshot("s1");
+      await c.execOutput(["sh", "-c", "echo two > /root/state; echo extra > /root/extra"]);
+      expect((await c.listSnapshots()).map((s) => s.name)).toEqual(["s1"]);
+      await expect(c.restore("s1")).rejects.toMatchObject({ code: "ERR_WARREN_STATE" }); // running
+      await c.stop({ timeout: 0 });
+      await c.restore("s1");
+      await c.start();
+      expect((await c.execOutput(["cat", "/root/state"])).stdout).toBe("one\n");
+      expect((await c.execOutput(["cat", "/root/extra"])).code).not.toBe(0);
+
+      const copy = await c.clone(uniqueName("snap-clone"));
+      await copy.start();
+      expect((await copy.execOutput(["sh", "-c", "cat /root/state; stat -c %u /root/state"])).stdout).toBe("one\n0\n");
+      await copy.execOutput(["sh", "-c", "echo clone > /root/state"]);
+      expect((await c.execOutput(["cat", "/root/state"])).stdout).toBe("one\n"); // independent
+      expect(statSync(join(copy.stateDir, "upper/root/state")).uid).toBe(copy.idmap!.hostUid);
+      for (const x of [c, copy]) {
+        await x.stop({ timeout: 0 });
+        await x.destroy();
+      }
+      await store.remove("busybox:snap");
+    } finally {
+      rmSync(layout, { recursive: true, force: true });
+    }
+  });
+
   it("refuses an unknown image and giving both rootfs and image", async () => {
     await expect(Container.create(uniqueName("img-x"), { image: "nope:1" }, runtime())).rejects.toMatchObject({ issues: [expect.objectContaining({ path: "image" })] });
     await expect(Container.create(uniqueName("img-y"), { image: "nope:1", rootfs: rootfs() }, runtime())).rejects.toMatchObject({
