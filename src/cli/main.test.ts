@@ -99,3 +99,25 @@ describe("--root before the command", () => {
     expect(bad.stderr).toContain("unknown option --bogus");
   });
 });
+
+describe("warren image", () => {
+  it("rejects a missing or unknown subcommand and stray arguments with 125", async () => {
+    for (const [argv, msg] of [
+      [["image", "--root", "/nonexistent"], "missing subcommand (import, list or rm)"],
+      [["image", "--root", "/nonexistent", "pull", "x"], 'unknown subcommand "pull"'],
+      [["image", "--root", "/nonexistent", "import"], "missing OCI layout directory"],
+      [["image", "--root", "/nonexistent", "list", "x"], 'unexpected argument "x"'],
+      [["image", "--root", "/nonexistent", "rm", "--tag", "t", "x"], "--tag is for image import"],
+    ] as const) {
+      const io = capture();
+      expect(await main([...argv], io)).toBe(125);
+      expect(io.stderr).toContain(msg);
+    }
+  });
+
+  it("prints its help", async () => {
+    const io = capture();
+    expect(await main(["image", "--help"], io)).toBe(0);
+    expect(io.stdout).toContain("warren image import [OPTIONS] DIR");
+  });
+});

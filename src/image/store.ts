@@ -34,8 +34,31 @@ const TAG = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/;
 
 export class ImageStore {
   readonly dir: string;
+  readonly root: string;
   constructor(root: string) {
+    this.root = root;
     this.dir = join(root, ".images");
+  }
+
+  /** Names of the containers under the root made from image `id`. */
+  async users(id: string): Promise<string[]> {
+    const out: string[] = [];
+    let names: string[] = [];
+    try {
+      names = await fsp.readdir(this.root);
+    } catch {
+      return out;
+    }
+    for (const n of names) {
+      if (n.startsWith(".")) continue;
+      try {
+        const rec = JSON.parse(await fsp.readFile(join(this.root, n, "container.json"), "utf8")) as { rootfs?: { kind?: string; image?: string } };
+        if (rec.rootfs?.kind === "image" && rec.rootfs.image === id) out.push(n);
+      } catch {
+        /* not a container */
+      }
+    }
+    return out.sort();
   }
 
   private get tagsFile(): string {
@@ -121,9 +144,10 @@ export class ImageStore {
     return out;
   }
 
-  /** Removes an image (and its tags); `inUse` lists the containers that still need it. */
-  async remove(ref: string, inUse: readonly string[] = []): Promise<void> {
+  /** Removes an image (and its tags); refused while a container is made from it. */
+  async remove(ref: string): Promise<void> {
     const img = await this.get(ref);
+    const inUse = await this.users(img.id);
     if (inUse.length) {
       throw new StateError(`image ${JSON.stringify(ref)} is used by ${inUse.join(", ")}`, "remove", "in-use");
     }

@@ -81,6 +81,7 @@ describe("containers from an image", () => {
       expect(() => statSync(join(img.rootfs, "root/note"))).toThrow();
       await a.stop({ timeout: 0 });
       await b.stop({ timeout: 0 });
+      await expect(store.remove("busybox:test")).rejects.toMatchObject({ code: "ERR_WARREN_STATE", message: expect.stringContaining(a.name) });
       await a.destroy();
       await b.destroy();
       await store.remove("busybox:test");
