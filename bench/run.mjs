@@ -39,6 +39,11 @@
  *    freeze + unfreeze round trip of one container (each resolves when
  *    cgroup.events reports the transition).
  *
+ * 5. Images: create-to-running of a container from an imported image
+ *    (overlay on an idmapped image layer; goal ≤ 50 ms whatever the image's
+ *    size), snapshot and clone times, and the disk the containers' own
+ *    layers use next to the image.
+ *
  * Peers: when `../shared/peers/compare.sh` exists next to the repository (or
  * env WARREN_PEERS names it), it is run after warren's measurements with
  * `--json --runs min(N, 50)`: crun, lxc, bubblewrap, unshare and nsenter on
@@ -59,6 +64,8 @@
  * subtree; both are removed at the end, also on error or Ctrl-C.
  */
 import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import { existsSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
@@ -75,6 +82,36 @@ const SETTLE_MS = 1000;
 const PEER_RUNS_MAX = 50;
 const GOALS = { start_ms: 2.5, exec_ms: 1.6, heap_ratio: 1.2 };
 const BUSYBOX = process.env.BENCH_ROOTFS ?? join(repoRoot, ".cache/rootfs/busybox");
+/** A one-layer OCI image layout of the busybox tree (for the image measurements). */
+function busyboxLayout(dir) {
+  const layout = mkdtempSync(join(os.tmpdir(), "warren-bench-oci-"));
+  const blobs = join(layout, "blobs/sha256");
+  spawnSync("mkdir", ["-p", blobs]);
+  const put = (data) => {
+    const hex = createHash("sha256").update(data).digest("hex");
+    writeFileSync(join(blobs, hex), data);
+    return { digest: `sha256:${hex}`, size: data.length };
+  };
+  const tar = spawnSync("tar", ["--format=pax", "--sort=name", "-cf", "-", "-C", dir, "."], { maxBuffer: 512 << 20 }).stdout;
+  const gz = gzipSync(tar);
+  const layer = put(gz);
+  const arch = { x64: "amd64", arm64: "arm64" }[process.arch] ?? process.arch;
+  const config = put(Buffer.from(JSON.stringify({ architecture: arch, os: "linux", rootfs: { type: "layers", diff_ids: [`sha256:${createHash("sha256").update(tar).digest("hex")}`] } })));
+  const manifest = put(
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        config: { mediaType: "application/vnd.oci.image.config.v1+json", ...config },
+        layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...layer }],
+      }),
+    ),
+  );
+  writeFileSync(join(layout, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+  writeFileSync(join(layout, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", ...manifest }] }));
+  return layout;
+}
+
 /** The bench root's managed bridge: a /22, room for the fleet. */
 const BENCH_SUBNET = "10.249.0.0/22";
 
@@ -484,6 +521,49 @@ async function main() {
     await settle();
   }
 
+  // 5. Containers from an image: create-to-running (overlay on an idmapped
+  // image layer, nothing copied), snapshot and clone, and the disk that 100
+  // containers from one image use (only their own changes).
+  if (lib.ImageStore) {
+    const layout = busyboxLayout(rootfs.path);
+    const store = new lib.ImageStore(tempRoot);
+    const img = await store.importOci(layout, { tag: "bench:busybox" });
+    rmSync(layout, { recursive: true, force: true });
+    let n = 0;
+    const made = [];
+    w.image_create_running = summarize(
+      await timeRuns("create-to-running from an image", Math.max(20, Math.min(100, Math.round(runs / 2))), async () => {
+        const c = await Container.create(`bench-img-${n++}`, { image: "bench:busybox", init: IDLE_INIT }, runtime);
+        live.add(c);
+        await c.start();
+        made.push(c);
+      }, 2),
+    );
+    const first = made[0];
+    await first.execOutput(["sh", "-c", "echo changed > /root/file"]);
+    let s = 0;
+    w.snapshot = summarize(await timeRuns("snapshot", 20, () => first.snapshot(`s${s++}`), 1));
+    let k = 0;
+    w.clone = summarize(
+      await timeRuns("clone", 20, async () => {
+        const c = await first.clone(`bench-clone-${k++}`);
+        live.add(c);
+        made.push(c);
+      }, 1),
+    );
+    const du = spawnSync("du", ["-sk", ...made.map((c) => join(c.stateDir, "upper"))], { encoding: "utf8" });
+    const kib = du.stdout.split("\n").filter(Boolean).map((l) => Number(l.split("\t")[0]));
+    const imageKib = Number(spawnSync("du", ["-sk", img.rootfs], { encoding: "utf8" }).stdout.split("\t")[0]);
+    w.image_disk = { containers: kib.length, image_kib: imageKib, upper_kib_total: kib.reduce((a, b) => a + b, 0) };
+    for (const c of made) {
+      await c.stop({ timeout: 0 });
+      await c.destroy();
+      live.delete(c);
+    }
+    await store.remove("bench:busybox");
+    await settle();
+  }
+
   // Without peers, the floor is measured here, before the big heap (Node's spawnSync forks).
   const script = opts.peers ? peersScript() : null;
   if (!script) {
@@ -579,6 +659,12 @@ function printTables(r) {
   row("start→exit with a bridged NIC", w.start_nic, `${w.start_nic.above_start_ms >= 0 ? "+" : ""}${w.start_nic.above_start_ms.toFixed(2)} ms over the plain starts run between them (median ${w.start_nic.plain_median_ms.toFixed(2)}); goal ≤ +2.00 ms: ${w.start_nic.above_start_ms <= 2 ? "met" : "not met"}`);
   if (w.fleet) {
     line(`${w.fleet.containers} containers on one bridge: ${w.fleet.create_start_per_s} created+started per second, ${w.fleet.host_mib_per_container} MiB of host memory each (MemAvailable)`);
+  }
+  if (w.image_create_running) {
+    row("create-to-running from an image", w.image_create_running, "goal ≤ 50 ms: " + (w.image_create_running.median_ms <= 50 ? "met" : "not met"));
+    row("snapshot (busybox, small change)", w.snapshot);
+    row("clone", w.clone);
+    line(`disk: ${w.image_disk.containers} containers from one ${w.image_disk.image_kib} KiB image use ${w.image_disk.upper_kib_total} KiB of their own (upper layers)`);
   }
   if (w.stats_sweep) {
     row(`stats() sweep, ${w.stats_sweep.containers} containers`, w.stats_sweep, `${(w.stats_sweep.median_ms / w.stats_sweep.containers * 1000).toFixed(1)} µs per container`);
