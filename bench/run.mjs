@@ -64,8 +64,6 @@
  * subtree; both are removed at the end, also on error or Ctrl-C.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { gzipSync } from "node:zlib";
 import { existsSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
@@ -82,36 +80,6 @@ const SETTLE_MS = 1000;
 const PEER_RUNS_MAX = 50;
 const GOALS = { start_ms: 2.5, exec_ms: 1.6, heap_ratio: 1.2 };
 const BUSYBOX = process.env.BENCH_ROOTFS ?? join(repoRoot, ".cache/rootfs/busybox");
-/** A one-layer OCI image layout of the busybox tree (for the image measurements). */
-function busyboxLayout(dir) {
-  const layout = mkdtempSync(join(os.tmpdir(), "warren-bench-oci-"));
-  const blobs = join(layout, "blobs/sha256");
-  spawnSync("mkdir", ["-p", blobs]);
-  const put = (data) => {
-    const hex = createHash("sha256").update(data).digest("hex");
-    writeFileSync(join(blobs, hex), data);
-    return { digest: `sha256:${hex}`, size: data.length };
-  };
-  const tar = spawnSync("tar", ["--format=pax", "--sort=name", "-cf", "-", "-C", dir, "."], { maxBuffer: 512 << 20 }).stdout;
-  const gz = gzipSync(tar);
-  const layer = put(gz);
-  const arch = { x64: "amd64", arm64: "arm64" }[process.arch] ?? process.arch;
-  const config = put(Buffer.from(JSON.stringify({ architecture: arch, os: "linux", rootfs: { type: "layers", diff_ids: [`sha256:${createHash("sha256").update(tar).digest("hex")}`] } })));
-  const manifest = put(
-    Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: "application/vnd.oci.image.manifest.v1+json",
-        config: { mediaType: "application/vnd.oci.image.config.v1+json", ...config },
-        layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...layer }],
-      }),
-    ),
-  );
-  writeFileSync(join(layout, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-  writeFileSync(join(layout, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", ...manifest }] }));
-  return layout;
-}
-
 /** The bench root's managed bridge: a /22, room for the fleet. */
 const BENCH_SUBNET = "10.249.0.0/22";
 
@@ -525,7 +493,8 @@ async function main() {
   // image layer, nothing copied), snapshot and clone, and the disk that 100
   // containers from one image use (only their own changes).
   if (lib.ImageStore) {
-    const layout = busyboxLayout(rootfs.path);
+    const layout = mkdtempSync(join(os.tmpdir(), "warren-bench-oci-"));
+    await lib.ociLayoutFromDirectory(rootfs.path, layout);
     const store = new lib.ImageStore(tempRoot);
     const img = await store.importOci(layout, { tag: "bench:busybox" });
     rmSync(layout, { recursive: true, force: true });

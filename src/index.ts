@@ -27,6 +27,7 @@ export { detectCgroupHost, type CgroupHost } from "./cgroup/cgroup2.js";
 export { host, type HostInfo } from "./host.js";
 export { ImageStore, type ImageInfo } from "./image/store.js";
 export { ImageError } from "./image/errors.js";
+export { ociLayoutFromDirectory } from "./image/from-directory.js";
 export { limitsSchema, type Limits, type ResolvedLimits } from "./cgroup/limits.js";
 export type { ContainerStats, Pressure } from "./cgroup/stats.js";
 export type { ContainerEvent } from "./container/resources.js";

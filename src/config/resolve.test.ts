@@ -3,16 +3,9 @@ import { describe, expect, it } from "vitest";
 import { ConfigError } from "../errors.js";
 import { resolveConfig, validateName } from "./resolve.js";
 import { signalName, signalNumber } from "./signals.js";
+import { configIssues } from "./testing.js";
 
-function issues(input: unknown) {
-  try {
-    resolveConfig(input as never);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).issues;
-  }
-  throw new Error("expected a ConfigError");
-}
+const issues = configIssues;
 
 describe("resolveConfig", () => {
   it("fills defaults: all namespaces but time, a user namespace, SIGTERM, the deny list", () => {

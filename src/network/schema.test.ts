@@ -1,18 +1,10 @@
 import { describe, expect, it } from "vitest";
 
-import { ConfigError } from "../errors.js";
 import { resolveConfig } from "../config/resolve.js";
 import { managedNetwork, nicName, vethName } from "./manager.js";
+import { configIssues } from "../config/testing.js";
 
-function issues(input: unknown) {
-  try {
-    resolveConfig(input as never);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).issues;
-  }
-  throw new Error("expected a ConfigError");
-}
+const issues = configIssues;
 
 describe("network configuration", () => {
   it("fills NIC defaults and normalizes port forwards", () => {

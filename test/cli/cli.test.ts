@@ -12,8 +12,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 import { resolveRuntime } from "../../src/container/state.js";
-import { ociArchitecture } from "../../src/image/oci.js";
-import { Container, detectCgroupHost, host } from "../../src/index.js";
+import { Container, detectCgroupHost, host, ociLayoutFromDirectory } from "../../src/index.js";
 import { managedNetwork } from "../../src/network/manager.js";
 
 const repo = resolve(import.meta.dirname, "../..");
@@ -411,43 +410,11 @@ async function interfaces(name: string): Promise<{ name: string; mac?: string; m
   return JSON.parse(r.stdout);
 }
 
-/** A one-layer OCI layout of the busybox rootfs (as in test/image/store.test.ts). */
-function busyboxLayout(): string {
-  const rootfs = join(repo, ".cache/rootfs/busybox");
-  const layout = mkdtempSync(join(tmpdir(), "warren-oci-"));
-  mkdirSync(join(layout, "blobs/sha256"), { recursive: true });
-  const put = (data: Buffer) => {
-    const hex = createHash("sha256").update(data).digest("hex");
-    writeFileSync(join(layout, "blobs/sha256", hex), data);
-    return { digest: `sha256:${hex}`, size: data.length };
-  };
-  const tar = execFileSync("tar", ["--format=pax", "--sort=name", "-cf", "-", "-C", rootfs, "."], { maxBuffer: 256 << 20 });
-  const gz = execFileSync("gzip", ["-n"], { input: tar, maxBuffer: 256 << 20 });
-  const layer = put(gz);
-  const config = put(
-    Buffer.from(JSON.stringify({ architecture: ociArchitecture(), os: "linux", rootfs: { type: "layers", diff_ids: [`sha256:${createHash("sha256").update(tar).digest("hex")}`] } })),
-  );
-  const manifest = put(
-    Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: "application/vnd.oci.image.manifest.v1+json",
-        config: { mediaType: "application/vnd.oci.image.config.v1+json", ...config },
-        layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...layer }],
-      }),
-    ),
-  );
-  writeFileSync(join(layout, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-  writeFileSync(
-    join(layout, "index.json"),
-    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", ...manifest }] }),
-  );
-  return layout;
-}
 
 describe("warren image", () => {
   it("imports an OCI layout, lists it, runs a container from it and removes it", async () => {
-    const layout = busyboxLayout();
+    const layout = mkdtempSync(join(tmpdir(), "warren-oci-"));
+    await ociLayoutFromDirectory(join(repo, ".cache/rootfs/busybox"), layout);
     try {
       const imported = await cli("image", ["import", "--tag", "bb:1", layout]);
       expect(imported.stderr).toBe("");

@@ -4,55 +4,21 @@
  * lower layer, each container's changes in its own upper layer, owned by
  * its own host id range.
  */
-import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
-import { Container, ImageStore } from "../../src/index.js";
-import { ociArchitecture } from "../../src/image/oci.js";
+import { Container, ImageStore, ociLayoutFromDirectory } from "../../src/index.js";
 import { cleanupAll, IDLE, rootfs, runtime, uniqueName } from "../helpers/env.js";
 
 afterAll(cleanupAll);
 
-/** A one-layer OCI layout of the busybox rootfs. */
-function busyboxLayout(): string {
-  const layout = mkdtempSync(join(tmpdir(), "warren-oci-"));
-  mkdirSync(join(layout, "blobs/sha256"), { recursive: true });
-  const put = (data: Buffer) => {
-    const hex = createHash("sha256").update(data).digest("hex");
-    writeFileSync(join(layout, "blobs/sha256", hex), data);
-    return { digest: `sha256:${hex}`, size: data.length };
-  };
-  const tar = execFileSync("tar", ["--format=pax", "--sort=name", "-cf", "-", "-C", rootfs(), "."], { maxBuffer: 256 << 20 });
-  const gz = execFileSync("gzip", ["-n"], { input: tar, maxBuffer: 256 << 20 });
-  const layer = put(gz);
-  const config = put(
-    Buffer.from(JSON.stringify({ architecture: ociArchitecture(), os: "linux", rootfs: { type: "layers", diff_ids: [`sha256:${createHash("sha256").update(tar).digest("hex")}`] } })),
-  );
-  const manifest = put(
-    Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: "application/vnd.oci.image.manifest.v1+json",
-        config: { mediaType: "application/vnd.oci.image.config.v1+json", ...config },
-        layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...layer }],
-      }),
-    ),
-  );
-  writeFileSync(join(layout, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-  writeFileSync(
-    join(layout, "index.json"),
-    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", ...manifest }] }),
-  );
-  return layout;
-}
 
 describe("containers from an image", () => {
   it("imports once, creates containers without copying, each owning the image and its own changes", async () => {
-    const layout = busyboxLayout();
+    const layout = mkdtempSync(join(tmpdir(), "warren-oci-"));
+    await ociLayoutFromDirectory(rootfs(), layout);
     const store = new ImageStore(runtime().root);
     try {
       const img = await store.importOci(layout, { tag: "busybox:test" });
@@ -92,7 +58,8 @@ describe("containers from an image", () => {
   });
 
   it("snapshots, restores and clones an image-based container", async () => {
-    const layout = busyboxLayout();
+    const layout = mkdtempSync(join(tmpdir(), "warren-oci-"));
+    await ociLayoutFromDirectory(rootfs(), layout);
     const store = new ImageStore(runtime().root);
     try {
       await store.importOci(layout, { tag: "busybox:snap" });
