@@ -9,6 +9,8 @@
         "native/misc.cc",
         "native/bpf.cc",
         "native/netlink.cc",
+        "native/files.cc",
+        "native/xattr.cc",
         "native/child/run.c",
         "native/child/mounts.c",
         "native/child/ids.c",

@@ -11,6 +11,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMisc(env, exports);
   InitBpf(env, exports);
   InitNetlink(env, exports);
+  InitFiles(env, exports);
+  InitXattr(env, exports);
   return exports;
 }
 

@@ -26,6 +26,8 @@ Napi::Object InitWait(Napi::Env env, Napi::Object exports);
 Napi::Object InitMisc(Napi::Env env, Napi::Object exports);
 Napi::Object InitBpf(Napi::Env env, Napi::Object exports);
 Napi::Object InitNetlink(Napi::Env env, Napi::Object exports);
+Napi::Object InitFiles(Napi::Env env, Napi::Object exports);
+Napi::Object InitXattr(Napi::Env env, Napi::Object exports);
 
 }  // namespace warren
 

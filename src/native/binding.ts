@@ -103,6 +103,10 @@ export interface NativeBinding {
    * `syscall: "netlink"` and `extack` (the kernel's message, when it gave one).
    */
   netlinkTalk(fd: number, request: Buffer): Buffer;
+  // --- native/files.cc (container files) ---
+  // --- end files ---
+  // --- native/xattr.cc (xattrs, device nodes) ---
+  // --- end xattr ---
 }
 
 /**

@@ -1,0 +1,11 @@
+// (being written)
+#include "napi-util.h"
+#include "spawn.h"
+
+namespace warren {
+
+Napi::Object InitXattr(Napi::Env env, Napi::Object exports) {
+  return exports;
+}
+
+}  // namespace warren
