@@ -4,12 +4,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
+
+#include <string>
+#include <vector>
+
+extern char **environ;
 
 #include "napi-util.h"
 #include "spawn.h"
@@ -68,6 +74,13 @@ Napi::Value PtyPeer(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), peer);
 }
 
+// The number N of a pty master's slave, /dev/pts/N in the devpts it came from.
+Napi::Value PtyNumber(const Napi::CallbackInfo &info) {
+  unsigned int n = 0;
+  if (ioctl(IntArg(info, 0), TIOCGPTN, &n) < 0) throw ErrnoError(info.Env(), "ioctl(TIOCGPTN)", errno);
+  return Napi::Number::New(info.Env(), n);
+}
+
 Napi::Value SetWindowSize(const Napi::CallbackInfo &info) {
   struct winsize ws;
   memset(&ws, 0, sizeof ws);
@@ -114,6 +127,59 @@ Napi::Value IdmapTree(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// A helper program started in a session of its own, outliving this process:
+// `fds[i]` becomes its fd 3+i, nothing else of ours stays open there
+// (everything here is close-on-exec). posix_spawn clones with CLONE_VM, so
+// the cost does not grow with Node's heap as a fork's page-table copy would.
+Napi::Value SpawnDetached(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsArray() || !info[2].IsArray())
+    throw Napi::TypeError::New(env, "spawnDetached(path, argv, fds)");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  Napi::Array argvIn = info[1].As<Napi::Array>(), fdsIn = info[2].As<Napi::Array>();
+  std::vector<std::string> args;
+  for (uint32_t i = 0; i < argvIn.Length(); i++) args.push_back(argvIn.Get(i).ToString().Utf8Value());
+  std::vector<char *> argv;
+  for (auto &a : args) argv.push_back(const_cast<char *>(a.c_str()));
+  argv.push_back(nullptr);
+  // Copies far above the targets first, so one dup2 cannot clobber the
+  // source of the next.
+  std::vector<int> high;
+  auto closeHigh = [&] { for (int fd : high) close(fd); };
+  for (uint32_t i = 0; i < fdsIn.Length(); i++) {
+    int fd = fcntl(fdsIn.Get(i).ToNumber().Int32Value(), F_DUPFD_CLOEXEC, 100);
+    if (fd < 0) {
+      int e = errno;
+      closeHigh();
+      throw ErrnoError(env, "fcntl(F_DUPFD_CLOEXEC)", e);
+    }
+    high.push_back(fd);
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&attr);
+  int nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (nullfd >= 0)
+    for (int std = 0; std < 3; std++) posix_spawn_file_actions_adddup2(&fa, nullfd, std);
+  for (size_t i = 0; i < high.size(); i++) posix_spawn_file_actions_adddup2(&fa, high[i], 3 + (int)i);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  // Node ignores SIGPIPE; the helper starts from defaults.
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid;
+  int rc = posix_spawn(&pid, path.c_str(), &fa, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (nullfd >= 0) close(nullfd);
+  closeHigh();
+  if (rc != 0) throw ErrnoError(env, "posix_spawn", rc);
+  return Napi::Number::New(env, pid);
+}
+
 Napi::Value StepNames(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   static const char *names[] = {
@@ -135,10 +201,12 @@ Napi::Object InitMisc(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("ptyPeer", Napi::Function::New(env, PtyPeer));
   exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
+  exports.Set("ptyNumber", Napi::Function::New(env, PtyNumber));
   exports.Set("pipe", Napi::Function::New(env, Pipe));
   exports.Set("openTree", Napi::Function::New(env, OpenTree));
   exports.Set("idmapTree", Napi::Function::New(env, IdmapTree));
   exports.Set("stepNames", Napi::Function::New(env, StepNames));
+  exports.Set("spawnDetached", Napi::Function::New(env, SpawnDetached));
   return exports;
 }
 

@@ -153,3 +153,23 @@ export function codeOf(err: unknown): string {
   const c = (err as { code?: unknown })?.code;
   return typeof c === "string" ? c : "EUNKNOWN";
 }
+
+/**
+ * `start({wait: "ready"})` gave up: the container did not say it was ready
+ * in time. It is left running; `lastConsoleLines` shows what its console
+ * said last.
+ */
+export class ReadyTimeoutError extends WarrenError {
+  readonly waitedMs: number;
+  readonly lastConsoleLines: string[];
+  constructor(container: string, waitedMs: number, lastConsoleLines: string[]) {
+    super(
+      `container "${container}" was not ready after ${waitedMs} ms` +
+        (lastConsoleLines.length ? `; its console said last:\n  ${lastConsoleLines.join("\n  ")}` : " (nothing on its console)"),
+      "ERR_WARREN_READY_TIMEOUT",
+      { container },
+    );
+    this.waitedMs = waitedMs;
+    this.lastConsoleLines = lastConsoleLines;
+  }
+}

@@ -28,6 +28,11 @@ export { host, type HostInfo } from "./host.js";
 export { ImageStore, type ImageInfo } from "./image/store.js";
 export { ImageError } from "./image/errors.js";
 export { ociLayoutFromDirectory } from "./image/from-directory.js";
+export { importLxcImage, type LxcImageFiles, type ImportLxcOptions, type ImportLxcResult, type LxcMetadata } from "./image/lxc.js";
+export { DecompressionError, MissingToolError, detectCompression, type Compression } from "./image/compress.js";
+export { RegistryError, DigestMismatchError } from "./image/errors.js";
+export { parseReference, type ImageReference, type PullProgress, type RegistryOptions } from "./image/registry.js";
+export type { PullOptions } from "./image/store.js";
 export { limitsSchema, type Limits, type ResolvedLimits } from "./cgroup/limits.js";
 export type { ContainerStats, Pressure } from "./cgroup/stats.js";
 export type { ContainerEvent } from "./container/resources.js";
@@ -44,3 +49,4 @@ export {
   HostError,
   type ConfigIssue,
 } from "./errors.js";
+export type { DirEntry, FileStat, FileType, GroupInfo, PushOptions, UserInfo } from "./container/files.js";

@@ -143,6 +143,21 @@ export const containerSchema = z
      * costs the same whatever the image's size.
      */
     image: z.string().min(1).optional(),
+    /**
+     * Where an image-based container keeps its root: `overlay` (the image as
+     * lower layer, the container's changes in `<state>/upper`), `btrfs` (a
+     * writable btrfs snapshot of the image's subvolume; the runtime root
+     * must be on btrfs), or `auto` (btrfs when the runtime root is on btrfs,
+     * else overlay).
+     */
+    storage: z.enum(["auto", "overlay", "btrfs"]).default("auto"),
+    /**
+     * Start from another container's snapshot: the new container is made on
+     * that container's image (when `image` is not given) and its changes
+     * begin as the snapshot's, moved to the new container's own id range.
+     * Only read at create; not kept in the recorded config.
+     */
+    from: z.strictObject({ container: z.string().regex(NAME_PATTERN, "must be a container name"), snapshot: z.string().regex(NAME_PATTERN, "must be a snapshot name") }).optional(),
     /** The init's argv. Default: `/sbin/init` for a given rootfs, an idle shell loop for the embedded default. */
     init: z.array(z.string().min(1).refine(noNul, "must not contain NUL")).min(1).optional(),
     /** Environment of the init (and default for exec). `PATH`, `HOME`, `TERM` and `container` get defaults. */
@@ -159,8 +174,39 @@ export const containerSchema = z
     /** Explicit id mapping; by default a free 65536-id range is allocated. */
     idmap: idmapSchema.optional(),
     mounts: z.array(mountSchema).default([]),
-    /** Signal asking the init to shut down: SIGRTMIN+3 for systemd, SIGPWR for sysvinit/LXC-style, SIGTERM otherwise. */
-    haltSignal: signal.default("SIGTERM"),
+    /**
+     * Signal asking the init to shut down. Default: chosen by the init found
+     * in the rootfs: SIGRTMIN+3 for systemd, SIGPWR for sysvinit, SIGUSR2
+     * (poweroff) for busybox init, SIGTERM otherwise.
+     */
+    haltSignal: signal.optional(),
+    /**
+     * A console: a pty whose slave is the init's stdin/stdout/stderr and
+     * `/dev/console`, whose master a small monitor process keeps (with the
+     * last output in a ring buffer) for `console()` and `consoleLog()`.
+     * Default: on for a distro rootfs (an image or a directory), off for the
+     * embedded default. `start({stdio})` given explicitly replaces it.
+     */
+    console: z.boolean().optional(),
+    /** Bytes of console output kept for `consoleLog()` (default 128 KiB). */
+    consoleLogSize: z.number().int().min(1024).max(64 * 1024 * 1024).default(128 * 1024),
+    /**
+     * When the container is ready, for `start({wait: "ready"})`. Default: the
+     * init's READY=1 through $NOTIFY_SOCKET when it is systemd, otherwise
+     * as soon as the init runs. Or a probe polled until it passes: a command
+     * run in the container (exit 0), a TCP port accepting connections on the
+     * container's first address, a file existing in the container.
+     */
+    ready: z
+      .union([
+        z.strictObject({ notify: z.literal(true) }),
+        z.strictObject({ exec: z.array(z.string().min(1)).min(1) }),
+        z.strictObject({ tcp: z.number().int().min(1).max(65535) }),
+        z.strictObject({ file: absolutePath }),
+      ])
+      .optional(),
+    /** What a reboot from inside does (the init killed by SIGHUP from reboot(2)): start it again (default), or stay stopped. */
+    onReboot: z.enum(["restart", "stop"]).default("restart"),
     /** Milliseconds `stop()` waits after the halt signal before killing everything. */
     stopTimeout: z.number().int().min(0).max(3_600_000).default(10_000),
     /** Destroyed when it stops, and killed when the Node process that started it exits. */
@@ -216,6 +262,12 @@ export const containerSchema = z
   .superRefine((c, ctx) => {
     if (c.image !== undefined && c.rootfs !== undefined) {
       ctx.addIssue({ code: "custom", path: ["image"], message: "give either rootfs or image" });
+    }
+    if (c.from !== undefined && c.rootfs !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["from"], message: "a container made from a snapshot uses its source's image, not a rootfs" });
+    }
+    if (c.storage !== "auto" && c.image === undefined && c.from === undefined) {
+      ctx.addIssue({ code: "custom", path: ["storage"], message: "applies to containers made from an image" });
     }
     if (!c.namespaces.user) {
       if (c.rootfs?.idmap) ctx.addIssue({ code: "custom", path: ["rootfs", "idmap"], message: "needs a user namespace" });

@@ -5,7 +5,8 @@
  * state and the life-cycle bookkeeping they share.
  * @module
  */
-import { promises as fsp } from "node:fs";
+import { EventEmitter } from "node:events";
+import { promises as fsp, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 
@@ -21,7 +22,9 @@ import type { RootfsRecord } from "../rootfs/record.js";
 import type { EffectiveConfig, SpawnPlan } from "../plan/build-plan.js";
 import { detachNics, nicName, releaseAddresses, removeManagedNetwork, reserveAddresses } from "../network/manager.js";
 import { allocateIdRange } from "./idmap.js";
+import { detectInit, haltSignalFor, type InitKind } from "./init-kind.js";
 import { withLock } from "./lock.js";
+import { openConsole, readConsoleLog, type ConsoleStream } from "./monitor.js";
 import { processInfo } from "./proc.js";
 import {
   resolveRuntime,
@@ -32,6 +35,7 @@ import {
   type RuntimeOptions,
   type RuntimeState,
   type Status,
+  type StopReason,
   isLive,
 } from "./state.js";
 import { execInContainer, execOutput, type ExecOptions, type ExecOutput, type ExecProcess } from "./exec.js";
@@ -117,6 +121,15 @@ export class Container implements AsyncDisposable {
   /** The exit of the latest run started or adopted by this handle (kept after it ends). @internal */
   _lastExited: Promise<ExitStatus> | null = null;
 
+  /** The init found in the rootfs (cached). @internal */
+  _initKind: InitKind | undefined;
+  /** The options of the last start in this process (a restart after a reboot reuses them). @internal */
+  _startOptions: StartOptions | undefined;
+  /** What stop()/kill() asked of the current run, to tell why it ended. @internal */
+  _stopping: "halt" | "kill" | undefined;
+  /** Lifecycle events seen by this handle. @internal */
+  readonly _bus = new EventEmitter().setMaxListeners(0);
+
   /** Problems that did not stop the container, e.g. limits skipped with `bestEffortLimits`. */
   warnings: string[] = [];
 
@@ -194,16 +207,27 @@ export class Container implements AsyncDisposable {
         }
         const hostname = resolved.hostname ?? defaultHostname(name);
         let rootfs: RootfsRecord;
-        if (resolved.image !== undefined) {
-          const img = await new ImageStore(runtime.root).get(resolved.image).catch(() => {
-            throw new ConfigError([{ path: "image", message: `no image ${JSON.stringify(resolved.image)} in \`${runtime.root}\`` }], { container: name });
-          });
-          rootfs = { kind: "image", image: img.id, lower: img.rootfs, upper: join(dir, "upper"), work: join(dir, "work") };
-          for (const d of ["upper", "work", "root", "lower"]) {
-            await fsp.mkdir(join(dir, d), { mode: 0o755 });
-            // The overlay's writable layers belong to the container's root.
-            if (idmap && d !== "root" && d !== "lower") await fsp.chown(join(dir, d), idmap.hostUid, idmap.hostGid);
+        // `from` is read here and not kept: the record says which image the container is on.
+        const { from, ...recorded } = resolved;
+        if (resolved.image !== undefined || from) {
+          const storage = await import("../storage/backend.js");
+          // clone and import pass the tree to start from in the options (a symbol key, no public option).
+          let seed = (options as import("../storage/backend.js").SeededOptions | undefined)?.[storage.CREATE_SEED];
+          let ref = resolved.image;
+          let fromImage: string | undefined;
+          if (from) {
+            ({ image: fromImage, seed } = await storage.seedFromSnapshot(runtime.root, from, name));
+            ref ??= fromImage;
           }
+          const img = await new ImageStore(runtime.root).get(ref!).catch(() => {
+            throw new ConfigError([{ path: "image", message: `no image ${JSON.stringify(ref)} in \`${runtime.root}\`` }], { container: name });
+          });
+          if (fromImage !== undefined && img.id !== fromImage) {
+            throw new ConfigError([{ path: "image", message: `container "${from!.container}" is made from image ${fromImage}, not ${JSON.stringify(ref)}` }], { container: name });
+          }
+          recorded.image ??= img.id;
+          const kind = await storage.pickStorage(runtime.root, resolved.storage, seed, name);
+          rootfs = await storage.makeImageRoot({ dir, image: img, idmap, storage: kind, ...(seed ? { seed } : {}) });
         } else if (resolved.rootfs) {
           rootfs = {
             kind: "directory",
@@ -230,7 +254,7 @@ export class Container implements AsyncDisposable {
         const record: ContainerRecord = {
           version: 1,
           name,
-          config: resolved,
+          config: recorded,
           idmap,
           rootfs,
           createdAt: new Date().toISOString(),
@@ -244,6 +268,7 @@ export class Container implements AsyncDisposable {
         return c;
       } catch (e) {
         await releaseAddresses(runtime, name, resolved.nics.map(nicName)).catch(() => undefined);
+        await (await import("../storage/btrfs.js")).deleteContainerSubvolumes(dir).catch(() => undefined);
         await store.remove(name);
         throw e;
       }
@@ -399,8 +424,18 @@ export class Container implements AsyncDisposable {
   /** The effective config: defaults that depend on the name and rootfs filled in. @internal */
   _effective(): EffectiveConfig {
     const c = this._record.config;
-    const init = c.init ?? (this._record.rootfs.kind === "embedded" ? EMBEDDED_IDLE_INIT : ["/sbin/init"]);
-    return { ...c, init, hostname: c.hostname ?? defaultHostname(this.name) };
+    const r = this._record.rootfs;
+    const init = c.init ?? (r.kind === "embedded" ? EMBEDDED_IDLE_INIT : ["/sbin/init"]);
+    const tree = r.kind === "image" ? r.lower : r.kind === "directory" ? r.path : undefined;
+    this._initKind ??= detectInit(tree, init[0]!);
+    return {
+      ...c,
+      init,
+      hostname: c.hostname ?? defaultHostname(this.name),
+      haltSignal: c.haltSignal ?? haltSignalFor(this._initKind),
+      console: c.console ?? r.kind !== "embedded",
+      initKind: this._initKind,
+    };
   }
 
   /** Starts the init. See {@link StartOptions}. */
@@ -425,6 +460,7 @@ export class Container implements AsyncDisposable {
     if (n === undefined) throw new ConfigError([{ path: "signal", message: `unknown signal ${String(signal)}` }], { container: this.name });
     const run = this._run;
     if (!run) throw new StateError(`container "${this.name}" is not running`, "kill", this.state, { container: this.name });
+    if (n === 9) this._stopping = "kill";
     try {
       native().pidfdSendSignal(run.pidfd, n);
     } catch (e) {
@@ -518,13 +554,51 @@ export class Container implements AsyncDisposable {
       throw new StateError(`container "${this.name}" is not made from an image: clone works on image-based containers`, "clone", this._record.rootfs.kind, { container: this.name });
     }
     const { idmap: _drop, ...config } = this._record.config;
-    const copy = await Container.create(newName, { ...config, nics: config.nics.map((n) => ({ ...n, ...(n.type === "bridged" ? { ipv4: undefined, mac: undefined } : {}) })) } as ContainerConfig, { root: this._runtime.root, cgroupParent: this._runtime.cgroupParent });
-    const from = this._record.rootfs;
-    const to = copy._record.rootfs;
-    if (to.kind === "image") {
-      await cloneUpper(from.upper, to.upper, this.idmap, copy.idmap);
-    }
-    return copy;
+    // The clone starts from this container's live tree (its upper layer, or
+    // a snapshot of its btrfs root), on the same backend, moved to its own range.
+    const storage = await import("../storage/backend.js");
+    const r = this._record.rootfs;
+    const seed: import("../storage/backend.js").Seed = { storage: storage.storageOf(r), path: storage.liveTree(r), base: storage.baseOf(this.idmap) };
+    return Container.create(
+      newName,
+      { ...config, nics: config.nics.map((n) => ({ ...n, ...(n.type === "bridged" ? { ipv4: undefined, mac: undefined } : {}) })) } as ContainerConfig,
+      { root: this._runtime.root, cgroupParent: this._runtime.cgroupParent, [storage.CREATE_SEED]: seed } as RuntimeOptions,
+    );
+  }
+
+  /**
+   * Writes the container to a tarball: its config, its own tree (the
+   * overlay's upper layer, the whole btrfs root, or a directory container's
+   * whole directory) with owners as the container sees them, and with
+   * options its snapshots and its image. A running container is frozen
+   * while it is read (on btrfs, an instant snapshot is read instead).
+   *
+   * @example
+   * ```ts
+   * await c.export("/srv/backup/web.tar", { snapshots: true, includeImage: true });
+   * const again = await Container.import("/srv/backup/web.tar", "web", { root: "/var/lib/warren" });
+   * ```
+   */
+  async export(tarPath: string, options?: import("../storage/export.js").ExportOptions): Promise<void> {
+    this.assertNotDestroyed("export");
+    await (await import("../storage/export.js")).exportContainer(this, tarPath, options ?? {});
+  }
+
+  /**
+   * Recreates a container from {@link Container.export}'s tarball (as `name`,
+   * default the exported one), in its own id range under `options.root`.
+   * Its image must be in the store unless the tarball includes it.
+   *
+   * @example
+   * ```ts
+   * const c = await Container.import("/srv/backup/web.tar", "web-restored");
+   * await c.start();
+   * ```
+   */
+  static async import(tarPath: string, name?: string, options?: RuntimeOptions): Promise<Container> {
+    if (name !== undefined) validateName(name);
+    const { importContainer } = await import("../storage/export.js");
+    return importContainer((n, config, o) => Container.create(n, config, o), tarPath, name, options);
   }
 
   /** CPU, memory, pids, I/O and pressure figures of the running container. */
@@ -546,17 +620,48 @@ export class Container implements AsyncDisposable {
   }
 
   /**
-   * Events of the running container as they happen: `oom`, `oom-kill`,
-   * `frozen`, `thawed`, and finally `stopped`, after which the iteration ends.
+   * Events as they happen: `started`, `ready`, `exec`, `frozen`, `thawed`,
+   * `oom`, `oom-kill`, `stopped` (with the reason). Without `follow` it needs
+   * a running container and ends at its stop (a reboot warren restarts does
+   * not end it); with `follow: true` it goes on across stops and starts
+   * until closed or the container is destroyed.
    *
    * @example
    * ```ts
    * for await (const e of c.events()) if (e.type === "oom-kill") console.warn("OOM in", c.name);
    * ```
    */
-  events(): AsyncIterableIterator<ContainerEvent> {
+  events(options?: { follow?: boolean }): AsyncIterableIterator<ContainerEvent> {
     this.assertNotDestroyed("events");
-    return containerEvents(this);
+    return containerEvents(this, options);
+  }
+
+  /**
+   * The console's output kept by the container's monitor (the last
+   * `consoleLogSize` bytes, boot messages included), whether or not anyone
+   * was attached. Rejects when the container has no console running.
+   */
+  async consoleLog(): Promise<Buffer> {
+    this.assertNotDestroyed("consoleLog");
+    return readConsoleLog(this.stateDir, this.name);
+  }
+
+  /**
+   * Attaches to the console: a duplex stream (output out, keystrokes in) with
+   * `resize(cols, rows)`. Ending it detaches; the console goes on. With
+   * `replay`, the kept output comes first. Works from any process while the
+   * container runs with a console (config `console`).
+   */
+  async console(options?: { replay?: boolean }): Promise<ConsoleStream> {
+    this.assertNotDestroyed("console");
+    await this.refresh();
+    if (!isLive(this.state)) throw new StateError(`container "${this.name}" is not running`, "console", this.state, { container: this.name });
+    return openConsole(this.stateDir, this.name, options);
+  }
+
+  /** @internal */
+  _emit(e: ContainerEvent): void {
+    this._bus.emit("event", e);
   }
 
   /** Runs a process inside the running container. See {@link ExecOptions}. */
@@ -589,6 +694,8 @@ export class Container implements AsyncDisposable {
       await this._cgroups.remove(this.name);
       this._cgroups.removeSubtreeIfEmpty();
       if (this._record.leases?.length) await releaseAddresses(this._runtime, this.name, this._record.leases.map((l) => l.name));
+      // btrfs subvolumes (root, read-only snapshots) go with `btrfs subvolume delete`.
+      await (await import("../storage/backend.js")).removeStorage(this._record.rootfs, this.stateDir);
       await this._store.remove(this.name);
     });
     this._destroyed = true;
@@ -647,9 +754,9 @@ export class Container implements AsyncDisposable {
     let resolveExit!: (s: ExitStatus) => void;
     const exited = new Promise<ExitStatus>((r) => (resolveExit = r));
     const watcher = new (native().ExitWatcher)(pidfd, (code, sig, reaped) => {
-      const status: ExitStatus | null = reaped
-        ? { code, signal: sig === null ? null : (signalName(sig) as NodeJS.Signals) }
-        : null;
+      const signal = sig === null ? null : (signalName(sig) as NodeJS.Signals);
+      const status: ExitStatus | null = reaped ? { code, signal, reason: this._stopReason(code, signal) } : null;
+      this._stopping = undefined;
       try {
         native().close(pidfd);
       } catch {
@@ -657,10 +764,21 @@ export class Container implements AsyncDisposable {
       }
       this._run = null;
       ephemeralRunning.delete(this);
-      this._recordExit(pid, startTime, status).then(
-        () => resolveExit(this._state.exit ?? { code: null, signal: null }),
-        () => resolveExit(status ?? { code: null, signal: null }),
-      );
+      const restart = status?.reason === "reboot" && this._record.config.onReboot === "restart" && owned;
+      const after = () => {
+        const final = this._state.exit ?? status ?? { code: null, signal: null };
+        resolveExit(final);
+        this._emit({ type: "stopped", status: final, ...(restart && !this._destroyed ? { restarting: true } : {}) });
+        if (restart && !this._destroyed) {
+          // A reboot from inside: the same container again, started as before.
+          const { wait: _wait, ...again } = this._startOptions ?? {};
+          this.start(again).catch((e) => {
+            this.warnings.push(`restart after reboot: ${(e as Error).message}`);
+            this._emit({ type: "stopped", status: final });
+          });
+        }
+      };
+      this._recordExit(pid, startTime, status).then(after, after);
     });
     this._run = { pid, pidfd, startTime, watcher, exited, owned };
     this._lastExited = exited;
@@ -668,6 +786,26 @@ export class Container implements AsyncDisposable {
       installExitHook();
       ephemeralRunning.add(this);
     }
+  }
+
+  /** Why a run this process reaped ended (see {@link StopReason}). @internal */
+  _stopReason(code: number | null, signal: NodeJS.Signals | null): StopReason {
+    if (this._stopping === "kill") return "kill";
+    // reboot(2) in a pid namespace ends its init with SIGHUP (restart) or
+    // SIGINT (power off, halt).
+    if (signal === "SIGHUP") return "reboot";
+    if (signal === "SIGINT") return "halt";
+    if (this._stopping === "halt") return signal === "SIGKILL" ? "kill" : "halt";
+    if (signal === "SIGKILL") {
+      try {
+        const events = readFileSync(join(this.cgroupPath, "memory.events"), "utf8");
+        if (/^oom_kill [1-9]/m.test(events)) return "oom";
+      } catch {
+        /* no memory controller here */
+      }
+      return "kill";
+    }
+    return code !== null ? "exit" : "kill";
   }
 
   /**

@@ -148,6 +148,7 @@ export async function execInContainer(c: Container, argvIn: readonly string[], o
     if (stdio) closeChildSide(stdio);
     if (pty) closeSync(pty.peer);
     if ("error" in res) throw setupError(c.name, "exec", plan.ops, res.error.opIndex, res.error.errno);
+    c._emit({ type: "exec", pid: res.pid, argv: [...argv] });
     return makeProcess(c, res.pid, res.pidfd, stdio, pty);
   } catch (e) {
     if (stdio) {

@@ -51,7 +51,18 @@ export async function setDeviceRules(c: Container, rules: readonly (string | Dev
   });
 }
 
-export type ContainerEvent = Exclude<CgroupEvent, { type: "populated" }> | { type: "stopped"; status: ExitStatus };
+/**
+ * What happens to a container: its init started, the container said it is
+ * ready, a process was exec'd into it, it was frozen or thawed, the OOM
+ * killer ran, it stopped (with why; `restarting` after a reboot from inside
+ * that warren answers by starting it again).
+ */
+export type ContainerEvent =
+  | Exclude<CgroupEvent, { type: "populated" }>
+  | { type: "started"; pid: number }
+  | { type: "ready" }
+  | { type: "exec"; pid: number; argv: string[] }
+  | { type: "stopped"; status: ExitStatus; restarting?: boolean };
 
 /** `next` over `base`, section by section (arrays and scalars replace). */
 export function mergeLimits(base: ResolvedLimits | undefined, next: ResolvedLimits): ResolvedLimits {
@@ -125,29 +136,56 @@ export async function setFrozen(c: Container, frozen: boolean, timeoutMs: number
   });
 }
 
-export async function* containerEvents(c: Container): AsyncGenerator<ContainerEvent> {
-  requireLive(c, "events");
+/**
+ * The container's events as an async iterator. Without `follow` it needs a
+ * running container and ends with its `stopped` event (a reboot that warren
+ * restarts does not end it); with `follow` it goes on across stops and
+ * starts until the iterator is closed or the container destroyed.
+ */
+export async function* containerEvents(c: Container, options: { follow?: boolean } = {}): AsyncGenerator<ContainerEvent> {
+  if (!options.follow) requireLive(c, "events");
   const queue: ContainerEvent[] = [];
   let wake: (() => void) | undefined;
   const push = (e: ContainerEvent) => {
     queue.push(e);
     wake?.();
   };
-  const watcher = watchCgroup(c.cgroupPath, (e) => {
-    if (e.type !== "populated") push(e);
-  });
-  void c.exited.then((status) => push({ type: "stopped", status }));
+  // The kernel's view (frozen, thawed, OOM) while a run lasts.
+  let watcher: { close(): void } | undefined;
+  const watch = () => {
+    watcher?.close();
+    watcher = undefined;
+    try {
+      watcher = watchCgroup(c.cgroupPath, (e) => {
+        if (e.type !== "populated") push(e);
+      });
+    } catch {
+      /* stopped meanwhile */
+    }
+  };
+  const onEvent = (e: ContainerEvent) => {
+    if (e.type === "started") watch();
+    if (e.type === "stopped") {
+      watcher?.close();
+      watcher = undefined;
+    }
+    push(e);
+  };
+  c._bus.on("event", onEvent);
+  if (isLive(c.state)) watch();
   try {
     for (;;) {
       while (queue.length) {
         const e = queue.shift()!;
         yield e;
-        if (e.type === "stopped") return;
+        if (e.type === "stopped" && !e.restarting && !options.follow) return;
       }
+      if (c._destroyed) return;
       await new Promise<void>((r) => (wake = r));
       wake = undefined;
     }
   } finally {
-    watcher.close();
+    c._bus.off("event", onEvent);
+    watcher?.close();
   }
 }

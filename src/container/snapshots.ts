@@ -1,77 +1,77 @@
 /**
- * Snapshots and clones of containers made from an image: their state is
- * the overlay's upper layer, so a snapshot is a copy of it (reflinked where
- * the filesystem can), a restore puts one back, and a clone is a new
- * container on the same image with a copy of the upper layer shifted to the
- * clone's own id range.
+ * Snapshots of containers made from an image. Their state is the overlay's
+ * upper layer or, on btrfs, their root subvolume: an overlay snapshot is a
+ * copy of the upper layer (reflinked where the filesystem can) and a
+ * restore copies it back; a btrfs snapshot is a read-only subvolume
+ * snapshot and a restore swaps the root for a writable snapshot of it.
  * @module
  */
-import { execFile } from "node:child_process";
 import { promises as fsp } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 
 import { NAME_PATTERN } from "../config/schema.js";
-import { ConfigError, HostError, NotFoundError, StateError } from "../errors.js";
+import { ConfigError, NotFoundError, StateError } from "../errors.js";
+import type { ImageRootfs } from "../rootfs/record.js";
+import { copyInto, deleteSubvolume, restoreRoot, snapshotSubvolume } from "../storage/btrfs.js";
 import type { Container } from "./container.js";
 import { withLock } from "./lock.js";
 import { isLive } from "./state.js";
-
-const run = promisify(execFile);
 
 export interface SnapshotInfo {
   name: string;
   createdAt: string;
 }
 
-function upperOf(c: Container, op: string): { upper: string; work: string } {
+function imageRootfsOf(c: Container, op: string): ImageRootfs {
   const r = c._record.rootfs;
   if (r.kind !== "image") {
     throw new StateError(`container "${c.name}" is not made from an image: ${op} works on image-based containers`, op, r.kind, { container: c.name });
   }
-  return { upper: r.upper, work: r.work };
+  return r;
 }
 
 function checkName(name: string): void {
   if (!NAME_PATTERN.test(name)) throw new ConfigError([{ path: "snapshot", message: `bad snapshot name ${JSON.stringify(name)}` }]);
 }
 
-async function copyTree(from: string, to: string): Promise<void> {
-  try {
-    await run("cp", ["-a", "--reflink=auto", `${from}/.`, to]);
-  } catch (e) {
-    throw new HostError(`copy \`${from}\` to \`${to}\``, "EIO", { cause: e });
-  }
-}
-
 const snapshotsDir = (c: Container) => join(c.stateDir, "snapshots");
 
 export async function snapshot(c: Container, name: string): Promise<SnapshotInfo> {
   checkName(name);
-  const { upper } = upperOf(c, "snapshot");
+  const r = imageRootfsOf(c, "snapshot");
   const dir = join(snapshotsDir(c), name);
   await c.refresh();
-  // A running container is frozen while its upper layer is copied, so the
-  // copy is one moment of it.
-  const wasRunning = c.state === "running";
+  // A btrfs snapshot is atomic. An overlay's upper layer is copied file by
+  // file, so a running container is frozen meanwhile: the copy is one
+  // moment of it.
+  const wasRunning = c.state === "running" && r.storage !== "btrfs";
   if (wasRunning) await c.freeze();
   try {
     await fsp.mkdir(snapshotsDir(c), { recursive: true, mode: 0o700 });
     await fsp.mkdir(dir).catch((e) => {
       throw new StateError(`snapshot ${JSON.stringify(name)} exists already`, "snapshot", String((e as { code?: string }).code), { container: c.name });
     });
-    await fsp.mkdir(join(dir, "upper"));
-    await copyTree(upper, join(dir, "upper"));
-    const info = { name, createdAt: new Date().toISOString() };
-    await fsp.writeFile(join(dir, "snapshot.json"), JSON.stringify(info) + "\n");
-    return info;
+    try {
+      if (r.storage === "btrfs") {
+        await snapshotSubvolume(r.lower, join(dir, "root"), true);
+      } else {
+        await fsp.mkdir(join(dir, "upper"));
+        await copyInto(r.upper, join(dir, "upper"));
+      }
+      const info = { name, createdAt: new Date().toISOString() };
+      await fsp.writeFile(join(dir, "snapshot.json"), JSON.stringify(info) + "\n");
+      return info;
+    } catch (e) {
+      await removeSnapshotDir(dir).catch(() => undefined);
+      throw e;
+    }
   } finally {
     if (wasRunning) await c.unfreeze();
   }
 }
 
 export async function listSnapshots(c: Container): Promise<SnapshotInfo[]> {
-  upperOf(c, "listSnapshots");
+  imageRootfsOf(c, "listSnapshots");
   let names: string[] = [];
   try {
     names = await fsp.readdir(snapshotsDir(c));
@@ -91,34 +91,39 @@ export async function listSnapshots(c: Container): Promise<SnapshotInfo[]> {
 
 export async function restoreSnapshot(c: Container, name: string): Promise<void> {
   checkName(name);
-  const { upper, work } = upperOf(c, "restore");
-  const dir = join(snapshotsDir(c), name, "upper");
-  await fsp.access(dir).catch(() => {
+  const r = imageRootfsOf(c, "restore");
+  const dir = join(snapshotsDir(c), name, r.storage === "btrfs" ? "root" : "upper");
+  await fsp.access(join(snapshotsDir(c), name, "snapshot.json")).catch(() => {
     throw new NotFoundError(`container "${c.name}" has no snapshot ${JSON.stringify(name)}`, { container: c.name });
   });
   await c.refresh();
   if (isLive(c.state)) throw new StateError(`stop container "${c.name}" before restoring a snapshot`, "restore", c.state, { container: c.name });
   await withLock(c._store.lockPath(c.name), async () => {
-    for (const d of [upper, work]) {
+    if (r.storage === "btrfs") {
+      await restoreRoot(c.stateDir, dir);
+      return;
+    }
+    for (const d of [r.upper, r.work]) {
       const st = await fsp.stat(d);
       await fsp.rm(d, { recursive: true, force: true });
       await fsp.mkdir(d, { mode: 0o755 });
       await fsp.chown(d, st.uid, st.gid);
     }
-    await copyTree(dir, upper);
+    await copyInto(dir, r.upper);
   });
+}
+
+/** A snapshot's directory with its tree, whichever backend made it. */
+async function removeSnapshotDir(dir: string): Promise<void> {
+  await deleteSubvolume(join(dir, "root"));
+  await fsp.rm(dir, { recursive: true, force: true });
 }
 
 export async function deleteSnapshot(c: Container, name: string): Promise<void> {
   checkName(name);
-  upperOf(c, "deleteSnapshot");
-  await fsp.rm(join(snapshotsDir(c), name), { recursive: true, force: true });
+  imageRootfsOf(c, "deleteSnapshot");
+  await removeSnapshotDir(join(snapshotsDir(c), name));
 }
 
-/** Moves every owner under `dir` by `du`/`dg` (a copy from one container's id range to another's). */
-export async function shiftIds(dir: string, du: number, dg: number): Promise<void> {
-  const st = await fsp.lstat(dir);
-  await fsp.lchown(dir, st.uid + du, st.gid + dg);
-  if (!st.isDirectory()) return;
-  for (const e of await fsp.readdir(dir)) await shiftIds(join(dir, e), du, dg);
-}
+/** Kept here for the callers that import it from this module. */
+export { shiftIds } from "../storage/ids.js";

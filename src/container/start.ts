@@ -4,13 +4,14 @@
  * surfaces as a SetupError naming the step.
  * @module
  */
-import { closeSync, existsSync, openSync, statSync } from "node:fs";
+import { closeSync, existsSync, fchownSync, constants as fsc, openSync, statSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 
 import { applyLimits, delegate, enableControllers } from "../cgroup/apply.js";
 import { detectCgroupHost } from "../cgroup/cgroup2.js";
 import { applyDeviceRules } from "../cgroup/devices.js";
-import { ConfigError, errnoName, HostError, StateError } from "../errors.js";
+import { ConfigError, errnoName, HostError, ReadyTimeoutError, StateError } from "../errors.js";
 import { native, type SpawnResult } from "../native/binding.js";
 import { attachNics, detachNics, type Attached } from "../network/manager.js";
 import { buildInitPlan, type SpawnPlan } from "../plan/build-plan.js";
@@ -20,6 +21,8 @@ import { setupError } from "./errors-map.js";
 import { withLock } from "./lock.js";
 import { processInfo } from "./proc.js";
 import { deviceRulesOf } from "./resources.js";
+import { resolveInRoot } from "./init-kind.js";
+import { runHostDir, startMonitor, tellInit, waitForNotifyReady } from "./monitor.js";
 import { isLive } from "./state.js";
 import { closeChildSide, destroyStreams, openStdio, type StdioMode } from "./stdio.js";
 
@@ -32,6 +35,15 @@ export interface StartOptions {
   stdio?: StdioMode | [StdioMode, StdioMode, StdioMode];
   /** Host fds passed to the init at the same numbers. */
   inheritFds?: number[];
+  /**
+   * `"started"` (default): resolve once the init runs. `"ready"`: once the
+   * container says it is ready (see the config's `ready`: systemd's READY=1
+   * by default for a systemd init), rejecting with a {@link ReadyTimeoutError}
+   * after `readyTimeout` ms (the container is left running).
+   */
+  wait?: "started" | "ready";
+  /** Milliseconds `wait: "ready"` waits (default 90 000, systemd's own default start timeout). */
+  readyTimeout?: number;
 }
 
 function bindSourceIsDir(source: string): boolean | undefined {
@@ -97,9 +109,14 @@ function resolvBind(c: Container): { source: string; target: string }[] {
  * config is fixed at create, so only the stdio fds, the passed fds and the
  * kind of each bind source can differ between two starts.
  */
-function initPlan(c: Container, stdio: [number, number, number], keepFds: number[]): { plan: SpawnPlan; encoded: Buffer } {
+function initPlan(
+  c: Container,
+  stdio: [number, number, number],
+  keepFds: number[],
+  system: { console?: string; runHost?: { dir: string; notify: boolean } },
+): { plan: SpawnPlan; encoded: Buffer } {
   const kinds = c.config.mounts.map((m) => (m.type === "bind" ? bindSourceIsDir(m.source) : null));
-  const key = JSON.stringify([stdio, keepFds, kinds]);
+  const key = JSON.stringify([stdio, keepFds, kinds, system]);
   const cached = c._planCache;
   if (cached?.key === key) return cached;
   const plan = buildInitPlan({
@@ -111,6 +128,8 @@ function initPlan(c: Container, stdio: [number, number, number], keepFds: number
     stdio,
     keepFds,
     extraBinds: resolvBind(c),
+    ...(system.console ? { console: system.console } : {}),
+    ...(system.runHost ? { runHost: system.runHost } : {}),
     bindSourceIsDir: (source) => kinds[c.config.mounts.findIndex((m) => m.type === "bind" && m.source === source)] ?? undefined,
   });
   c._planCache = { key, plan, encoded: encodePlan(plan.ops) };
@@ -134,6 +153,7 @@ export async function startContainer(c: Container, options: StartOptions): Promi
     const enableFailures = enableControllers(c._cgroups, host);
     const cgroupPath = await c._cgroups.create(c.name);
     let stdio: ReturnType<typeof openStdio> | undefined;
+    let monitor: number | undefined;
     try {
       const config = c.config;
       c.warnings = config.limits
@@ -145,8 +165,13 @@ export async function startContainer(c: Container, options: StartOptions): Promi
       // A privileged container gets its device policy before its first
       // process exists: CLONE_INTO_CGROUP puts the init under it at clone.
       if (!config.namespaces.user) applyDeviceRules(cgroupPath, deviceRulesOf(config.deviceRules));
-      stdio = openStdio(modes);
-      const { plan, encoded } = initPlan(c, stdio.childFds, options.inheritFds ?? []);
+      const system = await prepareSystem(c, options);
+      monitor = system.monitor;
+      stdio = system.console ? consoleStdio(system.console.slave) : openStdio(modes);
+      const { plan, encoded } = initPlan(c, stdio.childFds, options.inheritFds ?? [], {
+        ...(system.console ? { console: system.console.path } : {}),
+        ...(system.runHost ? { runHost: system.runHost } : {}),
+      });
       const spawnOptions = {
         cloneFlags: plan.cloneFlags,
         cgroupPath,
@@ -205,6 +230,11 @@ export async function startContainer(c: Container, options: StartOptions): Promi
         exit: null,
         ...(network ? { network } : {}),
       };
+      if (monitor !== undefined) {
+        c._state.monitor = monitor;
+        // From here the monitor follows the init, and ends with it.
+        await tellInit(c.stateDir, res.pid, c.name).catch((e) => c.warnings.push(`monitor: ${(e as Error).message}`));
+      }
       c._adopt(res.pid, res.pidfd, startTime, true);
       await c._store.writeState(c.name, c._state);
       c.stdin = stdio.stdin;
@@ -216,7 +246,141 @@ export async function startContainer(c: Container, options: StartOptions): Promi
         destroyStreams(stdio);
       }
       if (!c._run) await c._cgroups.remove(c.name).catch(() => undefined);
+      if (monitor !== undefined && !c._run) killQuietly(monitor);
       throw e;
     }
   });
+  c._startOptions = options;
+  c._emit({ type: "started", pid: c.pid! });
+  if (options.wait === "ready") await waitReady(c, options.readyTimeout ?? 90_000);
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    /* gone */
+  }
+}
+
+/** stdio of an init with a console: the pty slave on 0, 1 and 2. */
+function consoleStdio(slave: number): ReturnType<typeof openStdio> {
+  return { childFds: [slave, slave, slave], childSide: [slave], stdin: null, stdout: null, stderr: null };
+}
+
+/** The rootfs tree a container's root is made from, when warren can look at it. */
+function rootfsTree(c: Container): string | undefined {
+  const r = c._record.rootfs;
+  return r.kind === "image" ? r.lower : r.kind === "directory" ? r.path : undefined;
+}
+
+/** Whether the container's readiness is systemd's READY=1. */
+function readinessIsNotify(c: Container): boolean {
+  const ready = c.config.ready;
+  return ready ? "notify" in ready : c._effective().initKind === "systemd";
+}
+
+/**
+ * What a system container gets beside its init (systemd's container
+ * interface): a console pty kept by the monitor, /run/host with the notify
+ * socket. Nothing of it when the caller gave the init its own stdio and no
+ * readiness needs the notify socket.
+ */
+async function prepareSystem(
+  c: Container,
+  options: StartOptions,
+): Promise<{ monitor?: number; console?: { slave: number; path: string }; runHost?: { dir: string; notify: boolean } }> {
+  const eff = c._effective();
+  const wantConsole = eff.console && options.stdio === undefined;
+  const notify = readinessIsNotify(c);
+  if (!wantConsole && !notify) return {};
+  const tree = rootfsTree(c);
+  const runHost = tree !== undefined && existsSync(join(tree, "run")) ? { dir: runHostDir(c.stateDir), notify } : undefined;
+  let master: number | undefined;
+  let slave: number | undefined;
+  let path: string | undefined;
+  try {
+    if (wantConsole) {
+      master = openSync("/dev/ptmx", fsc.O_RDWR | fsc.O_NOCTTY);
+      slave = native().ptyPeer(master);
+      path = `/dev/pts/${native().ptyNumber(master)}`;
+      native().setWindowSize(master, 80, 24);
+      // The container's root owns its console (group tty inside), or it
+      // could not reopen /dev/console.
+      if (c.idmap) fchownSync(slave, c.idmap.hostUid, c.idmap.hostGid + 5);
+    }
+    const started = await startMonitor(c.stateDir, {
+      ...(master !== undefined ? { master } : {}),
+      ringBytes: eff.consoleLogSize,
+      container: c.name,
+    });
+    return { monitor: started.pid, ...(slave !== undefined ? { console: { slave, path: path! } } : {}), ...(runHost ? { runHost } : {}) };
+  } catch (e) {
+    if (slave !== undefined) closeSync(slave);
+    throw e;
+  } finally {
+    // The monitor has its own copy now.
+    if (master !== undefined) closeSync(master);
+  }
+}
+
+/** Waits until the container is ready by its config's `ready` (see StartOptions.wait). */
+async function waitReady(c: Container, timeoutMs: number): Promise<void> {
+  const ready = c.config.ready;
+  const signal = AbortSignal.timeout(timeoutMs);
+  const t0 = Date.now();
+  try {
+    if (readinessIsNotify(c)) {
+      await waitForNotifyReady(c.stateDir, c.name, signal);
+    } else if (ready) {
+      for (let delay = 10; ; delay = Math.min(delay * 2, 250)) {
+        if (c.state !== "running" && c.state !== "frozen") {
+          throw new StateError(`container "${c.name}" stopped before it was ready`, "start", c.state, { container: c.name });
+        }
+        if (await probe(c, ready)) break;
+        if (signal.aborted) throw signal.reason;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  } catch (e) {
+    if (!signal.aborted) throw e;
+    const log = await c.consoleLog().catch(() => Buffer.alloc(0));
+    throw new ReadyTimeoutError(c.name, Date.now() - t0, lastLines(log.toString(), 20));
+  }
+  c._emit({ type: "ready" });
+}
+
+function lastLines(text: string, n: number): string[] {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "");
+  return clean.split("\n").filter((l) => l.trim()).slice(-n);
+}
+
+async function probe(c: Container, ready: NonNullable<Container["config"]["ready"]>): Promise<boolean> {
+  if ("exec" in ready) {
+    const r = await c.execOutput(ready.exec, { check: false }).catch(() => undefined);
+    return r?.code === 0;
+  }
+  if ("file" in ready) {
+    return c.pid !== undefined && resolveInRoot(`/proc/${c.pid}/root`, ready.file) !== undefined;
+  }
+  if ("tcp" in ready) {
+    const address =
+      c._record.leases?.find((l) => l.ipv4)?.ipv4 ??
+      c.config.nics.map((n) => ("ipv4" in n && typeof n.ipv4 === "string" ? n.ipv4.split("/")[0] : undefined)).find(Boolean);
+    if (!address) return false;
+    return new Promise<boolean>((resolve) => {
+      const s = connect({ host: address, port: ready.tcp, timeout: 1000 });
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+      s.once("timeout", () => {
+        s.destroy();
+        resolve(false);
+      });
+    });
+  }
+  return true;
 }

@@ -76,7 +76,16 @@ export interface ExitStatus {
   code: number | null;
   /** Signal name when it was killed by one. */
   signal: NodeJS.Signals | null;
+  /**
+   * Why it stopped, when known: the init exited by itself (`exit`), halted
+   * or powered off (`halt`: stop()'s halt signal or reboot(2) asking for
+   * power-off), rebooted (`reboot`: reboot(2) with restart), was killed
+   * (`kill`), or was killed by the OOM killer (`oom`).
+   */
+  reason?: StopReason;
 }
+
+export type StopReason = "exit" | "halt" | "reboot" | "kill" | "oom";
 
 /** Changes over the container's life. */
 export interface RuntimeState {
@@ -91,6 +100,8 @@ export interface RuntimeState {
   exit?: ExitStatus | null;
   /** What the running container holds on the host's network (undone when it stops). */
   network?: Attached;
+  /** pid of its monitor (console and sd_notify), when it has one. */
+  monitor?: number;
 }
 
 /** Size of the in-place state block. */

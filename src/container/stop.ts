@@ -24,7 +24,7 @@ export async function stopContainer(c: Container, options: StopOptions): Promise
   await c.refresh();
   const run = c._run;
   if (!run) return c._state.exit ?? null;
-  const sig = signalNumber(options.signal ?? c.config.haltSignal);
+  const sig = signalNumber(options.signal ?? c._effective().haltSignal);
   if (sig === undefined) throw new ConfigError([{ path: "signal", message: `unknown signal ${String(options.signal)}` }], { container: c.name });
   const timeout = options.timeout ?? c.config.stopTimeout;
   // Lent NICs go home while the namespace still exists: the kernel gives
@@ -42,6 +42,7 @@ export async function stopContainer(c: Container, options: StopOptions): Promise
   const exited = c.exited; // refs the watcher while we wait
 
   if (timeout > 0) {
+    c._stopping = "halt";
     try {
       native().pidfdSendSignal(run.pidfd, sig);
     } catch {
@@ -57,6 +58,7 @@ export async function stopContainer(c: Container, options: StopOptions): Promise
   }
   // Everything in the container's cgroup at once; the pidfd as well in case
   // the init is (still) outside it.
+  c._stopping = "kill";
   await c._cgroups.kill(c.name);
   try {
     native().pidfdSendSignal(run.pidfd, 9);

@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
+import { native } from "../native/binding.js";
 import { ImageError } from "./errors.js";
 import { applyLayer, normalizeEntryPath } from "./layer.js";
 import { writeTar, type WriteEntry } from "./tar-writer.testutil.js";
@@ -57,6 +58,23 @@ function snapshot(): string[] {
   };
   walk(base);
   return out;
+}
+
+/** writeTar, with devmajor/devminor set in the header of entry `path` (the writer leaves them 0). */
+function withDevice(path: string, major: number, minor: number, entries: WriteEntry[]): Buffer {
+  const t = writeTar(entries);
+  for (let off = 0; off + 512 <= t.length; off += 512) {
+    const h = t.subarray(off, off + 512);
+    if (h.subarray(0, 100).toString("utf8").replace(/\0.*$/s, "") !== path || h[156] !== 0x33) continue;
+    h.write(major.toString(8).padStart(7, "0") + "\0", 329, 8, "latin1");
+    h.write(minor.toString(8).padStart(7, "0") + "\0", 337, 8, "latin1");
+    h.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(sum.toString(8).padStart(6, "0") + "\0 ", 148, 8, "latin1");
+    return t;
+  }
+  throw new Error(`no device entry ${path}`);
 }
 
 describe("normalizeEntryPath", () => {
@@ -136,22 +154,77 @@ describe("applyLayer with GNU tar layers", () => {
     expect(readdirSync(join(root, "d", "sub"))).toEqual(["mine"]);
   });
 
-  it("skips devices, fifos and xattrs with warnings", async () => {
+  it("makes devices and fifos and sets xattrs (file capabilities after chown)", async () => {
+    // v2 security.capability: cap_net_bind_service (bit 10) permitted + effective.
+    const cap = Buffer.from("0100000200040000000000000000000000000000", "hex");
     const r = await applyLayer(
       Readable.from([
-        writeTar([
-          { path: "dev/null", type: "char" },
-          { path: "p", type: "fifo" },
-          { path: "f", body: "x", pax: { "SCHILY.xattr.security.capability": Buffer.from([1, 2]) } },
+        withDevice("dev/null", 1, 3, [
+          { path: "dev/null", type: "char", mode: 0o666 },
+          { path: "p", type: "fifo", mode: 0o640, uid: 7, gid: 8 },
+          { path: "f", body: "x", mode: 0o755, uid: 1, gid: 1, pax: { "SCHILY.xattr.security.capability": cap, "SCHILY.xattr.user.test": "yes" } },
+          { path: "d", type: "dir", pax: { "SCHILY.xattr.user.d": "dir" } },
+          { path: "bad", body: "", pax: { "SCHILY.xattr.security.capability": Buffer.from([1, 2]) } },
         ]),
       ]),
       root,
     );
-    expect(r.warnings).toHaveLength(3);
-    expect(r.warnings.join("\n")).toMatch(/char device/);
-    expect(r.warnings.join("\n")).toMatch(/security\.capability/);
-    expect(existsSync(join(root, "p"))).toBe(false);
+    const b = native();
+    const root0 = process.getuid?.() === 0;
+    const dev = lstatSync(join(root, "dev/null"), { bigint: false });
+    if (root0) {
+      expect(dev.isCharacterDevice()).toBe(true);
+      expect([Math.floor(dev.rdev / 256), dev.rdev % 256]).toEqual([1, 3]);
+      expect(dev.mode & 0o7777).toBe(0o666);
+    }
+    const fifo = lstatSync(join(root, "p"));
+    expect(fifo.isFIFO()).toBe(true);
+    expect(fifo.mode & 0o7777).toBe(0o640);
+    if (root0) expect([fifo.uid, fifo.gid]).toEqual([7, 8]);
+    expect(b.lgetxattr(join(root, "f"), "user.test").toString()).toBe("yes");
+    if (root0) expect(b.lgetxattr(join(root, "f"), "security.capability")).toEqual(cap);
+    expect(b.lgetxattr(join(root, "d"), "user.d").toString()).toBe("dir");
     expect(readFileSync(join(root, "f"), "utf8")).toBe("x");
+    // A malformed capability is refused by the kernel (EINVAL): a warning, not a failure.
+    expect(r.warnings.join("\n")).toMatch(/bad: xattr security\.capability not set \(EINVAL\)/);
+  });
+
+  it("never follows a symlink at a device's or fifo's own name", async () => {
+    symlinkSync("../../../../outside/secret", join(root, "p"));
+    await applyLayer(Readable.from([writeTar([{ path: "p", type: "fifo" }])]), root);
+    expect(lstatSync(join(root, "p")).isFIFO()).toBe(true);
+    expect(readFileSync(join(base, "outside", "secret"), "utf8")).toBe("secret");
+  });
+
+  it("rename maps entries and hard link targets; null skips", async () => {
+    const seen: string[] = [];
+    await applyLayer(
+      Readable.from([
+        writeTar([
+          { path: "metadata.yaml", body: "architecture: x86_64\n" },
+          { path: "rootfs/", type: "dir", mode: 0o711 },
+          { path: "rootfs/a", body: "a" },
+          { path: "rootfs/b", type: "hardlink", linkname: "rootfs/a" },
+          { path: "rootfs/.wh.kept", body: "not a whiteout" },
+        ]),
+      ]),
+      root,
+      {
+        onEntry: async (e) => {
+          if (e.path === "metadata.yaml") for await (const c of e.body) seen.push(String(c));
+        },
+        rename: (p) => (p.startsWith("rootfs/") || p === "rootfs" ? p.slice("rootfs".length) || "." : null),
+        whiteouts: false,
+      },
+    );
+    expect(seen.join("")).toBe("architecture: x86_64\n");
+    expect(readdirSync(root).sort()).toEqual([".wh.kept", "a", "b"]);
+    expect(statSync(join(root, "b")).ino).toBe(statSync(join(root, "a")).ino);
+    expect(statSync(root).mode & 0o777).toBe(0o711);
+    const r = await applyLayer(Readable.from([writeTar([{ path: "x", type: "hardlink", linkname: "elsewhere/a" }])]), root, {
+      rename: (p) => (p.startsWith("elsewhere") ? null : p),
+    }).catch((e: unknown) => e);
+    expect(r).toBeInstanceOf(ImageError);
   });
 });
 

@@ -9,7 +9,12 @@
  * resolved as if the target directory were `/` (chroot semantics, at most 40
  * links), so it can never lead out. The entry's own name is never followed:
  * whatever is there is unlinked first and files are created with
- * `O_CREAT | O_EXCL | O_NOFOLLOW`.
+ * `O_CREAT | O_EXCL | O_NOFOLLOW`; device nodes and fifos with mknod (which
+ * never follows either); xattrs with lsetxattr (on the entry itself).
+ *
+ * Order per entry: content, owner, mode, then xattrs: chown(2) and write(2)
+ * drop `security.capability` (capabilities(7), "File capability
+ * extended attribute versioning"), so file capabilities are set last.
  * @module
  */
 import { constants, promises as fsp } from "node:fs";
@@ -17,19 +22,50 @@ import type { Stats } from "node:fs";
 import { join, relative } from "node:path";
 import type { Readable } from "node:stream";
 
+import { errnoName } from "../errors.js";
+import { native, type NativeBinding } from "../native/binding.js";
 import { ImageError } from "./errors.js";
 import { readTar, type TarEntry } from "./tar.js";
 
 export interface ApplyLayerOptions {
-  /** Called for each entry before it is applied. */
-  onEntry?: (entry: TarEntry) => void;
+  /**
+   * Called for each entry before it is applied; may consume its body (then
+   * return the entry's `rename` null, or the file is applied empty).
+   */
+  onEntry?: (entry: TarEntry) => unknown;
+  /**
+   * Maps an archive path (of an entry, or of a hard link's target) to the
+   * path to apply it at, or null to skip the entry (a hard link to a skipped
+   * path is an error). E.g. LXC's unified tarball keeps the tree under `rootfs/`.
+   * The result is normalized and contained like any archive path.
+   */
+  rename?: (archivePath: string) => string | null;
+  /** Apply OCI whiteouts (`.wh.*`). Default true; false treats such names as plain files. */
+  whiteouts?: boolean;
+  /** Named in errors (a path, `layer sha256:…`). */
+  source?: string;
+  /** Set on errors. */
+  blob?: string;
 }
 
 export interface ApplyLayerResult {
   /** Number of tar entries read. */
   entries: number;
-  /** What was skipped: device nodes, fifos, xattrs, ownership that could not be set. */
+  /** What was skipped: device nodes and xattrs that could not be made, ownership that could not be set. */
   warnings: string[];
+}
+
+/** File type bits for mknod (stat(2)). */
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const S_IFIFO = 0o010000;
+
+/** Errors of mknod/lsetxattr that mean "not here" (unprivileged, filesystem without support), not "broken". */
+const SKIPPABLE = new Set(["EPERM", "EACCES", "ENOTSUP", "EOPNOTSUPP", "EINVAL", "ENOSPC", "E2BIG", "ERANGE"]);
+
+function nativeError(err: unknown): string {
+  const n = (err as { errno?: unknown })?.errno;
+  return typeof n === "number" ? errnoName(n) : (err as NodeJS.ErrnoException)?.code ?? "EUNKNOWN";
 }
 
 const MAX_LINKS = 40;
@@ -124,7 +160,37 @@ export async function applyLayer(
   const root = await fsp.realpath(targetDir);
   if (!(await fsp.stat(root)).isDirectory()) throw new ImageError(`layer: ${targetDir} is not a directory`);
   const warnings: string[] = [];
+  const whiteouts = opts.whiteouts ?? true;
   let entries = 0;
+  let addon: NativeBinding | null | undefined;
+  /** The addon, or null (and a warning) when it cannot be loaded: devices and xattrs are then skipped. */
+  const getNative = (): NativeBinding | null => {
+    if (addon !== undefined) return addon;
+    try {
+      addon = native();
+    } catch (err) {
+      warnings.push(`native addon not loaded, device nodes and xattrs skipped: ${(err as Error).message}`);
+      addon = null;
+    }
+    return addon;
+  };
+  const setXattrs = (p: string, e: TarEntry) => {
+    const names = Object.keys(e.xattrs);
+    if (!names.length) return;
+    const b = getNative();
+    if (!b) return;
+    for (const name of names) {
+      try {
+        b.lsetxattr(p, name, e.xattrs[name]!);
+      } catch (err) {
+        const code = nativeError(err);
+        if (!SKIPPABLE.has(code)) {
+          throw new ImageError(`layer: lsetxattr \`${e.path}\` ${name}: ${code}`, { entry: e.path, blob: opts.blob, cause: err });
+        }
+        warnings.push(`${e.path}: xattr ${name} not set (${code})`);
+      }
+    }
+  };
   let chownFailures = 0;
   let chownError = "";
   /** Paths (relative to root, resolved) this layer wrote, with their ancestors. */
@@ -158,14 +224,17 @@ export async function applyLayer(
     }
   };
 
-  for await (const e of readTar(tarStream)) {
+  for await (const e of readTar(tarStream, { source: opts.source, blob: opts.blob })) {
     entries++;
-    opts.onEntry?.(e);
-    const comps = normalizeEntryPath(e.path);
+    await opts.onEntry?.(e);
+    const mapped = opts.rename ? opts.rename(e.path) : e.path;
+    if (mapped === null) continue;
+    const comps = normalizeEntryPath(mapped);
     if (comps.length === 0) {
       // The root itself ("./"): only directory metadata applies.
       if (e.type === "dir") {
         await chown(root, e);
+        setXattrs(root, e);
         dirs.set("", { mode: e.mode, mtime: e.mtime });
         continue;
       }
@@ -173,7 +242,7 @@ export async function applyLayer(
     }
     const name = comps[comps.length - 1]!;
 
-    if (name.startsWith(WHITEOUT)) {
+    if (whiteouts && name.startsWith(WHITEOUT)) {
       const parent = await resolveDir(root, comps.slice(0, -1), e.path, false);
       if (parent === null) continue;
       const relParent = parent.join("/");
@@ -193,18 +262,10 @@ export async function applyLayer(
       continue;
     }
 
-    if (e.type === "char" || e.type === "block" || e.type === "fifo") {
-      warnings.push(`${e.path}: ${e.type === "fifo" ? "fifo" : `${e.type} device ${e.devmajor}:${e.devminor}`} skipped`);
-      continue;
-    }
-
     const parent = (await resolveDir(root, comps.slice(0, -1), e.path, true))!;
     const rel = [...parent, name].join("/");
     const abs = join(root, rel);
     const existing = await lstatOrNull(abs);
-    if (Object.keys(e.xattrs).length) {
-      warnings.push(`${e.path}: xattrs skipped (${Object.keys(e.xattrs).join(", ")})`);
-    }
 
     switch (e.type) {
       case "dir": {
@@ -247,12 +308,47 @@ export async function applyLayer(
         await fsp.lutimes(abs, e.mtime, e.mtime);
         break;
       }
+      case "char":
+      case "block":
+      case "fifo": {
+        const what = e.type === "fifo" ? "fifo" : `${e.type} device ${e.devmajor}:${e.devminor}`;
+        const b = getNative();
+        if (!b) {
+          warnings.push(`${e.path}: ${what} skipped`);
+          continue;
+        }
+        await removeAt(abs, existing);
+        const type = e.type === "char" ? S_IFCHR : e.type === "block" ? S_IFBLK : S_IFIFO;
+        try {
+          // 0600 until owned as it should be; mknod never follows a symlink at abs.
+          b.mknod(abs, type | 0o600, e.devmajor, e.devminor);
+        } catch (err) {
+          const code = nativeError(err);
+          // Devices need CAP_MKNOD in the initial user namespace.
+          if (code !== "EPERM" && code !== "EACCES") {
+            throw new ImageError(`layer: mknod \`${e.path}\` (${what}): ${code}`, { entry: e.path, blob: opts.blob, cause: err });
+          }
+          warnings.push(`${e.path}: ${what} skipped (${code})`);
+          continue;
+        }
+        await chown(abs, e);
+        // chmod(2) follows symlinks, but abs is the node made just above, in a tree only this import writes.
+        await fsp.chmod(abs, e.mode);
+        await fsp.lutimes(abs, e.mtime, e.mtime);
+        break;
+      }
       case "hardlink": {
-        const tcomps = normalizeEntryPath(e.linkname);
+        const linkTo = opts.rename ? opts.rename(e.linkname) : e.linkname;
+        if (linkTo === null) {
+          throw new ImageError(`layer: hard link ${JSON.stringify(e.path)}: target ${JSON.stringify(e.linkname)} is outside what is applied`, {
+            entry: e.path,
+          });
+        }
+        const tcomps = normalizeEntryPath(linkTo);
         if (tcomps.length === 0) {
           throw new ImageError(`layer: hard link ${JSON.stringify(e.path)} points at the target directory`, { entry: e.path });
         }
-        const tparent = await resolveDir(root, tcomps.slice(0, -1), e.linkname, false);
+        const tparent = await resolveDir(root, tcomps.slice(0, -1), linkTo, false);
         const target = tparent && join(root, ...tparent, tcomps[tcomps.length - 1]!);
         const tst = target && (await lstatOrNull(target));
         if (!target || !tst) {
@@ -272,6 +368,7 @@ export async function applyLayer(
         break;
       }
     }
+    setXattrs(abs, e);
     touch(relative(root, abs));
   }
 

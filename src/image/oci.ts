@@ -8,9 +8,8 @@
 import { createHash } from "node:crypto";
 import { createReadStream, promises as fsp } from "node:fs";
 import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
-import { createGunzip } from "node:zlib";
 
+import { decompress, DecompressionError } from "./compress.js";
 import { ImageError } from "./errors.js";
 import { applyLayer } from "./layer.js";
 
@@ -76,13 +75,22 @@ export const MEDIA = {
 const INDEX_TYPES = new Set<string>([MEDIA.ociIndex, MEDIA.dockerList]);
 const MANIFEST_TYPES = new Set<string>([MEDIA.ociManifest, MEDIA.dockerManifest]);
 const CONFIG_TYPES = new Set<string>([MEDIA.ociConfig, MEDIA.dockerConfig]);
+/**
+ * Layer media types. The compression a type names is not trusted: layers
+ * are decompressed by their magic bytes (gzip, zstd, xz, or none), as
+ * Docker itself does for `diff.tar`.
+ */
 const LAYER_TYPES = new Set<string>([
   "application/vnd.oci.image.layer.v1.tar",
   "application/vnd.oci.image.layer.v1.tar+gzip",
+  "application/vnd.oci.image.layer.v1.tar+zstd",
   "application/vnd.oci.image.layer.nondistributable.v1.tar",
   "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+  "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
   "application/vnd.docker.image.rootfs.diff.tar",
   "application/vnd.docker.image.rootfs.diff.tar.gzip",
+  "application/vnd.docker.image.rootfs.diff.tar.zstd", // containerd's name for zstd Docker layers
+  "application/vnd.docker.image.rootfs.foreign.diff.tar",
   "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
 ]);
 
@@ -149,22 +157,11 @@ async function verifyDiffId(layoutDir: string, d: Descriptor, diffId: unknown): 
     throw new ImageError(`layer ${d.digest}: invalid diff_id ${JSON.stringify(diffId)}`, { blob: d.digest });
   }
   const path = blobPath(layoutDir, d.digest);
-  const head = Buffer.alloc(2);
-  const fh = await fsp.open(path, "r");
-  try {
-    await fh.read(head, 0, 2, 0);
-  } finally {
-    await fh.close();
-  }
-  const gzip = head[0] === 0x1f && head[1] === 0x8b;
   const hash = createHash("sha256");
   try {
-    const sink = async (src: AsyncIterable<Buffer>) => {
-      for await (const chunk of src) hash.update(chunk);
-    };
-    if (gzip) await pipeline(createReadStream(path), createGunzip(), sink);
-    else await pipeline(createReadStream(path), sink);
+    for await (const chunk of decompress(createReadStream(path), { source: `layer ${d.digest}`, blob: d.digest })) hash.update(chunk);
   } catch (err) {
+    if (err instanceof ImageError) throw err;
     throw new ImageError(`layer ${d.digest}: cannot decompress: ${(err as Error).message}`, { blob: d.digest, cause: err });
   }
   const got = `sha256:${hash.digest("hex")}`;
@@ -290,9 +287,10 @@ export async function importOciLayout(layoutDir: string, destDir: string, opts: 
   }
   for (const l of layers) {
     try {
-      const r = await applyLayer(createReadStream(blobPath(layoutDir, l.digest)), rootfs);
+      const r = await applyLayer(createReadStream(blobPath(layoutDir, l.digest)), rootfs, { source: `layer ${l.digest}`, blob: l.digest });
       warnings.push(...r.warnings.map((w) => `${l.digest}: ${w}`));
     } catch (err) {
+      if (err instanceof DecompressionError) throw err; // already names the layer
       if (err instanceof ImageError) {
         throw new ImageError(`layer ${l.digest}: ${err.message}`, { blob: l.digest, cause: err });
       }

@@ -7,6 +7,7 @@
  *     <root>/.images/<digest hex>/config.json  the OCI image config
  *     <root>/.images/<digest hex>/image.json   what it is: digest, source, layers, import time
  *     <root>/.images/tags.json                 name -> digest hex
+ *     <root>/.images/.blobs/sha256/<hex>       registry pulls' verified blob cache (see registry.ts)
  * @module
  */
 import { existsSync, promises as fsp, readFileSync } from "node:fs";
@@ -15,7 +16,9 @@ import { randomBytes } from "node:crypto";
 
 import { withLock } from "../container/lock.js";
 import { codeOf, NotFoundError, StateError } from "../errors.js";
-import { importOciLayout, type ImageConfig, type ImportOciOptions } from "./oci.js";
+import { ImageError, RegistryError } from "./errors.js";
+import { importOciLayout, type ImageConfig, type ImportOciOptions, type Platform } from "./oci.js";
+import { formatReference, pullToLayout, type RegistryOptions } from "./registry.js";
 
 export interface ImageInfo {
   /** Manifest digest, `sha256:…`. */
@@ -31,6 +34,18 @@ export interface ImageInfo {
 }
 
 const TAG = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/;
+
+function checkTag(tag: string | undefined, op: string): void {
+  if (tag !== undefined && !TAG.test(tag)) throw new StateError(`bad image tag ${JSON.stringify(tag)}`, op, "tag");
+}
+
+/** Options of {@link ImageStore.pull}. */
+export interface PullOptions extends RegistryOptions {
+  /** The store's tag for the image; default the reference as written (none for a reference by digest). */
+  tag?: string;
+  /** Default: linux and this process's architecture. */
+  platform?: Platform;
+}
 
 export class ImageStore {
   readonly dir: string;
@@ -86,9 +101,65 @@ export class ImageStore {
    * concurrent import of the same image finds it complete or not at all.
    */
   async importOci(layoutDir: string, options: ImportOciOptions & { tag?: string } = {}): Promise<ImageInfo> {
-    if (options.tag !== undefined && !TAG.test(options.tag)) throw new StateError(`bad image tag ${JSON.stringify(options.tag)}`, "import", "tag");
+    checkTag(options.tag, "import");
+    return this.install(layoutDir, options, () => layoutDir);
+  }
+
+  /**
+   * Pulls an image from an OCI distribution registry (HTTP API v2) and
+   * stores it like {@link importOci}. Blobs are downloaded into a cache under
+   * the store (`.images/.blobs`), verified (size and sha256) before use, and
+   * resumed with a `Range` request after an interruption; concurrent pulls of
+   * the same image download each blob once and store one image.
+   * Throws a {@link RegistryError} naming the step that failed
+   * (a {@link DigestMismatchError} for content that does not match its digest).
+   *
+   * @example
+   * ```ts
+   * const store = new ImageStore("/var/lib/warren");
+   * await store.pull("docker.io/library/debian:bookworm", { onProgress: (e) => console.log(e.phase, e.bytes, e.total) });
+   * await Container.create("web", { image: "docker.io/library/debian:bookworm" });
+   * ```
+   */
+  async pull(ref: string, options: PullOptions = {}): Promise<ImageInfo> {
+    // The default tag is the reference as written, when it can be a tag (a digest reference cannot).
+    const tag = options.tag ?? (TAG.test(ref) ? ref : undefined);
+    checkTag(tag, "pull");
+    await this.ensureDir();
+    const layout = join(this.dir, `.pull-${randomBytes(6).toString("hex")}`);
+    try {
+      const img = await pullToLayout(ref, join(this.dir, ".blobs"), layout, options);
+      const total = img.layers.reduce((a, l) => a + l.size, 0);
+      options.onProgress?.({ phase: "unpack", digest: img.manifest.digest, bytes: 0, total });
+      options.signal?.throwIfAborted();
+      let info: ImageInfo;
+      try {
+        info = await this.install(layout, { ...(options.platform && { platform: options.platform }), ...(tag && { tag }) }, () => formatReference({ ...img.reference, digest: img.digest }));
+      } catch (err) {
+        if (err instanceof ImageError && !(err instanceof RegistryError)) {
+          throw new RegistryError(ref, "unpack", err.message, { ...(err.blob && { blob: err.blob }), cause: err });
+        }
+        throw err;
+      }
+      options.onProgress?.({ phase: "unpack", digest: img.manifest.digest, bytes: total, total });
+      return info;
+    } finally {
+      await fsp.rm(layout, { recursive: true, force: true });
+    }
+  }
+
+  private async ensureDir(): Promise<void> {
     await fsp.mkdir(this.dir, { recursive: true, mode: 0o711 });
     await fsp.chmod(this.dir, 0o711);
+  }
+
+  /**
+   * The one way an image enters the store: unpacked from a layout into a
+   * private directory, then renamed into place under the store's lock (a
+   * concurrent install of the same image finds it there and keeps it).
+   */
+  private async install(layoutDir: string, options: ImportOciOptions & { tag?: string }, source: () => string): Promise<ImageInfo> {
+    await this.ensureDir();
     const tmp = join(this.dir, `.import-${randomBytes(6).toString("hex")}`);
     try {
       const r = await importOciLayout(layoutDir, tmp, options);
@@ -96,7 +167,7 @@ export class ImageStore {
       const final = join(this.dir, id);
       await fsp.writeFile(
         join(tmp, "image.json"),
-        JSON.stringify({ digest: r.manifestDigest, layers: r.layers, source: layoutDir, importedAt: new Date().toISOString() }, null, 2) + "\n",
+        JSON.stringify({ digest: r.manifestDigest, layers: r.layers, source: source(), importedAt: new Date().toISOString() }, null, 2) + "\n",
       );
       await withLock(join(this.dir, ".lock"), async () => {
         if (!existsSync(final)) await fsp.rename(tmp, final);

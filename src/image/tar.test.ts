@@ -7,7 +7,9 @@ import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { ImageError, UnsupportedCompressionError } from "./errors.js";
-import { readTar, type TarEntry } from "./tar.js";
+import { native } from "../native/binding.js";
+import { DecompressionError } from "./compress.js";
+import { paxXattrs, parsePax, readTar, type TarEntry } from "./tar.js";
 import { writeTar } from "./tar-writer.testutil.js";
 
 let dir: string;
@@ -104,14 +106,61 @@ describe("readTar", () => {
     await expect(readAll(gz.subarray(0, gz.length - 10))).rejects.toThrow(ImageError);
   });
 
-  it("names unsupported compressions", async () => {
-    const src = makeTree();
-    const xz = execFileSync("xz", ["-c"], { input: gnuTar(src, "pax") });
-    const err = await readAll(xz).catch((e: unknown) => e);
+  it("names unsupported compressions (bzip2, lz4)", async () => {
+    const bz = Buffer.from("BZh91AY&SY");
+    const err = await readAll(bz).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnsupportedCompressionError);
-    expect((err as UnsupportedCompressionError).compression).toBe("xz");
-    expect((err as Error).message).toMatch(/xz/);
-    const zstd = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]);
-    await expect(readAll(zstd)).rejects.toThrow(/zstd/);
+    expect((err as UnsupportedCompressionError).compression).toBe("bzip2");
+    const lz4 = Buffer.from([0x04, 0x22, 0x4d, 0x18, 0, 0, 0, 0]);
+    await expect(readAll(lz4)).rejects.toThrow(/lz4/);
+  });
+
+  for (const [tool, args] of [["xz", ["-c"]], ["zstd", ["-c", "-q"]]] as const) {
+    it(`reads ${tool} input; a truncated one is a DecompressionError`, async () => {
+      const src = makeTree();
+      const packed = execFileSync(tool, [...args], { input: gnuTar(src, "pax"), maxBuffer: 64 << 20 });
+      const by = new Map((await readAll(packed)).map((e) => [e.path, e]));
+      expect(by.get("./hello.txt")).toMatchObject({ type: "file", content: "hello\n" });
+      expect(by.get("./big.bin")?.content).toBe("\x07".repeat(100_000));
+      const err = await readAll(packed.subarray(0, packed.length - 20)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ImageError);
+      expect(err).toBeInstanceOf(DecompressionError);
+      expect((err as DecompressionError).compression).toBe(tool);
+    });
+  }
+});
+
+describe("PAX xattr records", () => {
+  it("parses SCHILY.xattr (raw bytes, even newlines and '=') and LIBARCHIVE.xattr (URL-encoded name, base64)", () => {
+    const cap = Buffer.from("0100000200200000000000000000000000000000", "hex");
+    const tricky = Buffer.from("a=b\nc\0d");
+    const tar = writeTar([{ path: "f", body: "", pax: { "SCHILY.xattr.security.capability": cap, "SCHILY.xattr.user.t": tricky } }]);
+    // The PAX data block follows the first header.
+    const size = parseInt(tar.subarray(124, 135).toString("latin1"), 8);
+    const recs = parsePax(tar.subarray(512, 512 + size));
+    expect(paxXattrs(recs)).toEqual({ "security.capability": cap, "user.t": tricky });
+
+    const la = new Map<string, Buffer>([
+      ["LIBARCHIVE.xattr.user.with%20space", Buffer.from(Buffer.from("v1").toString("base64"))],
+      ["LIBARCHIVE.xattr.user.t", Buffer.from(Buffer.from("ignored").toString("base64"))],
+      ["SCHILY.xattr.user.t", Buffer.from("star wins")],
+      ["path", Buffer.from("x")],
+    ]);
+    expect(paxXattrs(la)).toEqual({ "user.with space": Buffer.from("v1"), "user.t": Buffer.from("star wins") });
+    expect(() => paxXattrs(new Map([["LIBARCHIVE.xattr.%zz", Buffer.from("")]]))).toThrow(ImageError);
+  });
+
+  it("rejects malformed PAX records", () => {
+    expect(() => parsePax(Buffer.from("5 a=b\n"))).toThrow(/malformed/); // length 5 but record is 6 bytes
+    expect(() => parsePax(Buffer.from("7 abcd\n"))).toThrow(/malformed/); // no '='
+  });
+
+  it("hands xattrs of GNU tar --xattrs archives to the entry", async () => {
+    const src = join(dir, "x");
+    mkdirSync(src);
+    writeFileSync(join(src, "f"), "x");
+    native().lsetxattr(join(src, "f"), "user.k", Buffer.from("v"));
+    const t = execFileSync("tar", ["--format=pax", "--xattrs", "--xattrs-include=*", "-cf", "-", "-C", src, "f"]);
+    expect((await readAll(t))[0]!.xattrs).toEqual({ "user.k": Buffer.from("v") });
   });
 });

@@ -1,12 +1,14 @@
 /**
  * A streaming tar reader without dependencies: ustar, GNU long names
- * ('L'/'K'), PAX extended headers (local and global), gzip-compressed input.
+ * ('L'/'K'), PAX extended headers (local and global), xattrs (`SCHILY.xattr.*`
+ * as GNU tar and star write them, `LIBARCHIVE.xattr.*` as bsdtar does), and
+ * input compressed with gzip, xz or zstd (see ./compress.ts).
  * @module
  */
 import { Readable } from "node:stream";
-import { createGunzip } from "node:zlib";
 
-import { ImageError, UnsupportedCompressionError } from "./errors.js";
+import { decompress, type DecompressOptions } from "./compress.js";
+import { ImageError } from "./errors.js";
 
 export type TarEntryType = "file" | "dir" | "symlink" | "hardlink" | "char" | "block" | "fifo";
 
@@ -94,66 +96,6 @@ function truncated(what: string, offset: number): ImageError {
   return new ImageError(`tar: truncated archive (unexpected end of input in ${what} at byte ${offset})`);
 }
 
-const MAGICS: [string, number[]][] = [
-  ["zstd", [0x28, 0xb5, 0x2f, 0xfd]],
-  ["xz", [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
-  ["bzip2", [0x42, 0x5a, 0x68]],
-  ["lz4", [0x04, 0x22, 0x4d, 0x18]],
-];
-
-/** Peeks at the first bytes: gzip is decompressed, other compressions are refused. */
-async function* decompressed(stream: Readable): AsyncGenerator<Buffer> {
-  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
-  let head = Buffer.alloc(0);
-  let ended = false;
-  while (head.length < 6) {
-    const r = await it.next();
-    if (r.done) {
-      ended = true;
-      break;
-    }
-    head = Buffer.concat([head, typeof r.value === "string" ? Buffer.from(r.value) : r.value]);
-  }
-  for (const [name, magic] of MAGICS) {
-    if (head.length >= magic.length && magic.every((b, i) => head[i] === b)) {
-      stream.destroy();
-      throw new UnsupportedCompressionError(name);
-    }
-  }
-  const gzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
-  if (!gzip) {
-    if (head.length) yield head;
-    if (ended) return;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield typeof r.value === "string" ? Buffer.from(r.value) : r.value;
-    }
-  }
-  const gunzip = createGunzip();
-  const feed = async () => {
-    gunzip.write(head);
-    if (!ended) {
-      for (;;) {
-        const r = await it.next();
-        if (r.done) break;
-        if (!gunzip.write(r.value)) await new Promise<void>((res) => gunzip.once("drain", res));
-      }
-    }
-    gunzip.end();
-  };
-  feed().catch((err: unknown) => gunzip.destroy(err instanceof Error ? err : new Error(String(err))));
-  try {
-    for await (const chunk of gunzip) yield chunk as Buffer;
-  } catch (err) {
-    if (err instanceof ImageError) throw err;
-    throw new ImageError(`tar: gzip: ${(err as Error).message}`, { cause: err });
-  } finally {
-    gunzip.destroy();
-    stream.destroy();
-  }
-}
-
 /** Parses an octal (or GNU base-256) numeric header field. */
 function parseNumber(buf: Buffer, what: string): number {
   if (buf.length && (buf[0]! & 0x80) !== 0) {
@@ -187,7 +129,7 @@ function checksumOk(h: Buffer): boolean {
 }
 
 /** PAX records: "LEN key=value\n". Values stay bytes (xattrs are binary). */
-function parsePax(data: Buffer): Map<string, Buffer> {
+export function parsePax(data: Buffer): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
   let pos = 0;
   while (pos < data.length) {
@@ -214,6 +156,34 @@ function paxNumber(v: Buffer, key: string): number {
   return n;
 }
 
+const SCHILY_XATTR = "SCHILY.xattr.";
+const LIBARCHIVE_XATTR = "LIBARCHIVE.xattr.";
+
+function libarchiveXattrName(key: string): string {
+  const raw = key.slice(LIBARCHIVE_XATTR.length);
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ImageError(`tar: malformed PAX record ${JSON.stringify(key)}`);
+  }
+}
+
+/**
+ * The xattrs of a set of PAX records, keyed by name: `SCHILY.xattr.NAME=raw
+ * bytes` (GNU tar --xattrs, star, Go's archive/tar) and
+ * `LIBARCHIVE.xattr.URLENCODED-NAME=base64` (bsdtar); the first wins.
+ */
+export function paxXattrs(records: Map<string, Buffer>): Record<string, Buffer> {
+  const out: Record<string, Buffer> = {};
+  for (const [k, v] of records) if (k.startsWith(SCHILY_XATTR)) out[k.slice(SCHILY_XATTR.length)] = Buffer.from(v);
+  for (const [k, v] of records) {
+    if (!k.startsWith(LIBARCHIVE_XATTR)) continue;
+    const name = libarchiveXattrName(k);
+    if (!(name in out)) out[name] = Buffer.from(v.toString("latin1"), "base64");
+  }
+  return out;
+}
+
 const TYPES: Record<string, TarEntryType> = {
   "0": "file",
   "\0": "file",
@@ -230,12 +200,14 @@ const TYPES: Record<string, TarEntryType> = {
 const MAX_META = 1 << 20;
 
 /**
- * Reads a tar archive (plain or gzip) entry by entry. Throws {@link ImageError}
- * on a bad checksum, a truncated archive or a malformed header, and
- * {@link UnsupportedCompressionError} for zstd/xz/bzip2/lz4 input.
+ * Reads a tar archive (plain, gzip, xz or zstd: told by its first bytes)
+ * entry by entry. Throws {@link ImageError} on a bad checksum, a truncated
+ * archive or a malformed header, `DecompressionError` when the compressed
+ * data is corrupt or cut short (naming `opts.source`), and
+ * {@link UnsupportedCompressionError} for bzip2/lz4 input.
  */
-export async function* readTar(stream: Readable): AsyncGenerator<TarEntry> {
-  const source = decompressed(stream);
+export async function* readTar(stream: Readable, opts: DecompressOptions = {}): AsyncGenerator<TarEntry> {
+  const source = decompress(stream, opts);
   const r = new ByteReader(source);
   let global = new Map<string, Buffer>();
   let local = new Map<string, Buffer>();
@@ -285,7 +257,7 @@ export async function* readTar(stream: Readable): AsyncGenerator<TarEntry> {
       let uid = parseNumber(h.subarray(108, 116), "uid");
       let gid = parseNumber(h.subarray(116, 124), "gid");
       let mtime = parseNumber(h.subarray(136, 148), "mtime");
-      const xattrs: Record<string, Buffer> = {};
+      const xattrs = paxXattrs(pax);
       for (const [k, v] of pax) {
         if (k === "path") path = v.toString("utf8");
         else if (k === "linkpath") linkname = v.toString("utf8");
@@ -293,7 +265,6 @@ export async function* readTar(stream: Readable): AsyncGenerator<TarEntry> {
         else if (k === "uid") uid = paxNumber(v, k);
         else if (k === "gid") gid = paxNumber(v, k);
         else if (k === "mtime") mtime = paxNumber(v, k);
-        else if (k.startsWith("SCHILY.xattr.")) xattrs[k.slice("SCHILY.xattr.".length)] = Buffer.from(v);
       }
       if (!Number.isSafeInteger(size)) throw new ImageError(`tar: invalid size for ${JSON.stringify(path)}`);
       local = new Map();

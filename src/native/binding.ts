@@ -71,7 +71,14 @@ export interface NativeBinding {
   pipe(): [number, number];
   ptyPeer(masterFd: number): number;
   setWindowSize(fd: number, cols: number, rows: number): void;
+  /** TIOCGPTN: the slave's number in its devpts. */
+  ptyNumber(masterFd: number): number;
   stepNames(): string[];
+  /**
+   * Starts `path` in a session of its own that outlives this process (native
+   * posix_spawn): `fds[i]` becomes its fd 3+i, its stdio is /dev/null.
+   */
+  spawnDetached(path: string, argv: string[], fds: number[]): number;
   /**
    * BPF_PROG_LOAD of a BPF_PROG_TYPE_CGROUP_DEVICE program (native/bpf.cc):
    * the close-on-exec program fd. A verifier rejection throws with the
@@ -104,8 +111,44 @@ export interface NativeBinding {
    */
   netlinkTalk(fd: number, request: Buffer): Buffer;
   // --- native/files.cc (container files) ---
+  /**
+   * openat2(2) with O_CLOEXEC added, retried on EAGAIN. With `ownerUid` and
+   * `ownerGid` (host ids) a created file gets them: the thread's fsuid/fsgid
+   * are switched around the call (capabilities kept), then restored.
+   */
+  filesOpenat2(dirfd: number, path: string, flags: number, mode: number, resolve: number, ownerUid?: number, ownerGid?: number): number;
+  /** mkdirat(2) of one component in a safely opened directory, owned by the given host ids. */
+  filesMkdirat(dirfd: number, name: string, mode: number, ownerUid?: number, ownerGid?: number): void;
+  /** unlinkat(2) of one component (AT_REMOVEDIR with `removeDir`); never follows it. */
+  filesUnlinkat(dirfd: number, name: string, removeDir: boolean): void;
+  /** readlinkat(2): a symlink's text (`name` "" with an O_PATH fd of the link itself). */
+  filesReadlinkat(dirfd: number, name: string): string;
+  /**
+   * A detached overlay mount (fsopen/fsconfig/fsmount), in no mount table:
+   * gone when its last fd closes. `lower` is a path or the fd of a detached
+   * (e.g. idmapped) tree. Errors carry the kernel's fsconfig log in `log`.
+   */
+  filesMountOverlay(lower: string | number, upper: string, work: string, userxattr: boolean): number;
+  /** mount_setattr(2) of a detached tree (MOUNT_ATTR_* bits to set and clear). */
+  filesMountSetattr(treeFd: number, set: number, clear: number, recursive: boolean): void;
+  /** move_mount(2) of a detached tree onto an O_PATH directory fd (inside another detached tree: Linux 6.15). */
+  filesAttachMount(treeFd: number, targetFd: number): void;
   // --- end files ---
   // --- native/xattr.cc (xattrs, device nodes) ---
+  /** lsetxattr(2): sets `name` on `path` itself (a symlink is not followed). `flags`: XATTR_CREATE 1, XATTR_REPLACE 2. */
+  lsetxattr(path: string, name: string, value: Buffer, flags?: number): void;
+  /** lgetxattr(2): the value of `name` on `path` itself; throws ENODATA when it is not set. */
+  lgetxattr(path: string, name: string): Buffer;
+  /** llistxattr(2): the attribute names of `path` itself that the caller may see. */
+  llistxattr(path: string): string[];
+  /** lremovexattr(2). */
+  lremovexattr(path: string, name: string): void;
+  /**
+   * mknodat(2) at `path` (never followed; anything there is EEXIST). `mode`
+   * holds the file type (`S_IFCHR`, `S_IFBLK`, `S_IFIFO`, …) and permission
+   * bits (trimmed by the umask).
+   */
+  mknod(path: string, mode: number, major: number, minor: number): void;
   // --- end xattr ---
 }
 
@@ -155,4 +198,19 @@ export function native(): NativeBinding {
 /** Replaces the addon (for tests of the layers above it). */
 export function setBinding(b: NativeBinding | undefined): void {
   binding = b;
+}
+
+/**
+ * A helper program built with the addon (`build/Release/<name>`, or
+ * `prebuilds/<platform>-<arch>/<name>` in a package with prebuilt binaries).
+ */
+export function helperPath(name: string): string {
+  const root = packageRoot();
+  const candidates = [
+    join(root, "build/Release", name),
+    join(root, "prebuilds", `${process.platform}-${process.arch}`, name),
+  ];
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new NativeLoadError(candidates, new Error(`${name} is not built (npm run build:native)`));
+  return found;
 }

@@ -12,7 +12,14 @@ import { rootfsPlan } from "./rootfs.js";
 import { buildSeccompFilter, type SeccompArch } from "./seccomp.js";
 
 /** The configuration after the defaults that depend on the name and rootfs. */
-export type EffectiveConfig = ResolvedConfig & { init: string[]; hostname: string };
+export type EffectiveConfig = Omit<ResolvedConfig, "haltSignal" | "console"> & {
+  init: string[];
+  hostname: string;
+  haltSignal: string | number;
+  /** Whether the init gets a console pty kept by the monitor. */
+  console: boolean;
+  initKind: "systemd" | "sysvinit" | "busybox" | "other";
+};
 
 export interface InitPlanInput {
   name: string;
@@ -27,6 +34,17 @@ export interface InitPlanInput {
   keepFds?: number[];
   /** Binds warren adds (a generated /etc/resolv.conf): optional, read-write files. */
   extraBinds?: { source: string; target: string }[];
+  /**
+   * The host path of the pty slave the init has as stdin, bound as
+   * `/dev/console` (from the host's devpts, like LXC does).
+   */
+  console?: string;
+  /**
+   * A host directory bound read-only at `/run/host` on a fresh tmpfs `/run`
+   * (systemd's container interface: `container-manager`, and the `notify`
+   * socket named by $NOTIFY_SOCKET when `notify` is set).
+   */
+  runHost?: { dir: string; notify: boolean };
   /** Whether each bind source is a directory (else a file); missing optional sources are left out. */
   bindSourceIsDir: (source: string) => boolean | undefined;
   arch?: SeccompArch;
@@ -207,6 +225,10 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
   const deviceBinds = ns.user
     ? STANDARD_DEVICES.flatMap((d) => takeHost(d.path, d.path, { recursive: false, isDir: false, readonly: false }))
     : [];
+  // The console: the init's pty slave, taken by its path (a mount reached
+  // through an fd opened outside this mount namespace cannot be cloned).
+  const consoleBind = input.console ? takeHost(input.console, "/dev/console", { recursive: false, isDir: false, readonly: false }) : [];
+  const runHostBind = input.runHost ? takeHost(input.runHost.dir, "/run/host", { recursive: false, isDir: true, readonly: true }) : [];
   const extraBinds = (input.extraBinds ?? []).flatMap((b) =>
     takeHost(b.source, b.target, { recursive: false, isDir: false, readonly: false, optional: true, create: false }),
   );
@@ -265,6 +287,13 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
   ] as const) {
     ops.push({ kind: "symlink", target, path });
   }
+  ops.push(...consoleBind);
+  // /run: a tmpfs of the container's own (systemd expects one), with
+  // warren's read-only /run/host in it.
+  if (input.runHost) {
+    ops.push({ kind: "mount", source: "tmpfs", target: "/run", fstype: "tmpfs", flags: MS.NOSUID | MS.NODEV, data: "mode=755,size=20%,nr_inodes=800k", mkdir: true });
+    ops.push(...runHostBind);
+  }
 
   // 7. warren's own files, then the user's mounts, in their order.
   ops.push(...extraBinds);
@@ -304,10 +333,12 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
       user: c.user,
       cwd: c.cwd,
       argv: c.init,
-      env: environment(c.env),
+      env: environment(c.env, input.runHost?.notify ? { NOTIFY_SOCKET: "/run/host/notify" } : undefined),
       stdio: input.stdio,
       keepFds: input.keepFds ?? [],
-      controllingTerminal: false,
+      // An init on a console has it as its controlling terminal (a shell's
+      // job control; systemd lets go of it by itself).
+      controllingTerminal: input.console !== undefined,
       parentDeathSignal: c.ephemeral ? 9 : undefined,
       arch: input.arch,
       privileged: !ns.user,

@@ -33,6 +33,22 @@ export function rootfsPlan(rootfs: RootfsRecord, stateDir: string, userns: boole
       finish: [],
     };
   }
+  if (rootfs.kind === "image" && rootfs.storage === "btrfs") {
+    // The container's own subvolume, attached at <state>/root: it lives in
+    // <state>/fs (0700), where no host user can reach it, since with an
+    // idmapped mount its files are stored with the ids the container sees
+    // (a setuid-root file written inside is setuid-root on disk).
+    const root = join(stateDir, "root");
+    return {
+      root,
+      pre:
+        idmappedSlot !== undefined
+          ? [{ kind: "move-mount", slot: idmappedSlot, source: rootfs.lower, target: root }]
+          : [{ kind: "mount", source: rootfs.lower, target: root, flags: MS.BIND | MS.REC }],
+      hostBinds: [],
+      finish: [],
+    };
+  }
   if (rootfs.kind === "image") {
     const merged = join(stateDir, "root");
     // With a user namespace the image is seen through an idmapped copy of
@@ -68,14 +84,15 @@ export function rootfsPlan(rootfs: RootfsRecord, stateDir: string, userns: boole
       finish: [],
     };
   }
+  const at = rootfs.mountpoint ?? rootfs.path;
   return {
-    root: rootfs.path,
+    root: at,
     // An idmapped rootfs is a detached mount the parent made (only it may):
     // attached over the directory, it becomes the root to pivot into.
     pre:
       idmappedSlot !== undefined
-        ? [{ kind: "move-mount", slot: idmappedSlot, source: rootfs.path, target: rootfs.path }]
-        : [{ kind: "mount", source: rootfs.path, target: rootfs.path, flags: MS.BIND | MS.REC }],
+        ? [{ kind: "move-mount", slot: idmappedSlot, source: rootfs.path, target: at }]
+        : [{ kind: "mount", source: rootfs.path, target: at, flags: MS.BIND | MS.REC }],
     hostBinds: [],
     finish: rootfs.mode === "ro" ? [{ kind: "mount-setattr", target: "/", set: MOUNT_ATTR.RDONLY }] : [],
   };

@@ -1,0 +1,329 @@
+// warren-monitor: the one small process a container may have beside it.
+//
+// It holds the master side of the container's console pty (so the console
+// outlives the Node process that started the container), keeps the console's
+// last output in a ring buffer, receives sd_notify datagrams on the socket
+// the init finds in $NOTIFY_SOCKET, and serves both on a unix stream socket
+// in the container's state directory. It exits when the init does.
+//
+//   warren-monitor STATE_DIR RING_BYTES [console]
+//   fd 3: the pty master (with "console")
+//   fd 4: a pipe: "ok\n" once the sockets exist, or an error line
+//
+// Sockets: STATE_DIR/monitor.sock (stream), STATE_DIR/host/notify (datagram,
+// bound read-only into the container at /run/host/notify).
+//
+// Frames both ways: type (1 byte), length (2 bytes, little endian), payload.
+//   client -> monitor: 'P' init pid (u32)  'A' attach console  'I' input
+//                      'W' window size (u16 cols, u16 rows)  'L' console log
+//                      'N' notify subscription
+//   monitor -> client: 'O' console output  'L' log part  'E' log end
+//                      'N' a notify datagram  'S' notify summary so far
+//                      'X' console closed / init gone
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+#define MAX_CLIENTS 32
+#define FRAME_MAX 65535
+
+struct client {
+  int fd;
+  int attached;
+  int subscribed;
+  unsigned char in[3 + FRAME_MAX];
+  size_t have;
+};
+
+static unsigned char *ring;
+static size_t ring_size, ring_start, ring_len;
+static struct client clients[MAX_CLIENTS];
+static int master_fd = -1, listen_fd = -1, notify_fd = -1, init_pidfd = -1;
+static char summary[4096];
+static size_t summary_len;
+static char sock_path[4096], notify_path[4096];
+
+static void ring_put(const unsigned char *p, size_t n) {
+  if (n >= ring_size) {
+    p += n - ring_size;
+    n = ring_size;
+  }
+  for (size_t i = 0; i < n; i++) {
+    size_t at = (ring_start + ring_len) % ring_size;
+    ring[at] = p[i];
+    if (ring_len < ring_size) ring_len++;
+    else ring_start = (ring_start + 1) % ring_size;
+  }
+}
+
+static void drop(struct client *c) {
+  if (c->fd >= 0) close(c->fd);
+  c->fd = -1;
+}
+
+// A frame to one client. A client that cannot take it now is dropped: a
+// console reader must not stall the container's console.
+static void send_frame(struct client *c, char type, const void *p, size_t n) {
+  while (n > 0 || type) {
+    size_t part = n > FRAME_MAX ? FRAME_MAX : n;
+    unsigned char hdr[3] = {(unsigned char)type, (unsigned char)(part & 0xff), (unsigned char)(part >> 8)};
+    struct iovec iov[2] = {{hdr, 3}, {(void *)p, part}};
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+    ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w != (ssize_t)(3 + part)) {
+      drop(c);
+      return;
+    }
+    p = (const char *)p + part;
+    n -= part;
+    if (n == 0) break;
+  }
+}
+
+static void broadcast(char type, const void *p, size_t n, int attached, int subscribed) {
+  for (int i = 0; i < MAX_CLIENTS; i++) {
+    struct client *c = &clients[i];
+    if (c->fd < 0) continue;
+    if ((attached && c->attached) || (subscribed && c->subscribed)) send_frame(c, type, p, n);
+  }
+}
+
+static void send_log(struct client *c) {
+  size_t first = ring_len;
+  if (ring_start + first > ring_size) first = ring_size - ring_start;
+  if (first) send_frame(c, 'L', ring + ring_start, first);
+  if (c->fd >= 0 && ring_len > first) send_frame(c, 'L', ring, ring_len - first);
+  if (c->fd >= 0) send_frame(c, 'E', "", 0);
+}
+
+static void read_master(void) {
+  unsigned char buf[16384];
+  for (;;) {
+    ssize_t n = read(master_fd, buf, sizeof buf);
+    if (n > 0) {
+      ring_put(buf, (size_t)n);
+      broadcast('O', buf, (size_t)n, 1, 0);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    // EIO: no process has the console open any more.
+    close(master_fd);
+    master_fd = -1;
+    return;
+  }
+}
+
+static void read_notify(void) {
+  char buf[4096];
+  for (;;) {
+    ssize_t n = recv(notify_fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0) return;
+    // Keep the state lines that matter for readiness, newest last.
+    const char *keys[] = {"READY=", "STATUS=", "STOPPING=", "RELOADING=", "ERRNO="};
+    char *save = NULL, copy[4097];
+    memcpy(copy, buf, (size_t)n);
+    copy[n] = 0;
+    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+      for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+        if (strncmp(line, keys[k], strlen(keys[k])) != 0) continue;
+        size_t l = strlen(line);
+        if (summary_len + l + 1 < sizeof summary) {
+          memcpy(summary + summary_len, line, l);
+          summary_len += l;
+          summary[summary_len++] = '\n';
+        }
+      }
+    }
+    broadcast('N', buf, (size_t)n, 0, 1);
+  }
+}
+
+static void handle_frame(struct client *c, char type, const unsigned char *p, size_t n) {
+  switch (type) {
+    case 'P':
+      if (n == 4 && init_pidfd < 0) {
+        uint32_t pid;
+        memcpy(&pid, p, 4);
+        init_pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+        // Already gone: nothing to watch.
+        if (init_pidfd < 0) exit(0);
+      }
+      break;
+    case 'A':
+      c->attached = 1;
+      if (master_fd < 0) send_frame(c, 'X', "", 0);
+      break;
+    case 'I':
+      if (master_fd >= 0 && n) {
+        ssize_t w = write(master_fd, p, n);
+        (void)w;
+      }
+      break;
+    case 'W':
+      if (master_fd >= 0 && n == 4) {
+        struct winsize ws = {0};
+        ws.ws_col = (unsigned short)(p[0] | (p[1] << 8));
+        ws.ws_row = (unsigned short)(p[2] | (p[3] << 8));
+        ioctl(master_fd, TIOCSWINSZ, &ws);
+      }
+      break;
+    case 'L':
+      send_log(c);
+      break;
+    case 'N':
+      c->subscribed = 1;
+      send_frame(c, 'S', summary, summary_len);
+      break;
+    default:
+      drop(c);
+  }
+}
+
+static void read_client(struct client *c) {
+  ssize_t n = recv(c->fd, c->in + c->have, sizeof c->in - c->have, MSG_DONTWAIT);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+    drop(c);
+    return;
+  }
+  if (n < 0) return;
+  c->have += (size_t)n;
+  while (c->fd >= 0 && c->have >= 3) {
+    size_t len = (size_t)c->in[1] | ((size_t)c->in[2] << 8);
+    if (c->have < 3 + len) break;
+    handle_frame(c, (char)c->in[0], c->in + 3, len);
+    if (c->fd < 0) return;
+    memmove(c->in, c->in + 3 + len, c->have - 3 - len);
+    c->have -= 3 + len;
+  }
+}
+
+static int bind_socket(int type, const char *path, int backlog) {
+  int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -1;
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof sa.sun_path) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  strcpy(sa.sun_path, path);
+  unlink(path);
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) return -1;
+  // Anyone in the container may notify; the stream socket is root's.
+  if (chmod(path, backlog ? 0600 : 0666) < 0) return -1;
+  if (backlog && listen(fd, backlog) < 0) return -1;
+  return fd;
+}
+
+static void finish(void) {
+  if (master_fd >= 0) read_master();
+  broadcast('X', "", 0, 1, 1);
+  unlink(sock_path);
+  unlink(notify_path);
+  exit(0);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "console") != 0)) {
+    fprintf(stderr, "usage: warren-monitor STATE_DIR RING_BYTES [console]\n");
+    return 2;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
+  ring_size = (size_t)strtoul(argv[2], NULL, 10);
+  if (ring_size < 1024) ring_size = 1024;
+  ring = malloc(ring_size);
+  for (int i = 0; i < MAX_CLIENTS; i++) clients[i].fd = -1;
+  int status_fd = 4;
+  if (argc == 4) {
+    master_fd = 3;
+    fcntl(master_fd, F_SETFL, fcntl(master_fd, F_GETFL) | O_NONBLOCK);
+  }
+  // Nothing else of the parent's stays open here.
+  if (master_fd < 0) close(3);
+  syscall(SYS_close_range, 5, ~0U, 0);
+  snprintf(sock_path, sizeof sock_path, "%s/monitor.sock", argv[1]);
+  snprintf(notify_path, sizeof notify_path, "%s/host/notify", argv[1]);
+  listen_fd = bind_socket(SOCK_STREAM, sock_path, 16);
+  if (listen_fd >= 0) notify_fd = bind_socket(SOCK_DGRAM, notify_path, 0);
+  if (listen_fd < 0 || notify_fd < 0) {
+    dprintf(status_fd, "error: bind %s: %s\n", listen_fd < 0 ? sock_path : notify_path, strerror(errno));
+    return 1;
+  }
+  // A slave end of our own: without it the master reads EIO (and the pty
+  // dies with our close) whenever the container has no fd of its console
+  // open, as when systemd points its stdio at /dev/null and reopens
+  // /dev/console for each message.
+  if (master_fd >= 0 && ioctl(master_fd, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC) < 0) {
+    dprintf(status_fd, "error: open the console's slave: %s\n", strerror(errno));
+    return 1;
+  }
+  if (write(status_fd, "ok\n", 3) != 3) return 1;
+  close(status_fd);
+
+  time_t started = time(NULL);
+  for (;;) {
+    struct pollfd pfd[4 + MAX_CLIENTS];
+    int n = 0, imaster = -1, ilisten, inotify, ipid = -1;
+    if (master_fd >= 0) {
+      imaster = n;
+      pfd[n++] = (struct pollfd){.fd = master_fd, .events = POLLIN};
+    }
+    ilisten = n;
+    pfd[n++] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
+    inotify = n;
+    pfd[n++] = (struct pollfd){.fd = notify_fd, .events = POLLIN};
+    if (init_pidfd >= 0) {
+      ipid = n;
+      pfd[n++] = (struct pollfd){.fd = init_pidfd, .events = POLLIN};
+    }
+    int first_client = n, cidx[MAX_CLIENTS];
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+      if (clients[i].fd < 0) continue;
+      cidx[n - first_client] = i;
+      pfd[n++] = (struct pollfd){.fd = clients[i].fd, .events = POLLIN};
+    }
+    int r = poll(pfd, (nfds_t)n, 1000);
+    if (r < 0 && errno != EINTR) return 1;
+    // Never told which process to follow: its starter died before saying.
+    if (init_pidfd < 0 && time(NULL) - started > 60) finish();
+    if (r <= 0) continue;
+    if (imaster >= 0 && pfd[imaster].revents) read_master();
+    if (pfd[inotify].revents & POLLIN) read_notify();
+    if (pfd[ilisten].revents & POLLIN) {
+      int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd >= 0) {
+        int slot = -1;
+        for (int i = 0; i < MAX_CLIENTS && slot < 0; i++)
+          if (clients[i].fd < 0) slot = i;
+        if (slot < 0) close(fd);
+        else clients[slot] = (struct client){.fd = fd};
+      }
+    }
+    for (int k = first_client; k < n; k++) {
+      struct client *c = &clients[cidx[k - first_client]];
+      // Dropped (and maybe replaced) during this round: not this pollfd's any more.
+      if (c->fd != pfd[k].fd || !pfd[k].revents) continue;
+      read_client(c);
+    }
+    if (ipid >= 0 && (pfd[ipid].revents & POLLIN)) finish();
+  }
+}

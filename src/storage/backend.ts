@@ -1,0 +1,134 @@
+/**
+ * The root of an image-based container, whichever backend holds it: made
+ * at create (empty changes, or seeded from another container's tree for
+ * clone, create-from-snapshot and import), and removed at destroy.
+ *
+ * A seed is a tree in the layout of one backend: an overlay upper layer
+ * (the changes only), or a whole btrfs root. The two do not convert into
+ * each other (an upper layer has no meaning without its image, and a whole
+ * root has no whiteouts), so a seeded container gets its seed's backend.
+ * @module
+ */
+import { promises as fsp } from "node:fs";
+import { join } from "node:path";
+
+import type { IdMap } from "../config/schema.js";
+import { ConfigError, NotFoundError } from "../errors.js";
+import type { ImageInfo } from "../image/store.js";
+import type { ImageRootfs, RootfsRecord } from "../rootfs/record.js";
+import { shiftIds } from "./ids.js";
+import { StateStore } from "../container/state.js";
+import { chooseStorage, copyInto, deleteContainerSubvolumes, imageSubvolume, makeRoot } from "./btrfs.js";
+
+export type StorageKind = "overlay" | "btrfs";
+
+/** The backend of an image-based rootfs record (overlay for records older than the choice). */
+export function storageOf(r: ImageRootfs): StorageKind {
+  return r.storage === "btrfs" ? "btrfs" : "overlay";
+}
+
+/** A tree the new container's changes start from. */
+export interface Seed {
+  storage: StorageKind;
+  /** An upper layer (overlay), or a root (btrfs: a subvolume, snapshotted, or a plain directory, copied). */
+  path: string;
+  /**
+   * First host uid/gid of the id range the tree's owners are in: the source
+   * container's range, or `{uid: 0, gid: 0}` for a tree in the container's
+   * own view (an export). Overlay trees are shifted from it to the new
+   * container's range; btrfs trees are kept in the container's view
+   * already (idmapped root) and never shifted.
+   */
+  base: { uid: number; gid: number };
+}
+
+/**
+ * Where {@link Container.create} finds a seed in its options: a symbol, so
+ * it is no part of the public options and only warren's own clone and
+ * import pass one. @internal
+ */
+export const CREATE_SEED: unique symbol = Symbol("warren.create.seed");
+export type SeededOptions = { [CREATE_SEED]?: Seed };
+
+/** The host id base of a container (its view when it has no user namespace). */
+export function baseOf(idmap: IdMap | null): { uid: number; gid: number } {
+  return idmap ? { uid: idmap.hostUid, gid: idmap.hostGid } : { uid: 0, gid: 0 };
+}
+
+/** The tree holding a container's changes now: its upper layer, or its root subvolume. */
+export function liveTree(r: ImageRootfs): string {
+  return r.storage === "btrfs" ? r.lower : r.upper;
+}
+
+/** The tree of snapshot `name` of a container. */
+export function snapshotTree(stateDir: string, r: ImageRootfs, name: string): string {
+  return join(stateDir, "snapshots", name, r.storage === "btrfs" ? "root" : "upper");
+}
+
+/**
+ * The seed for `from: {container, snapshot}` (read under the global lock at
+ * create): the source's image id and its snapshot's tree.
+ */
+export async function seedFromSnapshot(root: string, from: { container: string; snapshot: string }, container: string): Promise<{ image: string; seed: Seed }> {
+  const store = new StateStore(root);
+  const rec = await store.readRecord(from.container);
+  if (!rec) throw new ConfigError([{ path: "from.container", message: `no container "${from.container}" under \`${root}\`` }], { container });
+  if (rec.rootfs.kind !== "image") {
+    throw new ConfigError([{ path: "from.container", message: `container "${from.container}" is not made from an image` }], { container });
+  }
+  const path = snapshotTree(store.dir(from.container), rec.rootfs, from.snapshot);
+  try {
+    await fsp.access(join(store.dir(from.container), "snapshots", from.snapshot, "snapshot.json"));
+  } catch {
+    throw new ConfigError([{ path: "from.snapshot", message: `container "${from.container}" has no snapshot ${JSON.stringify(from.snapshot)}` }], { container });
+  }
+  return { image: rec.rootfs.image, seed: { storage: storageOf(rec.rootfs), path, base: baseOf(rec.idmap) } };
+}
+
+/** The backend for a new image-based container: its seed's, else what the config and the root's filesystem say. */
+export async function pickStorage(root: string, asked: "auto" | StorageKind, seed: Seed | undefined, container: string): Promise<StorageKind> {
+  if (!seed) return chooseStorage(root, asked, container);
+  if (asked !== "auto" && asked !== seed.storage) {
+    throw new ConfigError([{ path: "storage", message: `the source is kept on ${seed.storage}; a container made from it is too` }], { container });
+  }
+  if (seed.storage === "btrfs") await chooseStorage(root, "btrfs", container);
+  return seed.storage;
+}
+
+/**
+ * Lays out the root of a new image-based container in its state directory
+ * `dir` and returns its record.
+ */
+export async function makeImageRoot(o: {
+  dir: string;
+  image: ImageInfo;
+  idmap: IdMap | null;
+  storage: StorageKind;
+  seed?: Seed;
+}): Promise<RootfsRecord> {
+  const { dir, image, idmap, seed } = o;
+  if (o.storage === "btrfs") {
+    const lower = await makeRoot(dir, seed?.path ?? (await imageSubvolume(image.rootfs)));
+    return { kind: "image", storage: "btrfs", image: image.id, lower };
+  }
+  const r = { kind: "image" as const, storage: "overlay" as const, image: image.id, lower: image.rootfs, upper: join(dir, "upper"), work: join(dir, "work") };
+  for (const d of ["upper", "work", "root", "lower"]) {
+    await fsp.mkdir(join(dir, d), { mode: 0o755 });
+    // The overlay's writable layers belong to the container's root.
+    if (idmap && d !== "root" && d !== "lower") await fsp.chown(join(dir, d), idmap.hostUid, idmap.hostGid);
+  }
+  if (seed) {
+    await fsp.access(seed.path).catch(() => {
+      throw new NotFoundError(`no tree at \`${seed.path}\` to start from`);
+    });
+    await copyInto(seed.path, r.upper);
+    const to = baseOf(idmap);
+    if (to.uid !== seed.base.uid || to.gid !== seed.base.gid) await shiftIds(r.upper, to.uid - seed.base.uid, to.gid - seed.base.gid);
+  }
+  return r;
+}
+
+/** Removes what a container's storage holds beyond plain files (btrfs subvolumes), before its state directory goes. */
+export async function removeStorage(r: RootfsRecord, stateDir: string): Promise<void> {
+  if (r.kind === "image" && r.storage === "btrfs") await deleteContainerSubvolumes(stateDir);
+}

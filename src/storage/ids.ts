@@ -1,0 +1,39 @@
+/**
+ * Moving a tree's owners between id ranges: a copy from one container's
+ * range to another's, or between a container's range and its own view
+ * (0-based), which is how exports store them.
+ * @module
+ */
+import { promises as fsp } from "node:fs";
+import { join } from "node:path";
+
+/**
+ * Moves every owner under `dir` by `du`/`dg`. chown clears the setuid and
+ * setgid bits of a file, even for root (chown(2), since Linux 2.2.13), so
+ * they are put back: a clone's `sudo` stays setuid (to the clone's root).
+ */
+export async function shiftIds(dir: string, du: number, dg: number): Promise<void> {
+  const st = await fsp.lstat(dir);
+  await fsp.lchown(dir, st.uid + du, st.gid + dg);
+  if (st.isFile() && (st.mode & 0o6000) !== 0) await fsp.chmod(dir, st.mode & 0o7777);
+  if (!st.isDirectory()) return;
+  for (const e of await fsp.readdir(dir)) await shiftIds(join(dir, e), du, dg);
+}
+
+/** Every uid and gid owning something under `dir` (symlinks not followed). */
+export async function collectIds(dir: string, into = { uids: new Set<number>(), gids: new Set<number>() }): Promise<{ uids: Set<number>; gids: Set<number> }> {
+  const st = await fsp.lstat(dir);
+  into.uids.add(st.uid);
+  into.gids.add(st.gid);
+  if (st.isDirectory()) for (const e of await fsp.readdir(dir)) await collectIds(join(dir, e), into);
+  return into;
+}
+
+/**
+ * A host id seen from inside a container whose range starts at `base`
+ * (size `size`): ids outside the range are the overflow id, `nobody`
+ * (65534), as the kernel shows them.
+ */
+export function viewId(id: number, base: number, size: number): number {
+  return id >= base && id < base + size ? id - base : 65534;
+}
