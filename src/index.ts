@@ -14,11 +14,13 @@
  * @module
  */
 export { Container, EMBEDDED_IDLE_INIT } from "./container/container.js";
-export type { ExitStatus, RuntimeOptions, Status } from "./container/state.js";
+export type { ExitStatus, RuntimeOptions, Status, StopReason } from "./container/state.js";
 export type { StartOptions } from "./container/start.js";
 export type { StopOptions } from "./container/stop.js";
 export type { ExecOptions, ExecOutput, ExecProcess } from "./container/exec.js";
 export type { StdioMode } from "./container/stdio.js";
+export type { ConsoleStream } from "./container/monitor.js";
+export type { InitKind } from "./container/init-kind.js";
 export type { ContainerConfig, ResolvedConfig, MountConfig, IdMap } from "./config/schema.js";
 export { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, containerSchema, mountSchema, idmapSchema } from "./config/schema.js";
 export { DEFAULT_CAP_DROP, type CapabilityName } from "./plan/caps.js";
@@ -26,6 +28,7 @@ export { DEFAULT_SECCOMP_DENY } from "./plan/seccomp.js";
 export { detectCgroupHost, type CgroupHost } from "./cgroup/cgroup2.js";
 export { host, type HostInfo } from "./host.js";
 export { ImageStore, type ImageInfo } from "./image/store.js";
+export { parseDistroSpec, type DistroSpec, type BuildOptions, type BuildProgress } from "./image/debootstrap.js";
 export { ImageError } from "./image/errors.js";
 export { ociLayoutFromDirectory } from "./image/from-directory.js";
 export { importLxcImage, type LxcImageFiles, type ImportLxcOptions, type ImportLxcResult, type LxcMetadata } from "./image/lxc.js";
@@ -47,6 +50,8 @@ export {
   ProcessExitError,
   NativeLoadError,
   HostError,
+  ReadyTimeoutError,
   type ConfigIssue,
 } from "./errors.js";
 export type { DirEntry, FileStat, FileType, GroupInfo, PushOptions, UserInfo } from "./container/files.js";
+export type { ExportOptions, ExportManifest } from "./storage/export.js";

@@ -24,6 +24,8 @@ import { detachNics, nicName, releaseAddresses, removeManagedNetwork, reserveAdd
 import { allocateIdRange } from "./idmap.js";
 import { detectInit, haltSignalFor, type InitKind } from "./init-kind.js";
 import { withLock } from "./lock.js";
+import * as files from "./files.js";
+import type { DirEntry, FileStat, GroupInfo, PushOptions, UserInfo } from "./files.js";
 import { openConsole, readConsoleLog, type ConsoleStream } from "./monitor.js";
 import { processInfo } from "./proc.js";
 import {
@@ -659,6 +661,73 @@ export class Container implements AsyncDisposable {
     return openConsole(this.stateDir, this.name, options);
   }
 
+  /**
+   * Copies a host file, a Buffer or a stream to `path` in the container
+   * (running or stopped), owned as the container sees it (`uid: 0` is its
+   * root; default root, mode 0644). Paths resolve inside the container's root
+   * only: no symlink in it can lead to a host file.
+   */
+  async pushFile(source: string | Buffer | Readable, path: string, options?: PushOptions): Promise<void> {
+    this.assertNotDestroyed("pushFile");
+    return files.pushFile(this, source, path, options);
+  }
+
+  /** A file of the container: its content, or (with `hostPath`) copied to a host file. */
+  async pullFile(path: string): Promise<Buffer>;
+  async pullFile(path: string, hostPath: string): Promise<void>;
+  async pullFile(path: string, hostPath?: string): Promise<Buffer | void> {
+    this.assertNotDestroyed("pullFile");
+    return hostPath === undefined ? files.pullFile(this, path) : files.pullFile(this, path, hostPath);
+  }
+
+  /** A stream of a file of the container. */
+  async openReadStream(path: string): Promise<Readable> {
+    this.assertNotDestroyed("openReadStream");
+    return files.openReadStream(this, path);
+  }
+
+  /** A text file of the container (UTF-8). */
+  async readFileText(path: string): Promise<string> {
+    this.assertNotDestroyed("readFileText");
+    return files.readFileText(this, path);
+  }
+
+  /** The entries of a directory of the container, owners as the container sees them. */
+  async readdir(path: string): Promise<DirEntry[]> {
+    this.assertNotDestroyed("readdir");
+    return files.readdir(this, path);
+  }
+
+  /** A file's metadata (a symlink is described, not followed, unless `follow`). */
+  async stat(path: string, options?: { follow?: boolean }): Promise<FileStat> {
+    this.assertNotDestroyed("stat");
+    return files.stat(this, path, options);
+  }
+
+  /** Makes a directory in the container (root's, 0755, unless told). */
+  async mkdir(path: string, options?: { mode?: number; uid?: number; gid?: number; recursive?: boolean }): Promise<void> {
+    this.assertNotDestroyed("mkdir");
+    return files.mkdir(this, path, options);
+  }
+
+  /** Removes a file, a symlink (not its target) or, with `recursive`, a tree. */
+  async rm(path: string, options?: { recursive?: boolean; force?: boolean }): Promise<void> {
+    this.assertNotDestroyed("rm");
+    return files.rm(this, path, options);
+  }
+
+  /** A user of the container's /etc/passwd, with the groups a login gets. */
+  async lookupUser(nameOrId: string | number): Promise<UserInfo> {
+    this.assertNotDestroyed("lookupUser");
+    return files.lookupUser(this, nameOrId);
+  }
+
+  /** A group of the container's /etc/group. */
+  async lookupGroup(nameOrId: string | number): Promise<GroupInfo> {
+    this.assertNotDestroyed("lookupGroup");
+    return files.lookupGroup(this, nameOrId);
+  }
+
   /** @internal */
   _emit(e: ContainerEvent): void {
     this._bus.emit("event", e);
@@ -849,15 +918,6 @@ export class Container implements AsyncDisposable {
   assertNotDestroyed(op: string): void {
     if (this._destroyed) throw new StateError(`container "${this.name}" was destroyed`, op, "destroyed", { container: this.name });
   }
-}
-
-/** The clone's upper layer: a copy of the source's, moved to the clone's id range. */
-async function cloneUpper(from: string, to: string, src: IdMap | null, dst: IdMap | null): Promise<void> {
-  const { execFile } = await import("node:child_process");
-  await new Promise<void>((resolve, reject) =>
-    execFile("cp", ["-a", "--reflink=auto", `${from}/.`, to], (e) => (e ? reject(new HostError(`copy \`${from}\``, "EIO", { cause: e })) : resolve())),
-  );
-  if (src && dst) await shiftIds(to, dst.hostUid - src.hostUid, dst.hostGid - src.hostGid);
 }
 
 /** /etc/resolv.conf for a container with a network: the nameservers asked for, or the host's file. */

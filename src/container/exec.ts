@@ -19,6 +19,7 @@ import { native } from "../native/binding.js";
 import { buildExecPlan, environment } from "../plan/build-plan.js";
 import { encodePlan } from "../plan/encode.js";
 import type { Container } from "./container.js";
+import { lookupUser } from "./files.js";
 import { setupError } from "./errors-map.js";
 import { closeChildSide, destroyStreams, openStdio, type OpenedStdio, type StdioMode } from "./stdio.js";
 import type { ExitStatus } from "./state.js";
@@ -29,8 +30,18 @@ const execOptionsSchema = z.strictObject({
   /** Added to (and overriding) the container's environment. */
   env: z.record(z.string().regex(/^[^=\0]+$/, "must be a valid variable name"), z.string()).optional(),
   cwd: absolutePath.optional(),
-  /** Numeric uid, or `{uid, gid, groups}` (default: the container's user). */
-  user: z.union([id, z.strictObject({ uid: id, gid: id.optional(), groups: z.array(id).optional() })]).optional(),
+  /**
+   * A user name (`"www-data"`, looked up in the container's /etc/passwd,
+   * with its groups from /etc/group, as a login would get them), a numeric
+   * uid, or `{uid, gid, groups}`. Default: the container's user.
+   */
+  user: z
+    .union([
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*\$?$/, "must be a user name"),
+      id,
+      z.strictObject({ uid: id, gid: id.optional(), groups: z.array(id).optional() }),
+    ])
+    .optional(),
   /** A pty from the container's devpts instead of pipes; output arrives on `stdout`. */
   tty: z.union([z.boolean(), z.strictObject({ cols: z.number().int().min(1).max(65535).optional(), rows: z.number().int().min(1).max(65535).optional() })]).optional(),
   stdin: stdioMode.optional(),
@@ -115,12 +126,13 @@ export async function execInContainer(c: Container, argvIn: readonly string[], o
     throw new StateError(`container "${c.name}" is frozen; unfreeze it before exec`, "exec", "frozen", { container: c.name });
   }
   const config = c._effective();
-  const user =
-    o.user === undefined
-      ? config.user
-      : typeof o.user === "number"
-        ? { uid: o.user, gid: o.user, groups: [] }
-        : { uid: o.user.uid, gid: o.user.gid ?? o.user.uid, groups: o.user.groups ?? [] };
+  let user: { uid: number; gid: number; groups: number[] };
+  if (o.user === undefined) user = config.user;
+  else if (typeof o.user === "number") user = { uid: o.user, gid: o.user, groups: [] };
+  else if (typeof o.user === "string") {
+    const u = await lookupUser(c, o.user);
+    user = { uid: u.uid, gid: u.gid, groups: u.groups };
+  } else user = { uid: o.user.uid, gid: o.user.gid ?? o.user.uid, groups: o.user.groups ?? [] };
 
   const leaf = await c._cgroups.execLeaf(c.name);
   let pty: Pty | undefined;

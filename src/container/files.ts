@@ -360,8 +360,9 @@ async function withRoot<T>(x: Ctx, f: (root: Root) => Promise<T>): Promise<T> {
       } finally {
         closeQuietly(root.fd);
       }
-    }).catch((e) => {
-      if (codeOf(e) === "ENOENT" && !(e instanceof WarrenError)) x.c.assertNotDestroyed(x.op); // destroyed meanwhile
+    }).catch(async (e) => {
+      await x.c.refresh(); // destroyed meanwhile: say so rather than how the lock failed
+      x.c.assertNotDestroyed(x.op);
       throw e;
     });
     if (done) return done.value;

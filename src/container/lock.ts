@@ -49,8 +49,8 @@ export async function lockFile(path: string, timeoutMs = 30_000): Promise<Lock> 
 }
 
 /** Runs `fn` holding the lock on `path`. */
-export async function withLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
-  const lock = await lockFile(path);
+export async function withLock<T>(path: string, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
+  const lock = await lockFile(path, timeoutMs);
   try {
     return await fn();
   } finally {

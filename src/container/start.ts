@@ -4,7 +4,8 @@
  * surfaces as a SetupError naming the step.
  * @module
  */
-import { closeSync, existsSync, fchownSync, constants as fsc, openSync, statSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { chownSync, closeSync, existsSync, fchownSync, constants as fsc, mkdirSync, openSync, statSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 
@@ -165,6 +166,7 @@ export async function startContainer(c: Container, options: StartOptions): Promi
       // A privileged container gets its device policy before its first
       // process exists: CLONE_INTO_CGROUP puts the init under it at clone.
       if (!config.namespaces.user) applyDeviceRules(cgroupPath, deviceRulesOf(config.deviceRules));
+      ensureMachineId(c);
       const system = await prepareSystem(c, options);
       monitor = system.monitor;
       stdio = system.console ? consoleStdio(system.console.slave) : openStdio(modes);
@@ -261,6 +263,40 @@ function killQuietly(pid: number): void {
   } catch {
     /* gone */
   }
+}
+
+/**
+ * An image built for containers has an empty /etc/machine-id (systemd's
+ * "not set yet"): each container gets its own, once, in its own layer.
+ * Without one systemd would take every boot for a first boot and run
+ * systemd-firstboot, which asks on the console.
+ */
+function ensureMachineId(c: Container): void {
+  const r = c._record.rootfs;
+  if (r.kind !== "image") return;
+  let size: number;
+  try {
+    size = statSync(join(r.lower, "etc/machine-id")).size;
+  } catch {
+    return; // not a systemd image, or it has no /etc
+  }
+  if (size > 0) return;
+  const id = `${randomUUID().replace(/-/g, "")}\n`;
+  if (r.storage === "btrfs") {
+    // The container's own subvolume, ids on disk as the container sees them.
+    writeFileSync(join(r.lower, "etc/machine-id"), id, { mode: 0o444 });
+    return;
+  }
+  const etc = join(r.upper, "etc");
+  const file = join(etc, "machine-id");
+  if (existsSync(file)) return;
+  const owner = c.idmap ? { uid: c.idmap.hostUid, gid: c.idmap.hostGid } : { uid: 0, gid: 0 };
+  if (!existsSync(etc)) {
+    mkdirSync(etc, { mode: 0o755 });
+    chownSync(etc, owner.uid, owner.gid);
+  }
+  writeFileSync(file, id, { mode: 0o444 });
+  chownSync(file, owner.uid, owner.gid);
 }
 
 /** stdio of an init with a console: the pty slave on 0, 1 and 2. */

@@ -19,6 +19,8 @@ import { codeOf, NotFoundError, StateError } from "../errors.js";
 import { ImageError, RegistryError } from "./errors.js";
 import { importOciLayout, type ImageConfig, type ImportOciOptions, type Platform } from "./oci.js";
 import { formatReference, pullToLayout, type RegistryOptions } from "./registry.js";
+import { buildDistroRootfs, parseDistroSpec, resolveSpec, type BuildOptions, type DistroSpec } from "./debootstrap.js";
+import { importLxcImage, type ImportLxcOptions, type LxcImageFiles } from "./lxc.js";
 
 export interface ImageInfo {
   /** Manifest digest, `sha256:…`. */
@@ -159,24 +161,129 @@ export class ImageStore {
    * concurrent install of the same image finds it there and keeps it).
    */
   private async install(layoutDir: string, options: ImportOciOptions & { tag?: string }, source: () => string): Promise<ImageInfo> {
+    return this.installWith(options.tag, async (tmp) => {
+      const r = await importOciLayout(layoutDir, tmp, options);
+      return { digest: r.manifestDigest, meta: { layers: r.layers, source: source() } };
+    });
+  }
+
+  /**
+   * `fill` writes `rootfs/` and `config.json` into a private directory and
+   * says what the image is; it is renamed into place under the store's lock
+   * (a concurrent install of the same image finds it there and keeps it).
+   */
+  private async installWith(tag: string | undefined, fill: (tmp: string) => Promise<{ digest: string; meta: Record<string, unknown> }>): Promise<ImageInfo> {
     await this.ensureDir();
     const tmp = join(this.dir, `.import-${randomBytes(6).toString("hex")}`);
     try {
-      const r = await importOciLayout(layoutDir, tmp, options);
-      const id = r.manifestDigest.replace(/^sha(256|512):/, "");
+      const { digest, meta } = await fill(tmp);
+      const id = digest.replace(/^sha(256|512):/, "");
       const final = join(this.dir, id);
-      await fsp.writeFile(
-        join(tmp, "image.json"),
-        JSON.stringify({ digest: r.manifestDigest, layers: r.layers, source: source(), importedAt: new Date().toISOString() }, null, 2) + "\n",
-      );
+      await fsp.writeFile(join(tmp, "image.json"), JSON.stringify({ digest, ...meta, importedAt: new Date().toISOString() }, null, 2) + "\n");
       await withLock(join(this.dir, ".lock"), async () => {
         if (!existsSync(final)) await fsp.rename(tmp, final);
-        if (options.tag) await this.writeTags({ ...this.readTags(), [options.tag]: id });
+        if (tag) await this.writeTags({ ...this.readTags(), [tag]: id });
       });
-      return this.get(options.tag ?? id);
+      return this.get(tag ?? id);
     } finally {
       await fsp.rm(tmp, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Imports an LXC/Incus image: a unified tarball (`metadata.yaml` +
+   * `rootfs/`), or split metadata and rootfs tarballs (xz, gzip, zstd or
+   * plain; a squashfs rootfs with `unsquashfs`). The id is the image's
+   * Incus fingerprint.
+   */
+  async importLxc(files: LxcImageFiles, options: ImportLxcOptions & { tag?: string } = {}): Promise<ImageInfo> {
+    checkTag(options.tag, "import");
+    const { tag, ...lxcOptions } = options;
+    return this.installWith(tag, async (tmp) => {
+      const r = await importLxcImage(files, tmp, lxcOptions);
+      return { digest: r.digest, meta: { layers: [], format: "lxc", metadata: r.metadata, source: files.unified ?? files.rootfs ?? "" } };
+    });
+  }
+
+  /**
+   * Builds a Debian or Ubuntu image with mmdebstrap or debootstrap (from the
+   * host's mirror), with an init (`systemd-sysv`). Cached: the same spec
+   * (distro, release, variant, architecture, packages) gives the stored
+   * image back without building, unless `rebuild`; two processes building
+   * the same spec at once build it once. Tagged `DISTRO/RELEASE` unless told.
+   *
+   * @example
+   * ```ts
+   * const img = await store.build("debian/bookworm", { onProgress: (p) => console.log(p.phase, p.done, p.total) });
+   * await Container.create("deb", { image: "debian/bookworm" });
+   * ```
+   */
+  async build(spec: string | DistroSpec, options: BuildOptions & { tag?: string; rebuild?: boolean } = {}): Promise<ImageInfo & { cached: boolean }> {
+    const full = typeof spec === "string" ? parseDistroSpec(spec) : spec;
+    const resolved = resolveSpec(full);
+    const tag = options.tag ?? `${resolved.distro}/${resolved.release}`;
+    checkTag(tag, "build");
+    await this.ensureDir();
+    return withLock(
+      join(this.dir, `.build-${resolved.key.slice(0, 16)}.lock`),
+      async () => {
+        if (!options.rebuild && existsSync(join(this.dir, resolved.key, "image.json"))) {
+          await withLock(join(this.dir, ".lock"), async () => this.writeTags({ ...this.readTags(), [tag]: resolved.key }));
+          return { ...(await this.get(resolved.key)), cached: true };
+        }
+        if (options.rebuild) await this.removeUnused(resolved.key);
+        const info = await this.installWith(tag, async (tmp) => {
+          const r = await buildDistroRootfs(full, tmp, { cacheDir: join(this.dir, ".debs"), ...options });
+          return { digest: `sha256:${r.key}`, meta: { layers: [], format: "debootstrap", build: r.spec, tool: r.tool, source: `${r.spec.distro}/${r.spec.release}` } };
+        });
+        return { ...info, cached: false };
+      },
+      // A build downloads and installs a distro: minutes on a slow mirror.
+      30 * 60_000,
+    );
+  }
+
+  /** Removes image `id` unless a container uses it (a rebuild replaces an unused image). */
+  private async removeUnused(id: string): Promise<void> {
+    if ((await this.users(id)).length) throw new StateError(`image ${id} is in use; remove its containers before rebuilding`, "build", "in-use");
+    await withLock(join(this.dir, ".lock"), async () => fsp.rm(join(this.dir, id), { recursive: true, force: true }));
+  }
+
+  /**
+   * Removes images no tag names and no container uses, and cached registry
+   * blobs no stored image is made of. Returns what was removed.
+   */
+  async prune(): Promise<{ images: string[]; blobs: string[] }> {
+    const removed = { images: [] as string[], blobs: [] as string[] };
+    for (const img of await this.list()) {
+      if (img.tags.length || (await this.users(img.id)).length) continue;
+      await withLock(join(this.dir, ".lock"), async () => fsp.rm(join(this.dir, img.id), { recursive: true, force: true }));
+      removed.images.push(img.id);
+    }
+    const keep = new Set<string>();
+    for (const img of await this.list()) {
+      try {
+        const meta = JSON.parse(await fsp.readFile(join(this.dir, img.id, "image.json"), "utf8")) as { layers?: string[] };
+        for (const l of meta.layers ?? []) keep.add(l.replace(/^sha256:/, ""));
+        keep.add(img.id);
+      } catch {
+        /* being removed */
+      }
+    }
+    const blobs = join(this.dir, ".blobs", "sha256");
+    let names: string[] = [];
+    try {
+      names = await fsp.readdir(blobs);
+    } catch {
+      return removed;
+    }
+    for (const n of names) {
+      if (!/^[0-9a-f]{64}$/.test(n) || keep.has(n)) continue;
+      // Under the blob's own lock: a pull between verifying and using it holds it.
+      await withLock(join(blobs, `${n}.lock`), async () => fsp.rm(join(blobs, n), { force: true }));
+      removed.blobs.push(`sha256:${n}`);
+    }
+    return removed;
   }
 
   /** An image by tag, id or digest. */
