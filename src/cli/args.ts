@@ -68,7 +68,14 @@ export const CONFIG_OPTIONS = {
   "no-userns": { type: "boolean" },
   "share-net": { type: "boolean" },
   volume: { type: "string", short: "v", multiple: true },
+  ready: { type: "string" },
   ...NETWORK_OPTIONS,
+} as const satisfies OptionSpec;
+
+/** `--wait` and `--timeout` of `start` and `run`. */
+export const WAIT_OPTIONS = {
+  wait: { type: "string" },
+  timeout: { type: "string" },
 } as const satisfies OptionSpec;
 
 export const DEFAULT_STATE_ROOT = "/var/lib/warren";
@@ -185,6 +192,63 @@ export function parseUser(s: string, flag = "-u/--user"): { uid: number; gid: nu
   return { uid, gid };
 }
 
+const USER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/;
+
+/**
+ * `exec --user`: a user NAME (looked up in the container's /etc/passwd by
+ * the library), or `UID[:GID]` (numeric).
+ */
+export function parseExecUser(s: string, flag = "-u/--user"): string | { uid: number; gid: number } {
+  if (USER_NAME.test(s)) return s;
+  if (/^\d/.test(s)) return parseUser(s, flag);
+  throw new UsageError(`${flag}: expected a user NAME, UID or UID:GID, got ${JSON.stringify(s)}`);
+}
+
+/** A readiness probe as `config.ready` takes it. */
+export type ReadyInput = NonNullable<ContainerConfig["ready"]>;
+
+/**
+ * `--ready SPEC`: `notify` (systemd's READY=1), `file:PATH` (a file exists
+ * in the container), `tcp:PORT` (the container's first address accepts
+ * connections), `exec:CMD [ARGS...]` (a command in the container exits 0;
+ * split on spaces).
+ */
+export function parseReady(s: string, flag = "--ready"): ReadyInput {
+  const bad = () => new UsageError(`${flag}: expected notify, file:PATH, tcp:PORT or exec:CMD, got ${JSON.stringify(s)}`);
+  if (s === "notify") return { notify: true };
+  const colon = s.indexOf(":");
+  if (colon < 0) throw bad();
+  const kind = s.slice(0, colon);
+  const arg = s.slice(colon + 1);
+  if (kind === "file") {
+    if (!arg.startsWith("/")) throw new UsageError(`${flag}: file:PATH needs an absolute path, got ${JSON.stringify(s)}`);
+    return { file: arg };
+  }
+  if (kind === "tcp") {
+    const port = Number(arg);
+    if (!/^\d+$/.test(arg) || port < 1 || port > 65535) throw new UsageError(`${flag}: tcp:PORT needs a port from 1 to 65535, got ${JSON.stringify(s)}`);
+    return { tcp: port };
+  }
+  if (kind === "exec") {
+    const argv = arg.split(" ").filter(Boolean);
+    if (argv.length === 0) throw new UsageError(`${flag}: exec:CMD needs a command, got ${JSON.stringify(s)}`);
+    return { exec: argv };
+  }
+  throw bad();
+}
+
+/** What `--wait` and `--timeout` ask of a start. */
+export function parseWait(values: SplitArgs["values"]): { wait?: "started" | "ready"; readyTimeout?: number } {
+  const wait = values.wait as string | undefined;
+  if (wait !== undefined && wait !== "ready" && wait !== "started") {
+    throw new UsageError(`--wait: expected ready or started, got ${JSON.stringify(wait)}`);
+  }
+  const timeout = parseCount(values.timeout as string | undefined, "--timeout");
+  if (timeout !== undefined && wait !== "ready") throw new UsageError("--timeout needs --wait ready");
+  if (timeout === 0) throw new UsageError("--timeout: must be at least 1 ms");
+  return { ...(wait !== undefined ? { wait } : {}), ...(timeout !== undefined ? { readyTimeout: timeout } : {}) };
+}
+
 /**
  * `HOST:CONTAINER[:OPTIONS]` to a bind mount, OPTIONS a comma list of `ro`,
  * `rw` and `idmap`; a relative host path is taken from `cwd`.
@@ -232,6 +296,10 @@ export function configFromFlags(values: SplitArgs["values"], cwd = process.cwd()
   if (values.cwd !== undefined) config.cwd = values.cwd as string;
   if (values.user !== undefined) config.user = { ...parseUser(values.user as string), groups: [] };
   if (values.hostname !== undefined) config.hostname = values.hostname as string;
+  if (values.ready !== undefined) config.ready = parseReady(values.ready as string);
+  if (values.console && values["no-console"]) throw new UsageError("--console and --no-console cannot be used together");
+  if (values.console) config.console = true;
+  if (values["no-console"]) config.console = false;
   if (values["no-userns"] || values["share-net"]) {
     config.namespaces = {
       ...(values["no-userns"] ? { user: false } : {}),

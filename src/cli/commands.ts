@@ -12,11 +12,13 @@ import {
   LIMIT_OPTIONS,
   limitsFromFlags,
   parseCount,
+  parseWait,
   splitArgs,
   stateRoot,
   UsageError,
   type OptionSpec,
   type SplitArgs,
+  WAIT_OPTIONS,
 } from "./args.js";
 import { errorText, EXIT_FAILURE } from "./exit.js";
 import { printWarnings, type Io } from "./io.js";
@@ -41,11 +43,17 @@ function noArguments(command: string, parsed: SplitArgs): void {
 }
 
 export async function startCommand(argv: string[], io: Io): Promise<number> {
-  const a = named("start", argv, {}, io);
+  const a = named("start", argv, WAIT_OPTIONS, io);
   if (!a) return 0;
+  const wait = parseWait(a.values);
   const c = await Container.get(a.name, { root: a.root });
-  await c.start({ stdio: "ignore" });
-  c.unref(); // it outlives this process
+  // No `stdio`: the init's stdio is /dev/null either way, and an explicit
+  // one would replace the container's console (config `console`).
+  try {
+    await c.start(wait);
+  } finally {
+    c.unref(); // it outlives this process (also when it was not ready in time: ReadyTimeoutError leaves it running)
+  }
   printWarnings(io, c.warnings);
   io.out(c.name);
   return 0;
@@ -167,7 +175,7 @@ export interface ListEntry {
   state: string;
   pid: number | null;
   rootfs: { path: string; mode: string } | null;
-  exit: { code: number | null; signal: string | null } | null;
+  exit: { code: number | null; signal: string | null; reason?: string } | null;
 }
 
 function rootfsText(r: ListEntry["rootfs"]): string {

@@ -6,9 +6,9 @@
 import type { Readable } from "node:stream";
 
 import { Container, type ExecOptions, type ExecProcess } from "../index.js";
-import { COMMON_OPTIONS, parseEnv, parseUser, splitArgs, stateRoot, UsageError } from "./args.js";
+import { COMMON_OPTIONS, parseEnv, parseExecUser, splitArgs, stateRoot, UsageError } from "./args.js";
 import { statusOf } from "./exit.js";
-import { trapSignals, type Io } from "./io.js";
+import { enterRawMode, followWindowSize, trapSignals, windowSize, type Io } from "./io.js";
 import { USAGE } from "./usage.js";
 
 const EXEC_OPTIONS = {
@@ -48,12 +48,6 @@ function drained(stream: Readable | null, exited: Promise<unknown>, idleMs: numb
   });
 }
 
-/** This terminal's size; a dimension the terminal does not know (0) is left to the default. */
-function windowSize(): { cols?: number; rows?: number } {
-  const [cols, rows] = process.stdout.getWindowSize();
-  return { ...(cols > 0 ? { cols } : {}), ...(rows > 0 ? { rows } : {}) };
-}
-
 export async function execCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals, command } = splitArgs(argv, EXEC_OPTIONS, 1, "exec");
   if (values.help) {
@@ -69,7 +63,7 @@ export async function execCommand(argv: string[], io: Io): Promise<number> {
   const options: ExecOptions = {};
   if (Object.keys(env).length) options.env = env;
   if (values.cwd !== undefined) options.cwd = values.cwd as string;
-  if (values.user !== undefined) options.user = parseUser(values.user as string);
+  if (values.user !== undefined) options.user = parseExecUser(values.user as string);
 
   const stdinIsTty = process.stdin.isTTY === true;
   const stdoutIsTty = process.stdout.isTTY === true;
@@ -95,26 +89,11 @@ export async function execCommand(argv: string[], io: Io): Promise<number> {
     }),
   );
   try {
-    if (tty && stdinIsTty) {
-      process.stdin.setRawMode(true);
-      cleanups.push(() => process.stdin.setRawMode(false));
-    }
+    if (tty && stdinIsTty) cleanups.push(enterRawMode());
     p = await c.exec(command, options);
     const proc = p;
     for (const sig of pending.splice(0)) proc.kill(sig);
-    if (tty && stdoutIsTty) {
-      const onWinch = () => {
-        const { cols, rows } = windowSize();
-        if (cols === undefined || rows === undefined) return;
-        try {
-          proc.resize(cols, rows);
-        } catch {
-          /* the pty is gone */
-        }
-      };
-      process.on("SIGWINCH", onWinch);
-      cleanups.push(() => process.off("SIGWINCH", onWinch));
-    }
+    if (tty && stdoutIsTty) cleanups.push(followWindowSize((cols, rows) => proc.resize(cols, rows)));
     if (passStdin && proc.stdin) {
       const input = proc.stdin;
       input.on("error", () => undefined); // EPIPE: the process stopped reading

@@ -103,11 +103,13 @@ describe("--root before the command", () => {
 describe("warren image", () => {
   it("rejects a missing or unknown subcommand and stray arguments with 125", async () => {
     for (const [argv, msg] of [
-      [["image", "--root", "/nonexistent"], "missing subcommand (import, list or rm)"],
-      [["image", "--root", "/nonexistent", "pull", "x"], 'unknown subcommand "pull"'],
-      [["image", "--root", "/nonexistent", "import"], "missing OCI layout directory"],
+      [["image", "--root", "/nonexistent"], "missing subcommand (build, pull, import, list, rm, prune)"],
+      [["image", "--root", "/nonexistent", "push", "x"], 'unknown subcommand "push" (expected build, pull, import, list, rm and prune)'],
+      [["image", "--root", "/nonexistent", "import"], "missing path (an OCI layout directory or an LXC tarball)"],
       [["image", "--root", "/nonexistent", "list", "x"], 'unexpected argument "x"'],
-      [["image", "--root", "/nonexistent", "rm", "--tag", "t", "x"], "--tag is for image import"],
+      [["image", "--root", "/nonexistent", "rm", "--tag", "t", "x"], "--tag is for image build, pull and import"],
+      [["image", "--root", "/nonexistent", "build", "debian"], 'bad distro "debian": expected debian/RELEASE or ubuntu/RELEASE'],
+      [["image", "--root", "/nonexistent", "prune", "x"], 'unexpected argument "x"'],
     ] as const) {
       const io = capture();
       expect(await main([...argv], io)).toBe(125);
@@ -118,6 +120,7 @@ describe("warren image", () => {
   it("prints its help", async () => {
     const io = capture();
     expect(await main(["image", "--help"], io)).toBe(0);
-    expect(io.stdout).toContain("warren image import [OPTIONS] DIR");
+    expect(io.stdout).toContain("warren image import [OPTIONS] PATH");
+    expect(io.stdout).toContain("warren image build [OPTIONS] DISTRO/RELEASE");
   });
 });

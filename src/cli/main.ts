@@ -1,7 +1,7 @@
 /**
  * The `warren` command line: `warren run -- CMD`, `create`, `start`, `stop`,
- * `kill`, `destroy`, `exec`, `freeze`, `unfreeze`, `set`, `stats`, `list`,
- * `info`, `network`, `nic`, `gc`, `image`. Built by tsup into
+ * `kill`, `destroy`, `exec`, `console`, `console-log`, `events`, `freeze`,
+ * `unfreeze`, `set`, `stats`, `list`, `info`, `network`, `nic`, `gc`, `image`. Built by tsup into
  * `dist/cli/main.js` (the package's bin), which runs {@link main} itself.
  * @module
  */
@@ -21,6 +21,8 @@ import {
   stopCommand,
   unfreezeCommand,
 } from "./commands.js";
+import { consoleCommand, consoleLogCommand } from "./console.js";
+import { eventsCommand } from "./events.js";
 import { execCommand } from "./exec.js";
 import { errorText, exitCodeOf } from "./exit.js";
 import { imageCommand } from "./image.js";
@@ -49,6 +51,9 @@ const COMMANDS: Record<string, Command> = {
   kill: killCommand,
   destroy: destroyCommand,
   exec: execCommand,
+  console: consoleCommand,
+  "console-log": consoleLogCommand,
+  events: eventsCommand,
   freeze: freezeCommand,
   unfreeze: unfreezeCommand,
   set: setCommand,

@@ -4,8 +4,8 @@
  */
 import { randomBytes } from "node:crypto";
 
-import { Container, type ContainerConfig } from "../index.js";
-import { COMMON_OPTIONS, CONFIG_OPTIONS, configFromFlags, splitArgs, stateRoot, UsageError } from "./args.js";
+import { Container, ReadyTimeoutError, type ContainerConfig } from "../index.js";
+import { COMMON_OPTIONS, CONFIG_OPTIONS, configFromFlags, parseWait, splitArgs, stateRoot, UsageError, WAIT_OPTIONS } from "./args.js";
 import { statusOf } from "./exit.js";
 import { printWarnings, trapSignals, type Io } from "./io.js";
 import { USAGE } from "./usage.js";
@@ -13,11 +13,21 @@ import { USAGE } from "./usage.js";
 const RUN_OPTIONS = {
   ...COMMON_OPTIONS,
   ...CONFIG_OPTIONS,
+  ...WAIT_OPTIONS,
   name: { type: "string" },
   rm: { type: "boolean" },
 } as const;
 
-const CREATE_OPTIONS = { ...COMMON_OPTIONS, ...CONFIG_OPTIONS } as const;
+/**
+ * `create` also takes `--console`: `run` attaches the init to this terminal
+ * (stdio "inherit"), which replaces a console, so there it would mean nothing.
+ */
+const CREATE_OPTIONS = {
+  ...COMMON_OPTIONS,
+  ...CONFIG_OPTIONS,
+  console: { type: "boolean" },
+  "no-console": { type: "boolean" },
+} as const;
 
 /** SIGINTs after which `run` stops forwarding and kills the container. */
 const INTERRUPTS_BEFORE_KILL = 3;
@@ -32,6 +42,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const config: ContainerConfig = configFromFlags(values);
   if (command.length > 0) config.init = command;
   if (values.rm) config.ephemeral = true;
+  const wait = parseWait(values);
   const name = (values.name as string | undefined) ?? `run-${randomBytes(4).toString("hex")}`;
 
   // Trapped before the container exists, so a signal during setup is not lost.
@@ -54,8 +65,10 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   try {
     container = await Container.create(name, config, { root });
     try {
-      await container.start({ stdio: "inherit" });
+      await container.start({ stdio: "inherit", ...wait });
     } catch (e) {
+      // Not ready in time: the library leaves it running; `run` owns it, so it goes.
+      if (e instanceof ReadyTimeoutError) await container.stop({ timeout: 0 }).catch(() => undefined);
       if (values.rm) await container.destroy({ force: true }).catch(() => undefined);
       throw e;
     }

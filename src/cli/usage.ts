@@ -51,10 +51,17 @@ const CONFIG_FLAGS = `Container options:
   --share-net              share the host's network instead of a private one
   -v, --volume HOST:CONTAINER[:ro]
                            bind a host path into the container (repeatable)
+  --ready SPEC             when the container is ready, for --wait ready: notify (systemd's
+                           READY=1), file:PATH, tcp:PORT or exec:CMD (split on spaces)
+                           (default: READY=1 for a systemd init, else as soon as it runs)
 
 ${NETWORK_FLAGS}
 
 ${LIMIT_FLAGS}`;
+
+const WAIT_FLAGS = `  --wait ready|started     ready: return once the container is ready (see --ready); a
+                           container not ready in time is an error, exit 125
+  --timeout MS             how long --wait ready waits (default 90000)`;
 
 const COMMON = `Common options:
   --root DIR               state directory (default $WARREN_ROOT or /var/lib/warren)
@@ -70,6 +77,8 @@ SIGHUP are forwarded to it; a third SIGINT kills it.
 Options:
   --name NAME              container name (default run-<random hex>)
   --rm                     destroy the container when it exits
+${WAIT_FLAGS}
+                           (the container is then killed)
 
 ${CONFIG_FLAGS}
 
@@ -79,12 +88,22 @@ ${COMMON}`,
 Creates a container without starting it. INIT defaults to /sbin/init with
 --rootfs, and to an idle shell with the default root filesystem.
 
+Options:
+  --console                give the init a console (a pty kept by warren's monitor, for
+                           warren console and console-log); the default with --rootfs
+                           and --image
+  --no-console             no console: the init's stdio is /dev/null
+
 ${CONFIG_FLAGS}
 
 ${COMMON}`,
   start: `Usage: warren start [OPTIONS] NAME
 
-Starts a created or stopped container in the background.
+Starts a created or stopped container in the background and prints its name.
+
+Options:
+${WAIT_FLAGS}
+                           (the container is left running)
 
 ${COMMON}`,
   stop: `Usage: warren stop [OPTIONS] NAME
@@ -168,7 +187,43 @@ Options:
   -t, --tty                run CMD on a terminal (raw mode, window size followed)
   -e, --env KEY=VALUE      set an environment variable (repeatable)
   --cwd DIR                working directory (default: the container's)
-  -u, --user UID[:GID]     user (default: the container's)
+  -u, --user NAME|UID[:GID]
+                           user (default: the container's); a NAME is looked up in the
+                           container's /etc/passwd, with its groups from /etc/group
+
+${COMMON}`,
+  console: `Usage: warren console [OPTIONS] NAME
+
+Attaches this terminal to a running container's console (created with
+--console, the default for --rootfs and --image). The terminal is put in raw
+mode (restored on exit) and its window size is followed. Type <Ctrl+a q> to
+detach, <Ctrl+a Ctrl+a> for a Ctrl+a; the console and the container go on.
+Without a terminal, stdin is passed on until its end, and the output until the
+console has been quiet for a second. Exits 0 on detach and when the container
+stops (saying so on stderr), 125 when it has no console.
+
+Options:
+  --replay                 first print what the console said before (its kept log)
+  -e, --escape ^X          the detach prefix key (default ^a)
+
+${COMMON}`,
+  "console-log": `Usage: warren console-log [OPTIONS] NAME
+
+Prints what a running container's console said last (the monitor keeps its
+last consoleLogSize bytes, 128 KiB by default), as it was written.
+
+${COMMON}`,
+  events: `Usage: warren events [OPTIONS] NAME
+
+Prints what happens to a running container, one line per event, until it
+stops: TIME TYPE DETAILS, TYPE one of started, ready, exec, frozen, thawed,
+oom, oom-kill, stopped (with code= or signal=, reason=). exec and started are
+seen only from this process's handle: those done by other warren processes
+are not reported; stops, freezes and OOM kills are.
+
+Options:
+  -f, --follow             go on across stops (until interrupted)
+  --json                   one JSON object per line, with "time"
 
 ${COMMON}`,
 };
@@ -203,20 +258,57 @@ table are removed too. Prints the names of the containers it cleaned.
 
 ${COMMON}`;
 
-USAGE.image = `Usage: warren image import [OPTIONS] DIR
+USAGE.image = `Usage: warren image build [OPTIONS] DISTRO/RELEASE
+       warren image pull [OPTIONS] REF
+       warren image import [OPTIONS] PATH
+       warren image import [OPTIONS] METADATA ROOTFS
        warren image list [OPTIONS]
        warren image rm [OPTIONS] REF
+       warren image prune [OPTIONS]
 
 Manages the images under the state directory, which containers use with
---image REF (a tag or an id). import unpacks an OCI image layout directory
-(a single-platform image, e.g. from \`skopeo copy docker://busybox oci:DIR\`)
-and prints the image id; importing the same image again stores nothing new.
+--image REF (a tag or an id). build, pull and import print the image id.
+
+build makes a Debian or Ubuntu image (debian/bookworm, ubuntu/noble) with
+mmdebstrap or debootstrap, with systemd as init; the same spec again gives the
+stored image back, printed with "(cached)". Tagged DISTRO/RELEASE by default.
+pull downloads an image from an OCI registry (tagged as written by default).
+Both show their progress on stderr: one line redrawn in place on a terminal,
+a line per step otherwise; SIGINT aborts them (exit 130).
+
+import takes an OCI image layout directory (e.g. from \`skopeo copy
+docker://busybox oci:DIR\`), or an LXC/Incus image: a unified tarball
+(metadata.yaml + rootfs/; any file, e.g. .tar.xz, .tar.gz, .tar.zst, .tar), or
+split METADATA and ROOTFS files (a tarball or squashfs). Importing the same
+image again stores nothing new.
+
 list shows ID (its first 12 hex digits), TAGS and IMPORTED; rm removes an
-image and its tags.
+image and its tags; prune removes the images no tag names and no container
+uses, and cached registry blobs no image needs, printing "image ID" and
+"blob DIGEST" lines.
 
 Options:
-  --tag TAG                import: name the image TAG (like busybox:1.36)
+  --tag TAG                build, pull, import: name the image TAG (like busybox:1.36)
   --json                   list: one JSON array instead of a table
+
+build:
+  --variant V              minbase (default), buildd or default
+  --arch A                 Debian architecture (amd64, arm64; default: this machine's)
+  --include PKG[,PKG...]   extra packages (repeatable)
+  --mirror URL             package mirror (default: the host's apt source, else the distro's)
+  --rebuild                build again even when the spec is stored (refused while a
+                           container uses the image)
+
+pull:
+  --platform OS/ARCH[/VARIANT]
+                           which image of a multi-platform index (default linux/this machine's)
+  --plain-http             speak HTTP, not HTTPS (the default for loopback registries)
+  --username U             with --password-stdin: log in as U, the password read from stdin
+
+import:
+  --lxc                    PATH is an LXC unified tarball (found by itself for a file)
+  --arch A                 LXC: the OCI architecture it must be for (default: this
+                           machine's; any: accept any)
 
 ${COMMON}`;
 
@@ -232,6 +324,10 @@ Commands:
   kill      send a signal to a container's init
   destroy   remove a container
   exec      run a command in a running container
+  console   attach this terminal to a container's console
+  console-log
+            print what a container's console said last
+  events    print what happens to a container
   freeze    freeze a container's processes
   unfreeze  thaw a frozen container
   set       change a container's limits
@@ -241,7 +337,7 @@ Commands:
   network   show a running container's network interfaces
   nic       add or remove a running container's network interface
   gc        clean up after dead containers and the unused managed bridge
-  image     import, list or remove images
+  image     build, pull, import, list, remove or prune images
   help      show help for a command
 
 Run 'warren COMMAND --help' for a command's options. Every command takes

@@ -768,6 +768,7 @@ export class Container implements AsyncDisposable {
       await this._store.remove(this.name);
     });
     this._destroyed = true;
+    this._bus.emit("destroyed");
     liveHandles.delete(Container.key(this._runtime, this.name));
   }
 

@@ -51,7 +51,8 @@ export function detectInit(root: string | undefined, argv0: string): InitKind {
   if (!real) return "other";
   const base = posix.basename(real);
   if (base === "systemd") return "systemd";
-  if (base === "busybox") return "busybox";
+  // busybox is also every shell and tool: it is an init only when run as one.
+  if (base === "busybox") return /^(init|linuxrc)$/.test(posix.basename(argv0)) ? "busybox" : "other";
   // sysvinit-core's /sbin/init is its own binary, next to /etc/inittab.
   if (base === "init" && resolveInRoot(root, "/etc/inittab") && resolveInRoot(root, "/sbin/telinit")) return "sysvinit";
   return "other";

@@ -80,6 +80,7 @@ export async function startMonitor(stateDir: string, options: { master?: number;
     closeSync(w);
     if (placeholder >= 0) closeSync(placeholder);
   }
+  reapWhenDone(pid);
   const status = await new Promise<string>((resolve) => {
     const s = new Socket({ fd: r, readable: true, writable: false });
     let text = "";
@@ -91,6 +92,28 @@ export async function startMonitor(stateDir: string, options: { master?: number;
     throw new HostError(`start the monitor of "${options.container}": ${status.trim() || "it exited"}`, "EIO", { container: options.container });
   }
   return { pid };
+}
+
+/**
+ * The monitor is this process's child until it exits: reaped then (not left
+ * a zombie), without keeping Node alive for it.
+ */
+function reapWhenDone(pid: number): void {
+  let pidfd: number;
+  try {
+    pidfd = native().pidfdOpen(pid);
+  } catch {
+    return;
+  }
+  const watcher = new (native().ExitWatcher)(pidfd, () => {
+    watcher.close();
+    try {
+      native().close(pidfd);
+    } catch {
+      /* closed */
+    }
+  });
+  watcher.unref();
 }
 
 /** A connection to a container's monitor. */

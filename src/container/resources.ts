@@ -140,21 +140,24 @@ export async function setFrozen(c: Container, frozen: boolean, timeoutMs: number
  * The container's events as an async iterator. Without `follow` it needs a
  * running container and ends with its `stopped` event (a reboot that warren
  * restarts does not end it); with `follow` it goes on across stops and
- * starts until the iterator is closed or the container destroyed.
+ * starts until the iterator is closed (`break`, `return()`) or the
+ * container destroyed. Written by hand rather than as an async generator so
+ * that `return()` ends it at once even while it waits for the next event.
  */
-export async function* containerEvents(c: Container, options: { follow?: boolean } = {}): AsyncGenerator<ContainerEvent> {
+export function containerEvents(c: Container, options: { follow?: boolean } = {}): AsyncIterableIterator<ContainerEvent> {
   if (!options.follow) requireLive(c, "events");
   const queue: ContainerEvent[] = [];
-  let wake: (() => void) | undefined;
-  const push = (e: ContainerEvent) => {
-    queue.push(e);
-    wake?.();
-  };
+  let waiting: ((r: IteratorResult<ContainerEvent>) => void) | undefined;
+  let ended = false;
+  let endAfterQueue = false;
   // The kernel's view (frozen, thawed, OOM) while a run lasts.
   let watcher: { close(): void } | undefined;
-  const watch = () => {
+  const unwatch = () => {
     watcher?.close();
     watcher = undefined;
+  };
+  const watch = () => {
+    unwatch();
     try {
       watcher = watchCgroup(c.cgroupPath, (e) => {
         if (e.type !== "populated") push(e);
@@ -163,29 +166,56 @@ export async function* containerEvents(c: Container, options: { follow?: boolean
       /* stopped meanwhile */
     }
   };
+  const finish = () => {
+    if (ended) return;
+    ended = true;
+    unwatch();
+    c._bus.off("event", onEvent);
+    c._bus.off("destroyed", finish);
+    if (waiting) {
+      const w = waiting;
+      waiting = undefined;
+      w({ done: true, value: undefined });
+    }
+  };
+  const push = (e: ContainerEvent) => {
+    if (ended || endAfterQueue) return;
+    if (e.type === "stopped" && !e.restarting && !options.follow) endAfterQueue = true;
+    if (waiting) {
+      const w = waiting;
+      waiting = undefined;
+      w({ done: false, value: e });
+      if (endAfterQueue) finish();
+    } else queue.push(e);
+  };
   const onEvent = (e: ContainerEvent) => {
     if (e.type === "started") watch();
-    if (e.type === "stopped") {
-      watcher?.close();
-      watcher = undefined;
-    }
+    if (e.type === "stopped") unwatch();
     push(e);
   };
   c._bus.on("event", onEvent);
+  c._bus.on("destroyed", finish);
   if (isLive(c.state)) watch();
-  try {
-    for (;;) {
-      while (queue.length) {
-        const e = queue.shift()!;
-        yield e;
-        if (e.type === "stopped" && !e.restarting && !options.follow) return;
+  return {
+    next(): Promise<IteratorResult<ContainerEvent>> {
+      if (queue.length) {
+        const value = queue.shift()!;
+        if (endAfterQueue && queue.length === 0) finish();
+        return Promise.resolve({ done: false, value });
       }
-      if (c._destroyed) return;
-      await new Promise<void>((r) => (wake = r));
-      wake = undefined;
-    }
-  } finally {
-    c._bus.off("event", onEvent);
-    watcher?.close();
-  }
+      if (ended || endAfterQueue) {
+        finish();
+        return Promise.resolve({ done: true, value: undefined });
+      }
+      return new Promise((resolve) => (waiting = resolve));
+    },
+    return(): Promise<IteratorResult<ContainerEvent>> {
+      finish();
+      queue.length = 0;
+      return Promise.resolve({ done: true, value: undefined });
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }

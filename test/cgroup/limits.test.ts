@@ -124,14 +124,14 @@ describe("freeze", () => {
     await c.stop();
     await collecting;
     expect(events.map((e) => e.type)).toEqual(["frozen", "thawed", "stopped"]);
-    expect(events.at(-1)).toEqual({ type: "stopped", status: { code: 0, signal: null } });
+    expect(events.at(-1)).toEqual({ type: "stopped", status: { code: 0, signal: null, reason: "halt" } });
   });
 
   it("stops a frozen container gracefully (it is thawed first)", async () => {
     const c = await busybox("frozenstop", { init: trappingInit("TERM", 5) });
     await startReady(c);
     await c.freeze();
-    expect(await c.stop({ timeout: 5000 })).toEqual({ code: 5, signal: null });
+    expect(await c.stop({ timeout: 5000 })).toEqual({ code: 5, signal: null, reason: "halt" });
   });
 });
 

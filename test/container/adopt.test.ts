@@ -44,7 +44,7 @@ describe("re-adoption from another process", () => {
     // until the owner (this process) records it.
     expect(res.state).toBe("stopped");
     // Here, the owner reaped it and knows how it ended.
-    expect(await c.exited).toEqual({ code: 9, signal: null });
+    expect(await c.exited).toEqual({ code: 9, signal: null, reason: "exit" });
     expect(c.state).toBe("stopped");
   });
 

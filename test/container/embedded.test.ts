@@ -32,7 +32,7 @@ describe("embedded default rootfs", () => {
     const node = await c.execOutput([process.execPath, "-e", "console.log(process.pid > 0 && require('os').hostname())"]);
     expect(node).toMatchObject({ code: 0, stdout: `${c.name}\n` });
     // The idle init obeys SIGTERM: stop is graceful.
-    expect(await c.stop()).toEqual({ code: 0, signal: null });
+    expect(await c.stop()).toEqual({ code: 0, signal: null, reason: "halt" });
   });
 });
 

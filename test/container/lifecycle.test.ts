@@ -14,9 +14,9 @@ describe("exit status", () => {
   it("propagates the init's exit code", async () => {
     const c = await busybox("exit7", { init: ["/bin/sh", "-c", "exit 7"] });
     await c.start();
-    expect(await c.exited).toEqual({ code: 7, signal: null });
+    expect(await c.exited).toEqual({ code: 7, signal: null, reason: "exit" });
     expect(c.state).toBe("stopped");
-    expect(c.lastExit).toEqual({ code: 7, signal: null });
+    expect(c.lastExit).toEqual({ code: 7, signal: null, reason: "exit" });
     // Stopped means cleaned up: no cgroup left.
     expect(existsSync(c.cgroupPath)).toBe(false);
   });
@@ -25,17 +25,17 @@ describe("exit status", () => {
     const c = await busybox("sig");
     await c.start();
     await c.kill("SIGKILL");
-    expect(await c.exited).toEqual({ code: null, signal: "SIGKILL" });
+    expect(await c.exited).toEqual({ code: null, signal: "SIGKILL", reason: "kill" });
   });
 
   it("can start the same container again with fresh namespaces", async () => {
     const c = await busybox("restart", { init: ["/bin/true"] });
     await c.start();
     const first = c.pid;
-    expect(await c.exited).toEqual({ code: 0, signal: null });
+    expect(await c.exited).toEqual({ code: 0, signal: null, reason: "exit" });
     await c.start();
     expect(c.pid).not.toBe(first);
-    expect(await c.exited).toEqual({ code: 0, signal: null });
+    expect(await c.exited).toEqual({ code: 0, signal: null, reason: "exit" });
   });
 
   it("passes stdio through pipes", async () => {
@@ -46,7 +46,7 @@ describe("exit status", () => {
     c.stdout!.on("data", (b: Buffer) => out.push(b));
     c.stderr!.on("data", (b: Buffer) => err.push(b));
     c.stdin!.end("hello\n");
-    expect(await c.exited).toEqual({ code: 0, signal: null });
+    expect(await c.exited).toEqual({ code: 0, signal: null, reason: "exit" });
     await new Promise((r) => setTimeout(r, 20));
     expect(Buffer.concat(out).toString()).toBe("got:hello\n");
     expect(Buffer.concat(err).toString()).toBe("err\n");
@@ -75,7 +75,7 @@ describe("living beside child_process", () => {
     const child = spawn("/bin/sh", ["-c", "sleep 0.1; exit 12"]);
     const childCode = new Promise((r) => child.on("exit", (code) => r(code)));
     const [containerExit, code] = await Promise.all([c.exited, childCode]);
-    expect(containerExit).toEqual({ code: 11, signal: null });
+    expect(containerExit).toEqual({ code: 11, signal: null, reason: "exit" });
     expect(code).toBe(12);
   });
 });
@@ -89,7 +89,7 @@ describe("stop", () => {
     await startReady(c);
     const t0 = Date.now();
     const status = await c.stop();
-    expect(status).toEqual({ code: 42, signal: null });
+    expect(status).toEqual({ code: 42, signal: null, reason: "halt" });
     expect(Date.now() - t0).toBeLessThan(4000);
     expect(c.state).toBe("stopped");
   });
@@ -101,7 +101,7 @@ describe("stop", () => {
     const t0 = Date.now();
     const status = await c.stop();
     expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
-    expect(status).toEqual({ code: null, signal: "SIGKILL" });
+    expect(status).toEqual({ code: null, signal: "SIGKILL", reason: "kill" });
     expect(existsSync(c.cgroupPath)).toBe(false);
   });
 
@@ -113,14 +113,14 @@ describe("stop", () => {
       stopTimeout: 5000,
     });
     await startReady(c);
-    expect(await c.stop()).toEqual({ code: 3, signal: null });
+    expect(await c.stop()).toEqual({ code: 3, signal: null, reason: "halt" });
   });
 
   it("is a no-op on a stopped container, and destroy is idempotent", async () => {
     const c = await busybox("idem", { init: ["/bin/true"] });
     await c.start();
     await c.exited;
-    expect(await c.stop()).toEqual({ code: 0, signal: null });
+    expect(await c.stop()).toEqual({ code: 0, signal: null, reason: "exit" });
     await c.destroy();
     await c.destroy();
     expect(existsSync(c.stateDir)).toBe(false);

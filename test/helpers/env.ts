@@ -60,3 +60,16 @@ export async function cleanupAll(): Promise<void> {
   }
   created.clear();
 }
+
+/** Why the Debian image tests cannot run here, or undefined when the image is in the suite's store as `debian/bookworm`. */
+export function debianSkipReason(): string | undefined {
+  const d = inject("debian");
+  return "skip" in d ? d.skip : undefined;
+}
+
+/** Creates a container from the suite's Debian bookworm image (cleaned up by cleanupAll). */
+export async function debian(prefix: string, config: ContainerConfig = {}): Promise<Container> {
+  const c = await Container.create(uniqueName(prefix), { image: "debian/bookworm", stopTimeout: 10_000, ...config }, runtime());
+  created.add(c);
+  return c;
+}

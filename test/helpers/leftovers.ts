@@ -15,6 +15,8 @@ export interface Snapshot {
   nestedPids: string[];
   /** The host's network interfaces. */
   links: string[];
+  /** warren-monitor processes (console and notify keepers), zombies included. */
+  monitors: string[];
   /** The host's nftables ruleset, one entry per line (empty without nft). */
   ruleset: string[];
 }
@@ -97,8 +99,24 @@ function nestedPids(): string[] {
   return out.sort();
 }
 
+/** Container monitors, alive or not yet reaped. */
+function monitors(): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readFileSync(`/proc/${e}/comm`, "utf8").trim() !== "warren-monitor") continue;
+      const state = /^State:\s+(\S)/m.exec(readFileSync(`/proc/${e}/status`, "utf8"))?.[1];
+      out.push(`${e} warren-monitor${state === "Z" ? " (zombie)" : ""}`);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return out.sort();
+}
+
 export function snapshot(): Snapshot {
-  return { mounts: mounts(), cgroups: cgroups(), nestedPids: nestedPids(), links: links(), ruleset: ruleset() };
+  return { mounts: mounts(), cgroups: cgroups(), nestedPids: nestedPids(), monitors: monitors(), links: links(), ruleset: ruleset() };
 }
 
 /** What is in `after` but not in `before`, per kind; empty when clean. */
@@ -108,6 +126,7 @@ export function leftovers(before: Snapshot, after: Snapshot): string[] {
     ...diff(before.mounts, after.mounts).map((m) => `mount: ${m}`),
     ...diff(before.cgroups, after.cgroups).map((c) => `cgroup: ${c}`),
     ...diff(before.nestedPids, after.nestedPids).map((p) => `process: ${p}`),
+    ...diff(before.monitors ?? [], after.monitors).map((p) => `process: ${p}`),
     ...diff(before.links, after.links).map((l) => `network interface: ${l}`),
     ...diff(before.ruleset, after.ruleset).map((r) => `nftables rule: ${r}`),
   ];
