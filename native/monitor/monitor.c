@@ -17,6 +17,8 @@
 //   client -> monitor: 'P' init pid (u32)  'A' attach console  'I' input
 //                      'W' window size (u16 cols, u16 rows)  'L' console log
 //                      'N' notify subscription
+// When the init is gone the ring is written to STATE_DIR/console.log.
+//
 //   monitor -> client: 'O' console output  'L' log part  'E' log end
 //                      'N' a notify datagram  'S' notify summary so far
 //                      'X' console closed / init gone
@@ -59,6 +61,7 @@ static int master_fd = -1, listen_fd = -1, notify_fd = -1, init_pidfd = -1;
 static char summary[4096];
 static size_t summary_len;
 static char sock_path[4096], notify_path[4096];
+static const char *state_dir;
 
 static void ring_put(const unsigned char *p, size_t n) {
   if (n >= ring_size) {
@@ -232,8 +235,25 @@ static int bind_socket(int type, const char *path, int backlog) {
   return fd;
 }
 
+// The ring, kept after the container stops (for consoleLog() then).
+static void save_log(void) {
+  char path[4200], tmp[4300];
+  snprintf(path, sizeof path, "%s/console.log", state_dir);
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  size_t first = ring_len;
+  if (ring_start + first > ring_size) first = ring_size - ring_start;
+  int ok = write(fd, ring + ring_start, first) == (ssize_t)first;
+  if (ok && ring_len > first) ok = write(fd, ring, ring_len - first) == (ssize_t)(ring_len - first);
+  close(fd);
+  if (ok) rename(tmp, path);
+  else unlink(tmp);
+}
+
 static void finish(void) {
   if (master_fd >= 0) read_master();
+  save_log();
   broadcast('X', "", 0, 1, 1);
   unlink(sock_path);
   unlink(notify_path);
@@ -260,6 +280,7 @@ int main(int argc, char **argv) {
   // Nothing else of the parent's stays open here.
   if (master_fd < 0) close(3);
   syscall(SYS_close_range, 5, ~0U, 0);
+  state_dir = argv[1];
   snprintf(sock_path, sizeof sock_path, "%s/monitor.sock", argv[1]);
   snprintf(notify_path, sizeof notify_path, "%s/host/notify", argv[1]);
   listen_fd = bind_socket(SOCK_STREAM, sock_path, 16);

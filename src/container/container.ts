@@ -641,7 +641,8 @@ export class Container implements AsyncDisposable {
   /**
    * The console's output kept by the container's monitor (the last
    * `consoleLogSize` bytes, boot messages included), whether or not anyone
-   * was attached. Rejects when the container has no console running.
+   * was attached; after a stop, what the last run's console said. Rejects
+   * when the container never had a console.
    */
   async consoleLog(): Promise<Buffer> {
     this.assertNotDestroyed("consoleLog");

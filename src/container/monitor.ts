@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { closeSync, constants as fsc, mkdirSync, openSync, writeFileSync } from "node:fs";
+import { closeSync, constants as fsc, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createConnection, Socket } from "node:net";
 import { join } from "node:path";
 import { Duplex } from "node:stream";
@@ -66,6 +67,8 @@ export async function startMonitor(stateDir: string, options: { master?: number;
   const host = runHostDir(stateDir);
   mkdirSync(host, { recursive: true, mode: 0o755 });
   writeFileSync(join(host, "container-manager"), "warren\n", { mode: 0o444 });
+  // The last run's saved console; this run's is the monitor's until it ends.
+  rmSync(join(stateDir, "console.log"), { force: true });
   const [r, w] = native().pipe();
   let placeholder = -1;
   let pid: number;
@@ -162,9 +165,32 @@ export async function tellInit(stateDir: string, pid: number, container: string)
   conn.close();
 }
 
-/** The console output kept by the monitor (its ring buffer). */
+/**
+ * The console output kept by the monitor (its ring buffer), or, once the
+ * container stopped, what the monitor saved of it when it ended.
+ */
 export async function readConsoleLog(stateDir: string, container: string): Promise<Buffer> {
-  const conn = await MonitorConnection.open(stateDir, container);
+  const saved = async (e: unknown) => {
+    // The init may have just ended: its monitor saves the ring as it exits.
+    for (let i = 0; i < 20; i++) {
+      try {
+        return await readFile(join(stateDir, "console.log"));
+      } catch {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+    throw e instanceof StateError ? e : new StateError(`container "${container}" has no console log`, "consoleLog", "no-console", { container });
+  };
+  let conn: MonitorConnection;
+  try {
+    conn = await MonitorConnection.open(stateDir, container);
+  } catch (e) {
+    return saved(e);
+  }
+  return readLive(conn).catch(saved);
+}
+
+async function readLive(conn: MonitorConnection): Promise<Buffer> {
   try {
     return await new Promise<Buffer>((resolve, reject) => {
       const parts: Buffer[] = [];
@@ -172,7 +198,7 @@ export async function readConsoleLog(stateDir: string, container: string): Promi
         if (type === "L") parts.push(Buffer.from(payload));
         else if (type === "E") resolve(Buffer.concat(parts));
       });
-      conn.socket.once("close", () => resolve(Buffer.concat(parts)));
+      conn.socket.once("close", () => reject(new Error("the monitor went away")));
       conn.socket.once("error", reject);
       conn.send("L");
     });

@@ -336,9 +336,10 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
       env: environment(c.env, input.runHost?.notify ? { NOTIFY_SOCKET: "/run/host/notify" } : undefined),
       stdio: input.stdio,
       keepFds: input.keepFds ?? [],
-      // An init on a console has it as its controlling terminal (a shell's
-      // job control; systemd lets go of it by itself).
-      controllingTerminal: input.console !== undefined,
+      // Not even on a console: as the kernel starts init, /dev/console is
+      // no one's controlling terminal, so the init's getty (busybox
+      // askfirst, agetty) can make it its session's.
+      controllingTerminal: false,
       parentDeathSignal: c.ephemeral ? 9 : undefined,
       arch: input.arch,
       privileged: !ns.user,
