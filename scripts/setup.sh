@@ -6,9 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: a C/C++ toolchain and python3 for node-gyp, the static
-# busybox the tests run in.
+# busybox the tests run in; what the image and storage work drives:
+# debootstrap (Debian image builds), xz-utils and zstd (compressed layers
+# and LXC tarballs), btrfs-progs (the btrfs backend, tested on a loop
+# device), skopeo and docker-registry (registry pulls, tested against a
+# registry on loopback, never the internet).
 missing=()
-for pkg in busybox-static g++ make python3; do
+for pkg in busybox-static g++ make python3 debootstrap xz-utils zstd btrfs-progs skopeo docker-registry; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -266,6 +266,11 @@ export class Container implements AsyncDisposable {
         await store.writeState(name, state);
         await store.writeRecord(record);
         const c = new Container(runtime, record, state);
+        if (rootfs.kind === "image" && rootfs.storage !== "btrfs" && rootfs.shifted) {
+          c.warnings.push(
+            `the image's filesystem cannot be idmapped on this kernel: the container has its own copy of the image, shifted to its id range (${rootfs.lower})`,
+          );
+        }
         liveHandles.set(Container.key(runtime, name), c);
         return c;
       } catch (e) {

@@ -273,7 +273,9 @@ async function openStoppedRoot(x: Ctx): Promise<Root> {
   if (r.kind === "image") {
     const mount = (lower: string | number) =>
       step(x, "mount the container's overlay", () => native().filesMountOverlay(lower, r.upper, r.work, map !== null));
-    if (!map) return { fd: mount(r.lower), running: false, map };
+    // Without a user namespace, or with a copy of the image already shifted
+    // to the container's range, the lower layer is used as it is.
+    if (!map || r.shifted) return { fd: mount(r.lower), running: false, map };
     const fd = await withUserns(x, map, (userns) => {
       const lower = detachedTree(x, r.lower, { userns });
       try {

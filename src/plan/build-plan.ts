@@ -201,7 +201,12 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
     return PASSED_SLOT_BASE + pass.length - 1;
   };
   const r = input.rootfs;
-  const idmapSource = !ns.user ? undefined : r.kind === "image" ? r.lower : r.kind === "directory" && r.idmap ? r.path : undefined;
+  // A shifted copy (where the image's filesystem cannot be idmapped) is used as it is.
+  const idmapSource =
+    !ns.user ? undefined
+    : r.kind === "image" ? ("shifted" in r && r.shifted ? undefined : r.lower)
+    : r.kind === "directory" && r.idmap ? r.path
+    : undefined;
   const rp = rootfsPlan(r, input.stateDir, ns.user, idmapSource !== undefined ? passSlot(idmapSource, true) : undefined);
   ops.push(...rp.pre);
   let slot = 0;

@@ -25,6 +25,12 @@ export type RootfsRecord =
       /** The container's own changes (`<state>/upper`; `work` beside it). */
       upper: string;
       work: string;
+      /**
+       * The image's filesystem cannot be idmapped here: `lower` is then the
+       * container's own copy of the image (`<state>/lower`), its owners
+       * shifted once to the container's range, used as it is.
+       */
+      shifted?: true;
     }
   | {
       /**

@@ -14,6 +14,7 @@ import { join } from "node:path";
 
 import type { IdMap } from "../config/schema.js";
 import { ConfigError, NotFoundError } from "../errors.js";
+import { supportsIdmappedMounts } from "./idmap-probe.js";
 import type { ImageInfo } from "../image/store.js";
 import type { ImageRootfs, RootfsRecord } from "../rootfs/record.js";
 import { shiftIds } from "./ids.js";
@@ -111,11 +112,26 @@ export async function makeImageRoot(o: {
     const lower = await makeRoot(dir, seed?.path ?? (await imageSubvolume(image.rootfs)));
     return { kind: "image", storage: "btrfs", image: image.id, lower };
   }
-  const r = { kind: "image" as const, storage: "overlay" as const, image: image.id, lower: image.rootfs, upper: join(dir, "upper"), work: join(dir, "work") };
+  const r: RootfsRecord & { kind: "image"; storage: "overlay" } = {
+    kind: "image",
+    storage: "overlay",
+    image: image.id,
+    lower: image.rootfs,
+    upper: join(dir, "upper"),
+    work: join(dir, "work"),
+  };
   for (const d of ["upper", "work", "root", "lower"]) {
     await fsp.mkdir(join(dir, d), { mode: 0o755 });
     // The overlay's writable layers belong to the container's root.
     if (idmap && d !== "root" && d !== "lower") await fsp.chown(join(dir, d), idmap.hostUid, idmap.hostGid);
+  }
+  // Where the image's filesystem cannot be idmapped, the container gets its
+  // own copy, shifted once to its range (reflinked where the filesystem can).
+  if (idmap && !(await supportsIdmappedMounts(image.rootfs, idmap))) {
+    await copyInto(image.rootfs, join(dir, "lower"));
+    await shiftIds(join(dir, "lower"), idmap.hostUid, idmap.hostGid);
+    r.lower = join(dir, "lower");
+    r.shifted = true;
   }
   if (seed) {
     await fsp.access(seed.path).catch(() => {
