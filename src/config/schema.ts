@@ -184,8 +184,9 @@ export const containerSchema = z
      * A console: a pty whose slave is the init's stdin/stdout/stderr and
      * `/dev/console`, whose master a small monitor process keeps (with the
      * last output in a ring buffer) for `console()` and `consoleLog()`.
-     * Default: on for a distro rootfs (an image or a directory), off for the
-     * embedded default. `start({stdio})` given explicitly replaces it.
+     * Default: on when the init is a system init found in the rootfs
+     * (systemd, sysvinit, busybox init), off for any other program run as
+     * init. `start({stdio})` given explicitly replaces it.
      */
     console: z.boolean().optional(),
     /** Bytes of console output kept for `consoleLog()` (default 128 KiB). */

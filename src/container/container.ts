@@ -440,7 +440,10 @@ export class Container implements AsyncDisposable {
       init,
       hostname: c.hostname ?? defaultHostname(this.name),
       haltSignal: c.haltSignal ?? haltSignalFor(this._initKind),
-      console: c.console ?? r.kind !== "embedded",
+      // A system init (systemd, sysvinit, busybox init) expects a console;
+      // a program run as init (`/bin/true`, a shell script) starts without
+      // the pty and monitor unless asked.
+      console: c.console ?? this._initKind !== "other",
       initKind: this._initKind,
     };
   }
