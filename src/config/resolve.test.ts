@@ -8,11 +8,13 @@ import { configIssues } from "./testing.js";
 const issues = configIssues;
 
 describe("resolveConfig", () => {
-  it("fills defaults: all namespaces but time, a user namespace, SIGTERM, the deny list", () => {
+  it("fills defaults: all namespaces but time, a user namespace, the deny list; halt signal and console left to the init found", () => {
     const c = resolveConfig({});
     expect(c.namespaces).toEqual({ user: true, pid: true, net: true, uts: true, ipc: true, cgroup: true, time: false });
     expect(c.user).toEqual({ uid: 0, gid: 0, groups: [] });
-    expect(c.haltSignal).toBe("SIGTERM");
+    expect(c.haltSignal).toBeUndefined();
+    expect(c.console).toBeUndefined();
+    expect(c.onReboot).toBe("restart");
     expect(c.rootfs).toBeUndefined();
     expect(c.seccomp && c.seccomp.deny).toContain("kexec_load");
     expect(c.capabilities.drop).toContain("CAP_SYS_MODULE");
