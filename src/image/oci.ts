@@ -183,7 +183,8 @@ async function readJsonBlob(layoutDir: string, d: Descriptor): Promise<Record<st
   return v;
 }
 
-function matches(d: Descriptor, p: Platform): boolean {
+/** Whether an index entry is for platform `p`: os and architecture must match, a variant only when both name one. */
+export function matches(d: Descriptor, p: Platform): boolean {
   if (!d.platform) return true;
   if (d.platform.os !== undefined && d.platform.os !== p.os) return false;
   if (d.platform.architecture !== undefined && d.platform.architecture !== p.architecture) return false;

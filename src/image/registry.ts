@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { lockFile, type Lock } from "../container/lock.js";
 import { codeOf } from "../errors.js";
 import { DigestMismatchError, RegistryError } from "./errors.js";
-import { MEDIA, ociArchitecture, type Descriptor, type Platform } from "./oci.js";
+import { matches, MEDIA, ociArchitecture, type Descriptor, type Platform } from "./oci.js";
 
 /** A parsed image reference. */
 export interface ImageReference {
@@ -324,13 +324,6 @@ function descriptor(client: RegistryClient, v: unknown, where: string): Descript
   return d as Descriptor;
 }
 
-/** The same platform rule as the layout importer (oci.ts): os and architecture must match, a variant only when both name one. */
-function matches(d: Descriptor, p: Platform): boolean {
-  if (!d.platform) return true;
-  if (d.platform.os !== undefined && d.platform.os !== p.os) return false;
-  if (d.platform.architecture !== undefined && d.platform.architecture !== p.architecture) return false;
-  return !(p.variant !== undefined && d.platform.variant !== undefined && d.platform.variant !== p.variant);
-}
 
 export interface ResolvedImage {
   /** The platform manifest's descriptor (its digest is the store's id). */
