@@ -7,6 +7,7 @@ import { statSync } from "node:fs";
 import { resolve } from "node:path";
 
 import { signalNumber } from "../config/signals.js";
+import { sniffImageTarball } from "../image/archive.js";
 import { parseDistroSpec, resolveSpec } from "../image/debootstrap.js";
 import { ImageError, ImageStore, type DistroSpec, type ImageInfo, type PullOptions } from "../index.js";
 import { COMMON_OPTIONS, splitArgs, stateRoot, UsageError, type SplitArgs } from "./args.js";
@@ -142,7 +143,11 @@ export function parsePlatform(s: string): NonNullable<PullOptions["platform"]> {
 }
 
 /** How `image import` reads its path(s). */
-export type ImportSource = { kind: "oci"; dir: string } | { kind: "lxc"; unified: string } | { kind: "lxc"; metadata: string; rootfs: string };
+export type ImportSource =
+  | { kind: "oci"; dir: string }
+  | { kind: "archive"; file: string }
+  | { kind: "lxc"; unified: string }
+  | { kind: "lxc"; metadata: string; rootfs: string };
 
 const TARBALL = /\.(tar|tar\.xz|tar\.gz|tgz|tar\.zst|tar\.zstd|txz|squashfs)$/;
 
@@ -246,12 +251,18 @@ export async function imageCommand(argv: string[], io: Io): Promise<number> {
       return 0;
     }
     case "import": {
-      const source = importSource(args, values.lxc === true, isDirectory);
+      let source = importSource(args, values.lxc === true, isDirectory);
+      // One tarball, not said to be LXC: an OCI archive or docker save is told by its members.
+      if (source.kind === "lxc" && "unified" in source && values.lxc !== true && (await sniffImageTarball(source.unified).catch(() => undefined)) === "archive") {
+        source = { kind: "archive", file: source.unified };
+      }
       const arch = values.arch as string | undefined;
-      if (arch !== undefined && source.kind === "oci") throw new UsageError("--arch is for LXC images (OCI layouts name their platform)", "image");
+      if (arch !== undefined && source.kind !== "lxc") throw new UsageError("--arch is for LXC images (OCI layouts and archives name their platform)", "image");
       let img: ImageInfo;
       if (source.kind === "oci") {
         img = await store.importOci(source.dir, tag === undefined ? {} : { tag });
+      } else if (source.kind === "archive") {
+        img = await store.importArchive(source.file, tag === undefined ? {} : { tag });
       } else {
         const { kind: _kind, ...files } = source;
         img = await store.importLxc(files, { ...(tag !== undefined && { tag }), ...(arch !== undefined && { architecture: arch === "any" ? false : arch }) });

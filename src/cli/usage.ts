@@ -277,10 +277,12 @@ Both show their progress on stderr: one line redrawn in place on a terminal,
 a line per step otherwise; SIGINT aborts them (exit 130).
 
 import takes an OCI image layout directory (e.g. from \`skopeo copy
-docker://busybox oci:DIR\`), or an LXC/Incus image: a unified tarball
-(metadata.yaml + rootfs/; any file, e.g. .tar.xz, .tar.gz, .tar.zst, .tar), or
-split METADATA and ROOTFS files (a tarball or squashfs). Importing the same
-image again stores nothing new.
+docker://busybox oci:DIR\`), an image archive (an OCI layout in a tar, or a
+\`docker save\` tarball, tagged with its own name unless --tag), or an
+LXC/Incus image: a unified tarball (metadata.yaml + rootfs/; any file, e.g.
+.tar.xz, .tar.gz, .tar.zst, .tar), or split METADATA and ROOTFS files (a
+tarball or squashfs). A single tarball is told apart by its members. Importing
+the same image again stores nothing new.
 
 list shows ID (its first 12 hex digits), TAGS and IMPORTED; rm removes an
 image and its tags; prune removes the images no tag names and no container

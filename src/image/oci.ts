@@ -70,6 +70,8 @@ export const MEDIA = {
   dockerList: "application/vnd.docker.distribution.manifest.list.v2+json",
   dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
   dockerConfig: "application/vnd.docker.container.image.v1+json",
+  dockerLayer: "application/vnd.docker.image.rootfs.diff.tar",
+  dockerLayerGzip: "application/vnd.docker.image.rootfs.diff.tar.gzip",
 } as const;
 
 const INDEX_TYPES = new Set<string>([MEDIA.ociIndex, MEDIA.dockerList]);

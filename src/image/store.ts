@@ -21,6 +21,7 @@ import { importOciLayout, type ImageConfig, type ImportOciOptions, type Platform
 import { formatReference, pullToLayout, type RegistryOptions } from "./registry.js";
 import { buildDistroRootfs, parseDistroSpec, resolveSpec, type BuildOptions, type DistroSpec } from "./debootstrap.js";
 import { importLxcImage, type ImportLxcOptions, type LxcImageFiles } from "./lxc.js";
+import { archiveToLayout } from "./archive.js";
 
 export interface ImageInfo {
   /** Manifest digest, `sha256:…`. */
@@ -187,6 +188,26 @@ export class ImageStore {
       return this.get(tag ?? id);
     } finally {
       await fsp.rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Imports an image archive: an OCI layout in a tar (`oci-archive`), or a
+   * `docker save` tarball. Tagged `tag`, else with the archive's own name
+   * for it (docker's first RepoTag, the layout's `ref.name`) when it has one.
+   */
+  async importArchive(archive: string, options: ImportOciOptions & { tag?: string } = {}): Promise<ImageInfo> {
+    checkTag(options.tag, "import");
+    await this.ensureDir();
+    const layout = join(this.dir, `.archive-${randomBytes(6).toString("hex")}`);
+    try {
+      const r = await archiveToLayout(archive, layout);
+      const named = r.tags.find((t) => TAG.test(t));
+      const tag = options.tag ?? named;
+      const ref = options.ref ?? (r.format === "oci-archive" && r.tags.length > 1 ? named : undefined);
+      return await this.install(layout, { ...options, ...(tag ? { tag } : {}), ...(ref ? { ref } : {}) }, () => archive);
+    } finally {
+      await fsp.rm(layout, { recursive: true, force: true });
     }
   }
 

@@ -7,6 +7,7 @@
  * from each; test/image/idmap-fallback.test.ts is the host-side version,
  * which can only force the fallback. One boot runs every scenario.
  */
+import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
 import { beforeAll, describe, expect, inject, it } from "vitest";
@@ -42,6 +43,8 @@ beforeAll(async () => {
     },
   });
   output = r.output;
+  // Kept for reading when a scenario fails (the assertions show only part of it).
+  writeFileSync(resolve(repo, ".cache/vm-guest/idmap.log"), output);
   for (const line of r.output.split("\n")) {
     const m = /^@@RESULT (\S+) (.*)$/.exec(line);
     if (m) results.set(m[1]!, JSON.parse(m[2]!));

@@ -9,7 +9,7 @@
  * side, this script only measures.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, statfsSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, statfsSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 import { Container, ImageStore, ociLayoutFromDirectory } from "../../../src/index.js";
@@ -70,10 +70,13 @@ async function imageScenario(base: string, tag: string): Promise<unknown> {
   const made: Container[] = [];
   const containers = [];
   try {
+    const createWarnings: string[][] = [];
     for (const n of ["idm-a", "idm-b"]) {
-      made.push(await Container.create(n, { image: tag, init: IDLE, stopTimeout: 2000 }, { root }));
+      const c = await Container.create(n, { image: tag, init: IDLE, stopTimeout: 2000 }, { root });
+      made.push(c);
+      createWarnings.push([...c.warnings]);
     }
-    for (const c of made) {
+    for (const [i, c] of made.entries()) {
       const r = c._record.rootfs as { storage?: string; lower: string; upper: string; shifted?: boolean };
       const idmap = c.idmap!;
       const lowerBusybox = lstatSync(join(r.lower, "bin/busybox"));
@@ -91,7 +94,8 @@ async function imageScenario(base: string, tag: string): Promise<unknown> {
         shifted: r.shifted ?? false,
         lower: r.lower,
         lowerFs: fsType(r.lower),
-        warnings: c.warnings,
+        warnings: createWarnings[i],
+        warningsAfterStart: [...c.warnings],
         lowerBusyboxOwner: [lowerBusybox.uid, lowerBusybox.gid],
         inside: { code: inside.code, out: inside.stdout, err: inside.stderr },
         write: { code: write.code, out: write.stdout, err: write.stderr },
@@ -175,6 +179,9 @@ const scenarios: Record<string, () => Promise<unknown>> = {
       }
     }
     const scratch = mkdtempSync("/tmp/warren-idmap-ext4-");
+    // mkdtemp makes it 0700: the container's child, already its own root
+    // (an unmapped host id), could not reach the state directories below.
+    chmodSync(scratch, 0o755);
     const img = join(scratch, "fs.img");
     const mnt = join(scratch, "mnt");
     mkdirSync(mnt);
