@@ -159,6 +159,8 @@ static void read_notify(void) {
   }
 }
 
+static void finish(void);
+
 static void handle_frame(struct client *c, char type, const unsigned char *p, size_t n) {
   switch (type) {
     case 'P':
@@ -167,7 +169,7 @@ static void handle_frame(struct client *c, char type, const unsigned char *p, si
         memcpy(&pid, p, 4);
         init_pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
         // Already gone: nothing to watch.
-        if (init_pidfd < 0) exit(0);
+        if (init_pidfd < 0) finish();
       }
       break;
     case 'A':

@@ -17,6 +17,7 @@ import { signalName, signalNumber } from "../config/signals.js";
 import { codeOf, ConfigError, HostError, NotFoundError, StateError } from "../errors.js";
 import { native, type ExitWatcher } from "../native/binding.js";
 import { ImageStore } from "../image/store.js";
+import type { ImageConfig } from "../image/oci.js";
 import { createEmbeddedRootfs } from "../rootfs/embedded.js";
 import type { RootfsRecord } from "../rootfs/record.js";
 import type { EffectiveConfig, SpawnPlan } from "../plan/build-plan.js";
@@ -38,6 +39,7 @@ import {
   type RuntimeState,
   type Status,
   type StopReason,
+  type ImageDefaults,
   isLive,
 } from "./state.js";
 import { execInContainer, execOutput, type ExecOptions, type ExecOutput, type ExecProcess } from "./exec.js";
@@ -129,6 +131,8 @@ export class Container implements AsyncDisposable {
   _startOptions: StartOptions | undefined;
   /** What stop()/kill() asked of the current run, to tell why it ended. @internal */
   _stopping: "halt" | "kill" | undefined;
+  /** The last signal kill() sent to the current run. @internal */
+  _sentSignal: NodeJS.Signals | undefined;
   /** Lifecycle events seen by this handle. @internal */
   readonly _bus = new EventEmitter().setMaxListeners(0);
 
@@ -149,6 +153,16 @@ export class Container implements AsyncDisposable {
     this._cgroups = new CgroupTree(detectCgroupHost().mount, runtime.cgroupParent);
     this._record = record;
     this._state = state;
+    this.warnings = this._recordWarnings();
+  }
+
+  /** What the container's record itself warns about, for every handle and after every start. @internal */
+  _recordWarnings(): string[] {
+    const r = this._record.rootfs;
+    if (r.kind === "image" && r.storage !== "btrfs" && r.shifted) {
+      return [`the image's filesystem cannot be idmapped on this kernel: the container has its own copy of the image, shifted to its id range (${r.lower})`];
+    }
+    return [];
   }
 
   private static key(runtime: ResolvedRuntime, name: string): string {
@@ -166,6 +180,15 @@ export class Container implements AsyncDisposable {
     const runtime = resolveRuntime(options);
     const store = new StateStore(runtime.root);
     await store.ensureRoot();
+    if (resolved.namespaces.user) {
+      const closed = await store.unsearchableParent();
+      if (closed) {
+        throw new ConfigError(
+          [{ path: "root", message: `\`${closed}\` above the state root is not searchable by others (mode o+x): a container's root, an unprivileged host id, could not reach its state directory` }],
+          { container: name },
+        );
+      }
+    }
     if (resolved.rootfs) {
       const st = await fsp.stat(resolved.rootfs.path).catch(() => undefined);
       if (!st?.isDirectory()) {
@@ -209,6 +232,7 @@ export class Container implements AsyncDisposable {
         }
         const hostname = resolved.hostname ?? defaultHostname(name);
         let rootfs: RootfsRecord;
+        let imageDefaults: ImageDefaults | undefined;
         // `from` is read here and not kept: the record says which image the container is on.
         const { from, ...recorded } = resolved;
         if (resolved.image !== undefined || from) {
@@ -228,6 +252,7 @@ export class Container implements AsyncDisposable {
             throw new ConfigError([{ path: "image", message: `container "${from!.container}" is made from image ${fromImage}, not ${JSON.stringify(ref)}` }], { container: name });
           }
           recorded.image ??= img.id;
+          imageDefaults = defaultsOf(img.config);
           const kind = await storage.pickStorage(runtime.root, resolved.storage, seed, name);
           rootfs = await storage.makeImageRoot({ dir, image: img, idmap, storage: kind, ...(seed ? { seed } : {}) });
         } else if (resolved.rootfs) {
@@ -261,16 +286,12 @@ export class Container implements AsyncDisposable {
           rootfs,
           createdAt: new Date().toISOString(),
           ...(leases.length ? { leases } : {}),
+          ...(imageDefaults ? { imageDefaults } : {}),
         };
         const state: RuntimeState = { status: "created" };
         await store.writeState(name, state);
         await store.writeRecord(record);
         const c = new Container(runtime, record, state);
-        if (rootfs.kind === "image" && rootfs.storage !== "btrfs" && rootfs.shifted) {
-          c.warnings.push(
-            `the image's filesystem cannot be idmapped on this kernel: the container has its own copy of the image, shifted to its id range (${rootfs.lower})`,
-          );
-        }
         liveHandles.set(Container.key(runtime, name), c);
         return c;
       } catch (e) {
@@ -432,14 +453,18 @@ export class Container implements AsyncDisposable {
   _effective(): EffectiveConfig {
     const c = this._record.config;
     const r = this._record.rootfs;
-    const init = c.init ?? (r.kind === "embedded" ? EMBEDDED_IDLE_INIT : ["/sbin/init"]);
+    const image = this._record.imageDefaults;
+    const init = c.init ?? image?.init ?? (r.kind === "embedded" ? EMBEDDED_IDLE_INIT : ["/sbin/init"]);
     const tree = r.kind === "image" ? r.lower : r.kind === "directory" ? r.path : undefined;
     this._initKind ??= detectInit(tree, init[0]!);
     return {
       ...c,
       init,
+      env: { ...image?.env, ...c.env },
       hostname: c.hostname ?? defaultHostname(this.name),
-      haltSignal: c.haltSignal ?? haltSignalFor(this._initKind),
+      // A known init's own signal first: an image's StopSignal is for the
+      // program it was made to run.
+      haltSignal: c.haltSignal ?? (this._initKind !== "other" ? haltSignalFor(this._initKind) : (image?.haltSignal ?? "SIGTERM")),
       // A system init (systemd, sysvinit, busybox init) expects a console;
       // a program run as init (`/bin/true`, a shell script) starts without
       // the pty and monitor unless asked.
@@ -470,7 +495,9 @@ export class Container implements AsyncDisposable {
     if (n === undefined) throw new ConfigError([{ path: "signal", message: `unknown signal ${String(signal)}` }], { container: this.name });
     const run = this._run;
     if (!run) throw new StateError(`container "${this.name}" is not running`, "kill", this.state, { container: this.name });
-    if (n === 9) this._stopping = "kill";
+    // An init that dies of what the caller sent was killed (even SIGHUP or
+    // SIGINT, which reboot(2) also uses).
+    this._sentSignal = signalName(n) as NodeJS.Signals;
     try {
       native().pidfdSendSignal(run.pidfd, n);
     } catch (e) {
@@ -569,11 +596,20 @@ export class Container implements AsyncDisposable {
     const storage = await import("../storage/backend.js");
     const r = this._record.rootfs;
     const seed: import("../storage/backend.js").Seed = { storage: storage.storageOf(r), path: storage.liveTree(r), base: storage.baseOf(this.idmap) };
-    return Container.create(
-      newName,
-      { ...config, nics: config.nics.map((n) => ({ ...n, ...(n.type === "bridged" ? { ipv4: undefined, mac: undefined } : {}) })) } as ContainerConfig,
-      { root: this._runtime.root, cgroupParent: this._runtime.cgroupParent, [storage.CREATE_SEED]: seed } as RuntimeOptions,
-    );
+    // A running container's upper layer is copied frozen, one moment of it
+    // (a btrfs seed is an atomic snapshot already).
+    await this.refresh();
+    const freeze = this.state === "running" && seed.storage === "overlay";
+    if (freeze) await this.freeze();
+    try {
+      return await Container.create(
+        newName,
+        { ...config, nics: config.nics.map((n) => ({ ...n, ...(n.type === "bridged" ? { ipv4: undefined, mac: undefined } : {}) })) } as ContainerConfig,
+        { root: this._runtime.root, cgroupParent: this._runtime.cgroupParent, [storage.CREATE_SEED]: seed } as RuntimeOptions,
+      );
+    } finally {
+      if (freeze) await this.unfreeze().catch(() => undefined);
+    }
   }
 
   /**
@@ -836,6 +872,7 @@ export class Container implements AsyncDisposable {
       const signal = sig === null ? null : (signalName(sig) as NodeJS.Signals);
       const status: ExitStatus | null = reaped ? { code, signal, reason: this._stopReason(code, signal) } : null;
       this._stopping = undefined;
+      this._sentSignal = undefined;
       try {
         native().close(pidfd);
       } catch {
@@ -869,7 +906,7 @@ export class Container implements AsyncDisposable {
 
   /** Why a run this process reaped ended (see {@link StopReason}). @internal */
   _stopReason(code: number | null, signal: NodeJS.Signals | null): StopReason {
-    if (this._stopping === "kill") return "kill";
+    if (this._stopping === "kill" || (signal !== null && signal === this._sentSignal)) return "kill";
     // reboot(2) in a pid namespace ends its init with SIGHUP (restart) or
     // SIGINT (power off, halt).
     if (signal === "SIGHUP") return "reboot";
@@ -928,6 +965,24 @@ export class Container implements AsyncDisposable {
   assertNotDestroyed(op: string): void {
     if (this._destroyed) throw new StateError(`container "${this.name}" was destroyed`, op, "destroyed", { container: this.name });
   }
+}
+
+/** What an OCI image config asks for (Entrypoint + Cmd as the init, Env, StopSignal). */
+function defaultsOf(config: ImageConfig): ImageDefaults | undefined {
+  const c = config.config;
+  if (!c) return undefined;
+  const init = [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])].filter((a): a is string => typeof a === "string" && a.length > 0 && !a.includes("\0"));
+  const env: Record<string, string> = {};
+  for (const kv of c.Env ?? []) {
+    const i = kv.indexOf("=");
+    if (i > 0 && !kv.includes("\0")) env[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  const out: ImageDefaults = {
+    ...(init.length ? { init } : {}),
+    ...(Object.keys(env).length ? { env } : {}),
+    ...(c.StopSignal && signalNumber(c.StopSignal) !== undefined ? { haltSignal: c.StopSignal } : {}),
+  };
+  return Object.keys(out).length ? out : undefined;
 }
 
 /** /etc/resolv.conf for a container with a network: the nameservers asked for, or the host's file. */

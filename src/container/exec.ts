@@ -127,11 +127,14 @@ export async function execInContainer(c: Container, argvIn: readonly string[], o
   }
   const config = c._effective();
   let user: { uid: number; gid: number; groups: number[] };
+  let loginEnv: Record<string, string> = {};
   if (o.user === undefined) user = config.user;
   else if (typeof o.user === "number") user = { uid: o.user, gid: o.user, groups: [] };
   else if (typeof o.user === "string") {
     const u = await lookupUser(c, o.user);
     user = { uid: u.uid, gid: u.gid, groups: u.groups };
+    // As a login would: the user's own HOME, USER, LOGNAME, SHELL (the caller's env still wins).
+    loginEnv = { HOME: u.home, USER: u.name, LOGNAME: u.name, ...(u.shell ? { SHELL: u.shell } : {}) };
   } else user = { uid: o.user.uid, gid: o.user.gid ?? o.user.uid, groups: o.user.groups ?? [] };
 
   const leaf = await c._cgroups.execLeaf(c.name);
@@ -150,7 +153,7 @@ export async function execInContainer(c: Container, argvIn: readonly string[], o
       config,
       initPidfd: run.pidfd,
       argv,
-      env: environment(config.env, o.env),
+      env: environment(config.env, { ...loginEnv, ...o.env }),
       cwd: o.cwd ?? config.cwd,
       user,
       stdio: childFds,

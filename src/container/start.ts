@@ -5,7 +5,7 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
-import { chownSync, closeSync, existsSync, fchownSync, constants as fsc, mkdirSync, openSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, closeSync, existsSync, fchownSync, fstatSync, constants as fsc, lstatSync, mkdirSync, openSync, statSync, writeSync, type Stats } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 
@@ -157,9 +157,10 @@ export async function startContainer(c: Container, options: StartOptions): Promi
     let monitor: number | undefined;
     try {
       const config = c.config;
-      c.warnings = config.limits
-        ? applyLimits(cgroupPath, config.limits, { host, bestEffort: config.bestEffortLimits, enableFailures, container: c.name })
-        : [];
+      c.warnings = [
+        ...c._recordWarnings(),
+        ...(config.limits ? applyLimits(cgroupPath, config.limits, { host, bestEffort: config.bestEffortLimits, enableFailures, container: c.name }) : []),
+      ];
       // With its own cgroup namespace and user namespace, the container's
       // root manages its cgroup (systemd builds its tree there).
       if (config.namespaces.cgroup && c.idmap) delegate(cgroupPath, c.idmap.hostUid, c.idmap.hostGid, host.delegation.files);
@@ -269,34 +270,53 @@ function killQuietly(pid: number): void {
  * An image built for containers has an empty /etc/machine-id (systemd's
  * "not set yet"): each container gets its own, once, in its own layer.
  * Without one systemd would take every boot for a first boot and run
- * systemd-firstboot, which asks on the console.
+ * systemd-firstboot, which asks on the console. The container's layer is
+ * its own to shape: nothing here follows a symlink in it (`/etc` a link
+ * to a host path is left alone), and nothing existing is replaced.
  */
 function ensureMachineId(c: Container): void {
   const r = c._record.rootfs;
   if (r.kind !== "image") return;
-  let size: number;
+  const image = r.storage === "btrfs" ? undefined : r.lower;
   try {
-    size = statSync(join(r.lower, "etc/machine-id")).size;
+    if (image !== undefined && statSync(join(image, "etc/machine-id")).size > 0) return;
   } catch {
     return; // not a systemd image, or it has no /etc
   }
-  if (size > 0) return;
   const id = `${randomUUID().replace(/-/g, "")}\n`;
-  if (r.storage === "btrfs") {
-    // The container's own subvolume, ids on disk as the container sees them.
-    writeFileSync(join(r.lower, "etc/machine-id"), id, { mode: 0o444 });
-    return;
-  }
-  const etc = join(r.upper, "etc");
-  const file = join(etc, "machine-id");
-  if (existsSync(file)) return;
-  const owner = c.idmap ? { uid: c.idmap.hostUid, gid: c.idmap.hostGid } : { uid: 0, gid: 0 };
-  if (!existsSync(etc)) {
+  const owner = c.idmap && r.storage !== "btrfs" ? { uid: c.idmap.hostUid, gid: c.idmap.hostGid } : { uid: 0, gid: 0 };
+  const root = r.storage === "btrfs" ? r.lower : r.upper;
+  const etc = join(root, "etc");
+  let st = lstatOrUndefined(etc);
+  if (!st && r.storage !== "btrfs") {
     mkdirSync(etc, { mode: 0o755 });
     chownSync(etc, owner.uid, owner.gid);
+    st = lstatOrUndefined(etc);
   }
-  writeFileSync(file, id, { mode: 0o444 });
-  chownSync(file, owner.uid, owner.gid);
+  if (!st?.isDirectory()) return;
+  let fd: number;
+  try {
+    // btrfs: the container's own tree holds the image's empty file; overlay: a new file in the upper layer.
+    fd = openSync(join(etc, "machine-id"), r.storage === "btrfs" ? fsc.O_WRONLY | fsc.O_NOFOLLOW : fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o444);
+  } catch {
+    return; // there already, or a link: the container's business
+  }
+  try {
+    const f = fstatSync(fd);
+    if (!f.isFile() || f.size > 0) return;
+    writeSync(fd, id);
+    if (r.storage !== "btrfs") fchownSync(fd, owner.uid, owner.gid);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 /** stdio of an init with a console: the pty slave on 0, 1 and 2. */
@@ -332,6 +352,9 @@ async function prepareSystem(
   if (!wantConsole && !notify) return {};
   const tree = rootfsTree(c);
   const runHost = tree !== undefined && existsSync(join(tree, "run")) ? { dir: runHostDir(c.stateDir), notify } : undefined;
+  if (notify && !runHost) {
+    throw new ConfigError([{ path: "ready", message: "notify readiness needs a rootfs with /run (where $NOTIFY_SOCKET is bound)" }], { container: c.name });
+  }
   let master: number | undefined;
   let slave: number | undefined;
   let path: string | undefined;
@@ -392,6 +415,13 @@ function lastLines(text: string, n: number): string[] {
   return clean.split("\n").filter((l) => l.trim()).slice(-n);
 }
 
+function firstAddress(c: Container): string | undefined {
+  return (
+    c._record.leases?.find((l) => l.ipv4)?.ipv4 ??
+    c.config.nics.map((n) => ("ipv4" in n && typeof n.ipv4 === "string" ? n.ipv4.split("/")[0] : undefined)).find(Boolean)
+  );
+}
+
 async function probe(c: Container, ready: NonNullable<Container["config"]["ready"]>): Promise<boolean> {
   if ("exec" in ready) {
     const r = await c.execOutput(ready.exec, { check: false }).catch(() => undefined);
@@ -401,10 +431,8 @@ async function probe(c: Container, ready: NonNullable<Container["config"]["ready
     return c.pid !== undefined && resolveInRoot(`/proc/${c.pid}/root`, ready.file) !== undefined;
   }
   if ("tcp" in ready) {
-    const address =
-      c._record.leases?.find((l) => l.ipv4)?.ipv4 ??
-      c.config.nics.map((n) => ("ipv4" in n && typeof n.ipv4 === "string" ? n.ipv4.split("/")[0] : undefined)).find(Boolean);
-    if (!address) return false;
+    const address = firstAddress(c);
+    if (!address) throw new ConfigError([{ path: "ready.tcp", message: "a TCP probe needs an IPv4 address on one of the container's NICs" }], { container: c.name });
     return new Promise<boolean>((resolve) => {
       const s = connect({ host: address, port: ready.tcp, timeout: 1000 });
       s.once("connect", () => {

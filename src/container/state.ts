@@ -19,7 +19,7 @@
  */
 import { createHash } from "node:crypto";
 import { closeSync, promises as fsp, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
 import type { IdMap, ResolvedConfig } from "../config/schema.js";
 import { codeOf, HostError } from "../errors.js";
@@ -62,6 +62,15 @@ export interface ContainerRecord {
   createdAt: string;
   /** Addresses and MACs leased for its NICs (stable across restarts). */
   leases?: NicLease[];
+  /** What the image's config asks for, used where the container's config is silent. */
+  imageDefaults?: ImageDefaults;
+}
+
+/** From an OCI image config: the init (Entrypoint + Cmd), environment, halt signal. */
+export interface ImageDefaults {
+  init?: string[];
+  env?: Record<string, string>;
+  haltSignal?: string;
 }
 
 export type Status = "created" | "running" | "frozen" | "stopped";
@@ -129,6 +138,20 @@ export class StateStore {
     await fsp.mkdir(this.root, { recursive: true, mode: 0o711 });
     const st = await fsp.stat(this.root);
     if ((st.mode & 0o011) !== 0o011) await fsp.chmod(this.root, (st.mode & 0o7777) | 0o011);
+  }
+
+  /**
+   * The first directory above the root that others cannot search, if any:
+   * below it a user-namespaced container's root (an unprivileged host id)
+   * could not reach its own root filesystem. warren does not change modes
+   * it did not create; the caller says which directory it is.
+   */
+  async unsearchableParent(): Promise<string | undefined> {
+    for (let dir = dirname(resolve(this.root)); ; dir = dirname(dir)) {
+      const st = await fsp.stat(dir).catch(() => undefined);
+      if (st && (st.mode & 0o001) === 0) return dir;
+      if (dir === "/") return undefined;
+    }
   }
 
   async exists(name: string): Promise<boolean> {

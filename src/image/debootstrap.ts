@@ -56,6 +56,8 @@ export interface BuildResult {
 const RELEASE = /^[a-z][a-z0-9.-]{1,31}$/;
 const PACKAGE = /^[a-z0-9][a-z0-9+.-]+$/;
 const INIT_PACKAGE = "systemd-sysv";
+/** Version of what {@link neutralize} does to a tree: part of the cache key. */
+const BUILD_LAYOUT = 2;
 
 const DEB_ARCH: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "armhf", ia32: "i386", ppc64: "ppc64el", s390x: "s390x", riscv64: "riscv64" };
 const OCI_ARCH: Record<string, string> = { amd64: "amd64", arm64: "arm64", armhf: "arm", i386: "386", ppc64el: "ppc64le", s390x: "s390x", riscv64: "riscv64" };
@@ -101,9 +103,10 @@ export function resolveSpec(spec: DistroSpec): BuildResult["spec"] & { key: stri
     spec.mirror ?? hostMirror(spec.distro) ?? (spec.distro === "debian" ? "http://deb.debian.org/debian" : "http://archive.ubuntu.com/ubuntu");
   if (!/^(https?|file):\/\/\S+$/.test(mirror)) throw new ImageError(`bad mirror ${JSON.stringify(mirror)}`);
   const resolved = { distro: spec.distro, release: spec.release, variant: spec.variant ?? "minbase", arch, packages, mirror };
-  // The mirror is not part of the key: any mirror of the distro gives the same image.
+  // The mirror is not part of the key: any mirror of the distro gives the
+  // same image. `layout` changes when what a build leaves in the tree does.
   const key = createHash("sha256")
-    .update(JSON.stringify({ distro: resolved.distro, release: resolved.release, variant: resolved.variant, arch, packages }))
+    .update(JSON.stringify({ layout: BUILD_LAYOUT, distro: resolved.distro, release: resolved.release, variant: resolved.variant, arch, packages }))
     .digest("hex");
   return { ...resolved, key };
 }
@@ -119,7 +122,7 @@ function keyringFor(distro: "debian" | "ubuntu"): string | undefined {
   const candidates =
     distro === "debian"
       ? ["/usr/share/keyrings/debian-archive-keyring.gpg"]
-      : ["/usr/share/keyrings/ubuntu-archive-keyring.gpg"];
+      : ["/usr/share/keyrings/ubuntu-archive-keyring.gpg"]; // Debian's ubuntu-keyring package
   return candidates.find((k) => existsSync(k));
 }
 
@@ -199,7 +202,7 @@ export async function buildDistroRootfs(spec: DistroSpec, destDir: string, optio
     throw new ImageError(`${what}: ${options.tool && options.tool !== "auto" ? options.tool : "neither mmdebstrap nor debootstrap"} is installed (apt-get install debootstrap)`);
   }
   const keyring = keyringFor(r.distro);
-  if (!keyring) throw new ImageError(`${what}: no archive keyring for ${r.distro} (apt-get install ${r.distro}-archive-keyring)`);
+  if (!keyring) throw new ImageError(`${what}: no archive keyring for ${r.distro} (apt-get install ${r.distro === "debian" ? "debian-archive-keyring" : "ubuntu-keyring"})`);
   const rootfs = join(destDir, "rootfs");
   await fsp.mkdir(destDir, { recursive: true });
   await fsp.mkdir(rootfs, { mode: 0o755 });
@@ -234,11 +237,15 @@ export async function buildDistroRootfs(spec: DistroSpec, destDir: string, optio
 
 /** What a built tree must not carry into every container made from it. */
 async function neutralize(rootfs: string): Promise<void> {
-  // An empty machine-id: warren gives each container its own at create.
+  // An empty machine-id: warren gives each container its own at its first start.
   await fsp.writeFile(join(rootfs, "etc/machine-id"), "");
   await fsp.rm(join(rootfs, "var/lib/dbus/machine-id"), { force: true });
-  // The host's name, copied in by the tool: the container's comes from warren.
+  // The host's name and nameservers, copied in by the tool: the
+  // container's come from warren (its hostname; a generated resolv.conf
+  // bound over this file when it has a network).
   await fsp.rm(join(rootfs, "etc/hostname"), { force: true });
+  await fsp.rm(join(rootfs, "etc/resolv.conf"), { force: true });
+  await fsp.writeFile(join(rootfs, "etc/resolv.conf"), "", { flag: "wx" });
   for (const d of ["var/cache/apt/archives", "var/lib/apt/lists"]) {
     const dir = join(rootfs, d);
     let entries: string[] = [];

@@ -22,7 +22,7 @@ export class ImageError extends WarrenError {
 export class UnsupportedCompressionError extends ImageError {
   readonly compression: string;
   constructor(compression: string, options?: { blob?: string }) {
-    super(`unsupported compression: ${compression} (only gzip and uncompressed tar are handled)`, options);
+    super(`unsupported compression: ${compression} (gzip, xz, zstd and uncompressed tar are handled)`, options);
     this.compression = compression;
   }
 }

@@ -266,8 +266,10 @@ export class ImageStore {
 
   /** Removes image `id` unless a container uses it (a rebuild replaces an unused image). */
   private async removeUnused(id: string): Promise<void> {
-    if ((await this.users(id)).length) throw new StateError(`image ${id} is in use; remove its containers before rebuilding`, "build", "in-use");
-    await withLock(join(this.dir, ".lock"), async () => fsp.rm(join(this.dir, id), { recursive: true, force: true }));
+    await this.withCreatesHeld(async () => {
+      if ((await this.users(id)).length) throw new StateError(`image ${id} is in use; remove its containers before rebuilding`, "build", "in-use");
+      await withLock(join(this.dir, ".lock"), async () => fsp.rm(join(this.dir, id), { recursive: true, force: true }));
+    });
   }
 
   /**
@@ -276,11 +278,13 @@ export class ImageStore {
    */
   async prune(): Promise<{ images: string[]; blobs: string[] }> {
     const removed = { images: [] as string[], blobs: [] as string[] };
-    for (const img of await this.list()) {
-      if (img.tags.length || (await this.users(img.id)).length) continue;
-      await withLock(join(this.dir, ".lock"), async () => fsp.rm(join(this.dir, img.id), { recursive: true, force: true }));
-      removed.images.push(img.id);
-    }
+    await this.withCreatesHeld(async () => {
+      for (const img of await this.list()) {
+        if (img.tags.length || (await this.users(img.id)).length) continue;
+        await withLock(join(this.dir, ".lock"), async () => fsp.rm(join(this.dir, img.id), { recursive: true, force: true }));
+        removed.images.push(img.id);
+      }
+    });
     const keep = new Set<string>();
     for (const img of await this.list()) {
       try {
@@ -343,18 +347,30 @@ export class ImageStore {
     return out;
   }
 
-  /** Removes an image (and its tags); refused while a container is made from it. */
+  /**
+   * Removes an image (and its tags); refused while a container is made from
+   * it. Holds the runtime's create lock meanwhile, so no container can be
+   * created on it between the check and the removal.
+   */
   async remove(ref: string): Promise<void> {
-    const img = await this.get(ref);
-    const inUse = await this.users(img.id);
-    if (inUse.length) {
-      throw new StateError(`image ${JSON.stringify(ref)} is used by ${inUse.join(", ")}`, "remove", "in-use");
-    }
-    await withLock(join(this.dir, ".lock"), async () => {
-      const tags = this.readTags();
-      for (const t of img.tags) delete tags[t];
-      await this.writeTags(tags);
-      await fsp.rm(join(this.dir, img.id), { recursive: true, force: true });
+    await this.withCreatesHeld(async () => {
+      const img = await this.get(ref);
+      const inUse = await this.users(img.id);
+      if (inUse.length) {
+        throw new StateError(`image ${JSON.stringify(ref)} is used by ${inUse.join(", ")}`, "remove", "in-use");
+      }
+      await withLock(join(this.dir, ".lock"), async () => {
+        const tags = this.readTags();
+        for (const t of img.tags) delete tags[t];
+        await this.writeTags(tags);
+        await fsp.rm(join(this.dir, img.id), { recursive: true, force: true });
+      });
     });
+  }
+
+  /** Runs `fn` holding the runtime root's lock, the one Container.create holds. */
+  private async withCreatesHeld<T>(fn: () => Promise<T>): Promise<T> {
+    await fsp.mkdir(this.root, { recursive: true, mode: 0o711 });
+    return withLock(join(this.root, ".lock"), fn);
   }
 }

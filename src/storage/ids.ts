@@ -7,15 +7,30 @@
 import { promises as fsp } from "node:fs";
 import { join } from "node:path";
 
+import { native } from "../native/binding.js";
+
+/** A file's capabilities xattr, if it has one. */
+function fileCaps(path: string): Buffer | undefined {
+  try {
+    return native().lgetxattr(path, "security.capability");
+  } catch {
+    return undefined; // none (ENODATA), or a filesystem without xattrs
+  }
+}
+
 /**
  * Moves every owner under `dir` by `du`/`dg`. chown clears the setuid and
- * setgid bits of a file, even for root (chown(2), since Linux 2.2.13), so
- * they are put back: a clone's `sudo` stays setuid (to the clone's root).
+ * setgid bits of a file, even for root (chown(2), since Linux 2.2.13), and
+ * its file capabilities (`security.capability`), so both are put back: a
+ * clone's `sudo` stays setuid (to the clone's root), its `ping` keeps
+ * cap_net_raw.
  */
 export async function shiftIds(dir: string, du: number, dg: number): Promise<void> {
   const st = await fsp.lstat(dir);
+  const caps = st.isFile() ? fileCaps(dir) : undefined;
   await fsp.lchown(dir, st.uid + du, st.gid + dg);
   if (st.isFile() && (st.mode & 0o6000) !== 0) await fsp.chmod(dir, st.mode & 0o7777);
+  if (caps) native().lsetxattr(dir, "security.capability", caps);
   if (!st.isDirectory()) return;
   for (const e of await fsp.readdir(dir)) await shiftIds(join(dir, e), du, dg);
 }

@@ -2,7 +2,8 @@
  * Bad input is a typed error naming the field or the step, and leaves no
  * state directory, cgroup or mount behind.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
@@ -23,6 +24,17 @@ describe("bad input", () => {
     expect(e.issues).toContainEqual({ path: "bogus", message: "unknown field" });
     expect(e.message).toContain("bogus: unknown field");
     expect(dirsUnderRoot()).toEqual(before);
+  });
+
+  it("refuses a state root below a directory others cannot search (a container's root could not reach it)", async () => {
+    const closed = mkdtempSync(join(tmpdir(), "warren-closed-"));
+    try {
+      const e = await Container.create(uniqueName("closed"), { rootfs: rootfs() }, { root: join(closed, "root") }).catch((x) => x);
+      expect(e).toBeInstanceOf(ConfigError);
+      expect(e.issues[0]).toMatchObject({ path: "root", message: expect.stringContaining(closed) });
+    } finally {
+      rmSync(closed, { recursive: true, force: true });
+    }
   });
 
   it("rejects a relative rootfs path", async () => {

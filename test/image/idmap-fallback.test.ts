@@ -44,6 +44,9 @@ describe("filesystems without idmapped mounts", () => {
         // On the host the copy belongs to the container's range.
         expect(lstatSync(join(r.lower, "bin/busybox")).uid).toBe(c.idmap!.hostUid);
         await c.start();
+        // Still said after a start, and by a handle from another lookup.
+        expect(c.warnings.join()).toMatch(/cannot be idmapped/);
+        expect((await Container.get(c.name, runtime())).warnings.join()).toMatch(/cannot be idmapped/);
         expect((await c.execOutput(["stat", "-c", "%u:%g", "/bin/busybox"])).stdout).toBe("0:0\n");
         await c.execOutput(["sh", "-c", "echo mine > /root/note"]);
         expect(lstatSync(join(c.stateDir, "upper/root/note")).uid).toBe(c.idmap!.hostUid);
