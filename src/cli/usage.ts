@@ -90,8 +90,8 @@ Creates a container without starting it. INIT defaults to /sbin/init with
 
 Options:
   --console                give the init a console (a pty kept by warren's monitor, for
-                           warren console and console-log); the default with --rootfs
-                           and --image
+                           warren console and console-log); the default when the
+                           init is a system init (systemd, sysvinit, busybox init)
   --no-console             no console: the init's stdio is /dev/null
 
 ${CONFIG_FLAGS}
@@ -195,7 +195,7 @@ ${COMMON}`,
   console: `Usage: warren console [OPTIONS] NAME
 
 Attaches this terminal to a running container's console (created with
---console, the default for --rootfs and --image). The terminal is put in raw
+--console, the default for a system init). The terminal is put in raw
 mode (restored on exit) and its window size is followed. Type <Ctrl+a q> to
 detach, <Ctrl+a Ctrl+a> for a Ctrl+a; the console and the container go on.
 Without a terminal, stdin is passed on until its end, and the output until the

@@ -9,6 +9,8 @@ import { join, posix } from "node:path";
 
 export type InitKind = "systemd" | "sysvinit" | "busybox" | "other";
 
+const DEFAULT_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+
 /**
  * Resolves `path` inside `root` the way the container will see it: absolute
  * symlinks are taken relative to `root`, `..` never leaves it. Returns the
@@ -47,7 +49,9 @@ export function resolveInRoot(root: string, path: string): string | undefined {
 /** The init `argv0` names in `root`. */
 export function detectInit(root: string | undefined, argv0: string): InitKind {
   if (!root) return "other";
-  const real = resolveInRoot(root, argv0);
+  // A bare name (an image's `Cmd: ["init"]`) is looked up as execvpe would, in the default PATH.
+  const path = argv0.includes("/") ? argv0 : DEFAULT_PATH.map((d) => `${d}/${argv0}`).find((p) => resolveInRoot(root, p));
+  const real = path && resolveInRoot(root, path);
   if (!real) return "other";
   const base = posix.basename(real);
   if (base === "systemd") return "systemd";

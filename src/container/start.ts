@@ -353,7 +353,10 @@ async function prepareSystem(
   const tree = rootfsTree(c);
   const runHost = tree !== undefined && existsSync(join(tree, "run")) ? { dir: runHostDir(c.stateDir), notify } : undefined;
   if (notify && !runHost) {
-    throw new ConfigError([{ path: "ready", message: "notify readiness needs a rootfs with /run (where $NOTIFY_SOCKET is bound)" }], { container: c.name });
+    throw new ConfigError(
+      [{ path: "ready", message: `readiness by READY=1${c.config.ready ? "" : " (the default for a systemd init)"} needs a rootfs with /run, where $NOTIFY_SOCKET is bound` }],
+      { container: c.name },
+    );
   }
   let master: number | undefined;
   let slave: number | undefined;

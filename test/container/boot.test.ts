@@ -139,7 +139,7 @@ describe.skipIf(skip !== undefined)(`booting Debian with systemd${skip ? ` (skip
     await c.stop();
 
     // A probe that never passes times out with the console's last lines.
-    const d = await debian("notify-timeout", { init: ["/bin/sh", "-c", "echo still booting; exec sleep infinity"], ready: { file: "/run/never" }, haltSignal: "SIGKILL" });
+    const d = await debian("notify-timeout", { init: ["/bin/sh", "-c", "echo still booting; exec sleep infinity"], ready: { file: "/run/never" }, haltSignal: "SIGKILL", console: true });
     await expect(d.start({ wait: "ready", readyTimeout: 800 })).rejects.toMatchObject({
       code: "ERR_WARREN_READY_TIMEOUT",
       lastConsoleLines: ["still booting"],

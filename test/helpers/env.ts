@@ -73,3 +73,8 @@ export async function debian(prefix: string, config: ContainerConfig = {}): Prom
   created.add(c);
   return c;
 }
+
+/** A store listing without the suite's shared Debian image (linked into every test store). */
+export function ownImages<T extends { tags: string[] }>(list: T[]): T[] {
+  return list.filter((i) => !i.tags.includes("debian/bookworm"));
+}

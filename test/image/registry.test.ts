@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { Container, DigestMismatchError, ImageStore, ociLayoutFromDirectory, RegistryError } from "../../src/index.js";
 import type { PullProgress } from "../../src/index.js";
-import { cleanupAll, IDLE, rootfs, runtime, uniqueName } from "../helpers/env.js";
+import { cleanupAll, IDLE, ownImages, rootfs, runtime, uniqueName } from "../helpers/env.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "warren-registry-"));
 const storage = join(tmp, "storage");
@@ -265,7 +265,7 @@ describe("pulling from a registry", () => {
       await c.destroy({ force: true });
     }
     await store.remove(ref);
-    expect(await store.list()).toEqual([]);
+    expect(ownImages(await store.list())).toEqual([]);
     rmSync(join(store.dir, ".blobs"), { recursive: true, force: true });
   });
 
@@ -304,7 +304,7 @@ describe("pulling from a registry", () => {
     await expect(store.pull(ref)).rejects.toThrow(new RegExp(`^pull ${ref.replace(/\./g, "\\.")}: manifest: HTTP 404 \\(MANIFEST_UNKNOWN: manifest unknown\\)`));
     const byDigest = `127.0.0.1:${registryPort}/busybox@sha256:${"0".repeat(64)}`;
     await expect(store.pull(byDigest)).rejects.toMatchObject({ name: "RegistryError", step: "manifest", status: 404 });
-    expect(await store.list()).toEqual([]);
+    expect(ownImages(await store.list())).toEqual([]);
     expect(scratch(store)).toEqual([]);
   });
 
@@ -339,7 +339,7 @@ describe("pulling from a registry", () => {
     const got = statSync(partial).size;
     expect(got).toBeGreaterThan(0);
     expect(got).toBeLessThanOrEqual(100_000);
-    expect(await store.list()).toEqual([]);
+    expect(ownImages(await store.list())).toEqual([]);
     seen.length = 0;
     await store.pull(ref);
     expect(seen.filter((r) => r.url.endsWith(`/blobs/${busybox.layer.digest}`)).map((r) => [r.range, r.status])).toEqual([[`bytes=${got}-`, 206]]);
@@ -368,7 +368,7 @@ describe("pulling from a registry", () => {
     const ac = new AbortController();
     const p = store.pull(`127.0.0.1:${proxyPort}/busybox:1`, { signal: ac.signal, onProgress: (e) => e.phase === "layer" && ac.abort() });
     await expect(p).rejects.toMatchObject({ name: "AbortError" });
-    expect(await store.list()).toEqual([]);
+    expect(ownImages(await store.list())).toEqual([]);
     expect(scratch(store)).toEqual([]);
   });
 
@@ -379,7 +379,7 @@ describe("pulling from a registry", () => {
     const ref = `127.0.0.1:${proxyPort}/busybox:1`;
     const [x, y] = await Promise.all([a.pull(ref), b.pull(ref, { tag: "other:1" })]);
     expect(x.id).toBe(y.id);
-    expect((await a.list()).map((i) => [i.id, i.tags.sort()])).toEqual([[x.id, [ref, "other:1"].sort()]]);
+    expect(ownImages(await a.list()).map((i) => [i.id, i.tags.sort()])).toEqual([[x.id, [ref, "other:1"].sort()]]);
     expect(seen.filter((r) => r.method === "GET" && r.url.endsWith(`/blobs/${busybox.layer.digest}`))).toHaveLength(1);
     expect(scratch(a)).toEqual([]);
     expect(readdirSync(join(a.dir, ".blobs/sha256")).filter((f) => f.endsWith(".partial"))).toEqual([]);
@@ -411,7 +411,7 @@ describe("pulling from a registry", () => {
     expect(x).toBe(busybox.manifest.slice(7));
     expect(y).toBe(x);
     const store = new ImageStore(root);
-    expect((await store.list()).map((i) => i.id)).toEqual([x]);
+    expect(ownImages(await store.list()).map((i) => i.id)).toEqual([x]);
     expect(seen.filter((r) => r.method === "GET" && r.url.endsWith(`/blobs/${busybox.layer.digest}`))).toHaveLength(1);
     expect(scratch(store)).toEqual([]);
   });
@@ -456,7 +456,7 @@ describe("pulling from a registry", () => {
     expect(err).toBeInstanceOf(DigestMismatchError);
     expect(err).toMatchObject({ step: "layer", expected: small.layer.digest, blob: small.layer.digest });
     expect((err as Error).message).toMatch(new RegExp(`^pull ${ref.replace(/\./g, "\\.")}: layer: ${small.layer.digest}: digest mismatch \\(content is sha256:[0-9a-f]{64}\\)$`));
-    expect(await store.list()).toEqual([]);
+    expect(ownImages(await store.list())).toEqual([]);
     expect(scratch(store)).toEqual([]);
     expect(existsSync(join(store.dir, ".blobs/sha256", `${hex}.partial`))).toBe(false);
     expect(existsSync(join(store.dir, ".blobs/sha256", hex))).toBe(false);

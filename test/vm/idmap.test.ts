@@ -102,10 +102,9 @@ describe("idmapped mounts and the shifted-copy fallback on Linux 6.1", () => {
       expect(c.shifted, c.name).toBe(true);
       expect(c.lower, c.name).toBe(join(c.stateDir, "lower"));
       expect(c.lowerFs).toBe("tmpfs");
-      // Read right after create: start() currently replaces `warnings` with
-      // the limits' own (src/container/start.ts), dropping this one
-      // (`warningsAfterStart` in the guest's output shows it).
+      // Said at create, and still after a start.
       expect(c.warnings.join("\n"), c.name).toMatch(/cannot be idmapped.*own copy/);
+      expect(c.warningsAfterStart.join("\n"), c.name).toMatch(/cannot be idmapped.*own copy/);
       expect(c.lowerBusyboxOwner, c.name).toEqual([c.idmap.hostUid, c.idmap.hostGid]);
       expect(c.probe, c.name).toBe(false);
     }
