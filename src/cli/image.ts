@@ -12,7 +12,7 @@ import { parseDistroSpec, resolveSpec } from "../image/debootstrap.js";
 import { ImageError, ImageStore, type DistroSpec, type ImageInfo, type PullOptions } from "../index.js";
 import { COMMON_OPTIONS, splitArgs, stateRoot, UsageError, type SplitArgs } from "./args.js";
 import { formatTable } from "./commands.js";
-import { readAll, trapSignals, type Io } from "./io.js";
+import { printWarnings, readAll, trapSignals, type Io } from "./io.js";
 import { buildProgress, ProgressPrinter, pullProgress } from "./progress.js";
 import { USAGE } from "./usage.js";
 
@@ -267,6 +267,7 @@ export async function imageCommand(argv: string[], io: Io): Promise<number> {
         const { kind: _kind, ...files } = source;
         img = await store.importLxc(files, { ...(tag !== undefined && { tag }), ...(arch !== undefined && { architecture: arch === "any" ? false : arch }) });
       }
+      printWarnings(io, img.warnings ?? []);
       io.out(img.id);
       return 0;
     }

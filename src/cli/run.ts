@@ -95,6 +95,7 @@ export async function createCommand(argv: string[], io: Io): Promise<number> {
   const config = configFromFlags(values);
   if (command.length > 0) config.init = command;
   const c = await Container.create(name, config, { root });
+  printWarnings(io, c.warnings);
   io.out(c.name);
   return 0;
 }

@@ -36,11 +36,21 @@ function memberPath(name: string, archive: string): string {
 
 /**
  * Writes the archive's regular files below `dir` (directories made as
- * needed; links, devices and anything else ignored: an image archive holds
- * only blobs and JSON).
+ * needed). Links between members (docker save links a layer it already
+ * wrote) become hard links to the member they name, when that stays inside
+ * the archive; devices and anything else are ignored: an image archive
+ * holds only blobs and JSON.
  */
 async function extractFiles(archive: string, dir: string): Promise<void> {
+  const links: { rel: string; target: string }[] = [];
   for await (const e of readTar(createReadStream(archive), { source: archive })) {
+    if (e.type === "symlink" || e.type === "hardlink") {
+      const rel = memberPath(e.path, archive);
+      // A symlink's target is relative to its directory, a hard link's to the archive.
+      const target = e.type === "symlink" && !e.linkname.startsWith("/") ? posix.join(posix.dirname(rel), e.linkname) : e.linkname;
+      if (rel) links.push({ rel, target: memberPath(target, archive) });
+      continue;
+    }
     if (e.type !== "file") continue;
     const rel = memberPath(e.path, archive);
     if (!rel) continue;
@@ -49,6 +59,13 @@ async function extractFiles(archive: string, dir: string): Promise<void> {
     // A fresh directory and names without "..": `to` is inside `dir`, and
     // "wx" never follows or overwrites anything already there.
     await pipeline(e.body, createWriteStream(to, { flags: "wx", mode: 0o600 }));
+  }
+  for (const l of links) {
+    const to = join(dir, l.rel);
+    await fsp.mkdir(join(to, ".."), { recursive: true });
+    // Only to a regular file extracted above (lstat: never through a link).
+    const st = await fsp.lstat(join(dir, l.target)).catch(() => undefined);
+    if (st?.isFile()) await fsp.link(join(dir, l.target), to).catch(() => undefined);
   }
 }
 
@@ -81,16 +98,27 @@ export async function archiveToLayout(archive: string, layoutDir: string): Promi
     await extractFiles(archive, raw);
     const has = (p: string) => fsp.access(join(raw, p)).then(() => true, () => false);
     if ((await has("oci-layout")) && (await has("index.json"))) {
+      // Docker 25+ writes both: its manifest.json names the image in full
+      // (`nginx:1.27`), the layout's ref.name only the tag (`1.27`).
+      const repoTags = (await has("manifest.json")) ? dockerRepoTags(await readJson(join(raw, "manifest.json"), `\`${archive}\`: manifest.json`)) : [];
       for (const e of await fsp.readdir(raw)) await fsp.rename(join(raw, e), join(layoutDir, e));
       const index = (await readJson(join(layoutDir, "index.json"), `\`${archive}\`: index.json`)) as { manifests?: { annotations?: Record<string, string> }[] };
-      const tags = (index.manifests ?? []).map((m) => m.annotations?.["org.opencontainers.image.ref.name"]).filter((t): t is string => !!t);
-      return { format: "oci-archive", tags };
+      const named = (index.manifests ?? [])
+        .map((m) => m.annotations?.["io.containerd.image.name"] ?? m.annotations?.["org.opencontainers.image.ref.name"])
+        .filter((t): t is string => !!t);
+      return { format: "oci-archive", tags: repoTags.length ? repoTags : named };
     }
     if (await has("manifest.json")) return { format: "docker-save", tags: await dockerSaveToLayout(archive, raw, layoutDir) };
     throw new ImageError(`\`${archive}\` is neither an OCI archive (oci-layout, index.json) nor a docker save tarball (manifest.json)`);
   } finally {
     await fsp.rm(raw, { recursive: true, force: true });
   }
+}
+
+/** The first image's RepoTags in a docker save manifest.json. */
+function dockerRepoTags(list: unknown): string[] {
+  const first = Array.isArray(list) ? (list[0] as { RepoTags?: unknown } | undefined) : undefined;
+  return Array.isArray(first?.RepoTags) ? first.RepoTags.filter((t): t is string => typeof t === "string") : [];
 }
 
 /** docker save's manifest.json → an OCI layout (Docker v2 media types); returns the first image's tags. */
@@ -131,7 +159,7 @@ async function dockerSaveToLayout(archive: string, raw: string, layoutDir: strin
   );
   const mhex = createHash("sha256").update(manifest).digest("hex");
   await fsp.writeFile(join(blobs, mhex), manifest);
-  const tags = Array.isArray(first.RepoTags) ? first.RepoTags.filter((t): t is string => typeof t === "string") : [];
+  const tags = dockerRepoTags(list);
   await fsp.writeFile(join(layoutDir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
   await fsp.writeFile(
     join(layoutDir, "index.json"),

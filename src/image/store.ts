@@ -34,6 +34,12 @@ export interface ImageInfo {
   config: ImageConfig;
   source: string;
   importedAt: string;
+  /**
+   * What the import that just stored it skipped or could not apply (device
+   * nodes without privilege, refused xattrs, LXC templates). Only on the
+   * result of an import, not on images looked up later.
+   */
+  warnings?: string[];
 }
 
 const TAG = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/;
@@ -164,7 +170,7 @@ export class ImageStore {
   private async install(layoutDir: string, options: ImportOciOptions & { tag?: string }, source: () => string): Promise<ImageInfo> {
     return this.installWith(options.tag, async (tmp) => {
       const r = await importOciLayout(layoutDir, tmp, options);
-      return { digest: r.manifestDigest, meta: { layers: r.layers, source: source() } };
+      return { digest: r.manifestDigest, meta: { layers: r.layers, source: source() }, warnings: r.warnings };
     });
   }
 
@@ -173,11 +179,14 @@ export class ImageStore {
    * says what the image is; it is renamed into place under the store's lock
    * (a concurrent install of the same image finds it there and keeps it).
    */
-  private async installWith(tag: string | undefined, fill: (tmp: string) => Promise<{ digest: string; meta: Record<string, unknown> }>): Promise<ImageInfo> {
+  private async installWith(
+    tag: string | undefined,
+    fill: (tmp: string) => Promise<{ digest: string; meta: Record<string, unknown>; warnings?: string[] }>,
+  ): Promise<ImageInfo> {
     await this.ensureDir();
     const tmp = join(this.dir, `.import-${randomBytes(6).toString("hex")}`);
     try {
-      const { digest, meta } = await fill(tmp);
+      const { digest, meta, warnings } = await fill(tmp);
       const id = digest.replace(/^sha(256|512):/, "");
       const final = join(this.dir, id);
       await fsp.writeFile(join(tmp, "image.json"), JSON.stringify({ digest, ...meta, importedAt: new Date().toISOString() }, null, 2) + "\n");
@@ -185,7 +194,8 @@ export class ImageStore {
         if (!existsSync(final)) await fsp.rename(tmp, final);
         if (tag) await this.writeTags({ ...this.readTags(), [tag]: id });
       });
-      return this.get(tag ?? id);
+      const info = await this.get(tag ?? id);
+      return warnings?.length ? { ...info, warnings } : info;
     } finally {
       await fsp.rm(tmp, { recursive: true, force: true });
     }
@@ -204,8 +214,7 @@ export class ImageStore {
       const r = await archiveToLayout(archive, layout);
       const named = r.tags.find((t) => TAG.test(t));
       const tag = options.tag ?? named;
-      const ref = options.ref ?? (r.format === "oci-archive" && r.tags.length > 1 ? named : undefined);
-      return await this.install(layout, { ...options, ...(tag ? { tag } : {}), ...(ref ? { ref } : {}) }, () => archive);
+      return await this.install(layout, { ...options, ...(tag ? { tag } : {}) }, () => archive);
     } finally {
       await fsp.rm(layout, { recursive: true, force: true });
     }
@@ -222,7 +231,7 @@ export class ImageStore {
     const { tag, ...lxcOptions } = options;
     return this.installWith(tag, async (tmp) => {
       const r = await importLxcImage(files, tmp, lxcOptions);
-      return { digest: r.digest, meta: { layers: [], format: "lxc", metadata: r.metadata, source: files.unified ?? files.rootfs ?? "" } };
+      return { digest: r.digest, meta: { layers: [], format: "lxc", metadata: r.metadata, source: files.unified ?? files.rootfs ?? "" }, warnings: r.warnings };
     });
   }
 

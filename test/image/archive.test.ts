@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -51,14 +51,17 @@ describe("image archives", () => {
     const layerTar = join(dir, "layer0/layer.tar");
     execFileSync("tar", ["-C", rootfs(), "--numeric-owner", "-cf", layerTar, "."]);
     const layer = readFileSync(layerTar);
+    // The same layer twice: docker save writes the second as a link to the first.
+    mkdirSync(join(dir, "layer1"));
+    symlinkSync("../layer0/layer.tar", join(dir, "layer1/layer.tar"));
     const config = Buffer.from(
-      JSON.stringify({ architecture: "amd64", os: "linux", config: { Cmd: ["/bin/sh"] }, rootfs: { type: "layers", diff_ids: [`sha256:${sha256(layer)}`] } }),
+      JSON.stringify({ architecture: "amd64", os: "linux", config: { Cmd: ["/bin/sh"] }, rootfs: { type: "layers", diff_ids: [`sha256:${sha256(layer)}`, `sha256:${sha256(layer)}`] } }),
     );
     const configName = `${sha256(config)}.json`;
     writeFileSync(join(dir, configName), config);
-    writeFileSync(join(dir, "manifest.json"), JSON.stringify([{ Config: configName, RepoTags: ["busybox:saved"], Layers: ["layer0/layer.tar"] }]));
+    writeFileSync(join(dir, "manifest.json"), JSON.stringify([{ Config: configName, RepoTags: ["busybox:saved"], Layers: ["layer0/layer.tar", "layer1/layer.tar"] }]));
     const tar = join(work, "docker.tar");
-    execFileSync("tar", ["-C", dir, "-cf", tar, "manifest.json", configName, "layer0"]);
+    execFileSync("tar", ["-C", dir, "-cf", tar, "manifest.json", configName, "layer0", "layer1"]);
     const store = new ImageStore(runtime().root);
     const img = await store.importArchive(tar, { tag: "busybox:mine" });
     expect(img.tags).toEqual(["busybox:mine"]);
