@@ -34,7 +34,8 @@ export { ociLayoutFromDirectory } from "./image/from-directory.js";
 export { importLxcImage, type LxcImageFiles, type ImportLxcOptions, type ImportLxcResult, type LxcMetadata } from "./image/lxc.js";
 export { DecompressionError, MissingToolError, detectCompression, type Compression } from "./image/compress.js";
 export { RegistryError, DigestMismatchError } from "./image/errors.js";
-export { parseReference, type ImageReference, type PullProgress, type RegistryOptions } from "./image/registry.js";
+export { parseReference, type ImageReference } from "./image/reference.js";
+export type { PullProgress, RegistryOptions } from "./image/registry.js";
 export type { PullOptions } from "./image/store.js";
 export { limitsSchema, type Limits, type ResolvedLimits } from "./cgroup/limits.js";
 export type { ContainerStats, Pressure } from "./cgroup/stats.js";
@@ -53,5 +54,6 @@ export {
   ReadyTimeoutError,
   type ConfigIssue,
 } from "./errors.js";
-export type { DirEntry, FileStat, FileType, GroupInfo, PushOptions, UserInfo } from "./container/files.js";
+export type { DirEntry, FileStat, FileType, PushOptions } from "./container/files.js";
+export type { GroupInfo, UserInfo } from "./container/users.js";
 export type { ExportOptions, ExportManifest } from "./storage/export.js";

@@ -26,7 +26,9 @@ import { allocateIdRange } from "./idmap.js";
 import { detectInit, haltSignalFor, type InitKind } from "./init-kind.js";
 import { withLock } from "./lock.js";
 import * as files from "./files.js";
-import type { DirEntry, FileStat, GroupInfo, PushOptions, UserInfo } from "./files.js";
+import type { DirEntry, FileStat, PushOptions } from "./files.js";
+import * as users from "./users.js";
+import type { GroupInfo, UserInfo } from "./users.js";
 import { openConsole, readConsoleLog, type ConsoleStream } from "./monitor.js";
 import { processInfo } from "./proc.js";
 import {
@@ -764,13 +766,13 @@ export class Container implements AsyncDisposable {
   /** A user of the container's /etc/passwd, with the groups a login gets. */
   async lookupUser(nameOrId: string | number): Promise<UserInfo> {
     this.assertNotDestroyed("lookupUser");
-    return files.lookupUser(this, nameOrId);
+    return users.lookupUser(this, nameOrId);
   }
 
   /** A group of the container's /etc/group. */
   async lookupGroup(nameOrId: string | number): Promise<GroupInfo> {
     this.assertNotDestroyed("lookupGroup");
-    return files.lookupGroup(this, nameOrId);
+    return users.lookupGroup(this, nameOrId);
   }
 
   /** @internal */

@@ -19,7 +19,7 @@ import { native } from "../native/binding.js";
 import { buildExecPlan, environment } from "../plan/build-plan.js";
 import { encodePlan } from "../plan/encode.js";
 import type { Container } from "./container.js";
-import { lookupUser } from "./files.js";
+import { lookupUser } from "./users.js";
 import { setupError } from "./errors-map.js";
 import { closeChildSide, destroyStreams, openStdio, type OpenedStdio, type StdioMode } from "./stdio.js";
 import type { ExitStatus } from "./state.js";

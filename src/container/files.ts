@@ -11,18 +11,7 @@
  * are opened `O_PATH` first and checked to be regular files before they are
  * opened for real (so a device node or a fifo is never opened).
  *
- * The root:
- * - running: `/proc/<init>/root`, checked against the init's pidfd after it
- *   is opened, so a reused pid is never mistaken for the init;
- * - stopped: a detached mount made for the operation (in no mount table,
- *   gone when its fd closes, so nothing can be left mounted): the overlay of
- *   an image-based container (fsopen/fsmount), a copy of the directory
- *   rootfs (read-only where the container's is), the embedded default's
- *   skeleton with the host's `/usr` attached read-only. With a user namespace
- *   the image (or an idmapped directory) is idmapped through a user namespace
- *   with the container's id map, as at start, so host id = container id +
- *   the range's base everywhere, running or not. The container's lock is
- *   held meanwhile, so it cannot start half-way through.
+ * How the root is reached, running or stopped: ./files-root.ts.
  *
  * Operations run with the host's root privileges inside the container's
  * view (its bind mounts included): permission bits do not stop them.
@@ -32,29 +21,13 @@ import { chmodSync, closeSync, constants as fsc, createReadStream, createWriteSt
 import { posix } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { setTimeout as sleep } from "node:timers/promises";
 
-import type { IdMap } from "../config/schema.js";
-import { codeOf, ConfigError, errnoName, HostError, NotFoundError, StateError, WarrenError } from "../errors.js";
+import { codeOf, ConfigError, HostError, NotFoundError } from "../errors.js";
 import { native } from "../native/binding.js";
-import { idMapLine } from "../plan/build-plan.js";
-import { encodePlan } from "../plan/encode.js";
-import { CLONE } from "../plan/ops.js";
 import type { Container } from "./container.js";
-import { withLock } from "./lock.js";
-import { isLive } from "./state.js";
+import { assertWritable, checkId, closeQuietly, containerId, errnoOf, fail, hostId, IN_ROOT, O_PATH, ONE, RESOLVE, step, withRoot, type Ctx, type Root } from "./files-root.js";
 
-const O_PATH = 0o10000000; // the same on every Linux architecture; Node has no constant for it
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_NOFOLLOW, O_DIRECTORY, O_NOCTTY } = fsc;
-const RESOLVE = { NO_XDEV: 0x01, NO_MAGICLINKS: 0x02, NO_SYMLINKS: 0x04, BENEATH: 0x08, IN_ROOT: 0x10 };
-/** A path as a process in the container resolves it, with no way out of its root. */
-const IN_ROOT = RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS;
-/** One component below a safely opened directory, never a symlink. */
-const ONE = RESOLVE.BENEATH | RESOLVE.NO_SYMLINKS;
-const AT_FDCWD = -100;
-const MOUNT_ATTR_RDONLY = 0x1;
-/** What the kernel shows for an id the user namespace does not map (/proc/sys/kernel/overflowuid). */
-const OVERFLOW_ID = 65534;
 
 export type FileType = "file" | "directory" | "symlink" | "char-device" | "block-device" | "fifo" | "socket";
 
@@ -86,70 +59,6 @@ export interface PushOptions {
   mkdirs?: boolean;
 }
 
-export interface UserInfo {
-  name: string;
-  uid: number;
-  gid: number;
-  /** The groups a login gets (initgroups(3)): the primary group, then every group of /etc/group listing the user. */
-  groups: number[];
-  gecos: string;
-  home: string;
-  shell: string;
-}
-
-export interface GroupInfo {
-  name: string;
-  gid: number;
-  members: string[];
-}
-
-/** The container's root, open for one operation. */
-interface Root {
-  fd: number;
-  running: boolean;
-  /** Changes would be lost or are refused (a stopped overlay-mode container). */
-  readonlyWhy?: string;
-  map: IdMap | null;
-}
-
-interface Ctx {
-  c: Container;
-  op: string;
-  path: string;
-}
-
-// ---- errors ---------------------------------------------------------------
-
-function fail(x: Ctx, step: string, e: unknown): never {
-  if (e instanceof WarrenError) throw e;
-  const n = (e as { errno?: number }).errno;
-  const errno = typeof n === "number" && n > 0 ? errnoName(n) : codeOf(e);
-  const msg = `container "${x.c.name}": ${x.op} \`${x.path}\`: ${step}`;
-  if (errno === "ENOENT") throw new NotFoundError(`${msg}: ENOENT`, { container: x.c.name });
-  throw new HostError(msg, errno, { container: x.c.name, path: x.path, syscall: (e as { syscall?: string }).syscall ?? step, cause: e });
-}
-
-function errnoOf(e: unknown): string {
-  const n = (e as { errno?: number }).errno;
-  return typeof n === "number" && n > 0 ? errnoName(n) : codeOf(e);
-}
-
-function step<T>(x: Ctx, name: string, f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    fail(x, name, e);
-  }
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    /* already closed */
-  }
-}
-
 /** An absolute container path, normalized (`..` cannot climb above `/` anyway: the kernel clamps it). */
 function normalize(x: Ctx): { norm: string; parent: string; base: string } {
   const p = x.path;
@@ -158,24 +67,6 @@ function normalize(x: Ctx): { norm: string; parent: string; base: string } {
   }
   const norm = posix.normalize(p).replace(/(.)\/+$/, "$1");
   return { norm, parent: posix.dirname(norm), base: norm === "/" ? "" : posix.basename(norm) };
-}
-
-// ---- ids ------------------------------------------------------------------
-
-function checkId(x: Ctx, field: string, id: number | undefined, map: IdMap | null): void {
-  if (id === undefined) return;
-  const max = map ? map.size - 1 : 0xfffffffe;
-  if (!Number.isInteger(id) || id < 0 || id > max) {
-    throw new ConfigError([{ path: field, message: `${id} is not an id of the container (0-${max})` }], { container: x.c.name });
-  }
-}
-
-const hostId = (map: IdMap | null, id: number, kind: "uid" | "gid") => (map ? (kind === "uid" ? map.hostUid : map.hostGid) + id : id);
-
-function containerId(map: IdMap | null, id: number, kind: "uid" | "gid"): number {
-  if (!map) return id;
-  const base = kind === "uid" ? map.hostUid : map.hostGid;
-  return id >= base && id < base + map.size ? id - base : OVERFLOW_ID;
 }
 
 function typeOf(st: Stats): FileType {
@@ -201,180 +92,6 @@ function statFd(x: Ctx, root: Root, fd: number): FileStat {
   };
   if (out.type === "symlink") out.target = step(x, "readlink", () => native().filesReadlinkat(fd, ""));
   return out;
-}
-
-// ---- the root -------------------------------------------------------------
-
-/** `/proc/<init>/root`, or null when the init is gone (the pidfd says whether the pid is still ours). */
-function openRunningRoot(x: Ctx, pid: number, pidfd: number): number | null {
-  let fd: number;
-  try {
-    fd = native().filesOpenat2(AT_FDCWD, `/proc/${pid}/root`, O_PATH | O_DIRECTORY, 0, 0);
-  } catch (e) {
-    if (["ENOENT", "ESRCH", "EACCES"].includes(errnoOf(e))) return null;
-    fail(x, "open the root", e);
-  }
-  try {
-    native().pidfdSendSignal(pidfd, 0);
-  } catch {
-    closeQuietly(fd);
-    return null;
-  }
-  return fd;
-}
-
-/** A user namespace with the container's id map (a paused child's, which then exits), for idmapped mounts. */
-async function withUserns<T>(x: Ctx, map: IdMap, f: (usernsFd: number) => T): Promise<T> {
-  const paused = await native().spawn(encodePlan([]), {
-    cloneFlags: CLONE.NEWUSER,
-    uidMap: idMapLine(map, "uid"),
-    gidMap: idMapLine(map, "gid"),
-    pause: true,
-  });
-  if ("error" in paused) fail(x, "create a user namespace with the container's id map", { errno: paused.error.errno, syscall: "clone3" });
-  let fd = -1;
-  try {
-    fd = step(x, "open the user namespace", () => openSync(`/proc/${paused.pid}/ns/user`, "r"));
-  } finally {
-    await native().resume(paused.paused, false);
-  }
-  try {
-    return f(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** A detached copy of `path` (recursive), idmapped through `userns` and/or read-only. */
-function detachedTree(x: Ctx, path: string, opts: { userns?: number; readonly?: boolean }): number {
-  const fd = step(x, `take \`${path}\``, () => native().openTree(path, true));
-  try {
-    if (opts.userns !== undefined) step(x, `idmap \`${path}\``, () => native().idmapTree(fd, opts.userns!, true));
-    if (opts.readonly) step(x, `make \`${path}\` read-only`, () => native().filesMountSetattr(fd, MOUNT_ATTR_RDONLY, 0, true));
-    return fd;
-  } catch (e) {
-    closeSync(fd);
-    throw e;
-  }
-}
-
-/** The stopped container's root, as a detached mount (or the plain directory) only this operation holds. */
-async function openStoppedRoot(x: Ctx): Promise<Root> {
-  const c = x.c;
-  const r = c._record.rootfs;
-  const map = c.idmap;
-  if (r.kind === "image" && r.storage === "btrfs") {
-    // The container's own subvolume, stored with the ids the container sees
-    // and idmapped at start when it has a user namespace: the same here.
-    if (!map) return { fd: step(x, "open the root", () => native().filesOpenat2(AT_FDCWD, r.lower, O_PATH | O_DIRECTORY, 0, 0)), running: false, map };
-    const fd = await withUserns(x, map, (userns) => detachedTree(x, r.lower, { userns }));
-    return { fd, running: false, map };
-  }
-  if (r.kind === "image") {
-    const mount = (lower: string | number) =>
-      step(x, "mount the container's overlay", () => native().filesMountOverlay(lower, r.upper, r.work, map !== null));
-    // Without a user namespace, or with a copy of the image already shifted
-    // to the container's range, the lower layer is used as it is.
-    if (!map || r.shifted) return { fd: mount(r.lower), running: false, map };
-    const fd = await withUserns(x, map, (userns) => {
-      const lower = detachedTree(x, r.lower, { userns });
-      try {
-        return mount(lower);
-      } finally {
-        closeSync(lower);
-      }
-    });
-    return { fd, running: false, map };
-  }
-  if (r.kind === "embedded") {
-    const fd = detachedTree(x, r.path, {});
-    try {
-      // The host directories the container gets read-only (/usr …), where
-      // the kernel lets a detached tree be built (Linux 6.15); elsewhere the
-      // stopped view is the skeleton alone.
-      for (const dir of r.binds) {
-        let target = -1;
-        let tree = -1;
-        try {
-          target = native().filesOpenat2(fd, dir, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0, IN_ROOT | RESOLVE.NO_SYMLINKS);
-          tree = detachedTree(x, dir, { readonly: true });
-          native().filesAttachMount(tree, target);
-        } catch (e) {
-          if (e instanceof WarrenError) throw e;
-          if (!["EINVAL", "ENOENT", "ELOOP", "ENOTDIR"].includes(errnoOf(e))) fail(x, `attach \`${dir}\``, e);
-        } finally {
-          if (tree >= 0) closeSync(tree);
-          if (target >= 0) closeSync(target);
-        }
-      }
-    } catch (e) {
-      closeSync(fd);
-      throw e;
-    }
-    return { fd, running: false, map };
-  }
-  if (r.mode === "overlay") {
-    // Its changes live in a tmpfs that went with the last run: stopped, it
-    // is its lower directory, which must not be changed behind its back.
-    return {
-      fd: detachedTree(x, r.path, { readonly: true }),
-      running: false,
-      map,
-      readonlyWhy: `a container in overlay mode keeps changes only while it runs (stopped, its root is the read-only \`${r.path}\`)`,
-    };
-  }
-  if (r.idmap && map) {
-    const fd = await withUserns(x, map, (userns) => detachedTree(x, r.path, { userns, readonly: r.mode === "ro" }));
-    return { fd, running: false, map };
-  }
-  if (r.mode === "ro") return { fd: detachedTree(x, r.path, { readonly: true }), running: false, map };
-  return { fd: step(x, "open the root", () => native().filesOpenat2(AT_FDCWD, r.path, O_PATH | O_DIRECTORY, 0, 0)), running: false, map };
-}
-
-/**
- * Runs `f` with the container's root open: the running init's, or, under the
- * container's lock so it cannot start meanwhile, the stopped one's. The root
- * (and any mount made for it) is released afterwards, whatever happens; fds
- * `f` opened below it keep what they need alive by themselves.
- */
-async function withRoot<T>(x: Ctx, f: (root: Root) => Promise<T>): Promise<T> {
-  x.c.assertNotDestroyed(x.op);
-  for (let attempt = 0; attempt < 50; attempt++) {
-    await x.c.refresh();
-    x.c.assertNotDestroyed(x.op);
-    const run = x.c._run;
-    if (run) {
-      const fd = openRunningRoot(x, run.pid, run.pidfd);
-      if (fd !== null) {
-        try {
-          return await f({ fd, running: true, map: x.c.idmap });
-        } finally {
-          closeQuietly(fd);
-        }
-      }
-    }
-    const done = await withLock(x.c._store.lockPath(x.c.name), async () => {
-      const disk = await x.c._store.readState(x.c.name);
-      if (isLive(disk?.status)) return null; // started meanwhile, or its end is not recorded yet
-      const root = await openStoppedRoot(x);
-      try {
-        return { value: await f(root) };
-      } finally {
-        closeQuietly(root.fd);
-      }
-    }).catch(async (e) => {
-      await x.c.refresh(); // destroyed meanwhile: say so rather than how the lock failed
-      x.c.assertNotDestroyed(x.op);
-      throw e;
-    });
-    if (done) return done.value;
-    await sleep(Math.min(2 ** attempt, 20));
-  }
-  throw new StateError(`container "${x.c.name}": ${x.op} \`${x.path}\`: the container keeps changing state`, x.op, x.c.state, { container: x.c.name });
-}
-
-function assertWritable(x: Ctx, root: Root): void {
-  if (root.readonlyWhy) throw new StateError(`container "${x.c.name}": ${x.op} \`${x.path}\`: ${root.readonlyWhy}`, x.op, x.c.state, { container: x.c.name });
 }
 
 // ---- path helpers ---------------------------------------------------------
@@ -716,53 +433,4 @@ async function removeAt(x: Ctx, dir: number, name: string, recursive: boolean): 
     }
   }
   step(x, "rmdir", () => native().filesUnlinkat(dir, name, true));
-}
-
-// ---- users and groups -----------------------------------------------------
-
-function parseDb(text: string): string[][] {
-  return text
-    .split("\n")
-    .filter((l) => l && !l.startsWith("#"))
-    .map((l) => l.split(":"));
-}
-
-const isId = (v: string | number) => typeof v === "number" || /^\d+$/.test(v);
-
-/**
- * A user of the container's /etc/passwd, by name or id (the first entry that
- * matches), with its supplementary groups from /etc/group: what
- * `exec(argv, {user: {uid, gid, groups}})` needs for `--user www-data`.
- * Rejects with NotFoundError when there is none.
- *
- * @example
- * ```ts
- * const u = await lookupUser(c, "www-data");
- * await c.exec(["php-fpm"], { user: { uid: u.uid, gid: u.gid, groups: u.groups }, cwd: u.home });
- * ```
- */
-export async function lookupUser(c: Container, nameOrId: string | number): Promise<UserInfo> {
-  const passwd = parseDb(await readFileText(c, "/etc/passwd"));
-  const byId = isId(nameOrId);
-  const e = passwd.find((f) => f.length >= 4 && (byId ? f[2] === String(Number(nameOrId)) : f[0] === nameOrId));
-  if (!e) throw new NotFoundError(`container "${c.name}": no user ${JSON.stringify(String(nameOrId))} in /etc/passwd`, { container: c.name });
-  const name = e[0]!;
-  const gid = Number(e[3]);
-  const groupText = await readFileText(c, "/etc/group").catch((err) => {
-    if (err instanceof NotFoundError) return "";
-    throw err;
-  });
-  const groups = parseDb(groupText)
-    .filter((f) => f.length >= 4 && /^\d+$/.test(f[2]!) && f[3]!.split(",").includes(name))
-    .map((f) => Number(f[2]));
-  groups.unshift(gid);
-  return { name, uid: Number(e[2]), gid, groups: [...new Set(groups)], gecos: e[4] ?? "", home: e[5] ?? "/", shell: e[6] ?? "" };
-}
-
-/** A group of the container's /etc/group, by name or id. Rejects with NotFoundError when there is none. */
-export async function lookupGroup(c: Container, nameOrId: string | number): Promise<GroupInfo> {
-  const byId = isId(nameOrId);
-  const e = parseDb(await readFileText(c, "/etc/group")).find((f) => f.length >= 3 && (byId ? f[2] === String(Number(nameOrId)) : f[0] === nameOrId));
-  if (!e) throw new NotFoundError(`container "${c.name}": no group ${JSON.stringify(String(nameOrId))} in /etc/group`, { container: c.name });
-  return { name: e[0]!, gid: Number(e[2]), members: (e[3] ?? "").split(",").filter(Boolean) };
 }

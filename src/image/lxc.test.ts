@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 
 import { ImageError } from "./errors.js";
-import { lxcToOciArchitecture, parseLxcMetadata, parseYamlSubset } from "./lxc.js";
+import { lxcToOciArchitecture, parseLxcMetadata } from "./lxc.js";
+import { parseYamlSubset } from "./yaml.js";
 
 /** As distrobuilder writes it for images.linuxcontainers.org. */
 const DISTROBUILDER = `architecture: x86_64

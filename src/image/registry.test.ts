@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 
 import { DigestMismatchError, RegistryError } from "./errors.js";
-import { formatReference, parseReference, parseWwwAuthenticate, registryBaseUrl, RegistryClient } from "./registry.js";
+import { formatReference, parseReference, registryBaseUrl } from "./reference.js";
+import { parseWwwAuthenticate, RegistryClient } from "./registry.js";
 
 describe("parseReference", () => {
   it.each([

@@ -1,34 +1,20 @@
 /**
- * Pulls from an OCI distribution registry (HTTP API v2): parses references,
- * answers `WWW-Authenticate` challenges (anonymous, Bearer tokens, Basic),
- * resolves a tag or digest through image indexes to the platform's manifest,
- * and downloads blobs into a content cache, resumably and verified, before
- * laying them out as an OCI image layout for the store's importer.
- *
- *     <cache>/sha256/<hex>          a verified blob (only ever renamed into place after the check)
- *     <cache>/sha256/<hex>.partial  a download in progress or interrupted; resumed with `Range`
- *     <cache>/sha256/<hex>.lock     flock taken while downloading <hex> (two pulls never write one file)
+ * Pulls from an OCI distribution registry (HTTP API v2): answers
+ * `WWW-Authenticate` challenges (anonymous, Bearer tokens, Basic), resolves a
+ * tag or digest through image indexes to the platform's manifest, and lays
+ * the blobs, fetched into the content cache (./blob-cache.ts), out as an OCI
+ * image layout for the store's importer. References: ./reference.ts.
  * @module
  */
 import { createHash } from "node:crypto";
-import { createReadStream, promises as fsp } from "node:fs";
+import { promises as fsp } from "node:fs";
 import { join } from "node:path";
 
-import { lockFile, type Lock } from "../container/lock.js";
 import { codeOf } from "../errors.js";
+import { fetchBlob } from "./blob-cache.js";
 import { DigestMismatchError, RegistryError } from "./errors.js";
 import { matches, MEDIA, ociArchitecture, type Descriptor, type Platform } from "./oci.js";
-
-/** A parsed image reference. */
-export interface ImageReference {
-  /** The registry as named (`docker.io`, `127.0.0.1:5000`). */
-  registry: string;
-  /** The repository path (`library/debian`). */
-  repository: string;
-  /** Tag; `latest` when neither tag nor digest was given. */
-  tag?: string;
-  digest?: string;
-}
+import { DIGEST_RE, parseReference, registryBaseUrl, type ImageReference } from "./reference.js";
 
 /** One challenge of a `WWW-Authenticate` header. */
 export interface AuthChallenge {
@@ -57,67 +43,6 @@ export interface RegistryOptions {
   onProgress?: (event: PullProgress) => void;
   /** The fetch to use (a seam for tests); default the global one. */
   fetch?: typeof fetch;
-}
-
-const DOMAIN = /^(?:localhost|\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::[0-9]{1,5})?$/;
-const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const TAG_RE = /^[\w][\w.-]{0,127}$/;
-const DIGEST_RE = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
-
-/**
- * Parses `[registry/]repo[:tag][@digest]` the way docker does: the first
- * component is a registry when it has a `.` or `:` or is `localhost`;
- * otherwise the registry is `docker.io`, where a one-component name is
- * under `library/`. Throws a {@link RegistryError} (step `reference`).
- *
- * @example
- * ```ts
- * parseReference("debian:bookworm"); // { registry: "docker.io", repository: "library/debian", tag: "bookworm" }
- * ```
- */
-export function parseReference(ref: string): ImageReference {
-  const bad = (why: string) => new RegistryError(ref, "reference", why);
-  let rest = ref;
-  let digest: string | undefined;
-  const at = rest.indexOf("@");
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-    if (!DIGEST_RE.test(digest)) throw bad(`invalid digest ${JSON.stringify(digest)}`);
-  }
-  let tag: string | undefined;
-  const colon = rest.lastIndexOf(":");
-  if (colon > rest.lastIndexOf("/")) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-    if (!TAG_RE.test(tag)) throw bad(`invalid tag ${JSON.stringify(tag)}`);
-  }
-  const parts = rest.split("/");
-  let registry = "docker.io";
-  if (parts.length > 1 && (/[.:]/.test(parts[0]!) || parts[0] === "localhost" || parts[0]!.startsWith("["))) {
-    registry = parts.shift()!;
-    if (!DOMAIN.test(registry)) throw bad(`invalid registry ${JSON.stringify(registry)}`);
-  }
-  if (registry === "index.docker.io" || registry === "registry-1.docker.io") registry = "docker.io";
-  if (registry === "docker.io" && parts.length === 1) parts.unshift("library");
-  for (const p of parts) if (!COMPONENT.test(p)) throw bad(`invalid repository name ${JSON.stringify(parts.join("/"))}`);
-  const repository = parts.join("/");
-  if (repository.length > 255) throw bad("repository name longer than 255 characters");
-  if (tag === undefined && digest === undefined) tag = "latest";
-  return { registry, repository, ...(tag !== undefined && { tag }), ...(digest !== undefined && { digest }) };
-}
-
-/** The canonical form, `registry/repository[:tag][@digest]`. */
-export function formatReference(r: ImageReference): string {
-  return `${r.registry}/${r.repository}${r.tag !== undefined ? `:${r.tag}` : ""}${r.digest !== undefined ? `@${r.digest}` : ""}`;
-}
-
-/** `https://registry-1.docker.io` for docker.io; `http://` for loopback or when asked. */
-export function registryBaseUrl(r: ImageReference, options: { plainHttp?: boolean; insecure?: boolean } = {}): string {
-  const host = r.registry === "docker.io" ? "registry-1.docker.io" : r.registry;
-  const name = host.replace(/:[0-9]+$/, "");
-  const loopback = name === "localhost" || /^127\.\d+\.\d+\.\d+$/.test(name) || name === "[::1]";
-  return `${options.plainHttp || options.insecure || loopback ? "http" : "https"}://${host}`;
 }
 
 /**
@@ -324,7 +249,6 @@ function descriptor(client: RegistryClient, v: unknown, where: string): Descript
   return d as Descriptor;
 }
 
-
 export interface ResolvedImage {
   /** The platform manifest's descriptor (its digest is the store's id). */
   manifest: Descriptor;
@@ -361,124 +285,6 @@ export async function resolveImage(client: RegistryClient, platform?: Platform):
     layers: body.layers.map((l, i) => descriptor(client, l, `manifest ${m.digest}: layers[${i}]`)),
     digest: top,
   };
-}
-
-async function sizeOf(path: string): Promise<number | null> {
-  try {
-    return (await fsp.stat(path)).size;
-  } catch (e) {
-    if (codeOf(e) === "ENOENT") return null;
-    throw e;
-  }
-}
-
-/** The flock on a blob, waited for in slices so that `signal` is honoured while another pull downloads it. */
-async function lockBlob(path: string, signal?: AbortSignal): Promise<Lock> {
-  for (;;) {
-    signal?.throwIfAborted();
-    try {
-      return await lockFile(path, 1000);
-    } catch (e) {
-      if ((e as { code?: string }).code !== "ERR_WARREN_LOCK_TIMEOUT") throw e;
-    }
-  }
-}
-
-/**
- * Makes sure blob `d` is in `cacheDir` (`<alg>/<hex>`), downloading what is
- * missing: a `.partial` left by an interrupted download is resumed with a
- * `Range` request (a server that answers 200 sends it whole again). The size
- * and digest are checked before the rename into place; a mismatch removes the
- * partial file (after a resumed attempt, the whole blob is fetched once more
- * before giving up). Returns the blob's path.
- */
-export async function fetchBlob(client: RegistryClient, cacheDir: string, d: Descriptor, step: "config" | "layer", options: RegistryOptions = {}): Promise<string> {
-  const [alg, hex] = d.digest.split(":") as [string, string];
-  const dir = join(cacheDir, alg);
-  const final = join(dir, hex);
-  const progress = (bytes: number) => options.onProgress?.({ phase: "layer", digest: d.digest, bytes, total: d.size });
-  if ((await sizeOf(final)) === d.size) {
-    if (step === "layer") progress(d.size);
-    return final;
-  }
-  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-  const lock = await lockBlob(join(dir, `${hex}.lock`), options.signal);
-  try {
-    // Another pull may have finished it while this one waited.
-    if ((await sizeOf(final)) === d.size) {
-      if (step === "layer") progress(d.size);
-      return final;
-    }
-    const partial = join(dir, `${hex}.partial`);
-    for (let attempt = 0; ; attempt++) {
-      let offset = (await sizeOf(partial)) ?? 0;
-      if (offset > d.size) offset = 0;
-      const resumed = offset > 0;
-      if (offset < d.size) offset = await download(client, d, partial, offset, step, progress);
-      const hash = createHash(alg);
-      for await (const chunk of createReadStream(partial)) hash.update(chunk as Buffer);
-      const got = `${alg}:${hash.digest("hex")}`;
-      if (got === d.digest) break;
-      await fsp.rm(partial, { force: true });
-      if (!resumed || attempt > 0) throw new DigestMismatchError(client.label, step, d.digest, got);
-    }
-    await fsp.rename(partial, final);
-    return final;
-  } finally {
-    await lock.release();
-  }
-}
-
-/** Appends the blob from `offset` to `partial`; returns its new size (== d.size). */
-async function download(client: RegistryClient, d: Descriptor, partial: string, offset: number, step: string, progress: (n: number) => void): Promise<number> {
-  const res = await client.get(`blobs/${d.digest}`, step, offset > 0 ? { range: `bytes=${offset}-` } : {}, [416], d.digest);
-  if (res.status === 416) {
-    // The partial is not a prefix the server recognizes: start over.
-    await res.body?.cancel();
-    await fsp.rm(partial, { force: true });
-    return download(client, d, partial, 0, step, progress);
-  }
-  if (res.status === 206) {
-    const start = /^bytes (\d+)-/.exec(res.headers.get("content-range") ?? "")?.[1];
-    if (Number(start) !== offset) {
-      await res.body?.cancel();
-      throw client.fail(step, `${d.digest}: asked for bytes from ${offset}, got Content-Range ${JSON.stringify(res.headers.get("content-range"))}`, { blob: d.digest });
-    }
-  } else {
-    offset = 0; // 200: the whole blob, whatever was asked
-  }
-  const fh = await fsp.open(partial, offset > 0 ? "a" : "w", 0o600);
-  let n = offset;
-  let reported = 0;
-  try {
-    progress(n);
-    if (res.body) {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        if (n + chunk.length > d.size) {
-          await res.body.cancel().catch(() => undefined);
-          await fh.close();
-          await fsp.rm(partial, { force: true });
-          throw new DigestMismatchError(client.label, step, d.digest, `more than the ${d.size} bytes the manifest says`);
-        }
-        await fh.write(chunk);
-        n += chunk.length;
-        if (n - reported >= 1 << 20 || n === d.size) {
-          reported = n;
-          progress(n);
-        }
-      }
-    }
-    await fh.sync();
-  } catch (err) {
-    // What arrived stays in the partial file for the next attempt to resume from.
-    if (err instanceof RegistryError) throw err;
-    client.options.signal?.throwIfAborted();
-    throw client.fail(step, `${d.digest}: download interrupted at ${n} of ${d.size} bytes: ${(err as Error).message}`, { blob: d.digest, cause: err });
-  } finally {
-    await fh.close().catch(() => undefined);
-  }
-  if (n !== d.size) throw client.fail(step, `${d.digest}: download ended at ${n} of ${d.size} bytes`, { blob: d.digest });
-  return n;
 }
 
 /**

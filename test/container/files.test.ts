@@ -13,7 +13,8 @@ import type { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { Container, ImageStore, ociLayoutFromDirectory } from "../../src/index.js";
-import { lookupGroup, lookupUser, mkdir, openReadStream, pullFile, pushFile, readdir, readFileText, rm, stat } from "../../src/container/files.js";
+import { mkdir, openReadStream, pullFile, pushFile, readdir, readFileText, rm, stat } from "../../src/container/files.js";
+import { lookupGroup, lookupUser } from "../../src/container/users.js";
 import { busybox, cleanupAll, IDLE, rootfs, runtime, uniqueName } from "../helpers/env.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "warren-files-"));

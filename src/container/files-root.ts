@@ -1,0 +1,283 @@
+/**
+ * How an operation on a container's files reaches the container's root: an
+ * fd of it, open for the one operation, with the id map that turns the ids
+ * the container sees into the host's. ./files.ts resolves every path below it.
+ *
+ * The root:
+ * - running: `/proc/<init>/root`, checked against the init's pidfd after it
+ *   is opened, so a reused pid is never mistaken for the init;
+ * - stopped: a detached mount made for the operation (in no mount table,
+ *   gone when its fd closes, so nothing can be left mounted): the overlay of
+ *   an image-based container (fsopen/fsmount), a copy of the directory
+ *   rootfs (read-only where the container's is), the embedded default's
+ *   skeleton with the host's `/usr` attached read-only. With a user namespace
+ *   the image (or an idmapped directory) is idmapped through a user namespace
+ *   with the container's id map, as at start, so host id = container id +
+ *   the range's base everywhere, running or not. The container's lock is
+ *   held meanwhile, so it cannot start half-way through.
+ * @module
+ */
+import { closeSync, constants as fsc, openSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+
+import type { IdMap } from "../config/schema.js";
+import { codeOf, ConfigError, errnoName, HostError, NotFoundError, StateError, WarrenError } from "../errors.js";
+import { native } from "../native/binding.js";
+import { idMapLine } from "../plan/build-plan.js";
+import { encodePlan } from "../plan/encode.js";
+import { CLONE } from "../plan/ops.js";
+import type { Container } from "./container.js";
+import { withLock } from "./lock.js";
+import { isLive } from "./state.js";
+
+export const O_PATH = 0o10000000; // the same on every Linux architecture; Node has no constant for it
+const { O_NOFOLLOW, O_DIRECTORY } = fsc;
+export const RESOLVE = { NO_XDEV: 0x01, NO_MAGICLINKS: 0x02, NO_SYMLINKS: 0x04, BENEATH: 0x08, IN_ROOT: 0x10 };
+/** A path as a process in the container resolves it, with no way out of its root. */
+export const IN_ROOT = RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS;
+/** One component below a safely opened directory, never a symlink. */
+export const ONE = RESOLVE.BENEATH | RESOLVE.NO_SYMLINKS;
+export const AT_FDCWD = -100;
+const MOUNT_ATTR_RDONLY = 0x1;
+/** What the kernel shows for an id the user namespace does not map (/proc/sys/kernel/overflowuid). */
+const OVERFLOW_ID = 65534;
+
+/** The container's root, open for one operation. */
+export interface Root {
+  fd: number;
+  running: boolean;
+  /** Changes would be lost or are refused (a stopped overlay-mode container). */
+  readonlyWhy?: string;
+  map: IdMap | null;
+}
+
+/** One operation on one path of one container: what its errors name. */
+export interface Ctx {
+  c: Container;
+  op: string;
+  path: string;
+}
+
+// ---- errors ---------------------------------------------------------------
+
+export function fail(x: Ctx, step: string, e: unknown): never {
+  if (e instanceof WarrenError) throw e;
+  const n = (e as { errno?: number }).errno;
+  const errno = typeof n === "number" && n > 0 ? errnoName(n) : codeOf(e);
+  const msg = `container "${x.c.name}": ${x.op} \`${x.path}\`: ${step}`;
+  if (errno === "ENOENT") throw new NotFoundError(`${msg}: ENOENT`, { container: x.c.name });
+  throw new HostError(msg, errno, { container: x.c.name, path: x.path, syscall: (e as { syscall?: string }).syscall ?? step, cause: e });
+}
+
+export function errnoOf(e: unknown): string {
+  const n = (e as { errno?: number }).errno;
+  return typeof n === "number" && n > 0 ? errnoName(n) : codeOf(e);
+}
+
+export function step<T>(x: Ctx, name: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    fail(x, name, e);
+  }
+}
+
+export function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    /* already closed */
+  }
+}
+
+// ---- ids ------------------------------------------------------------------
+
+export function checkId(x: Ctx, field: string, id: number | undefined, map: IdMap | null): void {
+  if (id === undefined) return;
+  const max = map ? map.size - 1 : 0xfffffffe;
+  if (!Number.isInteger(id) || id < 0 || id > max) {
+    throw new ConfigError([{ path: field, message: `${id} is not an id of the container (0-${max})` }], { container: x.c.name });
+  }
+}
+
+export const hostId = (map: IdMap | null, id: number, kind: "uid" | "gid") => (map ? (kind === "uid" ? map.hostUid : map.hostGid) + id : id);
+
+export function containerId(map: IdMap | null, id: number, kind: "uid" | "gid"): number {
+  if (!map) return id;
+  const base = kind === "uid" ? map.hostUid : map.hostGid;
+  return id >= base && id < base + map.size ? id - base : OVERFLOW_ID;
+}
+
+// ---- the root -------------------------------------------------------------
+
+/** `/proc/<init>/root`, or null when the init is gone (the pidfd says whether the pid is still ours). */
+function openRunningRoot(x: Ctx, pid: number, pidfd: number): number | null {
+  let fd: number;
+  try {
+    fd = native().filesOpenat2(AT_FDCWD, `/proc/${pid}/root`, O_PATH | O_DIRECTORY, 0, 0);
+  } catch (e) {
+    if (["ENOENT", "ESRCH", "EACCES"].includes(errnoOf(e))) return null;
+    fail(x, "open the root", e);
+  }
+  try {
+    native().pidfdSendSignal(pidfd, 0);
+  } catch {
+    closeQuietly(fd);
+    return null;
+  }
+  return fd;
+}
+
+/** A user namespace with the container's id map (a paused child's, which then exits), for idmapped mounts. */
+async function withUserns<T>(x: Ctx, map: IdMap, f: (usernsFd: number) => T): Promise<T> {
+  const paused = await native().spawn(encodePlan([]), {
+    cloneFlags: CLONE.NEWUSER,
+    uidMap: idMapLine(map, "uid"),
+    gidMap: idMapLine(map, "gid"),
+    pause: true,
+  });
+  if ("error" in paused) fail(x, "create a user namespace with the container's id map", { errno: paused.error.errno, syscall: "clone3" });
+  let fd = -1;
+  try {
+    fd = step(x, "open the user namespace", () => openSync(`/proc/${paused.pid}/ns/user`, "r"));
+  } finally {
+    await native().resume(paused.paused, false);
+  }
+  try {
+    return f(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A detached copy of `path` (recursive), idmapped through `userns` and/or read-only. */
+function detachedTree(x: Ctx, path: string, opts: { userns?: number; readonly?: boolean }): number {
+  const fd = step(x, `take \`${path}\``, () => native().openTree(path, true));
+  try {
+    if (opts.userns !== undefined) step(x, `idmap \`${path}\``, () => native().idmapTree(fd, opts.userns!, true));
+    if (opts.readonly) step(x, `make \`${path}\` read-only`, () => native().filesMountSetattr(fd, MOUNT_ATTR_RDONLY, 0, true));
+    return fd;
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
+/** The stopped container's root, as a detached mount (or the plain directory) only this operation holds. */
+async function openStoppedRoot(x: Ctx): Promise<Root> {
+  const c = x.c;
+  const r = c._record.rootfs;
+  const map = c.idmap;
+  if (r.kind === "image" && r.storage === "btrfs") {
+    // The container's own subvolume, stored with the ids the container sees
+    // and idmapped at start when it has a user namespace: the same here.
+    if (!map) return { fd: step(x, "open the root", () => native().filesOpenat2(AT_FDCWD, r.lower, O_PATH | O_DIRECTORY, 0, 0)), running: false, map };
+    const fd = await withUserns(x, map, (userns) => detachedTree(x, r.lower, { userns }));
+    return { fd, running: false, map };
+  }
+  if (r.kind === "image") {
+    const mount = (lower: string | number) =>
+      step(x, "mount the container's overlay", () => native().filesMountOverlay(lower, r.upper, r.work, map !== null));
+    // Without a user namespace, or with a copy of the image already shifted
+    // to the container's range, the lower layer is used as it is.
+    if (!map || r.shifted) return { fd: mount(r.lower), running: false, map };
+    const fd = await withUserns(x, map, (userns) => {
+      const lower = detachedTree(x, r.lower, { userns });
+      try {
+        return mount(lower);
+      } finally {
+        closeSync(lower);
+      }
+    });
+    return { fd, running: false, map };
+  }
+  if (r.kind === "embedded") {
+    const fd = detachedTree(x, r.path, {});
+    try {
+      // The host directories the container gets read-only (/usr …), where
+      // the kernel lets a detached tree be built (Linux 6.15); elsewhere the
+      // stopped view is the skeleton alone.
+      for (const dir of r.binds) {
+        let target = -1;
+        let tree = -1;
+        try {
+          target = native().filesOpenat2(fd, dir, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0, IN_ROOT | RESOLVE.NO_SYMLINKS);
+          tree = detachedTree(x, dir, { readonly: true });
+          native().filesAttachMount(tree, target);
+        } catch (e) {
+          if (e instanceof WarrenError) throw e;
+          if (!["EINVAL", "ENOENT", "ELOOP", "ENOTDIR"].includes(errnoOf(e))) fail(x, `attach \`${dir}\``, e);
+        } finally {
+          if (tree >= 0) closeSync(tree);
+          if (target >= 0) closeSync(target);
+        }
+      }
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+    return { fd, running: false, map };
+  }
+  if (r.mode === "overlay") {
+    // Its changes live in a tmpfs that went with the last run: stopped, it
+    // is its lower directory, which must not be changed behind its back.
+    return {
+      fd: detachedTree(x, r.path, { readonly: true }),
+      running: false,
+      map,
+      readonlyWhy: `a container in overlay mode keeps changes only while it runs (stopped, its root is the read-only \`${r.path}\`)`,
+    };
+  }
+  if (r.idmap && map) {
+    const fd = await withUserns(x, map, (userns) => detachedTree(x, r.path, { userns, readonly: r.mode === "ro" }));
+    return { fd, running: false, map };
+  }
+  if (r.mode === "ro") return { fd: detachedTree(x, r.path, { readonly: true }), running: false, map };
+  return { fd: step(x, "open the root", () => native().filesOpenat2(AT_FDCWD, r.path, O_PATH | O_DIRECTORY, 0, 0)), running: false, map };
+}
+
+/**
+ * Runs `f` with the container's root open: the running init's, or, under the
+ * container's lock so it cannot start meanwhile, the stopped one's. The root
+ * (and any mount made for it) is released afterwards, whatever happens; fds
+ * `f` opened below it keep what they need alive by themselves.
+ */
+export async function withRoot<T>(x: Ctx, f: (root: Root) => Promise<T>): Promise<T> {
+  x.c.assertNotDestroyed(x.op);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    await x.c.refresh();
+    x.c.assertNotDestroyed(x.op);
+    const run = x.c._run;
+    if (run) {
+      const fd = openRunningRoot(x, run.pid, run.pidfd);
+      if (fd !== null) {
+        try {
+          return await f({ fd, running: true, map: x.c.idmap });
+        } finally {
+          closeQuietly(fd);
+        }
+      }
+    }
+    const done = await withLock(x.c._store.lockPath(x.c.name), async () => {
+      const disk = await x.c._store.readState(x.c.name);
+      if (isLive(disk?.status)) return null; // started meanwhile, or its end is not recorded yet
+      const root = await openStoppedRoot(x);
+      try {
+        return { value: await f(root) };
+      } finally {
+        closeQuietly(root.fd);
+      }
+    }).catch(async (e) => {
+      await x.c.refresh(); // destroyed meanwhile: say so rather than how the lock failed
+      x.c.assertNotDestroyed(x.op);
+      throw e;
+    });
+    if (done) return done.value;
+    await sleep(Math.min(2 ** attempt, 20));
+  }
+  throw new StateError(`container "${x.c.name}": ${x.op} \`${x.path}\`: the container keeps changing state`, x.op, x.c.state, { container: x.c.name });
+}
+
+export function assertWritable(x: Ctx, root: Root): void {
+  if (root.readonlyWhy) throw new StateError(`container "${x.c.name}": ${x.op} \`${x.path}\`: ${root.readonlyWhy}`, x.op, x.c.state, { container: x.c.name });
+}
