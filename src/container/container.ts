@@ -46,7 +46,7 @@ import {
 } from "./state.js";
 import { execInContainer, execOutput, type ExecOptions, type ExecOutput, type ExecProcess } from "./exec.js";
 import { startContainer, type StartOptions } from "./start.js";
-import { deleteSnapshot, listSnapshots, restoreSnapshot, shiftIds, snapshot, type SnapshotInfo } from "./snapshots.js";
+import { deleteSnapshot, listSnapshots, restoreSnapshot, snapshot, type SnapshotInfo } from "./snapshots.js";
 import { containerEvents, containerStats, setDeviceRules, setFrozen, setLimits, type ContainerEvent } from "./resources.js";
 import type { DeviceRule } from "../cgroup/devices.js";
 import { addNic, containerNetwork, removeNic, type InterfaceInfo } from "./network.js";

@@ -21,7 +21,7 @@ import { encodePlan } from "../plan/encode.js";
 import type { Container } from "./container.js";
 import { lookupUser } from "./users.js";
 import { setupError } from "./errors-map.js";
-import { closeChildSide, destroyStreams, openStdio, type OpenedStdio, type StdioMode } from "./stdio.js";
+import { closeChildSide, destroyStreams, openStdio, type OpenedStdio } from "./stdio.js";
 import type { ExitStatus } from "./state.js";
 
 const id = z.number().int().min(0).max(0xfffffffe);

@@ -37,7 +37,7 @@ export const RESOLVE = { NO_XDEV: 0x01, NO_MAGICLINKS: 0x02, NO_SYMLINKS: 0x04, 
 export const IN_ROOT = RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS;
 /** One component below a safely opened directory, never a symlink. */
 export const ONE = RESOLVE.BENEATH | RESOLVE.NO_SYMLINKS;
-export const AT_FDCWD = -100;
+const AT_FDCWD = -100;
 const MOUNT_ATTR_RDONLY = 0x1;
 /** What the kernel shows for an id the user namespace does not map (/proc/sys/kernel/overflowuid). */
 const OVERFLOW_ID = 65534;
