@@ -275,7 +275,9 @@ export class Container implements AsyncDisposable {
           });
         }
         const leases = resolved.nics.length ? await reserveAddresses(runtime, name, resolved.nics) : [];
-        if (resolved.nics.length || resolved.dns) {
+        // A network of its own, named nameservers, or the host's network
+        // (whose nameservers it then uses, whatever its image carries).
+        if (resolved.nics.length || resolved.dns || !resolved.namespaces.net) {
           const text = await resolvConf(resolved.dns);
           await fsp.writeFile(join(dir, "resolv.conf"), text, { mode: 0o644 });
           if (rootfs.kind === "embedded") await fsp.writeFile(join(rootfs.path, "etc/resolv.conf"), text);

@@ -5,7 +5,7 @@
  * own root, and what they write lands in their own host id range.
  */
 import { execFileSync } from "node:child_process";
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
@@ -67,5 +67,14 @@ describe.skipIf(skip !== undefined)(`Debian bookworm image${skip ? ` (skipped: $
     expect((await b.execOutput(["ls", "/home"])).stdout).toBe("");
     await a.stop();
     await b.stop();
+  });
+
+  it("has no nameservers of the build host; on the host's network it gets the host's", async () => {
+    const img = await new ImageStore(runtime().root).get("debian/bookworm");
+    expect(readFileSync(join(img.rootfs, "etc/resolv.conf"), "utf8")).toBe("");
+    const c = await debian("deb-hostnet", { init: ["/bin/sleep", "infinity"], haltSignal: "SIGKILL", namespaces: { net: false } });
+    await c.start();
+    expect((await c.execOutput(["cat", "/etc/resolv.conf"])).stdout).toBe(readFileSync("/etc/resolv.conf", "utf8"));
+    await c.stop();
   });
 });
