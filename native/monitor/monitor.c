@@ -61,7 +61,7 @@ static int master_fd = -1, listen_fd = -1, notify_fd = -1, init_pidfd = -1;
 static char summary[4096];
 static size_t summary_len;
 static char sock_path[4096], notify_path[4096];
-static const char *state_dir;
+static const char *state_dir; // also the working directory
 
 static void ring_put(const unsigned char *p, size_t n) {
   if (n >= ring_size) {
@@ -240,7 +240,7 @@ static int bind_socket(int type, const char *path, int backlog) {
 // The ring, kept after the container stops (for consoleLog() then).
 static void save_log(void) {
   char path[4200], tmp[4300];
-  snprintf(path, sizeof path, "%s/console.log", state_dir);
+  snprintf(path, sizeof path, "console.log");
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return;
@@ -283,8 +283,14 @@ int main(int argc, char **argv) {
   if (master_fd < 0) close(3);
   syscall(SYS_close_range, 5, ~0U, 0);
   state_dir = argv[1];
-  snprintf(sock_path, sizeof sock_path, "%s/monitor.sock", argv[1]);
-  snprintf(notify_path, sizeof notify_path, "%s/host/notify", argv[1]);
+  // Sockets are bound by names relative to the state directory: a unix
+  // socket's path must fit in 108 bytes, the state directory's need not.
+  if (chdir(state_dir) < 0) {
+    dprintf(status_fd, "error: chdir %s: %s\n", state_dir, strerror(errno));
+    return 1;
+  }
+  snprintf(sock_path, sizeof sock_path, "monitor.sock");
+  snprintf(notify_path, sizeof notify_path, "host/notify");
   listen_fd = bind_socket(SOCK_STREAM, sock_path, 16);
   if (listen_fd >= 0) notify_fd = bind_socket(SOCK_DGRAM, notify_path, 0);
   if (listen_fd < 0 || notify_fd < 0) {

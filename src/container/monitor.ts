@@ -22,7 +22,8 @@ const FRAME_MAX = 65535;
 
 /** The monitor's directory bound at /run/host in the container. */
 export const runHostDir = (stateDir: string) => join(stateDir, "host");
-const socketPath = (stateDir: string) => join(stateDir, "monitor.sock");
+/** The monitor's stream socket, in the state directory. */
+const SOCKET_NAME = "monitor.sock";
 
 function frame(type: string, payload: Buffer = Buffer.alloc(0)): Buffer {
   const out: Buffer[] = [];
@@ -132,15 +133,27 @@ export class MonitorConnection {
     const reader = new FrameReader((t, p) => {
       for (const h of handlers) h(t, p);
     });
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = createConnection(socketPath(stateDir));
-      s.once("connect", () => resolve(s));
-      s.once("error", (e) =>
-        reject(new StateError(`container "${container}" has no console or monitor (${(e as NodeJS.ErrnoException).code ?? e.message})`, "console", "no-monitor", { container })),
-      );
-    });
-    socket.on("data", (b: Buffer) => reader.push(b));
-    return new MonitorConnection(socket, reader, handlers);
+    // Through a directory fd: the socket's full path may be longer than a
+    // unix socket address can hold (108 bytes); /proc/self/fd/N/… is short.
+    let dirFd: number;
+    try {
+      dirFd = openSync(stateDir, fsc.O_RDONLY | fsc.O_DIRECTORY);
+    } catch (e) {
+      throw new StateError(`container "${container}" has no state directory (${(e as NodeJS.ErrnoException).code})`, "console", "no-monitor", { container });
+    }
+    try {
+      const socket = await new Promise<Socket>((resolve, reject) => {
+        const s = createConnection(`/proc/self/fd/${dirFd}/${SOCKET_NAME}`);
+        s.once("connect", () => resolve(s));
+        s.once("error", (e) =>
+          reject(new StateError(`container "${container}" has no console or monitor (${(e as NodeJS.ErrnoException).code ?? e.message})`, "console", "no-monitor", { container })),
+        );
+      });
+      socket.on("data", (b: Buffer) => reader.push(b));
+      return new MonitorConnection(socket, reader, handlers);
+    } finally {
+      closeSync(dirFd);
+    }
   }
 
   on(handler: (type: string, payload: Buffer) => void): void {

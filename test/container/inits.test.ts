@@ -5,7 +5,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 
-import { busybox, cleanupAll } from "../helpers/env.js";
+import { join } from "node:path";
+
+import { Container } from "../../src/index.js";
+import { busybox, cleanupAll, rootfs, stateRoot, uniqueName } from "../helpers/env.js";
 
 afterAll(cleanupAll);
 
@@ -42,6 +45,19 @@ describe("other inits", () => {
     // Detached, the console goes on and keeps what was said.
     expect((await c.consoleLog()).toString()).toMatch(/30 100/);
     expect(await c.stop()).toEqual({ code: null, signal: "SIGINT", reason: "halt" });
+  });
+
+  it("keeps its console under a state directory too long for a unix socket address", async () => {
+    const root = join(stateRoot(), "a-state-root-whose-path-is-long".repeat(4));
+    const c = await Container.create(uniqueName("longpath"), { rootfs: { path: rootfs(), mode: "ro" }, init: ["/sbin/init"], stopTimeout: 5000 }, { root });
+    try {
+      expect(join(c.stateDir, "monitor.sock").length).toBeGreaterThan(108);
+      await c.start();
+      await until(async () => (await c.consoleLog()).toString(), /Please press Enter/);
+      expect(await c.stop()).toMatchObject({ reason: "halt" });
+    } finally {
+      await c.destroy({ force: true });
+    }
   });
 
   it("a plain shell init: its output is kept, its exit code is the container's", async () => {
