@@ -217,9 +217,9 @@ ${COMMON}`,
 
 Prints what happens to a running container, one line per event, until it
 stops: TIME TYPE DETAILS, TYPE one of started, ready, exec, frozen, thawed,
-oom, oom-kill, stopped (with code= or signal=, reason=). exec and started are
+oom, oom-kill, stopped (with code= or signal=, reason=). ready and exec are
 seen only from this process's handle: those done by other warren processes
-are not reported; stops, freezes and OOM kills are.
+are not reported; stops, freezes, OOM kills and (with --follow) starts are.
 
 Options:
   -f, --follow             go on across stops (until interrupted)

@@ -3,7 +3,7 @@
  * the event stream, all through its cgroup v2 directory.
  * @module
  */
-import { writeFileSync } from "node:fs";
+import { watch as watchPath, writeFileSync, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 
 import { applyLimits, checkLimits, enableControllers } from "../cgroup/apply.js";
@@ -170,6 +170,7 @@ export function containerEvents(c: Container, options: { follow?: boolean } = {}
     if (ended) return;
     ended = true;
     unwatch();
+    stateWatcher?.close();
     c._bus.off("event", onEvent);
     c._bus.off("destroyed", finish);
     if (waiting) {
@@ -188,11 +189,46 @@ export function containerEvents(c: Container, options: { follow?: boolean } = {}
       if (endAfterQueue) finish();
     } else queue.push(e);
   };
+  // Runs started and ended by other processes show in state.json, which
+  // is rewritten at each start and exit: with `follow`, its changes become
+  // `started` and `stopped` events too (once per run, whoever saw it first).
+  const startedSeen = new Set<number>();
+  const stoppedSeen = new Set<number>();
+  let lastPid = c._state.pid;
   const onEvent = (e: ContainerEvent) => {
-    if (e.type === "started") watch();
-    if (e.type === "stopped") unwatch();
+    if (e.type === "started") {
+      if (startedSeen.has(e.pid)) return;
+      startedSeen.add(e.pid);
+      lastPid = e.pid;
+      watch();
+    }
+    if (e.type === "stopped") {
+      if (lastPid !== undefined) {
+        if (stoppedSeen.has(lastPid)) return;
+        stoppedSeen.add(lastPid);
+      }
+      unwatch();
+    }
     push(e);
   };
+  let stateWatcher: FSWatcher | undefined;
+  if (options.follow) {
+    try {
+      stateWatcher = watchPath(join(c.stateDir, "state.json"), () => {
+        c._store
+          .readState(c.name)
+          .then((st) => {
+            if (!st) return;
+            if (isLive(st.status) && st.pid !== undefined && st.pid !== lastPid) onEvent({ type: "started", pid: st.pid });
+            else if (st.status === "stopped" && lastPid !== undefined && !stoppedSeen.has(lastPid)) onEvent({ type: "stopped", status: st.exit ?? { code: null, signal: null } });
+          })
+          .catch(() => undefined);
+      });
+      stateWatcher.unref();
+    } catch {
+      /* no state file (yet) */
+    }
+  }
   c._bus.on("event", onEvent);
   c._bus.on("destroyed", finish);
   if (isLive(c.state)) watch();

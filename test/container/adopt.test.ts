@@ -88,4 +88,24 @@ describe("re-adoption from another process", () => {
     `);
     expect(JSON.parse(out.trim().split("\n").pop()!)).toEqual({ state: "stopped", pid: null });
   });
+
+  it("follows runs started and stopped by another process (events with follow)", async () => {
+    const c = await busybox("follow", { init: trappingInit("TERM", 3) });
+    const events: string[] = [];
+    const it = c.events({ follow: true });
+    const done = (async () => {
+      for await (const e of it) events.push(e.type === "stopped" ? `stopped:${e.status.code}` : e.type);
+    })();
+    await inOtherProcess(`
+      import { Container } from ${JSON.stringify(join(repo, "src/index.ts"))};
+      const c = await Container.get(${JSON.stringify(c.name)}, { root: ${JSON.stringify(stateRoot())} });
+      await c.start({ stdio: ["ignore", "pipe", "ignore"] });
+      await new Promise((r) => c.stdout.on("data", (b) => String(b).includes("ready") && r(undefined)));
+      await c.stop({ timeout: 5000 });
+    `);
+    for (let i = 0; i < 50 && events.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    await it.return?.();
+    await done;
+    expect(events).toEqual(["started", "stopped:3"]);
+  });
 });
