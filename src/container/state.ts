@@ -21,7 +21,7 @@ import { createHash } from "node:crypto";
 import { closeSync, promises as fsp, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
-import type { IdMap, ResolvedConfig } from "../config/schema.js";
+import { NAME_PATTERN, type IdMap, type ResolvedConfig } from "../config/schema.js";
 import { codeOf, HostError } from "../errors.js";
 import type { Attached, NicLease } from "../network/manager.js";
 import type { RootfsRecord } from "../rootfs/record.js";
@@ -211,7 +211,9 @@ export class StateStore {
       if (codeOf(e) === "ENOENT") return [];
       throw new HostError(`read \`${this.root}\``, codeOf(e), { path: this.root, syscall: "readdir" });
     }
-    return entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name).sort();
+    // Only what could be a container: another tool's directory (or a nested
+    // runtime root) under the root is not one, and must not break a listing.
+    return entries.filter((e) => e.isDirectory() && NAME_PATTERN.test(e.name)).map((e) => e.name).sort();
   }
 
   async remove(name: string): Promise<void> {

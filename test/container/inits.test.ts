@@ -5,6 +5,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { Container } from "../../src/index.js";
@@ -48,7 +50,9 @@ describe("other inits", () => {
   });
 
   it("keeps its console under a state directory too long for a unix socket address", async () => {
-    const root = join(stateRoot(), "a-state-root-whose-path-is-long".repeat(4));
+    const base = mkdtempSync(join(tmpdir(), "warren-long-"));
+    chmodSync(base, 0o755); // searchable: the container's root must reach its state directory
+    const root = join(base, "a-state-root-whose-path-is-long".repeat(4));
     const c = await Container.create(uniqueName("longpath"), { rootfs: { path: rootfs(), mode: "ro" }, init: ["/sbin/init"], stopTimeout: 5000 }, { root });
     try {
       expect(join(c.stateDir, "monitor.sock").length).toBeGreaterThan(108);
@@ -57,6 +61,7 @@ describe("other inits", () => {
       expect(await c.stop()).toMatchObject({ reason: "halt" });
     } finally {
       await c.destroy({ force: true });
+      rmSync(base, { recursive: true, force: true });
     }
   });
 

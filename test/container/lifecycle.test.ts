@@ -2,11 +2,12 @@
  * Start, exit codes, signals, stop (graceful and forced), ephemeral
  * containers, and the state a container leaves on disk.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmdirSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
 import { Container } from "../../src/index.js";
-import { busybox, cleanupAll, rootfs, runtime, startReady, trappingInit, uniqueName } from "../helpers/env.js";
+import { busybox, cleanupAll, rootfs, runtime, startReady, stateRoot, trappingInit, uniqueName } from "../helpers/env.js";
 
 afterAll(cleanupAll);
 
@@ -151,7 +152,10 @@ describe("state on disk", () => {
 
   it("lists containers and finds them by name", async () => {
     const c = await busybox("listed");
-    const all = await Container.list(runtime());
+    // Another tool's directory under the root is not a container, and does not break a listing.
+    const foreign = join(stateRoot(), "not a container!");
+    mkdirSync(foreign);
+    const all = await Container.list(runtime()).finally(() => rmdirSync(foreign));
     expect(all.map((x) => x.name)).toContain(c.name);
     const again = await Container.get(c.name, runtime());
     expect(again).toBe(c); // one handle per container per process
