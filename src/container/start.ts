@@ -4,15 +4,13 @@
  * surfaces as a SetupError naming the step.
  * @module
  */
-import { randomUUID } from "node:crypto";
-import { chownSync, closeSync, existsSync, fchownSync, fstatSync, constants as fsc, lstatSync, mkdirSync, openSync, statSync, writeSync, type Stats } from "node:fs";
-import { connect } from "node:net";
+import { closeSync, existsSync, openSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 import { applyLimits, delegate, enableControllers } from "../cgroup/apply.js";
 import { detectCgroupHost } from "../cgroup/cgroup2.js";
 import { applyDeviceRules } from "../cgroup/devices.js";
-import { ConfigError, errnoName, HostError, ReadyTimeoutError, StateError } from "../errors.js";
+import { ConfigError, errnoName, HostError, StateError } from "../errors.js";
 import { native, type SpawnResult } from "../native/binding.js";
 import { attachNics, detachNics, type Attached } from "../network/manager.js";
 import { buildInitPlan, type SpawnPlan } from "../plan/build-plan.js";
@@ -20,11 +18,11 @@ import { encodePlan } from "../plan/encode.js";
 import type { Container } from "./container.js";
 import { setupError } from "./errors-map.js";
 import { withLock } from "./lock.js";
+import { tellInit } from "./monitor.js";
 import { processInfo } from "./proc.js";
 import { deviceRulesOf } from "./resources.js";
-import { resolveInRoot } from "./init-kind.js";
-import { runHostDir, startMonitor, tellInit, waitForNotifyReady } from "./monitor.js";
 import { isLive } from "./state.js";
+import { consoleStdio, ensureMachineId, prepareSystem, waitReady } from "./system.js";
 import { closeChildSide, destroyStreams, openStdio, type StdioMode } from "./stdio.js";
 
 export interface StartOptions {
@@ -264,190 +262,4 @@ function killQuietly(pid: number): void {
   } catch {
     /* gone */
   }
-}
-
-/**
- * An image built for containers has an empty /etc/machine-id (systemd's
- * "not set yet"): each container gets its own, once, in its own layer.
- * Without one systemd would take every boot for a first boot and run
- * systemd-firstboot, which asks on the console. The container's layer is
- * its own to shape: nothing here follows a symlink in it (`/etc` a link
- * to a host path is left alone), and nothing existing is replaced.
- */
-function ensureMachineId(c: Container): void {
-  const r = c._record.rootfs;
-  if (r.kind !== "image") return;
-  const image = r.storage === "btrfs" ? undefined : r.lower;
-  try {
-    if (image !== undefined && statSync(join(image, "etc/machine-id")).size > 0) return;
-  } catch {
-    return; // not a systemd image, or it has no /etc
-  }
-  const id = `${randomUUID().replace(/-/g, "")}\n`;
-  const owner = c.idmap && r.storage !== "btrfs" ? { uid: c.idmap.hostUid, gid: c.idmap.hostGid } : { uid: 0, gid: 0 };
-  const root = r.storage === "btrfs" ? r.lower : r.upper;
-  const etc = join(root, "etc");
-  let st = lstatOrUndefined(etc);
-  if (!st && r.storage !== "btrfs") {
-    mkdirSync(etc, { mode: 0o755 });
-    chownSync(etc, owner.uid, owner.gid);
-    st = lstatOrUndefined(etc);
-  }
-  if (!st?.isDirectory()) return;
-  let fd: number;
-  try {
-    // btrfs: the container's own tree holds the image's empty file; overlay: a new file in the upper layer.
-    fd = openSync(join(etc, "machine-id"), r.storage === "btrfs" ? fsc.O_WRONLY | fsc.O_NOFOLLOW : fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o444);
-  } catch {
-    return; // there already, or a link: the container's business
-  }
-  try {
-    const f = fstatSync(fd);
-    if (!f.isFile() || f.size > 0) return;
-    writeSync(fd, id);
-    if (r.storage !== "btrfs") fchownSync(fd, owner.uid, owner.gid);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function lstatOrUndefined(path: string): Stats | undefined {
-  try {
-    return lstatSync(path);
-  } catch {
-    return undefined;
-  }
-}
-
-/** stdio of an init with a console: the pty slave on 0, 1 and 2. */
-function consoleStdio(slave: number): ReturnType<typeof openStdio> {
-  return { childFds: [slave, slave, slave], childSide: [slave], stdin: null, stdout: null, stderr: null };
-}
-
-/** The rootfs tree a container's root is made from, when warren can look at it. */
-function rootfsTree(c: Container): string | undefined {
-  const r = c._record.rootfs;
-  return r.kind === "image" ? r.lower : r.kind === "directory" ? r.path : undefined;
-}
-
-/** Whether the container's readiness is systemd's READY=1. */
-function readinessIsNotify(c: Container): boolean {
-  const ready = c.config.ready;
-  return ready ? "notify" in ready : c._effective().initKind === "systemd";
-}
-
-/**
- * What a system container gets beside its init (systemd's container
- * interface): a console pty kept by the monitor, /run/host with the notify
- * socket. Nothing of it when the caller gave the init its own stdio and no
- * readiness needs the notify socket.
- */
-async function prepareSystem(
-  c: Container,
-  options: StartOptions,
-): Promise<{ monitor?: number; console?: { slave: number; path: string }; runHost?: { dir: string; notify: boolean } }> {
-  const eff = c._effective();
-  const wantConsole = eff.console && options.stdio === undefined;
-  const notify = readinessIsNotify(c);
-  if (!wantConsole && !notify) return {};
-  const tree = rootfsTree(c);
-  const runHost = tree !== undefined && existsSync(join(tree, "run")) ? { dir: runHostDir(c.stateDir), notify } : undefined;
-  if (notify && !runHost) {
-    throw new ConfigError(
-      [{ path: "ready", message: `readiness by READY=1${c.config.ready ? "" : " (the default for a systemd init)"} needs a rootfs with /run, where $NOTIFY_SOCKET is bound` }],
-      { container: c.name },
-    );
-  }
-  let master: number | undefined;
-  let slave: number | undefined;
-  let path: string | undefined;
-  try {
-    if (wantConsole) {
-      master = openSync("/dev/ptmx", fsc.O_RDWR | fsc.O_NOCTTY);
-      slave = native().ptyPeer(master);
-      path = `/dev/pts/${native().ptyNumber(master)}`;
-      native().setWindowSize(master, 80, 24);
-      // The container's root owns its console (group tty inside), or it
-      // could not reopen /dev/console.
-      if (c.idmap) fchownSync(slave, c.idmap.hostUid, c.idmap.hostGid + 5);
-    }
-    const started = await startMonitor(c.stateDir, {
-      ...(master !== undefined ? { master } : {}),
-      ringBytes: eff.consoleLogSize,
-      container: c.name,
-    });
-    return { monitor: started.pid, ...(slave !== undefined ? { console: { slave, path: path! } } : {}), ...(runHost ? { runHost } : {}) };
-  } catch (e) {
-    if (slave !== undefined) closeSync(slave);
-    throw e;
-  } finally {
-    // The monitor has its own copy now.
-    if (master !== undefined) closeSync(master);
-  }
-}
-
-/** Waits until the container is ready by its config's `ready` (see StartOptions.wait). */
-async function waitReady(c: Container, timeoutMs: number): Promise<void> {
-  const ready = c.config.ready;
-  const signal = AbortSignal.timeout(timeoutMs);
-  const t0 = Date.now();
-  try {
-    if (readinessIsNotify(c)) {
-      await waitForNotifyReady(c.stateDir, c.name, signal);
-    } else if (ready) {
-      for (let delay = 10; ; delay = Math.min(delay * 2, 250)) {
-        if (c.state !== "running" && c.state !== "frozen") {
-          throw new StateError(`container "${c.name}" stopped before it was ready`, "start", c.state, { container: c.name });
-        }
-        if (await probe(c, ready)) break;
-        if (signal.aborted) throw signal.reason;
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
-  } catch (e) {
-    if (!signal.aborted) throw e;
-    const log = await c.consoleLog().catch(() => Buffer.alloc(0));
-    throw new ReadyTimeoutError(c.name, Date.now() - t0, lastLines(log.toString(), 20));
-  }
-  c._emit({ type: "ready" });
-}
-
-function lastLines(text: string, n: number): string[] {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "");
-  return clean.split("\n").filter((l) => l.trim()).slice(-n);
-}
-
-function firstAddress(c: Container): string | undefined {
-  return (
-    c._record.leases?.find((l) => l.ipv4)?.ipv4 ??
-    c.config.nics.map((n) => ("ipv4" in n && typeof n.ipv4 === "string" ? n.ipv4.split("/")[0] : undefined)).find(Boolean)
-  );
-}
-
-async function probe(c: Container, ready: NonNullable<Container["config"]["ready"]>): Promise<boolean> {
-  if ("exec" in ready) {
-    const r = await c.execOutput(ready.exec, { check: false }).catch(() => undefined);
-    return r?.code === 0;
-  }
-  if ("file" in ready) {
-    return c.pid !== undefined && resolveInRoot(`/proc/${c.pid}/root`, ready.file) !== undefined;
-  }
-  if ("tcp" in ready) {
-    const address = firstAddress(c);
-    if (!address) throw new ConfigError([{ path: "ready.tcp", message: "a TCP probe needs an IPv4 address on one of the container's NICs" }], { container: c.name });
-    return new Promise<boolean>((resolve) => {
-      const s = connect({ host: address, port: ready.tcp, timeout: 1000 });
-      s.once("connect", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once("error", () => resolve(false));
-      s.once("timeout", () => {
-        s.destroy();
-        resolve(false);
-      });
-    });
-  }
-  return true;
 }
