@@ -68,7 +68,7 @@ export class DetachFilter {
   }
 }
 
-type End = { kind: "detach" } | { kind: "eof" } | { kind: "closed" } | { kind: "signal"; signal: NodeJS.Signals } | { kind: "error"; error: unknown };
+export type End = { kind: "detach" } | { kind: "eof" } | { kind: "closed" } | { kind: "signal"; signal: NodeJS.Signals } | { kind: "error"; error: unknown };
 
 export async function consoleCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals, command } = splitArgs(argv, CONSOLE_OPTIONS, 1, "console");
@@ -84,11 +84,51 @@ export async function consoleCommand(argv: string[], io: Io): Promise<number> {
 
   const c = await Container.get(name, { root });
   c.unref();
-  const stream: ConsoleStream = await c.console({ replay: values.replay === true });
+  const end = await attachConsole(c, {
+    escape,
+    replay: values.replay === true,
+    onAttached: () => io.err(`warren: attached to the console of "${c.name}"; type <${escapeName(escape)} q> to detach`),
+  });
+  const terminal = process.stdin.isTTY === true;
+  switch (end.kind) {
+    case "detach":
+      if (terminal) io.err(`\nwarren: detached from the console of "${c.name}"`);
+      return 0;
+    case "eof":
+      return 0;
+    case "signal":
+      return 128 + (signalNumber(end.signal) ?? 0);
+    case "error":
+      throw end.error;
+    case "closed":
+      return await closed(c, io, terminal);
+  }
+  return EXIT_FAILURE; // unreachable: every End is handled above
+}
+
+/**
+ * Connects this terminal (or pipe) to the container's console until the
+ * detach key, the end of a piped input, a signal (unless `onSignal` takes
+ * signals instead), or the console's end. The terminal is in raw mode
+ * meanwhile and its window size followed; everything is restored after.
+ */
+export async function attachConsole(
+  c: Container,
+  opts: {
+    escape: number;
+    replay: boolean;
+    onAttached?: () => void;
+    onSignal?: (signal: NodeJS.Signals) => void;
+    /** Stay attached when a piped input ends (until the detach key or the console's end). */
+    stayAfterInput?: boolean;
+  },
+): Promise<End> {
+  const stream: ConsoleStream = await c.console({ replay: opts.replay });
+  opts.onAttached?.();
+  const escape = opts.escape;
   const stdin = process.stdin;
   const stdout = process.stdout;
   const terminal = stdin.isTTY === true;
-  io.err(`warren: attached to the console of "${c.name}"; type <${escapeName(escape)} q> to detach`);
 
   const cleanups: (() => void)[] = [];
   let finish!: (e: End) => void;
@@ -101,7 +141,7 @@ export async function consoleCommand(argv: string[], io: Io): Promise<number> {
     };
   });
   try {
-    cleanups.push(trapSignals((signal) => finish({ kind: "signal", signal })));
+    if (!opts.onSignal) cleanups.push(trapSignals((signal) => finish({ kind: "signal", signal })));
     if (terminal) cleanups.push(enterRawMode(stdin));
     if (stdout.isTTY === true) {
       const { cols, rows } = windowSize(stdout);
@@ -134,6 +174,7 @@ export async function consoleCommand(argv: string[], io: Io): Promise<number> {
     // Not a terminal: at the end of the input, stay for the output it caused,
     // and detach once the console has been quiet for a while.
     const onEnd = () => {
+      if (opts.stayAfterInput) return;
       inputEnded = true;
       armIdle();
     };
@@ -149,20 +190,7 @@ export async function consoleCommand(argv: string[], io: Io): Promise<number> {
     const end = await ended;
     for (const f of cleanups.splice(0).reverse()) runQuietly(f);
     stream.end();
-    switch (end.kind) {
-      case "detach":
-        if (terminal) io.err(`\nwarren: detached from the console of "${c.name}"`);
-        return 0;
-      case "eof":
-        return 0;
-      case "signal":
-        return 128 + (signalNumber(end.signal) ?? 0);
-      case "error":
-        throw end.error;
-      case "closed":
-        return await closed(c, io, terminal);
-    }
-    return EXIT_FAILURE; // unreachable: every End is handled above
+    return end;
   } finally {
     for (const f of cleanups.reverse()) runQuietly(f);
     stream.destroy();

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { Container, ReadyTimeoutError, type ContainerConfig } from "../index.js";
 import { COMMON_OPTIONS, CONFIG_OPTIONS, configFromFlags, parseWait, splitArgs, stateRoot, UsageError, WAIT_OPTIONS } from "./args.js";
 import { statusOf } from "./exit.js";
+import { attachConsole, DEFAULT_ESCAPE, escapeName, parseEscape } from "./console.js";
 import { printWarnings, trapSignals, type Io } from "./io.js";
 import { USAGE } from "./usage.js";
 
@@ -64,8 +65,12 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const untrap = trapSignals(forward);
   try {
     container = await Container.create(name, config, { root });
+    // A system init (systemd, sysvinit, busybox init) gets its console, and
+    // the terminal is attached to it, as `lxc-start -F` does; any other
+    // init gets this process's stdio.
+    const onConsole = container._effective().console;
     try {
-      await container.start({ stdio: "inherit", ...wait });
+      await container.start(onConsole ? wait : { stdio: "inherit", ...wait });
     } catch (e) {
       // Not ready in time: the library leaves it running; `run` owns it, so it goes.
       if (e instanceof ReadyTimeoutError) await container.stop({ timeout: 0 }).catch(() => undefined);
@@ -75,6 +80,30 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     started = true;
     printWarnings(io, container.warnings);
     for (const sig of pending.splice(0)) forward(sig);
+    if (onConsole) {
+      const escape = parseEscape(DEFAULT_ESCAPE);
+      const end = await attachConsole(container, {
+        escape,
+        replay: true,
+        onAttached: () => io.err(`warren: "${container!.name}" on its console; type <${escapeName(escape)} q> to detach`),
+        onSignal: forward,
+        stayAfterInput: true,
+      });
+      if (end.kind === "detach" || end.kind === "eof") {
+        if (process.stdin.isTTY === true) io.err("");
+        io.err(
+          values.rm
+            ? `warren: detached; "${container.name}" (--rm) is stopped and removed`
+            : `warren: detached; "${container.name}" keeps running (warren console ${container.name}, warren stop ${container.name})`,
+        );
+        if (values.rm) {
+          await container.stop().catch(() => undefined);
+          await container.destroy({ force: true }).catch(() => undefined);
+        } else container.unref();
+        return 0;
+      }
+      if (end.kind === "error") throw end.error;
+    }
     const status = await container.exited;
     if (values.rm) await container.destroy({ force: true });
     return statusOf(status);

@@ -72,7 +72,11 @@ export const USAGE: Record<string, string> = {
 
 Creates a container whose init is CMD, runs it attached to this terminal and
 exits with its exit status (128+N when killed by signal N). SIGINT, SIGTERM and
-SIGHUP are forwarded to it; a third SIGINT kills it.
+SIGHUP are forwarded to it; a third SIGINT kills it. A system init (systemd,
+sysvinit, busybox init: e.g. --image debian/bookworm) runs on its console
+instead, shown here from its start, as lxc-start -F does: keys go to the
+console, <Ctrl+a q> detaches (the container keeps running; with --rm it is
+stopped and removed).
 
 Options:
   --name NAME              container name (default run-<random hex>)

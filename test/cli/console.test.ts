@@ -166,6 +166,26 @@ describe("warren image import --lxc, prune", () => {
   }, TIMEOUT);
 });
 
+describe("warren run with a system init", () => {
+  it("shows the init's console in the foreground and detaches with Ctrl+a q (--rm: stopped and removed)", async () => {
+    await ensureImage();
+    const name = uniqueName("runcon");
+    const run = start("run", ["--rm", "--name", name, "--image", "bb-lxc", "--", "/sbin/init"]);
+    await until(run.stdout, /Please press Enter to activate this console/);
+    expect(run.stderr()).toContain(`warren: "${name}" on its console; type <Ctrl+a q> to detach`);
+    run.child.stdin!.write("\r");
+    await until(run.stdout, /# /);
+    run.child.stdin!.write("echo r''un\r");
+    await until(run.stdout, /^run\r?$/m);
+    run.child.stdin!.write("\x01q");
+    const r = await run.result;
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`warren: detached; "${name}" (--rm) is stopped and removed`);
+    const listed = await cli("list", ["--json"]);
+    expect(listed.stdout).not.toContain(name);
+  }, TIMEOUT);
+});
+
 describe("warren console, console-log", () => {
   const name = uniqueName("con");
 
