@@ -23,6 +23,7 @@ const IMAGE_OPTIONS = {
   json: { type: "boolean" },
   lxc: { type: "boolean" },
   variant: { type: "string" },
+  init: { type: "string" },
   arch: { type: "string" },
   include: { type: "string", multiple: true },
   mirror: { type: "string" },
@@ -42,6 +43,7 @@ const ALLOWED: Record<string, readonly Sub[]> = {
   json: ["list"],
   lxc: ["import"],
   variant: ["build"],
+  init: ["build"],
   arch: ["build", "import"],
   include: ["build"],
   mirror: ["build"],
@@ -117,6 +119,11 @@ export function buildSpec(text: string, values: SplitArgs["values"]): DistroSpec
       throw new UsageError(`--variant: expected ${VARIANTS.join(", ")}, got ${JSON.stringify(variant)}`, "image");
     }
     spec.variant = variant as DistroSpec["variant"];
+  }
+  const init = values.init as string | undefined;
+  if (init !== undefined) {
+    if (init !== "systemd" && init !== "sysvinit") throw new UsageError(`--init: expected systemd or sysvinit, got ${JSON.stringify(init)}`, "image");
+    spec.init = init;
   }
   if (values.arch !== undefined) spec.arch = values.arch as string;
   const include = ((values.include as string[] | undefined) ?? []).flatMap((l) => l.split(",")).map((p) => p.trim()).filter(Boolean);

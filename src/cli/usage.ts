@@ -299,6 +299,7 @@ Options:
 
 build:
   --variant V              minbase (default), buildd or default
+  --init I                 systemd (default) or sysvinit (tagged DISTRO/RELEASE:sysvinit)
   --arch A                 Debian architecture (amd64, arm64; default: this machine's)
   --include PKG[,PKG...]   extra packages (repeatable)
   --mirror URL             package mirror (default: the host's apt source, else the distro's)

@@ -21,8 +21,14 @@ export interface DistroSpec {
   variant?: "minbase" | "buildd" | "default";
   /** Debian architecture (`amd64`, `arm64`); default: this machine's. */
   arch?: string;
-  /** Packages added to the variant's set. An init (`systemd-sysv`) is always added: minbase alone has none. */
+  /** Packages added to the variant's set. An init is always added: minbase alone has none. */
   packages?: string[];
+  /**
+   * The init: `systemd` (default; `systemd-sysv`) or `sysvinit`
+   * (`sysvinit-core`, its inittab set up for a container: a getty on
+   * /dev/console instead of tty1-6, and SIGPWR powering off).
+   */
+  init?: "systemd" | "sysvinit";
   /** Package mirror. Default: the host's apt source for the distro, else the distro's main mirror. */
   mirror?: string;
 }
@@ -50,12 +56,12 @@ export interface BuildResult {
   /** Cache key: the same spec builds the same key. */
   key: string;
   tool: "mmdebstrap" | "debootstrap";
-  spec: Required<Omit<DistroSpec, "packages" | "mirror">> & { packages: string[]; mirror: string };
+  spec: Required<Omit<DistroSpec, "packages" | "mirror" | "init">> & { packages: string[]; mirror: string; init: "systemd" | "sysvinit" };
 }
 
 const RELEASE = /^[a-z][a-z0-9.-]{1,31}$/;
 const PACKAGE = /^[a-z0-9][a-z0-9+.-]+$/;
-const INIT_PACKAGE = "systemd-sysv";
+const INIT_PACKAGES = { systemd: "systemd-sysv", sysvinit: "sysvinit-core" } as const;
 /** Version of what {@link neutralize} does to a tree: part of the cache key. */
 const BUILD_LAYOUT = 2;
 
@@ -98,11 +104,13 @@ export function resolveSpec(spec: DistroSpec): BuildResult["spec"] & { key: stri
   for (const p of spec.packages ?? []) {
     if (!PACKAGE.test(p)) throw new ImageError(`bad package name ${JSON.stringify(p)}`);
   }
-  const packages = [...new Set([INIT_PACKAGE, ...(spec.packages ?? [])])].sort();
+  const init = spec.init ?? "systemd";
+  if (!(init in INIT_PACKAGES)) throw new ImageError(`bad init ${JSON.stringify(init)}: systemd or sysvinit`);
+  const packages = [...new Set([INIT_PACKAGES[init], ...(spec.packages ?? [])])].sort();
   const mirror =
     spec.mirror ?? hostMirror(spec.distro) ?? (spec.distro === "debian" ? "http://deb.debian.org/debian" : "http://archive.ubuntu.com/ubuntu");
   if (!/^(https?|file):\/\/\S+$/.test(mirror)) throw new ImageError(`bad mirror ${JSON.stringify(mirror)}`);
-  const resolved = { distro: spec.distro, release: spec.release, variant: spec.variant ?? "minbase", arch, packages, mirror };
+  const resolved = { distro: spec.distro, release: spec.release, variant: spec.variant ?? "minbase", arch, packages, mirror, init };
   // The mirror is not part of the key: any mirror of the distro gives the
   // same image. `layout` changes when what a build leaves in the tree does.
   const key = createHash("sha256")
@@ -225,14 +233,42 @@ export async function buildDistroRootfs(spec: DistroSpec, destDir: string, optio
     await runTool(bin, [...args, r.release, rootfs, r.mirror], options, what);
   }
   await neutralize(rootfs);
+  if (r.init === "sysvinit") await inittabForContainers(rootfs);
   options.onProgress?.({ phase: "finish", done: 1, total: 1, message: "image ready" });
   const config: ImageConfig = {
     architecture: OCI_ARCH[r.arch] ?? r.arch,
     os: "linux",
-    config: { Cmd: ["/sbin/init"], Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], StopSignal: "SIGRTMIN+3" },
+    config: {
+      Cmd: ["/sbin/init"],
+      Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+      StopSignal: r.init === "sysvinit" ? "SIGPWR" : "SIGRTMIN+3",
+    },
   } as ImageConfig;
   await fsp.writeFile(join(destDir, "config.json"), JSON.stringify(config, null, 2) + "\n");
-  return { config, key: r.key, tool, spec: { distro: r.distro, release: r.release, variant: r.variant, arch: r.arch, packages: r.packages, mirror: r.mirror } };
+  return { config, key: r.key, tool, spec: { distro: r.distro, release: r.release, variant: r.variant, arch: r.arch, packages: r.packages, mirror: r.mirror, init: r.init } };
+}
+
+/**
+ * sysvinit's inittab as a container needs it (as LXC templates and the
+ * inittab's own comment for nspawn do): a getty on /dev/console instead of
+ * tty1-6, which a container has not, and SIGPWR (warren's halt signal for
+ * sysvinit) powering off rather than running a UPS script.
+ */
+async function inittabForContainers(rootfs: string): Promise<void> {
+  const path = join(rootfs, "etc/inittab");
+  const lines = (await fsp.readFile(path, "utf8")).split("\n");
+  let console = false;
+  const out = lines.map((l) => {
+    if (/^[1-6]:\d+:respawn:\S*getty\b.*\btty[1-6]\s*$/.test(l)) return `#${l}`;
+    if (/^#C0:\d+:respawn:\S*getty\b.*\bconsole\b/.test(l)) {
+      console = true;
+      return l.slice(1);
+    }
+    if (/^pf::powerwait:/.test(l)) return "pf::powerwait:/sbin/shutdown -t1 -a -h -P now";
+    return l;
+  });
+  if (!console) out.push("C0:2345:respawn:/sbin/getty -8 --noclear --keep-baud console 115200,38400,9600");
+  await fsp.writeFile(path, out.join("\n"));
 }
 
 /** What a built tree must not carry into every container made from it. */

@@ -241,7 +241,8 @@ export class ImageStore {
    * host's mirror), with an init (`systemd-sysv`). Cached: the same spec
    * (distro, release, variant, architecture, packages) gives the stored
    * image back without building, unless `rebuild`; two processes building
-   * the same spec at once build it once. Tagged `DISTRO/RELEASE` unless told.
+   * the same spec at once build it once. Tagged `DISTRO/RELEASE` (with
+   * `:sysvinit` for a sysvinit image) unless told.
    *
    * @example
    * ```ts
@@ -252,7 +253,7 @@ export class ImageStore {
   async build(spec: string | DistroSpec, options: BuildOptions & { tag?: string; rebuild?: boolean } = {}): Promise<ImageInfo & { cached: boolean }> {
     const full = typeof spec === "string" ? parseDistroSpec(spec) : spec;
     const resolved = resolveSpec(full);
-    const tag = options.tag ?? `${resolved.distro}/${resolved.release}`;
+    const tag = options.tag ?? `${resolved.distro}/${resolved.release}${resolved.init === "systemd" ? "" : `:${resolved.init}`}`;
     checkTag(tag, "build");
     await this.ensureDir();
     return withLock(

@@ -6,13 +6,13 @@
  * single files.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { TestProject } from "vitest/node";
 
-import { ImageStore } from "../../src/image/store.js";
+import { linkCachedImage } from "./images.js";
 import { leftovers, snapshot } from "./leftovers.js";
 
 const repo = resolve(import.meta.dirname, "../..");
@@ -43,29 +43,14 @@ export default async function setup(project: TestProject) {
 }
 
 /**
- * The Debian bookworm image of the distro tests, built once with the image
- * store's own `build` into a store kept between runs (`.cache/images`,
- * ~35 s the first time), then made visible in the suite's store (a link:
- * the image is never written). Without a mirror the tests that need it
+ * The Debian bookworm image of the distro tests (~35 s the first time, then
+ * cached; see helpers/images.ts). Without a mirror the tests that need it
  * skip with the reason.
  */
 async function debianImage(stateRoot: string): Promise<{ id: string } | { skip: string }> {
   if (process.env.WARREN_TEST_DEBIAN === "0") return { skip: "WARREN_TEST_DEBIAN=0" };
-  const cache = process.env.WARREN_TEST_IMAGE_CACHE ?? join(repo, ".cache/images");
   try {
-    const t0 = Date.now();
-    let last = "";
-    const img = await new ImageStore(cache).build("debian/bookworm", {
-      onProgress: (p) => {
-        if (p.phase !== last) process.stderr.write(`debian/bookworm: ${(last = p.phase)}\n`);
-      },
-    });
-    if (!img.cached) process.stderr.write(`debian/bookworm: built in ${Date.now() - t0} ms\n`);
-    const images = join(stateRoot, ".images");
-    mkdirSync(images, { recursive: true, mode: 0o711 });
-    symlinkSync(join(cache, ".images", img.id), join(images, img.id));
-    writeFileSync(join(images, "tags.json"), JSON.stringify({ "debian/bookworm": img.id }) + "\n");
-    return { id: img.id };
+    return { id: await linkCachedImage(stateRoot, "debian/bookworm", "debian/bookworm", true) };
   } catch (e) {
     return { skip: `no Debian image: ${(e as Error).message.split("\n").slice(0, 3).join(" / ")}` };
   }
