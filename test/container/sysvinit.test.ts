@@ -6,11 +6,15 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { Container } from "../../src/index.js";
+import { Container, ImageStore } from "../../src/index.js";
 import { linkCachedImage } from "../helpers/images.js";
 import { cleanupAll, debianSkipReason, runtime, stateRoot, uniqueName } from "../helpers/env.js";
 
-afterAll(cleanupAll);
+afterAll(async () => {
+  await cleanupAll();
+  // The link to the cached image goes (the cache keeps the image).
+  if (!skip) await new ImageStore(runtime().root).remove(TAG).catch(() => undefined);
+});
 
 const skip = debianSkipReason();
 const TAG = "debian/bookworm:sysvinit";

@@ -74,7 +74,7 @@ export async function debian(prefix: string, config: ContainerConfig = {}): Prom
   return c;
 }
 
-/** A store listing without the suite's shared Debian image (linked into every test store). */
+/** A store listing without the suite's shared distro images (linked from the cache, helpers/images.ts). */
 export function ownImages<T extends { tags: string[] }>(list: T[]): T[] {
-  return list.filter((i) => !i.tags.includes("debian/bookworm"));
+  return list.filter((i) => !i.tags.some((t) => t.startsWith("debian/")));
 }
