@@ -130,3 +130,51 @@ export async function runInVm(argv: string[], opts: RunInVmOptions = {}): Promis
   }
   return { code: r.code, output: r.stdout };
 }
+
+/** What a guest script under test/vm/guest reported: its `@@RESULT name json` lines, and all it printed. */
+export interface GuestReport {
+  output: string;
+  /** The value of scenario `name`; fails the test (with the guest's output) when it is missing or failed. */
+  result(name: string): any;
+}
+
+/**
+ * Bundles test/vm/guest/NAME.mts with esbuild and runs it with plain node in
+ * the VM: tsx's esbuild service crashes now and then under TCG emulation,
+ * plain node does not. The bundle sits in the repository (visible in the
+ * guest through the 9p share) and finds the addon from there. The whole
+ * output is also kept in .cache/vm-guest/NAME.log.
+ */
+export async function runGuestScript(name: string, options: RunInVmOptions = {}): Promise<GuestReport> {
+  const { build } = await import("esbuild");
+  const { writeFileSync } = await import("node:fs");
+  const { expect } = await import("vitest");
+  const repo = resolve(import.meta.dirname, "../..");
+  const bundle = resolve(repo, `.cache/vm-guest/${name}.mjs`);
+  await build({
+    entryPoints: [resolve(repo, `test/vm/guest/${name}.mts`)],
+    outfile: bundle,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    logLevel: "warning",
+  });
+  const r = await runInVm([process.execPath, bundle], options);
+  writeFileSync(resolve(repo, `.cache/vm-guest/${name}.log`), r.output);
+  const results = new Map<string, { ok: boolean; value?: unknown; error?: string }>();
+  for (const line of r.output.split("\n")) {
+    const m = /^@@RESULT (\S+) (.*)$/.exec(line);
+    if (m) results.set(m[1]!, JSON.parse(m[2]!));
+  }
+  return {
+    output: r.output,
+    result(scenario: string) {
+      const got = results.get(scenario);
+      expect(got, `no result for ${scenario}; guest output:\n${r.output}`).toBeDefined();
+      expect(got!.ok, got!.error).toBe(true);
+      return got!.value;
+    },
+  };
+}

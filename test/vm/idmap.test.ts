@@ -7,34 +7,19 @@
  * from each; test/image/idmap-fallback.test.ts is the host-side version,
  * which can only force the fallback. One boot runs every scenario.
  */
-import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { build } from "esbuild";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 
-import { runInVm, vmAvailable } from "../helpers/vm.js";
+import { runGuestScript, vmAvailable, type GuestReport } from "../helpers/vm.js";
 
 const repo = resolve(import.meta.dirname, "../..");
 
 const vm = await vmAvailable();
-const results = new Map<string, { ok: boolean; value?: any; error?: string }>();
-let output = "";
+let guest: GuestReport | undefined;
 
 beforeAll(async () => {
   if (!vm.ok) return;
-  // Bundled here, run by plain node in the guest (see limits.test.ts).
-  const bundle = resolve(repo, ".cache/vm-guest/idmap.mjs");
-  await build({
-    entryPoints: [resolve(import.meta.dirname, "guest/idmap.mts")],
-    outfile: bundle,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    logLevel: "warning",
-  });
-  const r = await runInVm([process.execPath, bundle], {
+  guest = await runGuestScript("idmap", {
     timeoutMs: 300_000,
     env: {
       WARREN_TEST_ROOTFS: inject("rootfs"),
@@ -42,21 +27,9 @@ beforeAll(async () => {
       WARREN_TEST_VM_CACHE: process.env.WARREN_VM_CACHE ?? resolve(repo, ".cache/vm"),
     },
   });
-  output = r.output;
-  // Kept for reading when a scenario fails (the assertions show only part of it).
-  writeFileSync(resolve(repo, ".cache/vm-guest/idmap.log"), output);
-  for (const line of r.output.split("\n")) {
-    const m = /^@@RESULT (\S+) (.*)$/.exec(line);
-    if (m) results.set(m[1]!, JSON.parse(m[2]!));
-  }
 }, 360_000);
 
-function result(name: string): any {
-  const r = results.get(name);
-  expect(r, `no result for ${name}; guest output:\n${output}`).toBeDefined();
-  expect(r!.ok, r!.error).toBe(true);
-  return r!.value;
-}
+const result = (name: string): any => guest!.result(name);
 
 /** What holds for both containers whichever path they took: the same view inside, writes owned by their range. */
 function expectSameInside(s: any): void {

@@ -4,48 +4,19 @@
  * cgroup_no_v1=all and runs test/vm/guest/limits.mts, which drives warren
  * there. One boot runs every scenario; each `it` checks one of them.
  */
-import { resolve } from "node:path";
-import { build } from "esbuild";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 
-import { runInVm, vmAvailable } from "../helpers/vm.js";
-
-const repo = resolve(import.meta.dirname, "../..");
+import { runGuestScript, vmAvailable, type GuestReport } from "../helpers/vm.js";
 
 const vm = await vmAvailable();
-const results = new Map<string, { ok: boolean; value?: any; error?: string }>();
-let output = "";
+let guest: GuestReport | undefined;
 
 beforeAll(async () => {
   if (!vm.ok) return;
-  // Compiled here: tsx's esbuild service crashes now and then under TCG
-  // emulation, plain node does not. The bundle sits in the repo (visible
-  // in the guest through the 9p share) and finds the addon from there.
-  const bundle = resolve(repo, ".cache/vm-guest/limits.mjs");
-  await build({
-    entryPoints: [resolve(import.meta.dirname, "guest/limits.mts")],
-    outfile: bundle,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    logLevel: "warning",
-  });
-  const r = await runInVm([process.execPath, bundle], { timeoutMs: 240_000, env: { WARREN_TEST_ROOTFS: inject("rootfs") } });
-  output = r.output;
-  for (const line of r.output.split("\n")) {
-    const m = /^@@RESULT (\S+) (.*)$/.exec(line);
-    if (m) results.set(m[1]!, JSON.parse(m[2]!));
-  }
+  guest = await runGuestScript("limits", { timeoutMs: 240_000, env: { WARREN_TEST_ROOTFS: inject("rootfs") } });
 }, 300_000);
 
-function result(name: string): any {
-  const r = results.get(name);
-  expect(r, `no result for ${name}; guest output:\n${output}`).toBeDefined();
-  expect(r!.ok, r!.error).toBe(true);
-  return r!.value;
-}
+const result = (name: string): any => guest!.result(name);
 
 describe("cgroup v2 limits in a pure-v2 VM", () => {
   it("runs on a pure cgroup v2 host with every controller", (ctx) => {
