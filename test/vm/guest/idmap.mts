@@ -14,6 +14,7 @@ import { join, resolve } from "node:path";
 
 import { Container, ImageStore, ociLayoutFromDirectory } from "../../../src/index.js";
 import { supportsIdmappedMounts } from "../../../src/storage/idmap-probe.js";
+import { report, runScenarios } from "./scenarios.mjs";
 
 // Set by test/vm/idmap.test.ts (this file runs as a bundle elsewhere).
 const rootfs = process.env.WARREN_TEST_ROOTFS ?? resolve(".cache/rootfs/busybox");
@@ -27,9 +28,6 @@ const IDLE = ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wai
 // init.sh's own busybox (stage 2): the host has no kmod, busybox has insmod.
 const BUSYBOX = "/run/warren-vm/bin/busybox";
 
-function report(name: string, value: unknown): void {
-  console.log(`@@RESULT ${name} ${JSON.stringify(value)}`);
-}
 
 function sh(argv: string[]): string {
   return execFileSync(argv[0]!, argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -197,14 +195,7 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   },
 };
 
-const wanted = process.argv.slice(2);
-for (const name of wanted.length ? wanted : Object.keys(scenarios)) {
-  try {
-    report(name, { ok: true, value: await scenarios[name]!() });
-  } catch (e) {
-    report(name, { ok: false, error: String((e as Error)?.stack ?? e) });
-  }
-}
+await runScenarios(scenarios);
 
 // The VM is thrown away, but leave it as found all the same.
 const unmounted: Record<string, string> = {};

@@ -9,15 +9,13 @@ import { resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 import { Container, host, type ContainerConfig, type ContainerEvent } from "../../../src/index.js";
+import { runScenarios } from "./scenarios.mjs";
 
 // Set by test/vm/limits.test.ts (this file runs as a bundle elsewhere).
 const rootfs = process.env.WARREN_TEST_ROOTFS ?? resolve(".cache/rootfs/busybox");
 const root = mkdtempSync("/tmp/warren-vm-");
 const IDLE = ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"];
 
-function report(name: string, value: unknown): void {
-  console.log(`@@RESULT ${name} ${JSON.stringify(value)}`);
-}
 
 async function container(name: string, config: ContainerConfig): Promise<Container> {
   const c = await Container.create(name, { rootfs: { path: rootfs, mode: "ro" }, init: IDLE, stopTimeout: 2000, ...config }, { root });
@@ -120,11 +118,4 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   },
 };
 
-const wanted = process.argv.slice(2);
-for (const name of wanted.length ? wanted : Object.keys(scenarios)) {
-  try {
-    report(name, { ok: true, value: await scenarios[name]!() });
-  } catch (e) {
-    report(name, { ok: false, error: String((e as Error)?.stack ?? e) });
-  }
-}
+await runScenarios(scenarios);
