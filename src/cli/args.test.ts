@@ -87,7 +87,8 @@ describe("configFromFlags", () => {
   it("maps --rootfs, --ro and --overlay to the rootfs and its mode", () => {
     expect(flags(["--rootfs", "/srv/r"]).rootfs).toBe("/srv/r");
     expect(flags(["--rootfs", "r", "--ro"]).rootfs).toEqual({ path: "/work/r", mode: "ro" });
-    expect(flags(["--rootfs=/srv/r", "--overlay"]).rootfs).toEqual({ path: "/srv/r", mode: "overlay" });
+    expect(flags(["--rootfs=/srv/r", "--overlay"]).rootfs).toEqual({ path: "/srv/r", mode: "overlay", idmap: true });
+    expect(flags(["--rootfs=/srv/r", "--overlay", "--no-userns"]).rootfs).toEqual({ path: "/srv/r", mode: "overlay", idmap: false });
   });
 
   it("rejects --ro or --overlay without --rootfs, and both together", () => {

@@ -285,7 +285,9 @@ export function configFromFlags(values: SplitArgs["values"], cwd = process.cwd()
   if (rootfs !== undefined) {
     if (rootfs === "") throw new UsageError("--rootfs: must not be empty");
     const path = resolve(cwd, rootfs);
-    config.rootfs = ro ? { path, mode: "ro" } : overlay ? { path, mode: "overlay" } : path;
+    // An overlay's lower layer is idmapped when the container has a user
+    // namespace: otherwise the host's root-owned files could not be changed.
+    config.rootfs = ro ? { path, mode: "ro" } : overlay ? { path, mode: "overlay", idmap: values["no-userns"] !== true } : path;
   }
   if (image !== undefined) {
     if (image === "") throw new UsageError("--image: must not be empty");

@@ -43,6 +43,7 @@ const CONFIG_FLAGS = `Container options:
                            the container's changes go to an overlay of its own (not with --rootfs)
   --ro                     mount --rootfs read-only
   --overlay                --rootfs read-only with a throw-away tmpfs overlay on top
+                           (idmapped lower layer unless --no-userns)
   -e, --env KEY=VALUE      set an environment variable (repeatable)
   --cwd DIR                working directory (default /)
   -u, --user UID[:GID]     user of the init (default 0:0)

@@ -79,13 +79,14 @@ const rootfsSchema = z
       /**
        * Mount the directory idmapped through the container's user namespace,
        * so its files (owned by host root, say) appear owned by the
-       * container's root, without copying or chowning them. `rw`/`ro` modes.
+       * container's root, without copying or chowning them. In `overlay`
+       * mode it is the lower layer that is idmapped, which is what lets the
+       * container change root-owned files there (a copy-up keeps owners).
        */
       idmap: z.boolean().default(false),
     }),
   ])
   .transform((r) => (typeof r === "string" ? { path: r, mode: "rw" as const, idmap: false } : r))
-  .refine((r) => !(r.idmap && r.mode === "overlay"), { message: "idmap works with the rw and ro modes", path: ["idmap"] })
   .refine((r) => r.mode !== "overlay" || !/[,:\\]/.test(r.path), {
     message: "an overlay lower directory must not contain `,`, `:` or `\\`",
     path: ["path"],

@@ -69,15 +69,21 @@ export function rootfsPlan(rootfs: RootfsRecord, stateDir: string, userns: boole
   if (rootfs.mode === "overlay") {
     const scratch = join(stateDir, "scratch");
     const merged = join(stateDir, "root");
+    // An idmapped lower layer (passed by the parent) is attached in the
+    // scratch tmpfs, where only this mount namespace sees it.
+    const lower = idmappedSlot !== undefined ? `${scratch}/lower` : rootfs.path;
     // userxattr: in a user namespace overlayfs keeps whiteouts in user.*
     // xattrs, since trusted.* needs CAP_SYS_ADMIN in the host namespace.
-    const data = `lowerdir=${rootfs.path},upperdir=${scratch}/upper,workdir=${scratch}/work${userns ? ",userxattr" : ""}`;
+    const data = `lowerdir=${lower},upperdir=${scratch}/upper,workdir=${scratch}/work${userns ? ",userxattr" : ""}`;
     return {
       root: merged,
       pre: [
         { kind: "mount", source: "tmpfs", target: scratch, fstype: "tmpfs", flags: MS.NOSUID | MS.NODEV, data: "mode=0755" },
         { kind: "mkdir", path: `${scratch}/upper`, mode: 0o755 },
         { kind: "mkdir", path: `${scratch}/work`, mode: 0o755 },
+        ...(idmappedSlot !== undefined
+          ? [{ kind: "move-mount" as const, slot: idmappedSlot, source: rootfs.path, target: lower, mkdir: true }]
+          : []),
         { kind: "mount", source: "overlay", target: merged, fstype: "overlay", flags: 0, data },
       ],
       hostBinds: [],

@@ -37,6 +37,22 @@ describe("idmapped mounts", () => {
     }
   });
 
+  it("lets an overlay over a root-owned directory change its files (idmapped lower layer), leaving the directory untouched", async () => {
+    const before = execFileSync("sh", ["-c", `cd ${rootfs()} && ls -ln bin/busybox etc`], { encoding: "utf8" });
+    const c = await busybox("idm-ovl", { rootfs: { path: rootfs(), mode: "overlay", idmap: true } });
+    await c.start();
+    expect((await c.execOutput(["stat", "-c", "%u:%g", "/bin/busybox"])).stdout).toBe("0:0\n");
+    // Root-owned files are copied up with their owner: changing them works.
+    const w = await c.execOutput(["sh", "-c", "echo changed >> /etc/passwd && touch /etc/new && stat -c %u:%g /etc/passwd /etc/new"]);
+    expect(w).toMatchObject({ code: 0, stdout: "0:0\n0:0\n" });
+    await c.stop({ timeout: 0 });
+    expect(execFileSync("sh", ["-c", `cd ${rootfs()} && ls -ln bin/busybox etc`], { encoding: "utf8" })).toBe(before);
+    // The changes lived in the run's tmpfs.
+    await c.start();
+    expect((await c.execOutput(["sh", "-c", "test -e /etc/new || echo gone"])).stdout).toBe("gone\n");
+    await c.stop({ timeout: 0 });
+  });
+
   it("keeps the owner of files in an idmapped bind mount", async () => {
     const dir = mkdtempSync(join(tmpdir(), "warren-idmap-bind-"));
     try {
