@@ -163,7 +163,8 @@ export const containerSchema = z
     init: z.array(z.string().min(1).refine(noNul, "must not contain NUL")).min(1).optional(),
     /** Environment of the init (and default for exec). `PATH`, `HOME`, `TERM` and `container` get defaults. */
     env: z.record(z.string().regex(/^[^=\0]+$/, "must be a valid variable name"), z.string().refine(noNul, "must not contain NUL")).default({}),
-    cwd: absolutePath.default("/"),
+    /** The init's working directory. Default: the image's `WorkingDir`, else `/`. */
+    cwd: absolutePath.optional(),
     /** Credentials of the init inside the container. */
     user: z
       .strictObject({ uid: id, gid: id, groups: z.array(id).default([]) })

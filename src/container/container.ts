@@ -465,6 +465,7 @@ export class Container implements AsyncDisposable {
       ...c,
       init,
       env: { ...image?.env, ...c.env },
+      cwd: c.cwd ?? image?.cwd ?? "/",
       hostname: c.hostname ?? defaultHostname(this.name),
       // A known init's own signal first: an image's StopSignal is for the
       // program it was made to run.
@@ -984,6 +985,7 @@ function defaultsOf(config: ImageConfig): ImageDefaults | undefined {
   const out: ImageDefaults = {
     ...(init.length ? { init } : {}),
     ...(Object.keys(env).length ? { env } : {}),
+    ...(typeof c.WorkingDir === "string" && c.WorkingDir.startsWith("/") && !c.WorkingDir.includes("\0") ? { cwd: c.WorkingDir } : {}),
     ...(c.StopSignal && signalNumber(c.StopSignal) !== undefined ? { haltSignal: c.StopSignal } : {}),
   };
   return Object.keys(out).length ? out : undefined;

@@ -66,10 +66,11 @@ export interface ContainerRecord {
   imageDefaults?: ImageDefaults;
 }
 
-/** From an OCI image config: the init (Entrypoint + Cmd), environment, halt signal. */
+/** From an OCI image config: the init (Entrypoint + Cmd), environment, working directory, halt signal. */
 export interface ImageDefaults {
   init?: string[];
   env?: Record<string, string>;
+  cwd?: string;
   haltSignal?: string;
 }
 

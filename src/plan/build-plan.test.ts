@@ -10,7 +10,7 @@ function plan(config: ContainerConfig, rootfs: RootfsRecord = { kind: "directory
   const c = resolveConfig(config);
   return buildInitPlan({
     name: "t",
-    config: { ...c, init: c.init ?? ["/sbin/init"], hostname: c.hostname ?? "t", haltSignal: c.haltSignal ?? "SIGTERM", console: c.console ?? false, initKind: "other" },
+    config: { ...c, init: c.init ?? ["/sbin/init"], cwd: c.cwd ?? "/", hostname: c.hostname ?? "t", haltSignal: c.haltSignal ?? "SIGTERM", console: c.console ?? false, initKind: "other" },
     rootfs,
     stateDir: "/state/t",
     idmap: c.namespaces.user ? { hostUid: 1_000_000, hostGid: 1_000_000, size: 65536 } : null,

@@ -12,7 +12,8 @@ import { rootfsPlan } from "./rootfs.js";
 import { buildSeccompFilter, type SeccompArch } from "./seccomp.js";
 
 /** The configuration after the defaults that depend on the name and rootfs. */
-export type EffectiveConfig = Omit<ResolvedConfig, "haltSignal" | "console"> & {
+export type EffectiveConfig = Omit<ResolvedConfig, "haltSignal" | "console" | "cwd"> & {
+  cwd: string;
   init: string[];
   hostname: string;
   haltSignal: string | number;

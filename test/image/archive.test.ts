@@ -21,10 +21,12 @@ afterAll(async () => {
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
-async function runs(store: ImageStore, ref: string): Promise<void> {
+async function runs(store: ImageStore, ref: string, expectEnv = "/\n\n"): Promise<void> {
   const c = await Container.create(uniqueName("arch"), { image: ref, init: IDLE, stopTimeout: 2000 }, runtime());
   await c.start();
   expect((await c.execOutput(["busybox", "echo", "from", "archive"])).stdout).toBe("from archive\n");
+  // The image config's WorkingDir and Env are the container's defaults.
+  expect((await c.execOutput(["sh", "-c", "pwd; echo $FOO"])).stdout).toBe(expectEnv);
   await c.stop();
   await c.destroy();
   await store.remove(ref);
@@ -55,7 +57,7 @@ describe("image archives", () => {
     mkdirSync(join(dir, "layer1"));
     symlinkSync("../layer0/layer.tar", join(dir, "layer1/layer.tar"));
     const config = Buffer.from(
-      JSON.stringify({ architecture: "amd64", os: "linux", config: { Cmd: ["/bin/sh"] }, rootfs: { type: "layers", diff_ids: [`sha256:${sha256(layer)}`, `sha256:${sha256(layer)}`] } }),
+      JSON.stringify({ architecture: "amd64", os: "linux", config: { Cmd: ["/bin/sh"], WorkingDir: "/tmp", Env: ["FOO=bar"] }, rootfs: { type: "layers", diff_ids: [`sha256:${sha256(layer)}`, `sha256:${sha256(layer)}`] } }),
     );
     const configName = `${sha256(config)}.json`;
     writeFileSync(join(dir, configName), config);
@@ -65,7 +67,7 @@ describe("image archives", () => {
     const store = new ImageStore(runtime().root);
     const img = await store.importArchive(tar, { tag: "busybox:mine" });
     expect(img.tags).toEqual(["busybox:mine"]);
-    await runs(store, "busybox:mine");
+    await runs(store, "busybox:mine", "/tmp\nbar\n");
   });
 
   it("refuses what is neither, and members that point outside", async () => {
