@@ -12,7 +12,7 @@
  */
 import { existsSync, promises as fsp, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 
 import { withLock } from "../container/lock.js";
 import { codeOf, NotFoundError, StateError } from "../errors.js";
@@ -302,6 +302,8 @@ export class ImageStore {
         const meta = JSON.parse(await fsp.readFile(join(this.dir, img.id, "image.json"), "utf8")) as { layers?: string[] };
         for (const l of meta.layers ?? []) keep.add(l.replace(/^sha256:/, ""));
         keep.add(img.id);
+        // config.json holds the config blob's bytes as they were pulled: its digest is theirs.
+        keep.add(createHash("sha256").update(await fsp.readFile(join(this.dir, img.id, "config.json"))).digest("hex"));
       } catch {
         /* being removed */
       }

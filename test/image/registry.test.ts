@@ -264,8 +264,17 @@ describe("pulling from a registry", () => {
     } finally {
       await c.destroy({ force: true });
     }
+    // prune keeps what a stored image is made of (its layer and config blobs)…
+    const blobs = () => readdirSync(join(store.dir, ".blobs/sha256")).filter((f) => /^[0-9a-f]{64}$/.test(f)).sort();
+    const before = blobs();
+    expect(before).toContain(busybox.layer.digest.slice(7));
+    expect((await store.prune()).blobs).toEqual([]);
+    expect(blobs()).toEqual(before);
     await store.remove(ref);
     expect(ownImages(await store.list())).toEqual([]);
+    // …and removes them once no image is.
+    expect((await store.prune()).blobs.sort()).toEqual(before.map((h) => `sha256:${h}`));
+    expect(blobs()).toEqual([]);
     rmSync(join(store.dir, ".blobs"), { recursive: true, force: true });
   });
 
