@@ -404,14 +404,9 @@ export function applyDeviceRules(cgroupPath: string, rules: readonly DeviceRule[
       // Two applies that raced may both have attached a program: keep ours.
       for (const id of ours.slice(1)) {
         try {
-          const fd = n.bpfProgGetFdById(id);
-          try {
-            n.bpfProgDetach(fd, dir);
-          } finally {
-            closeSync(fd);
-          }
+          detachProgram(id, dir);
         } catch (e) {
-          if (nativeErrno(e) !== 2) throw hostError(`detach a stale device program from cgroup \`${cgroupPath}\``, e, cgroupPath);
+          throw hostError(`detach a stale device program from cgroup \`${cgroupPath}\``, e, cgroupPath);
         }
       }
       return;
@@ -422,27 +417,30 @@ export function applyDeviceRules(cgroupPath: string, rules: readonly DeviceRule[
   }
 }
 
+/** Detaches program `id` from the cgroup directory `dir`; one already gone (ENOENT) is fine. */
+function detachProgram(id: number, dir: number): void {
+  const n = native();
+  try {
+    const fd = n.bpfProgGetFdById(id);
+    try {
+      n.bpfProgDetach(fd, dir);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    if (nativeErrno(e) !== 2) throw e;
+  }
+}
+
 /**
  * Detaches warren's device programs from the cgroup directory: its processes
  * then get whatever the programs of its ancestors allow. Removing the cgroup
  * detaches them as well.
  */
 export function removeDeviceRules(cgroupPath: string): void {
-  const n = native();
   const dir = openCgroup(cgroupPath);
   try {
-    for (const id of warrenPrograms(dir)) {
-      try {
-        const fd = n.bpfProgGetFdById(id);
-        try {
-          n.bpfProgDetach(fd, dir);
-        } finally {
-          closeSync(fd);
-        }
-      } catch (e) {
-        if (nativeErrno(e) !== 2) throw e;
-      }
-    }
+    for (const id of warrenPrograms(dir)) detachProgram(id, dir);
   } catch (e) {
     throw hostError(`detach the device program from cgroup \`${cgroupPath}\``, e, cgroupPath);
   } finally {

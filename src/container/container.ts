@@ -46,7 +46,7 @@ import {
 } from "./state.js";
 import { execInContainer, execOutput, type ExecOptions, type ExecOutput, type ExecProcess } from "./exec.js";
 import { startContainer, type StartOptions } from "./start.js";
-import { deleteSnapshot, listSnapshots, restoreSnapshot, snapshot, type SnapshotInfo } from "./snapshots.js";
+import { deleteSnapshot, listSnapshots, restoreSnapshot, snapshot, withLiveTreeStill, type SnapshotInfo } from "./snapshots.js";
 import { containerEvents, containerStats, setDeviceRules, setFrozen, setLimits, type ContainerEvent } from "./resources.js";
 import type { DeviceRule } from "../cgroup/devices.js";
 import { addNic, containerNetwork, removeNic, type InterfaceInfo } from "./network.js";
@@ -133,8 +133,6 @@ export class Container implements AsyncDisposable {
   _startOptions: StartOptions | undefined;
   /** What stop()/kill() asked of the current run, to tell why it ended. @internal */
   _stopping: "halt" | "kill" | undefined;
-  /** The last signal kill() sent to the current run. @internal */
-  _sentSignal: NodeJS.Signals | undefined;
   /** Lifecycle events seen by this handle. @internal */
   readonly _bus = new EventEmitter().setMaxListeners(0);
 
@@ -500,9 +498,6 @@ export class Container implements AsyncDisposable {
     if (n === undefined) throw new ConfigError([{ path: "signal", message: `unknown signal ${String(signal)}` }], { container: this.name });
     const run = this._run;
     if (!run) throw new StateError(`container "${this.name}" is not running`, "kill", this.state, { container: this.name });
-    // An init that dies of what the caller sent was killed (even SIGHUP or
-    // SIGINT, which reboot(2) also uses).
-    this._sentSignal = signalName(n) as NodeJS.Signals;
     try {
       native().pidfdSendSignal(run.pidfd, n);
     } catch (e) {
@@ -601,20 +596,13 @@ export class Container implements AsyncDisposable {
     const storage = await import("../storage/backend.js");
     const r = this._record.rootfs;
     const seed: import("../storage/backend.js").Seed = { storage: storage.storageOf(r), path: storage.liveTree(r), base: storage.baseOf(this.idmap) };
-    // A running container's upper layer is copied frozen, one moment of it
-    // (a btrfs seed is an atomic snapshot already).
-    await this.refresh();
-    const freeze = this.state === "running" && seed.storage === "overlay";
-    if (freeze) await this.freeze();
-    try {
-      return await Container.create(
+    return withLiveTreeStill(this, () =>
+      Container.create(
         newName,
         { ...config, nics: config.nics.map((n) => ({ ...n, ...(n.type === "bridged" ? { ipv4: undefined, mac: undefined } : {}) })) } as ContainerConfig,
         { root: this._runtime.root, cgroupParent: this._runtime.cgroupParent, [storage.CREATE_SEED]: seed } as RuntimeOptions,
-      );
-    } finally {
-      if (freeze) await this.unfreeze().catch(() => undefined);
-    }
+      ),
+    );
   }
 
   /**
@@ -877,7 +865,6 @@ export class Container implements AsyncDisposable {
       const signal = sig === null ? null : (signalName(sig) as NodeJS.Signals);
       const status: ExitStatus | null = reaped ? { code, signal, reason: this._stopReason(code, signal) } : null;
       this._stopping = undefined;
-      this._sentSignal = undefined;
       try {
         native().close(pidfd);
       } catch {
@@ -911,9 +898,10 @@ export class Container implements AsyncDisposable {
 
   /** Why a run this process reaped ended (see {@link StopReason}). @internal */
   _stopReason(code: number | null, signal: NodeJS.Signals | null): StopReason {
-    if (this._stopping === "kill" || (signal !== null && signal === this._sentSignal)) return "kill";
+    if (this._stopping === "kill") return "kill";
     // reboot(2) in a pid namespace ends its init with SIGHUP (restart) or
-    // SIGINT (power off, halt).
+    // SIGINT (power off, halt); nothing else can: a namespace's init gets no
+    // signal it has no handler for (SIGKILL aside), whoever sends it.
     if (signal === "SIGHUP") return "reboot";
     if (signal === "SIGINT") return "halt";
     if (this._stopping === "halt") return signal === "SIGKILL" ? "kill" : "halt";

@@ -36,17 +36,29 @@ function checkName(name: string): void {
 
 const snapshotsDir = (c: Container) => join(c.stateDir, "snapshots");
 
+/**
+ * Runs `fn`, which copies the container's live tree, with a running
+ * container frozen meanwhile so the copy is one moment of it. A btrfs tree
+ * is taken by an atomic snapshot and needs no freeze; an overlay's upper
+ * layer is copied file by file.
+ */
+export async function withLiveTreeStill<T>(c: Container, fn: () => Promise<T>): Promise<T> {
+  const r = c._record.rootfs;
+  await c.refresh();
+  const freeze = c.state === "running" && !(r.kind === "image" && r.storage === "btrfs");
+  if (freeze) await c.freeze();
+  try {
+    return await fn();
+  } finally {
+    if (freeze) await c.unfreeze().catch(() => undefined);
+  }
+}
+
 export async function snapshot(c: Container, name: string): Promise<SnapshotInfo> {
   checkName(name);
   const r = imageRootfsOf(c, "snapshot");
   const dir = join(snapshotsDir(c), name);
-  await c.refresh();
-  // A btrfs snapshot is atomic. An overlay's upper layer is copied file by
-  // file, so a running container is frozen meanwhile: the copy is one
-  // moment of it.
-  const wasRunning = c.state === "running" && r.storage !== "btrfs";
-  if (wasRunning) await c.freeze();
-  try {
+  return withLiveTreeStill(c, async () => {
     await fsp.mkdir(snapshotsDir(c), { recursive: true, mode: 0o700 });
     await fsp.mkdir(dir).catch((e) => {
       throw new StateError(`snapshot ${JSON.stringify(name)} exists already`, "snapshot", String((e as { code?: string }).code), { container: c.name });
@@ -65,9 +77,7 @@ export async function snapshot(c: Container, name: string): Promise<SnapshotInfo
       await removeSnapshotDir(dir).catch(() => undefined);
       throw e;
     }
-  } finally {
-    if (wasRunning) await c.unfreeze();
-  }
+  });
 }
 
 export async function listSnapshots(c: Container): Promise<SnapshotInfo[]> {

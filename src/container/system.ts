@@ -13,7 +13,6 @@ import { join } from "node:path";
 import { ConfigError, ReadyTimeoutError, StateError } from "../errors.js";
 import { native } from "../native/binding.js";
 import type { Container } from "./container.js";
-import { resolveInRoot } from "./init-kind.js";
 import { runHostDir, startMonitor, waitForNotifyReady } from "./monitor.js";
 import type { StartOptions } from "./start.js";
 import type { OpenedStdio } from "./stdio.js";
@@ -183,7 +182,11 @@ async function probe(c: Container, ready: NonNullable<Container["config"]["ready
     return r?.code === 0;
   }
   if ("file" in ready) {
-    return c.pid !== undefined && resolveInRoot(`/proc/${c.pid}/root`, ready.file) !== undefined;
+    // Resolved by the kernel inside the container's root, as every file operation is.
+    return c.stat(ready.file, { follow: true }).then(
+      () => true,
+      () => false,
+    );
   }
   if ("tcp" in ready) {
     const address = firstAddress(c);
