@@ -10,9 +10,11 @@ cd "$(dirname "$0")/.."
 # debootstrap (Debian image builds), xz-utils and zstd (compressed layers
 # and LXC tarballs), btrfs-progs (the btrfs backend, tested on a loop
 # device), skopeo and docker-registry (registry pulls, tested against a
-# registry on loopback, never the internet).
+# registry on loopback, never the internet); nftables (NAT and port
+# forwards of bridged NICs), squashfs-tools (LXC/Incus squashfs images).
+# Compare with a fresh machine's package list before adding a tool to a test.
 missing=()
-for pkg in busybox-static g++ make python3 debootstrap xz-utils zstd btrfs-progs skopeo docker-registry; do
+for pkg in busybox-static g++ make python3 debootstrap xz-utils zstd btrfs-progs skopeo docker-registry nftables squashfs-tools; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
