@@ -14,7 +14,8 @@
  * @module
  */
 export { Container, EMBEDDED_IDLE_INIT } from "./container/container.js";
-export type { ExitStatus, RuntimeOptions, Status, StopReason } from "./container/state.js";
+export type { ExitStatus, Status, StopReason } from "./container/state.js";
+export type { RuntimeOptions } from "./config/runtime.js";
 export type { StartOptions } from "./container/start.js";
 export type { StopOptions } from "./container/stop.js";
 export type { ExecOptions, ExecOutput, ExecProcess } from "./container/exec.js";

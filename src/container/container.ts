@@ -24,20 +24,18 @@ import type { EffectiveConfig, SpawnPlan } from "../plan/build-plan.js";
 import { detachNics, nicName, releaseAddresses, removeManagedNetwork, reserveAddresses } from "../network/manager.js";
 import { allocateIdRange } from "./idmap.js";
 import { detectInit, haltSignalFor, type InitKind } from "./init-kind.js";
-import { withLock } from "./lock.js";
+import { withLock } from "../linux/lock.js";
 import * as files from "./files.js";
 import type { DirEntry, FileStat, PushOptions } from "./files.js";
 import * as users from "./users.js";
 import type { GroupInfo, UserInfo } from "./users.js";
 import { openConsole, readConsoleLog, type ConsoleStream } from "./monitor.js";
 import { processInfo } from "./proc.js";
+import { resolveRuntime, type ResolvedRuntime, type RuntimeOptions } from "../config/runtime.js";
 import {
-  resolveRuntime,
   StateStore,
   type ContainerRecord,
   type ExitStatus,
-  type ResolvedRuntime,
-  type RuntimeOptions,
   type RuntimeState,
   type Status,
   type StopReason,
@@ -55,7 +53,8 @@ import type { Limits } from "../cgroup/limits.js";
 import type { ContainerStats } from "../cgroup/stats.js";
 import { stopContainer, type StopOptions } from "./stop.js";
 
-export type { ExitStatus, RuntimeOptions, Status } from "./state.js";
+export type { ExitStatus, Status } from "./state.js";
+export type { RuntimeOptions } from "../config/runtime.js";
 
 /**
  * The init of the embedded default when none is given: a shell that idles

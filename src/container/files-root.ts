@@ -23,11 +23,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { IdMap } from "../config/schema.js";
 import { codeOf, ConfigError, errnoName, HostError, NotFoundError, StateError, WarrenError } from "../errors.js";
 import { native } from "../native/binding.js";
-import { idMapLine } from "../plan/build-plan.js";
+import { idMapLine } from "../linux/ids.js";
 import { encodePlan } from "../plan/encode.js";
 import { CLONE } from "../plan/ops.js";
 import type { Container } from "./container.js";
-import { withLock } from "./lock.js";
+import { withLock } from "../linux/lock.js";
 import { isLive } from "./state.js";
 
 export const O_PATH = 0o10000000; // the same on every Linux architecture; Node has no constant for it

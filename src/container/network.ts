@@ -12,7 +12,7 @@ import { attachNics, nicName, releaseAddresses, reserveAddresses, type Attached 
 import { Netlink } from "../network/netlink.js";
 import { nicSchema, type NicConfig } from "../network/schema.js";
 import type { Container } from "./container.js";
-import { withLock } from "./lock.js";
+import { withLock } from "../linux/lock.js";
 import { isLive } from "./state.js";
 
 export interface InterfaceInfo {

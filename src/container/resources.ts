@@ -15,7 +15,7 @@ import { readStats, type ContainerStats } from "../cgroup/stats.js";
 import { issuesOf } from "../config/resolve.js";
 import { codeOf, ConfigError, HostError, StateError } from "../errors.js";
 import type { Container } from "./container.js";
-import { withLock } from "./lock.js";
+import { withLock } from "../linux/lock.js";
 import { isLive, type ExitStatus } from "./state.js";
 
 /** The standard device rules followed by a container's own (`"c 10:237 rw"` strings or rules). */

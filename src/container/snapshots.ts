@@ -14,7 +14,7 @@ import { ConfigError, NotFoundError, StateError } from "../errors.js";
 import type { ImageRootfs } from "../rootfs/record.js";
 import { copyInto, deleteSubvolume, restoreRoot, snapshotSubvolume } from "../storage/btrfs.js";
 import type { Container } from "./container.js";
-import { withLock } from "./lock.js";
+import { withLock } from "../linux/lock.js";
 import { isLive } from "./state.js";
 
 export interface SnapshotInfo {
@@ -136,4 +136,4 @@ export async function deleteSnapshot(c: Container, name: string): Promise<void> 
 }
 
 /** Kept here for the callers that import it from this module. */
-export { shiftIds } from "../storage/ids.js";
+export { shiftIds } from "../linux/ids.js";

@@ -17,7 +17,7 @@ import { buildInitPlan, type SpawnPlan } from "../plan/build-plan.js";
 import { encodePlan } from "../plan/encode.js";
 import type { Container } from "./container.js";
 import { setupError } from "./errors-map.js";
-import { withLock } from "./lock.js";
+import { withLock } from "../linux/lock.js";
 import { tellInit } from "./monitor.js";
 import { processInfo } from "./proc.js";
 import { deviceRulesOf } from "./resources.js";

@@ -17,40 +17,15 @@
  * auto_da_alloc heuristic), 0.15-0.5 ms against 4 µs in place.
  * @module
  */
-import { createHash } from "node:crypto";
-import { closeSync, promises as fsp, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, promises as fsp, openSync, writeSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
 import { NAME_PATTERN, type IdMap, type ResolvedConfig } from "../config/schema.js";
 import { codeOf, HostError } from "../errors.js";
+import { readJsonFile, writeJsonAtomic } from "../linux/json-file.js";
 import type { Attached, NicLease } from "../network/manager.js";
 import type { RootfsRecord } from "../rootfs/record.js";
 
-export const DEFAULT_ROOT = "/var/lib/warren";
-
-/** Where containers live, and the cgroup subtree they use. */
-export interface RuntimeOptions {
-  /** State directory (default `/var/lib/warren`). */
-  root?: string;
-  /**
-   * Name of the cgroup v2 subtree (below the cgroup2 mount) holding this
-   * root's containers. Default `warren` for the default root, and
-   * `warren-<hash of root>` for any other, so two roots never collide.
-   */
-  cgroupParent?: string;
-}
-
-export interface ResolvedRuntime {
-  root: string;
-  cgroupParent: string;
-}
-
-export function resolveRuntime(o: RuntimeOptions | undefined): ResolvedRuntime {
-  const root = o?.root ?? DEFAULT_ROOT;
-  const cgroupParent =
-    o?.cgroupParent ?? (root === DEFAULT_ROOT ? "warren" : `warren-${createHash("sha256").update(root).digest("hex").slice(0, 8)}`);
-  return { root, cgroupParent };
-}
 
 /** Written once at create. */
 export interface ContainerRecord {
@@ -165,15 +140,15 @@ export class StateStore {
   }
 
   async readRecord(name: string): Promise<ContainerRecord | undefined> {
-    return this.readJson<ContainerRecord>(join(this.dir(name), "container.json"));
+    return readJsonFile<ContainerRecord>(join(this.dir(name), "container.json"));
   }
 
   async writeRecord(record: ContainerRecord): Promise<void> {
-    await this.writeJson(join(this.dir(record.name), "container.json"), record);
+    writeJsonAtomic(join(this.dir(record.name), "container.json"), record);
   }
 
   async readState(name: string): Promise<RuntimeState | undefined> {
-    return this.readJson<RuntimeState>(join(this.dir(name), "state.json"));
+    return readJsonFile<RuntimeState>(join(this.dir(name), "state.json"));
   }
 
   async writeState(name: string, state: RuntimeState): Promise<void> {
@@ -200,7 +175,7 @@ export class StateStore {
         }
       }
     }
-    await this.writeJson(path, state);
+    writeJsonAtomic(path, state);
   }
 
   /** Names of every container under the root, sorted. */
@@ -219,38 +194,5 @@ export class StateStore {
 
   async remove(name: string): Promise<void> {
     await fsp.rm(this.dir(name), { recursive: true, force: true });
-  }
-
-  private async readJson<T>(path: string): Promise<T | undefined> {
-    for (let attempt = 0; ; attempt++) {
-      let text: string;
-      try {
-        text = readFileSync(path, "utf8");
-      } catch (e) {
-        if (codeOf(e) === "ENOENT") return undefined;
-        throw new HostError(`read \`${path}\``, codeOf(e), { path, syscall: "read", cause: e });
-      }
-      try {
-        return JSON.parse(text) as T;
-      } catch (e) {
-        // A read racing an in-place rewrite can see a torn block: read again.
-        if (attempt < 5) {
-          await new Promise((r) => setTimeout(r, 1));
-          continue;
-        }
-        throw new HostError(`parse \`${path}\``, "EINVAL", { path, cause: e });
-      }
-    }
-  }
-
-  private async writeJson(path: string, value: unknown): Promise<void> {
-    const tmp = `${path}.${process.pid}.tmp`;
-    try {
-      writeFileSync(tmp, JSON.stringify(value, null, 2) + "\n", { mode: 0o600 });
-      renameSync(tmp, path);
-    } catch (e) {
-      rmSync(tmp, { force: true });
-      throw new HostError(`write \`${path}\``, codeOf(e), { path, syscall: "write", cause: e });
-    }
   }
 }

@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, promises as fsp } from "node:fs";
 import { join } from "node:path";
 
-import { lockFile, type Lock } from "../container/lock.js";
+import { lockFile, type Lock } from "../linux/lock.js";
 import { codeOf } from "../errors.js";
 import { DigestMismatchError, RegistryError } from "./errors.js";
 import type { Descriptor } from "./oci.js";

@@ -14,7 +14,8 @@ import { existsSync, promises as fsp, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createHash, randomBytes } from "node:crypto";
 
-import { withLock } from "../container/lock.js";
+import { writeJsonAtomic } from "../linux/json-file.js";
+import { withLock } from "../linux/lock.js";
 import { codeOf, NotFoundError, StateError } from "../errors.js";
 import { ImageError, RegistryError } from "./errors.js";
 import { importOciLayout, type ImageConfig, type ImportOciOptions, type Platform } from "./oci.js";
@@ -100,9 +101,7 @@ export class ImageStore {
   }
 
   private async writeTags(tags: Record<string, string>): Promise<void> {
-    const tmp = `${this.tagsFile}.${process.pid}.tmp`;
-    await fsp.writeFile(tmp, JSON.stringify(tags, null, 2) + "\n");
-    await fsp.rename(tmp, this.tagsFile);
+    writeJsonAtomic(this.tagsFile, tags, 0o644);
   }
 
   /**

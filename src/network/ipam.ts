@@ -18,12 +18,13 @@
  * highest 128 addresses (RFC 2526 anycast) are skipped.
  * @module
  */
-import { createHash, randomBytes } from "node:crypto";
-import { promises as fsp, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { promises as fsp, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 import { codeOf, ConfigError, HostError, NotFoundError, StateError } from "../errors.js";
-import { withLock } from "../container/lock.js";
+import { writeJsonAtomic } from "../linux/json-file.js";
+import { withLock } from "../linux/lock.js";
 
 // ---------------------------------------------------------------------------
 // Addresses
@@ -594,13 +595,6 @@ export class LeaseStore {
   }
 
   private write(path: string, rec: NetworkRecord): void {
-    const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-    try {
-      writeFileSync(tmp, JSON.stringify(rec, null, 2) + "\n", { mode: 0o600 });
-      renameSync(tmp, path);
-    } catch (e) {
-      rmSync(tmp, { force: true });
-      throw new HostError(`write \`${path}\``, codeOf(e), { path, syscall: "write", cause: e });
-    }
+    writeJsonAtomic(path, rec);
   }
 }

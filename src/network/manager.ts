@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 import { codeOf, ConfigError, HostError } from "../errors.js";
-import type { ResolvedRuntime } from "../container/state.js";
+import type { ResolvedRuntime } from "../config/runtime.js";
 import { cidrOverlaps, LeaseStore, parseCidr } from "./ipam.js";
 import { Netlink } from "./netlink.js";
 import { Nft } from "./nft.js";

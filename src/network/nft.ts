@@ -58,7 +58,7 @@ import { createHash } from "node:crypto";
 import { accessSync, constants, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 
-import { withLock } from "../container/lock.js";
+import { withLock } from "../linux/lock.js";
 import { codeOf, ConfigError, HostError } from "../errors.js";
 import { type Cidr, formatIp, type Ip, parseCidr, tryParseIp } from "./ipam.js";
 

@@ -6,6 +6,7 @@
  */
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, RLIMIT_NUMBERS, type IdMap, type ResolvedConfig } from "../config/schema.js";
 import type { RootfsRecord } from "../rootfs/record.js";
+import { idMapLine } from "../linux/ids.js";
 import { capabilityMask, capabilityName } from "./caps.js";
 import { CLONE, MOUNT_ATTR, MS, type Op } from "./ops.js";
 import { rootfsPlan } from "./rootfs.js";
@@ -106,9 +107,6 @@ export function cloneFlagsOf(ns: ResolvedConfig["namespaces"]): number {
   );
 }
 
-export function idMapLine(map: IdMap, kind: "uid" | "gid"): string {
-  return `0 ${kind === "uid" ? map.hostUid : map.hostGid} ${map.size}\n`;
-}
 
 function makedev(major: number, minor: number): number {
   return ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & ~0xff) << 12);

@@ -17,7 +17,7 @@ import { ConfigError, NotFoundError } from "../errors.js";
 import { supportsIdmappedMounts } from "./idmap-probe.js";
 import type { ImageInfo } from "../image/store.js";
 import type { ImageRootfs, RootfsRecord } from "../rootfs/record.js";
-import { shiftIds } from "./ids.js";
+import { shiftIds } from "../linux/ids.js";
 import { StateStore } from "../container/state.js";
 import { chooseStorage, copyInto, deleteContainerSubvolumes, imageSubvolume, makeRoot } from "./btrfs.js";
 

@@ -20,7 +20,7 @@ import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 
 import { codeOf, ConfigError, HostError } from "../errors.js";
-import { withLock } from "../container/lock.js";
+import { withLock } from "../linux/lock.js";
 
 const run = promisify(execFile);
 

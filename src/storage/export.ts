@@ -27,12 +27,12 @@ import { NAME_PATTERN, type ContainerConfig, type ResolvedConfig } from "../conf
 import { ConfigError, HostError, StateError } from "../errors.js";
 import { ImageStore } from "../image/store.js";
 import type { Container } from "../container/container.js";
-import { withLock } from "../container/lock.js";
-import { resolveRuntime, type RuntimeOptions } from "../container/state.js";
+import { withLock } from "../linux/lock.js";
+import { resolveRuntime, type RuntimeOptions } from "../config/runtime.js";
 import type { SnapshotInfo } from "../container/snapshots.js";
 import { baseOf, CREATE_SEED, snapshotTree, storageOf, type Seed, type SeededOptions, type StorageKind } from "./backend.js";
 import { copyInto, createSubvolume, deleteSubvolume, snapshotSubvolume } from "./btrfs.js";
-import { collectIds, shiftIds, viewId } from "./ids.js";
+import { collectIds, shiftIds, viewId } from "../linux/ids.js";
 
 const run = promisify(execFile);
 

@@ -12,7 +12,7 @@ import { closeSync, openSync, promises as fsp } from "node:fs";
 import type { IdMap } from "../config/schema.js";
 import { errnoName, HostError } from "../errors.js";
 import { native } from "../native/binding.js";
-import { idMapLine } from "../plan/build-plan.js";
+import { idMapLine } from "../linux/ids.js";
 import { encodePlan } from "../plan/encode.js";
 import { CLONE } from "../plan/ops.js";
 

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
-import { resolveRuntime } from "../../src/container/state.js";
+import { resolveRuntime } from "../../src/config/runtime.js";
 import { Container, detectCgroupHost, host, ociLayoutFromDirectory } from "../../src/index.js";
 import { managedNetwork } from "../../src/network/manager.js";
 

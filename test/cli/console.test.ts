@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
-import { resolveRuntime } from "../../src/container/state.js";
+import { resolveRuntime } from "../../src/config/runtime.js";
 import { Container, detectCgroupHost } from "../../src/index.js";
 import { rootfs } from "../helpers/env.js";
 

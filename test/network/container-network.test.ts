@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Container } from "../../src/index.js";
 import { managedNetwork } from "../../src/network/manager.js";
 import { Netlink } from "../../src/network/netlink.js";
-import { resolveRuntime } from "../../src/container/state.js";
+import { resolveRuntime } from "../../src/config/runtime.js";
 import { busybox, cleanupAll, rootfs, runtime, stateRoot, uniqueName } from "../helpers/env.js";
 
 const run = promisify(execFile);

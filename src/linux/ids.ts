@@ -9,6 +9,18 @@ import { join } from "node:path";
 
 import { native } from "../native/binding.js";
 
+/** A host id range mapped to ids 0.. of a user namespace (uids and gids side by side). */
+export interface HostIdRange {
+  hostUid: number;
+  hostGid: number;
+  size: number;
+}
+
+/** The line written to a process's uid_map or gid_map for `map`. */
+export function idMapLine(map: HostIdRange, kind: "uid" | "gid"): string {
+  return `0 ${kind === "uid" ? map.hostUid : map.hostGid} ${map.size}\n`;
+}
+
 /** A file's capabilities xattr, if it has one. */
 function fileCaps(path: string): Buffer | undefined {
   try {
