@@ -13,7 +13,8 @@
  * ```
  * @module
  */
-export { Container, EMBEDDED_IDLE_INIT } from "./container/container.js";
+export { Container } from "./container/container.js";
+export { EMBEDDED_IDLE_INIT, type EffectiveConfig } from "./plan/effective.js";
 export type { ExitStatus, Status, StopReason } from "./container/state.js";
 export type { RuntimeOptions } from "./config/runtime.js";
 export type { StartOptions } from "./container/start.js";
@@ -21,11 +22,11 @@ export type { StopOptions } from "./container/stop.js";
 export type { ExecOptions, ExecOutput, ExecProcess } from "./container/exec.js";
 export type { StdioMode } from "./container/stdio.js";
 export type { ConsoleStream } from "./container/monitor.js";
-export type { InitKind } from "./container/init-kind.js";
+export type { InitKind } from "./rootfs/init-kind.js";
 export type { ContainerConfig, ResolvedConfig, MountConfig, IdMap } from "./config/schema.js";
 export { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, containerSchema, mountSchema, idmapSchema } from "./config/schema.js";
-export { DEFAULT_CAP_DROP, type CapabilityName } from "./plan/caps.js";
-export { DEFAULT_SECCOMP_DENY } from "./plan/seccomp.js";
+export { DEFAULT_CAP_DROP, DEFAULT_SECCOMP_DENY } from "./config/defaults.js";
+export type { CapabilityName } from "./linux/caps.js";
 export { detectCgroupHost, type CgroupHost } from "./cgroup/cgroup2.js";
 export { host, type HostInfo } from "./host.js";
 export { ImageStore, type ImageInfo } from "./image/store.js";
@@ -57,4 +58,4 @@ export {
 } from "./errors.js";
 export type { DirEntry, FileStat, FileType, PushOptions } from "./container/files.js";
 export type { GroupInfo, UserInfo } from "./container/users.js";
-export type { ExportOptions, ExportManifest } from "./storage/export.js";
+export type { ExportOptions, ExportManifest } from "./container/export.js";

@@ -10,7 +10,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 
 import { parseBytes, parsePercent } from "../cgroup/units.js";
 import { ConfigError, parseDeviceRule, type ContainerConfig, type Limits, type MountConfig } from "../index.js";
-import { nicSchema, type NicInput } from "../network/schema.js";
+import { nicSchema, type NicInput } from "../config/nic.js";
 
 /** A bad command line: printed as `warren: <message>`, exit status 125. */
 export class UsageError extends Error {

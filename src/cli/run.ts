@@ -68,7 +68,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     // A system init (systemd, sysvinit, busybox init) gets its console, and
     // the terminal is attached to it, as `lxc-start -F` does; any other
     // init gets this process's stdio.
-    const onConsole = container._effective().console;
+    const onConsole = container.effectiveConfig().console;
     try {
       await container.start(onConsole ? wait : { stdio: "inherit", ...wait });
     } catch (e) {

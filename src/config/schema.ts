@@ -9,9 +9,9 @@ import { z } from "zod";
 
 import { parseDeviceRule } from "../cgroup/devices.js";
 import { limitsSchema } from "../cgroup/limits.js";
-import { nicSchema, portSchema } from "../network/schema.js";
-import { capabilityName, DEFAULT_CAP_DROP } from "../plan/caps.js";
-import { DEFAULT_SECCOMP_DENY } from "../plan/seccomp.js";
+import { nicSchema, portSchema } from "./nic.js";
+import { capabilityName } from "../linux/caps.js";
+import { DEFAULT_CAP_DROP, DEFAULT_SECCOMP_DENY } from "./defaults.js";
 import { signalNumber } from "./signals.js";
 
 /** Container names: what LXC accepts minus `/`, usable as a path component and a cgroup name. */

@@ -18,7 +18,7 @@ import { codeOf, ConfigError, HostError, ProcessExitError, StateError } from "..
 import { native } from "../native/binding.js";
 import { buildExecPlan, environment } from "../plan/build-plan.js";
 import { encodePlan } from "../plan/encode.js";
-import type { Container } from "./container.js";
+import type { ContainerHandle } from "./handle.js";
 import { lookupUser } from "./users.js";
 import { setupError } from "./errors-map.js";
 import { closeChildSide, destroyStreams, openStdio, type OpenedStdio } from "./stdio.js";
@@ -76,13 +76,13 @@ export interface ExecOutput extends ExitStatus {
   stderr: string;
 }
 
-function parseOptions(c: Container, options: unknown) {
+function parseOptions(c: ContainerHandle, options: unknown) {
   const r = execOptionsSchema.safeParse(options ?? {});
   if (!r.success) throw new ConfigError(issuesOf(r.error), { container: c.name });
   return r.data;
 }
 
-function checkArgv(c: Container, argv: readonly string[]): string[] {
+function checkArgv(c: ContainerHandle, argv: readonly string[]): string[] {
   if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== "string" || a.includes("\0")) || argv[0] === "") {
     throw new ConfigError([{ path: "argv", message: "must be a non-empty array of strings without NUL" }], { container: c.name });
   }
@@ -95,7 +95,7 @@ interface Pty {
   stream: ReadStream;
 }
 
-function openPty(c: Container, initPid: number, size: { cols?: number; rows?: number }): Pty {
+function openPty(c: ContainerHandle, initPid: number, size: { cols?: number; rows?: number }): Pty {
   // The container's own devpts instance, reached through the init's root:
   // the pty then exists inside the container (as /dev/pts/N there).
   const path = `/proc/${initPid}/root/dev/ptmx`;
@@ -116,16 +116,16 @@ function openPty(c: Container, initPid: number, size: { cols?: number; rows?: nu
   }
 }
 
-export async function execInContainer(c: Container, argvIn: readonly string[], options: ExecOptions): Promise<ExecProcess> {
+export async function execInContainer(c: ContainerHandle, argvIn: readonly string[], options: ExecOptions): Promise<ExecProcess> {
   const o = parseOptions(c, options);
   const argv = checkArgv(c, argvIn);
   await c.refresh();
-  const run = c._run;
-  if (!run) throw new StateError(`container "${c.name}" is not running`, "exec", c.state, { container: c.name });
-  if (c.state === "frozen") {
+  const run = c.run;
+  if (!run) throw new StateError(`container "${c.name}" is not running`, "exec", c.status, { container: c.name });
+  if (c.status === "frozen") {
     throw new StateError(`container "${c.name}" is frozen; unfreeze it before exec`, "exec", "frozen", { container: c.name });
   }
-  const config = c._effective();
+  const config = c.effective();
   let user: { uid: number; gid: number; groups: number[] };
   let loginEnv: Record<string, string> = {};
   if (o.user === undefined) user = config.user;
@@ -137,7 +137,7 @@ export async function execInContainer(c: Container, argvIn: readonly string[], o
     loginEnv = { HOME: u.home, USER: u.name, LOGNAME: u.name, ...(u.shell ? { SHELL: u.shell } : {}) };
   } else user = { uid: o.user.uid, gid: o.user.gid ?? o.user.uid, groups: o.user.groups ?? [] };
 
-  const leaf = await c._cgroups.execLeaf(c.name);
+  const leaf = await c.cgroups.execLeaf(c.name);
   let pty: Pty | undefined;
   let stdio: OpenedStdio | undefined;
   try {
@@ -163,7 +163,7 @@ export async function execInContainer(c: Container, argvIn: readonly string[], o
     if (stdio) closeChildSide(stdio);
     if (pty) closeSync(pty.peer);
     if ("error" in res) throw setupError(c.name, "exec", plan.ops, res.error.opIndex, res.error.errno);
-    c._emit({ type: "exec", pid: res.pid, argv: [...argv] });
+    c.emit({ type: "exec", pid: res.pid, argv: [...argv] });
     return makeProcess(c, res.pid, res.pidfd, stdio, pty);
   } catch (e) {
     if (stdio) {
@@ -182,7 +182,7 @@ export async function execInContainer(c: Container, argvIn: readonly string[], o
   }
 }
 
-function makeProcess(c: Container, pid: number, pidfd: number, stdio: OpenedStdio | undefined, pty: Pty | undefined): ExecProcess {
+function makeProcess(c: ContainerHandle, pid: number, pidfd: number, stdio: OpenedStdio | undefined, pty: Pty | undefined): ExecProcess {
   let closed = false;
   const exited = new Promise<ExitStatus>((resolve) => {
     const w = new (native().ExitWatcher)(pidfd, (code, sig) => {
@@ -233,7 +233,7 @@ function collect(stream: Readable | null): Promise<string> {
 }
 
 export async function execOutput(
-  c: Container,
+  c: ContainerHandle,
   argv: readonly string[],
   options: ExecOptions & { input?: string | Buffer; check?: boolean },
 ): Promise<ExecOutput> {

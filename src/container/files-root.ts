@@ -26,7 +26,7 @@ import { native } from "../native/binding.js";
 import { idMapLine } from "../linux/ids.js";
 import { encodePlan } from "../plan/encode.js";
 import { CLONE } from "../plan/ops.js";
-import type { Container } from "./container.js";
+import type { ContainerHandle } from "./handle.js";
 import { withLock } from "../linux/lock.js";
 import { isLive } from "./state.js";
 
@@ -53,7 +53,7 @@ export interface Root {
 
 /** One operation on one path of one container: what its errors name. */
 export interface Ctx {
-  c: Container;
+  c: ContainerHandle;
   op: string;
   path: string;
 }
@@ -166,7 +166,7 @@ function detachedTree(x: Ctx, path: string, opts: { userns?: number; readonly?: 
 /** The stopped container's root, as a detached mount (or the plain directory) only this operation holds. */
 async function openStoppedRoot(x: Ctx): Promise<Root> {
   const c = x.c;
-  const r = c._record.rootfs;
+  const r = c.record.rootfs;
   const map = c.idmap;
   if (r.kind === "image" && r.storage === "btrfs") {
     // The container's own subvolume, stored with the ids the container sees
@@ -247,7 +247,7 @@ export async function withRoot<T>(x: Ctx, f: (root: Root) => Promise<T>): Promis
   for (let attempt = 0; attempt < 50; attempt++) {
     await x.c.refresh();
     x.c.assertNotDestroyed(x.op);
-    const run = x.c._run;
+    const run = x.c.run;
     if (run) {
       const fd = openRunningRoot(x, run.pid, run.pidfd);
       if (fd !== null) {
@@ -258,8 +258,8 @@ export async function withRoot<T>(x: Ctx, f: (root: Root) => Promise<T>): Promis
         }
       }
     }
-    const done = await withLock(x.c._store.lockPath(x.c.name), async () => {
-      const disk = await x.c._store.readState(x.c.name);
+    const done = await withLock(x.c.store.lockPath(x.c.name), async () => {
+      const disk = await x.c.store.readState(x.c.name);
       if (isLive(disk?.status)) return null; // started meanwhile, or its end is not recorded yet
       const root = await openStoppedRoot(x);
       try {
@@ -275,9 +275,9 @@ export async function withRoot<T>(x: Ctx, f: (root: Root) => Promise<T>): Promis
     if (done) return done.value;
     await sleep(Math.min(2 ** attempt, 20));
   }
-  throw new StateError(`container "${x.c.name}": ${x.op} \`${x.path}\`: the container keeps changing state`, x.op, x.c.state, { container: x.c.name });
+  throw new StateError(`container "${x.c.name}": ${x.op} \`${x.path}\`: the container keeps changing state`, x.op, x.c.status, { container: x.c.name });
 }
 
 export function assertWritable(x: Ctx, root: Root): void {
-  if (root.readonlyWhy) throw new StateError(`container "${x.c.name}": ${x.op} \`${x.path}\`: ${root.readonlyWhy}`, x.op, x.c.state, { container: x.c.name });
+  if (root.readonlyWhy) throw new StateError(`container "${x.c.name}": ${x.op} \`${x.path}\`: ${root.readonlyWhy}`, x.op, x.c.status, { container: x.c.name });
 }

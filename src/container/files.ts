@@ -24,7 +24,7 @@ import { pipeline } from "node:stream/promises";
 
 import { codeOf, ConfigError, HostError, NotFoundError } from "../errors.js";
 import { native } from "../native/binding.js";
-import type { Container } from "./container.js";
+import type { ContainerHandle } from "./handle.js";
 import { assertWritable, checkId, closeQuietly, containerId, errnoOf, fail, hostId, IN_ROOT, O_PATH, ONE, RESOLVE, step, withRoot, type Ctx, type Root } from "./files-root.js";
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_NOFOLLOW, O_DIRECTORY, O_NOCTTY } = fsc;
@@ -165,7 +165,7 @@ function reopenRegular(x: Ctx, root: Root, pathFd: number, flags: number): numbe
  * await pushFile(c, Buffer.from("hello\n"), "/etc/motd");
  * ```
  */
-export async function pushFile(c: Container, source: string | Buffer | Readable, containerPath: string, options: PushOptions = {}): Promise<void> {
+export async function pushFile(c: ContainerHandle, source: string | Buffer | Readable, containerPath: string, options: PushOptions = {}): Promise<void> {
   const x: Ctx = { c, op: "pushFile", path: containerPath };
   const { parent, base } = normalize(x);
   if (!base) fail(x, "open", { errno: 21, syscall: "openat2" });
@@ -249,7 +249,7 @@ async function openForRead(x: Ctx): Promise<{ fd: number; stat: FileStat }> {
  * A stream of a file of the container. The file stays open (and a stopped
  * container's root with it) until the stream ends or is destroyed.
  */
-export async function openReadStream(c: Container, containerPath: string): Promise<Readable> {
+export async function openReadStream(c: ContainerHandle, containerPath: string): Promise<Readable> {
   const { fd } = await openForRead({ c, op: "openReadStream", path: containerPath });
   return createReadStream("", { fd, autoClose: true });
 }
@@ -264,9 +264,9 @@ export async function openReadStream(c: Container, containerPath: string): Promi
  * await pullFile(c, "/var/log/syslog", "/tmp/web-syslog");    // to a host file
  * ```
  */
-export async function pullFile(c: Container, containerPath: string): Promise<Buffer>;
-export async function pullFile(c: Container, containerPath: string, hostPath: string): Promise<void>;
-export async function pullFile(c: Container, containerPath: string, hostPath?: string): Promise<Buffer | void> {
+export async function pullFile(c: ContainerHandle, containerPath: string): Promise<Buffer>;
+export async function pullFile(c: ContainerHandle, containerPath: string, hostPath: string): Promise<void>;
+export async function pullFile(c: ContainerHandle, containerPath: string, hostPath?: string): Promise<Buffer | void> {
   const x: Ctx = { c, op: "pullFile", path: containerPath };
   const { fd, stat } = await openForRead(x);
   const stream = createReadStream("", { fd, autoClose: true });
@@ -288,7 +288,7 @@ export async function pullFile(c: Container, containerPath: string, hostPath?: s
 }
 
 /** A file of the container as UTF-8 text. */
-export async function readFileText(c: Container, containerPath: string): Promise<string> {
+export async function readFileText(c: ContainerHandle, containerPath: string): Promise<string> {
   return (await pullFile(c, containerPath)).toString("utf8");
 }
 
@@ -296,7 +296,7 @@ export async function readFileText(c: Container, containerPath: string): Promise
  * What is at a path: the last component is not followed unless `follow`
  * (then a symlink's target is described).
  */
-export async function stat(c: Container, containerPath: string, options: { follow?: boolean } = {}): Promise<FileStat> {
+export async function stat(c: ContainerHandle, containerPath: string, options: { follow?: boolean } = {}): Promise<FileStat> {
   const x: Ctx = { c, op: "stat", path: containerPath };
   const { norm, parent, base } = normalize(x);
   return withRoot(x, async (root) => {
@@ -319,7 +319,7 @@ export async function stat(c: Container, containerPath: string, options: { follo
 }
 
 /** The entries of a directory (symlinks described, not followed), sorted by name. */
-export async function readdir(c: Container, containerPath: string): Promise<DirEntry[]> {
+export async function readdir(c: ContainerHandle, containerPath: string): Promise<DirEntry[]> {
   const x: Ctx = { c, op: "readdir", path: containerPath };
   const { norm } = normalize(x);
   return withRoot(x, async (root) => {
@@ -354,7 +354,7 @@ export async function readdir(c: Container, containerPath: string): Promise<DirE
  * otherwise); `recursive` creates missing parents too and accepts an
  * existing directory.
  */
-export async function mkdir(c: Container, containerPath: string, options: { mode?: number; uid?: number; gid?: number; recursive?: boolean } = {}): Promise<void> {
+export async function mkdir(c: ContainerHandle, containerPath: string, options: { mode?: number; uid?: number; gid?: number; recursive?: boolean } = {}): Promise<void> {
   const x: Ctx = { c, op: "mkdir", path: containerPath };
   const { parent, base } = normalize(x);
   checkId(x, "uid", options.uid, c.idmap);
@@ -395,7 +395,7 @@ export async function mkdir(c: Container, containerPath: string, options: { mode
  * following symlinks or crossing into other mounts (EXDEV). `force`: no
  * error when it does not exist.
  */
-export async function rm(c: Container, containerPath: string, options: { recursive?: boolean; force?: boolean } = {}): Promise<void> {
+export async function rm(c: ContainerHandle, containerPath: string, options: { recursive?: boolean; force?: boolean } = {}): Promise<void> {
   const x: Ctx = { c, op: "rm", path: containerPath };
   const { parent, base } = normalize(x);
   if (!base) throw new ConfigError([{ path: "path", message: "refusing to remove the container's root" }], { container: c.name });

@@ -10,8 +10,8 @@ import { issuesOf } from "../config/resolve.js";
 import { ConfigError, StateError } from "../errors.js";
 import { attachNics, nicName, releaseAddresses, reserveAddresses, type Attached } from "../network/manager.js";
 import { Netlink } from "../network/netlink.js";
-import { nicSchema, type NicConfig } from "../network/schema.js";
-import type { Container } from "./container.js";
+import { nicSchema, type NicConfig } from "../config/nic.js";
+import type { ContainerHandle } from "./handle.js";
 import { withLock } from "../linux/lock.js";
 import { isLive } from "./state.js";
 
@@ -26,9 +26,9 @@ export interface InterfaceInfo {
   stats?: { rxBytes: number; txBytes: number; rxPackets: number; txPackets: number };
 }
 
-function requireLive(c: Container, op: string): number {
-  if (!c._run || !isLive(c.state)) throw new StateError(`container "${c.name}" is not running`, op, c.state, { container: c.name });
-  return c._run.pid;
+function requireLive(c: ContainerHandle, op: string): number {
+  if (!c.run || !isLive(c.status)) throw new StateError(`container "${c.name}" is not running`, op, c.status, { container: c.name });
+  return c.run.pid;
 }
 
 function withNamespace<T>(pid: number, fn: (inner: Netlink, nsfd: number) => T): T {
@@ -45,7 +45,7 @@ function withNamespace<T>(pid: number, fn: (inner: Netlink, nsfd: number) => T):
   }
 }
 
-export async function containerNetwork(c: Container): Promise<InterfaceInfo[]> {
+export async function containerNetwork(c: ContainerHandle): Promise<InterfaceInfo[]> {
   const pid = requireLive(c, "network");
   return withNamespace(pid, (inner) => {
     const addrs = inner.addresses();
@@ -66,7 +66,7 @@ function mergeAttached(a: Attached | undefined, b: Attached): Attached {
 }
 
 /** Plugs a NIC into the running container (and keeps it in its config). */
-export async function addNic(c: Container, spec: unknown): Promise<void> {
+export async function addNic(c: ContainerHandle, spec: unknown): Promise<void> {
   const parsed = nicSchema.safeParse(spec);
   if (!parsed.success) {
     throw new ConfigError(issuesOf(parsed.error).map((i) => ({ ...i, path: i.path ? `nic.${i.path}` : "nic" })), { container: c.name });
@@ -79,13 +79,13 @@ export async function addNic(c: Container, spec: unknown): Promise<void> {
   if (!c.config.namespaces.net) throw new ConfigError([{ path: "nic", message: "the container shares the host's network" }], { container: c.name });
   await c.refresh();
   const pid = requireLive(c, "addNic");
-  await withLock(c._store.lockPath(c.name), async () => {
+  await withLock(c.store.lockPath(c.name), async () => {
     const index = c.config.nics.length;
-    const leases = await reserveAddresses(c._runtime, c.name, [nic], index);
+    const leases = await reserveAddresses(c.runtime, c.name, [nic], index);
     let attached: Attached;
     try {
       attached = await attachNics({
-        runtime: c._runtime,
+        runtime: c.runtime,
         container: c.name,
         pid,
         nics: [nic],
@@ -95,28 +95,28 @@ export async function addNic(c: Container, spec: unknown): Promise<void> {
         routed: c.config.nics.length > 0,
       });
     } catch (e) {
-      await releaseAddresses(c._runtime, c.name, [name]);
+      await releaseAddresses(c.runtime, c.name, [name]);
       throw e;
     }
-    c._record = {
-      ...c._record,
-      config: { ...c._record.config, nics: [...c._record.config.nics, nic] },
-      leases: [...(c._record.leases ?? []), ...leases],
+    c.record = {
+      ...c.record,
+      config: { ...c.record.config, nics: [...c.record.config.nics, nic] },
+      leases: [...(c.record.leases ?? []), ...leases],
     };
-    await c._store.writeRecord(c._record);
-    const disk = (await c._store.readState(c.name)) ?? c._state;
-    c._state = { ...disk, network: mergeAttached(disk.network, attached) };
-    await c._store.writeState(c.name, c._state);
+    await c.store.writeRecord(c.record);
+    const disk = (await c.store.readState(c.name)) ?? c.state;
+    c.state = { ...disk, network: mergeAttached(disk.network, attached) };
+    await c.store.writeState(c.name, c.state);
   });
 }
 
 /** Moves every NIC lent to the running container back to the host under its own name (before a stop). */
-export async function returnLentNics(c: Container): Promise<void> {
-  const lent = c._state.network?.lent ?? [];
-  if (!lent.length || !c._run) return;
-  const pid = c._run.pid;
-  await withLock(c._store.lockPath(c.name), async () => {
-    const disk = (await c._store.readState(c.name)) ?? c._state;
+export async function returnLentNics(c: ContainerHandle): Promise<void> {
+  const lent = c.state.network?.lent ?? [];
+  if (!lent.length || !c.run) return;
+  const pid = c.run.pid;
+  await withLock(c.store.lockPath(c.name), async () => {
+    const disk = (await c.store.readState(c.name)) ?? c.state;
     const network = disk.network;
     if (!network?.lent.length) return;
     const hostNs = openSync("/proc/self/ns/net", "r");
@@ -132,19 +132,19 @@ export async function returnLentNics(c: Container): Promise<void> {
       closeSync(hostNs);
     }
     network.lent = [];
-    c._state = { ...disk, network };
-    await c._store.writeState(c.name, c._state);
+    c.state = { ...disk, network };
+    await c.store.writeState(c.name, c.state);
   });
 }
 
 /** Unplugs a NIC from the running container: a veth or macvlan is deleted, a physical NIC goes back to the host. */
-export async function removeNic(c: Container, name: string): Promise<void> {
+export async function removeNic(c: ContainerHandle, name: string): Promise<void> {
   const nic = c.config.nics.find((n) => nicName(n) === name);
   if (!nic) throw new ConfigError([{ path: "name", message: `the container has no NIC ${JSON.stringify(name)}` }], { container: c.name });
   await c.refresh();
   const pid = requireLive(c, "removeNic");
-  await withLock(c._store.lockPath(c.name), async () => {
-    const disk = (await c._store.readState(c.name)) ?? c._state;
+  await withLock(c.store.lockPath(c.name), async () => {
+    const disk = (await c.store.readState(c.name)) ?? c.state;
     const network: Attached = disk.network ?? { veths: [], lent: [], ports: false };
     if (nic.type === "physical") {
       const lent = network.lent.find((l) => l.name === name);
@@ -169,14 +169,14 @@ export async function removeNic(c: Container, name: string): Promise<void> {
         host.close();
       }
     }
-    await releaseAddresses(c._runtime, c.name, [name]);
-    c._record = {
-      ...c._record,
-      config: { ...c._record.config, nics: c._record.config.nics.filter((n) => n !== nic) },
-      leases: (c._record.leases ?? []).filter((l) => l.name !== name),
+    await releaseAddresses(c.runtime, c.name, [name]);
+    c.record = {
+      ...c.record,
+      config: { ...c.record.config, nics: c.record.config.nics.filter((n) => n !== nic) },
+      leases: (c.record.leases ?? []).filter((l) => l.name !== name),
     };
-    await c._store.writeRecord(c._record);
-    c._state = { ...disk, network };
-    await c._store.writeState(c.name, c._state);
+    await c.store.writeRecord(c.record);
+    c.state = { ...disk, network };
+    await c.store.writeState(c.name, c.state);
   });
 }

@@ -14,7 +14,7 @@ import { limitsSchema, type Limits, type ResolvedLimits } from "../cgroup/limits
 import { readStats, type ContainerStats } from "../cgroup/stats.js";
 import { issuesOf } from "../config/resolve.js";
 import { codeOf, ConfigError, HostError, StateError } from "../errors.js";
-import type { Container } from "./container.js";
+import type { ContainerHandle } from "./handle.js";
 import { withLock } from "../linux/lock.js";
 import { isLive, type ExitStatus } from "./state.js";
 
@@ -27,7 +27,7 @@ export function deviceRulesOf(extra: readonly (string | DeviceRule)[]): DeviceRu
  * Replaces a privileged container's device rules (kept for later starts),
  * live when it runs: the eBPF program on its cgroup is swapped atomically.
  */
-export async function setDeviceRules(c: Container, rules: readonly (string | DeviceRule)[]): Promise<void> {
+export async function setDeviceRules(c: ContainerHandle, rules: readonly (string | DeviceRule)[]): Promise<void> {
   if (c.config.namespaces.user) {
     throw new StateError(
       `container "${c.name}" has a user namespace: its device access is the kernel's (it sees only devices bound in), not a device program's`,
@@ -44,10 +44,10 @@ export async function setDeviceRules(c: Container, rules: readonly (string | Dev
   }
   const strings = parsed.slice(DEFAULT_DEVICE_RULES.length).map(formatDeviceRule);
   await c.refresh();
-  await withLock(c._store.lockPath(c.name), async () => {
-    if (c._run && isLive(c.state)) applyDeviceRules(c.cgroupPath, parsed);
-    c._record = { ...c._record, config: { ...c._record.config, deviceRules: strings } };
-    await c._store.writeRecord(c._record);
+  await withLock(c.store.lockPath(c.name), async () => {
+    if (c.run && isLive(c.status)) applyDeviceRules(c.cgroupPath, parsed);
+    c.record = { ...c.record, config: { ...c.record.config, deviceRules: strings } };
+    await c.store.writeRecord(c.record);
   });
 }
 
@@ -74,13 +74,13 @@ export function mergeLimits(base: ResolvedLimits | undefined, next: ResolvedLimi
   return out as ResolvedLimits;
 }
 
-function requireLive(c: Container, op: string): void {
-  if (!c._run || !isLive(c.state)) {
-    throw new StateError(`container "${c.name}" is not running`, op, c.state, { container: c.name });
+function requireLive(c: ContainerHandle, op: string): void {
+  if (!c.run || !isLive(c.status)) {
+    throw new StateError(`container "${c.name}" is not running`, op, c.status, { container: c.name });
   }
 }
 
-export async function setLimits(c: Container, input: Limits, options: { bestEffort?: boolean }): Promise<string[]> {
+export async function setLimits(c: ContainerHandle, input: Limits, options: { bestEffort?: boolean }): Promise<string[]> {
   const parsed = limitsSchema.safeParse(input);
   if (!parsed.success) {
     throw new ConfigError(
@@ -91,32 +91,35 @@ export async function setLimits(c: Container, input: Limits, options: { bestEffo
   await c.refresh();
   const host = detectCgroupHost();
   const bestEffort = options.bestEffort ?? c.config.bestEffortLimits;
-  return withLock(c._store.lockPath(c.name), async () => {
+  return withLock(c.store.lockPath(c.name), async () => {
     let warnings: string[];
-    if (c._run && isLive(c.state)) {
-      const enableFailures = enableControllers(c._cgroups, host);
+    if (c.run && isLive(c.status)) {
+      const enableFailures = enableControllers(c.cgroups, host);
       warnings = applyLimits(c.cgroupPath, parsed.data, { host, bestEffort, enableFailures, container: c.name });
     } else {
       // Checked now so a stopped container does not fail at its next start.
       warnings = checkLimits(parsed.data, { host, bestEffort, container: c.name }).warnings;
     }
-    c._record = { ...c._record, config: { ...c._record.config, limits: mergeLimits(c._record.config.limits, parsed.data) } };
-    await c._store.writeRecord(c._record);
+    c.record = { ...c.record, config: { ...c.record.config, limits: mergeLimits(c.record.config.limits, parsed.data) } };
+    await c.store.writeRecord(c.record);
     c.warnings = [...c.warnings, ...warnings];
     return warnings;
   });
 }
 
-export async function containerStats(c: Container): Promise<ContainerStats> {
+export async function containerStats(c: ContainerHandle): Promise<ContainerStats> {
   requireLive(c, "stats");
   return readStats(c.cgroupPath);
 }
 
-export async function setFrozen(c: Container, frozen: boolean, timeoutMs: number): Promise<void> {
+/** How long a freeze or thaw waits for the kernel to report it done, unless told. */
+export const FREEZE_TIMEOUT_MS = 10_000;
+
+export async function setFrozen(c: ContainerHandle, frozen: boolean, timeoutMs: number): Promise<void> {
   await c.refresh();
   const op = frozen ? "freeze" : "unfreeze";
   requireLive(c, op);
-  if ((c.state === "frozen") === frozen) return;
+  if ((c.status === "frozen") === frozen) return;
   const dir = c.cgroupPath;
   try {
     writeFileSync(join(dir, "cgroup.freeze"), frozen ? "1" : "0");
@@ -128,11 +131,11 @@ export async function setFrozen(c: Container, frozen: boolean, timeoutMs: number
   } catch (e) {
     throw new HostError(`${op} container "${c.name}": ${(e as Error).message}`, "ETIMEDOUT", { container: c.name, path: dir, cause: e });
   }
-  await withLock(c._store.lockPath(c.name), async () => {
-    const disk = await c._store.readState(c.name);
-    if (!disk || !isLive(disk.status) || disk.pid !== c._run?.pid) return; // exited meanwhile
-    c._state = { ...disk, status: frozen ? "frozen" : "running" };
-    await c._store.writeState(c.name, c._state);
+  await withLock(c.store.lockPath(c.name), async () => {
+    const disk = await c.store.readState(c.name);
+    if (!disk || !isLive(disk.status) || disk.pid !== c.run?.pid) return; // exited meanwhile
+    c.state = { ...disk, status: frozen ? "frozen" : "running" };
+    await c.store.writeState(c.name, c.state);
   });
 }
 
@@ -144,7 +147,7 @@ export async function setFrozen(c: Container, frozen: boolean, timeoutMs: number
  * container destroyed. Written by hand rather than as an async generator so
  * that `return()` ends it at once even while it waits for the next event.
  */
-export function containerEvents(c: Container, options: { follow?: boolean } = {}): AsyncIterableIterator<ContainerEvent> {
+export function containerEvents(c: ContainerHandle, options: { follow?: boolean } = {}): AsyncIterableIterator<ContainerEvent> {
   if (!options.follow) requireLive(c, "events");
   const queue: ContainerEvent[] = [];
   let waiting: ((r: IteratorResult<ContainerEvent>) => void) | undefined;
@@ -171,8 +174,8 @@ export function containerEvents(c: Container, options: { follow?: boolean } = {}
     ended = true;
     unwatch();
     stateWatcher?.close();
-    c._bus.off("event", onEvent);
-    c._bus.off("destroyed", finish);
+    c.bus.off("event", onEvent);
+    c.bus.off("destroyed", finish);
     if (waiting) {
       const w = waiting;
       waiting = undefined;
@@ -194,7 +197,7 @@ export function containerEvents(c: Container, options: { follow?: boolean } = {}
   // `started` and `stopped` events too (once per run, whoever saw it first).
   const startedSeen = new Set<number>();
   const stoppedSeen = new Set<number>();
-  let lastPid = c._state.pid;
+  let lastPid = c.state.pid;
   const onEvent = (e: ContainerEvent) => {
     if (e.type === "started") {
       if (startedSeen.has(e.pid)) return;
@@ -215,7 +218,7 @@ export function containerEvents(c: Container, options: { follow?: boolean } = {}
   if (options.follow) {
     try {
       stateWatcher = watchPath(join(c.stateDir, "state.json"), () => {
-        c._store
+        c.store
           .readState(c.name)
           .then((st) => {
             if (!st) return;
@@ -229,9 +232,9 @@ export function containerEvents(c: Container, options: { follow?: boolean } = {}
       /* no state file (yet) */
     }
   }
-  c._bus.on("event", onEvent);
-  c._bus.on("destroyed", finish);
-  if (isLive(c.state)) watch();
+  c.bus.on("event", onEvent);
+  c.bus.on("destroyed", finish);
+  if (isLive(c.status)) watch();
   return {
     next(): Promise<IteratorResult<ContainerEvent>> {
       if (queue.length) {

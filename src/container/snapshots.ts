@@ -13,7 +13,8 @@ import { NAME_PATTERN } from "../config/schema.js";
 import { ConfigError, NotFoundError, StateError } from "../errors.js";
 import type { ImageRootfs } from "../rootfs/record.js";
 import { copyInto, deleteSubvolume, restoreRoot, snapshotSubvolume } from "../storage/btrfs.js";
-import type { Container } from "./container.js";
+import type { ContainerHandle } from "./handle.js";
+import { FREEZE_TIMEOUT_MS, setFrozen } from "./resources.js";
 import { withLock } from "../linux/lock.js";
 import { isLive } from "./state.js";
 
@@ -22,8 +23,8 @@ export interface SnapshotInfo {
   createdAt: string;
 }
 
-function imageRootfsOf(c: Container, op: string): ImageRootfs {
-  const r = c._record.rootfs;
+function imageRootfsOf(c: ContainerHandle, op: string): ImageRootfs {
+  const r = c.record.rootfs;
   if (r.kind !== "image") {
     throw new StateError(`container "${c.name}" is not made from an image: ${op} works on image-based containers`, op, r.kind, { container: c.name });
   }
@@ -34,7 +35,7 @@ function checkName(name: string): void {
   if (!NAME_PATTERN.test(name)) throw new ConfigError([{ path: "snapshot", message: `bad snapshot name ${JSON.stringify(name)}` }]);
 }
 
-const snapshotsDir = (c: Container) => join(c.stateDir, "snapshots");
+const snapshotsDir = (c: ContainerHandle) => join(c.stateDir, "snapshots");
 
 /**
  * Runs `fn`, which copies the container's live tree, with a running
@@ -42,19 +43,19 @@ const snapshotsDir = (c: Container) => join(c.stateDir, "snapshots");
  * is taken by an atomic snapshot and needs no freeze; an overlay's upper
  * layer is copied file by file.
  */
-export async function withLiveTreeStill<T>(c: Container, fn: () => Promise<T>): Promise<T> {
-  const r = c._record.rootfs;
+export async function withLiveTreeStill<T>(c: ContainerHandle, fn: () => Promise<T>): Promise<T> {
+  const r = c.record.rootfs;
   await c.refresh();
-  const freeze = c.state === "running" && !(r.kind === "image" && r.storage === "btrfs");
-  if (freeze) await c.freeze();
+  const freeze = c.status === "running" && !(r.kind === "image" && r.storage === "btrfs");
+  if (freeze) await setFrozen(c, true, FREEZE_TIMEOUT_MS);
   try {
     return await fn();
   } finally {
-    if (freeze) await c.unfreeze().catch(() => undefined);
+    if (freeze) await setFrozen(c, false, FREEZE_TIMEOUT_MS).catch(() => undefined);
   }
 }
 
-export async function snapshot(c: Container, name: string): Promise<SnapshotInfo> {
+export async function snapshot(c: ContainerHandle, name: string): Promise<SnapshotInfo> {
   checkName(name);
   const r = imageRootfsOf(c, "snapshot");
   const dir = join(snapshotsDir(c), name);
@@ -80,7 +81,7 @@ export async function snapshot(c: Container, name: string): Promise<SnapshotInfo
   });
 }
 
-export async function listSnapshots(c: Container): Promise<SnapshotInfo[]> {
+export async function listSnapshots(c: ContainerHandle): Promise<SnapshotInfo[]> {
   imageRootfsOf(c, "listSnapshots");
   let names: string[] = [];
   try {
@@ -99,7 +100,7 @@ export async function listSnapshots(c: Container): Promise<SnapshotInfo[]> {
   return out;
 }
 
-export async function restoreSnapshot(c: Container, name: string): Promise<void> {
+export async function restoreSnapshot(c: ContainerHandle, name: string): Promise<void> {
   checkName(name);
   const r = imageRootfsOf(c, "restore");
   const dir = join(snapshotsDir(c), name, r.storage === "btrfs" ? "root" : "upper");
@@ -107,8 +108,8 @@ export async function restoreSnapshot(c: Container, name: string): Promise<void>
     throw new NotFoundError(`container "${c.name}" has no snapshot ${JSON.stringify(name)}`, { container: c.name });
   });
   await c.refresh();
-  if (isLive(c.state)) throw new StateError(`stop container "${c.name}" before restoring a snapshot`, "restore", c.state, { container: c.name });
-  await withLock(c._store.lockPath(c.name), async () => {
+  if (isLive(c.status)) throw new StateError(`stop container "${c.name}" before restoring a snapshot`, "restore", c.status, { container: c.name });
+  await withLock(c.store.lockPath(c.name), async () => {
     if (r.storage === "btrfs") {
       await restoreRoot(c.stateDir, dir);
       return;
@@ -129,7 +130,7 @@ async function removeSnapshotDir(dir: string): Promise<void> {
   await fsp.rm(dir, { recursive: true, force: true });
 }
 
-export async function deleteSnapshot(c: Container, name: string): Promise<void> {
+export async function deleteSnapshot(c: ContainerHandle, name: string): Promise<void> {
   checkName(name);
   imageRootfsOf(c, "deleteSnapshot");
   await removeSnapshotDir(join(snapshotsDir(c), name));

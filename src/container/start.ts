@@ -15,7 +15,7 @@ import { native, type SpawnResult } from "../native/binding.js";
 import { attachNics, detachNics, type Attached } from "../network/manager.js";
 import { buildInitPlan, type SpawnPlan } from "../plan/build-plan.js";
 import { encodePlan } from "../plan/encode.js";
-import type { Container } from "./container.js";
+import type { ContainerHandle } from "./handle.js";
 import { setupError } from "./errors-map.js";
 import { withLock } from "../linux/lock.js";
 import { tellInit } from "./monitor.js";
@@ -58,7 +58,7 @@ function bindSourceIsDir(source: string): boolean | undefined {
  * child's user namespace (mount_setattr needs privilege over the mount's
  * own namespace, which only the parent has). Returns the fds, in order.
  */
-function idmappedMounts(c: Container, pid: number, pass: NonNullable<SpawnPlan["pass"]>): number[] {
+function idmappedMounts(c: ContainerHandle, pid: number, pass: NonNullable<SpawnPlan["pass"]>): number[] {
   if (pass.length === 0) return [];
   const fds: number[] = [];
   const userns = openSync(`/proc/${pid}/ns/user`, "r");
@@ -96,9 +96,9 @@ function idmappedMounts(c: Container, pid: number, pass: NonNullable<SpawnPlan["
 }
 
 /** The generated /etc/resolv.conf, bound over the rootfs's own when it has one. */
-function resolvBind(c: Container): { source: string; target: string }[] {
+function resolvBind(c: ContainerHandle): { source: string; target: string }[] {
   const source = join(c.stateDir, "resolv.conf");
-  const r = c._record.rootfs;
+  const r = c.record.rootfs;
   if (r.kind === "embedded" || !existsSync(source)) return [];
   return existsSync(join(r.kind === "image" ? r.lower : r.path, "etc/resolv.conf")) ? [{ source, target: "/etc/resolv.conf" }] : [];
 }
@@ -109,19 +109,19 @@ function resolvBind(c: Container): { source: string; target: string }[] {
  * kind of each bind source can differ between two starts.
  */
 function initPlan(
-  c: Container,
+  c: ContainerHandle,
   stdio: [number, number, number],
   keepFds: number[],
   system: { console?: string; runHost?: { dir: string; notify: boolean } },
 ): { plan: SpawnPlan; encoded: Buffer } {
   const kinds = c.config.mounts.map((m) => (m.type === "bind" ? bindSourceIsDir(m.source) : null));
   const key = JSON.stringify([stdio, keepFds, kinds, system]);
-  const cached = c._planCache;
+  const cached = c.planCache;
   if (cached?.key === key) return cached;
   const plan = buildInitPlan({
     name: c.name,
-    config: c._effective(),
-    rootfs: c._record.rootfs,
+    config: c.effective(),
+    rootfs: c.record.rootfs,
     stateDir: c.stateDir,
     idmap: c.idmap,
     stdio,
@@ -131,11 +131,11 @@ function initPlan(
     ...(system.runHost ? { runHost: system.runHost } : {}),
     bindSourceIsDir: (source) => kinds[c.config.mounts.findIndex((m) => m.type === "bind" && m.source === source)] ?? undefined,
   });
-  c._planCache = { key, plan, encoded: encodePlan(plan.ops) };
-  return c._planCache;
+  c.planCache = { key, plan, encoded: encodePlan(plan.ops) };
+  return c.planCache;
 }
 
-export async function startContainer(c: Container, options: StartOptions): Promise<void> {
+export async function startContainer(c: ContainerHandle, options: StartOptions): Promise<void> {
   const modes = typeof options.stdio === "string" || options.stdio === undefined
     ? ([options.stdio ?? "ignore", options.stdio ?? "ignore", options.stdio ?? "ignore"] as [StdioMode, StdioMode, StdioMode])
     : options.stdio;
@@ -143,20 +143,20 @@ export async function startContainer(c: Container, options: StartOptions): Promi
     if (!Number.isInteger(fd) || fd < 3) throw new ConfigError([{ path: "inheritFds", message: `${fd} is not an fd above 2` }], { container: c.name });
   }
   await c.refresh();
-  await withLock(c._store.lockPath(c.name), async () => {
-    const disk = await c._store.readState(c.name);
-    if (c._run || isLive(disk?.status)) {
+  await withLock(c.store.lockPath(c.name), async () => {
+    const disk = await c.store.readState(c.name);
+    if (c.run || isLive(disk?.status)) {
       throw new StateError(`container "${c.name}" is already running`, "start", "running", { container: c.name });
     }
     const host = detectCgroupHost();
-    const enableFailures = enableControllers(c._cgroups, host);
-    const cgroupPath = await c._cgroups.create(c.name);
+    const enableFailures = enableControllers(c.cgroups, host);
+    const cgroupPath = await c.cgroups.create(c.name);
     let stdio: ReturnType<typeof openStdio> | undefined;
     let monitor: number | undefined;
     try {
       const config = c.config;
       c.warnings = [
-        ...c._recordWarnings(),
+        ...c.recordWarnings(),
         ...(config.limits ? applyLimits(cgroupPath, config.limits, { host, bestEffort: config.bestEffortLimits, enableFailures, container: c.name }) : []),
       ];
       // With its own cgroup namespace and user namespace, the container's
@@ -197,11 +197,11 @@ export async function startContainer(c: Container, options: StartOptions): Promi
             passed = idmappedMounts(c, paused.pid, plan.pass ?? []);
             if (config.nics.length) {
               network = await attachNics({
-                runtime: c._runtime,
+                runtime: c.runtime,
                 container: c.name,
                 pid: paused.pid,
                 nics: config.nics,
-                leases: c._record.leases ?? [],
+                leases: c.record.leases ?? [],
                 ports: config.ports,
               });
             }
@@ -215,14 +215,14 @@ export async function startContainer(c: Container, options: StartOptions): Promi
           } finally {
             for (const fd of passed) closeSync(fd);
           }
-          if ("error" in res && network) await detachNics(c._runtime, c.name, network).catch(() => undefined);
+          if ("error" in res && network) await detachNics(c.runtime, c.name, network).catch(() => undefined);
         }
       }
       closeChildSide(stdio);
       if ("error" in res) throw setupError(c.name, "start", plan.ops, res.error.opIndex, res.error.errno);
 
       const startTime = res.startTime >= 0 ? res.startTime : (processInfo(res.pid)?.startTime ?? 0);
-      c._state = {
+      c.state = {
         status: "running",
         pid: res.pid,
         startTime,
@@ -232,12 +232,12 @@ export async function startContainer(c: Container, options: StartOptions): Promi
         ...(network ? { network } : {}),
       };
       if (monitor !== undefined) {
-        c._state.monitor = monitor;
+        c.state.monitor = monitor;
         // From here the monitor follows the init, and ends with it.
         await tellInit(c.stateDir, res.pid, c.name).catch((e) => c.warnings.push(`monitor: ${(e as Error).message}`));
       }
-      c._adopt(res.pid, res.pidfd, startTime, true);
-      await c._store.writeState(c.name, c._state);
+      c.adopt(res.pid, res.pidfd, startTime, true);
+      await c.store.writeState(c.name, c.state);
       c.stdin = stdio.stdin;
       c.stdout = stdio.stdout;
       c.stderr = stdio.stderr;
@@ -246,13 +246,13 @@ export async function startContainer(c: Container, options: StartOptions): Promi
         closeChildSide(stdio);
         destroyStreams(stdio);
       }
-      if (!c._run) await c._cgroups.remove(c.name).catch(() => undefined);
-      if (monitor !== undefined && !c._run) killQuietly(monitor);
+      if (!c.run) await c.cgroups.remove(c.name).catch(() => undefined);
+      if (monitor !== undefined && !c.run) killQuietly(monitor);
       throw e;
     }
   });
-  c._startOptions = options;
-  c._emit({ type: "started", pid: c.pid! });
+  c.startOptions = options;
+  c.emit({ type: "started", pid: c.pid! });
   if (options.wait === "ready") await waitReady(c, options.readyTimeout ?? 90_000);
 }
 

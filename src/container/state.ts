@@ -22,6 +22,7 @@ import { dirname, join, resolve } from "node:path";
 
 import { NAME_PATTERN, type IdMap, type ResolvedConfig } from "../config/schema.js";
 import { codeOf, HostError } from "../errors.js";
+import type { ImageDefaults } from "../plan/effective.js";
 import { readJsonFile, writeJsonAtomic } from "../linux/json-file.js";
 import type { Attached, NicLease } from "../network/manager.js";
 import type { RootfsRecord } from "../rootfs/record.js";
@@ -41,13 +42,6 @@ export interface ContainerRecord {
   imageDefaults?: ImageDefaults;
 }
 
-/** From an OCI image config: the init (Entrypoint + Cmd), environment, working directory, halt signal. */
-export interface ImageDefaults {
-  init?: string[];
-  env?: Record<string, string>;
-  cwd?: string;
-  haltSignal?: string;
-}
 
 export type Status = "created" | "running" | "frozen" | "stopped";
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { ConfigError } from "../errors.js";
 import { signalNumber } from "../config/signals.js";
 import { native } from "../native/binding.js";
-import type { Container } from "./container.js";
+import type { ContainerHandle } from "./handle.js";
 import { returnLentNics } from "./network.js";
 import type { ExitStatus } from "./state.js";
 
@@ -20,11 +20,11 @@ export interface StopOptions {
   signal?: NodeJS.Signals | string | number;
 }
 
-export async function stopContainer(c: Container, options: StopOptions): Promise<ExitStatus | null> {
+export async function stopContainer(c: ContainerHandle, options: StopOptions): Promise<ExitStatus | null> {
   await c.refresh();
-  const run = c._run;
-  if (!run) return c._state.exit ?? null;
-  const sig = signalNumber(options.signal ?? c._effective().haltSignal);
+  const run = c.run;
+  if (!run) return c.state.exit ?? null;
+  const sig = signalNumber(options.signal ?? c.effective().haltSignal);
   if (sig === undefined) throw new ConfigError([{ path: "signal", message: `unknown signal ${String(options.signal)}` }], { container: c.name });
   const timeout = options.timeout ?? c.config.stopTimeout;
   // Lent NICs go home while the namespace still exists: the kernel gives
@@ -32,7 +32,7 @@ export async function stopContainer(c: Container, options: StopOptions): Promise
   await returnLentNics(c).catch((e) => c.warnings.push(`network: ${(e as Error).message}`));
   // A frozen init cannot handle its halt signal: thaw first (cgroup.kill
   // would work on frozen tasks, a graceful stop does not).
-  if (c.state === "frozen") {
+  if (c.status === "frozen") {
     try {
       writeFileSync(join(c.cgroupPath, "cgroup.freeze"), "0");
     } catch {
@@ -42,7 +42,7 @@ export async function stopContainer(c: Container, options: StopOptions): Promise
   const exited = c.exited; // refs the watcher while we wait
 
   if (timeout > 0) {
-    c._stopping = "halt";
+    c.stopping = "halt";
     try {
       native().pidfdSendSignal(run.pidfd, sig);
     } catch {
@@ -58,8 +58,8 @@ export async function stopContainer(c: Container, options: StopOptions): Promise
   }
   // Everything in the container's cgroup at once; the pidfd as well in case
   // the init is (still) outside it.
-  c._stopping = "kill";
-  await c._cgroups.kill(c.name);
+  c.stopping = "kill";
+  await c.cgroups.kill(c.name);
   try {
     native().pidfdSendSignal(run.pidfd, 9);
   } catch {

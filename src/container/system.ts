@@ -10,10 +10,13 @@ import { chownSync, closeSync, existsSync, fchownSync, fstatSync, constants as f
 import { connect } from "node:net";
 import { join } from "node:path";
 
+import type { ResolvedConfig } from "../config/schema.js";
 import { ConfigError, ReadyTimeoutError, StateError } from "../errors.js";
 import { native } from "../native/binding.js";
-import type { Container } from "./container.js";
-import { runHostDir, startMonitor, waitForNotifyReady } from "./monitor.js";
+import { execOutput } from "./exec.js";
+import { stat } from "./files.js";
+import type { ContainerHandle } from "./handle.js";
+import { readConsoleLog, runHostDir, startMonitor, waitForNotifyReady } from "./monitor.js";
 import type { StartOptions } from "./start.js";
 import type { OpenedStdio } from "./stdio.js";
 
@@ -25,8 +28,8 @@ import type { OpenedStdio } from "./stdio.js";
  * its own to shape: nothing here follows a symlink in it (`/etc` a link
  * to a host path is left alone), and nothing existing is replaced.
  */
-export function ensureMachineId(c: Container): void {
-  const r = c._record.rootfs;
+export function ensureMachineId(c: ContainerHandle): void {
+  const r = c.record.rootfs;
   if (r.kind !== "image") return;
   const image = r.storage === "btrfs" ? undefined : r.lower;
   try {
@@ -76,15 +79,15 @@ export function consoleStdio(slave: number): OpenedStdio {
 }
 
 /** The rootfs tree a container's root is made from, when warren can look at it. */
-function rootfsTree(c: Container): string | undefined {
-  const r = c._record.rootfs;
+function rootfsTree(c: ContainerHandle): string | undefined {
+  const r = c.record.rootfs;
   return r.kind === "image" ? r.lower : r.kind === "directory" ? r.path : undefined;
 }
 
 /** Whether the container's readiness is systemd's READY=1. */
-function readinessIsNotify(c: Container): boolean {
+function readinessIsNotify(c: ContainerHandle): boolean {
   const ready = c.config.ready;
-  return ready ? "notify" in ready : c._effective().initKind === "systemd";
+  return ready ? "notify" in ready : c.effective().initKind === "systemd";
 }
 
 /**
@@ -94,10 +97,10 @@ function readinessIsNotify(c: Container): boolean {
  * readiness needs the notify socket.
  */
 export async function prepareSystem(
-  c: Container,
+  c: ContainerHandle,
   options: StartOptions,
 ): Promise<{ monitor?: number; console?: { slave: number; path: string }; runHost?: { dir: string; notify: boolean } }> {
-  const eff = c._effective();
+  const eff = c.effective();
   const wantConsole = eff.console && options.stdio === undefined;
   const notify = readinessIsNotify(c);
   if (!wantConsole && !notify) return {};
@@ -138,7 +141,7 @@ export async function prepareSystem(
 }
 
 /** Waits until the container is ready by its config's `ready` (see StartOptions.wait). */
-export async function waitReady(c: Container, timeoutMs: number): Promise<void> {
+export async function waitReady(c: ContainerHandle, timeoutMs: number): Promise<void> {
   const ready = c.config.ready;
   const signal = AbortSignal.timeout(timeoutMs);
   const t0 = Date.now();
@@ -147,8 +150,8 @@ export async function waitReady(c: Container, timeoutMs: number): Promise<void> 
       await waitForNotifyReady(c.stateDir, c.name, signal);
     } else if (ready) {
       for (let delay = 10; ; delay = Math.min(delay * 2, 250)) {
-        if (c.state !== "running" && c.state !== "frozen") {
-          throw new StateError(`container "${c.name}" stopped before it was ready`, "start", c.state, { container: c.name });
+        if (c.status !== "running" && c.status !== "frozen") {
+          throw new StateError(`container "${c.name}" stopped before it was ready`, "start", c.status, { container: c.name });
         }
         if (await probe(c, ready)) break;
         if (signal.aborted) throw signal.reason;
@@ -157,10 +160,10 @@ export async function waitReady(c: Container, timeoutMs: number): Promise<void> 
     }
   } catch (e) {
     if (!signal.aborted) throw e;
-    const log = await c.consoleLog().catch(() => Buffer.alloc(0));
+    const log = await readConsoleLog(c.stateDir, c.name).catch(() => Buffer.alloc(0));
     throw new ReadyTimeoutError(c.name, Date.now() - t0, lastLines(log.toString(), 20));
   }
-  c._emit({ type: "ready" });
+  c.emit({ type: "ready" });
 }
 
 function lastLines(text: string, n: number): string[] {
@@ -169,21 +172,21 @@ function lastLines(text: string, n: number): string[] {
   return clean.split("\n").filter((l) => l.trim()).slice(-n);
 }
 
-function firstAddress(c: Container): string | undefined {
+function firstAddress(c: ContainerHandle): string | undefined {
   return (
-    c._record.leases?.find((l) => l.ipv4)?.ipv4 ??
+    c.record.leases?.find((l) => l.ipv4)?.ipv4 ??
     c.config.nics.map((n) => ("ipv4" in n && typeof n.ipv4 === "string" ? n.ipv4.split("/")[0] : undefined)).find(Boolean)
   );
 }
 
-async function probe(c: Container, ready: NonNullable<Container["config"]["ready"]>): Promise<boolean> {
+async function probe(c: ContainerHandle, ready: NonNullable<ResolvedConfig["ready"]>): Promise<boolean> {
   if ("exec" in ready) {
-    const r = await c.execOutput(ready.exec, { check: false }).catch(() => undefined);
+    const r = await execOutput(c, ready.exec, { check: false }).catch(() => undefined);
     return r?.code === 0;
   }
   if ("file" in ready) {
     // Resolved by the kernel inside the container's root, as every file operation is.
-    return c.stat(ready.file, { follow: true }).then(
+    return stat(c, ready.file, { follow: true }).then(
       () => true,
       () => false,
     );

@@ -5,7 +5,7 @@
  * @module
  */
 import { NotFoundError } from "../errors.js";
-import type { Container } from "./container.js";
+import type { ContainerHandle } from "./handle.js";
 import { readFileText } from "./files.js";
 
 export interface UserInfo {
@@ -46,7 +46,7 @@ const isId = (v: string | number) => typeof v === "number" || /^\d+$/.test(v);
  * await c.exec(["php-fpm"], { user: { uid: u.uid, gid: u.gid, groups: u.groups }, cwd: u.home });
  * ```
  */
-export async function lookupUser(c: Container, nameOrId: string | number): Promise<UserInfo> {
+export async function lookupUser(c: ContainerHandle, nameOrId: string | number): Promise<UserInfo> {
   const passwd = parseDb(await readFileText(c, "/etc/passwd"));
   const byId = isId(nameOrId);
   const e = passwd.find((f) => f.length >= 4 && (byId ? f[2] === String(Number(nameOrId)) : f[0] === nameOrId));
@@ -65,7 +65,7 @@ export async function lookupUser(c: Container, nameOrId: string | number): Promi
 }
 
 /** A group of the container's /etc/group, by name or id. Rejects with NotFoundError when there is none. */
-export async function lookupGroup(c: Container, nameOrId: string | number): Promise<GroupInfo> {
+export async function lookupGroup(c: ContainerHandle, nameOrId: string | number): Promise<GroupInfo> {
   const byId = isId(nameOrId);
   const e = parseDb(await readFileText(c, "/etc/group")).find((f) => f.length >= 3 && (byId ? f[2] === String(Number(nameOrId)) : f[0] === nameOrId));
   if (!e) throw new NotFoundError(`container "${c.name}": no group ${JSON.stringify(String(nameOrId))} in /etc/group`, { container: c.name });

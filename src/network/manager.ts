@@ -17,7 +17,7 @@ import type { ResolvedRuntime } from "../config/runtime.js";
 import { cidrOverlaps, LeaseStore, parseCidr } from "./ipam.js";
 import { Netlink } from "./netlink.js";
 import { Nft } from "./nft.js";
-import type { NicConfig, PortConfig } from "./schema.js";
+import type { NicConfig, PortConfig } from "../config/nic.js";
 
 /** The managed network of a runtime root. */
 export interface ManagedNetwork {

@@ -7,21 +7,11 @@
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, RLIMIT_NUMBERS, type IdMap, type ResolvedConfig } from "../config/schema.js";
 import type { RootfsRecord } from "../rootfs/record.js";
 import { idMapLine } from "../linux/ids.js";
-import { capabilityMask, capabilityName } from "./caps.js";
+import type { EffectiveConfig } from "./effective.js";
+import { capabilityMask, capabilityName } from "../linux/caps.js";
 import { CLONE, MOUNT_ATTR, MS, type Op } from "./ops.js";
 import { rootfsPlan } from "./rootfs.js";
 import { buildSeccompFilter, type SeccompArch } from "./seccomp.js";
-
-/** The configuration after the defaults that depend on the name and rootfs. */
-export type EffectiveConfig = Omit<ResolvedConfig, "haltSignal" | "console" | "cwd"> & {
-  cwd: string;
-  init: string[];
-  hostname: string;
-  haltSignal: string | number;
-  /** Whether the init gets a console pty kept by the monitor. */
-  console: boolean;
-  initKind: "systemd" | "sysvinit" | "busybox" | "other";
-};
 
 export interface InitPlanInput {
   name: string;

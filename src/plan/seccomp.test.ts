@@ -5,9 +5,9 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { describe, it, expect } from "vitest";
+import { DEFAULT_SECCOMP_DENY } from "../config/defaults.js";
 import {
   buildSeccompFilter,
-  DEFAULT_SECCOMP_DENY,
   syscallNumber,
   UnknownSyscallError,
   type SeccompArch,

@@ -25,42 +25,6 @@ export class UnknownSyscallError extends Error {
   }
 }
 
-/**
- * Calls that are not namespaced, so root in a user namespace could still
- * reach host-wide state through them (LXC's default list plus Incus's).
- * Most already need a capability in the initial namespace; the filter is
- * defence in depth should one of those checks ever be wrong.
- *
- * keyctl/add_key/request_key: the keyring is not namespaced. Incus answers
- * ENOSYS there so systemd falls back to working without keys; a profile has
- * one errno, so with EPERM a caller that wants that fallback sets errno 38.
- */
-export const DEFAULT_SECCOMP_DENY: readonly string[] = Object.freeze([
-  "kexec_load",
-  "kexec_file_load",
-  "open_by_handle_at",
-  "init_module",
-  "finit_module",
-  "delete_module",
-  "iopl",
-  "ioperm",
-  "swapon",
-  "swapoff",
-  "acct",
-  "lookup_dcookie",
-  "nfsservctl",
-  "uselib",
-  "create_module",
-  "get_kernel_syms",
-  "query_module",
-  "vm86",
-  "vm86old",
-  "_sysctl",
-  "keyctl",
-  "add_key",
-  "request_key",
-]);
-
 type Table = Readonly<Record<string, number>>;
 
 // Numbers from /usr/include/x86_64-linux-gnu/asm/unistd_64.h (a test re-reads

@@ -18,7 +18,6 @@ import { supportsIdmappedMounts } from "./idmap-probe.js";
 import type { ImageInfo } from "../image/store.js";
 import type { ImageRootfs, RootfsRecord } from "../rootfs/record.js";
 import { shiftIds } from "../linux/ids.js";
-import { StateStore } from "../container/state.js";
 import { chooseStorage, copyInto, deleteContainerSubvolumes, imageSubvolume, makeRoot } from "./btrfs.js";
 
 export type StorageKind = "overlay" | "btrfs";
@@ -43,14 +42,6 @@ export interface Seed {
   base: { uid: number; gid: number };
 }
 
-/**
- * Where {@link Container.create} finds a seed in its options: a symbol, so
- * it is no part of the public options and only warren's own clone and
- * import pass one. @internal
- */
-export const CREATE_SEED: unique symbol = Symbol("warren.create.seed");
-export type SeededOptions = { [CREATE_SEED]?: Seed };
-
 /** The host id base of a container (its view when it has no user namespace). */
 export function baseOf(idmap: IdMap | null): { uid: number; gid: number } {
   return idmap ? { uid: idmap.hostUid, gid: idmap.hostGid } : { uid: 0, gid: 0 };
@@ -64,26 +55,6 @@ export function liveTree(r: ImageRootfs): string {
 /** The tree of snapshot `name` of a container. */
 export function snapshotTree(stateDir: string, r: ImageRootfs, name: string): string {
   return join(stateDir, "snapshots", name, r.storage === "btrfs" ? "root" : "upper");
-}
-
-/**
- * The seed for `from: {container, snapshot}` (read under the global lock at
- * create): the source's image id and its snapshot's tree.
- */
-export async function seedFromSnapshot(root: string, from: { container: string; snapshot: string }, container: string): Promise<{ image: string; seed: Seed }> {
-  const store = new StateStore(root);
-  const rec = await store.readRecord(from.container);
-  if (!rec) throw new ConfigError([{ path: "from.container", message: `no container "${from.container}" under \`${root}\`` }], { container });
-  if (rec.rootfs.kind !== "image") {
-    throw new ConfigError([{ path: "from.container", message: `container "${from.container}" is not made from an image` }], { container });
-  }
-  const path = snapshotTree(store.dir(from.container), rec.rootfs, from.snapshot);
-  try {
-    await fsp.access(join(store.dir(from.container), "snapshots", from.snapshot, "snapshot.json"));
-  } catch {
-    throw new ConfigError([{ path: "from.snapshot", message: `container "${from.container}" has no snapshot ${JSON.stringify(from.snapshot)}` }], { container });
-  }
-  return { image: rec.rootfs.image, seed: { storage: storageOf(rec.rootfs), path, base: baseOf(rec.idmap) } };
 }
 
 /** The backend for a new image-based container: its seed's, else what the config and the root's filesystem say. */

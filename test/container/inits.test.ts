@@ -29,7 +29,7 @@ describe("other inits", () => {
   it("busybox init: a console shell with job control, powered off by its own signal", async () => {
     const c = await busybox("bbinit", { init: ["/sbin/init"], console: true, haltSignal: undefined, stopTimeout: 5000 });
     await c.start();
-    expect(c._effective().haltSignal).toBe("SIGUSR2");
+    expect(c.effectiveConfig().haltSignal).toBe("SIGUSR2");
     await until(async () => (await c.consoleLog()).toString(), /Please press Enter to activate this console/);
     const con = await c.console();
     let out = "";

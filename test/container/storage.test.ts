@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { Container, ImageStore, ociLayoutFromDirectory } from "../../src/index.js";
-import { IDLE, rootfs, runtime, uniqueName } from "../helpers/env.js";
+import { IDLE, rootfs, rootfsRecord, runtime, uniqueName } from "../helpers/env.js";
 
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 
@@ -96,7 +96,7 @@ describe("overlay storage", () => {
   it("creates from a snapshot, shifted to the new container's range", async () => {
     await importBusybox(runtime().root, "busybox:ovl");
     const a = track(await Container.create(uniqueName("ovl-a"), { image: "busybox:ovl", init: IDLE, stopTimeout: 2000 }, runtime()));
-    expect(a._record.rootfs).toMatchObject({ kind: "image", storage: "overlay" });
+    expect(rootfsRecord(a)).toMatchObject({ kind: "image", storage: "overlay" });
     await a.start();
     await a.execOutput(["sh", "-c", "echo one > /root/state"], { check: true });
     await a.snapshot("before");
@@ -118,8 +118,8 @@ describe("overlay storage", () => {
   it("exports and imports an identical container, its image included", async () => {
     const c = track(await Container.create(uniqueName("ovl-x"), { image: "busybox:ovl", init: IDLE, stopTimeout: 2000, env: { A: "1" } }, runtime()));
     const back = await roundTrip(c, join(tmp, "c.tar"), { root: runtime().root, removeImage: "busybox:ovl" });
-    expect(back._record.rootfs).toMatchObject({ kind: "image", storage: "overlay" });
-    const image = (back._record.rootfs as { image: string }).image;
+    expect(rootfsRecord(back)).toMatchObject({ kind: "image", storage: "overlay" });
+    const image = (rootfsRecord(back) as { image: string }).image;
     await cleanup();
     await new ImageStore(runtime().root).remove(image);
   });
@@ -211,8 +211,8 @@ describe("btrfs storage", () => {
 
   it("keeps each container in a snapshot of the image's subvolume: snapshot, restore, clone, destroy", async () => {
     const c = track(await Container.create(uniqueName("bt"), { image: "busybox:btrfs", init: IDLE, stopTimeout: 2000 }, root));
-    expect(c._record.rootfs).toMatchObject({ kind: "image", storage: "btrfs" });
-    expect(subvolumes()).toEqual([`.images/${(c._record.rootfs as { image: string }).image}/subvol`, `${c.name}/fs/root`].sort());
+    expect(rootfsRecord(c)).toMatchObject({ kind: "image", storage: "btrfs" });
+    expect(subvolumes()).toEqual([`.images/${(rootfsRecord(c) as { image: string }).image}/subvol`, `${c.name}/fs/root`].sort());
     await c.start();
     expect(mounts().filter((m) => m.startsWith(mnt + "/"))).toEqual([]); // no overlay, nothing on the host
     expect((await c.execOutput(["stat", "-c", "%u:%g", "/bin/busybox"])).stdout).toBe("0:0\n");
@@ -230,7 +230,7 @@ describe("btrfs storage", () => {
     expect((await c.execOutput(["cat", "/root/extra"])).code).not.toBe(0);
 
     const copy = track(await c.clone(uniqueName("bt-clone")));
-    expect(copy._record.rootfs).toMatchObject({ storage: "btrfs" });
+    expect(rootfsRecord(copy)).toMatchObject({ storage: "btrfs" });
     await copy.start();
     expect((await copy.execOutput(["sh", "-c", "cat /root/state; stat -c %u /root/state"])).stdout).toBe("one\n0\n");
     await copy.execOutput(["sh", "-c", "echo clone > /root/state"], { check: true });
@@ -254,7 +254,7 @@ describe("btrfs storage", () => {
   it("exports and imports an identical container", async () => {
     const c = track(await Container.create(uniqueName("bt-x"), { image: "busybox:btrfs", init: IDLE, stopTimeout: 2000 }, root));
     const back = await roundTrip(c, join(dir, "c.tar"), { root: mnt });
-    expect(back._record.rootfs).toMatchObject({ storage: "btrfs" });
+    expect(rootfsRecord(back)).toMatchObject({ storage: "btrfs" });
     await back.destroy();
     made.delete(back);
     expect(subvolumes().filter((s) => !s.startsWith(".images/"))).toEqual([]);

@@ -27,7 +27,7 @@ describe.skipIf(skip !== undefined)(`Debian with sysvinit${skip ? ` (skipped: ${
   it("boots to runlevel 2 with a console getty, and powers off on SIGPWR", async () => {
     const c = await Container.create(uniqueName("sysv"), { image: TAG, stopTimeout: 10_000, ready: { exec: ["/bin/sh", "-c", "/sbin/runlevel | grep -q ' 2$'"] } }, runtime());
     try {
-      const eff = c._effective();
+      const eff = c.effectiveConfig();
       expect([eff.initKind, eff.haltSignal, eff.console]).toEqual(["sysvinit", "SIGPWR", true]);
       await c.start({ wait: "ready", readyTimeout: 60_000 });
       let log = "";

@@ -1,5 +1,7 @@
 /** Shared fixtures for kernel tests. */
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { inject } from "vitest";
 
 import { Container } from "../../src/index.js";
@@ -77,4 +79,10 @@ export async function debian(prefix: string, config: ContainerConfig = {}): Prom
 /** A store listing without the suite's shared distro images (linked from the cache, helpers/images.ts). */
 export function ownImages<T extends { tags: string[] }>(list: T[]): T[] {
   return list.filter((i) => !i.tags.some((t) => t.startsWith("debian/")));
+}
+
+/** How a container's rootfs is kept, as its record on disk says (`container.json`). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function rootfsRecord(c: Container): any {
+  return JSON.parse(readFileSync(join(c.stateDir, "container.json"), "utf8")).rootfs;
 }

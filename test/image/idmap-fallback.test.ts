@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { Container, ImageStore, ociLayoutFromDirectory } from "../../src/index.js";
-import { cleanupAll, IDLE, rootfs, runtime, uniqueName } from "../helpers/env.js";
+import { cleanupAll, IDLE, rootfs, rootfsRecord, runtime, uniqueName } from "../helpers/env.js";
 
 const layout = mkdtempSync(join(tmpdir(), "warren-oci-fallback-"));
 beforeAll(async () => {
@@ -37,7 +37,7 @@ describe("filesystems without idmapped mounts", () => {
     const [a, b] = made as [Container, Container];
     try {
       for (const c of [a, b]) {
-        const r = c._record.rootfs as { lower: string; shifted?: boolean };
+        const r = rootfsRecord(c) as { lower: string; shifted?: boolean };
         expect(r.shifted).toBe(true);
         expect(r.lower).toBe(join(c.stateDir, "lower"));
         expect(c.warnings.join()).toMatch(/cannot be idmapped.*own copy/);

@@ -75,7 +75,7 @@ async function imageScenario(base: string, tag: string): Promise<unknown> {
       createWarnings.push([...c.warnings]);
     }
     for (const [i, c] of made.entries()) {
-      const r = c._record.rootfs as { storage?: string; lower: string; upper: string; shifted?: boolean };
+      const r = JSON.parse(readFileSync(join(c.stateDir, "container.json"), "utf8")).rootfs as { storage?: string; lower: string; upper: string; shifted?: boolean };
       const idmap = c.idmap!;
       const lowerBusybox = lstatSync(join(r.lower, "bin/busybox"));
       await c.start();

@@ -50,19 +50,6 @@ export const CAPABILITIES = [
 
 export type CapabilityName = (typeof CAPABILITIES)[number];
 
-/**
- * Dropped from the bounding set by default, as Incus does for its
- * containers: loading kernel modules, raw I/O, the clock and MAC policy are
- * the host's business even for root in a user namespace.
- */
-export const DEFAULT_CAP_DROP: readonly CapabilityName[] = [
-  "CAP_SYS_MODULE",
-  "CAP_SYS_RAWIO",
-  "CAP_SYS_TIME",
-  "CAP_MAC_ADMIN",
-  "CAP_MAC_OVERRIDE",
-];
-
 /** `"sys_admin"`, `"SYS_ADMIN"` and `"CAP_SYS_ADMIN"` all name CAP_SYS_ADMIN. */
 export function capabilityNumber(name: string): number | undefined {
   const upper = name.toUpperCase();

@@ -26,13 +26,17 @@ import { promisify } from "node:util";
 import { NAME_PATTERN, type ContainerConfig, type ResolvedConfig } from "../config/schema.js";
 import { ConfigError, HostError, StateError } from "../errors.js";
 import { ImageStore } from "../image/store.js";
-import type { Container } from "../container/container.js";
-import { withLock } from "../linux/lock.js";
-import { resolveRuntime, type RuntimeOptions } from "../config/runtime.js";
-import type { SnapshotInfo } from "../container/snapshots.js";
-import { baseOf, CREATE_SEED, snapshotTree, storageOf, type Seed, type SeededOptions, type StorageKind } from "./backend.js";
-import { copyInto, createSubvolume, deleteSubvolume, snapshotSubvolume } from "./btrfs.js";
+import type { ResolvedRuntime } from "../config/runtime.js";
 import { collectIds, shiftIds, viewId } from "../linux/ids.js";
+import { writeJsonAtomic } from "../linux/json-file.js";
+import { withLock } from "../linux/lock.js";
+import { baseOf, snapshotTree, storageOf, type Seed, type StorageKind } from "../storage/backend.js";
+import { copyInto, createSubvolume, deleteSubvolume, snapshotSubvolume } from "../storage/btrfs.js";
+import { createContainer } from "./create.js";
+import { destroyContainer } from "./destroy.js";
+import type { ContainerHandle } from "./handle.js";
+import { FREEZE_TIMEOUT_MS, setFrozen } from "./resources.js";
+import { listSnapshots, type SnapshotInfo } from "./snapshots.js";
 
 const run = promisify(execFile);
 
@@ -105,8 +109,8 @@ async function appendPart(archive: string, part: Part, scratch: string): Promise
  * container is frozen while its tree is read; on btrfs a read-only
  * snapshot is taken instead (instant) and read while it runs on.
  */
-export async function exportContainer(c: Container, tarPath: string, options: ExportOptions): Promise<void> {
-  const r = c._record.rootfs;
+export async function exportContainer(c: ContainerHandle, tarPath: string, options: ExportOptions): Promise<void> {
+  const r = c.record.rootfs;
   if (r.kind === "embedded") {
     throw new StateError(
       `container "${c.name}" runs the embedded default (this host's /usr under a skeleton made for it): export works on image and directory containers`,
@@ -115,7 +119,7 @@ export async function exportContainer(c: Container, tarPath: string, options: Ex
       { container: c.name },
     );
   }
-  const { from: _from, ...config } = c._record.config as ResolvedConfig & { from?: unknown };
+  const { from: _from, ...config } = c.record.config as ResolvedConfig & { from?: unknown };
   const idmap = c.idmap;
   const view = idmap ? { uid: idmap.hostUid, gid: idmap.hostGid, size: idmap.size } : undefined;
   const manifest: ExportManifest = {
@@ -125,23 +129,23 @@ export async function exportContainer(c: Container, tarPath: string, options: Ex
     config: config as ResolvedConfig,
     rootfs: r.kind === "image" ? { kind: "image", storage: storageOf(r) } : { kind: "directory" },
     snapshots: [],
-    createdAt: c._record.createdAt,
+    createdAt: c.record.createdAt,
     exportedAt: new Date().toISOString(),
   };
   const parts: Part[] = [];
-  const scratch = join(c.root, `.export-${randomBytes(6).toString("hex")}`);
+  const scratch = join(c.runtime.root, `.export-${randomBytes(6).toString("hex")}`);
   const tmpArchive = join(dirname(tarPath), `.${basename(tarPath)}.${randomBytes(4).toString("hex")}.tmp`);
   let tempSnapshot: string | undefined;
   let frozen = false;
   await fsp.mkdir(scratch, { mode: 0o700 });
   try {
     if (r.kind === "image") {
-      const img = await new ImageStore(c.root).get(r.image).catch(() => undefined);
+      const img = await new ImageStore(c.runtime.root).get(r.image).catch(() => undefined);
       if (!img && options.includeImage) {
         throw new StateError(`image ${r.image} of container "${c.name}" is not in the store`, "export", "no-image", { container: c.name });
       }
       manifest.image = { id: r.image, digest: img?.digest ?? `sha256:${r.image}`, tags: img?.tags ?? [], included: !!options.includeImage };
-      if (options.snapshots) manifest.snapshots = await c.listSnapshots();
+      if (options.snapshots) manifest.snapshots = await listSnapshots(c);
     }
     await c.refresh();
     if (r.kind === "image" && r.storage === "btrfs") {
@@ -150,8 +154,8 @@ export async function exportContainer(c: Container, tarPath: string, options: Ex
       await snapshotSubvolume(r.lower, tempSnapshot, true);
       parts.push({ dir: tempSnapshot, as: "fs" });
     } else {
-      if (c.state === "running") {
-        await c.freeze();
+      if (c.status === "running") {
+        await setFrozen(c, true, FREEZE_TIMEOUT_MS);
         frozen = true;
       }
       const dir = r.kind === "image" ? r.upper : r.path;
@@ -164,26 +168,26 @@ export async function exportContainer(c: Container, tarPath: string, options: Ex
         parts.push({ dir: snapshotTree(c.stateDir, r, s.name), as: `snapshots/${s.name}/fs`, ...(view && r.storage !== "btrfs" ? { view } : {}) });
       }
       if (options.includeImage) {
-        const dir = join(c.root, ".images", r.image);
+        const dir = join(c.runtime.root, ".images", r.image);
         parts.push({ dir: join(dir, "rootfs"), as: "image/rootfs" });
       }
     }
     await fsp.writeFile(join(scratch, "container.json"), JSON.stringify(manifest, null, 2) + "\n");
     await tar(["-cf", tmpArchive, "-C", scratch, "container.json"], "archive", tmpArchive);
     if (manifest.image?.included) {
-      await tar(["-rf", tmpArchive, "--transform=s,^,image/,S", "-C", join(c.root, ".images", manifest.image.id), "config.json", "image.json"], "archive", tmpArchive);
+      await tar(["-rf", tmpArchive, "--transform=s,^,image/,S", "-C", join(c.runtime.root, ".images", manifest.image.id), "config.json", "image.json"], "archive", tmpArchive);
     }
     for (const p of parts) {
       await appendPart(tmpArchive, p, scratch);
       // Only the live tree needs the container held still.
       if (frozen && p.as === "fs") {
         frozen = false;
-        await c.unfreeze();
+        await setFrozen(c, false, FREEZE_TIMEOUT_MS);
       }
     }
     await fsp.rename(tmpArchive, tarPath);
   } finally {
-    if (frozen) await c.unfreeze().catch(() => undefined);
+    if (frozen) await setFrozen(c, false, FREEZE_TIMEOUT_MS).catch(() => undefined);
     if (tempSnapshot) await deleteSubvolume(tempSnapshot).catch(() => undefined);
     await fsp.rm(scratch, { recursive: true, force: true });
     await fsp.rm(tmpArchive, { force: true });
@@ -215,13 +219,7 @@ async function checkMembers(tarPath: string): Promise<void> {
 }
 
 /** Recreates a container from an export. See {@link ExportOptions} and the module doc. */
-export async function importContainer(
-  create: (name: string, config: ContainerConfig, options: RuntimeOptions & SeededOptions) => Promise<Container>,
-  tarPath: string,
-  name: string | undefined,
-  options: RuntimeOptions | undefined,
-): Promise<Container> {
-  const runtime = resolveRuntime(options);
+export async function importContainer(tarPath: string, name: string | undefined, runtime: ResolvedRuntime): Promise<ContainerHandle> {
   await fsp.mkdir(runtime.root, { recursive: true, mode: 0o711 });
   await checkMembers(tarPath);
   const staging = join(runtime.root, `.import-${randomBytes(6).toString("hex")}`);
@@ -254,16 +252,16 @@ export async function importContainer(
       const seed: Seed = { storage, path: fsTree, base: { uid: 0, gid: 0 } };
       // The config's own image reference when it names the same image here (a tag), else the id.
       const ref = typeof config.image === "string" && (await new ImageStore(runtime.root).get(config.image).then((i) => i.id, () => undefined)) === manifest.image.id ? config.image : manifest.image.id;
-      const c = await create(newName, { ...config, image: ref }, { ...runtime, [CREATE_SEED]: seed });
+      const c = await createContainer(newName, { ...config, image: ref }, runtime, seed);
       try {
         await importSnapshots(c, manifest, staging, storage);
       } catch (e) {
-        await c.destroy({ force: true }).catch(() => undefined);
+        await destroyContainer(c, { force: true }).catch(() => undefined);
         throw e;
       }
       return c;
     }
-    return await importDirectory(create, newName, config, runtime, fsTree);
+    return await importDirectory(newName, config, runtime, fsTree);
   } finally {
     await fsp.rm(staging, { recursive: true, force: true });
   }
@@ -291,8 +289,7 @@ async function installImage(root: string, image: NonNullable<ExportManifest["ima
       const free = image.tags.filter((t) => /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/.test(t) && !(t in tags));
       if (free.length) {
         for (const t of free) tags[t] = image.id;
-        await fsp.writeFile(`${tagsFile}.${process.pid}.tmp`, JSON.stringify(tags, null, 2) + "\n");
-        await fsp.rename(`${tagsFile}.${process.pid}.tmp`, tagsFile);
+        writeJsonAtomic(tagsFile, tags, 0o644);
       }
     });
   } finally {
@@ -300,8 +297,8 @@ async function installImage(root: string, image: NonNullable<ExportManifest["ima
   }
 }
 
-async function importSnapshots(c: Container, manifest: ExportManifest, staging: string, storage: StorageKind): Promise<void> {
-  const r = c._record.rootfs;
+async function importSnapshots(c: ContainerHandle, manifest: ExportManifest, staging: string, storage: StorageKind): Promise<void> {
+  const r = c.record.rootfs;
   if (r.kind !== "image") return;
   const base = baseOf(c.idmap);
   for (const s of manifest.snapshots) {
@@ -334,18 +331,12 @@ async function importSnapshots(c: Container, manifest: ExportManifest, staging: 
  * setuid-root file is setuid-root on disk, so the tree goes below a 0700
  * directory (`<state>/fs/rootfs`) and is attached at `<state>/root`.
  */
-async function importDirectory(
-  create: (name: string, config: ContainerConfig, options: RuntimeOptions & SeededOptions) => Promise<Container>,
-  name: string,
-  config: ContainerConfig,
-  runtime: RuntimeOptions,
-  fsTree: string,
-): Promise<Container> {
+async function importDirectory(name: string, config: ContainerConfig, runtime: ResolvedRuntime, fsTree: string): Promise<ContainerHandle> {
   const rootfs = config.rootfs as Exclude<ResolvedConfig["rootfs"], undefined>;
   // Created on the staged tree, then the tree moves into the state directory.
-  const c = await create(name, { ...config, rootfs: { ...rootfs, path: fsTree } }, runtime);
+  const c = await createContainer(name, { ...config, rootfs: { ...rootfs, path: fsTree } }, runtime);
   try {
-    const r = c._record.rootfs;
+    const r = c.record.rootfs;
     if (r.kind !== "directory") throw new StateError("import made no directory container", "import", r.kind);
     const shifted = !!c.idmap && !r.idmap;
     const path = shifted ? join(c.stateDir, "rootfs") : join(c.stateDir, "fs", "rootfs");
@@ -355,16 +346,16 @@ async function importDirectory(
     }
     await fsp.rename(fsTree, path);
     if (shifted) await shiftIds(path, c.idmap!.hostUid, c.idmap!.hostGid);
-    c._record = {
-      ...c._record,
-      config: { ...c._record.config, rootfs: { ...rootfs, path } },
+    c.record = {
+      ...c.record,
+      config: { ...c.record.config, rootfs: { ...rootfs, path } },
       rootfs: { ...r, path, ...(shifted ? {} : { mountpoint: join(c.stateDir, "root") }) },
     };
-    c._planCache = null;
-    await c._store.writeRecord(c._record);
+    c.planCache = null;
+    await c.store.writeRecord(c.record);
     return c;
   } catch (e) {
-    await c.destroy({ force: true }).catch(() => undefined);
+    await destroyContainer(c, { force: true }).catch(() => undefined);
     throw e;
   }
 }

@@ -1,0 +1,291 @@
+/**
+ * What every verb works on: one container's record, state and running init
+ * as this process sees them. The public {@link Container} is a thin face
+ * over a handle; start, stop, exec, files, network, snapshots and export
+ * take the handle, so none of them reaches into the public class and the
+ * public class declares no internals.
+ *
+ * The handle also owns the life-cycle bookkeeping the verbs share: adopting
+ * a running init (pidfd + start time), telling why it ended, and recording
+ * the exit once it is gone.
+ * @module
+ */
+import { EventEmitter } from "node:events";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Readable, Writable } from "node:stream";
+
+import { CgroupTree, detectCgroupHost } from "../cgroup/cgroup2.js";
+import type { ResolvedRuntime } from "../config/runtime.js";
+import type { IdMap, ResolvedConfig } from "../config/schema.js";
+import { signalName } from "../config/signals.js";
+import { codeOf, StateError } from "../errors.js";
+import { withLock } from "../linux/lock.js";
+import { native, type ExitWatcher } from "../native/binding.js";
+import { detachNics } from "../network/manager.js";
+import type { SpawnPlan } from "../plan/build-plan.js";
+import { effectiveConfig, initOf, initTree, type EffectiveConfig } from "../plan/effective.js";
+import { detectInit, type InitKind } from "../rootfs/init-kind.js";
+import type { ContainerEvent } from "./resources.js";
+import { processInfo } from "./proc.js";
+import { isLive, StateStore, type ContainerRecord, type ExitStatus, type RuntimeState, type Status, type StopReason } from "./state.js";
+import type { StartOptions } from "./start.js";
+
+/** Per-run bookkeeping of a running init as seen by this handle. */
+export interface Run {
+  pid: number;
+  pidfd: number;
+  startTime: number;
+  watcher: ExitWatcher;
+  exited: Promise<ExitStatus>;
+  /** True when this process started it (and can reap it). */
+  owned: boolean;
+}
+
+/** Ephemeral containers this process runs, killed if it exits. */
+const ephemeralRunning = new Set<ContainerHandle>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const h of ephemeralRunning) h.cgroups.killSync(h.name);
+  });
+}
+
+export class ContainerHandle {
+  readonly store: StateStore;
+  readonly cgroups: CgroupTree;
+  run: Run | null = null;
+  destroyed = false;
+  /** The last encoded init plan and what it was built from. */
+  planCache: { key: string; plan: SpawnPlan; encoded: Buffer } | null = null;
+  /** The exit of the latest run started or adopted by this handle (kept after it ends). */
+  lastExited: Promise<ExitStatus> | null = null;
+  /** The init found in the rootfs (cached). */
+  initKind: InitKind | undefined;
+  /** The options of the last start in this process (a restart after a reboot reuses them). */
+  startOptions: StartOptions | undefined;
+  /** What stop()/kill() asked of the current run, to tell why it ended. */
+  stopping: "halt" | "kill" | undefined;
+  /** Lifecycle events seen by this handle. */
+  readonly bus = new EventEmitter().setMaxListeners(0);
+  warnings: string[];
+  stdin: Writable | null = null;
+  stdout: Readable | null = null;
+  stderr: Readable | null = null;
+  /**
+   * Set by the owner of the handle: how to start it again (a reboot from
+   * inside with `onReboot: "restart"`) and how to destroy it (an
+   * ephemeral container that stopped). Injected so that this module needs
+   * neither start nor destroy.
+   */
+  hooks: { restart?: (options: StartOptions) => Promise<void>; destroy?: () => Promise<void> } = {};
+
+  constructor(
+    readonly runtime: ResolvedRuntime,
+    public record: ContainerRecord,
+    public state: RuntimeState,
+  ) {
+    this.store = new StateStore(runtime.root);
+    this.cgroups = new CgroupTree(detectCgroupHost().mount, runtime.cgroupParent);
+    this.warnings = this.recordWarnings();
+  }
+
+  get name(): string {
+    return this.record.name;
+  }
+  get status(): Status {
+    return this.state.status;
+  }
+  get pid(): number | undefined {
+    return isLive(this.state.status) ? this.state.pid : undefined;
+  }
+  get config(): ResolvedConfig {
+    return this.record.config;
+  }
+  get idmap(): IdMap | null {
+    return this.record.idmap;
+  }
+  get stateDir(): string {
+    return this.store.dir(this.name);
+  }
+  get cgroupPath(): string {
+    return this.cgroups.path(this.name);
+  }
+
+  /** Resolves when the running init exits (refs its watcher meanwhile); else the last exit known. */
+  get exited(): Promise<ExitStatus> {
+    const run = this.run;
+    if (run) {
+      run.watcher.ref();
+      return run.exited;
+    }
+    return this.lastExited ?? Promise.resolve(this.state.exit ?? { code: null, signal: null });
+  }
+
+  /** What the container's record itself warns about, for every handle and after every start. */
+  recordWarnings(): string[] {
+    const r = this.record.rootfs;
+    if (r.kind === "image" && r.storage !== "btrfs" && r.shifted) {
+      return [`the image's filesystem cannot be idmapped on this kernel: the container has its own copy of the image, shifted to its id range (${r.lower})`];
+    }
+    return [];
+  }
+
+  /** The effective config (see {@link effectiveConfig}); the rootfs is searched for the init once. */
+  effective(): EffectiveConfig {
+    const { config, rootfs, imageDefaults } = this.record;
+    this.initKind ??= detectInit(initTree(rootfs), initOf(config, rootfs, imageDefaults)[0]!);
+    return effectiveConfig({ name: this.name, config, rootfs, imageDefaults, initKind: this.initKind });
+  }
+
+  emit(e: ContainerEvent): void {
+    this.bus.emit("event", e);
+  }
+
+  assertNotDestroyed(op: string): void {
+    if (this.destroyed) throw new StateError(`container "${this.name}" was destroyed`, op, "destroyed", { container: this.name });
+  }
+
+  /** Marks the handle gone (destroyed here or by another process). */
+  markDestroyed(): void {
+    this.destroyed = true;
+    this.bus.emit("destroyed");
+  }
+
+  /**
+   * Re-reads the state from disk and reconciles it with reality: a running
+   * init is adopted (pidfd, start-time check), one that died unseen is
+   * recorded as stopped and its cgroup removed.
+   */
+  async refresh(): Promise<void> {
+    if (this.destroyed) return;
+    const state = await this.store.readState(this.name);
+    if (!state) {
+      if (!(await this.store.exists(this.name))) this.markDestroyed();
+      return;
+    }
+    if (this.run && isLive(state.status) && state.pid === this.run.pid && state.startTime === this.run.startTime) {
+      this.state = state;
+      return;
+    }
+    this.state = state;
+    if (!isLive(state.status) || this.run) return;
+    // Running according to the disk, and not ours: check it really is.
+    const pid = state.pid!;
+    let pidfd = -1;
+    try {
+      pidfd = native().pidfdOpen(pid);
+    } catch {
+      pidfd = -1;
+    }
+    const info = pidfd >= 0 ? processInfo(pid) : undefined;
+    // A zombie has exited already (its parent has not reaped it yet).
+    const alive = info !== undefined && info.state !== "Z" && info.state !== "X";
+    if (pidfd >= 0 && alive && info.startTime === state.startTime) {
+      this.adopt(pid, pidfd, info.startTime, false);
+      return;
+    }
+    if (pidfd >= 0) native().close(pidfd);
+    await this.recordExit(pid, state.startTime, null);
+  }
+
+  /** Starts watching a running init. */
+  adopt(pid: number, pidfd: number, startTime: number, owned: boolean): void {
+    let resolveExit!: (s: ExitStatus) => void;
+    const exited = new Promise<ExitStatus>((r) => (resolveExit = r));
+    const watcher = new (native().ExitWatcher)(pidfd, (code, sig, reaped) => {
+      const signal = sig === null ? null : (signalName(sig) as NodeJS.Signals);
+      const status: ExitStatus | null = reaped ? { code, signal, reason: this.stopReason(code, signal) } : null;
+      this.stopping = undefined;
+      try {
+        native().close(pidfd);
+      } catch {
+        /* already closed */
+      }
+      this.run = null;
+      ephemeralRunning.delete(this);
+      const restart = status?.reason === "reboot" && this.record.config.onReboot === "restart" && owned && this.hooks.restart !== undefined;
+      const after = () => {
+        const final = this.state.exit ?? status ?? { code: null, signal: null };
+        resolveExit(final);
+        this.emit({ type: "stopped", status: final, ...(restart && !this.destroyed ? { restarting: true } : {}) });
+        if (restart && !this.destroyed) {
+          // A reboot from inside: the same container again, started as before.
+          const { wait: _wait, ...again } = this.startOptions ?? {};
+          this.hooks.restart!(again).catch((e) => {
+            this.warnings.push(`restart after reboot: ${(e as Error).message}`);
+            this.emit({ type: "stopped", status: final });
+          });
+        }
+      };
+      this.recordExit(pid, startTime, status).then(after, after);
+    });
+    this.run = { pid, pidfd, startTime, watcher, exited, owned };
+    this.lastExited = exited;
+    if (this.record.config.ephemeral && owned) {
+      installExitHook();
+      ephemeralRunning.add(this);
+    }
+  }
+
+  /** Why a run this process reaped ended (see {@link StopReason}). */
+  stopReason(code: number | null, signal: NodeJS.Signals | null): StopReason {
+    if (this.stopping === "kill") return "kill";
+    // reboot(2) in a pid namespace ends its init with SIGHUP (restart) or
+    // SIGINT (power off, halt); nothing else can: a namespace's init gets no
+    // signal it has no handler for (SIGKILL aside), whoever sends it.
+    if (signal === "SIGHUP") return "reboot";
+    if (signal === "SIGINT") return "halt";
+    if (this.stopping === "halt") return signal === "SIGKILL" ? "kill" : "halt";
+    if (signal === "SIGKILL") {
+      try {
+        const events = readFileSync(join(this.cgroupPath, "memory.events"), "utf8");
+        if (/^oom_kill [1-9]/m.test(events)) return "oom";
+      } catch {
+        /* no memory controller here */
+      }
+      return "kill";
+    }
+    return code !== null ? "exit" : "kill";
+  }
+
+  /**
+   * After the init is gone: kill what is left in the cgroup, remove it, and
+   * record the exit (only the owner knows the code).
+   */
+  async recordExit(pid: number, startTime: number | undefined, status: ExitStatus | null): Promise<void> {
+    if (this.destroyed) return;
+    await withLock(this.store.lockPath(this.name), async () => {
+      const disk = await this.store.readState(this.name);
+      if (!disk) return;
+      const sameRun = disk.pid === pid && disk.startTime === startTime;
+      if (!sameRun) {
+        this.state = disk;
+        return;
+      }
+      await this.cgroups.remove(this.name);
+      if (disk.network) {
+        // Port forwards off, physical NICs back to the host.
+        await detachNics(this.runtime, this.name, disk.network).catch((e) => {
+          this.warnings.push(`network cleanup: ${(e as Error).message}`);
+        });
+        delete disk.network;
+      }
+      if (isLive(disk.status) || status) {
+        this.state = { ...disk, status: "stopped", exit: status ?? disk.exit ?? null };
+        await this.store.writeState(this.name, this.state);
+      } else {
+        this.state = disk;
+      }
+    }).catch((e) => {
+      if (codeOf(e) === "ENOENT") return; // destroyed meanwhile
+      throw e;
+    });
+    if (this.record.config.ephemeral && this.state.status === "stopped") {
+      await this.hooks.destroy?.().catch(() => undefined);
+    }
+  }
+}
