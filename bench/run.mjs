@@ -375,7 +375,7 @@ async function main() {
   ensureRootfs();
   tempRoot = mkdtempSync(join(os.tmpdir(), "warren-bench-"));
   const runtime = { root: tempRoot, cgroupParent: `warren-bench-${process.pid}` };
-  cgroupDir = join(lib.detectCgroupHost().mount, runtime.cgroupParent);
+  cgroupDir = join(lib.host().cgroup.mount, runtime.cgroupParent);
   const rootfs = { path: BUSYBOX, mode: "ro" };
   const runs = opts.runs;
   const lifeRuns = Math.max(1, Math.round(runs / 4));
@@ -507,11 +507,8 @@ async function main() {
   // image layer, nothing copied), snapshot and clone, and the disk that 100
   // containers from one image use (only their own changes).
   if (lib.ImageStore) {
-    const layout = mkdtempSync(join(os.tmpdir(), "warren-bench-oci-"));
-    await lib.ociLayoutFromDirectory(rootfs.path, layout);
     const store = new lib.ImageStore(tempRoot);
-    const img = await store.importOci(layout, { tag: "bench:busybox" });
-    rmSync(layout, { recursive: true, force: true });
+    const img = await store.importDirectory(rootfs.path, { tag: "bench:busybox" });
     let n = 0;
     const made = [];
     w.image_create_running = summarize(

@@ -24,6 +24,7 @@ const LAYERS: Record<string, number> = {
   container: 4,
   "index.ts": 5,
   "host.ts": 5,
+  "schema.ts": 5,
   cli: 6,
 };
 

@@ -5,6 +5,8 @@
  */
 import { getSystemErrorName } from "node:util";
 
+import type { Compression } from "./image/compress.js";
+
 /** Base class of every error warren throws on purpose. */
 export class WarrenError extends Error {
   /** Stable machine-readable code, e.g. `ERR_WARREN_CONFIG`. */
@@ -171,5 +173,117 @@ export class ReadyTimeoutError extends WarrenError {
     );
     this.waitedMs = waitedMs;
     this.lastConsoleLines = lastConsoleLines;
+  }
+}
+
+/** An image, layer or blob could not be read or applied. */
+export class ImageError extends WarrenError {
+  /** The blob concerned (`sha256:…`), when there is one. */
+  readonly blob?: string;
+  /** The archive entry concerned, when there is one. */
+  readonly entry?: string;
+
+  constructor(message: string, options?: { blob?: string; entry?: string; cause?: unknown }) {
+    super(message, "ERR_WARREN_IMAGE", options?.cause === undefined ? undefined : { cause: options.cause });
+    if (options?.blob !== undefined) this.blob = options.blob;
+    if (options?.entry !== undefined) this.entry = options.entry;
+  }
+}
+
+/** The archive is compressed with something this reader does not handle (zstd, xz, bzip2, lz4). */
+export class UnsupportedCompressionError extends ImageError {
+  readonly compression: string;
+  constructor(compression: string, options?: { blob?: string }) {
+    super(`unsupported compression: ${compression} (gzip, xz, zstd and uncompressed tar are handled)`, options);
+    this.compression = compression;
+  }
+}
+
+/**
+ * A registry pull failed. The message names the reference and the step
+ * (`reference`, `auth`, `manifest`, `config`, `layer`, `unpack`):
+ * ``pull 127.0.0.1:5000/busybox:1: manifest: HTTP 404 (MANIFEST_UNKNOWN: manifest unknown)``.
+ */
+export class RegistryError extends ImageError {
+  /** The reference as given to `pull`. */
+  readonly reference: string;
+  /** The step that failed. */
+  readonly step: string;
+  /** The HTTP status, when the registry answered with an error. */
+  readonly status?: number;
+
+  constructor(reference: string, step: string, detail: string, options?: { status?: number; blob?: string; cause?: unknown }) {
+    super(`pull ${reference}: ${step}: ${detail}`, options);
+    this.reference = reference;
+    this.step = step;
+    if (options?.status !== undefined) this.status = options.status;
+  }
+}
+
+/**
+ * What the registry sent is not what its digest names: a blob or manifest
+ * whose sha256 (or size) does not match. Nothing of it is kept.
+ */
+export class DigestMismatchError extends RegistryError {
+  /** The digest asked for. */
+  readonly expected: string;
+  /** The digest of what arrived, or `N bytes` when the size was already wrong. */
+  readonly actual: string;
+
+  constructor(reference: string, step: string, expected: string, actual: string) {
+    super(reference, step, `${expected}: ${actual.startsWith("sha") ? `digest mismatch (content is ${actual})` : `size mismatch (${actual})`}`, {
+      blob: expected,
+    });
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** The input could not be decompressed: cut short, corrupt, or the decompressor failed. */
+export class DecompressionError extends ImageError {
+  readonly compression: Compression;
+  /** What was being decompressed (a path, `layer sha256:…`), when known. */
+  readonly source?: string;
+  constructor(compression: Compression, source: string | undefined, detail: string, options?: { blob?: string; cause?: unknown }) {
+    super(`${source ? `${source}: ` : ""}${compression}: cannot decompress: ${detail}`, options);
+    this.compression = compression;
+    if (source !== undefined) this.source = source;
+  }
+}
+
+/** A program warren needs is not installed. */
+export class MissingToolError extends ImageError {
+  readonly tool: string;
+  /** The Debian/Ubuntu package that has it. */
+  readonly package: string;
+  constructor(tool: string, pkg: string, what: string) {
+    super(`${what} needs \`${tool}\`, which is not installed (Debian/Ubuntu package ${pkg})`);
+    this.tool = tool;
+    this.package = pkg;
+  }
+}
+
+/** A limit asked for a controller this host cannot give to cgroup v2. */
+export class CgroupControllerUnavailable extends WarrenError {
+  readonly controller: string;
+  readonly reason: string;
+  /** The limit that needed it, e.g. `memory.max`. */
+  readonly field: string;
+  constructor(controller: string, reason: string, field: string, options?: { container?: string }) {
+    // String(err) (and an uncaught error) prefixes the class name:
+    // "CgroupControllerUnavailable: memory is bound to cgroup v1 on this host (needed by memory.max)".
+    super(`${reason} (needed by ${field})`, "ERR_WARREN_CGROUP_CONTROLLER", options);
+    this.controller = controller;
+    this.reason = reason;
+    this.field = field;
+  }
+}
+
+/** A `seccomp.deny` name that no architecture's table knows (likely a typo). */
+export class UnknownSyscallError extends ConfigError {
+  readonly syscall: string;
+  constructor(syscall: string) {
+    super([{ path: "seccomp.deny", message: `unknown system call "${syscall}"` }]);
+    this.syscall = syscall;
   }
 }

@@ -1,6 +1,10 @@
 /**
  * warren: Linux system containers from Node.js, no daemon.
  *
+ * The whole public surface: {@link Container}, {@link ImageStore},
+ * {@link host}, their option and result types, and the error classes.
+ * The zod schemas and the security defaults are in `warren/schema`.
+ *
  * @example
  * ```ts
  * import { Container } from "warren";
@@ -14,36 +18,42 @@
  * @module
  */
 export { Container } from "./container/container.js";
-export { EMBEDDED_IDLE_INIT, type EffectiveConfig } from "./plan/effective.js";
-export type { ExitStatus, Status, StopReason } from "./container/state.js";
+export { ImageStore } from "./image/store.js";
+export { host } from "./host.js";
+
+// Options and results of Container.
 export type { RuntimeOptions } from "./config/runtime.js";
+export type { ContainerConfig, ResolvedConfig, MountConfig, IdMap } from "./config/schema.js";
+export type { NicConfig, NicInput, PortConfig } from "./config/nic.js";
+export type { EffectiveConfig } from "./plan/effective.js";
+export type { InitKind } from "./rootfs/init-kind.js";
+export type { ExitStatus, Status, StopReason } from "./container/state.js";
 export type { StartOptions } from "./container/start.js";
 export type { StopOptions } from "./container/stop.js";
-export type { ExecOptions, ExecOutput, ExecProcess } from "./container/exec.js";
 export type { StdioMode } from "./container/stdio.js";
+export type { ExecOptions, ExecOutput, ExecProcess } from "./container/exec.js";
 export type { ConsoleStream } from "./container/monitor.js";
-export type { InitKind } from "./rootfs/init-kind.js";
-export type { ContainerConfig, ResolvedConfig, MountConfig, IdMap } from "./config/schema.js";
-export { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, containerSchema, mountSchema, idmapSchema } from "./config/schema.js";
-export { DEFAULT_CAP_DROP, DEFAULT_SECCOMP_DENY } from "./config/defaults.js";
-export type { CapabilityName } from "./linux/caps.js";
-export { detectCgroupHost, type CgroupHost } from "./cgroup/cgroup2.js";
-export { host, type HostInfo } from "./host.js";
-export { ImageStore, type ImageInfo } from "./image/store.js";
-export { parseDistroSpec, type DistroSpec, type BuildOptions, type BuildProgress } from "./image/debootstrap.js";
-export { ImageError } from "./image/errors.js";
-export { ociLayoutFromDirectory } from "./image/from-directory.js";
-export { importLxcImage, type LxcImageFiles, type ImportLxcOptions, type ImportLxcResult, type LxcMetadata } from "./image/lxc.js";
-export { DecompressionError, MissingToolError, detectCompression, type Compression } from "./image/compress.js";
-export { RegistryError, DigestMismatchError } from "./image/errors.js";
-export { parseReference, type ImageReference } from "./image/reference.js";
-export type { PullProgress, RegistryOptions } from "./image/registry.js";
-export type { PullOptions } from "./image/store.js";
-export { limitsSchema, type Limits, type ResolvedLimits } from "./cgroup/limits.js";
-export type { ContainerStats, Pressure } from "./cgroup/stats.js";
 export type { ContainerEvent } from "./container/resources.js";
-export { CgroupControllerUnavailable } from "./cgroup/apply.js";
-export { DEFAULT_DEVICE_RULES, parseDeviceRule, formatDeviceRule, type DeviceRule } from "./cgroup/devices.js";
+export type { DirEntry, FileStat, FileType, PushOptions } from "./container/files.js";
+export type { GroupInfo, UserInfo } from "./container/users.js";
+export type { InterfaceInfo } from "./container/network.js";
+export type { SnapshotInfo } from "./container/snapshots.js";
+export type { ExportManifest, ExportOptions } from "./container/export.js";
+export type { Limits, ResolvedLimits } from "./cgroup/limits.js";
+export type { ContainerStats, Pressure } from "./cgroup/stats.js";
+export type { DeviceRule } from "./cgroup/devices.js";
+export type { CapabilityName } from "./linux/caps.js";
+
+// Options and results of ImageStore and host().
+export type { ImageInfo, PullOptions } from "./image/store.js";
+export type { ImportOciOptions, Platform } from "./image/oci.js";
+export type { DistroSpec, BuildOptions, BuildProgress } from "./image/debootstrap.js";
+export type { LxcImageFiles, ImportLxcOptions, LxcMetadata } from "./image/lxc.js";
+export type { PullProgress, RegistryOptions } from "./image/registry.js";
+export type { Compression } from "./image/compress.js";
+export type { HostInfo } from "./host.js";
+export type { CgroupHost } from "./cgroup/cgroup2.js";
+
 export {
   WarrenError,
   ConfigError,
@@ -54,8 +64,13 @@ export {
   NativeLoadError,
   HostError,
   ReadyTimeoutError,
+  CgroupControllerUnavailable,
+  UnknownSyscallError,
+  ImageError,
+  UnsupportedCompressionError,
+  RegistryError,
+  DigestMismatchError,
+  DecompressionError,
+  MissingToolError,
   type ConfigIssue,
 } from "./errors.js";
-export type { DirEntry, FileStat, FileType, PushOptions } from "./container/files.js";
-export type { GroupInfo, UserInfo } from "./container/users.js";
-export type { ExportOptions, ExportManifest } from "./container/export.js";

@@ -7,28 +7,12 @@
 import { chownSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { codeOf, HostError, WarrenError } from "../errors.js";
+import { CgroupControllerUnavailable, codeOf, HostError } from "../errors.js";
 import type { CgroupHost, CgroupTree } from "./cgroup2.js";
 import { limitWrites, type CgroupWrite, type ResolvedLimits } from "./limits.js";
 
 /** Controllers warren enables for its containers when the host has them. */
 export const MANAGED_CONTROLLERS = ["cpu", "cpuset", "io", "memory", "pids", "hugetlb"] as const;
-
-/** A limit asked for a controller this host cannot give to cgroup v2. */
-export class CgroupControllerUnavailable extends WarrenError {
-  readonly controller: string;
-  readonly reason: string;
-  /** The limit that needed it, e.g. `memory.max`. */
-  readonly field: string;
-  constructor(controller: string, reason: string, field: string, options?: { container?: string }) {
-    // String(err) (and an uncaught error) prefixes the class name:
-    // "CgroupControllerUnavailable: memory is bound to cgroup v1 on this host (needed by memory.max)".
-    super(`${reason} (needed by ${field})`, "ERR_WARREN_CGROUP_CONTROLLER", options);
-    this.controller = controller;
-    this.reason = reason;
-    this.field = field;
-  }
-}
 
 /** v2 controllers whose v1 counterpart has another name. */
 const V1_NAMES: Record<string, string> = { io: "blkio" };

@@ -9,7 +9,8 @@ import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
 import { parseBytes, parsePercent } from "../cgroup/units.js";
-import { ConfigError, parseDeviceRule, type ContainerConfig, type Limits, type MountConfig } from "../index.js";
+import { parseDeviceRule } from "../cgroup/devices.js";
+import { ConfigError, type ContainerConfig, type Limits, type MountConfig } from "../index.js";
 import { nicSchema, type NicInput } from "../config/nic.js";
 
 /** A bad command line: printed as `warren: <message>`, exit status 125. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { containerSchema } from "../index.js";
+import { containerSchema } from "../schema.js";
 import { COMMON_OPTIONS, CONFIG_OPTIONS, configFromFlags, networkFromFlags, parseDns, parseNic, parsePublish, splitArgs } from "./args.js";
 import { main } from "./main.js";
 import { interfaceTable } from "./network.js";

@@ -13,7 +13,7 @@ import { join, posix } from "node:path";
 import { pipeline } from "node:stream/promises";
 
 import { detectFileCompression } from "./compress.js";
-import { ImageError } from "./errors.js";
+import { ImageError } from "../errors.js";
 import { MEDIA } from "./oci.js";
 import { readTar } from "./tar.js";
 

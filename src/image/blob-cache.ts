@@ -13,7 +13,7 @@ import { join } from "node:path";
 
 import { lockFile, type Lock } from "../linux/lock.js";
 import { codeOf } from "../errors.js";
-import { DigestMismatchError, RegistryError } from "./errors.js";
+import { DigestMismatchError, RegistryError } from "../errors.js";
 import type { Descriptor } from "./oci.js";
 import type { RegistryClient, RegistryOptions } from "./registry.js";
 

@@ -7,15 +7,9 @@ import { pipeline } from "node:stream/promises";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import {
-  createDecompressor,
-  decompress,
-  DecompressionError,
-  detectCompression,
-  detectFileCompression,
-  type Compression,
-} from "./compress.js";
-import { ImageError, UnsupportedCompressionError } from "./errors.js";
+import { createDecompressor, decompress, detectCompression, detectFileCompression, type Compression } from "./compress.js";
+import { DecompressionError } from "../errors.js";
+import { ImageError, UnsupportedCompressionError } from "../errors.js";
 
 let dir: string;
 beforeAll(() => {

@@ -15,7 +15,7 @@ import { promises as fsp } from "node:fs";
 import { Duplex, type Readable, type Writable } from "node:stream";
 import { createGunzip } from "node:zlib";
 
-import { ImageError, UnsupportedCompressionError } from "./errors.js";
+import { DecompressionError, ImageError, MissingToolError, UnsupportedCompressionError } from "../errors.js";
 
 export type Compression = "none" | "gzip" | "xz" | "zstd" | "bzip2" | "lz4";
 
@@ -62,30 +62,6 @@ export async function detectFileCompression(path: string): Promise<Compression> 
     return detectCompression(head.subarray(0, bytesRead));
   } finally {
     await fh.close();
-  }
-}
-
-/** The input could not be decompressed: cut short, corrupt, or the decompressor failed. */
-export class DecompressionError extends ImageError {
-  readonly compression: Compression;
-  /** What was being decompressed (a path, `layer sha256:…`), when known. */
-  readonly source?: string;
-  constructor(compression: Compression, source: string | undefined, detail: string, options?: { blob?: string; cause?: unknown }) {
-    super(`${source ? `${source}: ` : ""}${compression}: cannot decompress: ${detail}`, options);
-    this.compression = compression;
-    if (source !== undefined) this.source = source;
-  }
-}
-
-/** A program warren needs is not installed. */
-export class MissingToolError extends ImageError {
-  readonly tool: string;
-  /** The Debian/Ubuntu package that has it. */
-  readonly package: string;
-  constructor(tool: string, pkg: string, what: string) {
-    super(`${what} needs \`${tool}\`, which is not installed (Debian/Ubuntu package ${pkg})`);
-    this.tool = tool;
-    this.package = pkg;
   }
 }
 

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { existsSync, promises as fsp, readFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { ImageError } from "./errors.js";
+import { ImageError } from "../errors.js";
 import type { ImageConfig } from "./oci.js";
 
 /** What to build. `release` is a suite or codename (`bookworm`, `noble`). */

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 
-import { ImageError } from "./errors.js";
+import { ImageError } from "../errors.js";
 import { ociArchitecture } from "./oci.js";
 
 const run = promisify(execFile);

@@ -20,7 +20,7 @@ import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { native } from "../native/binding.js";
-import { ImageError } from "./errors.js";
+import { ImageError } from "../errors.js";
 import { applyLayer, normalizeEntryPath } from "./layer.js";
 import { writeTar, type WriteEntry } from "./tar-writer.testutil.js";
 

@@ -24,7 +24,7 @@ import type { Readable } from "node:stream";
 
 import { errnoName } from "../errors.js";
 import { native, type NativeBinding } from "../native/binding.js";
-import { ImageError } from "./errors.js";
+import { ImageError } from "../errors.js";
 import { readTar, type TarEntry } from "./tar.js";
 
 export interface ApplyLayerOptions {

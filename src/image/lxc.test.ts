@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { ImageError } from "./errors.js";
+import { ImageError } from "../errors.js";
 import { lxcToOciArchitecture, parseLxcMetadata } from "./lxc.js";
 import { parseYamlSubset } from "./yaml.js";
 

@@ -19,8 +19,8 @@ import { createHash } from "node:crypto";
 import { createReadStream, promises as fsp } from "node:fs";
 import { join } from "node:path";
 
-import { MissingToolError } from "./compress.js";
-import { ImageError } from "./errors.js";
+import { MissingToolError } from "../errors.js";
+import { ImageError } from "../errors.js";
 import { applyLayer, normalizeEntryPath } from "./layer.js";
 import { ociArchitecture, type ImageConfig } from "./oci.js";
 import { readTar, type TarEntry } from "./tar.js";

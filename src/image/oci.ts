@@ -9,8 +9,9 @@ import { createHash } from "node:crypto";
 import { createReadStream, promises as fsp } from "node:fs";
 import { join } from "node:path";
 
-import { decompress, DecompressionError } from "./compress.js";
-import { ImageError } from "./errors.js";
+import { decompress } from "./compress.js";
+import { DecompressionError } from "../errors.js";
+import { ImageError } from "../errors.js";
 import { applyLayer } from "./layer.js";
 
 export interface Platform {

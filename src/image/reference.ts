@@ -3,7 +3,7 @@
  * parses them, written back in canonical form, and the registry's base URL.
  * @module
  */
-import { RegistryError } from "./errors.js";
+import { RegistryError } from "../errors.js";
 
 /** A parsed image reference. */
 export interface ImageReference {

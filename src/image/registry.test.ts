@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 
-import { DigestMismatchError, RegistryError } from "./errors.js";
+import { DigestMismatchError, RegistryError } from "../errors.js";
 import { formatReference, parseReference, registryBaseUrl } from "./reference.js";
 import { parseWwwAuthenticate, RegistryClient } from "./registry.js";
 

@@ -12,7 +12,7 @@ import { join } from "node:path";
 
 import { codeOf } from "../errors.js";
 import { fetchBlob } from "./blob-cache.js";
-import { DigestMismatchError, RegistryError } from "./errors.js";
+import { DigestMismatchError, RegistryError } from "../errors.js";
 import { matches, MEDIA, ociArchitecture, type Descriptor, type Platform } from "./oci.js";
 import { DIGEST_RE, parseReference, registryBaseUrl, type ImageReference } from "./reference.js";
 

@@ -16,14 +16,14 @@ import { createHash, randomBytes } from "node:crypto";
 
 import { writeJsonAtomic } from "../linux/json-file.js";
 import { withLock } from "../linux/lock.js";
-import { codeOf, NotFoundError, StateError } from "../errors.js";
-import { ImageError, RegistryError } from "./errors.js";
+import { codeOf, ImageError, NotFoundError, RegistryError, StateError } from "../errors.js";
 import { importOciLayout, type ImageConfig, type ImportOciOptions, type Platform } from "./oci.js";
 import { formatReference } from "./reference.js";
 import { pullToLayout, type RegistryOptions } from "./registry.js";
 import { buildDistroRootfs, parseDistroSpec, resolveSpec, type BuildOptions, type DistroSpec } from "./debootstrap.js";
 import { importLxcImage, type ImportLxcOptions, type LxcImageFiles } from "./lxc.js";
 import { archiveToLayout } from "./archive.js";
+import { ociLayoutFromDirectory } from "./from-directory.js";
 
 export interface ImageInfo {
   /** Manifest digest, `sha256:…`. */
@@ -215,6 +215,28 @@ export class ImageStore {
       const named = r.tags.find((t) => TAG.test(t));
       const tag = options.tag ?? named;
       return await this.install(layout, { ...options, ...(tag ? { tag } : {}) }, () => archive);
+    } finally {
+      await fsp.rm(layout, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Imports a root filesystem directory as a one-layer image (what
+   * `docker import` does with a tarball of one), owners and modes as they
+   * are on disk.
+   *
+   * @example
+   * ```ts
+   * await store.importDirectory("/srv/rootfs/alpine", { tag: "alpine" });
+   * ```
+   */
+  async importDirectory(rootfsDir: string, options: { tag?: string; architecture?: string } = {}): Promise<ImageInfo> {
+    checkTag(options.tag, "import");
+    await this.ensureDir();
+    const layout = join(this.dir, `.directory-${randomBytes(6).toString("hex")}`);
+    try {
+      await ociLayoutFromDirectory(rootfsDir, layout, options.architecture ? { architecture: options.architecture } : {});
+      return await this.install(layout, options.tag ? { tag: options.tag } : {}, () => rootfsDir);
     } finally {
       await fsp.rm(layout, { recursive: true, force: true });
     }

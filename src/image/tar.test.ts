@@ -6,9 +6,9 @@ import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
-import { ImageError, UnsupportedCompressionError } from "./errors.js";
+import { ImageError, UnsupportedCompressionError } from "../errors.js";
 import { native } from "../native/binding.js";
-import { DecompressionError } from "./compress.js";
+import { DecompressionError } from "../errors.js";
 import { paxXattrs, parsePax, readTar, type TarEntry } from "./tar.js";
 import { writeTar } from "./tar-writer.testutil.js";
 

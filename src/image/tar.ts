@@ -8,7 +8,7 @@
 import { Readable } from "node:stream";
 
 import { decompress, type DecompressOptions } from "./compress.js";
-import { ImageError } from "./errors.js";
+import { ImageError } from "../errors.js";
 
 export type TarEntryType = "file" | "dir" | "symlink" | "hardlink" | "char" | "block" | "fifo";
 

@@ -5,7 +5,7 @@
  * without a YAML dependency; anything beyond it is refused, naming the line.
  * @module
  */
-import { ImageError } from "./errors.js";
+import { ImageError } from "../errors.js";
 
 export type YamlValue = string | null | YamlValue[] | { [k: string]: YamlValue };
 

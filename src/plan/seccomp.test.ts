@@ -6,12 +6,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { describe, it, expect } from "vitest";
 import { DEFAULT_SECCOMP_DENY } from "../config/defaults.js";
-import {
-  buildSeccompFilter,
-  syscallNumber,
-  UnknownSyscallError,
-  type SeccompArch,
-} from "./seccomp.js";
+import { buildSeccompFilter, syscallNumber, type SeccompArch } from "./seccomp.js";
+import { UnknownSyscallError } from "../errors.js";
 
 const AUDIT_ARCH_X86_64 = 0xc000003e;
 const AUDIT_ARCH_I386 = 0x40000003;

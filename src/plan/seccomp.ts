@@ -4,6 +4,7 @@
  * so the same filter can be built, inspected and tested on any host.
  * @module
  */
+import { UnknownSyscallError } from "../errors.js";
 
 /** Node's `process.arch` names for the hosts a filter can be built for. */
 export type SeccompArch = "x64" | "arm64";
@@ -13,16 +14,6 @@ export interface SeccompProfile {
   deny: readonly string[];
   /** Returned (negated) by denied calls, e.g. 1 = EPERM. */
   errno: number;
-}
-
-/** Thrown for a deny-list name that no architecture table knows (likely a typo). */
-export class UnknownSyscallError extends Error {
-  readonly syscall: string;
-  constructor(syscall: string) {
-    super(`unknown system call "${syscall}" in seccomp.deny`);
-    this.name = "UnknownSyscallError";
-    this.syscall = syscall;
-  }
 }
 
 type Table = Readonly<Record<string, number>>;

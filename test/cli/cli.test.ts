@@ -12,7 +12,9 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 import { resolveRuntime } from "../../src/config/runtime.js";
-import { Container, detectCgroupHost, host, ociLayoutFromDirectory } from "../../src/index.js";
+import { Container, host } from "../../src/index.js";
+import { detectCgroupHost } from "../../src/cgroup/cgroup2.js";
+import { ociLayoutFromDirectory } from "../../src/image/from-directory.js";
 import { managedNetwork } from "../../src/network/manager.js";
 
 const repo = resolve(import.meta.dirname, "../..");

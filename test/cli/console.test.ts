@@ -13,7 +13,8 @@ import { basename, dirname, join, resolve } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { resolveRuntime } from "../../src/config/runtime.js";
-import { Container, detectCgroupHost } from "../../src/index.js";
+import { Container } from "../../src/index.js";
+import { detectCgroupHost } from "../../src/cgroup/cgroup2.js";
 import { rootfs } from "../helpers/env.js";
 
 const repo = resolve(import.meta.dirname, "../..");

@@ -12,7 +12,8 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { Container, ImageStore, ociLayoutFromDirectory } from "../../src/index.js";
+import { Container, ImageStore } from "../../src/index.js";
+import { ociLayoutFromDirectory } from "../../src/image/from-directory.js";
 import { busybox, cleanupAll, IDLE, rootfs, runtime, uniqueName } from "../helpers/env.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "warren-files-"));

@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { Container, ImageStore, ociLayoutFromDirectory } from "../../src/index.js";
+import { Container, ImageStore } from "../../src/index.js";
+import { ociLayoutFromDirectory } from "../../src/image/from-directory.js";
 import { IDLE, rootfs, rootfsRecord, runtime, uniqueName } from "../helpers/env.js";
 
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });

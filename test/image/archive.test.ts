@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
-import { Container, ImageStore, ociLayoutFromDirectory } from "../../src/index.js";
+import { Container, ImageStore } from "../../src/index.js";
+import { ociLayoutFromDirectory } from "../../src/image/from-directory.js";
 import { cleanupAll, IDLE, rootfs, runtime, uniqueName } from "../helpers/env.js";
 
 const work = mkdtempSync(join(tmpdir(), "warren-archive-"));

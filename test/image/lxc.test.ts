@@ -23,8 +23,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { DecompressionError, MissingToolError } from "../../src/image/compress.js";
-import { ImageError } from "../../src/image/errors.js";
+import { DecompressionError, MissingToolError } from "../../src/errors.js";
+import { ImageError } from "../../src/errors.js";
 import { importLxcImage } from "../../src/image/lxc.js";
 import { importOciLayout, type Descriptor } from "../../src/image/oci.js";
 import { writeTar } from "../../src/image/tar-writer.testutil.js";

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
-import { ImageError } from "../../src/image/errors.js";
+import { ImageError } from "../../src/errors.js";
 import { importOciLayout, ociArchitecture, type Descriptor } from "../../src/image/oci.js";
 
 const OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip";

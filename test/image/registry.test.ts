@@ -15,7 +15,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { Container, DigestMismatchError, ImageStore, ociLayoutFromDirectory, RegistryError } from "../../src/index.js";
+import { Container, DigestMismatchError, ImageStore, RegistryError } from "../../src/index.js";
+import { ociLayoutFromDirectory } from "../../src/image/from-directory.js";
 import type { PullProgress } from "../../src/index.js";
 import { cleanupAll, IDLE, ownImages, rootfs, runtime, uniqueName } from "../helpers/env.js";
 

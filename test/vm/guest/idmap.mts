@@ -12,7 +12,8 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, statfsSync } from "node:fs";
 import { join, resolve } from "node:path";
 
-import { Container, ImageStore, ociLayoutFromDirectory } from "../../../src/index.js";
+import { Container, ImageStore } from "../../../src/index.js";
+import { ociLayoutFromDirectory } from "../../../src/image/from-directory.js";
 import { supportsIdmappedMounts } from "../../../src/storage/idmap-probe.js";
 import { report, runScenarios } from "./scenarios.mjs";
 
