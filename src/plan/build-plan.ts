@@ -8,6 +8,7 @@ import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, RLIMIT_NUMBERS, type IdMa
 import type { RootfsRecord } from "../rootfs/record.js";
 import { idMapLine } from "../linux/ids.js";
 import { capabilityMask, capabilityName } from "./caps.js";
+import { PLAN_ABI } from "./encode.js";
 import { CLONE, MOUNT_ATTR, MS, type Op } from "./ops.js";
 import { rootfsPlan } from "./rootfs.js";
 import { buildSeccompFilter, type SeccompArch } from "./seccomp.js";
@@ -59,15 +60,12 @@ export interface SpawnPlan {
   gidMap?: string;
   /**
    * Detached mounts the parent must make and pass with "go", in slot order
-   * from PASSED_SLOT_BASE: idmapped copies (open_tree + MOUNT_ATTR_IDMAP
+   * from `PLAN_ABI.passedSlotBase`: idmapped copies (open_tree + MOUNT_ATTR_IDMAP
    * through the container's user namespace), which the container itself
    * may not create.
    */
   pass?: { source: string; recursive: boolean; idmap: true }[];
 }
-
-/** Slot of the first fd the parent passes with "go" (native WR_PASSED_BASE). */
-export const PASSED_SLOT_BASE = 48;
 
 const UNLIMITED = 0xffffffffffffffffn;
 
@@ -197,7 +195,7 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
   const pass: NonNullable<SpawnPlan["pass"]> = [];
   const passSlot = (source: string, recursive: boolean) => {
     pass.push({ source, recursive, idmap: true });
-    return PASSED_SLOT_BASE + pass.length - 1;
+    return PLAN_ABI.passedSlotBase + pass.length - 1;
   };
   const r = input.rootfs;
   // A shifted copy (where the image's filesystem cannot be idmapped) is used as it is.
