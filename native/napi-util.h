@@ -3,6 +3,7 @@
 #ifndef WARREN_NAPI_UTIL_H
 #define WARREN_NAPI_UTIL_H
 
+#include <dlfcn.h>
 #include <napi.h>
 #include <string.h>
 #include <uv.h>
@@ -11,13 +12,22 @@
 
 namespace warren {
 
-// The errno's name as Node gives it (libuv's table: util.getSystemErrorName),
-// or "E<n>" for one libuv does not know; src/linux/errno.ts names numbers
-// the same way, so `code` compares equal whichever side produced it.
+// The errno's name as Node gives it: libuv's table first (ENOTSUP, not
+// EOPNOTSUPP, for 95), then libc's for the ones libuv lacks (ENOEXEC,
+// ESTALE, EDQUOT …), else "E<n>". src/linux/errno.ts names numbers in the
+// same order (libuv, then os.constants.errno, which has libc's names), so
+// the two agree on every errno Node knows; only for the few Node has no
+// name for (EUCLEAN, ENOKEY …) this gives libc's name where errnoName()
+// says "E<n>". strerrorname_np (glibc 2.32) is looked up at run time so a
+// prebuilt addon still loads on an older glibc.
 inline std::string ErrnoName(int err) {
   char buf[64];
   uv_err_name_r(-err, buf, sizeof buf);  // "Unknown system error -N" when unknown
-  return buf[0] == 'E' ? std::string(buf) : "E" + std::to_string(err);
+  if (buf[0] == 'E') return buf;
+  using NameFn = const char *(*)(int);
+  static const NameFn libc_name = reinterpret_cast<NameFn>(dlsym(RTLD_DEFAULT, "strerrorname_np"));
+  const char *name = libc_name ? libc_name(err) : nullptr;
+  return name ? std::string(name) : "E" + std::to_string(err);
 }
 
 // An Error with `code` ("EPERM"), `errno` (positive) and `syscall`, and the

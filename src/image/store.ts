@@ -16,7 +16,8 @@ import { createHash, randomBytes } from "node:crypto";
 
 import { writeJsonAtomic } from "../linux/json-file.js";
 import { withLock } from "../linux/lock.js";
-import { codeOf, NotFoundError, StateError } from "../errors.js";
+import { NotFoundError, StateError } from "../errors.js";
+import { codeOf } from "../linux/errno.js";
 import { ImageError, RegistryError } from "./errors.js";
 import { importOciLayout, type ImageConfig, type ImportOciOptions, type Platform } from "./oci.js";
 import { formatReference } from "./reference.js";
