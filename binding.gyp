@@ -1,16 +1,14 @@
 {
   "targets": [
+    # The child after clone (native/child/): it shares Node's memory and
+    # thread pointer, so it may call nothing outside its own objects. Built
+    # freestanding (no libc calls invented from loops, no stack protector's
+    # __stack_chk_fail) and hidden (calls between its objects never go
+    # through the PLT and the dynamic linker's lazy resolver).
     {
-      "target_name": "warren",
+      "target_name": "warren-child",
+      "type": "static_library",
       "sources": [
-        "native/addon.cc",
-        "native/spawn.cc",
-        "native/wait.cc",
-        "native/misc.cc",
-        "native/bpf.cc",
-        "native/netlink.cc",
-        "native/files.cc",
-        "native/xattr.cc",
         "native/child/run.c",
         "native/child/mounts.c",
         "native/child/ids.c",
@@ -18,6 +16,47 @@
         "native/child/net.c",
         "native/child/exec.c",
         "native/child/clone.c"
+      ],
+      "defines": ["_GNU_SOURCE"],
+      "cflags": [
+        "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2", "-fPIC",
+        "-ffreestanding", "-fno-builtin", "-fno-tree-loop-distribute-patterns",
+        "-fno-stack-protector", "-fvisibility=hidden"
+      ],
+      "cflags_c": ["-std=gnu11"]
+    },
+    # Fails the build when a child object refers to a symbol outside the
+    # child or exports one (scripts/check-child-symbols.sh says which).
+    {
+      "target_name": "warren-child-check",
+      "type": "none",
+      "dependencies": ["warren-child"],
+      "actions": [
+        {
+          "action_name": "check_child_symbols",
+          "inputs": ["scripts/check-child-symbols.sh", "<(PRODUCT_DIR)/warren-child.a"],
+          "outputs": ["<(INTERMEDIATE_DIR)/child-symbols.ok"],
+          "action": [
+            "sh", "scripts/check-child-symbols.sh",
+            "<(PRODUCT_DIR)/warren-child.a", "<(INTERMEDIATE_DIR)/child-symbols.ok"
+          ]
+        }
+      ]
+    },
+    {
+      "target_name": "warren",
+      "dependencies": ["warren-child", "warren-child-check"],
+      "sources": [
+        "native/addon.cc",
+        "native/abi.cc",
+        "native/spawn.cc",
+        "native/wait.cc",
+        "native/misc.cc",
+        "native/bpf.cc",
+        "native/netlink.cc",
+        "native/files.cc",
+        "native/xattr.cc",
+        "native/plan-prepare.c"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "_GNU_SOURCE"],

@@ -13,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitNetlink(env, exports);
   InitFiles(env, exports);
   InitXattr(env, exports);
+  InitAbi(env, exports);
   return exports;
 }
 

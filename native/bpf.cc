@@ -69,10 +69,7 @@ Napi::Value ProgLoadDevice(const Napi::CallbackInfo &info) {
   log.back() = '\0';
   std::string text(log.data());
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  Napi::Error e = Napi::Error::New(
-      env, std::string("bpf(BPF_PROG_LOAD): ") + strerror(err) + (text.empty() ? "" : "\nverifier log:\n" + text));
-  e.Set("errno", Napi::Number::New(env, err));
-  e.Set("syscall", Napi::String::New(env, "bpf(BPF_PROG_LOAD)"));
+  Napi::Error e = ErrnoError(env, "bpf(BPF_PROG_LOAD)", err, text.empty() ? "" : "\nverifier log:\n" + text);
   e.Set("log", Napi::String::New(env, text));
   throw e;
 }

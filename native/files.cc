@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
-#include <linux/openat2.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -13,15 +12,9 @@
 
 #include <string>
 
+#include "linux.h"
 #include "napi-util.h"
 #include "spawn.h"
-
-// The new mount API's numbers are the same on every architecture (424+).
-#define WR_SYS_move_mount 429
-#define WR_SYS_fsopen 430
-#define WR_SYS_fsconfig 431
-#define WR_SYS_fsmount 432
-#define WR_SYS_mount_setattr 442
 
 namespace warren {
 
@@ -93,7 +86,7 @@ class AsOwner {
 // openat2(dirfd, path, {flags | O_CLOEXEC, mode, resolve}), retried on
 // EAGAIN (RESOLVE_IN_ROOT's answer to a concurrent rename, openat2(2)).
 int Openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve) {
-  struct open_how how;
+  struct wr_open_how how;
   memset(&how, 0, sizeof how);
   how.flags = flags | O_CLOEXEC;
   how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
@@ -166,12 +159,9 @@ std::string FsLog(int fsfd) {
 }
 
 Napi::Error FsError(Napi::Env env, const char *what, int err, int fsfd) {
-  Napi::Error e = ErrnoError(env, what, err);
   std::string log = fsfd >= 0 ? FsLog(fsfd) : "";
-  if (!log.empty()) {
-    e.Set("message", Napi::String::New(env, std::string(what) + ": " + strerror(err) + " (" + log + ")"));
-    e.Set("log", Napi::String::New(env, log));
-  }
+  Napi::Error e = ErrnoError(env, what, err, log.empty() ? "" : " (" + log + ")");
+  if (!log.empty()) e.Set("log", Napi::String::New(env, log));
   return e;
 }
 
@@ -189,31 +179,31 @@ Napi::Value FilesMountOverlay(const Napi::CallbackInfo &info) {
   std::string upper = StrArg(info, 1), work = StrArg(info, 2);
   bool userxattr = info.Length() > 3 && info[3].ToBoolean().Value();
 
-  int fsfd = (int)syscall(WR_SYS_fsopen, "overlay", 1 /* FSOPEN_CLOEXEC */);
+  int fsfd = (int)syscall(SYS_fsopen, "overlay", WR_FSOPEN_CLOEXEC);
   if (fsfd < 0) throw ErrnoError(env, "fsopen", errno);
   auto cfg = [&](unsigned cmd, const char *key, const void *value, int aux) {
-    return syscall(WR_SYS_fsconfig, fsfd, cmd, key, value, aux) < 0 ? errno : 0;
+    return syscall(SYS_fsconfig, fsfd, cmd, key, value, aux) < 0 ? errno : 0;
   };
   int err = 0;
   const char *step = "fsconfig(lowerdir)";
   if (lowerIsFd) {
-    err = cfg(5 /* FSCONFIG_SET_FD */, "lowerdir+", nullptr, lowerFd);
+    err = cfg(WR_FSCONFIG_SET_FD, "lowerdir+", nullptr, lowerFd);
     if (err) {
       FsLog(fsfd);  // drop the "unknown parameter" message
       std::string via = "/proc/self/fd/" + std::to_string(lowerFd);
-      err = cfg(1 /* FSCONFIG_SET_STRING */, "lowerdir", via.c_str(), 0);
+      err = cfg(WR_FSCONFIG_SET_STRING, "lowerdir", via.c_str(), 0);
     }
   } else {
-    err = cfg(1, "lowerdir", lowerPath.c_str(), 0);
+    err = cfg(WR_FSCONFIG_SET_STRING, "lowerdir", lowerPath.c_str(), 0);
   }
-  if (!err) step = "fsconfig(upperdir)", err = cfg(1, "upperdir", upper.c_str(), 0);
-  if (!err) step = "fsconfig(workdir)", err = cfg(1, "workdir", work.c_str(), 0);
-  if (!err && userxattr) step = "fsconfig(userxattr)", err = cfg(0 /* FSCONFIG_SET_FLAG */, "userxattr", nullptr, 0);
-  if (!err) step = "fsconfig(create)", err = cfg(6 /* FSCONFIG_CMD_CREATE */, nullptr, nullptr, 0);
+  if (!err) step = "fsconfig(upperdir)", err = cfg(WR_FSCONFIG_SET_STRING, "upperdir", upper.c_str(), 0);
+  if (!err) step = "fsconfig(workdir)", err = cfg(WR_FSCONFIG_SET_STRING, "workdir", work.c_str(), 0);
+  if (!err && userxattr) step = "fsconfig(userxattr)", err = cfg(WR_FSCONFIG_SET_FLAG, "userxattr", nullptr, 0);
+  if (!err) step = "fsconfig(create)", err = cfg(WR_FSCONFIG_CMD_CREATE, nullptr, nullptr, 0);
   int mfd = -1;
   if (!err) {
     step = "fsmount";
-    mfd = (int)syscall(WR_SYS_fsmount, fsfd, 1 /* FSMOUNT_CLOEXEC */, 0);
+    mfd = (int)syscall(SYS_fsmount, fsfd, WR_FSMOUNT_CLOEXEC, 0);
     if (mfd < 0) err = errno;
   }
   if (err) {
@@ -228,11 +218,9 @@ Napi::Value FilesMountOverlay(const Napi::CallbackInfo &info) {
 // mountSetattr(treeFd, set, clear, recursive): e.g. MOUNT_ATTR_RDONLY on a
 // detached copy of a read-only rootfs, so a write fails as it would inside.
 Napi::Value FilesMountSetattr(const Napi::CallbackInfo &info) {
-  struct {
-    uint64_t attr_set, attr_clr, propagation, userns_fd;
-  } attr = {(uint64_t)(uint32_t)IntArg(info, 1), (uint64_t)(uint32_t)IntArg(info, 2), 0, 0};
+  struct wr_mount_attr attr = {(uint64_t)(uint32_t)IntArg(info, 1), (uint64_t)(uint32_t)IntArg(info, 2), 0, 0};
   bool recursive = info.Length() > 3 && info[3].ToBoolean().Value();
-  long rc = syscall(WR_SYS_mount_setattr, IntArg(info, 0), "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof attr);
+  long rc = syscall(SYS_mount_setattr, IntArg(info, 0), "", AT_EMPTY_PATH | (recursive ? WR_AT_RECURSIVE : 0), &attr, sizeof attr);
   if (rc < 0) throw ErrnoError(info.Env(), "mount_setattr", errno);
   return info.Env().Undefined();
 }
@@ -241,8 +229,8 @@ Napi::Value FilesMountSetattr(const Napi::CallbackInfo &info) {
 // directory the caller opened safely (O_PATH, inside the same detached
 // tree: Linux 6.15 allows building detached trees this way).
 Napi::Value FilesAttachMount(const Napi::CallbackInfo &info) {
-  long rc = syscall(WR_SYS_move_mount, IntArg(info, 0), "", IntArg(info, 1), "",
-                    0x4 /* MOVE_MOUNT_F_EMPTY_PATH */ | 0x40 /* MOVE_MOUNT_T_EMPTY_PATH */);
+  long rc = syscall(SYS_move_mount, IntArg(info, 0), "", IntArg(info, 1), "",
+                    WR_MOVE_MOUNT_F_EMPTY_PATH | WR_MOVE_MOUNT_T_EMPTY_PATH);
   if (rc < 0) throw ErrnoError(info.Env(), "move_mount", errno);
   return info.Env().Undefined();
 }

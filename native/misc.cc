@@ -17,16 +17,9 @@
 
 extern char **environ;
 
+#include "linux.h"
 #include "napi-util.h"
 #include "spawn.h"
-
-extern "C" {
-#include "child/steps.h"
-}
-
-#ifndef TIOCGPTPEER
-#define TIOCGPTPEER _IO('T', 0x41)
-#endif
 
 namespace warren {
 
@@ -69,7 +62,7 @@ Napi::Value PtyPeer(const Napi::CallbackInfo &info) {
   int master = IntArg(info, 0);
   int unlock = 0;
   if (ioctl(master, TIOCSPTLCK, &unlock) < 0) throw ErrnoError(info.Env(), "ioctl(TIOCSPTLCK)", errno);
-  int peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  int peer = ioctl(master, WR_TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (peer < 0) throw ErrnoError(info.Env(), "ioctl(TIOCGPTPEER)", errno);
   return Napi::Number::New(info.Env(), peer);
 }
@@ -107,8 +100,8 @@ Napi::Value OpenTree(const Napi::CallbackInfo &info) {
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "openTree(path, recursive)");
   std::string path = info[0].As<Napi::String>().Utf8Value();
   bool recursive = info.Length() > 1 && info[1].ToBoolean().Value();
-  unsigned flags = 1 /* OPEN_TREE_CLONE */ | O_CLOEXEC | (recursive ? 0x8000 /* AT_RECURSIVE */ : 0);
-  int fd = (int)syscall(428 /* open_tree */, AT_FDCWD, path.c_str(), flags);
+  unsigned flags = WR_OPEN_TREE_CLONE | WR_OPEN_TREE_CLOEXEC | (recursive ? WR_AT_RECURSIVE : 0);
+  int fd = (int)syscall(SYS_open_tree, AT_FDCWD, path.c_str(), flags);
   if (fd < 0) throw ErrnoError(info.Env(), "open_tree", errno);
   return Napi::Number::New(info.Env(), fd);
 }
@@ -118,11 +111,9 @@ Napi::Value OpenTree(const Napi::CallbackInfo &info) {
 // Needs CAP_SYS_ADMIN over the mount's original namespace, which is why the
 // parent does it and passes the result to the container.
 Napi::Value IdmapTree(const Napi::CallbackInfo &info) {
-  struct {
-    uint64_t attr_set, attr_clr, propagation, userns_fd;
-  } attr = {0x00100000 /* MOUNT_ATTR_IDMAP */, 0, 0, (uint64_t)IntArg(info, 1)};
+  struct wr_mount_attr attr = {WR_MOUNT_ATTR_IDMAP, 0, 0, (uint64_t)IntArg(info, 1)};
   bool recursive = info.Length() > 2 && info[2].ToBoolean().Value();
-  long rc = syscall(442 /* mount_setattr */, IntArg(info, 0), "", AT_EMPTY_PATH | (recursive ? 0x8000 : 0), &attr, sizeof attr);
+  long rc = syscall(SYS_mount_setattr, IntArg(info, 0), "", AT_EMPTY_PATH | (recursive ? WR_AT_RECURSIVE : 0), &attr, sizeof attr);
   if (rc < 0) throw ErrnoError(info.Env(), "mount_setattr(MOUNT_ATTR_IDMAP)", errno);
   return info.Env().Undefined();
 }
@@ -180,18 +171,6 @@ Napi::Value SpawnDetached(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, pid);
 }
 
-Napi::Value StepNames(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  static const char *names[] = {
-#define WR_NAME_ITEM(id, name) name,
-      WR_STEPS(WR_NAME_ITEM)
-#undef WR_NAME_ITEM
-  };
-  Napi::Array out = Napi::Array::New(env, WR_OP__COUNT);
-  for (uint32_t i = 0; i < WR_OP__COUNT; i++) out.Set(i, Napi::String::New(env, names[i]));
-  return out;
-}
-
 }  // namespace
 
 Napi::Object InitMisc(Napi::Env env, Napi::Object exports) {
@@ -205,7 +184,6 @@ Napi::Object InitMisc(Napi::Env env, Napi::Object exports) {
   exports.Set("pipe", Napi::Function::New(env, Pipe));
   exports.Set("openTree", Napi::Function::New(env, OpenTree));
   exports.Set("idmapTree", Napi::Function::New(env, IdmapTree));
-  exports.Set("stepNames", Napi::Function::New(env, StepNames));
   exports.Set("spawnDetached", Napi::Function::New(env, SpawnDetached));
   return exports;
 }

@@ -1,18 +1,40 @@
 // Small helpers shared by the addon's entry points: errors that carry the
-// errno (turned into Node's code names by src/native/binding.ts callers)
-// and strict argument reading.
+// errno the way Node's own system errors do, and strict argument reading.
 #ifndef WARREN_NAPI_UTIL_H
 #define WARREN_NAPI_UTIL_H
 
+#include <dlfcn.h>
 #include <napi.h>
 #include <string.h>
+#include <uv.h>
 
 #include <string>
 
 namespace warren {
 
-inline Napi::Error ErrnoError(Napi::Env env, const char *syscall, int err) {
-  Napi::Error e = Napi::Error::New(env, std::string(syscall) + ": " + strerror(err));
+// The errno's name as Node gives it: libuv's table first (ENOTSUP, not
+// EOPNOTSUPP, for 95), then libc's for the ones libuv lacks (ENOEXEC,
+// ESTALE, EDQUOT …), else "E<n>". src/linux/errno.ts names numbers in the
+// same order (libuv, then os.constants.errno, which has libc's names), so
+// the two agree on every errno Node knows; only for the few Node has no
+// name for (EUCLEAN, ENOKEY …) this gives libc's name where errnoName()
+// says "E<n>". strerrorname_np (glibc 2.32) is looked up at run time so a
+// prebuilt addon still loads on an older glibc.
+inline std::string ErrnoName(int err) {
+  char buf[64];
+  uv_err_name_r(-err, buf, sizeof buf);  // "Unknown system error -N" when unknown
+  if (buf[0] == 'E') return buf;
+  using NameFn = const char *(*)(int);
+  static const NameFn libc_name = reinterpret_cast<NameFn>(dlsym(RTLD_DEFAULT, "strerrorname_np"));
+  const char *name = libc_name ? libc_name(err) : nullptr;
+  return name ? std::string(name) : "E" + std::to_string(err);
+}
+
+// An Error with `code` ("EPERM"), `errno` (positive) and `syscall`, and the
+// message "<syscall>: <strerror><detail>".
+inline Napi::Error ErrnoError(Napi::Env env, const char *syscall, int err, const std::string &detail = "") {
+  Napi::Error e = Napi::Error::New(env, std::string(syscall) + ": " + strerror(err) + detail);
+  e.Set("code", Napi::String::New(env, ErrnoName(err)));
   e.Set("errno", Napi::Number::New(env, err));
   e.Set("syscall", Napi::String::New(env, syscall));
   return e;

@@ -17,24 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "linux.h"
 #include "napi-util.h"
 #include "spawn.h"
-
-#ifndef NETLINK_CAP_ACK
-#define NETLINK_CAP_ACK 10
-#endif
-#ifndef NETLINK_EXT_ACK
-#define NETLINK_EXT_ACK 11
-#endif
-#ifndef NLM_F_CAPPED
-#define NLM_F_CAPPED 0x100
-#endif
-#ifndef NLM_F_ACK_TLVS
-#define NLM_F_ACK_TLVS 0x200
-#endif
-#ifndef NLMSGERR_ATTR_MSG
-#define NLMSGERR_ATTR_MSG 1
-#endif
 
 namespace warren {
 
@@ -55,11 +40,11 @@ int ConfigureSocket(int fd, const char **what) {
   // ready; the timeout only guards against a request that gets no answer.
   struct timeval tv = {10, 0};
   (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one) < 0) {
+  if (setsockopt(fd, SOL_NETLINK, WR_NETLINK_EXT_ACK, &one, sizeof one) < 0) {
     *what = "setsockopt(NETLINK_EXT_ACK)";
     return errno;
   }
-  if (setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one) < 0) {
+  if (setsockopt(fd, SOL_NETLINK, WR_NETLINK_CAP_ACK, &one, sizeof one) < 0) {
     *what = "setsockopt(NETLINK_CAP_ACK)";
     return errno;
   }
@@ -120,13 +105,13 @@ struct Pending {
 // The extended ack message (NLMSGERR_ATTR_MSG) of an NLMSG_ERROR or
 // NLMSG_DONE, or "".
 std::string ExtAckMessage(const struct nlmsghdr *h) {
-  if (!(h->nlmsg_flags & NLM_F_ACK_TLVS)) return "";
+  if (!(h->nlmsg_flags & WR_NLM_F_ACK_TLVS)) return "";
   size_t off = NLMSG_HDRLEN;
   if (h->nlmsg_type == NLMSG_ERROR) {
     if (h->nlmsg_len < NLMSG_HDRLEN + sizeof(struct nlmsgerr)) return "";
     const struct nlmsgerr *e = (const struct nlmsgerr *)NLMSG_DATA(h);
     off += sizeof(struct nlmsgerr);
-    if (!(h->nlmsg_flags & NLM_F_CAPPED)) {
+    if (!(h->nlmsg_flags & WR_NLM_F_CAPPED)) {
       if (e->msg.nlmsg_len < NLMSG_HDRLEN) return "";
       off += NLMSG_ALIGN(e->msg.nlmsg_len - NLMSG_HDRLEN);
     }
@@ -137,7 +122,7 @@ std::string ExtAckMessage(const struct nlmsghdr *h) {
   while (off + NLA_HDRLEN <= h->nlmsg_len) {
     const struct nlattr *a = (const struct nlattr *)(base + off);
     if (a->nla_len < NLA_HDRLEN || off + a->nla_len > h->nlmsg_len) break;
-    if ((a->nla_type & NLA_TYPE_MASK) == NLMSGERR_ATTR_MSG) {
+    if ((a->nla_type & NLA_TYPE_MASK) == WR_NLMSGERR_ATTR_MSG) {
       const char *s = base + off + NLA_HDRLEN;
       size_t n = strnlen(s, a->nla_len - NLA_HDRLEN);
       return std::string(s, n);
@@ -265,11 +250,7 @@ Napi::Value NetlinkTalk(const Napi::CallbackInfo &info) {
   }
 
   if (first_err != 0) {
-    std::string message = std::string("netlink: ") + strerror(first_err);
-    if (!first_msg.empty()) message += " (" + first_msg + ")";
-    Napi::Error e = Napi::Error::New(env, message);
-    e.Set("errno", Napi::Number::New(env, first_err));
-    e.Set("syscall", Napi::String::New(env, "netlink"));
+    Napi::Error e = ErrnoError(env, "netlink", first_err, first_msg.empty() ? "" : " (" + first_msg + ")");
     if (!first_msg.empty()) e.Set("extack", Napi::String::New(env, first_msg));
     throw e;
   }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,8 @@
 
 extern "C" {
 #include "child/plan.h"
-#include "child/sys.h"
 }
+#include "linux.h"
 
 namespace warren {
 
@@ -32,18 +33,9 @@ constexpr size_t kStackSize = 256 * 1024;
 constexpr size_t kGuard = 4096;
 constexpr int kMaxAllocations = 64;
 
-// Steps the parent itself performs; negative so they never collide with an
-// op index. Mirrored in src/native/binding.ts.
-enum ParentStep {
-  kStepHandshake = -1,
-  kStepClone = -2,
-  kStepUidMap = -3,
-  kStepGidMap = -4,
-  kStepCgroup = -5,
-  kStepPidfd = -6,
-  kStepPlan = -7,
-  kStepSetgroups = -8,
-};
+#define WR_PARENT_STEP_ENUM(id, value, name) id = value,
+enum ParentStep { WR_PARENT_STEPS(WR_PARENT_STEP_ENUM) };
+#undef WR_PARENT_STEP_ENUM
 
 // Field 22 of /proc/<pid>/stat (start time in clock ticks): read here, off
 // the event loop, while the process is still our unreaped child.
@@ -170,13 +162,13 @@ struct Pending {
     if (err == 0) {
       wr_clone_args args;
       memset(&args, 0, sizeof args);
-      args.flags = CLONE_VM | CLONE_PIDFD | opts.clone_flags;
+      args.flags = CLONE_VM | WR_CLONE_PIDFD | opts.clone_flags;
       args.pidfd = (uint64_t)(uintptr_t)&pidfd;
       args.exit_signal = SIGCHLD;
       args.stack = (uint64_t)(uintptr_t)(map + kGuard);
       args.stack_size = kStackSize;
       if (cgroup_fd >= 0) {
-        args.flags |= CLONE_INTO_CGROUP;
+        args.flags |= WR_CLONE_INTO_CGROUP;
         args.cgroup = (uint64_t)cgroup_fd;
       }
       // All signals blocked across the clone: a handler must never run on

@@ -8,6 +8,19 @@
 
 namespace warren {
 
+// Steps the parent itself performs, reported as negative op indexes so they
+// never collide with a plan op. Exported through `abi.parentSteps`
+// (native/abi.cc); src/native/binding.ts holds the names, a test compares.
+#define WR_PARENT_STEPS(X)              \
+  X(kStepHandshake, -1, "handshake")    \
+  X(kStepClone, -2, "clone")            \
+  X(kStepUidMap, -3, "uid-map")         \
+  X(kStepGidMap, -4, "gid-map")         \
+  X(kStepCgroup, -5, "cgroup")          \
+  X(kStepPidfd, -6, "pidfd")            \
+  X(kStepPlan, -7, "plan")              \
+  X(kStepSetgroups, -8, "setgroups")
+
 struct SpawnOptions {
   uint64_t clone_flags = 0;  // CLONE_NEW* for the first child
   std::string cgroup_path;   // cgroup2 directory to clone into (CLONE_INTO_CGROUP)
@@ -28,6 +41,7 @@ Napi::Object InitBpf(Napi::Env env, Napi::Object exports);
 Napi::Object InitNetlink(Napi::Env env, Napi::Object exports);
 Napi::Object InitFiles(Napi::Env env, Napi::Object exports);
 Napi::Object InitXattr(Napi::Env env, Napi::Object exports);
+Napi::Object InitAbi(Napi::Env env, Napi::Object exports);
 
 }  // namespace warren
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "napi-util.h"
 #include "spawn.h"
 
 namespace warren {
@@ -36,7 +37,7 @@ class ExitWatcher : public Napi::ObjectWrap<ExitWatcher> {
     if (rc != 0) {
       delete poll_;
       poll_ = nullptr;
-      throw Napi::Error::New(env, std::string("uv_poll_init on pidfd: ") + uv_strerror(rc));
+      throw ErrnoError(env, "uv_poll_init(pidfd)", -rc);
     }
     poll_->data = this;
     uv_poll_start(poll_, UV_READABLE, &ExitWatcher::OnReadable);

@@ -3,7 +3,7 @@
  * `code` and the context a caller needs (which field, which step, which errno).
  * @module
  */
-import { getSystemErrorName } from "node:util";
+import { errnoName } from "./linux/errno.js";
 
 import type { Compression } from "./image/compress.js";
 
@@ -139,21 +139,6 @@ export class HostError extends WarrenError {
     if (options?.syscall !== undefined) this.syscall = options.syscall;
     if (options?.path !== undefined) this.path = options.path;
   }
-}
-
-/** `EINVAL` for 22, `E22` for a number Node does not know. */
-export function errnoName(n: number): string {
-  try {
-    return getSystemErrorName(-Math.abs(n));
-  } catch {
-    return `E${n}`;
-  }
-}
-
-/** The errno name of a Node system error (`err.code`), or `EUNKNOWN`. */
-export function codeOf(err: unknown): string {
-  const c = (err as { code?: unknown })?.code;
-  return typeof c === "string" ? c : "EUNKNOWN";
 }
 
 /**

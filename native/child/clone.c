@@ -1,7 +1,4 @@
-/* The clone3 trampoline and the parent-side plan preparation. */
-
-#include <errno.h>
-#include <stdlib.h>
+/* The clone3 trampoline: the one piece of the child written in assembly. */
 
 #include "child.h"
 
@@ -15,7 +12,7 @@ __asm__(".text\n"
         "wr_clone3:\n"
         "  mov %rdx, %r8\n"  /* fn (r8/r9 survive syscall) */
         "  mov %rcx, %r9\n"  /* arg */
-        "  mov $435, %eax\n" /* SYS_clone3 */
+        "  mov $" WR_XSTR(SYS_clone3) ", %eax\n"
         "  syscall\n"
         "  test %rax, %rax\n"
         "  jnz 1f\n"
@@ -23,7 +20,7 @@ __asm__(".text\n"
         "  mov %r9, %rdi\n"
         "  call *%r8\n"
         "  mov %eax, %edi\n"
-        "  mov $60, %eax\n" /* SYS_exit */
+        "  mov $" WR_XSTR(SYS_exit) ", %eax\n"
         "  syscall\n"
         "  hlt\n"
         "1: ret\n"
@@ -36,55 +33,15 @@ __asm__(".text\n"
         "wr_clone3:\n"
         "  mov x10, x2\n"
         "  mov x11, x3\n"
-        "  mov x8, #435\n"
+        "  mov x8, #" WR_XSTR(SYS_clone3) "\n"
         "  svc #0\n"
         "  cbnz x0, 1f\n"
         "  mov x29, xzr\n"
         "  mov x0, x11\n"
         "  blr x10\n"
-        "  mov x8, #93\n"
+        "  mov x8, #" WR_XSTR(SYS_exit) "\n"
         "  svc #0\n"
         "  brk #0\n"
         "1: ret\n"
         ".size wr_clone3, .-wr_clone3\n");
 #endif
-
-static char **build_list(char *blob, uint32_t blob_len, uint64_t off, int *err) {
-  if (off == WR_NONE || off + 4 > blob_len || (off & 3)) { *err = -EINVAL; return NULL; }
-  const uint32_t *list = (const uint32_t *)(blob + off);
-  uint32_t n = list[0];
-  if (off + 4 + 4ull * n > blob_len) { *err = -EINVAL; return NULL; }
-  char **out = (char **)malloc(sizeof(char *) * (n + 1));
-  if (!out) { *err = -ENOMEM; return NULL; }
-  for (uint32_t i = 0; i < n; i++) {
-    if (list[1 + i] >= blob_len) { free(out); *err = -EINVAL; return NULL; }
-    out[i] = blob + list[1 + i];
-  }
-  out[n] = NULL;
-  return out;
-}
-
-int wr_plan_prepare(struct wr_op *ops, uint32_t nops, char *blob, uint32_t blob_len,
-                    void **allocations, int max_allocations, int *n_allocations) {
-  if (blob_len == 0 || blob[blob_len - 1] != 0) return -EINVAL;
-  *n_allocations = 0;
-  for (uint32_t i = 0; i < nops; i++) {
-    struct wr_op *op = &ops[i];
-    if (op->kind >= WR_OP__COUNT) return -EINVAL;
-    uint32_t strs[4] = {op->s0, op->s1, op->s2, op->s3};
-    for (int k = 0; k < 4; k++)
-      if (strs[k] != WR_NONE && strs[k] >= blob_len) return -EINVAL;
-    if (op->kind != WR_OP_EXEC) continue;
-    if (*n_allocations + 2 > max_allocations) return -E2BIG;
-    int err = 0;
-    char **argv = build_list(blob, blob_len, op->a, &err);
-    if (!argv) return err;
-    allocations[(*n_allocations)++] = argv;
-    char **envp = build_list(blob, blob_len, op->b, &err);
-    if (!envp) return err;
-    allocations[(*n_allocations)++] = envp;
-    op->a = (uint64_t)(uintptr_t)argv;
-    op->b = (uint64_t)(uintptr_t)envp;
-  }
-  return 0;
-}

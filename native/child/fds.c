@@ -43,7 +43,7 @@ int wr_op_setsid(struct wr_child *st, const struct wr_op *op) {
 int wr_op_close_fds(struct wr_child *st, const struct wr_op *op) {
   /* Marked close-on-exec rather than closed: the report pipe must stay open
    * until the execve itself succeeds. */
-  long rc = wr_sys3(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+  long rc = wr_sys3(SYS_close_range, 3, ~0U, WR_CLOSE_RANGE_CLOEXEC);
   if (rc < 0) return (int)rc;
   if (op->a == WR_NONE) return 0;
   if (op->a + 4 > st->blob_len) return -EINVAL;

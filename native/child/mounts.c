@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <linux/openat2.h>
 
 #include "child.h"
 
@@ -74,7 +73,7 @@ static int optional(const struct wr_op *op, int rc) {
 static long open_in_root(const char *root, const char *rel, char name[40]) {
   long rfd = wr_sys4(SYS_openat, AT_FDCWD, root, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
   if (rfd < 0) return rfd;
-  struct open_how how = {O_PATH | O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  struct wr_open_how how = {O_PATH | O_CLOEXEC, 0, WR_RESOLVE_IN_ROOT | WR_RESOLVE_NO_MAGICLINKS};
   long fd = wr_sys4(SYS_openat2, rfd, rel, &how, sizeof how);
   wr_sys1(SYS_close, rfd);
   if (fd < 0) return fd;
@@ -109,8 +108,8 @@ int wr_op_mount(struct wr_child *st, const struct wr_op *op) {
 int wr_op_open_tree(struct wr_child *st, const struct wr_op *op) {
   const char *src = wr_str(st, op->s0);
   if (!src || op->b >= WR_MAX_SLOTS) return -EINVAL;
-  long flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC;
-  if (op->flags & WR_F_RECURSIVE) flags |= AT_RECURSIVE;
+  long flags = WR_OPEN_TREE_CLONE | WR_OPEN_TREE_CLOEXEC;
+  if (op->flags & WR_F_RECURSIVE) flags |= WR_AT_RECURSIVE;
   long fd = wr_sys3(SYS_open_tree, AT_FDCWD, src, flags);
   if (fd < 0) return optional(op, (int)fd);
   st->slots[op->b] = (int)fd;
@@ -124,7 +123,7 @@ int wr_op_move_mount(struct wr_child *st, const struct wr_op *op) {
   if (fd < 0) return (op->flags & WR_F_OPTIONAL) ? 0 : -EBADF; /* optional source absent */
   int rc = prepare_target(op, dst);
   if (rc == 0)
-    rc = (int)wr_sys5(SYS_move_mount, fd, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH);
+    rc = (int)wr_sys5(SYS_move_mount, fd, "", AT_FDCWD, dst, WR_MOVE_MOUNT_F_EMPTY_PATH);
   wr_sys1(SYS_close, fd);
   st->slots[op->b] = -1;
   return rc;
@@ -136,7 +135,7 @@ int wr_op_setattr(struct wr_child *st, const struct wr_op *op) {
   /* mount_setattr changes only the named attributes: a remount would have to
    * repeat every locked flag (nosuid, nodev, atime) inherited from the host. */
   struct wr_mount_attr attr = {op->a, op->b, 0, 0};
-  long flags = (op->flags & WR_F_RECURSIVE) ? AT_RECURSIVE : 0;
+  long flags = (op->flags & WR_F_RECURSIVE) ? WR_AT_RECURSIVE : 0;
   return optional(op, (int)wr_sys5(SYS_mount_setattr, AT_FDCWD, path, flags, &attr, sizeof attr));
 }
 

@@ -84,7 +84,7 @@ int wr_child_main(void *arg);
  * parent; in the child runs fn(arg) on the new stack and exits with its value. */
 long wr_clone3(void *clone_args, unsigned long size, int (*fn)(void *), void *arg);
 /* Fix list offsets of EXEC ops up into pointer arrays (parent side, may
- * allocate). Returns 0 or -errno. */
+ * allocate: native/plan-prepare.c, outside the child). Returns 0 or -errno. */
 int wr_plan_prepare(struct wr_op *ops, uint32_t nops, char *blob, uint32_t blob_len,
                     void **allocations, int max_allocations, int *n_allocations);
 #ifdef __cplusplus

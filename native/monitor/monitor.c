@@ -39,9 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef TIOCGPTPEER
-#define TIOCGPTPEER _IO('T', 0x41)
-#endif
+#include "../linux.h"
 
 #define MAX_CLIENTS 32
 #define FRAME_MAX 65535
@@ -301,7 +299,7 @@ int main(int argc, char **argv) {
   // dies with our close) whenever the container has no fd of its console
   // open, as when systemd points its stdio at /dev/null and reopens
   // /dev/console for each message.
-  if (master_fd >= 0 && ioctl(master_fd, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC) < 0) {
+  if (master_fd >= 0 && ioctl(master_fd, WR_TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC) < 0) {
     dprintf(status_fd, "error: open the console's slave: %s\n", strerror(errno));
     return 1;
   }

@@ -7,7 +7,8 @@
 import { chownSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { CgroupControllerUnavailable, codeOf, HostError } from "../errors.js";
+import { CgroupControllerUnavailable, HostError } from "../errors.js";
+import { codeOf } from "../linux/errno.js";
 import type { CgroupHost, CgroupTree } from "./cgroup2.js";
 import { limitWrites, type CgroupWrite, type ResolvedLimits } from "./limits.js";
 

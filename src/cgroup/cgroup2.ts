@@ -12,7 +12,8 @@ import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
-import { codeOf, HostError } from "../errors.js";
+import { HostError } from "../errors.js";
+import { codeOf } from "../linux/errno.js";
 import { findCgroup2, parseMountInfo, v1Controllers } from "./mountinfo.js";
 
 /** The leaf of a container's cgroup that exec'd processes join. */

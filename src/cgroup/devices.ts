@@ -32,7 +32,8 @@
  */
 import { closeSync, constants, openSync } from "node:fs";
 
-import { codeOf, ConfigError, errnoName, HostError } from "../errors.js";
+import { ConfigError, HostError } from "../errors.js";
+import { codeOf } from "../linux/errno.js";
 import { native } from "../native/binding.js";
 
 /** One device rule, as in the v1 devices controller (`c 1:3 rwm`). */
@@ -308,14 +309,8 @@ export function deviceProgram(rules: readonly DeviceRule[]): Buffer {
 const BPF_F_ALLOW_MULTI = 1 << 1;
 const BPF_F_REPLACE = 1 << 2;
 
-function nativeErrno(e: unknown): number | undefined {
-  const n = (e as { errno?: unknown })?.errno;
-  return typeof n === "number" ? Math.abs(n) : undefined;
-}
-
 function hostError(message: string, e: unknown, path: string): HostError {
-  const n = nativeErrno(e);
-  const code = typeof (e as { code?: unknown })?.code === "string" ? codeOf(e) : n !== undefined ? errnoName(n) : "EUNKNOWN";
+  const code = codeOf(e);
   const syscall = (e as { syscall?: unknown })?.syscall;
   return new HostError(message, code, { path, cause: e, ...(typeof syscall === "string" ? { syscall } : {}) });
 }
@@ -336,7 +331,7 @@ function warrenPrograms(dir: number): number[] {
     try {
       if (n.bpfProgInfo(id).name === DEVICE_PROGRAM_NAME) out.push(id);
     } catch (e) {
-      if (nativeErrno(e) !== 2) throw e; // ENOENT: detached and freed meanwhile
+      if (codeOf(e) !== "ENOENT") throw e; // detached and freed meanwhile
     }
   }
   return out;
@@ -398,7 +393,7 @@ export function applyDeviceRules(cgroupPath: string, rules: readonly DeviceRule[
       } catch (e) {
         // The program to replace was detached meanwhile (by a concurrent
         // apply): look again.
-        if (nativeErrno(e) === 2 && attempt < 5) continue;
+        if (codeOf(e) === "ENOENT" && attempt < 5) continue;
         throw hostError(`attach the device program to cgroup \`${cgroupPath}\``, e, cgroupPath);
       }
       // Two applies that raced may both have attached a program: keep ours.
@@ -428,7 +423,7 @@ function detachProgram(id: number, dir: number): void {
       closeSync(fd);
     }
   } catch (e) {
-    if (nativeErrno(e) !== 2) throw e;
+    if (codeOf(e) !== "ENOENT") throw e;
   }
 }
 

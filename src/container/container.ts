@@ -15,7 +15,8 @@ import { validateName } from "../config/resolve.js";
 import { resolveRuntime, type ResolvedRuntime, type RuntimeOptions } from "../config/runtime.js";
 import type { ContainerConfig, IdMap, ResolvedConfig } from "../config/schema.js";
 import { signalName, signalNumber } from "../config/signals.js";
-import { codeOf, ConfigError, HostError, NotFoundError, StateError } from "../errors.js";
+import { ConfigError, HostError, NotFoundError, StateError } from "../errors.js";
+import { codeOf } from "../linux/errno.js";
 import { native } from "../native/binding.js";
 import { removeManagedNetwork } from "../network/manager.js";
 import type { NicInput } from "../config/nic.js";
@@ -297,7 +298,7 @@ export class Container implements AsyncDisposable {
     try {
       native().pidfdSendSignal(run.pidfd, n);
     } catch (e) {
-      if ((e as { errno?: number }).errno === 3) return; // exited meanwhile
+      if (codeOf(e) === "ESRCH") return; // exited meanwhile
       throw new HostError(`send ${signalName(n)} to container "${this.name}"`, codeOf(e), { container: this.name, syscall: "pidfd_send_signal" });
     }
   }

@@ -4,6 +4,7 @@
  * @module
  */
 import { SetupError } from "../errors.js";
+import { errnoName } from "../linux/errno.js";
 import { PARENT_STEPS } from "../native/binding.js";
 import { describeOp, type Op } from "../plan/ops.js";
 
@@ -27,13 +28,14 @@ function pathOf(op: Op): string | undefined {
 }
 
 function hintFor(op: Op, errno: number, what: string): string | undefined {
+  const code = errnoName(errno);
   if (op.kind === "exec") {
-    if (errno === 2) return `\`${op.file}\` does not exist in the container (or an interpreter it names is missing)`;
-    if (errno === 13) return `\`${op.file}\` is not executable`;
-    if (errno === 8) return `\`${op.file}\` is not a program this kernel can run`;
+    if (code === "ENOENT") return `\`${op.file}\` does not exist in the container (or an interpreter it names is missing)`;
+    if (code === "EACCES") return `\`${op.file}\` is not executable`;
+    if (code === "ENOEXEC") return `\`${op.file}\` is not a program this kernel can run`;
   }
-  if (op.kind === "mount" && op.inRoot !== undefined && errno === 2) return `the rootfs has no \`/${op.target}\` directory`;
-  if (op.kind === "setns" && errno === 3) return `the ${what === "exec" ? "container" : "process"} is gone`;
+  if (op.kind === "mount" && op.inRoot !== undefined && code === "ENOENT") return `the rootfs has no \`/${op.target}\` directory`;
+  if (op.kind === "setns" && code === "ESRCH") return `the ${what === "exec" ? "container" : "process"} is gone`;
   return undefined;
 }
 

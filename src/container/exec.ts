@@ -14,7 +14,8 @@ import { z } from "zod";
 import { issuesOf } from "../config/resolve.js";
 import { absolutePath } from "../config/schema.js";
 import { signalName, signalNumber } from "../config/signals.js";
-import { codeOf, ConfigError, HostError, ProcessExitError, StateError } from "../errors.js";
+import { ConfigError, HostError, ProcessExitError, StateError } from "../errors.js";
+import { codeOf } from "../linux/errno.js";
 import { native } from "../native/binding.js";
 import { buildExecPlan, environment } from "../plan/build-plan.js";
 import { encodePlan } from "../plan/encode.js";
@@ -212,7 +213,7 @@ function makeProcess(c: ContainerHandle, pid: number, pidfd: number, stdio: Open
       try {
         native().pidfdSendSignal(pidfd, n);
       } catch (e) {
-        if ((e as { errno?: number }).errno !== 3) throw e;
+        if (codeOf(e) !== "ESRCH") throw e;
       }
     },
     resize(cols: number, rows: number) {

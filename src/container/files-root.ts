@@ -21,7 +21,8 @@ import { closeSync, constants as fsc, openSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 
 import type { IdMap } from "../config/schema.js";
-import { codeOf, ConfigError, errnoName, HostError, NotFoundError, StateError, WarrenError } from "../errors.js";
+import { ConfigError, HostError, NotFoundError, StateError, WarrenError } from "../errors.js";
+import { codeOf } from "../linux/errno.js";
 import { native } from "../native/binding.js";
 import { idMapLine } from "../linux/ids.js";
 import { encodePlan } from "../plan/encode.js";
@@ -62,16 +63,10 @@ export interface Ctx {
 
 export function fail(x: Ctx, step: string, e: unknown): never {
   if (e instanceof WarrenError) throw e;
-  const n = (e as { errno?: number }).errno;
-  const errno = typeof n === "number" && n > 0 ? errnoName(n) : codeOf(e);
+  const errno = codeOf(e);
   const msg = `container "${x.c.name}": ${x.op} \`${x.path}\`: ${step}`;
   if (errno === "ENOENT") throw new NotFoundError(`${msg}: ENOENT`, { container: x.c.name });
   throw new HostError(msg, errno, { container: x.c.name, path: x.path, syscall: (e as { syscall?: string }).syscall ?? step, cause: e });
-}
-
-export function errnoOf(e: unknown): string {
-  const n = (e as { errno?: number }).errno;
-  return typeof n === "number" && n > 0 ? errnoName(n) : codeOf(e);
 }
 
 export function step<T>(x: Ctx, name: string, f: () => T): T {
@@ -116,7 +111,7 @@ function openRunningRoot(x: Ctx, pid: number, pidfd: number): number | null {
   try {
     fd = native().filesOpenat2(AT_FDCWD, `/proc/${pid}/root`, O_PATH | O_DIRECTORY, 0, 0);
   } catch (e) {
-    if (["ENOENT", "ESRCH", "EACCES"].includes(errnoOf(e))) return null;
+    if (["ENOENT", "ESRCH", "EACCES"].includes(codeOf(e))) return null;
     fail(x, "open the root", e);
   }
   try {
@@ -206,7 +201,7 @@ async function openStoppedRoot(x: Ctx): Promise<Root> {
           native().filesAttachMount(tree, target);
         } catch (e) {
           if (e instanceof WarrenError) throw e;
-          if (!["EINVAL", "ENOENT", "ELOOP", "ENOTDIR"].includes(errnoOf(e))) fail(x, `attach \`${dir}\``, e);
+          if (!["EINVAL", "ENOENT", "ELOOP", "ENOTDIR"].includes(codeOf(e))) fail(x, `attach \`${dir}\``, e);
         } finally {
           if (tree >= 0) closeSync(tree);
           if (target >= 0) closeSync(target);

@@ -22,10 +22,11 @@ import { posix } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
-import { codeOf, ConfigError, HostError, NotFoundError } from "../errors.js";
+import { ConfigError, HostError, NotFoundError } from "../errors.js";
+import { codeOf } from "../linux/errno.js";
 import { native } from "../native/binding.js";
 import type { ContainerHandle } from "./handle.js";
-import { assertWritable, checkId, closeQuietly, containerId, errnoOf, fail, hostId, IN_ROOT, O_PATH, ONE, RESOLVE, step, withRoot, type Ctx, type Root } from "./files-root.js";
+import { assertWritable, checkId, closeQuietly, containerId, fail, hostId, IN_ROOT, O_PATH, ONE, RESOLVE, step, withRoot, type Ctx, type Root } from "./files-root.js";
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_NOFOLLOW, O_DIRECTORY, O_NOCTTY } = fsc;
 
@@ -105,7 +106,7 @@ function openParent(x: Ctx, root: Root, parent: string, mkdirs: boolean): number
   try {
     return native().filesOpenat2(root.fd, parent, O_PATH | O_DIRECTORY, 0, IN_ROOT);
   } catch (e) {
-    if (!mkdirs || errnoOf(e) !== "ENOENT") fail(x, "open", e);
+    if (!mkdirs || codeOf(e) !== "ENOENT") fail(x, "open", e);
   }
   const parts = parent.split("/").filter(Boolean);
   let cur = openDir(x, root, "/");
@@ -115,11 +116,11 @@ function openParent(x: Ctx, root: Root, parent: string, mkdirs: boolean): number
       try {
         next = native().filesOpenat2(root.fd, "/" + parts.slice(0, i + 1).join("/"), O_PATH | O_DIRECTORY, 0, IN_ROOT);
       } catch (e) {
-        if (errnoOf(e) !== "ENOENT") fail(x, "open", e);
+        if (codeOf(e) !== "ENOENT") fail(x, "open", e);
         try {
           native().filesMkdirat(cur, parts[i]!, 0o755, hostId(root.map, 0, "uid"), hostId(root.map, 0, "gid"));
         } catch (e2) {
-          if (errnoOf(e2) !== "EEXIST") fail(x, "mkdir", e2);
+          if (codeOf(e2) !== "EEXIST") fail(x, "mkdir", e2);
         }
         next = step(x, "open", () => native().filesOpenat2(cur, parts[i]!, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0, ONE));
         step(x, "chmod", () => chmodFd(next, 0o755)); // exactly 0755, whatever the umask
@@ -194,7 +195,7 @@ export async function pushFile(c: ContainerHandle, source: string | Buffer | Rea
           fd = native().filesOpenat2(dir, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600, ONE, owner.uid, owner.gid);
           created = true;
         } catch (e) {
-          if (errnoOf(e) !== "EEXIST") fail(x, "open", e);
+          if (codeOf(e) !== "EEXIST") fail(x, "open", e);
           const p = step(x, "open", () => native().filesOpenat2(dir, base, O_PATH | O_NOFOLLOW, 0, ONE));
           try {
             fd = reopenRegular(x, root, p, O_WRONLY | O_TRUNC);
@@ -333,7 +334,7 @@ export async function readdir(c: ContainerHandle, containerPath: string): Promis
         try {
           fd = native().filesOpenat2(dir, name, O_PATH | O_NOFOLLOW, 0, ONE);
         } catch (e) {
-          if (errnoOf(e) === "ENOENT") continue; // removed meanwhile
+          if (codeOf(e) === "ENOENT") continue; // removed meanwhile
           fail(x, "open", e);
         }
         try {
@@ -367,7 +368,7 @@ export async function mkdir(c: ContainerHandle, containerPath: string, options: 
       try {
         native().filesMkdirat(dir, base, 0o700, hostId(root.map, options.uid ?? 0, "uid"), hostId(root.map, options.gid ?? 0, "gid"));
       } catch (e) {
-        if (errnoOf(e) === "EEXIST" && options.recursive) {
+        if (codeOf(e) === "EEXIST" && options.recursive) {
           const p = step(x, "open", () => native().filesOpenat2(dir, base, O_PATH | O_NOFOLLOW, 0, ONE));
           try {
             if (statFd(x, root, p).type === "directory") return;
@@ -421,7 +422,7 @@ async function removeAt(x: Ctx, dir: number, name: string, recursive: boolean): 
     native().filesUnlinkat(dir, name, false);
     return;
   } catch (e) {
-    if (errnoOf(e) !== "EISDIR") fail(x, "unlink", e);
+    if (codeOf(e) !== "EISDIR") fail(x, "unlink", e);
   }
   if (recursive) {
     const sub = step(x, "open", () => native().filesOpenat2(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, ONE | RESOLVE.NO_XDEV));

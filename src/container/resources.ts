@@ -13,7 +13,8 @@ import { watchCgroup, waitForEvent, type CgroupEvent } from "../cgroup/events.js
 import { limitsSchema, type Limits, type ResolvedLimits } from "../cgroup/limits.js";
 import { readStats, type ContainerStats } from "../cgroup/stats.js";
 import { issuesOf } from "../config/resolve.js";
-import { codeOf, ConfigError, HostError, StateError } from "../errors.js";
+import { ConfigError, HostError, StateError } from "../errors.js";
+import { codeOf } from "../linux/errno.js";
 import type { ContainerHandle } from "./handle.js";
 import { withLock } from "../linux/lock.js";
 import { isLive, type ExitStatus } from "./state.js";

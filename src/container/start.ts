@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { applyLimits, delegate, enableControllers } from "../cgroup/apply.js";
 import { detectCgroupHost } from "../cgroup/cgroup2.js";
 import { applyDeviceRules } from "../cgroup/devices.js";
-import { ConfigError, errnoName, HostError, StateError } from "../errors.js";
+import { ConfigError, HostError, StateError } from "../errors.js";
+import { codeOf } from "../linux/errno.js";
 import { native, type SpawnResult } from "../native/binding.js";
 import { attachNics, detachNics, type Attached } from "../network/manager.js";
 import { buildInitPlan, type SpawnPlan } from "../plan/build-plan.js";
@@ -68,7 +69,7 @@ function idmappedMounts(c: ContainerHandle, pid: number, pass: NonNullable<Spawn
       try {
         fd = native().openTree(p.source, p.recursive);
       } catch (e) {
-        throw new HostError(`take \`${p.source}\` for an idmapped mount`, errnoName((e as { errno?: number }).errno ?? 0), {
+        throw new HostError(`take \`${p.source}\` for an idmapped mount`, codeOf(e), {
           container: c.name,
           path: p.source,
           syscall: "open_tree",
@@ -78,7 +79,7 @@ function idmappedMounts(c: ContainerHandle, pid: number, pass: NonNullable<Spawn
       try {
         native().idmapTree(fd, userns, p.recursive);
       } catch (e) {
-        const errno = errnoName((e as { errno?: number }).errno ?? 0);
+        const errno = codeOf(e);
         throw new HostError(
           `idmap \`${p.source}\` through the container's user namespace${errno === "EINVAL" ? " (its filesystem may not support idmapped mounts)" : ""}`,
           errno,

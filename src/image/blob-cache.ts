@@ -12,7 +12,7 @@ import { createReadStream, promises as fsp } from "node:fs";
 import { join } from "node:path";
 
 import { lockFile, type Lock } from "../linux/lock.js";
-import { codeOf } from "../errors.js";
+import { codeOf } from "../linux/errno.js";
 import { DigestMismatchError, RegistryError } from "../errors.js";
 import type { Descriptor } from "./oci.js";
 import type { RegistryClient, RegistryOptions } from "./registry.js";

@@ -22,7 +22,7 @@ import type { Stats } from "node:fs";
 import { join, relative } from "node:path";
 import type { Readable } from "node:stream";
 
-import { errnoName } from "../errors.js";
+import { codeOf } from "../linux/errno.js";
 import { native, type NativeBinding } from "../native/binding.js";
 import { ImageError } from "../errors.js";
 import { readTar, type TarEntry } from "./tar.js";
@@ -62,11 +62,6 @@ const S_IFIFO = 0o010000;
 
 /** Errors of mknod/lsetxattr that mean "not here" (unprivileged, filesystem without support), not "broken". */
 const SKIPPABLE = new Set(["EPERM", "EACCES", "ENOTSUP", "EOPNOTSUPP", "EINVAL", "ENOSPC", "E2BIG", "ERANGE"]);
-
-function nativeError(err: unknown): string {
-  const n = (err as { errno?: unknown })?.errno;
-  return typeof n === "number" ? errnoName(n) : (err as NodeJS.ErrnoException)?.code ?? "EUNKNOWN";
-}
 
 const MAX_LINKS = 40;
 const WHITEOUT = ".wh.";
@@ -183,7 +178,7 @@ export async function applyLayer(
       try {
         b.lsetxattr(p, name, e.xattrs[name]!);
       } catch (err) {
-        const code = nativeError(err);
+        const code = codeOf(err);
         if (!SKIPPABLE.has(code)) {
           throw new ImageError(`layer: lsetxattr \`${e.path}\` ${name}: ${code}`, { entry: e.path, blob: opts.blob, cause: err });
         }
@@ -323,7 +318,7 @@ export async function applyLayer(
           // 0600 until owned as it should be; mknod never follows a symlink at abs.
           b.mknod(abs, type | 0o600, e.devmajor, e.devminor);
         } catch (err) {
-          const code = nativeError(err);
+          const code = codeOf(err);
           // Devices need CAP_MKNOD in the initial user namespace.
           if (code !== "EPERM" && code !== "EACCES") {
             throw new ImageError(`layer: mknod \`${e.path}\` (${what}): ${code}`, { entry: e.path, blob: opts.blob, cause: err });

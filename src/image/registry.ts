@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import { join } from "node:path";
 
-import { codeOf } from "../errors.js";
+import { codeOf } from "../linux/errno.js";
 import { fetchBlob } from "./blob-cache.js";
 import { DigestMismatchError, RegistryError } from "../errors.js";
 import { matches, MEDIA, ociArchitecture, type Descriptor, type Platform } from "./oci.js";

@@ -16,7 +16,8 @@ import { createHash, randomBytes } from "node:crypto";
 
 import { writeJsonAtomic } from "../linux/json-file.js";
 import { withLock } from "../linux/lock.js";
-import { codeOf, ImageError, NotFoundError, RegistryError, StateError } from "../errors.js";
+import { ImageError, NotFoundError, RegistryError, StateError } from "../errors.js";
+import { codeOf } from "../linux/errno.js";
 import { importOciLayout, type ImageConfig, type ImportOciOptions, type Platform } from "./oci.js";
 import { formatReference } from "./reference.js";
 import { pullToLayout, type RegistryOptions } from "./registry.js";

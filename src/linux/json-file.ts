@@ -7,7 +7,8 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 
-import { codeOf, HostError } from "../errors.js";
+import { HostError } from "../errors.js";
+import { codeOf } from "./errno.js";
 
 /**
  * Replaces `path` with `value` as JSON: written to a temporary file in the

@@ -6,7 +6,8 @@
 import { closeSync, openSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 
-import { codeOf, HostError, WarrenError } from "../errors.js";
+import { HostError, WarrenError } from "../errors.js";
+import { codeOf } from "./errno.js";
 import { native } from "../native/binding.js";
 
 export interface Lock {

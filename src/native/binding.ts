@@ -50,11 +50,29 @@ export interface ExitWatcher {
   close(): void;
 }
 
-/** The addon's surface (native/addon.cc). */
+/** native/child/plan.h's constants, the step names of steps.h and the parent's steps, as compiled. */
+export interface NativeAbi {
+  magic: number;
+  version: number;
+  headerSize: number;
+  opSize: number;
+  none: number;
+  maxSlots: number;
+  passedSlotBase: number;
+  opFlags: { optional: number; mkdir: number; mkfile: number; ctty: number; recursive: number; inRoot: number };
+  steps: string[];
+  parentSteps: Record<string, string>;
+}
+
+/**
+ * The addon's surface (native/addon.cc). A failed system call throws an Error
+ * with `code` (the errno's name, as src/linux/errno.ts names it), `errno`
+ * (positive) and `syscall`, like Node's own system errors.
+ */
 export interface NativeBinding {
   spawn(plan: Buffer, options: SpawnOptions & { pause?: false }): Promise<SpawnResult>;
   spawn(plan: Buffer, options: SpawnOptions & { pause: true }): Promise<PausedSpawn | Extract<SpawnResult, { error: unknown }>>;
-  /** Lets a paused child go (or exit); `fds` are passed with "go" into its slots from PASSED_SLOT_BASE on. */
+  /** Lets a paused child go (or exit); `fds` are passed with "go" into its slots from `abi.passedSlotBase` on. */
   resume(paused: object, go: boolean, fds?: number[]): Promise<SpawnResult>;
   /** open_tree(OPEN_TREE_CLONE): a detached copy of the mount at `path`. */
   openTree(path: string, recursive: boolean): number;
@@ -73,7 +91,8 @@ export interface NativeBinding {
   setWindowSize(fd: number, cols: number, rows: number): void;
   /** TIOCGPTN: the slave's number in its devpts. */
   ptyNumber(masterFd: number): number;
-  stepNames(): string[];
+  /** The plan ABI as the addon was compiled (native/abi.cc); src/plan/abi.test.ts compares it with the encoder's. */
+  readonly abi: NativeAbi;
   /**
    * Starts `path` in a session of its own that outlives this process (native
    * posix_spawn): `fds[i]` becomes its fd 3+i, its stdio is /dev/null.
@@ -106,7 +125,7 @@ export interface NativeBinding {
    * (NLMSG_DONE for a dump, the ack for NLM_F_ACK, the one reply of a GET
    * without either; a change without NLM_F_ACK is a TypeError, as its success
    * would never be answered). Returns the data messages,
-   * acks and dones left out. A kernel error throws with `errno`,
+   * acks and dones left out. A kernel error throws with `code`, `errno`,
    * `syscall: "netlink"` and `extack` (the kernel's message, when it gave one).
    */
   netlinkTalk(fd: number, request: Buffer): Buffer;
@@ -153,8 +172,8 @@ export interface NativeBinding {
 }
 
 /**
- * Steps the parent performs itself (negative op indexes in spawn results),
- * mirrored from native/spawn.cc.
+ * Steps the parent performs itself (negative op indexes in spawn results):
+ * WR_PARENT_STEPS in native/spawn.h, compared by src/plan/abi.test.ts.
  */
 export const PARENT_STEPS: Record<number, string> = {
   [-1]: "handshake",
@@ -166,9 +185,6 @@ export const PARENT_STEPS: Record<number, string> = {
   [-7]: "plan",
   [-8]: "setgroups",
 };
-
-/** Slot of the first fd passed with "go" (WR_PASSED_BASE in native/child/plan.h). */
-export const PASSED_SLOT_BASE = 48;
 
 let binding: NativeBinding | undefined;
 

@@ -22,7 +22,8 @@ import { createHash } from "node:crypto";
 import { promises as fsp, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
-import { codeOf, ConfigError, HostError, NotFoundError, StateError } from "../errors.js";
+import { ConfigError, HostError, NotFoundError, StateError } from "../errors.js";
+import { codeOf } from "../linux/errno.js";
 import { writeJsonAtomic } from "../linux/json-file.js";
 import { withLock } from "../linux/lock.js";
 

@@ -12,7 +12,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
-import { codeOf, ConfigError, HostError } from "../errors.js";
+import { ConfigError, HostError } from "../errors.js";
+import { codeOf } from "../linux/errno.js";
 import type { ResolvedRuntime } from "../config/runtime.js";
 import { cidrOverlaps, LeaseStore, parseCidr } from "./ipam.js";
 import { Netlink } from "./netlink.js";

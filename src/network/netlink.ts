@@ -12,7 +12,8 @@
  * ```
  * @module
  */
-import { errnoName, HostError, StateError, WarrenError } from "../errors.js";
+import { HostError, StateError, WarrenError } from "../errors.js";
+import { codeOf } from "../linux/errno.js";
 import { native } from "../native/binding.js";
 import {
   addressRequest,
@@ -74,11 +75,6 @@ const leaked = new FinalizationRegistry<number>((fd) => {
   }
 });
 
-function nativeErrno(e: unknown): number | undefined {
-  const n = (e as { errno?: unknown })?.errno;
-  return typeof n === "number" ? Math.abs(n) : undefined;
-}
-
 function describe(link: LinkRef): string {
   return typeof link === "number" ? `#${link}` : `\`${link}\``;
 }
@@ -86,8 +82,7 @@ function describe(link: LinkRef): string {
 /** A warren HostError for a failed netlink operation: `${what}: ${ERRNO}`, with the kernel's message when it gave one. */
 function hostError(what: string, e: unknown): WarrenError {
   if (e instanceof WarrenError) return e;
-  const n = nativeErrno(e);
-  const code = n !== undefined ? errnoName(n) : "EUNKNOWN";
+  const code = codeOf(e);
   const extack = (e as { extack?: unknown })?.extack;
   const syscall = (e as { syscall?: unknown })?.syscall;
   return new HostError(typeof extack === "string" && extack ? `${what} (kernel: ${extack})` : what, code, {
@@ -97,8 +92,7 @@ function hostError(what: string, e: unknown): WarrenError {
 }
 
 function isErrno(e: unknown, ...names: string[]): boolean {
-  const n = nativeErrno(e);
-  return n !== undefined && names.includes(errnoName(n));
+  return names.includes(codeOf(e));
 }
 
 /** An rtnetlink socket in one network namespace. Not thread-safe; cheap to create. */

@@ -59,7 +59,8 @@ import { accessSync, constants, mkdirSync, readdirSync, readFileSync, writeFileS
 import { delimiter, join } from "node:path";
 
 import { withLock } from "../linux/lock.js";
-import { codeOf, ConfigError, HostError } from "../errors.js";
+import { ConfigError, HostError } from "../errors.js";
+import { codeOf } from "../linux/errno.js";
 import { type Cidr, formatIp, type Ip, parseCidr, tryParseIp } from "./ipam.js";
 
 // ---------------------------------------------------------------------------

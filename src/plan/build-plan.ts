@@ -9,6 +9,7 @@ import type { RootfsRecord } from "../rootfs/record.js";
 import { idMapLine } from "../linux/ids.js";
 import type { EffectiveConfig } from "./effective.js";
 import { capabilityMask, capabilityName } from "../linux/caps.js";
+import { PLAN_ABI } from "./encode.js";
 import { CLONE, MOUNT_ATTR, MS, type Op } from "./ops.js";
 import { rootfsPlan } from "./rootfs.js";
 import { buildSeccompFilter, type SeccompArch } from "./seccomp.js";
@@ -49,15 +50,12 @@ export interface SpawnPlan {
   gidMap?: string;
   /**
    * Detached mounts the parent must make and pass with "go", in slot order
-   * from PASSED_SLOT_BASE: idmapped copies (open_tree + MOUNT_ATTR_IDMAP
+   * from `PLAN_ABI.passedSlotBase`: idmapped copies (open_tree + MOUNT_ATTR_IDMAP
    * through the container's user namespace), which the container itself
    * may not create.
    */
   pass?: { source: string; recursive: boolean; idmap: true }[];
 }
-
-/** Slot of the first fd the parent passes with "go" (native WR_PASSED_BASE). */
-export const PASSED_SLOT_BASE = 48;
 
 const UNLIMITED = 0xffffffffffffffffn;
 
@@ -187,7 +185,7 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
   const pass: NonNullable<SpawnPlan["pass"]> = [];
   const passSlot = (source: string, recursive: boolean) => {
     pass.push({ source, recursive, idmap: true });
-    return PASSED_SLOT_BASE + pass.length - 1;
+    return PLAN_ABI.passedSlotBase + pass.length - 1;
   };
   const r = input.rootfs;
   // A shifted copy (where the image's filesystem cannot be idmapped) is used as it is.

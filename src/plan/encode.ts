@@ -6,18 +6,39 @@
  */
 import { STEP_NAMES, type Op } from "./ops.js";
 
-const MAGIC = 0x314e5257;
-const VERSION = 1;
-const HEADER = 16;
-const OP_SIZE = 48;
-const NONE = 0xffffffff;
+/**
+ * The plan ABI of `native/child/plan.h` as this encoder writes it. The addon
+ * exports the compiler's view of the same constants as `abi`
+ * (native/abi.cc); src/plan/abi.test.ts checks that both agree.
+ */
+export const PLAN_ABI = {
+  /** "WRN1" read as a little-endian u32. */
+  magic: 0x314e5257,
+  version: 1,
+  headerSize: 16,
+  opSize: 48,
+  /** An absent string or list offset. */
+  none: 0xffffffff,
+  /** fd slots an op may fill (open-tree) or read (move-mount). */
+  maxSlots: 64,
+  /** Slot of the first fd the parent passes with "go" (idmapped detached mounts). */
+  passedSlotBase: 48,
+  opFlags: {
+    /** ENOENT on the target is not an error. */
+    optional: 1 << 0,
+    mkdir: 1 << 1,
+    mkfile: 1 << 2,
+    /** setsid: make fd 0 the controlling terminal. */
+    ctty: 1 << 3,
+    recursive: 1 << 4,
+    /** mount: the target is resolved inside the root at blob offset `c`. */
+    inRoot: 1 << 5,
+  },
+} as const;
 
-const F_OPTIONAL = 1 << 0;
-const F_MKDIR = 1 << 1;
-const F_MKFILE = 1 << 2;
-const F_CTTY = 1 << 3;
-const F_RECURSIVE = 1 << 4;
-const F_IN_ROOT = 1 << 5;
+const { magic: MAGIC, version: VERSION, headerSize: HEADER, opSize: OP_SIZE, none: NONE } = PLAN_ABI;
+const { optional: F_OPTIONAL, mkdir: F_MKDIR, mkfile: F_MKFILE, ctty: F_CTTY, recursive: F_RECURSIVE, inRoot: F_IN_ROOT } =
+  PLAN_ABI.opFlags;
 
 class Blob {
   private chunks: Buffer[] = [];

@@ -19,7 +19,8 @@ import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 
-import { codeOf, ConfigError, HostError } from "../errors.js";
+import { ConfigError, HostError } from "../errors.js";
+import { codeOf } from "../linux/errno.js";
 import { withLock } from "../linux/lock.js";
 
 const run = promisify(execFile);

@@ -10,7 +10,8 @@
 import { closeSync, openSync, promises as fsp } from "node:fs";
 
 import type { IdMap } from "../config/schema.js";
-import { errnoName, HostError } from "../errors.js";
+import { HostError } from "../errors.js";
+import { codeOf, errnoName } from "../linux/errno.js";
 import { native } from "../native/binding.js";
 import { idMapLine } from "../linux/ids.js";
 import { encodePlan } from "../plan/encode.js";
@@ -54,13 +55,13 @@ export async function supportsIdmappedMounts(path: string, map: IdMap): Promise<
     known.set(dev, true);
     return true;
   } catch (e) {
-    const errno = (e as { errno?: number }).errno;
+    const code = codeOf(e);
     // EINVAL: this filesystem cannot be idmapped (FS_ALLOW_IDMAP unset).
-    if (errno === 22) {
+    if (code === "EINVAL") {
       known.set(dev, false);
       return false;
     }
-    throw new HostError(`probe idmapped mounts on \`${path}\``, errnoName(errno ?? 0), { path, syscall: tree < 0 ? "open_tree" : "mount_setattr" });
+    throw new HostError(`probe idmapped mounts on \`${path}\``, code, { path, syscall: tree < 0 ? "open_tree" : "mount_setattr" });
   } finally {
     if (tree >= 0) closeSync(tree);
     closeSync(userns);
