@@ -2,7 +2,7 @@ import { defineConfig } from "tsup";
 
 export default defineConfig([
   {
-    entry: { index: "src/index.ts", schema: "src/schema.ts" },
+    entry: { index: "src/index.ts" },
     format: ["esm", "cjs"],
     dts: true,
     sourcemap: true,
@@ -10,6 +10,15 @@ export default defineConfig([
     target: "node20",
     platform: "node",
     shims: true,
+  },
+  // warren/schema on its own, so that neither entry's declarations share a chunk.
+  {
+    entry: { schema: "src/schema.ts" },
+    format: ["esm", "cjs"],
+    dts: true,
+    sourcemap: true,
+    target: "node20",
+    platform: "node",
   },
   {
     entry: { "cli/main": "src/cli/main.ts" },

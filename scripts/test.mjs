@@ -16,6 +16,13 @@ if (tsc.status !== 0) {
   process.exit(tsc.status ?? 1);
 }
 
+// The public-API check and the CLI tests read dist/: build what is tested.
+const build = spawnSync("npm", ["run", "--silent", "build"], { stdio: ["ignore", "ignore", "inherit"], cwd: repo });
+if (build.status !== 0) {
+  console.log("build: 0 passed, 1 failed");
+  process.exit(build.status ?? 1);
+}
+
 mkdirSync(dirname(results), { recursive: true });
 rmSync(results, { force: true });
 const args = ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${results}`, ...process.argv.slice(2)];

@@ -11,25 +11,28 @@ const src = resolve(import.meta.dirname);
 
 /** Lower numbers are lower layers; a module may import its own layer's siblings (without cycles) or anything below. */
 const LAYERS: Record<string, number> = {
-  "errors.ts": 0,
-  linux: 0,
-  native: 0,
-  cgroup: 1,
-  config: 2,
-  rootfs: 3,
-  plan: 3,
-  network: 3,
-  image: 3,
-  storage: 3,
-  container: 4,
-  "index.ts": 5,
-  "host.ts": 5,
-  "schema.ts": 5,
-  cli: 6,
+  "linux/errno.ts": 0,
+  "errors.ts": 1,
+  native: 2,
+  linux: 3,
+  cgroup: 4,
+  config: 5,
+  rootfs: 6,
+  plan: 6,
+  network: 6,
+  image: 6,
+  storage: 6,
+  container: 7,
+  "index.ts": 8,
+  "host.ts": 8,
+  "schema.ts": 8,
+  cli: 9,
 };
 
+/** The layer unit of a file: its top-level directory (or file), linux/errno.ts on its own (errors.ts stands on it). */
 function unitOf(file: string): string {
-  return relative(src, file).split("/")[0]!;
+  const rel = relative(src, file);
+  return rel === "linux/errno.ts" ? rel : rel.split("/")[0]!;
 }
 
 function sources(dir: string): string[] {
@@ -67,12 +70,15 @@ describe("architecture", () => {
     const graph = new Map<string, Set<string>>();
     for (const e of edges) if (e.from !== e.to) (graph.get(e.from) ?? graph.set(e.from, new Set()).get(e.from)!).add(e.to);
     const cycles: string[] = [];
+    const done = new Set<string>();
     const visit = (node: string, path: string[]) => {
       if (path.includes(node)) {
         cycles.push([...path.slice(path.indexOf(node)), node].join(" -> "));
         return;
       }
+      if (done.has(node)) return;
       for (const next of graph.get(node) ?? []) visit(next, [...path, node]);
+      done.add(node);
     };
     for (const node of graph.keys()) visit(node, []);
     expect(cycles).toEqual([]);

@@ -5,7 +5,6 @@
  */
 import { errnoName } from "./linux/errno.js";
 
-import type { Compression } from "./image/compress.js";
 
 /** Base class of every error warren throws on purpose. */
 export class WarrenError extends Error {
@@ -226,10 +225,11 @@ export class DigestMismatchError extends RegistryError {
 
 /** The input could not be decompressed: cut short, corrupt, or the decompressor failed. */
 export class DecompressionError extends ImageError {
-  readonly compression: Compression;
+  /** `gzip`, `xz`, `zstd`, … */
+  readonly compression: string;
   /** What was being decompressed (a path, `layer sha256:…`), when known. */
   readonly source?: string;
-  constructor(compression: Compression, source: string | undefined, detail: string, options?: { blob?: string; cause?: unknown }) {
+  constructor(compression: string, source: string | undefined, detail: string, options?: { blob?: string; cause?: unknown }) {
     super(`${source ? `${source}: ` : ""}${compression}: cannot decompress: ${detail}`, options);
     this.compression = compression;
     if (source !== undefined) this.source = source;

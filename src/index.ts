@@ -34,6 +34,7 @@ export type { StdioMode } from "./container/stdio.js";
 export type { ExecOptions, ExecOutput, ExecProcess } from "./container/exec.js";
 export type { ConsoleStream } from "./container/monitor.js";
 export type { ContainerEvent } from "./container/resources.js";
+export type { CgroupEvent } from "./cgroup/events.js";
 export type { DirEntry, FileStat, FileType, PushOptions } from "./container/files.js";
 export type { GroupInfo, UserInfo } from "./container/users.js";
 export type { InterfaceInfo } from "./container/network.js";
@@ -46,7 +47,8 @@ export type { CapabilityName } from "./linux/caps.js";
 
 // Options and results of ImageStore and host().
 export type { ImageInfo, PullOptions } from "./image/store.js";
-export type { ImportOciOptions, Platform } from "./image/oci.js";
+export type { ImageConfig, ImportOciOptions, Platform } from "./image/oci.js";
+export type { StorageKind } from "./storage/backend.js";
 export type { DistroSpec, BuildOptions, BuildProgress } from "./image/debootstrap.js";
 export type { LxcImageFiles, ImportLxcOptions, LxcMetadata } from "./image/lxc.js";
 export type { PullProgress, RegistryOptions } from "./image/registry.js";

@@ -1,6 +1,6 @@
 /**
  * The public face of a container: create, get, list and gc, and one method
- * per verb. It holds a {@link ContainerHandle} in a private field and hands
+ * per verb. It holds the container's handle (container/handle.ts) in a private field and hands
  * it to the verb modules (start.ts, stop.ts, exec.ts, files.ts, …), so no
  * internals show in its declared type.
  * @module

@@ -226,9 +226,12 @@ async function readLive(conn: MonitorConnection): Promise<Buffer> {
  * destroy it to detach; the console goes on without it.
  */
 export class ConsoleStream extends Duplex {
+  readonly #conn: MonitorConnection;
+
   /** @internal */
-  constructor(private readonly conn: MonitorConnection) {
+  constructor(conn: MonitorConnection) {
     super();
+    this.#conn = conn;
     conn.on((type, payload) => {
       if (type === "O" || type === "L") this.push(Buffer.from(payload));
       else if (type === "X") this.push(null);
@@ -242,25 +245,29 @@ export class ConsoleStream extends Duplex {
     const p = Buffer.alloc(4);
     p.writeUInt16LE(cols);
     p.writeUInt16LE(rows, 2);
-    this.conn.send("W", p);
+    this.#conn.send("W", p);
   }
 
+  /** @internal */
   override _read(): void {
     /* frames are pushed as they arrive */
   }
 
+  /** @internal */
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (e?: Error | null) => void): void {
-    if (this.conn.send("I", chunk)) done();
-    else this.conn.socket.once("drain", () => done());
+    if (this.#conn.send("I", chunk)) done();
+    else this.#conn.socket.once("drain", () => done());
   }
 
+  /** @internal */
   override _final(done: (e?: Error | null) => void): void {
-    this.conn.close();
+    this.#conn.close();
     done();
   }
 
+  /** @internal */
   override _destroy(err: Error | null, done: (e: Error | null) => void): void {
-    this.conn.close();
+    this.#conn.close();
     done(err);
   }
 }

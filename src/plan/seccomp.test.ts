@@ -323,7 +323,7 @@ describe("buildSeccompFilter input checks", () => {
   it("throws UnknownSyscallError for a name no table knows", () => {
     const build = () => buildSeccompFilter({ deny: ["mount", "not_a_syscall"], errno: EPERM }, "x64");
     expect(build).toThrow(UnknownSyscallError);
-    expect(build).toThrow('unknown system call "not_a_syscall" in seccomp.deny');
+    expect(build).toThrow('invalid configuration: seccomp.deny: unknown system call "not_a_syscall"');
     try {
       build();
     } catch (e) {
