@@ -19,12 +19,12 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { promises as fsp, readFileSync, rmSync } from "node:fs";
+import { promises as fsp, rmSync } from "node:fs";
 import { join } from "node:path";
 
 import { ConfigError, HostError, NotFoundError, StateError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
-import { writeJsonAtomic } from "../linux/json-file.js";
+import { readJsonFile, writeJsonAtomic } from "../linux/json-file.js";
 import { withLock } from "../linux/lock.js";
 
 // ---------------------------------------------------------------------------
@@ -576,19 +576,9 @@ export class LeaseStore {
   }
 
   private async read(path: string): Promise<NetworkRecord | undefined> {
-    let text: string;
-    try {
-      text = readFileSync(path, "utf8");
-    } catch (e) {
-      if (codeOf(e) === "ENOENT") return undefined;
-      throw new HostError(`read \`${path}\``, codeOf(e), { path, syscall: "read", cause: e });
-    }
-    let rec: NetworkRecord;
-    try {
-      rec = JSON.parse(text) as NetworkRecord;
-    } catch (e) {
-      throw new HostError(`parse \`${path}\``, "EINVAL", { path, cause: e });
-    }
+    // Written whole by rename, under the lock: a torn read cannot happen, so no retries.
+    const rec = await readJsonFile<NetworkRecord>(path, 0);
+    if (rec === undefined) return undefined;
     if (!rec || typeof rec !== "object" || typeof rec.subnet !== "string" || typeof rec.leases !== "object" || rec.leases === null) {
       throw new HostError(`parse \`${path}\` (not a lease file)`, "EINVAL", { path });
     }
