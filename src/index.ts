@@ -48,6 +48,7 @@ export type { CapabilityName } from "./linux/caps.js";
 // Options and results of ImageStore and host().
 export type { ImageInfo, PullOptions } from "./image/store.js";
 export type { ImageConfig, ImportOciOptions, Platform } from "./image/oci.js";
+export type { DeviceNode } from "./image/devices.js";
 export type { StorageKind } from "./storage/backend.js";
 export type { DistroSpec, BuildOptions, BuildProgress } from "./image/debootstrap.js";
 export type { LxcImageFiles, ImportLxcOptions, LxcMetadata } from "./image/lxc.js";

@@ -559,6 +559,19 @@ interface ExecOutput extends ExitStatus {
     stderr: string;
 }
 
+/** A device node an image carries, as its archive described it. */
+interface DeviceNode {
+    /** Absolute path inside the image (`/dev/null`). */
+    path: string;
+    type: "char" | "block";
+    major: number;
+    minor: number;
+    /** Permission bits (07777). */
+    mode: number;
+    uid: number;
+    gid: number;
+}
+
 interface Platform {
     os: "linux";
     architecture: string;
@@ -869,6 +882,8 @@ interface ImageInfo {
     config: ImageConfig;
     source: string;
     importedAt: string;
+    /** The image's device nodes: recorded, never made on the host (they belong inside a container). */
+    devices: DeviceNode[];
     /**
      * What the import that just stored it skipped or could not apply (device
      * nodes without privilege, refused xattrs, LXC templates). Only on the
@@ -917,6 +932,7 @@ declare class ImageStore {
      * ```
      */
     pull(ref: string, options?: PullOptions): Promise<ImageInfo>;
+    /** Creates the store, and closes one an older warren left reachable (0711). */
     private ensureDir;
     /**
      * The one way an image enters the store: unpacked from a layout into a
@@ -1432,4 +1448,4 @@ type CapabilityName = (typeof CAPABILITIES)[number];
 
 type Compression = "none" | "gzip" | "xz" | "zstd" | "bzip2" | "lz4";
 
-export { type BuildOptions, type BuildProgress, type CapabilityName, CgroupControllerUnavailable, type CgroupEvent, type CgroupHost, type Compression, ConfigError, type ConfigIssue, ConsoleStream, Container, type ContainerConfig, type ContainerEvent, type ContainerStats, DecompressionError, type DeviceRule, DigestMismatchError, type DirEntry, type DistroSpec, type EffectiveConfig, type ExecOptions, type ExecOutput, type ExecProcess, type ExitStatus, type ExportManifest, type ExportOptions, type FileStat, type FileType, type GroupInfo, HostError, type HostInfo, type IdMap, type ImageConfig, ImageError, type ImageInfo, ImageStore, type ImportLxcOptions, type ImportOciOptions, type InitKind, type InterfaceInfo, type Limits, type LxcImageFiles, type LxcMetadata, MissingToolError, type MountConfig, NativeLoadError, type NicConfig, type NicInput, NotFoundError, type Platform, type PortConfig, type Pressure, ProcessExitError, type PullOptions, type PullProgress, type PushOptions, ReadyTimeoutError, RegistryError, type RegistryOptions, type ResolvedConfig, type ResolvedLimits, type RuntimeOptions, SetupError, type SnapshotInfo, type StartOptions, StateError, type Status, type StdioMode, type StopOptions, type StopReason, type StorageKind, UnknownSyscallError, UnsupportedCompressionError, type UserInfo, WarrenError, host };
+export { type BuildOptions, type BuildProgress, type CapabilityName, CgroupControllerUnavailable, type CgroupEvent, type CgroupHost, type Compression, ConfigError, type ConfigIssue, ConsoleStream, Container, type ContainerConfig, type ContainerEvent, type ContainerStats, DecompressionError, type DeviceNode, type DeviceRule, DigestMismatchError, type DirEntry, type DistroSpec, type EffectiveConfig, type ExecOptions, type ExecOutput, type ExecProcess, type ExitStatus, type ExportManifest, type ExportOptions, type FileStat, type FileType, type GroupInfo, HostError, type HostInfo, type IdMap, type ImageConfig, ImageError, type ImageInfo, ImageStore, type ImportLxcOptions, type ImportOciOptions, type InitKind, type InterfaceInfo, type Limits, type LxcImageFiles, type LxcMetadata, MissingToolError, type MountConfig, NativeLoadError, type NicConfig, type NicInput, NotFoundError, type Platform, type PortConfig, type Pressure, ProcessExitError, type PullOptions, type PullProgress, type PushOptions, ReadyTimeoutError, RegistryError, type RegistryOptions, type ResolvedConfig, type ResolvedLimits, type RuntimeOptions, SetupError, type SnapshotInfo, type StartOptions, StateError, type Status, type StdioMode, type StopOptions, type StopReason, type StorageKind, UnknownSyscallError, UnsupportedCompressionError, type UserInfo, WarrenError, host };

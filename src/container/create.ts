@@ -25,7 +25,7 @@ import type { RootfsRecord } from "../rootfs/record.js";
 import { baseOf, liveTree, makeImageRoot, pickStorage, snapshotTree, storageOf, type Seed } from "../storage/backend.js";
 import { deleteContainerSubvolumes } from "../storage/btrfs.js";
 import { ContainerHandle } from "./handle.js";
-import { allocateIdRange } from "./idmap.js";
+import { releaseIdRange, reserveIdRange } from "./id-ranges.js";
 import { StateStore, type ContainerRecord, type RuntimeState } from "./state.js";
 
 /**
@@ -66,28 +66,17 @@ export async function createContainer(name: string, config: ContainerConfig | un
     }
     const dir = store.dir(name);
     try {
-      await fsp.mkdir(dir, { mode: 0o711 });
+      await fsp.mkdir(dir, { mode: 0o700 });
     } catch (e) {
       if (codeOf(e) === "EEXIST") {
         // A directory without container.json: a create that died half-way.
         await store.remove(name);
-        await fsp.mkdir(dir, { mode: 0o711 });
+        await fsp.mkdir(dir, { mode: 0o700 });
       } else throw new HostError(`create \`${dir}\``, codeOf(e), { container: name, path: dir });
     }
     try {
-      let idmap: IdMap | null = null;
-      if (resolved.namespaces.user) {
-        if (resolved.idmap) idmap = resolved.idmap;
-        else {
-          const inUse: IdMap[] = [];
-          for (const other of await store.names()) {
-            if (other === name) continue;
-            const r = await store.readRecord(other).catch(() => undefined);
-            if (r?.idmap) inUse.push(r.idmap);
-          }
-          idmap = allocateIdRange(inUse);
-        }
-      }
+      const idmap: IdMap | null = resolved.namespaces.user ? await reserveIdRange(runtime.root, name, resolved.idmap) : null;
+      await store.restrictDir(name, idmap);
       const hostname = resolved.hostname ?? defaultHostname(name);
       let rootfs: RootfsRecord;
       let imageDefaults: ImageDefaults | undefined;
@@ -111,16 +100,19 @@ export async function createContainer(name: string, config: ContainerConfig | un
         const kind = await pickStorage(runtime.root, resolved.storage, seed, name);
         rootfs = await makeImageRoot({ dir, image: img, idmap, storage: kind, ...(seed ? { seed } : {}) });
       } else if (resolved.rootfs) {
+        // An idmapped tree is attached at <state>/root, not over itself: the
+        // directory may then sit where the container's root cannot reach it
+        // (it should: the root's writes are stored as host ids, setuid-root included).
+        const attachAt = resolved.rootfs.idmap && resolved.rootfs.mode !== "overlay" && idmap;
         rootfs = {
           kind: "directory",
           path: resolved.rootfs.path,
           mode: resolved.rootfs.mode,
           ...(resolved.rootfs.idmap ? { idmap: true } : {}),
+          ...(attachAt ? { mountpoint: join(dir, "root") } : {}),
         };
-        if (rootfs.mode === "overlay") {
-          await fsp.mkdir(join(dir, "root"));
-          await fsp.mkdir(join(dir, "scratch"));
-        }
+        if (rootfs.mode === "overlay" || attachAt) await fsp.mkdir(join(dir, "root"));
+        if (rootfs.mode === "overlay") await fsp.mkdir(join(dir, "scratch"));
       } else {
         rootfs = await createEmbeddedRootfs(join(dir, "rootfs"), {
           hostname,
@@ -153,6 +145,7 @@ export async function createContainer(name: string, config: ContainerConfig | un
       await releaseAddresses(runtime, name, resolved.nics.map(nicName)).catch(() => undefined);
       await deleteContainerSubvolumes(dir).catch(() => undefined);
       await store.remove(name);
+      if (resolved.namespaces.user) await releaseIdRange(runtime.root, name).catch(() => undefined);
       throw e;
     }
   });

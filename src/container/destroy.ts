@@ -8,6 +8,7 @@ import { withLock } from "../linux/lock.js";
 import { releaseAddresses } from "../network/manager.js";
 import { removeStorage } from "../storage/backend.js";
 import type { ContainerHandle } from "./handle.js";
+import { releaseIdRange } from "./id-ranges.js";
 import { isLive } from "./state.js";
 import { stopContainer } from "./stop.js";
 
@@ -27,6 +28,7 @@ export async function destroyContainer(h: ContainerHandle, options: { force?: bo
     if (h.record.leases?.length) await releaseAddresses(h.runtime, h.name, h.record.leases.map((l) => l.name));
     await removeStorage(h.record.rootfs, h.stateDir);
     await h.store.remove(h.name);
+    if (h.record.idmap) await releaseIdRange(h.runtime.root, h.name);
   });
   h.markDestroyed();
 }

@@ -2,11 +2,12 @@
  * What a container leaves on disk under the runtime root, so another process
  * can list it, re-adopt it while it runs, and clean up after it:
  *
+ *     <root>/<name>/                 0710 root:<container's root gid> (0700 without a user namespace)
  *     <root>/<name>/container.json   what it is (config, id range, rootfs), written once at create
  *     <root>/<name>/state.json       what it is doing (status, init pid + start time, last exit)
  *     <root>/<name>/lock             flock held while its state changes
  *     <root>/<name>/rootfs/          the embedded default's writable skeleton
- *     <root>/.lock                   flock for creating containers and allocating id ranges
+ *     <root>/.lock                   flock for creating and destroying containers
  *
  * Files are replaced atomically (write to a temporary file, then rename).
  * They are a few hundred bytes on a local file system, so they are read and
@@ -109,6 +110,22 @@ export class StateStore {
     await fsp.mkdir(this.root, { recursive: true, mode: 0o711 });
     const st = await fsp.stat(this.root);
     if ((st.mode & 0o011) !== 0o011) await fsp.chmod(this.root, (st.mode & 0o7777) | 0o011);
+  }
+
+  /**
+   * Closes a container's directory to every host user but root and the
+   * container's own root: owner root, group the container's root gid, mode
+   * 0710 (0700 without a user namespace). Its root (an unprivileged host id
+   * whose gid is that group) must traverse it to reach its rootfs and the
+   * files bound in from here while it sets itself up; nothing else on the
+   * host may reach what is below: an image's setuid binaries, a rootfs
+   * written through an idmapped mount (stored with host uid 0). Owned by
+   * root, not by the container, so the container cannot open it wider.
+   */
+  async restrictDir(name: string, idmap: { hostGid: number } | null): Promise<void> {
+    const dir = this.dir(name);
+    await fsp.chown(dir, 0, idmap ? idmap.hostGid : 0);
+    await fsp.chmod(dir, idmap ? 0o710 : 0o700);
   }
 
   /**

@@ -9,8 +9,9 @@
  * resolved as if the target directory were `/` (chroot semantics, at most 40
  * links), so it can never lead out. The entry's own name is never followed:
  * whatever is there is unlinked first and files are created with
- * `O_CREAT | O_EXCL | O_NOFOLLOW`; device nodes and fifos with mknod (which
- * never follows either); xattrs with lsetxattr (on the entry itself).
+ * `O_CREAT | O_EXCL | O_NOFOLLOW`; fifos with mknod (which never follows
+ * either); xattrs with lsetxattr (on the entry itself). Device nodes are
+ * never made on the host (see devices.ts).
  *
  * Order per entry: content, owner, mode, then xattrs: chown(2) and write(2)
  * drop `security.capability` (capabilities(7), "File capability
@@ -25,6 +26,7 @@ import type { Readable } from "node:stream";
 import { codeOf } from "../linux/errno.js";
 import { native, type NativeBinding } from "../native/binding.js";
 import { ImageError } from "../errors.js";
+import { deviceWarning, PLACEHOLDER_MODE, type DeviceNode } from "./devices.js";
 import { readTar, type TarEntry } from "./tar.js";
 
 export interface ApplyLayerOptions {
@@ -51,13 +53,16 @@ export interface ApplyLayerOptions {
 export interface ApplyLayerResult {
   /** Number of tar entries read. */
   entries: number;
-  /** What was skipped: device nodes and xattrs that could not be made, ownership that could not be set. */
+  /** What was skipped: device nodes, xattrs that could not be set, ownership that could not be set. */
   warnings: string[];
+  /**
+   * Device nodes the layer carries, not made on the host: each has a
+   * placeholder at its path until {@link settleDevices} (devices.ts).
+   */
+  devices: DeviceNode[];
 }
 
-/** File type bits for mknod (stat(2)). */
-const S_IFCHR = 0o020000;
-const S_IFBLK = 0o060000;
+/** File type bit of a fifo for mknod (stat(2)). */
 const S_IFIFO = 0o010000;
 
 /** Errors of mknod/lsetxattr that mean "not here" (unprivileged, filesystem without support), not "broken". */
@@ -155,6 +160,7 @@ export async function applyLayer(
   const root = await fsp.realpath(targetDir);
   if (!(await fsp.stat(root)).isDirectory()) throw new ImageError(`layer: ${targetDir} is not a directory`);
   const warnings: string[] = [];
+  const devices: DeviceNode[] = [];
   const whiteouts = opts.whiteouts ?? true;
   let entries = 0;
   let addon: NativeBinding | null | undefined;
@@ -304,26 +310,34 @@ export async function applyLayer(
         break;
       }
       case "char":
-      case "block":
+      case "block": {
+        // Never made on the host (devices.ts): a placeholder stands at its
+        // path so later layers whiteout or replace it as they would the node.
+        await removeAt(abs, existing);
+        const fh = await fsp.open(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, PLACEHOLDER_MODE);
+        await fh.close();
+        const node: DeviceNode = { path: `/${rel}`, type: e.type, major: e.devmajor, minor: e.devminor, mode: e.mode & 0o7777, uid: e.uid, gid: e.gid };
+        devices.push(node);
+        warnings.push(deviceWarning(node));
+        touch(rel);
+        continue; // no xattrs on a placeholder
+      }
       case "fifo": {
-        const what = e.type === "fifo" ? "fifo" : `${e.type} device ${e.devmajor}:${e.devminor}`;
         const b = getNative();
         if (!b) {
-          warnings.push(`${e.path}: ${what} skipped`);
+          warnings.push(`${e.path}: fifo skipped`);
           continue;
         }
         await removeAt(abs, existing);
-        const type = e.type === "char" ? S_IFCHR : e.type === "block" ? S_IFBLK : S_IFIFO;
         try {
           // 0600 until owned as it should be; mknod never follows a symlink at abs.
-          b.mknod(abs, type | 0o600, e.devmajor, e.devminor);
+          b.mknod(abs, S_IFIFO | 0o600, 0, 0);
         } catch (err) {
           const code = codeOf(err);
-          // Devices need CAP_MKNOD in the initial user namespace.
           if (code !== "EPERM" && code !== "EACCES") {
-            throw new ImageError(`layer: mknod \`${e.path}\` (${what}): ${code}`, { entry: e.path, blob: opts.blob, cause: err });
+            throw new ImageError(`layer: mknod \`${e.path}\` (fifo): ${code}`, { entry: e.path, blob: opts.blob, cause: err });
           }
-          warnings.push(`${e.path}: ${what} skipped (${code})`);
+          warnings.push(`${e.path}: fifo skipped (${code})`);
           continue;
         }
         await chown(abs, e);
@@ -381,5 +395,5 @@ export async function applyLayer(
     await fsp.utimes(p, mtime, mtime);
   }
   if (chownFailures) warnings.push(`ownership not set on ${chownFailures} entries (${chownError})`);
-  return { entries, warnings };
+  return { entries, warnings, devices };
 }

@@ -19,8 +19,8 @@ import { createHash } from "node:crypto";
 import { createReadStream, promises as fsp } from "node:fs";
 import { join } from "node:path";
 
-import { MissingToolError } from "../errors.js";
-import { ImageError } from "../errors.js";
+import { ImageError, MissingToolError } from "../errors.js";
+import { deviceWarning, settleDevices, sweepDeviceNodes, type DeviceNode } from "./devices.js";
 import { applyLayer, normalizeEntryPath } from "./layer.js";
 import { ociArchitecture, type ImageConfig } from "./oci.js";
 import { readTar, type TarEntry } from "./tar.js";
@@ -123,8 +123,10 @@ export interface ImportLxcResult {
   config: ImageConfig;
   /** `<destDir>/rootfs`. */
   rootfs: string;
-  /** Skipped devices/xattrs/ownership, ignored templates. */
+  /** Devices not made, skipped xattrs/ownership, ignored templates. */
   warnings: string[];
+  /** The image's device nodes, recorded and not made on the host (devices.ts). */
+  devices: DeviceNode[];
 }
 
 const MAX_METADATA = 1 << 20;
@@ -238,6 +240,7 @@ export async function importLxcImage(files: LxcImageFiles, destDir: string, opti
   await fsp.mkdir(rootfs, { recursive: true, mode: 0o755 });
   if ((await fsp.readdir(rootfs)).length) throw new ImageError(`${rootfs} is not empty`);
   const warnings: string[] = [];
+  let devices: DeviceNode[] = [];
   try {
     let metadata: LxcMetadata;
     let digest: string;
@@ -259,6 +262,7 @@ export async function importLxcImage(files: LxcImageFiles, destDir: string, opti
         },
       });
       warnings.push(...r.warnings);
+      devices = await settleDevices(rootfs, r.devices);
       if (text === undefined) throw new ImageError(`\`${source}\`: no metadata.yaml`);
       metadata = parseLxcMetadata(text);
       checkArchitecture(metadata, options, `\`${source}\``);
@@ -277,9 +281,13 @@ export async function importLxcImage(files: LxcImageFiles, destDir: string, opti
       }
       if (hasSquashfsMagic(head)) {
         await unsquash(source, rootfs);
+        // unsquashfs makes the image's device nodes (as root): taken out at once.
+        devices = await sweepDeviceNodes(rootfs);
+        warnings.push(...devices.map(deviceWarning));
       } else {
         const r = await applyLayer(createReadStream(source), rootfs, { source, whiteouts: false });
         warnings.push(...r.warnings);
+        devices = await settleDevices(rootfs, r.devices);
       }
       digest = await fingerprint([files.metadata!, source]);
     }
@@ -288,7 +296,7 @@ export async function importLxcImage(files: LxcImageFiles, destDir: string, opti
     }
     const config = imageConfig(metadata, options);
     await fsp.writeFile(join(destDir, "config.json"), JSON.stringify(config, null, 2) + "\n");
-    return { digest, metadata, config, rootfs, warnings };
+    return { digest, metadata, config, rootfs, warnings, devices };
   } catch (err) {
     if (!destExisted) await fsp.rm(destDir, { recursive: true, force: true });
     else {

@@ -13,6 +13,7 @@ import { decompress } from "./compress.js";
 import { DecompressionError } from "../errors.js";
 import { ImageError } from "../errors.js";
 import { applyLayer } from "./layer.js";
+import { settleDevices, type DeviceNode } from "./devices.js";
 
 export interface Platform {
   os: "linux";
@@ -52,8 +53,10 @@ export interface ImportOciResult {
   layers: string[];
   /** `<destDir>/rootfs`. */
   rootfs: string;
-  /** Warnings of the layers (skipped devices, xattrs, ownership). */
+  /** Warnings of the layers (devices not made, skipped xattrs, ownership). */
   warnings: string[];
+  /** The image's device nodes, recorded and not made on the host (devices.ts). */
+  devices: DeviceNode[];
 }
 
 export interface Descriptor {
@@ -284,6 +287,7 @@ export async function importOciLayout(layoutDir: string, destDir: string, opts: 
   if ((await fsp.readdir(rootfs)).length) throw new ImageError(`${rootfs} is not empty`);
 
   const warnings: string[] = [];
+  const devices: DeviceNode[] = [];
   // Verify every layer blob before extracting anything: nothing unverified is applied.
   for (const [i, l] of layers.entries()) {
     await verifyBlob(layoutDir, l, false);
@@ -293,6 +297,7 @@ export async function importOciLayout(layoutDir: string, destDir: string, opts: 
     try {
       const r = await applyLayer(createReadStream(blobPath(layoutDir, l.digest)), rootfs, { source: `layer ${l.digest}`, blob: l.digest });
       warnings.push(...r.warnings.map((w) => `${l.digest}: ${w}`));
+      devices.push(...r.devices);
     } catch (err) {
       if (err instanceof DecompressionError) throw err; // already names the layer
       if (err instanceof ImageError) {
@@ -302,5 +307,5 @@ export async function importOciLayout(layoutDir: string, destDir: string, opts: 
     }
   }
   await fsp.writeFile(join(destDir, "config.json"), configBytes);
-  return { manifestDigest, config, layers: layers.map((l) => l.digest), rootfs, warnings };
+  return { manifestDigest, config, layers: layers.map((l) => l.digest), rootfs, warnings, devices: await settleDevices(rootfs, devices) };
 }

@@ -3,11 +3,20 @@
  * named by its manifest digest (content-addressed: the same image imported
  * twice, by two processes at once, is stored once), and tags naming them.
  *
+ *     <root>/.images/                          0700: reachable by root only
  *     <root>/.images/<digest hex>/rootfs/      the unpacked image, read-only to containers
  *     <root>/.images/<digest hex>/config.json  the OCI image config
- *     <root>/.images/<digest hex>/image.json   what it is: digest, source, layers, import time
+ *     <root>/.images/<digest hex>/image.json   what it is: digest, source, layers, import time, device nodes
  *     <root>/.images/tags.json                 name -> digest hex
  *     <root>/.images/.blobs/sha256/<hex>       registry pulls' verified blob cache (see registry.ts)
+ *
+ * An image keeps its setuid binaries and file capabilities (the container
+ * needs its `sudo` and `ping`), so no host user but root may reach it: a
+ * setuid-root file in a world-reachable store makes every local user root.
+ * Containers never reach an image through this path: the parent process
+ * (host root) takes an idmapped copy of the image's mount and hands it over,
+ * or the container has its own shifted copy (see docs/security.md). Device
+ * nodes are not stored at all (devices.ts).
  * @module
  */
 import { existsSync, promises as fsp, readFileSync } from "node:fs";
@@ -18,6 +27,7 @@ import { writeJsonAtomic } from "../linux/json-file.js";
 import { withLock } from "../linux/lock.js";
 import { ImageError, NotFoundError, RegistryError, StateError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
+import { deviceWarning, sweepDeviceNodes, type DeviceNode } from "./devices.js";
 import { importOciLayout, type ImageConfig, type ImportOciOptions, type Platform } from "./oci.js";
 import { formatReference } from "./reference.js";
 import { pullToLayout, type RegistryOptions } from "./registry.js";
@@ -37,6 +47,8 @@ export interface ImageInfo {
   config: ImageConfig;
   source: string;
   importedAt: string;
+  /** The image's device nodes: recorded, never made on the host (they belong inside a container). */
+  devices: DeviceNode[];
   /**
    * What the import that just stored it skipped or could not apply (device
    * nodes without privilege, refused xattrs, LXC templates). Only on the
@@ -102,7 +114,7 @@ export class ImageStore {
   }
 
   private async writeTags(tags: Record<string, string>): Promise<void> {
-    writeJsonAtomic(this.tagsFile, tags, 0o644);
+    writeJsonAtomic(this.tagsFile, tags, 0o600);
   }
 
   /**
@@ -158,9 +170,10 @@ export class ImageStore {
     }
   }
 
+  /** Creates the store, and closes one an older warren left reachable (0711). */
   private async ensureDir(): Promise<void> {
-    await fsp.mkdir(this.dir, { recursive: true, mode: 0o711 });
-    await fsp.chmod(this.dir, 0o711);
+    await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await fsp.chmod(this.dir, 0o700);
   }
 
   /**
@@ -171,7 +184,7 @@ export class ImageStore {
   private async install(layoutDir: string, options: ImportOciOptions & { tag?: string }, source: () => string): Promise<ImageInfo> {
     return this.installWith(options.tag, async (tmp) => {
       const r = await importOciLayout(layoutDir, tmp, options);
-      return { digest: r.manifestDigest, meta: { layers: r.layers, source: source() }, warnings: r.warnings };
+      return { digest: r.manifestDigest, meta: { layers: r.layers, source: source() }, warnings: r.warnings, devices: r.devices };
     });
   }
 
@@ -182,15 +195,23 @@ export class ImageStore {
    */
   private async installWith(
     tag: string | undefined,
-    fill: (tmp: string) => Promise<{ digest: string; meta: Record<string, unknown>; warnings?: string[] }>,
+    fill: (tmp: string) => Promise<{ digest: string; meta: Record<string, unknown>; warnings?: string[]; devices?: DeviceNode[] }>,
   ): Promise<ImageInfo> {
     await this.ensureDir();
     const tmp = join(this.dir, `.import-${randomBytes(6).toString("hex")}`);
     try {
-      const { digest, meta, warnings } = await fill(tmp);
+      const { digest, meta, warnings = [], devices = [] } = await fill(tmp);
+      // Whatever made the tree (debootstrap makes /dev nodes as root), no device node is kept.
+      const swept = await sweepDeviceNodes(join(tmp, "rootfs"));
+      warnings.push(...swept.map(deviceWarning));
       const id = digest.replace(/^sha(256|512):/, "");
       const final = join(this.dir, id);
-      await fsp.writeFile(join(tmp, "image.json"), JSON.stringify({ digest, ...meta, importedAt: new Date().toISOString() }, null, 2) + "\n");
+      await fsp.writeFile(
+        join(tmp, "image.json"),
+        JSON.stringify({ digest, ...meta, devices: [...devices, ...swept], importedAt: new Date().toISOString() }, null, 2) + "\n",
+        { mode: 0o600 },
+      );
+      await fsp.chmod(tmp, 0o700);
       await withLock(join(this.dir, ".lock"), async () => {
         if (!existsSync(final)) await fsp.rename(tmp, final);
         if (tag) await this.writeTags({ ...this.readTags(), [tag]: id });
@@ -254,7 +275,7 @@ export class ImageStore {
     const { tag, ...lxcOptions } = options;
     return this.installWith(tag, async (tmp) => {
       const r = await importLxcImage(files, tmp, lxcOptions);
-      return { digest: r.digest, meta: { layers: [], format: "lxc", metadata: r.metadata, source: files.unified ?? files.rootfs ?? "" }, warnings: r.warnings };
+      return { digest: r.digest, meta: { layers: [], format: "lxc", metadata: r.metadata, source: files.unified ?? files.rootfs ?? "" }, warnings: r.warnings, devices: r.devices };
     });
   }
 
@@ -352,7 +373,7 @@ export class ImageStore {
     const id = tags[ref] ?? ref.replace(/^sha(256|512):/, "");
     if (!/^[0-9a-f]{64,128}$/.test(id)) throw new NotFoundError(`no image ${JSON.stringify(ref)}`);
     const dir = join(this.dir, id);
-    let meta: { digest: string; source: string; importedAt: string };
+    let meta: { digest: string; source: string; importedAt: string; devices?: DeviceNode[] };
     try {
       meta = JSON.parse(await fsp.readFile(join(dir, "image.json"), "utf8"));
     } catch {
@@ -367,6 +388,7 @@ export class ImageStore {
       config,
       source: meta.source,
       importedAt: meta.importedAt,
+      devices: meta.devices ?? [],
     };
   }
 
