@@ -149,11 +149,12 @@ describe("managed bridge", () => {
 
   it("hands 50 containers created in parallel by two Node processes 50 distinct addresses", async () => {
     const script = (tag: string) => `
+      import { readFileSync } from "node:fs";
       import { Container } from ${JSON.stringify(join(repo, "src/index.ts"))};
       const made = await Promise.all(Array.from({ length: 25 }, (_, i) =>
         Container.create("par-${tag}-" + i, { rootfs: { path: ${JSON.stringify(rootfs())}, mode: "ro" }, nics: [{ type: "bridged" }] },
           { root: ${JSON.stringify(stateRoot())} })));
-      console.log(JSON.stringify(made.map((c) => c._record.leases[0].ipv4)));`;
+      console.log(JSON.stringify(made.map((c) => JSON.parse(readFileSync(c.stateDir + "/container.json", "utf8")).leases[0].ipv4)));`;
     const files = ["x", "y"].map((tag) => {
       const f = join(stateRoot(), `par-${tag}.mts`);
       writeFileSync(f, script(tag));
