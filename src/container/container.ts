@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 
 import { CgroupTree, detectCgroupHost } from "../cgroup/cgroup2.js";
-import { resolveConfig, validateName } from "../config/resolve.js";
+import { validateName } from "../config/constants.js";
 import type { ContainerConfig, IdMap, ResolvedConfig } from "../config/schema.js";
 import { signalName, signalNumber } from "../config/signals.js";
 import { codeOf, ConfigError, HostError, NotFoundError, StateError } from "../errors.js";
@@ -175,6 +175,9 @@ export class Container implements AsyncDisposable {
    */
   static async create(name: string, config?: ContainerConfig, options?: RuntimeOptions): Promise<Container> {
     validateName(name);
+    // Loaded here, not at the top: the schema (and zod) is for the paths
+    // that validate; get/list only read records (see docs/cli.md).
+    const { resolveConfig } = await import("../config/resolve.js");
     const resolved = resolveConfig(config, name);
     const runtime = resolveRuntime(options);
     const store = new StateStore(runtime.root);

@@ -10,9 +10,9 @@ import { applyLimits, checkLimits, enableControllers } from "../cgroup/apply.js"
 import { detectCgroupHost } from "../cgroup/cgroup2.js";
 import { applyDeviceRules, DEFAULT_DEVICE_RULES, formatDeviceRule, parseDeviceRule, type DeviceRule } from "../cgroup/devices.js";
 import { watchCgroup, waitForEvent, type CgroupEvent } from "../cgroup/events.js";
-import { limitsSchema, type Limits, type ResolvedLimits } from "../cgroup/limits.js";
+import type { Limits, ResolvedLimits } from "../cgroup/limits.js";
 import { readStats, type ContainerStats } from "../cgroup/stats.js";
-import { issuesOf } from "../config/resolve.js";
+import { issuesOf } from "../config/issues.js";
 import { codeOf, ConfigError, HostError, StateError } from "../errors.js";
 import type { Container } from "./container.js";
 import { withLock } from "../linux/lock.js";
@@ -81,6 +81,7 @@ function requireLive(c: Container, op: string): void {
 }
 
 export async function setLimits(c: Container, input: Limits, options: { bestEffort?: boolean }): Promise<string[]> {
+  const { limitsSchema } = await import("../cgroup/limits.js"); // zod only where limits are validated
   const parsed = limitsSchema.safeParse(input);
   if (!parsed.success) {
     throw new ConfigError(

@@ -20,7 +20,8 @@
 import { closeSync, promises as fsp, openSync, writeSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
-import { NAME_PATTERN, type IdMap, type ResolvedConfig } from "../config/schema.js";
+import { NAME_PATTERN } from "../config/constants.js";
+import type { IdMap, ResolvedConfig } from "../config/schema.js";
 import { codeOf, HostError } from "../errors.js";
 import { readJsonFile, writeJsonAtomic } from "../linux/json-file.js";
 import type { Attached, NicLease } from "../network/manager.js";
