@@ -2,7 +2,7 @@
 /**
  * warren benchmarks: `npm run bench` (= `node bench/run.mjs`).
  *
- *   node bench/run.mjs [--runs N] [--fleet N] [--json] [--no-peers]
+ *   node bench/run.mjs [--runs N] [--fleet N] [--json] [--no-peers] [--no-distro] [--no-cli | --only cli]
  *
  * Prints medians (and p10, p90, min) in ms; it never asserts anything. All of
  * warren's numbers come from one warm Node process, N timed runs each
@@ -49,6 +49,12 @@
  *    then powering off cleanly, medians of 10 boots (the first, cold, not
  *    counted). nspawn and lxc are not run here (see NSPAWN_REFERENCE).
  *
+ * 7. CLI cold start (bench/cli.mjs; first, before anything else runs;
+ *    alone with `--only cli`, skipped with `--no-cli`): whole invocations of
+ *    `warren list` and `warren run --rm -- /bin/true` from dist/cli/main.js,
+ *    interleaved with `node -e 0` and `node empty.mjs`, medians and ratios to
+ *    `node -e 0` (goal: `list` ≤ 1.5×). min(N, 30) runs each.
+ *
  * Peers: when `../shared/peers/compare.sh` exists next to the repository (or
  * env WARREN_PEERS names it), it is run after warren's measurements with
  * `--json --runs min(N, 50)`: crun, lxc, bubblewrap, unshare and nsenter on
@@ -77,12 +83,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import v8 from "node:v8";
 import vm from "node:vm";
 
+import { measureCliStartup, printCliStartup } from "./cli.mjs";
 import { num, ratio, round2, summarize, times } from "./stats.mjs";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const WARMUP = 10;
 const SETTLE_MS = 1000;
 const PEER_RUNS_MAX = 50;
+const CLI_RUNS_MAX = 30;
 const GOALS = { start_ms: 2.5, exec_ms: 1.6, heap_ratio: 1.2 };
 const BUSYBOX = process.env.BENCH_ROOTFS ?? join(repoRoot, ".cache/rootfs/busybox");
 /** The bench root's managed bridge: a /22, room for the fleet. */
@@ -112,24 +120,34 @@ const EXEC_PEERS = ["crun-exec", "lxc-attach", "nsenter-a"];
 
 function usage(code) {
   (code ? process.stderr : process.stdout).write(
-    "usage: node bench/run.mjs [--runs N] [--fleet N] [--json] [--no-peers] [--no-distro]\n" +
+    "usage: node bench/run.mjs [--runs N] [--fleet N] [--json] [--no-peers] [--no-distro] [--no-cli | --only cli]\n" +
       "  --runs N     timed runs per measurement (default 200, env BENCH_RUNS)\n" +
       "  --fleet N    idle containers for the stats() sweep (default 500, env BENCH_FLEET; 0 skips it)\n" +
       "  --json       print one JSON object instead of the tables\n" +
       "  --no-peers   skip ../shared/peers/compare.sh (env WARREN_PEERS: another path to it)\n" +
       "  --no-distro  skip the Debian section (it builds the image once, ~35 s, into .cache/images)\n" +
+      "  --no-cli     skip the CLI cold-start section (it needs dist/: npm run build)\n" +
+      "  --only cli   only the CLI cold-start section (npm run bench -- --only cli)\n" +
       "  env BENCH_ROOTFS: the busybox tree (default .cache/rootfs/busybox, built by scripts/make-busybox-rootfs.sh)\n",
   );
   process.exit(code);
 }
 
 function parseArgs(argv) {
-  const o = { runs: Number(process.env.BENCH_RUNS ?? 200), json: false, peers: true, distro: true, fleet: Number(process.env.BENCH_FLEET ?? 500) };
+  const o = { runs: Number(process.env.BENCH_RUNS ?? 200), json: false, peers: true, distro: true, cli: true, only: null, fleet: Number(process.env.BENCH_FLEET ?? 500) };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--json") o.json = true;
     else if (a === "--no-peers") o.peers = false;
     else if (a === "--no-distro") o.distro = false;
+    else if (a === "--no-cli") o.cli = false;
+    else if (a === "--only" || a.startsWith("--only=")) {
+      o.only = a === "--only" ? argv[++i] : a.slice(7);
+      if (o.only !== "cli") {
+        process.stderr.write(`bench: --only takes cli (the one section that runs alone), got ${JSON.stringify(o.only ?? "")}\n`);
+        usage(2);
+      }
+    }
     else if (a === "--runs") o.runs = Number(argv[++i]);
     else if (a.startsWith("--runs=")) o.runs = Number(a.slice(7));
     else if (a === "--fleet") o.fleet = Number(argv[++i]);
@@ -139,6 +157,10 @@ function parseArgs(argv) {
       process.stderr.write(`bench: unknown argument ${a}\n`);
       usage(2);
     }
+  }
+  if (o.only === "cli" && !o.cli) {
+    process.stderr.write("bench: --only cli and --no-cli contradict each other\n");
+    usage(2);
   }
   if (!Number.isInteger(o.runs) || o.runs < 1) {
     process.stderr.write("bench: --runs (or BENCH_RUNS) must be a positive integer\n");
@@ -157,6 +179,7 @@ let interrupted = 0; // the exit code once a signal came
 let peersChild = null;
 const live = new Set(); // containers to stop and destroy at the end
 let tempRoot = null;
+let cliRoot = null; // the CLI cold-start section's state root
 let ContainerClass = null; // for the final gc
 let cgroupDir = null;
 
@@ -201,6 +224,11 @@ async function cleanup() {
     }
   }
   if (tempRoot) rmSync(tempRoot, { recursive: true, force: true });
+  if (cliRoot) {
+    // A `run --rm` cut short by Ctrl-C may leave its container behind.
+    spawnSync(process.execPath, [join(repoRoot, "dist/cli/main.js"), "gc", "--root", cliRoot], { stdio: "ignore" });
+    rmSync(cliRoot, { recursive: true, force: true });
+  }
 }
 
 // ---------------------------------------------------------------- setup
@@ -369,6 +397,30 @@ function runPeers(script, runs) {
 // ---------------------------------------------------------------- main
 
 async function main() {
+  const runs = opts.runs;
+  const report = {
+    machine: {
+      node: process.version,
+      kernel: os.release(),
+      cpus: os.cpus().length,
+      mem_gib: round2(os.totalmem() / 2 ** 30),
+    },
+    runs,
+    warmup: WARMUP,
+    goals: GOALS,
+    warren: {},
+    notes: [],
+  };
+
+  // 7. CLI cold start, first: whole processes, so nothing this one holds
+  // (containers, the 2 GiB heap) is around to disturb them.
+  if (opts.cli) {
+    cliRoot = mkdtempSync(join(os.tmpdir(), "warren-bench-cli-"));
+    report.cli = await measureCliStartup({ repoRoot, root: cliRoot, runs: Math.min(runs, CLI_RUNS_MAX), check: checkInterrupted, log });
+    if (opts.only === "cli") return report;
+    await settle();
+  }
+
   const { lib, from } = await loadWarren();
   const { Container } = lib;
   ContainerClass = Container;
@@ -377,23 +429,8 @@ async function main() {
   const runtime = { root: tempRoot, cgroupParent: `warren-bench-${process.pid}` };
   cgroupDir = join(lib.host().cgroup.mount, runtime.cgroupParent);
   const rootfs = { path: BUSYBOX, mode: "ro" };
-  const runs = opts.runs;
   const lifeRuns = Math.max(1, Math.round(runs / 4));
-  const report = {
-    machine: {
-      node: process.version,
-      kernel: os.release(),
-      cpus: os.cpus().length,
-      mem_gib: round2(os.totalmem() / 2 ** 30),
-      library: from,
-      rootfs: BUSYBOX,
-    },
-    runs,
-    warmup: WARMUP,
-    goals: GOALS,
-    warren: {},
-    notes: [],
-  };
+  Object.assign(report.machine, { library: from, rootfs: BUSYBOX });
   const w = report.warren;
   log(`warren bench: ${runs} runs per measurement after ${WARMUP} warm-up runs; library from ${from}`);
 
@@ -708,66 +745,70 @@ function printTables(r) {
     line(`${label.padEnd(34)}${num(s.median_ms)}${num(s.p10_ms)}${num(s.p90_ms)}${num(s.min_ms)}   ${extra}`);
 
   line();
-  line(`warren bench: node ${m.node}, linux ${m.kernel}, ${m.cpus} CPUs, ${m.mem_gib} GiB; library from ${m.library}`);
-  line(`rootfs ${relative(repoRoot, m.rootfs) || m.rootfs} (read-only); ${r.runs} timed runs after ${r.warmup} warm-up runs, times in ms`);
-  line();
-  line(`${"warren".padEnd(34)}${"median".padStart(8)}${"p10".padStart(8)}${"p90".padStart(8)}${"min".padStart(8)}`);
-  row("start→exit /bin/true", w.start, goal(w.start.median_ms, r.goals.start_ms, "ms"));
-  row(`create+start+exit+destroy (${w.lifecycle.runs})`, w.lifecycle);
-  row("exec /bin/true", w.exec, goal(w.exec.median_ms, r.goals.exec_ms, "ms"));
-  row(
-    `start→exit, ${(w.start_2gib.rss_mib / 1024).toFixed(2)} GiB RSS`,
-    w.start_2gib,
-    `${times(w.start_2gib.ratio_to_start, 0)} of start; ${goal(w.start_2gib.ratio_to_start, r.goals.heap_ratio, "×")}`,
-  );
-  row("start→exit again, heap released", w.start_after, "(the 2 GiB ratio is against the mean of both small-heap starts)");
-  row("start→exit with a bridged NIC", w.start_nic, `${w.start_nic.above_start_ms >= 0 ? "+" : ""}${w.start_nic.above_start_ms.toFixed(2)} ms over the plain starts run between them (median ${w.start_nic.plain_median_ms.toFixed(2)}); goal ≤ +2.00 ms: ${w.start_nic.above_start_ms <= 2 ? "met" : "not met"}`);
-  if (w.fleet) {
-    line(`${w.fleet.containers} containers on one bridge: ${w.fleet.create_start_per_s} created+started per second, ${w.fleet.host_mib_per_container} MiB of host memory each (MemAvailable)`);
-  }
-  if (w.image_create_running) {
-    row("create-to-running from an image", w.image_create_running, "goal ≤ 50 ms: " + (w.image_create_running.median_ms <= 50 ? "met" : "not met"));
-    row("snapshot (busybox, small change)", w.snapshot);
-    row("clone", w.clone);
-    line(`disk: ${w.image_disk.containers} containers from one ${w.image_disk.image_kib} KiB image use ${w.image_disk.upper_kib_total} KiB of their own (upper layers)`);
-  }
-  if (w.debian_create_running) {
-    row("create-to-running, Debian image", w.debian_create_running, "goal ≤ 50 ms: " + (w.debian_create_running.median_ms <= 50 ? "met" : "not met"));
-    line(`disk: ${w.debian_disk.containers} containers from the ${Math.round(w.debian_disk.image_kib / 1024)} MiB Debian image use ${w.debian_disk.upper_kib_total} KiB of their own`);
-  }
-  if (w.debian_boot) {
-    row("Debian boot to running (systemd)", w.debian_boot, `goal ≤ 200 ms: ${w.debian_boot.median_ms <= 200 ? "met" : "not met"}; state ${w.debian_boot.state}; ${NSPAWN_REFERENCE}`);
-    row("Debian clean poweroff", w.debian_poweroff);
-  }
-  if (w.stats_sweep) {
-    row(`stats() sweep, ${w.stats_sweep.containers} containers`, w.stats_sweep, `${(w.stats_sweep.median_ms / w.stats_sweep.containers * 1000).toFixed(1)} µs per container`);
-    row("freeze + unfreeze round trip", w.freeze_roundtrip);
-  }
+  line(`warren bench: node ${m.node}, linux ${m.kernel}, ${m.cpus} CPUs, ${m.mem_gib} GiB${m.library ? `; library from ${m.library}` : ""}`);
+  // Without it only the CLI section ran (--only cli).
+  if (w.start) {
+    line(`rootfs ${relative(repoRoot, m.rootfs) || m.rootfs} (read-only); ${r.runs} timed runs after ${r.warmup} warm-up runs, times in ms`);
+    line();
+    line(`${"warren".padEnd(34)}${"median".padStart(8)}${"p10".padStart(8)}${"p90".padStart(8)}${"min".padStart(8)}`);
+    row("start→exit /bin/true", w.start, goal(w.start.median_ms, r.goals.start_ms, "ms"));
+    row(`create+start+exit+destroy (${w.lifecycle.runs})`, w.lifecycle);
+    row("exec /bin/true", w.exec, goal(w.exec.median_ms, r.goals.exec_ms, "ms"));
+    row(
+      `start→exit, ${(w.start_2gib.rss_mib / 1024).toFixed(2)} GiB RSS`,
+      w.start_2gib,
+      `${times(w.start_2gib.ratio_to_start, 0)} of start; ${goal(w.start_2gib.ratio_to_start, r.goals.heap_ratio, "×")}`,
+    );
+    row("start→exit again, heap released", w.start_after, "(the 2 GiB ratio is against the mean of both small-heap starts)");
+    row("start→exit with a bridged NIC", w.start_nic, `${w.start_nic.above_start_ms >= 0 ? "+" : ""}${w.start_nic.above_start_ms.toFixed(2)} ms over the plain starts run between them (median ${w.start_nic.plain_median_ms.toFixed(2)}); goal ≤ +2.00 ms: ${w.start_nic.above_start_ms <= 2 ? "met" : "not met"}`);
+    if (w.fleet) {
+      line(`${w.fleet.containers} containers on one bridge: ${w.fleet.create_start_per_s} created+started per second, ${w.fleet.host_mib_per_container} MiB of host memory each (MemAvailable)`);
+    }
+    if (w.image_create_running) {
+      row("create-to-running from an image", w.image_create_running, "goal ≤ 50 ms: " + (w.image_create_running.median_ms <= 50 ? "met" : "not met"));
+      row("snapshot (busybox, small change)", w.snapshot);
+      row("clone", w.clone);
+      line(`disk: ${w.image_disk.containers} containers from one ${w.image_disk.image_kib} KiB image use ${w.image_disk.upper_kib_total} KiB of their own (upper layers)`);
+    }
+    if (w.debian_create_running) {
+      row("create-to-running, Debian image", w.debian_create_running, "goal ≤ 50 ms: " + (w.debian_create_running.median_ms <= 50 ? "met" : "not met"));
+      line(`disk: ${w.debian_disk.containers} containers from the ${Math.round(w.debian_disk.image_kib / 1024)} MiB Debian image use ${w.debian_disk.upper_kib_total} KiB of their own`);
+    }
+    if (w.debian_boot) {
+      row("Debian boot to running (systemd)", w.debian_boot, `goal ≤ 200 ms: ${w.debian_boot.median_ms <= 200 ? "met" : "not met"}; state ${w.debian_boot.state}; ${NSPAWN_REFERENCE}`);
+      row("Debian clean poweroff", w.debian_poweroff);
+    }
+    if (w.stats_sweep) {
+      row(`stats() sweep, ${w.stats_sweep.containers} containers`, w.stats_sweep, `${(w.stats_sweep.median_ms / w.stats_sweep.containers * 1000).toFixed(1)} µs per container`);
+      row("freeze + unfreeze round trip", w.freeze_roundtrip);
+    }
 
-  if (r.peers && !r.peers.error) {
-    const p = r.peers;
-    const median = (name) => p.results.find((x) => x.name === name)?.median_ms ?? null;
-    line();
-    line(`peers: ${p.script} --runs ${p.runs} (hyperfine -N, whole CLI invocations)${p.warning ? `; ${p.warning}` : ""}`);
-    if (p.versions) line(`  versions: ${typeof p.versions === "string" ? p.versions : Object.entries(p.versions).map(([k, v]) => `${k} ${v}`).join(", ")}`);
-    line(`${"".padEnd(34)}${"peer".padStart(8)}${"warren".padStart(8)}${"warren/peer".padStart(13)}`);
-    const cmp = (kind, warren, names) => {
-      for (const n of names) line(`${`${kind} vs ${n}${n === "unshare-all" || n === "nsenter-a" ? " (floor)" : ""}`.padEnd(34)}${num(median(n))}${num(warren)}${times(ratio(warren, median(n)), 13)}`);
-    };
-    cmp("start", w.start.median_ms, START_PEERS);
-    cmp("exec", w.exec.median_ms, EXEC_PEERS);
-    const others = p.results.filter((x) => !START_PEERS.includes(x.name) && !EXEC_PEERS.includes(x.name));
-    for (const x of others) line(`${`(${x.name}, ${x.kind})`.padEnd(34)}${num(x.median_ms)}`);
+    if (r.peers && !r.peers.error) {
+      const p = r.peers;
+      const median = (name) => p.results.find((x) => x.name === name)?.median_ms ?? null;
+      line();
+      line(`peers: ${p.script} --runs ${p.runs} (hyperfine -N, whole CLI invocations)${p.warning ? `; ${p.warning}` : ""}`);
+      if (p.versions) line(`  versions: ${typeof p.versions === "string" ? p.versions : Object.entries(p.versions).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+      line(`${"".padEnd(34)}${"peer".padStart(8)}${"warren".padStart(8)}${"warren/peer".padStart(13)}`);
+      const cmp = (kind, warren, names) => {
+        for (const n of names) line(`${`${kind} vs ${n}${n === "unshare-all" || n === "nsenter-a" ? " (floor)" : ""}`.padEnd(34)}${num(median(n))}${num(warren)}${times(ratio(warren, median(n)), 13)}`);
+      };
+      cmp("start", w.start.median_ms, START_PEERS);
+      cmp("exec", w.exec.median_ms, EXEC_PEERS);
+      const others = p.results.filter((x) => !START_PEERS.includes(x.name) && !EXEC_PEERS.includes(x.name));
+      for (const x of others) line(`${`(${x.name}, ${x.kind})`.padEnd(34)}${num(x.median_ms)}`);
+    }
+    if (r.floor) {
+      const f = r.floor;
+      line();
+      line("floor, timed here with Node's spawnSync() (includes Node's own spawn cost):");
+      line(`${"".padEnd(34)}${"median".padStart(8)}${"p10".padStart(8)}${"p90".padStart(8)}${"min".padStart(8)}`);
+      if (f.unshare) row("unshare --fork --pid ... --user", f.unshare, `warren start / unshare: ${times(r.ratios?.start_vs_unshare_spawnsync, 0)}`);
+      else line(`unshare: ${f.unshare_error}`);
+      row("/bin/true (Node's spawn cost)", f.node_spawn_true);
+    }
   }
-  if (r.floor) {
-    const f = r.floor;
-    line();
-    line("floor, timed here with Node's spawnSync() (includes Node's own spawn cost):");
-    line(`${"".padEnd(34)}${"median".padStart(8)}${"p10".padStart(8)}${"p90".padStart(8)}${"min".padStart(8)}`);
-    if (f.unshare) row("unshare --fork --pid ... --user", f.unshare, `warren start / unshare: ${times(r.ratios?.start_vs_unshare_spawnsync, 0)}`);
-    else line(`unshare: ${f.unshare_error}`);
-    row("/bin/true (Node's spawn cost)", f.node_spawn_true);
-  }
+  if (r.cli) printCliStartup(r.cli, line);
   if (r.notes.length) {
     line();
     for (const n of r.notes) line(`note: ${n}`);

@@ -13,6 +13,15 @@ interface DeviceRule {
     allow: boolean;
 }
 
+/**
+ * Resource limits: the zod schema users write (LXD-style human units). The
+ * pure translation into cgroup v2 interface files is in `limit-writes.ts`
+ * (zod-free, so paths that only apply recorded limits do not load zod);
+ * applying them, and checking that their controllers are usable on this
+ * host, is in `apply.ts`.
+ * @module
+ */
+
 declare const limitsSchema: z.ZodObject<{
     memory: z.ZodOptional<z.ZodObject<{
         max: z.ZodOptional<z.ZodUnion<readonly [z.ZodNumber, z.ZodLiteral<"max">, z.ZodString]>>;
@@ -508,6 +517,13 @@ interface StartOptions {
     readyTimeout?: number;
 }
 
+/**
+ * The options of `exec()` and `execOutput()`: their zod schema, apart from
+ * `exec.ts` so that loading the container module does not load zod (exec
+ * imports this on its first call; see docs/cli.md, "Start-up time").
+ * @module
+ */
+
 declare const execOptionsSchema: z.ZodObject<{
     env: z.ZodOptional<z.ZodRecord<z.ZodString, z.ZodString>>;
     cwd: z.ZodOptional<z.ZodString>;
@@ -539,6 +555,7 @@ declare const execOptionsSchema: z.ZodObject<{
     check: z.ZodOptional<z.ZodBoolean>;
 }, z.core.$strict>;
 type ExecOptions = Omit<z.input<typeof execOptionsSchema>, "input" | "check">;
+
 /** A process running inside a container. */
 interface ExecProcess {
     /** Host pid. */

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+declare const DEFAULT_MASKED_PATHS: readonly string[];
+declare const DEFAULT_READONLY_PATHS: readonly string[];
+
 /**
  * The container configuration: a zod schema that is the single source of
  * truth. {@link ContainerConfig} is what users write (every field optional
@@ -219,8 +222,6 @@ declare const containerSchema: z.ZodObject<{
 }, z.core.$strict>;
 /** What users write. */
 type ContainerConfig = z.input<typeof containerSchema>;
-declare const DEFAULT_MASKED_PATHS: readonly string[];
-declare const DEFAULT_READONLY_PATHS: readonly string[];
 
 /**
  * Network configuration: a list of NICs, LXD-style, and port forwards.
@@ -264,6 +265,15 @@ declare const portSchema: z.ZodObject<{
         udp: "udp";
     }>>;
 }, z.core.$strict>;
+
+/**
+ * Resource limits: the zod schema users write (LXD-style human units). The
+ * pure translation into cgroup v2 interface files is in `limit-writes.ts`
+ * (zod-free, so paths that only apply recorded limits do not load zod);
+ * applying them, and checking that their controllers are usable on this
+ * host, is in `apply.ts`.
+ * @module
+ */
 
 declare const limitsSchema: z.ZodObject<{
     memory: z.ZodOptional<z.ZodObject<{

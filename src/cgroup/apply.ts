@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { CgroupControllerUnavailable, HostError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
 import type { CgroupHost, CgroupTree } from "./cgroup2.js";
-import { limitWrites, type CgroupWrite, type ResolvedLimits } from "./limits.js";
+import { limitWrites, type CgroupWrite } from "./limit-writes.js";
+import type { ResolvedLimits } from "./limits.js";
 
 /** Controllers warren enables for its containers when the host has them. */
 export const MANAGED_CONTROLLERS = ["cpu", "cpuset", "io", "memory", "pids", "hugetlb"] as const;

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { mergeLimits } from "../container/resources.js";
 import { checkLimits, unavailableReason } from "./apply.js";
 import type { CgroupHost } from "./cgroup2.js";
-import { limitsSchema, limitWrites } from "./limits.js";
+import { limitWrites } from "./limit-writes.js";
+import { limitsSchema } from "./limits.js";
 import { parseFlatKeyed, parseIoStat, parsePressure } from "./stats.js";
 import { formatBytes, parseBytes, parsePercent } from "./units.js";
 

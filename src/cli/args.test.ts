@@ -3,14 +3,13 @@ import { describe, expect, it } from "vitest";
 import {
   COMMON_OPTIONS,
   CONFIG_OPTIONS,
-  configFromFlags,
   parseCount,
   parseEnv,
   parseUser,
-  parseVolume,
   splitArgs,
   stateRoot,
 } from "./args.js";
+import { configFromFlags, parseVolume } from "./config-args.js";
 import { usageError } from "./testing.js";
 
 const RUN = { ...COMMON_OPTIONS, ...CONFIG_OPTIONS, name: { type: "string" }, rm: { type: "boolean" } } as const;

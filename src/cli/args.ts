@@ -1,17 +1,19 @@
 /**
  * Command-line parsing for the `warren` CLI: splitting a command's own
- * options from the command it runs, and turning config flags into a
- * ContainerConfig. Pure (no file system, no kernel) so it can be unit tested.
+ * options from the command it runs, and the flags every kind of command
+ * shares (state root, users, waits, limits). Pure (no file system, no
+ * kernel) so it can be unit tested. Every command imports it, so it must not
+ * load zod: the config flags are in `config-args.ts`, the network flags in
+ * `network-args.ts`.
  * @module
  */
-import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
-import { parseBytes, parsePercent } from "../cgroup/units.js";
 import { parseDeviceRule } from "../cgroup/devices.js";
-import { ConfigError, type ContainerConfig, type Limits, type MountConfig } from "../index.js";
-import { nicSchema, type NicInput } from "../config/nic.js";
+import type { Limits } from "../cgroup/limits.js";
+import { parseBytes, parsePercent } from "../cgroup/units.js";
+import { ConfigError } from "../errors.js";
 
 /** A bad command line: printed as `warren: <message>`, exit status 125. */
 export class UsageError extends Error {
@@ -205,39 +207,6 @@ export function parseExecUser(s: string, flag = "-u/--user"): string | { uid: nu
   throw new UsageError(`${flag}: expected a user NAME, UID or UID:GID, got ${JSON.stringify(s)}`);
 }
 
-/** A readiness probe as `config.ready` takes it. */
-export type ReadyInput = NonNullable<ContainerConfig["ready"]>;
-
-/**
- * `--ready SPEC`: `notify` (systemd's READY=1), `file:PATH` (a file exists
- * in the container), `tcp:PORT` (the container's first address accepts
- * connections), `exec:CMD [ARGS...]` (a command in the container exits 0;
- * split on spaces).
- */
-export function parseReady(s: string, flag = "--ready"): ReadyInput {
-  const bad = () => new UsageError(`${flag}: expected notify, file:PATH, tcp:PORT or exec:CMD, got ${JSON.stringify(s)}`);
-  if (s === "notify") return { notify: true };
-  const colon = s.indexOf(":");
-  if (colon < 0) throw bad();
-  const kind = s.slice(0, colon);
-  const arg = s.slice(colon + 1);
-  if (kind === "file") {
-    if (!arg.startsWith("/")) throw new UsageError(`${flag}: file:PATH needs an absolute path, got ${JSON.stringify(s)}`);
-    return { file: arg };
-  }
-  if (kind === "tcp") {
-    const port = Number(arg);
-    if (!/^\d+$/.test(arg) || port < 1 || port > 65535) throw new UsageError(`${flag}: tcp:PORT needs a port from 1 to 65535, got ${JSON.stringify(s)}`);
-    return { tcp: port };
-  }
-  if (kind === "exec") {
-    const argv = arg.split(" ").filter(Boolean);
-    if (argv.length === 0) throw new UsageError(`${flag}: exec:CMD needs a command, got ${JSON.stringify(s)}`);
-    return { exec: argv };
-  }
-  throw bad();
-}
-
 /** What `--wait` and `--timeout` ask of a start. */
 export function parseWait(values: SplitArgs["values"]): { wait?: "started" | "ready"; readyTimeout?: number } {
   const wait = values.wait as string | undefined;
@@ -248,83 +217,6 @@ export function parseWait(values: SplitArgs["values"]): { wait?: "started" | "re
   if (timeout !== undefined && wait !== "ready") throw new UsageError("--timeout needs --wait ready");
   if (timeout === 0) throw new UsageError("--timeout: must be at least 1 ms");
   return { ...(wait !== undefined ? { wait } : {}), ...(timeout !== undefined ? { readyTimeout: timeout } : {}) };
-}
-
-/**
- * `HOST:CONTAINER[:OPTIONS]` to a bind mount, OPTIONS a comma list of `ro`,
- * `rw` and `idmap`; a relative host path is taken from `cwd`.
- */
-export function parseVolume(s: string, cwd = process.cwd()): MountConfig {
-  const parts = s.split(":");
-  const [source, target, options] = parts;
-  const opts = options === undefined ? [] : options.split(",");
-  if (parts.length < 2 || parts.length > 3 || !source || !target || opts.some((o) => !["ro", "rw", "idmap"].includes(o))) {
-    throw new UsageError(`-v/--volume: expected HOST:CONTAINER or HOST:CONTAINER:ro (options ro, rw, idmap), got ${JSON.stringify(s)}`);
-  }
-  if (!target.startsWith("/")) throw new UsageError(`-v/--volume: the container path must be absolute, got ${JSON.stringify(target)}`);
-  return {
-    type: "bind",
-    source: resolve(cwd, source),
-    target,
-    readonly: opts.includes("ro"),
-    recursive: true,
-    optional: false,
-    idmap: opts.includes("idmap"),
-  };
-}
-
-/** The ContainerConfig described by the config flags (without `init` and `ephemeral`). */
-export function configFromFlags(values: SplitArgs["values"], cwd = process.cwd()): ContainerConfig {
-  const config: ContainerConfig = {};
-  const rootfs = values.rootfs as string | undefined;
-  const ro = values.ro === true;
-  const overlay = values.overlay === true;
-  const image = values.image as string | undefined;
-  if (image !== undefined && rootfs !== undefined) throw new UsageError("--image and --rootfs cannot be used together");
-  if (ro && overlay) throw new UsageError("--ro and --overlay cannot be used together");
-  if ((ro || overlay) && rootfs === undefined) throw new UsageError(`--${ro ? "ro" : "overlay"} needs --rootfs DIR`);
-  if (rootfs !== undefined) {
-    if (rootfs === "") throw new UsageError("--rootfs: must not be empty");
-    const path = resolve(cwd, rootfs);
-    // An overlay's lower layer is idmapped when the container has a user
-    // namespace: otherwise the host's root-owned files could not be changed.
-    config.rootfs = ro ? { path, mode: "ro" } : overlay ? { path, mode: "overlay", idmap: values["no-userns"] !== true } : path;
-  }
-  if (image !== undefined) {
-    if (image === "") throw new UsageError("--image: must not be empty");
-    config.image = image;
-  }
-  const env = values.env as string[] | undefined;
-  if (env?.length) config.env = parseEnv(env);
-  if (values.cwd !== undefined) config.cwd = values.cwd as string;
-  if (values.user !== undefined) config.user = { ...parseUser(values.user as string), groups: [] };
-  if (values.hostname !== undefined) config.hostname = values.hostname as string;
-  if (values.ready !== undefined) config.ready = parseReady(values.ready as string);
-  if (values.console && values["no-console"]) throw new UsageError("--console and --no-console cannot be used together");
-  if (values.console) config.console = true;
-  if (values["no-console"]) config.console = false;
-  if (values["no-userns"] || values["share-net"]) {
-    config.namespaces = {
-      ...(values["no-userns"] ? { user: false } : {}),
-      ...(values["share-net"] ? { net: false } : {}),
-    };
-  }
-  const volumes = values.volume as string[] | undefined;
-  if (volumes?.length) config.mounts = volumes.map((v) => parseVolume(v, cwd));
-  const network = networkFromFlags(values);
-  if (network.nics.length) config.nics = network.nics;
-  if (network.ports.length) config.ports = network.ports;
-  if (network.dns.length) config.dns = network.dns;
-  const { limits, bestEffort, deviceRules } = limitsFromFlags(values);
-  if (limits) config.limits = limits;
-  if (bestEffort) config.bestEffortLimits = true;
-  if (deviceRules.length) {
-    if (!values["no-userns"]) {
-      throw new UsageError("--device needs --no-userns (a container with a user namespace only sees the devices bound into it)");
-    }
-    config.deviceRules = deviceRules;
-  }
-  return config;
 }
 
 /** What the limit flags ask for. */
@@ -420,170 +312,4 @@ export function parseCount(s: string | undefined, flag: string): number | undefi
   if (s === undefined) return undefined;
   if (!/^\d+$/.test(s)) throw new UsageError(`${flag}: expected a non-negative integer, got ${JSON.stringify(s)}`);
   return Number(s);
-}
-
-/** A port forward as `config.ports` takes it. */
-export type PortInput = NonNullable<ContainerConfig["ports"]>[number];
-
-const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
-const IPV4_OR_CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}(\/([12]?\d|3[0-2]))?$/;
-
-/** The keys each NIC type takes in a `--nic` SPEC, in the order the help lists them. */
-const NIC_KEYS = {
-  bridged: ["name", "bridge", "ipv4", "subnet", "subnet6", "gateway", "mac", "mtu"],
-  macvlan: ["parent", "name", "ipv4", "gateway", "mac", "mtu"],
-  physical: ["parent", "name", "ipv4", "gateway", "mtu"],
-} as const;
-
-type NicType = keyof typeof NIC_KEYS;
-
-/**
- * A NIC SPEC: `TYPE[,KEY=VALUE]...`, like `bridged,name=eth1,mtu=1400` or
- * `macvlan,parent=enp1s0,ipv4=192.168.5.20/24`. `flag` names the flag (or
- * command) in errors.
- */
-export function parseNic(spec: string, flag = "--nic"): NicInput {
-  const q = JSON.stringify(spec);
-  const [type, ...parts] = spec.split(",");
-  if (!type || !Object.hasOwn(NIC_KEYS, type)) {
-    throw new UsageError(`${flag}: unknown NIC type ${JSON.stringify(type ?? "")} in ${q} (expected bridged, macvlan or physical)`);
-  }
-  const keys: readonly string[] = NIC_KEYS[type as NicType];
-  const nic: Record<string, string | number> = { type };
-  for (const part of parts) {
-    const eq = part.indexOf("=");
-    if (eq <= 0) throw new UsageError(`${flag}: expected KEY=VALUE, got ${JSON.stringify(part)} in ${q}`);
-    const key = part.slice(0, eq);
-    const value = part.slice(eq + 1);
-    if (!keys.includes(key)) {
-      throw new UsageError(`${flag}: unknown key ${JSON.stringify(key)} in ${q}`);
-    }
-    if (Object.hasOwn(nic, key)) throw new UsageError(`${flag}: ${key} given twice in ${q}`);
-    if (value === "") throw new UsageError(`${flag}: ${key} needs a value in ${q}`);
-    if (key === "mtu") {
-      if (!/^\d+$/.test(value) || Number(value) < 576 || Number(value) > 65535) {
-        throw new UsageError(`${flag}: mtu=${JSON.stringify(value)}: expected a number from 576 to 65535 in ${q}`);
-      }
-      nic[key] = Number(value);
-    } else if (key === "ipv4" && type === "bridged" && !IPV4_OR_CIDR.test(value)) {
-      throw new UsageError(`${flag}: ipv4=${JSON.stringify(value)}: must be an IPv4 address, or ADDRESS/PREFIX on a bridge of your own, in ${q}`);
-    } else {
-      nic[key] = value;
-    }
-  }
-  if (type !== "bridged" && nic.parent === undefined) {
-    throw new UsageError(`${flag}: ${type} needs parent=IF (the host interface) in ${q}`);
-  }
-  // The library's own checks (interface names, MAC, addresses, MTU range),
-  // reported against the key that failed.
-  const parsed = nicSchema.safeParse(nic);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const key = issue.path.map(String).join(".");
-    throw new UsageError(`${flag}: ${key ? `${key}=${JSON.stringify(String(nic[key] ?? ""))}: ` : ""}${issue.message} in ${q}`);
-  }
-  return nic as NicInput;
-}
-
-const PUBLISH = "-p/--publish";
-
-function parsePort(s: string, what: string, q: string): number {
-  const n = Number(s);
-  if (!/^\d+$/.test(s) || n < 1 || n > 65535) {
-    throw new UsageError(`${PUBLISH}: bad ${what} port ${JSON.stringify(s)} in ${q} (expected 1-65535)`);
-  }
-  return n;
-}
-
-/**
- * `[HOSTADDR:]HOSTPORT:CONTAINERPORT[/tcp|udp]` (like docker's `-p`), to a
- * port forward: `127.0.0.1:8080:80` forwards the host's 127.0.0.1:8080,
- * `8080:80/udp` UDP port 8080 on every host address.
- */
-export function parsePublish(s: string): PortInput {
-  const q = JSON.stringify(s);
-  let rest = s;
-  let proto: "tcp" | "udp" = "tcp";
-  const slash = s.lastIndexOf("/");
-  if (slash >= 0) {
-    const p = s.slice(slash + 1);
-    if (p !== "tcp" && p !== "udp") throw new UsageError(`${PUBLISH}: unknown protocol ${JSON.stringify(p)} in ${q} (expected tcp or udp)`);
-    proto = p;
-    rest = s.slice(0, slash);
-  }
-  const parts = rest.split(":");
-  if (parts.length < 2 || parts.length > 3) {
-    throw new UsageError(`${PUBLISH}: expected [HOSTADDR:]HOSTPORT:CONTAINERPORT[/tcp|udp], got ${q}`);
-  }
-  const [addr, hostPort, containerPort] = parts.length === 3 ? parts : [undefined, ...parts];
-  if (addr !== undefined && !IPV4.test(addr)) {
-    throw new UsageError(`${PUBLISH}: bad host address ${JSON.stringify(addr)} in ${q} (expected an IPv4 address like 127.0.0.1)`);
-  }
-  const hp = parsePort(hostPort!, "host", q);
-  const cp = parsePort(containerPort!, "container", q);
-  return { host: addr === undefined ? String(hp) : `${addr}:${hp}`, container: cp, proto };
-}
-
-/** `--dns IP`: an IPv4 or IPv6 address. */
-export function parseDns(s: string): string {
-  if (isIP(s) === 0) throw new UsageError(`--dns: expected an IP address, got ${JSON.stringify(s)}`);
-  return s;
-}
-
-/** What the network flags ask for. */
-export interface NetworkFlags {
-  nics: NicInput[];
-  ports: PortInput[];
-  dns: string[];
-}
-
-function nicNameOf(nic: NicInput): string {
-  return nic.name ?? (nic.type === "physical" ? nic.parent : "eth0");
-}
-
-/**
- * `--net bridged` (one default bridged NIC, first), `--nic SPEC`...,
- * `-p`... and `--dns`... Publishing a port without a bridged NIC adds a
- * default bridged one (named eth0, or the first free ethN).
- */
-export function networkFromFlags(values: SplitArgs["values"]): NetworkFlags {
-  const nics: NicInput[] = [];
-  const net = values.net as string | undefined;
-  if (net !== undefined) {
-    if (net !== "bridged") {
-      throw new UsageError(
-        `--net: expected bridged, got ${JSON.stringify(net)} (other NICs are --nic SPEC; the host's network is --share-net)`,
-      );
-    }
-    nics.push({ type: "bridged" });
-  }
-  for (const spec of (values.nic as string[] | undefined) ?? []) nics.push(parseNic(spec));
-  const ports = ((values.publish as string[] | undefined) ?? []).map(parsePublish);
-  const dns = ((values.dns as string[] | undefined) ?? []).map(parseDns);
-
-  if (ports.length > 0 && !nics.some((n) => n.type === "bridged")) {
-    const taken = new Set(nics.map(nicNameOf));
-    let i = 0;
-    while (taken.has(`eth${i}`)) i++;
-    nics.push(i === 0 ? { type: "bridged" } : { type: "bridged", name: `eth${i}` });
-  }
-  const seen = new Set<string>();
-  for (const n of nics) {
-    const name = nicNameOf(n);
-    if (seen.has(name)) {
-      throw new UsageError(`--nic: interface name ${name} used twice${net !== undefined ? " (--net bridged is eth0)" : ""}; give one a name=`);
-    }
-    seen.add(name);
-  }
-  const seenPorts = new Set<string>();
-  for (const p of ports) {
-    const key = `${p.host}/${p.proto}`;
-    if (seenPorts.has(key)) throw new UsageError(`${PUBLISH}: host port ${key} published twice`);
-    seenPorts.add(key);
-  }
-  if (values["share-net"] && (nics.length > 0 || ports.length > 0)) {
-    const what = ports.length > 0 ? PUBLISH : net !== undefined ? "--net" : "--nic";
-    throw new UsageError(`${what} needs the container's own network: it cannot be used with --share-net`);
-  }
-  return { nics, ports, dns };
 }

@@ -6,7 +6,9 @@
  */
 import { MANAGED_CONTROLLERS, unavailableReason } from "../cgroup/apply.js";
 import { formatBytes } from "../cgroup/units.js";
-import { Container, host as hostInfo, type ContainerStats } from "../index.js";
+import type { ContainerStats } from "../cgroup/stats.js";
+import { Container } from "../container/container.js";
+import { host as hostInfo } from "../host.js";
 import {
   COMMON_OPTIONS,
   LIMIT_OPTIONS,
@@ -21,7 +23,7 @@ import {
   WAIT_OPTIONS,
 } from "./args.js";
 import { errorText, EXIT_FAILURE } from "./exit.js";
-import { printWarnings, type Io } from "./io.js";
+import { formatTable, printWarnings, type Io } from "./io.js";
 import { USAGE } from "./usage.js";
 
 /** Parses a command that takes exactly one container name; `undefined` after printing help. */
@@ -181,13 +183,6 @@ export interface ListEntry {
 function rootfsText(r: ListEntry["rootfs"]): string {
   if (!r) return "(host /usr)";
   return r.mode === "rw" ? r.path : `${r.path} (${r.mode})`;
-}
-
-/** A plain table: columns padded to their widest cell, two spaces apart. */
-export function formatTable(rows: string[][]): string {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")).join("\n");
 }
 
 export async function listCommand(argv: string[], io: Io): Promise<number> {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 
-import { CONFIG_OPTIONS, COMMON_OPTIONS, configFromFlags, parseExecUser, parseReady, parseWait, splitArgs, WAIT_OPTIONS } from "./args.js";
+import { CONFIG_OPTIONS, COMMON_OPTIONS, parseExecUser, parseWait, splitArgs, WAIT_OPTIONS } from "./args.js";
+import { configFromFlags, parseReady } from "./config-args.js";
 import { DetachFilter, escapeName, parseEscape } from "./console.js";
 import { eventDetails, formatEvent } from "./events.js";
 import { main } from "./main.js";

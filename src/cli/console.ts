@@ -7,7 +7,8 @@
  * @module
  */
 import { signalNumber } from "../config/signals.js";
-import { Container, type ConsoleStream } from "../index.js";
+import { Container } from "../container/container.js";
+import type { ConsoleStream } from "../container/monitor.js";
 import { COMMON_OPTIONS, splitArgs, stateRoot, UsageError } from "./args.js";
 import { EXIT_FAILURE } from "./exit.js";
 import { enterRawMode, followWindowSize, trapSignals, windowSize, type Io } from "./io.js";

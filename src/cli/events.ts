@@ -2,7 +2,8 @@
  * `warren events NAME`: what happens to a container, one line per event.
  * @module
  */
-import { Container, type ContainerEvent } from "../index.js";
+import { Container } from "../container/container.js";
+import type { ContainerEvent } from "../container/resources.js";
 import { COMMON_OPTIONS, splitArgs, stateRoot, UsageError } from "./args.js";
 import type { Io } from "./io.js";
 import { USAGE } from "./usage.js";

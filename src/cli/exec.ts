@@ -5,7 +5,8 @@
  */
 import type { Readable } from "node:stream";
 
-import { Container, type ExecOptions, type ExecProcess } from "../index.js";
+import { Container } from "../container/container.js";
+import type { ExecOptions, ExecProcess } from "../container/exec.js";
 import { COMMON_OPTIONS, parseEnv, parseExecUser, splitArgs, stateRoot, UsageError } from "./args.js";
 import { statusOf } from "./exit.js";
 import { enterRawMode, followWindowSize, trapSignals, windowSize, type Io } from "./io.js";

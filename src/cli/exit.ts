@@ -5,7 +5,8 @@
  * @module
  */
 import { signalNumber } from "../config/signals.js";
-import { CgroupControllerUnavailable, SetupError, WarrenError, type ExitStatus } from "../index.js";
+import type { ExitStatus } from "../container/state.js";
+import { CgroupControllerUnavailable, SetupError, WarrenError } from "../errors.js";
 import { UsageError } from "./args.js";
 
 export const EXIT_FAILURE = 125;

@@ -8,11 +8,11 @@ import { resolve } from "node:path";
 
 import { signalNumber } from "../config/signals.js";
 import { sniffImageTarball } from "../image/archive.js";
-import { parseDistroSpec, resolveSpec } from "../image/debootstrap.js";
-import { ImageError, ImageStore, type DistroSpec, type ImageInfo, type PullOptions } from "../index.js";
+import { parseDistroSpec, resolveSpec, type DistroSpec } from "../image/debootstrap.js";
+import { ImageError } from "../errors.js";
+import { ImageStore, type ImageInfo, type PullOptions } from "../image/store.js";
 import { COMMON_OPTIONS, splitArgs, stateRoot, UsageError, type SplitArgs } from "./args.js";
-import { formatTable } from "./commands.js";
-import { printWarnings, readAll, trapSignals, type Io } from "./io.js";
+import { formatTable, printWarnings, readAll, trapSignals, type Io } from "./io.js";
 import { buildProgress, ProgressPrinter, pullProgress } from "./progress.js";
 import { USAGE } from "./usage.js";
 

@@ -1,5 +1,6 @@
 /**
- * Where the CLI writes, and the signals it forwards to what it runs.
+ * Where the CLI writes, how it lays out tables, and the signals it
+ * forwards to what it runs.
  * @module
  */
 
@@ -106,4 +107,11 @@ export function followWindowSize(resize: (cols: number, rows: number) => void, s
   };
   process.on("SIGWINCH", onWinch);
   return () => void process.off("SIGWINCH", onWinch);
+}
+
+/** A plain table: columns padded to their widest cell, two spaces apart. */
+export function formatTable(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")).join("\n");
 }

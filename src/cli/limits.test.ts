@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 
 import { CgroupControllerUnavailable, type ContainerStats } from "../index.js";
-import { COMMON_OPTIONS, CONFIG_OPTIONS, configFromFlags, LIMIT_OPTIONS, limitsFromFlags, splitArgs } from "./args.js";
+import { COMMON_OPTIONS, CONFIG_OPTIONS, LIMIT_OPTIONS, limitsFromFlags, splitArgs } from "./args.js";
+import { configFromFlags } from "./config-args.js";
 import { statsRow } from "./commands.js";
 import { errorText, exitCodeOf } from "./exit.js";
 import { main } from "./main.js";

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 
 import { ConfigError, SetupError, StateError } from "../index.js";
 import { UsageError } from "./args.js";
-import { formatTable } from "./commands.js";
+import { formatTable } from "./io.js";
 import { errorText, exitCodeOf, statusOf } from "./exit.js";
 import { main } from "./main.js";
 import { capture } from "./testing.js";

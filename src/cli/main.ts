@@ -9,26 +9,8 @@ import { readFileSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 import { UsageError } from "./args.js";
-import {
-  destroyCommand,
-  freezeCommand,
-  infoCommand,
-  killCommand,
-  listCommand,
-  setCommand,
-  startCommand,
-  statsCommand,
-  stopCommand,
-  unfreezeCommand,
-} from "./commands.js";
-import { consoleCommand, consoleLogCommand } from "./console.js";
-import { eventsCommand } from "./events.js";
-import { execCommand } from "./exec.js";
 import { errorText, exitCodeOf } from "./exit.js";
-import { imageCommand } from "./image.js";
 import { processIo, type Io } from "./io.js";
-import { gcCommand, networkCommand, nicCommand } from "./network.js";
-import { createCommand, runCommand } from "./run.js";
 import { MAIN_USAGE, USAGE } from "./usage.js";
 
 /** package.json's version (two levels up from both src/cli/ and dist/cli/). */
@@ -43,28 +25,38 @@ export function version(): string {
 
 type Command = (argv: string[], io: Io) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = {
-  run: runCommand,
-  create: createCommand,
-  start: startCommand,
-  stop: stopCommand,
-  kill: killCommand,
-  destroy: destroyCommand,
-  exec: execCommand,
-  console: consoleCommand,
-  "console-log": consoleLogCommand,
-  events: eventsCommand,
-  freeze: freezeCommand,
-  unfreeze: unfreezeCommand,
-  set: setCommand,
-  stats: statsCommand,
-  list: listCommand,
-  ls: listCommand,
-  info: (argv, io) => infoCommand(argv, io, version()),
-  network: networkCommand,
-  nic: nicCommand,
-  gc: gcCommand,
-  image: imageCommand,
+/**
+ * Each command's module is imported when that command runs, not with this
+ * one: `warren list` must not pay for what `run` needs (zod and the config
+ * schema, the image store, the console), and a runtime invoked several
+ * times per container pays start-up on every call. Keep this module's own
+ * imports to what every command needs (docs/cli.md, "Start-up time").
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import("./run.js")).runCommand,
+  create: async () => (await import("./run.js")).createCommand,
+  start: async () => (await import("./commands.js")).startCommand,
+  stop: async () => (await import("./commands.js")).stopCommand,
+  kill: async () => (await import("./commands.js")).killCommand,
+  destroy: async () => (await import("./commands.js")).destroyCommand,
+  exec: async () => (await import("./exec.js")).execCommand,
+  console: async () => (await import("./console.js")).consoleCommand,
+  "console-log": async () => (await import("./console.js")).consoleLogCommand,
+  events: async () => (await import("./events.js")).eventsCommand,
+  freeze: async () => (await import("./commands.js")).freezeCommand,
+  unfreeze: async () => (await import("./commands.js")).unfreezeCommand,
+  set: async () => (await import("./commands.js")).setCommand,
+  stats: async () => (await import("./commands.js")).statsCommand,
+  list: async () => (await import("./commands.js")).listCommand,
+  ls: async () => (await import("./commands.js")).listCommand,
+  info: async () => {
+    const { infoCommand } = await import("./commands.js");
+    return (argv, io) => infoCommand(argv, io, version());
+  },
+  network: async () => (await import("./network.js")).networkCommand,
+  nic: async () => (await import("./network.js")).nicCommand,
+  gc: async () => (await import("./network.js")).gcCommand,
+  image: async () => (await import("./image.js")).imageCommand,
 };
 
 /**
@@ -106,10 +98,11 @@ export async function main(argvIn: readonly string[], io: Io = processIo): Promi
       else throw new UsageError(`unknown command ${JSON.stringify(topic)}`);
       return 0;
     }
-    const command = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
-    if (!command) {
+    const load = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
+    if (!load) {
       throw new UsageError(first.startsWith("-") ? `unknown option ${first} (options go after the command)` : `unknown command ${JSON.stringify(first)}`);
     }
+    const command = await load();
     return await command(rest, io);
   } catch (e) {
     const topic = first === "ls" ? "list" : first;

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 
 import { containerSchema } from "../schema.js";
-import { COMMON_OPTIONS, CONFIG_OPTIONS, configFromFlags, networkFromFlags, parseDns, parseNic, parsePublish, splitArgs } from "./args.js";
+import { COMMON_OPTIONS, CONFIG_OPTIONS, splitArgs } from "./args.js";
+import { configFromFlags } from "./config-args.js";
+import { networkFromFlags, parseDns, parseNic, parsePublish } from "./network-args.js";
 import { main } from "./main.js";
 import { interfaceTable } from "./network.js";
 import { capture, usageError } from "./testing.js";

@@ -6,10 +6,10 @@
  */
 import { formatBytes } from "../cgroup/units.js";
 import type { InterfaceInfo } from "../container/network.js";
-import { Container } from "../index.js";
-import { COMMON_OPTIONS, parseNic, splitArgs, stateRoot, UsageError } from "./args.js";
-import { formatTable } from "./commands.js";
-import type { Io } from "./io.js";
+import { Container } from "../container/container.js";
+import { COMMON_OPTIONS, splitArgs, stateRoot, UsageError } from "./args.js";
+import { parseNic } from "./network-args.js";
+import { formatTable, type Io } from "./io.js";
 import { USAGE } from "./usage.js";
 
 /** One `network` table row: NAME MAC MTU STATE ADDRESSES RX TX. */

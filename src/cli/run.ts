@@ -4,8 +4,11 @@
  */
 import { randomBytes } from "node:crypto";
 
-import { Container, ReadyTimeoutError, type ContainerConfig } from "../index.js";
-import { COMMON_OPTIONS, CONFIG_OPTIONS, configFromFlags, parseWait, splitArgs, stateRoot, UsageError, WAIT_OPTIONS } from "./args.js";
+import type { ContainerConfig } from "../config/schema.js";
+import { Container } from "../container/container.js";
+import { ReadyTimeoutError } from "../errors.js";
+import { COMMON_OPTIONS, CONFIG_OPTIONS, parseWait, splitArgs, stateRoot, UsageError, WAIT_OPTIONS } from "./args.js";
+import { configFromFlags } from "./config-args.js";
 import { statusOf } from "./exit.js";
 import { attachConsole, DEFAULT_ESCAPE, escapeName, parseEscape } from "./console.js";
 import { printWarnings, trapSignals, type Io } from "./io.js";

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 
 import { ConfigError } from "../errors.js";
-import { resolveConfig, validateName } from "./resolve.js";
+import { validateName } from "./constants.js";
+import { resolveConfig } from "./resolve.js";
 import { signalName, signalNumber } from "./signals.js";
 import { configIssues } from "./testing.js";
 

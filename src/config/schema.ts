@@ -12,10 +12,12 @@ import { limitsSchema } from "../cgroup/limits.js";
 import { nicSchema, portSchema } from "./nic.js";
 import { capabilityName } from "../linux/caps.js";
 import { DEFAULT_CAP_DROP, DEFAULT_SECCOMP_DENY } from "./defaults.js";
+import { NAME_PATTERN, RLIMITS } from "./constants.js";
 import { signalNumber } from "./signals.js";
 
-/** Container names: what LXC accepts minus `/`, usable as a path component and a cgroup name. */
-export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+// Kept importable from here (and from the package index); code that must not
+// load zod imports them from constants.ts.
+export { DEFAULT_MASKED_PATHS, DEFAULT_PATH, DEFAULT_READONLY_PATHS, NAME_PATTERN, RLIMIT_NUMBERS } from "./constants.js";
 
 const noNul = (s: string) => !s.includes("\0");
 
@@ -91,15 +93,6 @@ const rootfsSchema = z
     message: "an overlay lower directory must not contain `,`, `:` or `\\`",
     path: ["path"],
   });
-
-const RLIMITS = [
-  "cpu", "fsize", "data", "stack", "core", "rss", "nproc", "nofile",
-  "memlock", "as", "locks", "sigpending", "msgqueue", "nice", "rtprio", "rttime",
-] as const;
-/** `RLIMIT_*` numbers, in the kernel's order. */
-export const RLIMIT_NUMBERS: Record<(typeof RLIMITS)[number], number> = Object.fromEntries(
-  RLIMITS.map((n, i) => [n, i]),
-) as Record<(typeof RLIMITS)[number], number>;
 
 const limitValue = z.union([z.number().int().min(0), z.literal("unlimited")]);
 const rlimit = z
@@ -306,22 +299,3 @@ export type ContainerConfig = z.input<typeof containerSchema>;
 export type ResolvedConfig = z.output<typeof containerSchema>;
 export type MountConfig = z.output<typeof mountSchema>;
 export type IdMap = z.output<typeof idmapSchema>;
-
-export const DEFAULT_MASKED_PATHS: readonly string[] = [
-  "/proc/acpi",
-  "/proc/asound",
-  "/proc/kcore",
-  "/proc/keys",
-  "/proc/latency_stats",
-  "/proc/sched_debug",
-  "/proc/scsi",
-  "/proc/sysrq-trigger",
-  "/proc/timer_list",
-  "/proc/timer_stats",
-  "/sys/firmware",
-  "/sys/devices/virtual/powercap",
-];
-
-export const DEFAULT_READONLY_PATHS: readonly string[] = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys"];
-
-export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

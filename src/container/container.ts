@@ -11,7 +11,7 @@ import { CgroupTree, detectCgroupHost } from "../cgroup/cgroup2.js";
 import type { DeviceRule } from "../cgroup/devices.js";
 import type { Limits } from "../cgroup/limits.js";
 import type { ContainerStats } from "../cgroup/stats.js";
-import { validateName } from "../config/resolve.js";
+import { validateName } from "../config/constants.js";
 import { resolveRuntime, type ResolvedRuntime, type RuntimeOptions } from "../config/runtime.js";
 import type { ContainerConfig, IdMap, ResolvedConfig } from "../config/schema.js";
 import { signalName, signalNumber } from "../config/signals.js";

@@ -9,7 +9,7 @@ import { promises as fsp } from "node:fs";
 import { join } from "node:path";
 
 import { detectCgroupHost } from "../cgroup/cgroup2.js";
-import { resolveConfig, validateName } from "../config/resolve.js";
+import { validateName } from "../config/constants.js";
 import type { ResolvedRuntime } from "../config/runtime.js";
 import type { ContainerConfig, IdMap } from "../config/schema.js";
 import { signalNumber } from "../config/signals.js";
@@ -35,6 +35,9 @@ import { StateStore, type ContainerRecord, type RuntimeState } from "./state.js"
  */
 export async function createContainer(name: string, config: ContainerConfig | undefined, runtime: ResolvedRuntime, seed?: Seed): Promise<ContainerHandle> {
   validateName(name);
+  // Loaded here, not at the top: the schema (and zod) is for the paths that
+  // validate; get/list only read records (see docs/cli.md).
+  const { resolveConfig } = await import("../config/resolve.js");
   const resolved = resolveConfig(config, name);
   const store = new StateStore(runtime.root);
   await store.ensureRoot();

@@ -9,10 +9,7 @@
 import { closeSync, constants as fsc, openSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 import { ReadStream } from "node:tty";
-import { z } from "zod";
 
-import { issuesOf } from "../config/resolve.js";
-import { absolutePath } from "../config/schema.js";
 import { signalName, signalNumber } from "../config/signals.js";
 import { ConfigError, HostError, ProcessExitError, StateError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
@@ -20,41 +17,13 @@ import { native } from "../native/binding.js";
 import { buildExecPlan, environment } from "../plan/build-plan.js";
 import { encodePlan } from "../plan/encode.js";
 import type { ContainerHandle } from "./handle.js";
+import type { ExecOptions } from "./exec-options.js";
 import { lookupUser } from "./users.js";
 import { setupError } from "./errors-map.js";
 import { closeChildSide, destroyStreams, openStdio, type OpenedStdio } from "./stdio.js";
 import type { ExitStatus } from "./state.js";
 
-const id = z.number().int().min(0).max(0xfffffffe);
-const stdioMode = z.enum(["ignore", "inherit", "pipe"]);
-const execOptionsSchema = z.strictObject({
-  /** Added to (and overriding) the container's environment. */
-  env: z.record(z.string().regex(/^[^=\0]+$/, "must be a valid variable name"), z.string()).optional(),
-  cwd: absolutePath.optional(),
-  /**
-   * A user name (`"www-data"`, looked up in the container's /etc/passwd,
-   * with its groups from /etc/group, as a login would get them), a numeric
-   * uid, or `{uid, gid, groups}`. Default: the container's user.
-   */
-  user: z
-    .union([
-      z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*\$?$/, "must be a user name"),
-      id,
-      z.strictObject({ uid: id, gid: id.optional(), groups: z.array(id).optional() }),
-    ])
-    .optional(),
-  /** A pty from the container's devpts instead of pipes; output arrives on `stdout`. */
-  tty: z.union([z.boolean(), z.strictObject({ cols: z.number().int().min(1).max(65535).optional(), rows: z.number().int().min(1).max(65535).optional() })]).optional(),
-  stdin: stdioMode.optional(),
-  stdout: stdioMode.optional(),
-  stderr: stdioMode.optional(),
-  /** execOutput only: written to stdin, then stdin is closed. */
-  input: z.union([z.string(), z.instanceof(Buffer)]).optional(),
-  /** execOutput only: reject with ProcessExitError unless the exit code is 0. */
-  check: z.boolean().optional(),
-});
-
-export type ExecOptions = Omit<z.input<typeof execOptionsSchema>, "input" | "check">;
+export type { ExecOptions } from "./exec-options.js";
 
 /** A process running inside a container. */
 export interface ExecProcess {
@@ -77,10 +46,9 @@ export interface ExecOutput extends ExitStatus {
   stderr: string;
 }
 
-function parseOptions(c: ContainerHandle, options: unknown) {
-  const r = execOptionsSchema.safeParse(options ?? {});
-  if (!r.success) throw new ConfigError(issuesOf(r.error), { container: c.name });
-  return r.data;
+/** The options, validated; the schema (and zod) loads with the first exec, not with this module. */
+async function parseOptions(c: ContainerHandle, options: unknown) {
+  return (await import("./exec-options.js")).parseExecOptions(options, c.name);
 }
 
 function checkArgv(c: ContainerHandle, argv: readonly string[]): string[] {
@@ -118,7 +86,7 @@ function openPty(c: ContainerHandle, initPid: number, size: { cols?: number; row
 }
 
 export async function execInContainer(c: ContainerHandle, argvIn: readonly string[], options: ExecOptions): Promise<ExecProcess> {
-  const o = parseOptions(c, options);
+  const o = await parseOptions(c, options);
   const argv = checkArgv(c, argvIn);
   await c.refresh();
   const run = c.run;
@@ -238,7 +206,7 @@ export async function execOutput(
   argv: readonly string[],
   options: ExecOptions & { input?: string | Buffer; check?: boolean },
 ): Promise<ExecOutput> {
-  const { input, check, ...rest } = parseOptions(c, options);
+  const { input, check, ...rest } = await parseOptions(c, options);
   const p = await execInContainer(c, argv, { stdin: input === undefined ? "ignore" : "pipe", ...rest });
   if (input !== undefined && p.stdin) p.stdin.end(input);
   const [status, stdout, stderr] = await Promise.all([p.exited, collect(p.stdout), collect(p.stderr)]);

@@ -23,7 +23,8 @@ import { existsSync, promises as fsp } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 
-import { NAME_PATTERN, type ContainerConfig, type ResolvedConfig } from "../config/schema.js";
+import { NAME_PATTERN } from "../config/constants.js";
+import type { ContainerConfig, ResolvedConfig } from "../config/schema.js";
 import { ConfigError, HostError, StateError } from "../errors.js";
 import { ImageStore } from "../image/store.js";
 import type { ResolvedRuntime } from "../config/runtime.js";

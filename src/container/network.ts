@@ -6,11 +6,11 @@
  */
 import { closeSync, openSync } from "node:fs";
 
-import { issuesOf } from "../config/resolve.js";
+import { issuesOf } from "../config/issues.js";
 import { ConfigError, StateError } from "../errors.js";
 import { attachNics, nicName, releaseAddresses, reserveAddresses, type Attached } from "../network/manager.js";
 import { Netlink } from "../network/netlink.js";
-import { nicSchema, type NicConfig } from "../config/nic.js";
+import type { NicConfig } from "../config/nic.js";
 import type { ContainerHandle } from "./handle.js";
 import { withLock } from "../linux/lock.js";
 import { isLive } from "./state.js";
@@ -67,6 +67,7 @@ function mergeAttached(a: Attached | undefined, b: Attached): Attached {
 
 /** Plugs a NIC into the running container (and keeps it in its config). */
 export async function addNic(c: ContainerHandle, spec: unknown): Promise<void> {
+  const { nicSchema } = await import("../config/nic.js"); // zod only where a NIC is validated
   const parsed = nicSchema.safeParse(spec);
   if (!parsed.success) {
     throw new ConfigError(issuesOf(parsed.error).map((i) => ({ ...i, path: i.path ? `nic.${i.path}` : "nic" })), { container: c.name });

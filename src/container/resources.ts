@@ -10,9 +10,9 @@ import { applyLimits, checkLimits, enableControllers } from "../cgroup/apply.js"
 import { detectCgroupHost } from "../cgroup/cgroup2.js";
 import { applyDeviceRules, DEFAULT_DEVICE_RULES, formatDeviceRule, parseDeviceRule, type DeviceRule } from "../cgroup/devices.js";
 import { watchCgroup, waitForEvent, type CgroupEvent } from "../cgroup/events.js";
-import { limitsSchema, type Limits, type ResolvedLimits } from "../cgroup/limits.js";
+import type { Limits, ResolvedLimits } from "../cgroup/limits.js";
 import { readStats, type ContainerStats } from "../cgroup/stats.js";
-import { issuesOf } from "../config/resolve.js";
+import { issuesOf } from "../config/issues.js";
 import { ConfigError, HostError, StateError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
 import type { ContainerHandle } from "./handle.js";
@@ -82,6 +82,7 @@ function requireLive(c: ContainerHandle, op: string): void {
 }
 
 export async function setLimits(c: ContainerHandle, input: Limits, options: { bestEffort?: boolean }): Promise<string[]> {
+  const { limitsSchema } = await import("../cgroup/limits.js"); // zod only where limits are validated
   const parsed = limitsSchema.safeParse(input);
   if (!parsed.success) {
     throw new ConfigError(

@@ -9,7 +9,7 @@
 import { promises as fsp } from "node:fs";
 import { join } from "node:path";
 
-import { NAME_PATTERN } from "../config/schema.js";
+import { NAME_PATTERN } from "../config/constants.js";
 import { ConfigError, NotFoundError, StateError } from "../errors.js";
 import type { ImageRootfs } from "../rootfs/record.js";
 import { copyInto, deleteSubvolume, restoreRoot, snapshotSubvolume } from "../storage/btrfs.js";

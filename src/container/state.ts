@@ -21,7 +21,8 @@
 import { closeSync, promises as fsp, openSync, writeSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
-import { NAME_PATTERN, type IdMap, type ResolvedConfig } from "../config/schema.js";
+import { NAME_PATTERN } from "../config/constants.js";
+import type { IdMap, ResolvedConfig } from "../config/schema.js";
 import { HostError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
 import type { ImageDefaults } from "../plan/effective.js";

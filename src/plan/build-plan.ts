@@ -4,7 +4,8 @@
  * sequence, and each ordering constraint is explained where it matters.
  * @module
  */
-import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, RLIMIT_NUMBERS, type IdMap, type ResolvedConfig } from "../config/schema.js";
+import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, RLIMIT_NUMBERS } from "../config/constants.js";
+import type { IdMap, ResolvedConfig } from "../config/schema.js";
 import type { RootfsRecord } from "../rootfs/record.js";
 import { idMapLine } from "../linux/ids.js";
 import type { EffectiveConfig } from "./effective.js";

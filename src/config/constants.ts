@@ -1,0 +1,57 @@
+/**
+ * The zod-free part of the container configuration: names, defaults and
+ * checks that code which only reads state needs (container records, the
+ * init plan, `warren list`). Importing `schema.ts` loads zod and builds every
+ * schema, which costs the CLI about as much as Node's own start; only the
+ * paths that validate input import it (see docs/cli.md, "Start-up time").
+ * @module
+ */
+import { ConfigError } from "../errors.js";
+
+/** Container names: what LXC accepts minus `/`, usable as a path component and a cgroup name. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+/** Throws {@link ConfigError} unless `name` is a valid container name. */
+export function validateName(name: unknown): string {
+  if (typeof name !== "string" || !NAME_PATTERN.test(name)) {
+    throw new ConfigError([
+      {
+        path: "name",
+        message:
+          typeof name === "string" && name.includes("/")
+            ? `must not contain \`/\` (got ${JSON.stringify(name)})`
+            : `must be 1-63 characters of letters, digits, \`_\`, \`.\` or \`-\`, starting with a letter or digit (got ${JSON.stringify(name)})`,
+      },
+    ]);
+  }
+  return name;
+}
+
+/** The `rlimits` keys, in the kernel's `RLIMIT_*` order. */
+export const RLIMITS = [
+  "cpu", "fsize", "data", "stack", "core", "rss", "nproc", "nofile",
+  "memlock", "as", "locks", "sigpending", "msgqueue", "nice", "rtprio", "rttime",
+] as const;
+/** `RLIMIT_*` numbers, in the kernel's order. */
+export const RLIMIT_NUMBERS: Record<(typeof RLIMITS)[number], number> = Object.fromEntries(
+  RLIMITS.map((n, i) => [n, i]),
+) as Record<(typeof RLIMITS)[number], number>;
+
+export const DEFAULT_MASKED_PATHS: readonly string[] = [
+  "/proc/acpi",
+  "/proc/asound",
+  "/proc/kcore",
+  "/proc/keys",
+  "/proc/latency_stats",
+  "/proc/sched_debug",
+  "/proc/scsi",
+  "/proc/sysrq-trigger",
+  "/proc/timer_list",
+  "/proc/timer_stats",
+  "/sys/firmware",
+  "/sys/devices/virtual/powercap",
+];
+
+export const DEFAULT_READONLY_PATHS: readonly string[] = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys"];
+
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
