@@ -63,6 +63,37 @@ export const DEFAULT_CAP_DROP: readonly CapabilityName[] = [
   "CAP_MAC_OVERRIDE",
 ];
 
+/**
+ * What root keeps without a user namespace unless the container is
+ * `privileged`: the set Docker (and the OCI runtimes' default profiles)
+ * give a container's root. Root there is the host's root, so anything
+ * beyond file ownership, signals in its own pid namespace and binding low
+ * ports reaches the host: CAP_SYS_ADMIN mounts procfs, sysfs, debugfs,
+ * binfmt_misc or a cgroup v1 hierarchy with a release_agent
+ * (CVE-2022-0492); CAP_SYSLOG reads the kernel log; CAP_PERFMON watches
+ * every process; CAP_SYS_BOOT, CAP_SYS_RESOURCE, CAP_NET_ADMIN on a shared
+ * network and the rest act on host-wide state.
+ */
+export const HOST_ROOT_CAP_KEEP: readonly CapabilityName[] = [
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_FSETID",
+  "CAP_FOWNER",
+  "CAP_MKNOD",
+  "CAP_NET_RAW",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_SETFCAP",
+  "CAP_SETPCAP",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_SYS_CHROOT",
+  "CAP_KILL",
+  "CAP_AUDIT_WRITE",
+];
+
+/** Every capability but {@link HOST_ROOT_CAP_KEEP}: dropped from an unprivileged container without a user namespace. */
+export const HOST_ROOT_CAP_DROP: readonly CapabilityName[] = CAPABILITIES.filter((c) => !HOST_ROOT_CAP_KEEP.includes(c));
+
 /** `"sys_admin"`, `"SYS_ADMIN"` and `"CAP_SYS_ADMIN"` all name CAP_SYS_ADMIN. */
 export function capabilityNumber(name: string): number | undefined {
   const upper = name.toUpperCase();
