@@ -14,8 +14,10 @@
 // bound read-only into the container at /run/host/notify). Only the
 // container's processes may notify: the host side keeps other host users out
 // of STATE_DIR/host, and each datagram's sender (SCM_CREDENTIALS) must be
-// the init or, when the container has a pid namespace of its own, a process
-// in it. Datagrams wait in the socket until the init is known ('P').
+// the init, or have a uid of the container's user namespace, or be a process
+// in the container's pid namespace (each rule only where the container has
+// that namespace of its own). Datagrams wait in the socket until the init
+// is known ('P').
 //
 // Frames both ways: type (1 byte), length (2 bytes, little endian), payload.
 //   client -> monitor: 'P' init pid (u32)  'A' attach console  'I' input
@@ -67,6 +69,11 @@ static pid_t init_pid;
 // is the monitor's own, where a namespace says nothing about the sender.
 static dev_t init_ns_dev;
 static ino_t init_ns_ino;
+// Host uids of the init's user namespace (its uid_map as we see it); none
+// when the init shares ours, where every uid would map.
+#define MAX_UID_RANGES 8
+static struct { unsigned long first, count; } uid_ranges[MAX_UID_RANGES];
+static int n_uid_ranges;
 static char summary[4096];
 static size_t summary_len;
 static char sock_path[4096], notify_path[4096];
@@ -147,9 +154,11 @@ static void read_master(void) {
 // was translated into our pid namespace by the kernel as it was received.
 // A sender other than the init must still exist when it is read (systemd's
 // NotifyAccess=all has the same rule; systemd-notify waits on a barrier).
-static int from_container(pid_t pid) {
+static int from_container(pid_t pid, uid_t uid) {
   if (pid <= 0) return 0;
   if (pid == init_pid) return 1;
+  for (int i = 0; i < n_uid_ranges; i++)
+    if (uid >= uid_ranges[i].first && uid - uid_ranges[i].first < uid_ranges[i].count) return 1;
   if (init_ns_ino == 0) return 0;
   char path[64];
   struct stat st;
@@ -171,14 +180,43 @@ static void close_passed_fds(struct msghdr *mh) {
   }
 }
 
-static pid_t sender_pid(struct msghdr *mh) {
-  for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_CREDENTIALS) continue;
-    struct ucred cred;
-    memcpy(&cred, CMSG_DATA(cm), sizeof cred);
-    return cred.pid;
+static struct ucred sender(struct msghdr *mh) {
+  struct ucred cred = {0, (uid_t)-1, (gid_t)-1};
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm))
+    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS) memcpy(&cred, CMSG_DATA(cm), sizeof cred);
+  return cred;
+}
+
+// Whether `pid` has a namespace of `kind` other than ours (its id in *st).
+static int own_namespace(pid_t pid, const char *kind, struct stat *st) {
+  char path[64], self[64];
+  struct stat mine;
+  snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, kind);
+  snprintf(self, sizeof self, "/proc/self/ns/%s", kind);
+  if (stat(path, st) < 0 || stat(self, &mine) < 0) return 0;
+  return st->st_dev != mine.st_dev || st->st_ino != mine.st_ino;
+}
+
+// What identifies the container's processes, read from its init once known.
+static void learn_init(pid_t pid) {
+  char path[64];
+  struct stat st;
+  init_pid = pid;
+  if (own_namespace(pid, "pid", &st)) {
+    init_ns_dev = st.st_dev;
+    init_ns_ino = st.st_ino;
   }
-  return 0;
+  if (!own_namespace(pid, "user", &st)) return;
+  snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
+  FILE *f = fopen(path, "re");
+  if (!f) return;
+  unsigned long inside, first, count;
+  while (n_uid_ranges < MAX_UID_RANGES && fscanf(f, "%lu %lu %lu", &inside, &first, &count) == 3) {
+    uid_ranges[n_uid_ranges].first = first;
+    uid_ranges[n_uid_ranges].count = count;
+    n_uid_ranges++;
+  }
+  fclose(f);
 }
 
 static void read_notify(void) {
@@ -193,7 +231,8 @@ static void read_notify(void) {
     ssize_t n = recvmsg(notify_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (n < 0) return;
     close_passed_fds(&mh);
-    if (!from_container(sender_pid(&mh))) continue;
+    struct ucred cred = sender(&mh);
+    if (!from_container(cred.pid, cred.uid)) continue;
     // Keep the state lines that matter for readiness, newest last.
     const char *keys[] = {"READY=", "STATUS=", "STOPPING=", "RELOADING=", "ERRNO="};
     char *save = NULL, copy[4097];
@@ -225,14 +264,7 @@ static void handle_frame(struct client *c, char type, const unsigned char *p, si
         init_pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
         // Already gone: nothing to watch.
         if (init_pidfd < 0) finish();
-        init_pid = (pid_t)pid;
-        char path[64];
-        struct stat own, init;
-        snprintf(path, sizeof path, "/proc/%u/ns/pid", pid);
-        if (stat("/proc/self/ns/pid", &own) == 0 && stat(path, &init) == 0 && (own.st_dev != init.st_dev || own.st_ino != init.st_ino)) {
-          init_ns_dev = init.st_dev;
-          init_ns_ino = init.st_ino;
-        }
+        learn_init((pid_t)pid);
       }
       break;
     case 'A':
