@@ -3,13 +3,13 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
-import type { Readable, Writable } from "node:stream";
 
 import { Container, ReadyTimeoutError, type ContainerConfig } from "../index.js";
 import { COMMON_OPTIONS, CONFIG_OPTIONS, configFromFlags, parseWait, splitArgs, stateRoot, UsageError, WAIT_OPTIONS } from "./args.js";
 import { statusOf } from "./exit.js";
 import { attachConsole, DEFAULT_ESCAPE, escapeName, parseEscape } from "./console.js";
 import { printWarnings, trapSignals, type Io } from "./io.js";
+import { openRunTerminal } from "./terminal.js";
 import { USAGE } from "./usage.js";
 
 const RUN_OPTIONS = {
@@ -34,20 +34,6 @@ const CREATE_OPTIONS = {
 /** SIGINTs after which `run` stops forwarding and kills the container. */
 const INTERRUPTS_BEFORE_KILL = 3;
 
-type Mode = "inherit" | "pipe";
-
-/**
- * The init never gets this process's terminal itself: with it the container
- * could type into the host's shell (TIOCSTI), change the terminal's
- * settings or take it over. A terminal on stdin means a console (a pty of
- * the container's own, attached to this terminal); a terminal on stdout or
- * stderr only is copied from a pipe. Files and pipes are passed as they are.
- */
-function terminalSafeStdio(): { console: boolean; stdio: [Mode, Mode, Mode] } {
-  const pipeIfTty = (s: { isTTY?: boolean }): Mode => (s.isTTY === true ? "pipe" : "inherit");
-  return { console: process.stdin.isTTY === true, stdio: ["inherit", pipeIfTty(process.stdout), pipeIfTty(process.stderr)] };
-}
-
 export async function runCommand(argv: string[], io: Io): Promise<number> {
   const { values, command } = splitArgs(argv, RUN_OPTIONS, 0, "run");
   if (values.help) {
@@ -58,8 +44,6 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const config: ContainerConfig = configFromFlags(values);
   if (command.length > 0) config.init = command;
   if (values.rm) config.ephemeral = true;
-  const safe = terminalSafeStdio();
-  if (safe.console) config.console = true;
   const wait = parseWait(values);
   const name = (values.name as string | undefined) ?? `run-${randomBytes(4).toString("hex")}`;
 
@@ -86,13 +70,19 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     // the terminal is attached to it, as `lxc-start -F` does; any other
     // init gets this process's stdio.
     const onConsole = container._effective().console;
+    // Never this process's terminal itself: a pty of the container's own.
+    const terminal = onConsole ? undefined : openRunTerminal();
+    let relayed: Promise<void> = Promise.resolve();
     try {
-      await container.start(onConsole ? wait : { stdio: safe.stdio, ...wait });
+      await container.start(onConsole ? wait : { stdio: terminal?.stdio ?? "inherit", ...wait });
+      if (terminal) relayed = terminal.relay();
     } catch (e) {
       // Not ready in time: the library leaves it running; `run` owns it, so it goes.
       if (e instanceof ReadyTimeoutError) await container.stop({ timeout: 0 }).catch(() => undefined);
       if (values.rm) await container.destroy({ force: true }).catch(() => undefined);
       throw e;
+    } finally {
+      terminal?.closeSlave();
     }
     started = true;
     printWarnings(io, container.warnings);
@@ -121,21 +111,13 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
       }
       if (end.kind === "error") throw end.error;
     }
-    const copied = [copyTo(container.stdout, process.stdout), copyTo(container.stderr, process.stderr)];
     const status = await container.exited;
-    await Promise.all(copied);
+    await relayed;
     if (values.rm) await container.destroy({ force: true });
     return statusOf(status);
   } finally {
     untrap();
   }
-}
-
-/** Copies a piped output of the init to this process's terminal until it ends. */
-function copyTo(from: Readable | null, to: Writable): Promise<void> {
-  if (!from) return Promise.resolve();
-  from.pipe(to, { end: false });
-  return new Promise((resolve) => from.once("close", () => resolve()));
 }
 
 export async function createCommand(argv: string[], io: Io): Promise<number> {

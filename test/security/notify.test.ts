@@ -33,7 +33,7 @@ function sendFromHost(path: string, options: { uid?: number; dirFd?: number } = 
       ...(options.uid !== undefined ? { uid: options.uid, gid: options.uid } : {}),
     });
     let err = "";
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
     child.on("error", reject);
     child.on("close", () => resolve(err.trim()));
   });
