@@ -75,7 +75,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     let relayed: Promise<void> = Promise.resolve();
     try {
       await container.start(onConsole ? wait : { stdio: terminal?.stdio ?? "inherit", ...wait });
-      if (terminal) relayed = terminal.relay();
+      if (terminal) relayed = terminal.relay(() => forward("SIGINT"));
     } catch (e) {
       // Not ready in time: the library leaves it running; `run` owns it, so it goes.
       if (e instanceof ReadyTimeoutError) await container.stop({ timeout: 0 }).catch(() => undefined);

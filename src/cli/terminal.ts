@@ -14,11 +14,19 @@ import type { StdioTarget } from "../container/stdio.js";
 import { native } from "../native/binding.js";
 import { enterRawMode, followWindowSize, windowSize } from "./io.js";
 
+const CTRL_C = 0x03;
+
 export interface RunTerminal {
   /** The init's stdio: the pty slave where this process has a terminal, the rest inherited. */
   stdio: [StdioTarget, StdioTarget, StdioTarget];
-  /** Relays until every holder of the slave has closed it; resolves once the output is all out. */
-  relay(): Promise<void>;
+  /**
+   * Relays until every holder of the slave has closed it; resolves once the
+   * output is all out. ^C typed also calls `onInterrupt`: the terminal is in
+   * raw mode and the init has no controlling terminal, so no SIGINT would
+   * come from the keyboard otherwise (the byte still goes in, for programs
+   * that read it).
+   */
+  relay(onInterrupt: () => void): Promise<void>;
   /** Closes this process's copy of the slave (once the init has its own). */
   closeSlave(): void;
 }
@@ -48,13 +56,18 @@ export function openRunTerminal(): RunTerminal | undefined {
   return {
     stdio: [0, 1, 2].map((i) => (ttys[i] ? slave : "inherit")) as [StdioTarget, StdioTarget, StdioTarget],
     closeSlave,
-    async relay() {
+    async relay(onInterrupt) {
       const cleanups: (() => void)[] = [];
       if (ttys[0]) {
         cleanups.push(enterRawMode());
-        process.stdin.pipe(stream, { end: false });
+        const onData = (b: Buffer) => {
+          stream.write(b);
+          if (b.includes(CTRL_C)) onInterrupt();
+        };
+        process.stdin.on("data", onData);
+        process.stdin.resume();
         cleanups.push(() => {
-          process.stdin.unpipe(stream);
+          process.stdin.off("data", onData);
           process.stdin.pause();
         });
       }
