@@ -30,7 +30,7 @@ export type { InitKind } from "./rootfs/init-kind.js";
 export type { ExitStatus, Status, StopReason } from "./container/state.js";
 export type { StartOptions } from "./container/start.js";
 export type { StopOptions } from "./container/stop.js";
-export type { StdioMode } from "./container/stdio.js";
+export type { StdioMode, StdioTarget } from "./container/stdio.js";
 export type { ExecOptions, ExecOutput, ExecProcess } from "./container/exec.js";
 export type { ConsoleStream } from "./container/monitor.js";
 export type { ContainerEvent } from "./container/resources.js";

@@ -270,6 +270,7 @@ declare const containerSchema: z.ZodObject<{
         drop: z.ZodDefault<z.ZodArray<z.ZodString>>;
     }, z.core.$strict>>;
     noNewPrivileges: z.ZodDefault<z.ZodBoolean>;
+    privileged: z.ZodDefault<z.ZodBoolean>;
     seccomp: z.ZodPrefault<z.ZodUnion<readonly [z.ZodLiteral<false>, z.ZodObject<{
         deny: z.ZodDefault<z.ZodArray<z.ZodString>>;
         errno: z.ZodDefault<z.ZodNumber>;
@@ -496,14 +497,19 @@ type ContainerEvent = Exclude<CgroupEvent, {
 
 /** What one of stdin/stdout/stderr is connected to. */
 type StdioMode = "ignore" | "inherit" | "pipe";
+/** A mode, or an fd of this process the child gets a copy of (a pty slave, a file). */
+type StdioTarget = StdioMode | number;
 
 interface StartOptions {
     /**
      * The init's stdin/stdout/stderr: `"ignore"` (default, /dev/null),
      * `"inherit"` (this process's), `"pipe"` (streams on the container:
-     * `c.stdin`, `c.stdout`, `c.stderr`), or one mode each.
+     * `c.stdin`, `c.stdout`, `c.stderr`), or one each, where an fd of this
+     * process may stand for a mode (a pty slave of the caller's own, say).
+     * A host terminal given to the init lets the container type into it
+     * (TIOCSTI) and change its settings: give it a pty instead.
      */
-    stdio?: StdioMode | [StdioMode, StdioMode, StdioMode];
+    stdio?: StdioMode | [StdioTarget, StdioTarget, StdioTarget];
     /** Host fds passed to the init at the same numbers. */
     inheritFds?: number[];
     /**
@@ -1465,4 +1471,4 @@ type CapabilityName = (typeof CAPABILITIES)[number];
 
 type Compression = "none" | "gzip" | "xz" | "zstd" | "bzip2" | "lz4";
 
-export { type BuildOptions, type BuildProgress, type CapabilityName, CgroupControllerUnavailable, type CgroupEvent, type CgroupHost, type Compression, ConfigError, type ConfigIssue, ConsoleStream, Container, type ContainerConfig, type ContainerEvent, type ContainerStats, DecompressionError, type DeviceNode, type DeviceRule, DigestMismatchError, type DirEntry, type DistroSpec, type EffectiveConfig, type ExecOptions, type ExecOutput, type ExecProcess, type ExitStatus, type ExportManifest, type ExportOptions, type FileStat, type FileType, type GroupInfo, HostError, type HostInfo, type IdMap, type ImageConfig, ImageError, type ImageInfo, ImageStore, type ImportLxcOptions, type ImportOciOptions, type InitKind, type InterfaceInfo, type Limits, type LxcImageFiles, type LxcMetadata, MissingToolError, type MountConfig, NativeLoadError, type NicConfig, type NicInput, NotFoundError, type Platform, type PortConfig, type Pressure, ProcessExitError, type PullOptions, type PullProgress, type PushOptions, ReadyTimeoutError, RegistryError, type RegistryOptions, type ResolvedConfig, type ResolvedLimits, type RuntimeOptions, SetupError, type SnapshotInfo, type StartOptions, StateError, type Status, type StdioMode, type StopOptions, type StopReason, type StorageKind, UnknownSyscallError, UnsupportedCompressionError, type UserInfo, WarrenError, host };
+export { type BuildOptions, type BuildProgress, type CapabilityName, CgroupControllerUnavailable, type CgroupEvent, type CgroupHost, type Compression, ConfigError, type ConfigIssue, ConsoleStream, Container, type ContainerConfig, type ContainerEvent, type ContainerStats, DecompressionError, type DeviceNode, type DeviceRule, DigestMismatchError, type DirEntry, type DistroSpec, type EffectiveConfig, type ExecOptions, type ExecOutput, type ExecProcess, type ExitStatus, type ExportManifest, type ExportOptions, type FileStat, type FileType, type GroupInfo, HostError, type HostInfo, type IdMap, type ImageConfig, ImageError, type ImageInfo, ImageStore, type ImportLxcOptions, type ImportOciOptions, type InitKind, type InterfaceInfo, type Limits, type LxcImageFiles, type LxcMetadata, MissingToolError, type MountConfig, NativeLoadError, type NicConfig, type NicInput, NotFoundError, type Platform, type PortConfig, type Pressure, ProcessExitError, type PullOptions, type PullProgress, type PushOptions, ReadyTimeoutError, RegistryError, type RegistryOptions, type ResolvedConfig, type ResolvedLimits, type RuntimeOptions, SetupError, type SnapshotInfo, type StartOptions, StateError, type Status, type StdioMode, type StdioTarget, type StopOptions, type StopReason, type StorageKind, UnknownSyscallError, UnsupportedCompressionError, type UserInfo, WarrenError, host };

@@ -147,6 +147,7 @@ declare const containerSchema: z.ZodObject<{
         drop: z.ZodDefault<z.ZodArray<z.ZodString>>;
     }, z.core.$strict>>;
     noNewPrivileges: z.ZodDefault<z.ZodBoolean>;
+    privileged: z.ZodDefault<z.ZodBoolean>;
     seccomp: z.ZodPrefault<z.ZodUnion<readonly [z.ZodLiteral<false>, z.ZodObject<{
         deny: z.ZodDefault<z.ZodArray<z.ZodString>>;
         errno: z.ZodDefault<z.ZodNumber>;

@@ -11,7 +11,13 @@
 //   fd 4: a pipe: "ok\n" once the sockets exist, or an error line
 //
 // Sockets: STATE_DIR/monitor.sock (stream), STATE_DIR/host/notify (datagram,
-// bound read-only into the container at /run/host/notify).
+// bound read-only into the container at /run/host/notify). Only the
+// container's processes may notify: the host side keeps other host users out
+// of STATE_DIR/host, and each datagram's sender (SCM_CREDENTIALS) must be
+// the init, or have a uid of the container's user namespace, or be a process
+// in the container's pid namespace (each rule only where the container has
+// that namespace of its own). Datagrams wait in the socket until the init
+// is known ('P').
 //
 // Frames both ways: type (1 byte), length (2 bytes, little endian), payload.
 //   client -> monitor: 'P' init pid (u32)  'A' attach console  'I' input
@@ -56,6 +62,16 @@ static unsigned char *ring;
 static size_t ring_size, ring_start, ring_len;
 static struct client clients[MAX_CLIENTS];
 static int master_fd = -1, listen_fd = -1, notify_fd = -1, init_pidfd = -1;
+static pid_t init_pid;
+// The init's pid namespace (st_dev, st_ino of /proc/PID/ns/pid); 0 when it
+// is the monitor's own, where a namespace says nothing about the sender.
+static dev_t init_ns_dev;
+static ino_t init_ns_ino;
+// Host uids of the init's user namespace (its uid_map as we see it); none
+// when the init shares ours, where every uid would map.
+#define MAX_UID_RANGES 8
+static struct { unsigned long first, count; } uid_ranges[MAX_UID_RANGES];
+static int n_uid_ranges;
 static char summary[4096];
 static size_t summary_len;
 static char sock_path[4096], notify_path[4096];
@@ -132,11 +148,89 @@ static void read_master(void) {
   }
 }
 
+// Whether a datagram from host pid `pid` comes from the container. The pid
+// was translated into our pid namespace by the kernel as it was received.
+// A sender other than the init must still exist when it is read (systemd's
+// NotifyAccess=all has the same rule; systemd-notify waits on a barrier).
+static int from_container(pid_t pid, uid_t uid) {
+  if (pid <= 0) return 0;
+  if (pid == init_pid) return 1;
+  for (int i = 0; i < n_uid_ranges; i++)
+    if (uid >= uid_ranges[i].first && uid - uid_ranges[i].first < uid_ranges[i].count) return 1;
+  if (init_ns_ino == 0) return 0;
+  char path[64];
+  struct stat st;
+  snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)pid);
+  return stat(path, &st) == 0 && st.st_dev == init_ns_dev && st.st_ino == init_ns_ino;
+}
+
+// Closes descriptors a sender passed (systemd-notify's BARRIER=1 pipe): the
+// close is what releases its barrier.
+static void close_passed_fds(struct msghdr *mh) {
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+    size_t nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < nfds; i++) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
+      close(fd);
+    }
+  }
+}
+
+static struct ucred sender(struct msghdr *mh) {
+  struct ucred cred = {0, (uid_t)-1, (gid_t)-1};
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm))
+    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS) memcpy(&cred, CMSG_DATA(cm), sizeof cred);
+  return cred;
+}
+
+// Whether `pid` has a namespace of `kind` other than ours (its id in *st).
+static int own_namespace(pid_t pid, const char *kind, struct stat *st) {
+  char path[64], self[64];
+  struct stat mine;
+  snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, kind);
+  snprintf(self, sizeof self, "/proc/self/ns/%s", kind);
+  if (stat(path, st) < 0 || stat(self, &mine) < 0) return 0;
+  return st->st_dev != mine.st_dev || st->st_ino != mine.st_ino;
+}
+
+// What identifies the container's processes, read from its init once known.
+static void learn_init(pid_t pid) {
+  char path[64];
+  struct stat st;
+  init_pid = pid;
+  if (own_namespace(pid, "pid", &st)) {
+    init_ns_dev = st.st_dev;
+    init_ns_ino = st.st_ino;
+  }
+  if (!own_namespace(pid, "user", &st)) return;
+  snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
+  FILE *f = fopen(path, "re");
+  if (!f) return;
+  unsigned long inside, first, count;
+  while (n_uid_ranges < MAX_UID_RANGES && fscanf(f, "%lu %lu %lu", &inside, &first, &count) == 3) {
+    uid_ranges[n_uid_ranges].first = first;
+    uid_ranges[n_uid_ranges].count = count;
+    n_uid_ranges++;
+  }
+  fclose(f);
+}
+
 static void read_notify(void) {
   char buf[4096];
   for (;;) {
-    ssize_t n = recv(notify_fd, buf, sizeof buf, MSG_DONTWAIT);
+    union {
+      struct cmsghdr align;
+      char bytes[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(16 * sizeof(int))];
+    } control;
+    struct iovec iov = {buf, sizeof buf};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes, .msg_controllen = sizeof control.bytes};
+    ssize_t n = recvmsg(notify_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (n < 0) return;
+    close_passed_fds(&mh);
+    struct ucred cred = sender(&mh);
+    if (!from_container(cred.pid, cred.uid)) continue;
     // Keep the state lines that matter for readiness, newest last.
     const char *keys[] = {"READY=", "STATUS=", "STOPPING=", "RELOADING=", "ERRNO="};
     char *save = NULL, copy[4097];
@@ -168,6 +262,7 @@ static void handle_frame(struct client *c, char type, const unsigned char *p, si
         init_pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
         // Already gone: nothing to watch.
         if (init_pidfd < 0) finish();
+        learn_init((pid_t)pid);
       }
       break;
     case 'A':
@@ -229,9 +324,13 @@ static int bind_socket(int type, const char *path, int backlog) {
   strcpy(sa.sun_path, path);
   unlink(path);
   if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) return -1;
-  // Anyone in the container may notify; the stream socket is root's.
+  // Anyone in the container may notify (the directory keeps host users
+  // out); the stream socket is root's.
   if (chmod(path, backlog ? 0600 : 0666) < 0) return -1;
   if (backlog && listen(fd, backlog) < 0) return -1;
+  // Each datagram then carries its sender's credentials.
+  int on = 1;
+  if (!backlog && setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) < 0) return -1;
   return fd;
 }
 
@@ -316,8 +415,9 @@ int main(int argc, char **argv) {
     }
     ilisten = n;
     pfd[n++] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
+    // Until the init is known a sender cannot be checked: its datagrams wait.
     inotify = n;
-    pfd[n++] = (struct pollfd){.fd = notify_fd, .events = POLLIN};
+    pfd[n++] = (struct pollfd){.fd = notify_fd, .events = init_pidfd >= 0 ? POLLIN : 0};
     if (init_pidfd >= 0) {
       ipid = n;
       pfd[n++] = (struct pollfd){.fd = init_pidfd, .events = POLLIN};

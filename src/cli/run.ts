@@ -12,6 +12,7 @@ import { configFromFlags } from "./config-args.js";
 import { statusOf } from "./exit.js";
 import { attachConsole, DEFAULT_ESCAPE, escapeName, parseEscape } from "./console.js";
 import { printWarnings, trapSignals, type Io } from "./io.js";
+import { openRunTerminal } from "./terminal.js";
 import { USAGE } from "./usage.js";
 
 const RUN_OPTIONS = {
@@ -72,13 +73,19 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     // the terminal is attached to it, as `lxc-start -F` does; any other
     // init gets this process's stdio.
     const onConsole = container.effectiveConfig().console;
+    // Never this process's terminal itself: a pty of the container's own.
+    const terminal = onConsole ? undefined : openRunTerminal();
+    let relayed: Promise<void> = Promise.resolve();
     try {
-      await container.start(onConsole ? wait : { stdio: "inherit", ...wait });
+      await container.start(onConsole ? wait : { stdio: terminal?.stdio ?? "inherit", ...wait });
+      if (terminal) relayed = terminal.relay(() => forward("SIGINT"));
     } catch (e) {
       // Not ready in time: the library leaves it running; `run` owns it, so it goes.
       if (e instanceof ReadyTimeoutError) await container.stop({ timeout: 0 }).catch(() => undefined);
       if (values.rm) await container.destroy({ force: true }).catch(() => undefined);
       throw e;
+    } finally {
+      terminal?.closeSlave();
     }
     started = true;
     printWarnings(io, container.warnings);
@@ -108,6 +115,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
       if (end.kind === "error") throw end.error;
     }
     const status = await container.exited;
+    await relayed;
     if (values.rm) await container.destroy({ force: true });
     return statusOf(status);
   } finally {

@@ -4,7 +4,7 @@
  * names it; the plan turns it into masks and a BPF filter.
  * @module
  */
-import type { CapabilityName } from "../linux/caps.js";
+import { CAPABILITIES, type CapabilityName } from "../linux/caps.js";
 
 /**
  * Dropped from the bounding set by default, as Incus does for its
@@ -54,3 +54,34 @@ export const DEFAULT_SECCOMP_DENY: readonly string[] = Object.freeze([
   "add_key",
   "request_key",
 ]);
+
+/**
+ * What root keeps without a user namespace unless the container is
+ * `privileged`: the set Docker (and the OCI runtimes' default profiles)
+ * give a container's root. Root there is the host's root, so anything
+ * beyond file ownership, signals in its own pid namespace and binding low
+ * ports reaches the host: CAP_SYS_ADMIN mounts procfs, sysfs, debugfs,
+ * binfmt_misc or a cgroup v1 hierarchy with a release_agent
+ * (CVE-2022-0492); CAP_SYSLOG reads the kernel log; CAP_PERFMON watches
+ * every process; CAP_SYS_BOOT, CAP_SYS_RESOURCE, CAP_NET_ADMIN on a shared
+ * network and the rest act on host-wide state.
+ */
+export const HOST_ROOT_CAP_KEEP: readonly CapabilityName[] = [
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_FSETID",
+  "CAP_FOWNER",
+  "CAP_MKNOD",
+  "CAP_NET_RAW",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_SETFCAP",
+  "CAP_SETPCAP",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_SYS_CHROOT",
+  "CAP_KILL",
+  "CAP_AUDIT_WRITE",
+];
+
+/** Every capability but {@link HOST_ROOT_CAP_KEEP}: dropped from an unprivileged container without a user namespace. */
+export const HOST_ROOT_CAP_DROP: readonly CapabilityName[] = CAPABILITIES.filter((c) => !HOST_ROOT_CAP_KEEP.includes(c));

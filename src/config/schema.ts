@@ -215,6 +215,15 @@ export const containerSchema = z
       })
       .prefault({}),
     noNewPrivileges: z.boolean().default(false),
+    /**
+     * Only with `namespaces.user: false`: keep root's full capabilities
+     * (CAP_SYS_ADMIN, CAP_SYSLOG, CAP_PERFMON…) and a writable cgroup, which
+     * makes the container's root the host's root. Without it such a
+     * container keeps only the capabilities Docker gives root (see
+     * `HOST_ROOT_CAP_KEEP`) and cannot mount, read the kernel log or change
+     * its own limits. For trusted workloads only: docs/security.md.
+     */
+    privileged: z.boolean().default(false),
     /** A deny-list seccomp filter (LXC/Incus spirit), or `false` for none. */
     seccomp: z
       .union([
@@ -287,6 +296,13 @@ export const containerSchema = z
     });
     if (c.ports.length > 0 && !c.nics.some((n) => n.type === "bridged")) {
       ctx.addIssue({ code: "custom", path: ["ports"], message: "port forwards need a bridged NIC" });
+    }
+    if (c.privileged && c.namespaces.user) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["privileged"],
+        message: "only for a container without a user namespace (namespaces.user: false); root in a user namespace has no host privileges to keep",
+      });
     }
     if (c.idmap && !c.namespaces.user) {
       ctx.addIssue({ code: "custom", path: ["idmap"], message: "needs namespaces.user" });

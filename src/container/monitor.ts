@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { closeSync, constants as fsc, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, constants as fsc, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createConnection, Socket } from "node:net";
 import { join } from "node:path";
@@ -63,10 +63,19 @@ export interface StartedMonitor {
  * Starts the monitor for a container about to start: `<state>/host` with
  * systemd's `container-manager` file, the sockets, and (with `master`) the
  * console. Resolves once its sockets exist.
+ *
+ * `hostGroup` is the host gid the container's init runs with: `<state>/host`
+ * is root's, searchable by that group only (0750), so the notify socket in it
+ * (0666, as sd_notify senders need) is reachable from inside the container,
+ * where the directory is /run/host, and by no other host user. The
+ * container's setup binds it by path without searching it.
  */
-export async function startMonitor(stateDir: string, options: { master?: number; ringBytes: number; container: string }): Promise<StartedMonitor> {
+export async function startMonitor(stateDir: string, options: { master?: number; ringBytes: number; container: string; hostGroup: number }): Promise<StartedMonitor> {
   const host = runHostDir(stateDir);
-  mkdirSync(host, { recursive: true, mode: 0o755 });
+  mkdirSync(host, { recursive: true, mode: 0o700 });
+  // Also for a directory left by an earlier run (or an older warren, 0755).
+  chownSync(host, 0, options.hostGroup);
+  chmodSync(host, 0o750);
   writeFileSync(join(host, "container-manager"), "warren\n", { mode: 0o444 });
   // The last run's saved console; this run's is the monitor's until it ends.
   rmSync(join(stateDir, "console.log"), { force: true });

@@ -24,15 +24,18 @@ import { processInfo } from "./proc.js";
 import { deviceRulesOf } from "./resources.js";
 import { isLive } from "./state.js";
 import { consoleStdio, ensureMachineId, prepareSystem, waitReady } from "./system.js";
-import { closeChildSide, destroyStreams, openStdio, type StdioMode } from "./stdio.js";
+import { closeChildSide, destroyStreams, openStdio, type StdioMode, type StdioTarget } from "./stdio.js";
 
 export interface StartOptions {
   /**
    * The init's stdin/stdout/stderr: `"ignore"` (default, /dev/null),
    * `"inherit"` (this process's), `"pipe"` (streams on the container:
-   * `c.stdin`, `c.stdout`, `c.stderr`), or one mode each.
+   * `c.stdin`, `c.stdout`, `c.stderr`), or one each, where an fd of this
+   * process may stand for a mode (a pty slave of the caller's own, say).
+   * A host terminal given to the init lets the container type into it
+   * (TIOCSTI) and change its settings: give it a pty instead.
    */
-  stdio?: StdioMode | [StdioMode, StdioMode, StdioMode];
+  stdio?: StdioMode | [StdioTarget, StdioTarget, StdioTarget];
   /** Host fds passed to the init at the same numbers. */
   inheritFds?: number[];
   /**
@@ -138,7 +141,7 @@ function initPlan(
 
 export async function startContainer(c: ContainerHandle, options: StartOptions): Promise<void> {
   const modes = typeof options.stdio === "string" || options.stdio === undefined
-    ? ([options.stdio ?? "ignore", options.stdio ?? "ignore", options.stdio ?? "ignore"] as [StdioMode, StdioMode, StdioMode])
+    ? ([options.stdio ?? "ignore", options.stdio ?? "ignore", options.stdio ?? "ignore"] as [StdioTarget, StdioTarget, StdioTarget])
     : options.stdio;
   for (const fd of options.inheritFds ?? []) {
     if (!Number.isInteger(fd) || fd < 3) throw new ConfigError([{ path: "inheritFds", message: `${fd} is not an fd above 2` }], { container: c.name });

@@ -12,6 +12,8 @@ import { native } from "../native/binding.js";
 
 /** What one of stdin/stdout/stderr is connected to. */
 export type StdioMode = "ignore" | "inherit" | "pipe";
+/** A mode, or an fd of this process the child gets a copy of (a pty slave, a file). */
+export type StdioTarget = StdioMode | number;
 
 export interface OpenedStdio {
   /** fds the child dups onto 0, 1, 2. */
@@ -29,13 +31,15 @@ function pipeStream(fd: number, direction: "read" | "write"): Socket {
 }
 
 /** Opens stdio for a child. On error everything opened so far is closed. */
-export function openStdio(modes: [StdioMode, StdioMode, StdioMode]): OpenedStdio {
+export function openStdio(modes: [StdioTarget, StdioTarget, StdioTarget]): OpenedStdio {
   const out: OpenedStdio = { childFds: [0, 1, 2], childSide: [], stdin: null, stdout: null, stderr: null };
   const opened: number[] = [];
   try {
     let devnull = -1;
     modes.forEach((mode, i) => {
-      if (mode === "inherit") {
+      if (typeof mode === "number") {
+        out.childFds[i] = mode;
+      } else if (mode === "inherit") {
         out.childFds[i] = i;
       } else if (mode === "ignore") {
         if (devnull < 0) {

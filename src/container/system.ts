@@ -129,6 +129,7 @@ export async function prepareSystem(
       ...(master !== undefined ? { master } : {}),
       ringBytes: eff.consoleLogSize,
       container: c.name,
+      hostGroup: (c.idmap?.hostGid ?? 0) + eff.user.gid,
     });
     return { monitor: started.pid, ...(slave !== undefined ? { console: { slave, path: path! } } : {}), ...(runHost ? { runHost } : {}) };
   } catch (e) {

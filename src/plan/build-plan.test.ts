@@ -4,7 +4,10 @@ import { resolveConfig } from "../config/resolve.js";
 import type { ContainerConfig } from "../config/schema.js";
 import type { RootfsRecord } from "../rootfs/record.js";
 import { buildExecPlan, buildInitPlan, cloneFlagsOf } from "./build-plan.js";
-import { CLONE, type Op } from "./ops.js";
+import { DEFAULT_CAP_DROP, DEFAULT_SECCOMP_DENY, HOST_ROOT_CAP_KEEP } from "../config/defaults.js";
+import { CAPABILITIES } from "../linux/caps.js";
+import { CLONE, MS, type Op } from "./ops.js";
+import { buildSeccompFilter } from "./seccomp.js";
 
 function plan(config: ContainerConfig, rootfs: RootfsRecord = { kind: "directory", path: "/r", mode: "rw" }) {
   const c = resolveConfig(config);
@@ -55,6 +58,35 @@ describe("buildInitPlan", () => {
     expect(p.ops[0]?.kind).not.toBe("set-credentials");
     expect(p.ops.filter((o) => o.kind === "mknod")).toHaveLength(6);
     expect(p.ops.find((o) => o.kind === "mknod" && o.path === "/dev/null")).toMatchObject({ dev: (1 << 8) | 3 });
+  });
+
+  it("confines root without a user namespace unless privileged: Docker's capabilities, no syslog/perf, a read-only cgroup", () => {
+    const filter = (extra: string[]) => buildSeccompFilter({ deny: [...DEFAULT_SECCOMP_DENY, ...extra], errno: 1 }, "x64");
+    const cgroupFlags = (ops: Op[]) => {
+      const m = ops.find((o) => o.kind === "mount" && o.fstype === "cgroup2");
+      return m?.kind === "mount" ? (m.flags ?? 0) : 0;
+    };
+    const confined = plan({ namespaces: { user: false } }).ops;
+    const kept = CAPABILITIES.filter((c) => !(confined.find((o) => o.kind === "drop-capabilities")?.names ?? []).includes(c));
+    expect(kept.sort()).toEqual(HOST_ROOT_CAP_KEEP.filter((c) => !DEFAULT_CAP_DROP.includes(c)).sort());
+    expect(kept).not.toContain("CAP_SYS_ADMIN");
+    expect(confined.find((o) => o.kind === "seccomp")).toEqual({ kind: "seccomp", filter: filter(["bpf", "syslog", "perf_event_open"]) });
+    expect(cgroupFlags(confined) & MS.RDONLY).toBe(MS.RDONLY);
+
+    const privileged = plan({ namespaces: { user: false }, privileged: true }).ops;
+    expect(privileged.find((o) => o.kind === "drop-capabilities")?.names).toEqual([...DEFAULT_CAP_DROP]);
+    expect(privileged.find((o) => o.kind === "seccomp")).toEqual({ kind: "seccomp", filter: filter(["bpf"]) });
+    expect(cgroupFlags(privileged) & MS.RDONLY).toBe(0);
+
+    // The default (a user namespace) is as it was.
+    const userns = plan({}).ops;
+    expect(userns.find((o) => o.kind === "drop-capabilities")?.names).toEqual([...DEFAULT_CAP_DROP]);
+    expect(userns.find((o) => o.kind === "seccomp")).toEqual({ kind: "seccomp", filter: filter([]) });
+    expect(cgroupFlags(userns) & MS.RDONLY).toBe(0);
+  });
+
+  it("refuses privileged with a user namespace, naming the field", () => {
+    expect(() => resolveConfig({ privileged: true })).toThrow(expect.objectContaining({ issues: [expect.objectContaining({ path: "privileged" })] }));
   });
 
   it("takes bind sources before pivot_root and attaches them after, read-only when asked", () => {

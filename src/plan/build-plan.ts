@@ -9,6 +9,7 @@ import type { IdMap, ResolvedConfig } from "../config/schema.js";
 import type { RootfsRecord } from "../rootfs/record.js";
 import { idMapLine } from "../linux/ids.js";
 import type { EffectiveConfig } from "./effective.js";
+import { HOST_ROOT_CAP_DROP } from "../config/defaults.js";
 import { capabilityMask, capabilityName } from "../linux/caps.js";
 import { PLAN_ABI } from "./encode.js";
 import { CLONE, MOUNT_ATTR, MS, type Op } from "./ops.js";
@@ -107,7 +108,7 @@ function rlimitValue(v: number | "unlimited"): bigint {
 
 /** The tail every process started in a container shares: privileges, credentials, stdio, exec. */
 export function processTail(p: {
-  config: Pick<ResolvedConfig, "capabilities" | "noNewPrivileges" | "seccomp" | "rlimits">;
+  config: Pick<ResolvedConfig, "capabilities" | "noNewPrivileges" | "seccomp" | "rlimits" | "privileged">;
   user: { uid: number; gid: number; groups: number[] };
   cwd: string;
   argv: string[];
@@ -118,7 +119,7 @@ export function processTail(p: {
   parentDeathSignal?: number;
   arch?: SeccompArch;
   /** No user namespace: the container's root is the host's. */
-  privileged: boolean;
+  hostRoot: boolean;
 }): Op[] {
   const ops: Op[] = [];
   for (const [name, value] of Object.entries(p.config.rlimits)) {
@@ -131,15 +132,26 @@ export function processTail(p: {
       hard: rlimitValue(value.hard),
     });
   }
-  const drop = p.config.capabilities.drop.map((c) => capabilityName(c)!).filter(Boolean);
+  // Root without a user namespace is the host's root: unless the config
+  // says `privileged`, it keeps only what Docker gives a container's root
+  // (docs/security.md, "Containers without a user namespace").
+  const confined = p.hostRoot && !p.config.privileged;
+  const drop = [...new Set([...p.config.capabilities.drop.map((c) => capabilityName(c)!).filter(Boolean), ...(confined ? HOST_ROOT_CAP_DROP : [])])];
   if (drop.length) ops.push({ kind: "drop-capabilities", mask: capabilityMask(drop), names: drop });
   if (p.config.noNewPrivileges) ops.push({ kind: "no-new-privileges" });
   // The filter goes in while still root in the namespace (CAP_SYS_ADMIN
   // there allows it without no_new_privs); it denies nothing setup needs.
   if (p.config.seccomp) {
-    // Without a user namespace root could detach the eBPF device program
-    // from its own cgroup: bpf(2) is denied there as well.
-    const deny = p.privileged && !p.config.seccomp.deny.includes("bpf") ? [...p.config.seccomp.deny, "bpf"] : p.config.seccomp.deny;
+    const deny = [
+      ...p.config.seccomp.deny,
+      // Without a user namespace root could detach the eBPF device program
+      // from its own cgroup: bpf(2) is denied there, privileged or not.
+      ...(p.hostRoot ? ["bpf"] : []),
+      // The kernel log and system-wide perf events are refused without
+      // CAP_SYSLOG/CAP_PERFMON only while the host's dmesg_restrict and
+      // perf_event_paranoid say so; Docker's profile denies both outright.
+      ...(confined ? ["syslog", "perf_event_open"] : []),
+    ].filter((name, i, all) => all.indexOf(name) === i);
     ops.push({ kind: "seccomp", filter: seccompFilter(deny, p.config.seccomp.errno, p.arch) });
   }
   ops.push({ kind: "set-credentials", uid: p.user.uid, gid: p.user.gid, groups: p.user.groups });
@@ -300,8 +312,12 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
   });
 
   // 8. cgroup2, rooted at the container's cgroup by the cgroup namespace.
+  //    Read-only for root without a user namespace unless privileged: its
+  //    cgroup's files are host root's, so it could raise its own limits
+  //    (without CAP_SYS_ADMIN it cannot remount it).
   if (ns.cgroup) {
-    ops.push({ kind: "mount", source: "cgroup2", target: "/sys/fs/cgroup", fstype: "cgroup2", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC, optional: true });
+    const readonly = !ns.user && !c.privileged ? MS.RDONLY : 0;
+    ops.push({ kind: "mount", source: "cgroup2", target: "/sys/fs/cgroup", fstype: "cgroup2", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC | readonly, optional: true });
   }
 
   // 9. What the container must not read or change.
@@ -335,7 +351,7 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
       controllingTerminal: false,
       parentDeathSignal: c.ephemeral ? 9 : undefined,
       arch: input.arch,
-      privileged: !ns.user,
+      hostRoot: !ns.user,
     }),
   );
 
@@ -379,7 +395,7 @@ export function buildExecPlan(input: ExecPlanInput): SpawnPlan {
       keepFds: [],
       controllingTerminal: input.tty,
       arch: input.arch,
-      privileged: !ns.user,
+      hostRoot: !ns.user,
     }),
   ];
   return { ops, cloneFlags: 0 };
