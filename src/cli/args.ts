@@ -313,3 +313,9 @@ export function parseCount(s: string | undefined, flag: string): number | undefi
   if (!/^\d+$/.test(s)) throw new UsageError(`${flag}: expected a non-negative integer, got ${JSON.stringify(s)}`);
   return Number(s);
 }
+
+/** Refuses a positional argument or a `--` command for a command that takes none. */
+export function noArguments(command: string, parsed: SplitArgs): void {
+  const extra = parsed.positionals[0] ?? parsed.command[0];
+  if (extra !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(extra)}`, command);
+}

@@ -13,6 +13,7 @@ import {
   COMMON_OPTIONS,
   LIMIT_OPTIONS,
   limitsFromFlags,
+  noArguments,
   parseCount,
   parseWait,
   splitArgs,
@@ -37,11 +38,6 @@ function named(command: string, argv: string[], options: OptionSpec, io: Io): (S
   if (name === undefined) throw new UsageError("missing container name", command);
   if (parsed.command.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.command[0])}`, command);
   return { ...parsed, name, root: stateRoot(parsed.values) };
-}
-
-function noArguments(command: string, parsed: SplitArgs): void {
-  const extra = parsed.positionals[0] ?? parsed.command[0];
-  if (extra !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(extra)}`, command);
 }
 
 export async function startCommand(argv: string[], io: Io): Promise<number> {
@@ -168,52 +164,6 @@ export async function destroyCommand(argv: string[], io: Io): Promise<number> {
   const c = await Container.get(a.name, { root: a.root });
   await c.destroy({ force: a.values.force === true });
   io.out(c.name);
-  return 0;
-}
-
-/** What `list` shows of a container. */
-export interface ListEntry {
-  name: string;
-  state: string;
-  pid: number | null;
-  rootfs: { path: string; mode: string } | null;
-  exit: { code: number | null; signal: string | null; reason?: string } | null;
-}
-
-function rootfsText(r: ListEntry["rootfs"]): string {
-  if (!r) return "(host /usr)";
-  return r.mode === "rw" ? r.path : `${r.path} (${r.mode})`;
-}
-
-export async function listCommand(argv: string[], io: Io): Promise<number> {
-  const parsed = splitArgs(argv, { ...COMMON_OPTIONS, json: { type: "boolean" } }, 0, "list");
-  if (parsed.values.help) {
-    io.out(USAGE.list!);
-    return 0;
-  }
-  noArguments("list", parsed);
-  const containers = await Container.list({ root: stateRoot(parsed.values) });
-  const entries: ListEntry[] = containers.map((c) => {
-    c.unref();
-    const r = c.config.rootfs;
-    return {
-      name: c.name,
-      state: c.state,
-      pid: c.pid ?? null,
-      rootfs: r ? { path: r.path, mode: r.mode } : null,
-      exit: c.lastExit,
-    };
-  });
-  if (parsed.values.json) {
-    io.out(JSON.stringify(entries, null, 2));
-    return 0;
-  }
-  const rows = [["NAME", "STATE", "PID", "ROOTFS"]];
-  for (const e of entries) {
-    const state = e.state === "stopped" && e.exit ? `stopped (${e.exit.signal ?? `exit ${e.exit.code}`})` : e.state;
-    rows.push([e.name, state, e.pid === null ? "-" : String(e.pid), rootfsText(e.rootfs)]);
-  }
-  io.out(formatTable(rows));
   return 0;
 }
 

@@ -47,8 +47,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   unfreeze: async () => (await import("./commands.js")).unfreezeCommand,
   set: async () => (await import("./commands.js")).setCommand,
   stats: async () => (await import("./commands.js")).statsCommand,
-  list: async () => (await import("./commands.js")).listCommand,
-  ls: async () => (await import("./commands.js")).listCommand,
+  list: async () => (await import("./list.js")).listCommand,
+  ls: async () => (await import("./list.js")).listCommand,
   info: async () => {
     const { infoCommand } = await import("./commands.js");
     return (argv, io) => infoCommand(argv, io, version());

@@ -146,7 +146,7 @@ describe("warren run", () => {
       const r = await cli("run", ["--name", name, "-e", "GREETING=hello", "--", "sh", "-c", 'echo "$GREETING"; exit 3']);
       expect(r.stdout).toBe("hello\n");
       expect(r.code).toBe(3);
-      expect(await list()).toEqual([{ name, state: "stopped", pid: null, rootfs: null, exit: { code: 3, signal: null, reason: "exit" } }]);
+      expect(await list()).toMatchObject([{ name, state: "stopped", pid: null, rootfs: { kind: "embedded" }, image: null, exit: { code: 3, signal: null, reason: "exit" } }]);
       const d = await cli("destroy", [name]);
       expect(d.stdout).toBe(`${name}\n`);
       expect(d.code).toBe(0);

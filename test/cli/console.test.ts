@@ -198,6 +198,10 @@ describe("warren console, console-log", () => {
     await ensureImage();
     ok(await cli("create", ["--image", "bb-lxc", "--console", name, "--", "/bin/sh"]), "create");
     ok(await cli("start", [name]), "start");
+    // A container from an image lists as one, with the image it was made from.
+    expect((await cli("list", [])).stdout).toMatch(new RegExp(`^${name}\\s+running\\s+\\d+\\s+image bb-lxc$`, "m"));
+    const listed = (JSON.parse((await cli("list", ["--json"])).stdout) as { name: string; image: string | null; rootfs: { kind: string } }[]).find((e) => e.name === name);
+    expect(listed).toMatchObject({ image: "bb-lxc", rootfs: { kind: "image" } });
 
     const con = start("console", [name]);
     await until(con.stderr, /attached to the console/);
