@@ -27,6 +27,33 @@ export const absolutePath = z
   .refine(noNul, "must not contain NUL")
   .refine((p) => !p.split("/").includes(".."), "must not contain `..`");
 
+/**
+ * Why a path inside the container may not be used as a working directory or
+ * mount target, or undefined when it may. `/proc/<pid>`, `/proc/self` and
+ * `/proc/thread-self` hold magic links (`fd/N`, `cwd`, `root`, `exe`) that
+ * lead to whatever object a process holds, host directories included, and
+ * `/dev/fd`, `/dev/stdin`… are links into them: such a value is a way out of
+ * the root, never a place in it (CVE-2024-21626). The child also resolves
+ * every such path with RESOLVE_NO_MAGICLINKS; this says so up front.
+ */
+export function containerPathProblem(p: string): string | undefined {
+  const parts = p.split("/").filter((c) => c !== "" && c !== ".");
+  const [first, second] = parts;
+  if (first === "proc" && second !== undefined && /^(self|thread-self|\d+)$/.test(second)) {
+    return "must not be under `/proc/<pid>`, `/proc/self` or `/proc/thread-self` (their links lead outside the container)";
+  }
+  if (first === "dev" && second !== undefined && /^(fd|stdin|stdout|stderr)$/.test(second)) {
+    return "must not be under `/dev/fd` or a `/dev/std*` link (they lead into `/proc/self/fd`)";
+  }
+  return undefined;
+}
+
+/** An absolute path inside the container that is a place in its tree (see {@link containerPathProblem}). */
+export const containerPath = absolutePath.superRefine((p, ctx) => {
+  const problem = containerPathProblem(p);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
 const id = z.number().int().min(0).max(0xfffffffe);
 
 const signal = z
@@ -40,7 +67,7 @@ const bindMount = z.strictObject({
   /** Host path. */
   source: absolutePath,
   /** Path inside the container. */
-  target: absolutePath,
+  target: containerPath,
   readonly: z.boolean().default(false),
   /** Include the mounts below `source` (default, like `--rbind`). */
   recursive: z.boolean().default(true),
@@ -56,7 +83,7 @@ const bindMount = z.strictObject({
 
 const tmpfsMount = z.strictObject({
   type: z.literal("tmpfs"),
-  target: absolutePath,
+  target: containerPath,
   /** Size in bytes, or a tmpfs size string such as `"64m"` or `"10%"`. */
   size: z.union([z.number().int().positive(), z.string().regex(/^\d+[kmgKMG%]?$/, "must look like 65536, 64m or 10%")]).optional(),
   mode: z.number().int().min(0).max(0o7777).default(0o755),
@@ -164,7 +191,7 @@ export const containerSchema = z
     /** Environment of the init (and default for exec). `PATH`, `HOME`, `TERM` and `container` get defaults. */
     env: z.record(z.string().regex(/^[^=\0]+$/, "must be a valid variable name"), z.string().refine(noNul, "must not contain NUL")).default({}),
     /** The init's working directory. Default: the image's `WorkingDir`, else `/`. */
-    cwd: absolutePath.optional(),
+    cwd: containerPath.optional(),
     /** Credentials of the init inside the container. */
     user: z
       .strictObject({ uid: id, gid: id, groups: z.array(id).default([]) })

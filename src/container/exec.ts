@@ -12,7 +12,7 @@ import { ReadStream } from "node:tty";
 import { z } from "zod";
 
 import { issuesOf } from "../config/resolve.js";
-import { absolutePath } from "../config/schema.js";
+import { containerPath } from "../config/schema.js";
 import { signalName, signalNumber } from "../config/signals.js";
 import { ConfigError, HostError, ProcessExitError, StateError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
@@ -30,7 +30,7 @@ const stdioMode = z.enum(["ignore", "inherit", "pipe"]);
 const execOptionsSchema = z.strictObject({
   /** Added to (and overriding) the container's environment. */
   env: z.record(z.string().regex(/^[^=\0]+$/, "must be a valid variable name"), z.string()).optional(),
-  cwd: absolutePath.optional(),
+  cwd: containerPath.optional(),
   /**
    * A user name (`"www-data"`, looked up in the container's /etc/passwd,
    * with its groups from /etc/group, as a login would get them), a numeric
