@@ -11,6 +11,7 @@
       "sources": [
         "native/child/run.c",
         "native/child/mounts.c",
+        "native/child/paths.c",
         "native/child/ids.c",
         "native/child/fds.c",
         "native/child/net.c",

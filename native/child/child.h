@@ -36,6 +36,16 @@ int wr_op_link_up(struct wr_child *st, const struct wr_op *op);
 int wr_op_fork(struct wr_child *st, const struct wr_op *op, uint32_t index);
 int wr_op_exec(struct wr_child *st, const struct wr_op *op);
 
+int wr_op_chdir(struct wr_child *st, const struct wr_op *op);
+int wr_op_close_inherited(struct wr_child *st, const struct wr_op *op);
+
+/* Opens a container path (from "/", which is the container's root after
+ * pivot_root or setns) with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS),
+ * as an O_PATH fd; WR_F_MKDIR / WR_F_MKFILE in flags create it (and its
+ * parents) first, the same way. Returns the fd or -errno. */
+long wr_open_target(const char *path, uint32_t flags, unsigned file_mode);
+/* "/proc/self/fd/<fd>", for calls that take a path but no fd (mount(2)). */
+void wr_fd_path(long fd, char name[40]);
 /* mkdir -p; returns 0 when the directory exists afterwards. */
 int wr_mkdir_p(const char *path, unsigned mode);
 /* Runs ops[from..] and never returns: execs, or reports and exits. */

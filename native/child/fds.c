@@ -54,3 +54,35 @@ int wr_op_close_fds(struct wr_child *st, const struct wr_op *op) {
   }
   return 0;
 }
+
+/* Closes every fd above stdio that the plan did not list (the container's
+ * stdio sources, fds passed through, an init's pidfd) and that the child
+ * does not own (the report pipe, passed mounts). It runs before any path is
+ * resolved: the child starts with a copy of Node's whole fd table, and a
+ * host directory open there would otherwise be one /proc/self/fd/N away. */
+int wr_op_close_inherited(struct wr_child *st, const struct wr_op *op) {
+  const uint32_t *keep = 0;
+  if (op->a != WR_NONE) {
+    if (op->a + 4 > st->blob_len) return -EINVAL;
+    keep = (const uint32_t *)(st->blob + op->a);
+    if (op->a + 4 + 4ull * keep[0] > st->blob_len) return -EINVAL;
+  }
+  /* Close the gaps between kept fds, lowest first: few fds are kept, so
+   * finding the next one by a scan is cheaper than sorting without libc. */
+  unsigned long lo = 3;
+  for (;;) {
+    unsigned long next = ~0UL;
+    for (int i = -1; i < WR_MAX_SLOTS; i++) {
+      long fd = i < 0 ? st->report_fd : st->slots[i];
+      if (fd >= (long)lo && (unsigned long)fd < next) next = (unsigned long)fd;
+    }
+    for (uint32_t i = 0; keep && i < keep[0]; i++)
+      if (keep[1 + i] >= lo && keep[1 + i] < next) next = keep[1 + i];
+    if (next == ~0UL) return (int)wr_sys3(SYS_close_range, lo, ~0U, 0);
+    if (next > lo) {
+      long rc = wr_sys3(SYS_close_range, lo, next - 1, 0);
+      if (rc < 0) return (int)rc;
+    }
+    lo = next + 1;
+  }
+}

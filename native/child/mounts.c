@@ -29,38 +29,6 @@ int wr_mkdir_p(const char *path, unsigned mode) {
   return 0;
 }
 
-static int parent_mkdir(const char *path) {
-  char buf[4096];
-  size_t len = wr_strlen(path), cut = 0;
-  if (len >= sizeof buf) return -ENAMETOOLONG;
-  for (size_t i = 0; i < len; i++) {
-    buf[i] = path[i];
-    if (path[i] == '/') cut = i;
-  }
-  if (cut == 0) return 0;
-  buf[cut] = 0;
-  return wr_mkdir_p(buf, 0755);
-}
-
-static int create_file(const char *path, unsigned mode) {
-  int rc = parent_mkdir(path);
-  if (rc < 0) return rc;
-  long fd = wr_sys4(SYS_openat, AT_FDCWD, path, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOCTTY, mode);
-  if (fd < 0) {
-    /* A directory or device already there is a fine mount point. */
-    if (fd == -EISDIR || fd == -EEXIST) return 0;
-    return (int)fd;
-  }
-  wr_sys1(SYS_close, fd);
-  return 0;
-}
-
-static int prepare_target(const struct wr_op *op, const char *dst) {
-  if (op->flags & WR_F_MKDIR) return wr_mkdir_p(dst, 0755);
-  if (op->flags & WR_F_MKFILE) return create_file(dst, 0644);
-  return 0;
-}
-
 static int optional(const struct wr_op *op, int rc) {
   return (rc == -ENOENT && (op->flags & WR_F_OPTIONAL)) ? 0 : rc;
 }
@@ -77,10 +45,7 @@ static long open_in_root(const char *root, const char *rel, char name[40]) {
   long fd = wr_sys4(SYS_openat2, rfd, rel, &how, sizeof how);
   wr_sys1(SYS_close, rfd);
   if (fd < 0) return fd;
-  const char prefix[] = "/proc/self/fd/";
-  char *p = name;
-  for (const char *q = prefix; *q; q++) *p++ = *q;
-  *wr_utoa(p, (unsigned long)fd) = 0;
+  wr_fd_path(fd, name);
   return fd;
 }
 
@@ -98,10 +63,15 @@ int wr_op_mount(struct wr_child *st, const struct wr_op *op) {
     wr_sys1(SYS_close, fd);
     return rc;
   }
-  int rc = prepare_target(op, dst);
-  if (rc < 0) return optional(op, rc);
-  rc = (int)wr_sys5(SYS_mount, wr_str(st, op->s0), dst, wr_str(st, op->s2), op->a,
-                    wr_str(st, op->s3));
+  /* Mounted through /proc/self/fd: the target as resolved in the root,
+   * not a second lookup of a path the container can change meanwhile. */
+  long fd = wr_open_target(dst, op->flags, 0644);
+  if (fd < 0) return optional(op, (int)fd);
+  char name[40];
+  wr_fd_path(fd, name);
+  int rc = (int)wr_sys5(SYS_mount, wr_str(st, op->s0), name, wr_str(st, op->s2), op->a,
+                        wr_str(st, op->s3));
+  wr_sys1(SYS_close, fd);
   return optional(op, rc);
 }
 
@@ -121,9 +91,12 @@ int wr_op_move_mount(struct wr_child *st, const struct wr_op *op) {
   if (!dst || op->b >= WR_MAX_SLOTS) return -EINVAL;
   int fd = st->slots[op->b];
   if (fd < 0) return (op->flags & WR_F_OPTIONAL) ? 0 : -EBADF; /* optional source absent */
-  int rc = prepare_target(op, dst);
-  if (rc == 0)
-    rc = (int)wr_sys5(SYS_move_mount, fd, "", AT_FDCWD, dst, WR_MOVE_MOUNT_F_EMPTY_PATH);
+  long to = wr_open_target(dst, op->flags, 0644);
+  int rc = (int)to;
+  if (to >= 0) {
+    rc = (int)wr_sys5(SYS_move_mount, fd, "", to, "", WR_MOVE_MOUNT_F_EMPTY_PATH | WR_MOVE_MOUNT_T_EMPTY_PATH);
+    wr_sys1(SYS_close, to);
+  }
   wr_sys1(SYS_close, fd);
   st->slots[op->b] = -1;
   return rc;
@@ -135,8 +108,12 @@ int wr_op_setattr(struct wr_child *st, const struct wr_op *op) {
   /* mount_setattr changes only the named attributes: a remount would have to
    * repeat every locked flag (nosuid, nodev, atime) inherited from the host. */
   struct wr_mount_attr attr = {op->a, op->b, 0, 0};
-  long flags = (op->flags & WR_F_RECURSIVE) ? WR_AT_RECURSIVE : 0;
-  return optional(op, (int)wr_sys5(SYS_mount_setattr, AT_FDCWD, path, flags, &attr, sizeof attr));
+  long flags = WR_AT_EMPTY_PATH | ((op->flags & WR_F_RECURSIVE) ? WR_AT_RECURSIVE : 0);
+  long fd = wr_open_target(path, 0, 0);
+  if (fd < 0) return optional(op, (int)fd);
+  int rc = (int)wr_sys5(SYS_mount_setattr, fd, "", flags, &attr, sizeof attr);
+  wr_sys1(SYS_close, fd);
+  return optional(op, rc);
 }
 
 int wr_op_mkdir(struct wr_child *st, const struct wr_op *op) {
@@ -146,7 +123,10 @@ int wr_op_mkdir(struct wr_child *st, const struct wr_op *op) {
 
 int wr_op_mkfile(struct wr_child *st, const struct wr_op *op) {
   const char *path = wr_str(st, op->s1);
-  return path ? create_file(path, (unsigned)op->a) : -EINVAL;
+  if (!path) return -EINVAL;
+  long fd = wr_open_target(path, WR_F_MKFILE, (unsigned)op->a);
+  if (fd >= 0) wr_sys1(SYS_close, fd);
+  return fd < 0 ? (int)fd : 0;
 }
 
 int wr_op_mknod(struct wr_child *st, const struct wr_op *op) {
@@ -166,14 +146,20 @@ int wr_op_symlink(struct wr_child *st, const struct wr_op *op) {
 int wr_op_mask(struct wr_child *st, const struct wr_op *op) {
   const char *path = wr_str(st, op->s1);
   if (!path) return -EINVAL;
+  long fd = wr_open_target(path, 0, 0);
+  if (fd == -ENOENT) return 0; /* nothing to hide */
+  if (fd < 0) return (int)fd;
   struct statx stx;
-  long rc = wr_sys5(SYS_statx, AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &stx);
-  if (rc == -ENOENT) return 0; /* nothing to hide */
-  if (rc < 0) return (int)rc;
-  if (S_ISDIR(stx.stx_mode))
-    return (int)wr_sys5(SYS_mount, "tmpfs", path, "tmpfs",
-                        MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=000");
-  return (int)wr_sys5(SYS_mount, "/dev/null", path, 0, MS_BIND, 0);
+  char name[40];
+  wr_fd_path(fd, name);
+  long rc = wr_sys5(SYS_statx, fd, "", WR_AT_EMPTY_PATH, STATX_TYPE, &stx);
+  if (rc == 0 && S_ISDIR(stx.stx_mode))
+    rc = wr_sys5(SYS_mount, "tmpfs", name, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                 "size=0,mode=000");
+  else if (rc == 0)
+    rc = wr_sys5(SYS_mount, "/dev/null", name, 0, MS_BIND, 0);
+  wr_sys1(SYS_close, fd);
+  return (int)rc;
 }
 
 int wr_op_pivot_root(struct wr_child *st, const struct wr_op *op) {

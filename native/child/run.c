@@ -50,6 +50,7 @@ static int dispatch(struct wr_child *st, const struct wr_op *op, uint32_t index)
     case WR_OP_MASK: return wr_op_mask(st, op);
     case WR_OP_PIVOT_ROOT: return wr_op_pivot_root(st, op);
     case WR_OP_WRITE_FILE: return wr_op_write_file(st, op);
+    case WR_OP_CLOSE_INHERITED: return wr_op_close_inherited(st, op);
     case WR_OP_SETHOSTNAME: {
       const char *s = wr_str(st, op->s0);
       return s ? (int)wr_sys2(SYS_sethostname, s, wr_strlen(s)) : -EINVAL;
@@ -64,10 +65,7 @@ static int dispatch(struct wr_child *st, const struct wr_op *op, uint32_t index)
     case WR_OP_NO_NEW_PRIVS: return (int)wr_sys5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     case WR_OP_SECCOMP: return wr_op_seccomp(st, op);
     case WR_OP_CREDS: return wr_op_creds(st, op);
-    case WR_OP_CHDIR: {
-      const char *s = wr_str(st, op->s1);
-      return s ? (int)wr_sys1(SYS_chdir, s) : -EINVAL;
-    }
+    case WR_OP_CHDIR: return wr_op_chdir(st, op);
     case WR_OP_STDIO: return wr_op_stdio(st, op);
     case WR_OP_SETSID: return wr_op_setsid(st, op);
     case WR_OP_CLOSE_FDS: return wr_op_close_fds(st, op);
@@ -90,6 +88,16 @@ void wr_run_ops(struct wr_child *st, uint32_t from) {
 
 int wr_child_main(void *arg) {
   struct wr_child *st = (struct wr_child *)arg;
+  /* Until it execs, this process shares Node's memory (and its exe is
+   * Node's binary). Non-dumpable, /proc/<pid>/mem, maps, exe, fd and
+   * ptrace of it need CAP_SYS_PTRACE over the user namespace Node's memory
+   * belongs to (the host's), which a container never has: its root could
+   * otherwise reach this process from the moment an exec'd child joins its
+   * pid namespace. The flag belongs to the memory, so Node stays
+   * non-dumpable too (the first set-credentials, which changes the euid,
+   * already makes it so when fs.suid_dumpable is 0); execve resets it for
+   * the container's program. */
+  wr_sys5(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
   reset_signals();
   wr_sys1(SYS_close, st->sync_peer);
   wr_sys1(SYS_close, st->report_peer);

@@ -25,7 +25,7 @@
   X(WR_OP_NO_NEW_PRIVS, "no-new-privileges")                                    \
   X(WR_OP_SECCOMP, "seccomp")           /* filter at blob+a, b entries       */ \
   X(WR_OP_CREDS, "set-credentials")     /* uid a, gid b, groups list at c    */ \
-  X(WR_OP_CHDIR, "chdir")               /* s1                                */ \
+  X(WR_OP_CHDIR, "chdir")               /* s1, resolved in root, verified    */ \
   X(WR_OP_STDIO, "stdio")               /* dup fds (a,b,c) onto 0,1,2        */ \
   X(WR_OP_SETSID, "setsid")             /* flags: WR_F_CTTY -> TIOCSCTTY 0   */ \
   X(WR_OP_CLOSE_FDS, "close-fds")       /* CLOEXEC all >= 3, keep list at a  */ \
@@ -33,7 +33,8 @@
   X(WR_OP_SETNS, "setns")               /* setns(fd a, flags b)              */ \
   X(WR_OP_FORK, "fork-into-namespaces") /* clone CLONE_PARENT, report pid    */ \
   X(WR_OP_EXEC, "exec")                 /* execve(s0, argv a, envp b), PATH  */ \
-  X(WR_OP_WRITE_FILE, "write-file")     /* write s0 into existing file s1    */
+  X(WR_OP_WRITE_FILE, "write-file")     /* write s0 into existing file s1    */ \
+  X(WR_OP_CLOSE_INHERITED, "close-inherited-fds") /* close >= 3 but list at a */
 
 #define WR_ENUM_ITEM(id, name) id,
 enum wr_op_kind { WR_STEPS(WR_ENUM_ITEM) WR_OP__COUNT };

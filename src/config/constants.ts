@@ -55,3 +55,24 @@ export const DEFAULT_MASKED_PATHS: readonly string[] = [
 export const DEFAULT_READONLY_PATHS: readonly string[] = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys"];
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/**
+ * Why a path inside the container may not be used as a working directory or
+ * mount target, or undefined when it may. `/proc/<pid>`, `/proc/self` and
+ * `/proc/thread-self` hold magic links (`fd/N`, `cwd`, `root`, `exe`) that
+ * lead to whatever object a process holds, host directories included, and
+ * `/dev/fd`, `/dev/stdin`… are links into them: such a value is a way out of
+ * the root, never a place in it (CVE-2024-21626). The child also resolves
+ * every such path with RESOLVE_NO_MAGICLINKS; this says so up front.
+ */
+export function containerPathProblem(p: string): string | undefined {
+  const parts = p.split("/").filter((c) => c !== "" && c !== ".");
+  const [first, second] = parts;
+  if (first === "proc" && second !== undefined && /^(self|thread-self|\d+)$/.test(second)) {
+    return "must not be under `/proc/<pid>`, `/proc/self` or `/proc/thread-self` (their links lead outside the container)";
+  }
+  if (first === "dev" && second !== undefined && /^(fd|stdin|stdout|stderr)$/.test(second)) {
+    return "must not be under `/dev/fd` or a `/dev/std*` link (they lead into `/proc/self/fd`)";
+  }
+  return undefined;
+}

@@ -21,6 +21,16 @@ describe("resolveConfig", () => {
     expect(c.capabilities.drop).toContain("CAP_SYS_MODULE");
   });
 
+  it("refuses a cwd or mount target that names a process's /proc links (the way out of the root), naming the field", () => {
+    for (const p of ["/proc/self/fd/7", "/proc/thread-self/cwd", "/proc/1/root", "//proc/./self", "/dev/fd/3", "/dev/stdin"]) {
+      expect(issues({ cwd: p })[0]?.path, p).toBe("cwd");
+      expect(issues({ mounts: [{ type: "tmpfs", target: p }] })[0]?.path, p).toBe("mounts[0].target");
+    }
+    expect(issues({ mounts: [{ type: "bind", source: "/a", target: "/proc/self/fd/3" }] })[0]?.path).toBe("mounts[0].target");
+    // Places in the tree are fine, /proc and /dev themselves included.
+    for (const p of ["/proc", "/proc/sys", "/dev", "/dev/shm", "/srv/proc/self", "/selfish"]) expect(resolveConfig({ cwd: p }).cwd).toBe(p);
+  });
+
   it("normalizes a rootfs string to {path, mode: rw}", () => {
     expect(resolveConfig({ rootfs: "/srv/r" }).rootfs).toEqual({ path: "/srv/r", mode: "rw", idmap: false });
   });

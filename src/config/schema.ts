@@ -12,7 +12,7 @@ import { limitsSchema } from "../cgroup/limits.js";
 import { nicSchema, portSchema } from "./nic.js";
 import { capabilityName } from "../linux/caps.js";
 import { DEFAULT_CAP_DROP, DEFAULT_SECCOMP_DENY } from "./defaults.js";
-import { NAME_PATTERN, RLIMITS } from "./constants.js";
+import { containerPathProblem, NAME_PATTERN, RLIMITS } from "./constants.js";
 import { signalNumber } from "./signals.js";
 
 // Kept importable from here (and from the package index); code that must not
@@ -29,6 +29,12 @@ export const absolutePath = z
   .refine(noNul, "must not contain NUL")
   .refine((p) => !p.split("/").includes(".."), "must not contain `..`");
 
+/** An absolute path inside the container that is a place in its tree (see {@link containerPathProblem}). */
+export const containerPath = absolutePath.superRefine((p, ctx) => {
+  const problem = containerPathProblem(p);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
 const id = z.number().int().min(0).max(0xfffffffe);
 
 const signal = z
@@ -42,7 +48,7 @@ const bindMount = z.strictObject({
   /** Host path. */
   source: absolutePath,
   /** Path inside the container. */
-  target: absolutePath,
+  target: containerPath,
   readonly: z.boolean().default(false),
   /** Include the mounts below `source` (default, like `--rbind`). */
   recursive: z.boolean().default(true),
@@ -58,7 +64,7 @@ const bindMount = z.strictObject({
 
 const tmpfsMount = z.strictObject({
   type: z.literal("tmpfs"),
-  target: absolutePath,
+  target: containerPath,
   /** Size in bytes, or a tmpfs size string such as `"64m"` or `"10%"`. */
   size: z.union([z.number().int().positive(), z.string().regex(/^\d+[kmgKMG%]?$/, "must look like 65536, 64m or 10%")]).optional(),
   mode: z.number().int().min(0).max(0o7777).default(0o755),
@@ -157,7 +163,7 @@ export const containerSchema = z
     /** Environment of the init (and default for exec). `PATH`, `HOME`, `TERM` and `container` get defaults. */
     env: z.record(z.string().regex(/^[^=\0]+$/, "must be a valid variable name"), z.string().refine(noNul, "must not contain NUL")).default({}),
     /** The init's working directory. Default: the image's `WorkingDir`, else `/`. */
-    cwd: absolutePath.optional(),
+    cwd: containerPath.optional(),
     /** Credentials of the init inside the container. */
     user: z
       .strictObject({ uid: id, gid: id, groups: z.array(id).default([]) })

@@ -9,7 +9,7 @@ import { promises as fsp } from "node:fs";
 import { join } from "node:path";
 
 import { detectCgroupHost } from "../cgroup/cgroup2.js";
-import { validateName } from "../config/constants.js";
+import { containerPathProblem, validateName } from "../config/constants.js";
 import type { ResolvedRuntime } from "../config/runtime.js";
 import type { ContainerConfig, IdMap } from "../config/schema.js";
 import { signalNumber } from "../config/signals.js";
@@ -99,7 +99,7 @@ export async function createContainer(name: string, config: ContainerConfig | un
           throw new ConfigError([{ path: "image", message: `container "${from!.container}" is made from image ${fromImage}, not ${JSON.stringify(ref)}` }], { container: name });
         }
         recorded.image ??= img.id;
-        imageDefaults = defaultsOf(img.config);
+        imageDefaults = defaultsOf(img.config, name);
         const kind = await pickStorage(runtime.root, resolved.storage, seed, name);
         rootfs = await makeImageRoot({ dir, image: img, idmap, storage: kind, ...(seed ? { seed } : {}) });
       } else if (resolved.rootfs) {
@@ -173,10 +173,18 @@ async function seedFromSnapshot(store: StateStore, from: { container: string; sn
   return { image: rec.rootfs.image, seed: { storage: storageOf(rec.rootfs), path, base: baseOf(rec.idmap) } };
 }
 
-/** What an OCI image config asks for (Entrypoint + Cmd as the init, Env, WorkingDir, StopSignal). */
-function defaultsOf(config: ImageConfig): ImageDefaults | undefined {
+/**
+ * What an OCI image config asks for (Entrypoint + Cmd as the init, Env, WorkingDir, StopSignal).
+ * An absolute WorkingDir is held to the same rules as a configured `cwd`: an
+ * image is not trusted to point the init at `/proc/self/fd/N`.
+ */
+function defaultsOf(config: ImageConfig, container: string): ImageDefaults | undefined {
   const c = config.config;
   if (!c) return undefined;
+  if (typeof c.WorkingDir === "string" && c.WorkingDir.startsWith("/")) {
+    const problem = containerPathProblem(c.WorkingDir);
+    if (problem) throw new ConfigError([{ path: "image WorkingDir", message: problem }], { container });
+  }
   const init = [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])].filter((a): a is string => typeof a === "string" && a.length > 0 && !a.includes("\0"));
   const env: Record<string, string> = {};
   for (const kv of c.Env ?? []) {
@@ -186,7 +194,7 @@ function defaultsOf(config: ImageConfig): ImageDefaults | undefined {
   const out: ImageDefaults = {
     ...(init.length ? { init } : {}),
     ...(Object.keys(env).length ? { env } : {}),
-    ...(typeof c.WorkingDir === "string" && c.WorkingDir.startsWith("/") && !c.WorkingDir.includes("\0") ? { cwd: c.WorkingDir } : {}),
+    ...(typeof c.WorkingDir === "string" && c.WorkingDir.startsWith("/") ? { cwd: c.WorkingDir } : {}),
     ...(c.StopSignal && signalNumber(c.StopSignal) !== undefined ? { haltSignal: c.StopSignal } : {}),
   };
   return Object.keys(out).length ? out : undefined;

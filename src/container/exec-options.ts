@@ -7,7 +7,7 @@
 import { z } from "zod";
 
 import { issuesOf } from "../config/issues.js";
-import { absolutePath } from "../config/schema.js";
+import { containerPath } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
 
 const id = z.number().int().min(0).max(0xfffffffe);
@@ -15,7 +15,7 @@ const stdioMode = z.enum(["ignore", "inherit", "pipe"]);
 const execOptionsSchema = z.strictObject({
   /** Added to (and overriding) the container's environment. */
   env: z.record(z.string().regex(/^[^=\0]+$/, "must be a valid variable name"), z.string()).optional(),
-  cwd: absolutePath.optional(),
+  cwd: containerPath.optional(),
   /**
    * A user name (`"www-data"`, looked up in the container's /etc/passwd,
    * with its groups from /etc/group, as a login would get them), a numeric

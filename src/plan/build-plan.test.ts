@@ -31,8 +31,10 @@ describe("buildInitPlan", () => {
     expect(p.cloneFlags).toBe(cloneFlagsOf(resolveConfig({}).namespaces));
     expect(p.cloneFlags & CLONE.NEWTIME).toBe(0);
     expect(p.uidMap).toBe("0 1000000 65536\n");
-    expect(p.ops[0]).toEqual({ kind: "set-credentials", uid: 0, gid: 0, groups: [] });
-    expect(p.ops[1]).toMatchObject({ kind: "mount", target: "/", flags: (1 << 18) | 16384 });
+    // Inherited fds go before anything resolves a path; only stdio stays.
+    expect(p.ops[0]).toEqual({ kind: "close-inherited-fds", keep: [10, 11, 12] });
+    expect(p.ops[1]).toEqual({ kind: "set-credentials", uid: 0, gid: 0, groups: [] });
+    expect(p.ops[2]).toMatchObject({ kind: "mount", target: "/", flags: (1 << 18) | 16384 });
     const pivot = indexOf(p.ops, (o) => o.kind === "pivot-root");
     const proc = indexOf(p.ops, (o) => o.kind === "mount" && o.fstype === "proc");
     const dev = indexOf(p.ops, (o) => o.kind === "mount" && o.target === "/dev");
@@ -55,7 +57,7 @@ describe("buildInitPlan", () => {
     const p = plan({ namespaces: { user: false } });
     expect(p.cloneFlags & CLONE.NEWUSER).toBe(0);
     expect(p.uidMap).toBeUndefined();
-    expect(p.ops[0]?.kind).not.toBe("set-credentials");
+    expect(kinds(p.ops).slice(0, 2)).toEqual(["close-inherited-fds", "mount"]);
     expect(p.ops.filter((o) => o.kind === "mknod")).toHaveLength(6);
     expect(p.ops.find((o) => o.kind === "mknod" && o.path === "/dev/null")).toMatchObject({ dev: (1 << 8) | 3 });
   });
@@ -140,10 +142,24 @@ describe("buildExecPlan", () => {
     const c = resolveConfig({});
     const p = buildExecPlan({ config: c, initPidfd: 42, argv: ["ls"], env: ["A=1"], cwd: "/", user: c.user, stdio: [3, 4, 5], tty: true, arch: "x64" });
     expect(p.cloneFlags).toBe(0);
-    expect(p.ops[0]).toEqual({ kind: "setns", fd: 42, flags: cloneFlagsOf(c.namespaces) });
-    expect(p.ops[1]).toEqual({ kind: "fork-into-namespaces" });
+    expect(p.ops[0]).toEqual({ kind: "close-inherited-fds", keep: [42, 3, 4, 5] });
+    expect(p.ops[1]).toEqual({ kind: "setns", fd: 42, flags: cloneFlagsOf(c.namespaces) });
+    // Container root right after joining (LXC's attach order), so a later
+    // switch to a non-root user clears the capabilities it got from setns.
+    expect(p.ops[2]).toEqual({ kind: "set-credentials", uid: 0, gid: 0, groups: [] });
+    expect(p.ops[3]).toEqual({ kind: "fork-into-namespaces" });
     expect(p.ops.find((o) => o.kind === "setsid")).toEqual({ kind: "setsid", controllingTerminal: true });
     expect(p.ops.at(-1)).toEqual({ kind: "exec", file: "ls", argv: ["ls"], env: ["A=1"] });
+  });
+
+  it("sets no_new_privs before the credentials, and joins without becoming root when there is no user namespace", () => {
+    const c = resolveConfig({ namespaces: { user: false }, noNewPrivileges: true });
+    const p = buildExecPlan({ config: c, initPidfd: 42, argv: ["ls"], env: [], cwd: "/", user: { uid: 1000, gid: 1000, groups: [] }, stdio: [0, 1, 2], tty: false, arch: "x64" });
+    expect(kinds(p.ops).slice(0, 3)).toEqual(["close-inherited-fds", "setns", "fork-into-namespaces"]);
+    expect(p.ops[0]).toEqual({ kind: "close-inherited-fds", keep: [42] });
+    const nnp = kinds(p.ops).indexOf("no-new-privileges");
+    expect(nnp).toBeGreaterThan(0);
+    expect(nnp).toBeLessThan(kinds(p.ops).lastIndexOf("set-credentials"));
   });
 });
 

@@ -166,6 +166,10 @@ export function processTail(p: {
   return ops;
 }
 
+function inheritedFds(keep: number[]): Op {
+  return { kind: "close-inherited-fds", keep: [...new Set(keep.filter((fd) => fd > 2))] };
+}
+
 /** `KEY=value` strings from a config's env with warren's defaults below it. */
 export function environment(env: Record<string, string>, extra?: Record<string, string>): string[] {
   const merged: Record<string, string> = {
@@ -182,7 +186,11 @@ export function environment(env: Record<string, string>, extra?: Record<string, 
 export function buildInitPlan(input: InitPlanInput): SpawnPlan {
   const { config: c, idmap } = input;
   const ns = c.namespaces;
-  const ops: Op[] = [];
+  const keepFds = input.keepFds ?? [];
+  // 0. The child starts with a copy of Node's fd table: close what the
+  //    container was not given before any path is resolved, so no
+  //    `/proc/self/fd/N` can lead to a host directory (CVE-2024-21626).
+  const ops: Op[] = [inheritedFds([...input.stdio, ...keepFds])];
 
   // 1. Become root of the new user namespace. The parent mapped container
   //    uid 0 to the allocated host id, but this process still runs as host
@@ -344,7 +352,7 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
       argv: c.init,
       env: environment(c.env, input.runHost?.notify ? { NOTIFY_SOCKET: "/run/host/notify" } : undefined),
       stdio: input.stdio,
-      keepFds: input.keepFds ?? [],
+      keepFds,
       // Not even on a console: as the kernel starts init, /dev/console is
       // no one's controlling terminal, so the init's getty (busybox
       // askfirst, agetty) can make it its session's.
@@ -383,7 +391,15 @@ export function buildExecPlan(input: ExecPlanInput): SpawnPlan {
   // share (the user namespace especially) is an error.
   const flags = cloneFlagsOf(ns);
   const ops: Op[] = [
+    inheritedFds([input.initPidfd, ...input.stdio]),
     { kind: "setns", fd: input.initPidfd, flags },
+    // Joining a user namespace leaves the process host root, which is
+    // unmapped there, with every capability of the namespace. Becoming the
+    // container's root first (as LXC's attach does) is what makes the later
+    // switch to a non-root user a root -> non-root change, which clears the
+    // permitted set; from host root it would survive to execve, and with
+    // no_new_privs a file capability would still be granted (permitted ∩ old).
+    ...(ns.user ? [{ kind: "set-credentials" as const, uid: 0, gid: 0, groups: [] }] : []),
     { kind: "fork-into-namespaces" },
     ...processTail({
       config: input.config,

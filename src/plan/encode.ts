@@ -193,6 +193,7 @@ function encodeOp(op: Op, blob: Blob): Encoded {
       e.flags = op.controllingTerminal ? F_CTTY : 0;
       break;
     case "close-fds":
+    case "close-inherited-fds":
       e.a = op.keep.length ? n(blob.u32list(op.keep)) : n(NONE);
       break;
     case "parent-death-signal":

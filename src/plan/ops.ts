@@ -34,6 +34,7 @@ export const STEP_NAMES = [
   "fork-into-namespaces",
   "exec",
   "write-file",
+  "close-inherited-fds",
 ] as const;
 
 export type StepName = (typeof STEP_NAMES)[number];
@@ -84,7 +85,9 @@ export type Op =
   | { kind: "setns"; fd: number; flags: number }
   | { kind: "fork-into-namespaces" }
   | { kind: "exec"; file: string; argv: string[]; env: string[] }
-  | { kind: "write-file"; path: string; data: string };
+  | { kind: "write-file"; path: string; data: string }
+  /** Close every fd >= 3 but `keep` (and the child's own): first, before any path is resolved. */
+  | { kind: "close-inherited-fds"; keep: number[] };
 
 /** mount(2) flags used by plans. */
 export const MS = {
