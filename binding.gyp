@@ -50,6 +50,7 @@
         "native/addon.cc",
         "native/abi.cc",
         "native/spawn.cc",
+        "native/lock-mounts.cc",
         "native/wait.cc",
         "native/misc.cc",
         "native/bpf.cc",

@@ -91,6 +91,7 @@ struct wr_mount_attr {
   uint64_t propagation;
   uint64_t userns_fd;
 };
+#define WR_MOUNT_ATTR_RDONLY 0x00000001
 #define WR_MOUNT_ATTR_IDMAP 0x00100000
 
 /* open_tree(2), move_mount(2) and the *at AT_RECURSIVE flag. */

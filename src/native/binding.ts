@@ -28,6 +28,12 @@ export interface PausedSpawn {
   paused: object;
 }
 
+/** See `SpawnOptions.lock`. */
+export interface SpawnLock {
+  dir: string;
+  binds: { source: string; recursive: boolean; isDir: boolean }[];
+}
+
 export interface SpawnOptions {
   /** CLONE_NEW* flags for the first child. */
   cloneFlags: number;
@@ -36,6 +42,13 @@ export interface SpawnOptions {
   uidMap?: string;
   gidMap?: string;
   denySetgroups?: boolean;
+  /**
+   * Read-only host binds the container's root must not be able to make
+   * writable: the child is cloned from a mount namespace of the host's user
+   * namespace in which each is mounted read-only at `<dir>/<index>`, so its
+   * copy of them is locked by the kernel (native/lock-mounts.h).
+   */
+  lock?: SpawnLock;
   /**
    * Stop once the child exists and its id maps are written, before it runs
    * any op: the promise resolves with a PausedSpawn, and `resume(paused,
@@ -184,6 +197,7 @@ export const PARENT_STEPS: Record<number, string> = {
   [-6]: "pidfd",
   [-7]: "plan",
   [-8]: "setgroups",
+  [-9]: "lock-mounts",
 };
 
 let binding: NativeBinding | undefined;
