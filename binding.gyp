@@ -15,7 +15,8 @@
         "native/child/fds.c",
         "native/child/net.c",
         "native/child/exec.c",
-        "native/child/clone.c"
+        "native/child/clone.c",
+        "native/child/fileop.c"
       ],
       "defines": ["_GNU_SOURCE"],
       "cflags": [
@@ -56,6 +57,7 @@
         "native/bpf.cc",
         "native/netlink.cc",
         "native/files.cc",
+        "native/files-as.cc",
         "native/xattr.cc",
         "native/plan-prepare.c"
       ],

@@ -52,6 +52,9 @@
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
 #endif
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
 
 /* A syscall number as a string literal, for assembly: WR_XSTR(SYS_exit) is
  * "60" on x86_64 and "93" on aarch64. */

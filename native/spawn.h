@@ -47,6 +47,7 @@ Napi::Object InitMisc(Napi::Env env, Napi::Object exports);
 Napi::Object InitBpf(Napi::Env env, Napi::Object exports);
 Napi::Object InitNetlink(Napi::Env env, Napi::Object exports);
 Napi::Object InitFiles(Napi::Env env, Napi::Object exports);
+Napi::Object InitFilesAs(Napi::Env env, Napi::Object exports);
 Napi::Object InitXattr(Napi::Env env, Napi::Object exports);
 Napi::Object InitAbi(Napi::Env env, Napi::Object exports);
 

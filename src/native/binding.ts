@@ -156,6 +156,12 @@ export interface NativeBinding {
   /** readlinkat(2): a symlink's text (`name` "" with an O_PATH fd of the link itself). */
   filesReadlinkat(dirfd: number, name: string): string;
   /**
+   * One files-API call (native/child/fileop.h's `kind`) made by a helper
+   * that joined the user namespace of the init `pidfd` as its root; an fd it
+   * opens is the caller's. Ids are the container's.
+   */
+  filesAsContainer(pidfd: number, kind: number, dirfd: number, path: string, flags: number, mode: number, resolve: number, uid: number, gid: number): number;
+  /**
    * A detached overlay mount (fsopen/fsconfig/fsmount), in no mount table:
    * gone when its last fd closes. `lower` is a path or the fd of a detached
    * (e.g. idmapped) tree. Errors carry the kernel's fsconfig log in `log`.
