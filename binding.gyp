@@ -16,7 +16,8 @@
         "native/child/fds.c",
         "native/child/net.c",
         "native/child/exec.c",
-        "native/child/clone.c"
+        "native/child/clone.c",
+        "native/child/fileop.c"
       ],
       "defines": ["_GNU_SOURCE"],
       "cflags": [
@@ -51,11 +52,13 @@
         "native/addon.cc",
         "native/abi.cc",
         "native/spawn.cc",
+        "native/lock-mounts.cc",
         "native/wait.cc",
         "native/misc.cc",
         "native/bpf.cc",
         "native/netlink.cc",
         "native/files.cc",
+        "native/files-as.cc",
         "native/xattr.cc",
         "native/plan-prepare.c"
       ],

@@ -12,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitBpf(env, exports);
   InitNetlink(env, exports);
   InitFiles(env, exports);
+  InitFilesAs(env, exports);
   InitXattr(env, exports);
   InitAbi(env, exports);
   return exports;

@@ -52,6 +52,9 @@
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
 #endif
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
 
 /* A syscall number as a string literal, for assembly: WR_XSTR(SYS_exit) is
  * "60" on x86_64 and "93" on aarch64. */
@@ -91,6 +94,7 @@ struct wr_mount_attr {
   uint64_t propagation;
   uint64_t userns_fd;
 };
+#define WR_MOUNT_ATTR_RDONLY 0x00000001
 #define WR_MOUNT_ATTR_IDMAP 0x00100000
 
 /* open_tree(2), move_mount(2) and the *at AT_RECURSIVE flag. */

@@ -18,12 +18,14 @@
 #include <unistd.h>
 
 #include <string>
+#include <functional>
 #include <vector>
 
 extern "C" {
 #include "child/plan.h"
 }
 #include "linux.h"
+#include "lock-mounts.h"
 
 namespace warren {
 
@@ -174,12 +176,17 @@ struct Pending {
       // All signals blocked across the clone: a handler must never run on
       // the child's stack with Node's state. The child resets dispositions
       // and clears the mask right before execve.
-      sigset_t all, old;
-      sigfillset(&all);
-      pthread_sigmask(SIG_SETMASK, &all, &old);
-      long r = wr_clone3(&args, sizeof args, wr_child_main, &child);
-      pthread_sigmask(SIG_SETMASK, &old, nullptr);
-      if (r < 0) Fail(kStepClone, (int)-r);
+      std::function<long()> clone = [&]() {
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        long r = wr_clone3(&args, sizeof args, wr_child_main, &child);
+        pthread_sigmask(SIG_SETMASK, &old, nullptr);
+        return r;
+      };
+      bool stage_failed = false;
+      long r = opts.locked.empty() ? clone() : CloneWithLockedBinds(opts.lock_dir, opts.locked, clone, &stage_failed);
+      if (r < 0) Fail(stage_failed ? kStepLockMounts : kStepClone, (int)-r);
       else pid = (pid_t)r;
     }
     close(sync_pipe[0]);
@@ -365,6 +372,19 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
   if (o.Has("gidMap") && o.Get("gidMap").IsString())
     opts.gid_map = o.Get("gidMap").As<Napi::String>().Utf8Value();
   if (o.Has("denySetgroups")) opts.deny_setgroups = o.Get("denySetgroups").ToBoolean().Value();
+  if (o.Has("lock") && o.Get("lock").IsObject()) {
+    Napi::Object lock = o.Get("lock").As<Napi::Object>();
+    opts.lock_dir = lock.Get("dir").As<Napi::String>().Utf8Value();
+    Napi::Array binds = lock.Get("binds").As<Napi::Array>();
+    for (uint32_t i = 0; i < binds.Length(); i++) {
+      Napi::Object b = binds.Get(i).As<Napi::Object>();
+      LockedBind lb;
+      lb.source = b.Get("source").As<Napi::String>().Utf8Value();
+      lb.recursive = b.Get("recursive").ToBoolean().Value();
+      lb.is_dir = b.Get("isDir").ToBoolean().Value();
+      opts.locked.push_back(std::move(lb));
+    }
+  }
   bool pause = o.Has("pause") && o.Get("pause").ToBoolean().Value();
   auto *pending = new Pending();
   pending->plan.assign(buf.Data(), buf.Data() + buf.Length());

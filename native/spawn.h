@@ -5,6 +5,9 @@
 #include <stdint.h>
 
 #include <string>
+#include <vector>
+
+#include "lock-mounts.h"
 
 namespace warren {
 
@@ -19,7 +22,8 @@ namespace warren {
   X(kStepCgroup, -5, "cgroup")          \
   X(kStepPidfd, -6, "pidfd")            \
   X(kStepPlan, -7, "plan")              \
-  X(kStepSetgroups, -8, "setgroups")
+  X(kStepSetgroups, -8, "setgroups")    \
+  X(kStepLockMounts, -9, "lock-mounts")
 
 struct SpawnOptions {
   uint64_t clone_flags = 0;  // CLONE_NEW* for the first child
@@ -27,6 +31,9 @@ struct SpawnOptions {
   std::string uid_map;       // written to /proc/<pid>/uid_map before "go"
   std::string gid_map;
   bool deny_setgroups = false;
+  // Read-only host binds staged where the kernel locks them (lock-mounts.h).
+  std::string lock_dir;
+  std::vector<LockedBind> locked;
 };
 
 // spawn(plan, options) -> Promise<{pid, pidfd, startTime} | {pid, paused} | {error: {opIndex, errno}}>
@@ -40,6 +47,7 @@ Napi::Object InitMisc(Napi::Env env, Napi::Object exports);
 Napi::Object InitBpf(Napi::Env env, Napi::Object exports);
 Napi::Object InitNetlink(Napi::Env env, Napi::Object exports);
 Napi::Object InitFiles(Napi::Env env, Napi::Object exports);
+Napi::Object InitFilesAs(Napi::Env env, Napi::Object exports);
 Napi::Object InitXattr(Napi::Env env, Napi::Object exports);
 Napi::Object InitAbi(Napi::Env env, Napi::Object exports);
 

@@ -17,6 +17,7 @@ const PARENT_DETAIL: Record<string, string> = {
   cgroup: "open the container's cgroup",
   pidfd: "open a pidfd for the process",
   plan: "read the plan",
+  "lock-mounts": "bind the read-only host directories where the kernel locks them",
 };
 
 function pathOf(op: Op): string | undefined {

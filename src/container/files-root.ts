@@ -31,13 +31,10 @@ import type { ContainerHandle } from "./handle.js";
 import { withLock } from "../linux/lock.js";
 import { isLive } from "./state.js";
 
-export const O_PATH = 0o10000000; // the same on every Linux architecture; Node has no constant for it
+import { containerOps, hostOps, IN_ROOT, O_PATH, RESOLVE, type FileOps } from "./files-ops.js";
+
+export { IN_ROOT, O_PATH, ONE, RESOLVE } from "./files-ops.js";
 const { O_NOFOLLOW, O_DIRECTORY } = fsc;
-export const RESOLVE = { NO_XDEV: 0x01, NO_MAGICLINKS: 0x02, NO_SYMLINKS: 0x04, BENEATH: 0x08, IN_ROOT: 0x10 };
-/** A path as a process in the container resolves it, with no way out of its root. */
-export const IN_ROOT = RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS;
-/** One component below a safely opened directory, never a symlink. */
-export const ONE = RESOLVE.BENEATH | RESOLVE.NO_SYMLINKS;
 const AT_FDCWD = -100;
 const MOUNT_ATTR_RDONLY = 0x1;
 /** What the kernel shows for an id the user namespace does not map (/proc/sys/kernel/overflowuid). */
@@ -50,6 +47,8 @@ export interface Root {
   /** Changes would be lost or are refused (a stopped overlay-mode container). */
   readonlyWhy?: string;
   map: IdMap | null;
+  /** The calls below the root, with the credentials they must have (./files-ops.ts). */
+  ops: FileOps;
 }
 
 /** One operation on one path of one container: what its errors name. */
@@ -95,7 +94,6 @@ export function checkId(x: Ctx, field: string, id: number | undefined, map: IdMa
   }
 }
 
-export const hostId = (map: IdMap | null, id: number, kind: "uid" | "gid") => (map ? (kind === "uid" ? map.hostUid : map.hostGid) + id : id);
 
 export function containerId(map: IdMap | null, id: number, kind: "uid" | "gid"): number {
   if (!map) return id;
@@ -166,16 +164,16 @@ async function openStoppedRoot(x: Ctx): Promise<Root> {
   if (r.kind === "image" && r.storage === "btrfs") {
     // The container's own subvolume, stored with the ids the container sees
     // and idmapped at start when it has a user namespace: the same here.
-    if (!map) return { fd: step(x, "open the root", () => native().filesOpenat2(AT_FDCWD, r.lower, O_PATH | O_DIRECTORY, 0, 0)), running: false, map };
+    if (!map) return { fd: step(x, "open the root", () => native().filesOpenat2(AT_FDCWD, r.lower, O_PATH | O_DIRECTORY, 0, 0)), running: false, map, ops: hostOps(map) };
     const fd = await withUserns(x, map, (userns) => detachedTree(x, r.lower, { userns }));
-    return { fd, running: false, map };
+    return { fd, running: false, map, ops: hostOps(map) };
   }
   if (r.kind === "image") {
     const mount = (lower: string | number) =>
       step(x, "mount the container's overlay", () => native().filesMountOverlay(lower, r.upper, r.work, map !== null));
     // Without a user namespace, or with a copy of the image already shifted
     // to the container's range, the lower layer is used as it is.
-    if (!map || r.shifted) return { fd: mount(r.lower), running: false, map };
+    if (!map || r.shifted) return { fd: mount(r.lower), running: false, map, ops: hostOps(map) };
     const fd = await withUserns(x, map, (userns) => {
       const lower = detachedTree(x, r.lower, { userns });
       try {
@@ -184,7 +182,7 @@ async function openStoppedRoot(x: Ctx): Promise<Root> {
         closeSync(lower);
       }
     });
-    return { fd, running: false, map };
+    return { fd, running: false, map, ops: hostOps(map) };
   }
   if (r.kind === "embedded") {
     const fd = detachedTree(x, r.path, {});
@@ -211,7 +209,7 @@ async function openStoppedRoot(x: Ctx): Promise<Root> {
       closeSync(fd);
       throw e;
     }
-    return { fd, running: false, map };
+    return { fd, running: false, map, ops: hostOps(map) };
   }
   if (r.mode === "overlay") {
     // Its changes live in a tmpfs that went with the last run: stopped, it
@@ -220,15 +218,16 @@ async function openStoppedRoot(x: Ctx): Promise<Root> {
       fd: detachedTree(x, r.path, { readonly: true }),
       running: false,
       map,
+      ops: hostOps(map),
       readonlyWhy: `a container in overlay mode keeps changes only while it runs (stopped, its root is the read-only \`${r.path}\`)`,
     };
   }
   if (r.idmap && map) {
     const fd = await withUserns(x, map, (userns) => detachedTree(x, r.path, { userns, readonly: r.mode === "ro" }));
-    return { fd, running: false, map };
+    return { fd, running: false, map, ops: hostOps(map) };
   }
-  if (r.mode === "ro") return { fd: detachedTree(x, r.path, { readonly: true }), running: false, map };
-  return { fd: step(x, "open the root", () => native().filesOpenat2(AT_FDCWD, r.path, O_PATH | O_DIRECTORY, 0, 0)), running: false, map };
+  if (r.mode === "ro") return { fd: detachedTree(x, r.path, { readonly: true }), running: false, map, ops: hostOps(map) };
+  return { fd: step(x, "open the root", () => native().filesOpenat2(AT_FDCWD, r.path, O_PATH | O_DIRECTORY, 0, 0)), running: false, map, ops: hostOps(map) };
 }
 
 /**
@@ -247,7 +246,10 @@ export async function withRoot<T>(x: Ctx, f: (root: Root) => Promise<T>): Promis
       const fd = openRunningRoot(x, run.pid, run.pidfd);
       if (fd !== null) {
         try {
-          return await f({ fd, running: true, map: x.c.idmap });
+          // With a user namespace, as the container's root: it controls
+          // this mount table.
+          const ops = x.c.idmap ? containerOps(run.pidfd) : hostOps(null);
+          return await f({ fd, running: true, map: x.c.idmap, ops });
         } finally {
           closeQuietly(fd);
         }

@@ -17,7 +17,7 @@
  * view (its bind mounts included): permission bits do not stop them.
  * @module
  */
-import { chmodSync, closeSync, constants as fsc, createReadStream, createWriteStream, fchmodSync, fchownSync, fstatSync, openSync, promises as fsp, type Stats } from "node:fs";
+import { closeSync, constants as fsc, createReadStream, createWriteStream, fstatSync, promises as fsp, statfsSync, type Stats } from "node:fs";
 import { posix } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -26,7 +26,7 @@ import { ConfigError, HostError, NotFoundError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
 import { native } from "../native/binding.js";
 import type { ContainerHandle } from "./handle.js";
-import { assertWritable, checkId, closeQuietly, containerId, fail, hostId, IN_ROOT, O_PATH, ONE, RESOLVE, step, withRoot, type Ctx, type Root } from "./files-root.js";
+import { assertWritable, checkId, closeQuietly, containerId, fail, IN_ROOT, O_PATH, ONE, RESOLVE, step, withRoot, type Ctx, type Root } from "./files-root.js";
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_NOFOLLOW, O_DIRECTORY, O_NOCTTY } = fsc;
 
@@ -98,13 +98,13 @@ function statFd(x: Ctx, root: Root, fd: number): FileStat {
 // ---- path helpers ---------------------------------------------------------
 
 function openDir(x: Ctx, root: Root, path: string): number {
-  return step(x, "open", () => native().filesOpenat2(root.fd, path, O_PATH | O_DIRECTORY, 0, IN_ROOT));
+  return step(x, "open", () => root.ops.openat2(root.fd, path, O_PATH | O_DIRECTORY, 0, IN_ROOT));
 }
 
 /** The parent directory, created (owned by the container's root, 0755) one component at a time with `mkdirs`. */
 function openParent(x: Ctx, root: Root, parent: string, mkdirs: boolean): number {
   try {
-    return native().filesOpenat2(root.fd, parent, O_PATH | O_DIRECTORY, 0, IN_ROOT);
+    return root.ops.openat2(root.fd, parent, O_PATH | O_DIRECTORY, 0, IN_ROOT);
   } catch (e) {
     if (!mkdirs || codeOf(e) !== "ENOENT") fail(x, "open", e);
   }
@@ -114,16 +114,16 @@ function openParent(x: Ctx, root: Root, parent: string, mkdirs: boolean): number
     for (let i = 0; i < parts.length; i++) {
       let next: number;
       try {
-        next = native().filesOpenat2(root.fd, "/" + parts.slice(0, i + 1).join("/"), O_PATH | O_DIRECTORY, 0, IN_ROOT);
+        next = root.ops.openat2(root.fd, "/" + parts.slice(0, i + 1).join("/"), O_PATH | O_DIRECTORY, 0, IN_ROOT);
       } catch (e) {
         if (codeOf(e) !== "ENOENT") fail(x, "open", e);
         try {
-          native().filesMkdirat(cur, parts[i]!, 0o755, hostId(root.map, 0, "uid"), hostId(root.map, 0, "gid"));
+          root.ops.mkdirat(cur, parts[i]!, 0o755, { uid: 0, gid: 0 });
         } catch (e2) {
           if (codeOf(e2) !== "EEXIST") fail(x, "mkdir", e2);
         }
-        next = step(x, "open", () => native().filesOpenat2(cur, parts[i]!, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0, ONE));
-        step(x, "chmod", () => chmodFd(next, 0o755)); // exactly 0755, whatever the umask
+        next = step(x, "open", () => root.ops.openat2(cur, parts[i]!, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0, ONE));
+        step(x, "chmod", () => root.ops.chmod(next, 0o755)); // exactly 0755, whatever the umask
       }
       closeSync(cur);
       cur = next;
@@ -135,11 +135,6 @@ function openParent(x: Ctx, root: Root, parent: string, mkdirs: boolean): number
   }
 }
 
-/** chmod of an O_PATH fd (fchmod refuses those) through its /proc/self/fd link, which names that inode. */
-function chmodFd(fd: number, mode: number): void {
-  chmodSync(`/proc/self/fd/${fd}`, mode);
-}
-
 /** Reopens an O_PATH fd of a regular file for reading or writing (never a device, fifo or symlink). */
 function reopenRegular(x: Ctx, root: Root, pathFd: number, flags: number): number {
   const st = statFd(x, root, pathFd);
@@ -148,7 +143,45 @@ function reopenRegular(x: Ctx, root: Root, pathFd: number, flags: number): numbe
   if (st.type !== "file") {
     throw new HostError(`container "${x.c.name}": ${x.op} \`${x.path}\`: open: not a regular file (${st.type})`, "EINVAL", { container: x.c.name, path: x.path });
   }
-  return step(x, "open", () => openSync(`/proc/self/fd/${pathFd}`, flags | O_NOCTTY));
+  const fd = step(x, "open", () => root.ops.reopen(pathFd, flags | O_NOCTTY));
+  try {
+    assertNotKernelFile(x, fd);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  return fd;
+}
+
+/**
+ * Filesystems whose regular files are kernel interfaces (a sysctl, a cgroup
+ * limit, a debug switch), not data: the container's root can bind one over
+ * any path, and neither pullFile nor pushFile may reach it there.
+ */
+const KERNEL_FS: Record<number, string> = {
+  0x9fa0: "proc",
+  0x62656572: "sysfs",
+  0x63677270: "cgroup2",
+  0x27e0eb: "cgroup",
+  0x64626720: "debugfs",
+  0x74726163: "tracefs",
+  0x73636673: "securityfs",
+  0xcafe4a11: "bpf",
+  0xde5e81e4: "efivarfs",
+  0x42494e4d: "binfmt_misc",
+  0x6e736673: "nsfs",
+};
+
+function assertNotKernelFile(x: Ctx, fd: number): void {
+  // /proc/self/fd/N names exactly the file opened (statfs follows it).
+  const type = step(x, "statfs", () => statfsSync(`/proc/self/fd/${fd}`).type);
+  const fs = KERNEL_FS[type];
+  if (fs) {
+    throw new HostError(`container "${x.c.name}": ${x.op} \`${x.path}\`: open: a ${fs} file, not a regular file of the container`, "EINVAL", {
+      container: x.c.name,
+      path: x.path,
+    });
+  }
 }
 
 // ---- operations -----------------------------------------------------------
@@ -188,15 +221,15 @@ export async function pushFile(c: ContainerHandle, source: string | Buffer | Rea
       assertWritable(x, root);
       const dir = openParent(x, root, parent, options.mkdirs === true);
       try {
-        const owner = { uid: hostId(root.map, options.uid ?? 0, "uid"), gid: hostId(root.map, options.gid ?? 0, "gid") };
+        const owner = { uid: options.uid ?? 0, gid: options.gid ?? 0 };
         let fd: number;
         let created = false;
         try {
-          fd = native().filesOpenat2(dir, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600, ONE, owner.uid, owner.gid);
+          fd = root.ops.openat2(dir, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600, ONE, owner);
           created = true;
         } catch (e) {
           if (codeOf(e) !== "EEXIST") fail(x, "open", e);
-          const p = step(x, "open", () => native().filesOpenat2(dir, base, O_PATH | O_NOFOLLOW, 0, ONE));
+          const p = step(x, "open", () => root.ops.openat2(dir, base, O_PATH | O_NOFOLLOW, 0, ONE));
           try {
             fd = reopenRegular(x, root, p, O_WRONLY | O_TRUNC);
           } finally {
@@ -206,15 +239,15 @@ export async function pushFile(c: ContainerHandle, source: string | Buffer | Rea
         try {
           await pipeline(input, createWriteStream("", { fd, autoClose: false })).catch((e) => fail(x, "write", e));
           // Owner, then mode: chown clears setuid and setgid bits.
+          // (-1 keeps an existing file's owner or group.)
           if (created || options.uid !== undefined || options.gid !== undefined) {
-            const st = fstatSync(fd);
-            step(x, "chown", () => fchownSync(fd, options.uid !== undefined || created ? owner.uid : st.uid, options.gid !== undefined || created ? owner.gid : st.gid));
+            step(x, "chown", () => root.ops.chown(fd, options.uid !== undefined || created ? owner.uid : -1, options.gid !== undefined || created ? owner.gid : -1));
           }
-          if (created || options.mode !== undefined) step(x, "chmod", () => fchmodSync(fd, options.mode ?? 0o644));
+          if (created || options.mode !== undefined) step(x, "chmod", () => root.ops.chmod(fd, options.mode ?? 0o644));
         } catch (e) {
           if (created) {
             try {
-              native().filesUnlinkat(dir, base, false);
+              root.ops.unlinkat(dir, base, false);
             } catch {
               /* leave it: the error below says what happened */
             }
@@ -236,7 +269,7 @@ export async function pushFile(c: ContainerHandle, source: string | Buffer | Rea
 async function openForRead(x: Ctx): Promise<{ fd: number; stat: FileStat }> {
   const { norm } = normalize(x);
   return withRoot(x, async (root) => {
-    const p = step(x, "open", () => native().filesOpenat2(root.fd, norm, O_PATH, 0, IN_ROOT));
+    const p = step(x, "open", () => root.ops.openat2(root.fd, norm, O_PATH, 0, IN_ROOT));
     try {
       const stat = statFd(x, root, p);
       return { fd: reopenRegular(x, root, p, O_RDONLY), stat };
@@ -302,11 +335,11 @@ export async function stat(c: ContainerHandle, containerPath: string, options: {
   const { norm, parent, base } = normalize(x);
   return withRoot(x, async (root) => {
     let fd: number;
-    if (options.follow || !base) fd = step(x, "open", () => native().filesOpenat2(root.fd, norm, O_PATH, 0, IN_ROOT));
+    if (options.follow || !base) fd = step(x, "open", () => root.ops.openat2(root.fd, norm, O_PATH, 0, IN_ROOT));
     else {
       const dir = openDir(x, root, parent);
       try {
-        fd = step(x, "open", () => native().filesOpenat2(dir, base, O_PATH | O_NOFOLLOW, 0, ONE));
+        fd = step(x, "open", () => root.ops.openat2(dir, base, O_PATH | O_NOFOLLOW, 0, ONE));
       } finally {
         closeSync(dir);
       }
@@ -324,7 +357,7 @@ export async function readdir(c: ContainerHandle, containerPath: string): Promis
   const x: Ctx = { c, op: "readdir", path: containerPath };
   const { norm } = normalize(x);
   return withRoot(x, async (root) => {
-    const dir = step(x, "open", () => native().filesOpenat2(root.fd, norm, O_RDONLY | O_DIRECTORY, 0, IN_ROOT));
+    const dir = step(x, "open", () => root.ops.openat2(root.fd, norm, O_RDONLY | O_DIRECTORY, 0, IN_ROOT));
     try {
       // /proc/self/fd/N names exactly the directory opened above.
       const names = await fsp.readdir(`/proc/self/fd/${dir}`).catch((e) => fail(x, "readdir", e));
@@ -332,7 +365,7 @@ export async function readdir(c: ContainerHandle, containerPath: string): Promis
       for (const name of names.sort()) {
         let fd: number;
         try {
-          fd = native().filesOpenat2(dir, name, O_PATH | O_NOFOLLOW, 0, ONE);
+          fd = root.ops.openat2(dir, name, O_PATH | O_NOFOLLOW, 0, ONE);
         } catch (e) {
           if (codeOf(e) === "ENOENT") continue; // removed meanwhile
           fail(x, "open", e);
@@ -366,10 +399,10 @@ export async function mkdir(c: ContainerHandle, containerPath: string, options: 
     const dir = openParent(x, root, parent, options.recursive === true);
     try {
       try {
-        native().filesMkdirat(dir, base, 0o700, hostId(root.map, options.uid ?? 0, "uid"), hostId(root.map, options.gid ?? 0, "gid"));
+        root.ops.mkdirat(dir, base, 0o700, { uid: options.uid ?? 0, gid: options.gid ?? 0 });
       } catch (e) {
         if (codeOf(e) === "EEXIST" && options.recursive) {
-          const p = step(x, "open", () => native().filesOpenat2(dir, base, O_PATH | O_NOFOLLOW, 0, ONE));
+          const p = step(x, "open", () => root.ops.openat2(dir, base, O_PATH | O_NOFOLLOW, 0, ONE));
           try {
             if (statFd(x, root, p).type === "directory") return;
           } finally {
@@ -378,9 +411,9 @@ export async function mkdir(c: ContainerHandle, containerPath: string, options: 
         }
         fail(x, "mkdir", e);
       }
-      const fd = step(x, "open", () => native().filesOpenat2(dir, base, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0, ONE));
+      const fd = step(x, "open", () => root.ops.openat2(dir, base, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0, ONE));
       try {
-        step(x, "chmod", () => chmodFd(fd, options.mode ?? 0o755));
+        step(x, "chmod", () => root.ops.chmod(fd, options.mode ?? 0o755));
       } finally {
         closeSync(fd);
       }
@@ -405,7 +438,7 @@ export async function rm(c: ContainerHandle, containerPath: string, options: { r
       assertWritable(x, root);
       const dir = openDir(x, root, parent);
       try {
-        await removeAt(x, dir, base, options.recursive === true);
+        await removeAt(x, root, dir, base, options.recursive === true);
       } finally {
         closeSync(dir);
       }
@@ -417,21 +450,21 @@ export async function rm(c: ContainerHandle, containerPath: string, options: { r
 }
 
 /** unlinkat, and for a directory (EISDIR) its contents first, each level opened below the last without following anything. */
-async function removeAt(x: Ctx, dir: number, name: string, recursive: boolean): Promise<void> {
+async function removeAt(x: Ctx, root: Root, dir: number, name: string, recursive: boolean): Promise<void> {
   try {
-    native().filesUnlinkat(dir, name, false);
+    root.ops.unlinkat(dir, name, false);
     return;
   } catch (e) {
     if (codeOf(e) !== "EISDIR") fail(x, "unlink", e);
   }
   if (recursive) {
-    const sub = step(x, "open", () => native().filesOpenat2(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, ONE | RESOLVE.NO_XDEV));
+    const sub = step(x, "open", () => root.ops.openat2(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, ONE | RESOLVE.NO_XDEV));
     try {
       const names = await fsp.readdir(`/proc/self/fd/${sub}`).catch((e) => fail(x, "readdir", e));
-      for (const n of names) await removeAt(x, sub, n, true);
+      for (const n of names) await removeAt(x, root, sub, n, true);
     } finally {
       closeSync(sub);
     }
   }
-  step(x, "rmdir", () => native().filesUnlinkat(dir, name, true));
+  step(x, "rmdir", () => root.ops.unlinkat(dir, name, true));
 }

@@ -182,6 +182,7 @@ export async function startContainer(c: ContainerHandle, options: StartOptions):
         cgroupPath,
         ...(plan.uidMap ? { uidMap: plan.uidMap } : {}),
         ...(plan.gidMap ? { gidMap: plan.gidMap } : {}),
+        ...(plan.lock ? { lock: plan.lock } : {}),
       };
       let res: SpawnResult;
       let network: Attached | undefined;

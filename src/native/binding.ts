@@ -28,6 +28,12 @@ export interface PausedSpawn {
   paused: object;
 }
 
+/** See `SpawnOptions.lock`. */
+export interface SpawnLock {
+  dir: string;
+  binds: { source: string; recursive: boolean; isDir: boolean }[];
+}
+
 export interface SpawnOptions {
   /** CLONE_NEW* flags for the first child. */
   cloneFlags: number;
@@ -36,6 +42,13 @@ export interface SpawnOptions {
   uidMap?: string;
   gidMap?: string;
   denySetgroups?: boolean;
+  /**
+   * Read-only host binds the container's root must not be able to make
+   * writable: the child is cloned from a mount namespace of the host's user
+   * namespace in which each is mounted read-only at `<dir>/<index>`, so its
+   * copy of them is locked by the kernel (native/lock-mounts.h).
+   */
+  lock?: SpawnLock;
   /**
    * Stop once the child exists and its id maps are written, before it runs
    * any op: the promise resolves with a PausedSpawn, and `resume(paused,
@@ -143,6 +156,12 @@ export interface NativeBinding {
   /** readlinkat(2): a symlink's text (`name` "" with an O_PATH fd of the link itself). */
   filesReadlinkat(dirfd: number, name: string): string;
   /**
+   * One files-API call (native/child/fileop.h's `kind`) made by a helper
+   * that joined the user namespace of the init `pidfd` as its root; an fd it
+   * opens is the caller's. Ids are the container's.
+   */
+  filesAsContainer(pidfd: number, kind: number, dirfd: number, path: string, flags: number, mode: number, resolve: number, uid: number, gid: number): number;
+  /**
    * A detached overlay mount (fsopen/fsconfig/fsmount), in no mount table:
    * gone when its last fd closes. `lower` is a path or the fd of a detached
    * (e.g. idmapped) tree. Errors carry the kernel's fsconfig log in `log`.
@@ -184,6 +203,7 @@ export const PARENT_STEPS: Record<number, string> = {
   [-6]: "pidfd",
   [-7]: "plan",
   [-8]: "setgroups",
+  [-9]: "lock-mounts",
 };
 
 let binding: NativeBinding | undefined;

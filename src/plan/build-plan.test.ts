@@ -94,17 +94,38 @@ describe("buildInitPlan", () => {
   it("takes bind sources before pivot_root and attaches them after, read-only when asked", () => {
     const p = plan({ mounts: [{ type: "bind", source: "/data", target: "/srv", readonly: true }, { type: "bind", source: "/run/x.sock", target: "/x.sock" }, { type: "bind", source: "/missing", target: "/m", optional: true }] });
     const pivot = indexOf(p.ops, (o) => o.kind === "pivot-root");
-    const take = indexOf(p.ops, (o) => o.kind === "open-tree" && o.source === "/data");
+    const take = indexOf(p.ops, (o) => o.kind === "open-tree" && o.source === "/run/x.sock");
     const attach = indexOf(p.ops, (o) => o.kind === "move-mount" && o.target === "/srv");
+    expect(take).toBeGreaterThanOrEqual(0);
     expect(take).toBeLessThan(pivot);
     expect(attach).toBeGreaterThan(pivot);
     expect(p.ops[attach]).toMatchObject({ mkdir: true, mkfile: false });
-    expect(p.ops[attach + 1]).toMatchObject({ kind: "mount-setattr", target: "/srv", set: 1, recursive: true });
     expect(p.ops.find((o) => o.kind === "move-mount" && o.target === "/x.sock")).toMatchObject({ mkfile: true });
     expect(p.ops.some((o) => o.kind === "open-tree" && o.source === "/missing")).toBe(false);
     // Slots are unique.
     const slots = p.ops.filter((o) => o.kind === "open-tree").map((o) => (o as { slot: number }).slot);
     expect(new Set(slots).size).toBe(slots.length);
+  });
+
+  it("takes read-only host binds from where the parent locked them when there is a user namespace", () => {
+    const mounts = [{ type: "bind" as const, source: "/data", target: "/srv", readonly: true }];
+    const p = plan({ mounts });
+    const i = p.lock!.binds.findIndex((b) => b.source === "/data");
+    expect(p.lock).toMatchObject({ dir: "/state/t/locked" });
+    expect(p.lock!.binds[i]).toEqual({ source: "/data", recursive: true, isDir: true });
+    const take = p.ops.find((o) => o.kind === "open-tree" && o.source === `/state/t/locked/${i}`);
+    expect(take).toMatchObject({ recursive: true });
+    expect(p.ops.some((o) => o.kind === "open-tree" && o.source === "/data")).toBe(false);
+    // Already read-only, and locked: nothing for the child to set.
+    expect(p.ops.some((o) => o.kind === "mount-setattr" && o.target === "/srv")).toBe(false);
+    // Without a user namespace nothing can be locked against the container's
+    // root (it is the host's): the child binds and sets read-only itself.
+    const priv = plan({ mounts, namespaces: { user: false } });
+    expect(priv.lock).toBeUndefined();
+    const attach = indexOf(priv.ops, (o) => o.kind === "move-mount" && o.target === "/srv");
+    expect(priv.ops[attach + 1]).toMatchObject({ kind: "mount-setattr", target: "/srv", set: 1, recursive: true });
+    // Read-write binds are never staged.
+    expect(plan({ mounts: [{ type: "bind", source: "/data", target: "/srv" }] }).lock).toBeUndefined();
   });
 
   it("builds an overlay root in the state directory and a read-only root when asked", () => {
@@ -121,7 +142,7 @@ describe("buildInitPlan", () => {
   it("shares the host's /sys read-only when sharing its network in a user namespace", () => {
     const p = plan({ namespaces: { net: false } });
     expect(p.ops.some((o) => o.kind === "mount" && o.fstype === "sysfs")).toBe(false);
-    expect(p.ops.find((o) => o.kind === "open-tree" && o.source === "/sys")).toMatchObject({ recursive: true });
+    expect(p.lock!.binds).toContainEqual({ source: "/sys", recursive: true, isDir: true });
     expect(kinds(p.ops)).not.toContain("link-up");
   });
 

@@ -11,6 +11,7 @@ import { idMapLine } from "../linux/ids.js";
 import type { EffectiveConfig } from "./effective.js";
 import { HOST_ROOT_CAP_DROP } from "../config/defaults.js";
 import { capabilityMask, capabilityName } from "../linux/caps.js";
+import type { SpawnLock } from "../native/binding.js";
 import { PLAN_ABI } from "./encode.js";
 import { CLONE, MOUNT_ATTR, MS, type Op } from "./ops.js";
 import { rootfsPlan } from "./rootfs.js";
@@ -57,6 +58,11 @@ export interface SpawnPlan {
    * may not create.
    */
   pass?: { source: string; recursive: boolean; idmap: true }[];
+  /**
+   * Read-only host binds the parent mounts where the kernel locks them
+   * (`SpawnOptions.lock`); the plan's open-tree ops take them from there.
+   */
+  lock?: SpawnLock;
 }
 
 const UNLIMITED = 0xffffffffffffffffn;
@@ -218,6 +224,12 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
   const rp = rootfsPlan(r, input.stateDir, ns.user, idmapSource !== undefined ? passSlot(idmapSource, true) : undefined);
   ops.push(...rp.pre);
   let slot = 0;
+  // A read-only bind made in this user namespace is not locked: its root
+  // could remount it read-write. With a user namespace, the parent binds
+  // each read-only host source in a mount namespace of the host's user
+  // namespace and clones this process from there; the kernel locks the
+  // copies' flags (mount_namespaces(7)), and open_tree keeps the lock.
+  const lock: SpawnLock = { dir: `${input.stateDir}/locked`, binds: [] };
   /** open_tree now; returns the ops that attach it after pivot_root. */
   const takeHost = (
     source: string,
@@ -227,9 +239,12 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
     const s = slot++;
     const optional = o.optional ?? false;
     const create = o.create ?? true;
-    ops.push({ kind: "open-tree", source, slot: s, recursive: o.recursive, optional });
+    const locked = o.readonly && ns.user;
+    if (locked) lock.binds.push({ source, recursive: o.recursive, isDir: o.isDir });
+    const from = locked ? `${lock.dir}/${lock.binds.length - 1}` : source;
+    ops.push({ kind: "open-tree", source: from, slot: s, recursive: o.recursive, optional });
     const attach: Op[] = [{ kind: "move-mount", slot: s, source, target, mkdir: create && o.isDir, mkfile: create && !o.isDir, optional }];
-    if (o.readonly) attach.push({ kind: "mount-setattr", target, set: MOUNT_ATTR.RDONLY, recursive: o.recursive, optional });
+    if (o.readonly && !locked) attach.push({ kind: "mount-setattr", target, set: MOUNT_ATTR.RDONLY, recursive: o.recursive, optional });
     return attach;
   };
   const rootBinds = rp.hostBinds.flatMap((b) => takeHost(b.source, b.target, { ...b, isDir: true }));
@@ -363,7 +378,12 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
     }),
   );
 
-  const plan: SpawnPlan = { ops, cloneFlags: cloneFlagsOf(ns), ...(pass.length ? { pass } : {}) };
+  const plan: SpawnPlan = {
+    ops,
+    cloneFlags: cloneFlagsOf(ns),
+    ...(pass.length ? { pass } : {}),
+    ...(lock.binds.length ? { lock } : {}),
+  };
   if (ns.user && idmap) {
     plan.uidMap = idMapLine(idmap, "uid");
     plan.gidMap = idMapLine(idmap, "gid");

@@ -1,0 +1,32 @@
+#ifndef WARREN_LOCK_MOUNTS_H
+#define WARREN_LOCK_MOUNTS_H
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace warren {
+
+// A host directory or file the container gets read-only, for good.
+struct LockedBind {
+  std::string source;
+  bool recursive = true;
+  bool is_dir = true;
+};
+
+// Runs clone_fn on a short-lived thread with a mount namespace of its own,
+// owned by the host's user namespace, in which every bind is mounted
+// read-only at <dir>/<index> (on a tmpfs only that namespace sees). A child
+// cloned there with CLONE_NEWUSER | CLONE_NEWNS gets a copy made for a less
+// privileged user namespace, in which the kernel locks those flags
+// (MNT_LOCK_READONLY, ...): container root cannot make them writable, and a
+// clone of them (open_tree) stays locked. Returns clone_fn's result, or
+// -errno of the staging step that failed (*stage_failed is then true).
+long CloneWithLockedBinds(const std::string &dir, const std::vector<LockedBind> &binds,
+                          const std::function<long()> &clone_fn, bool *stage_failed);
+
+}  // namespace warren
+
+#endif
