@@ -21,6 +21,7 @@ import { native } from "../native/binding.js";
 import { removeManagedNetwork } from "../network/manager.js";
 import type { NicInput } from "../config/nic.js";
 import type { EffectiveConfig } from "../plan/effective.js";
+import { setConfig, type ConfigPatch } from "./configure.js";
 import { cloneSeed, createContainer } from "./create.js";
 import { destroyContainer } from "./destroy.js";
 import { execInContainer, execOutput, type ExecOptions, type ExecOutput, type ExecProcess } from "./exec.js";
@@ -304,6 +305,22 @@ export class Container implements AsyncDisposable {
       if (codeOf(e) === "ESRCH") return; // exited meanwhile
       throw new HostError(`send ${signalName(n)} to container "${this.name}"`, codeOf(e), { container: this.name, syscall: "pidfd_send_signal" });
     }
+  }
+
+  /**
+   * Changes keys of a stopped container's config that a start reads afresh
+   * (`hostname`, `domainname`, `env`, `cwd`, `user`, `haltSignal`,
+   * `stopTimeout`, `onReboot`); a key set to `undefined` goes back to its
+   * default. Limits change live with {@link Container.setLimits}.
+   *
+   * @example
+   * ```ts
+   * await c.setConfig({ hostname: "web1", env: { MODE: "prod" } });
+   * ```
+   */
+  async setConfig(patch: ConfigPatch): Promise<void> {
+    this.#h.assertNotDestroyed("setConfig");
+    await setConfig(this.#h, patch);
   }
 
   /**
