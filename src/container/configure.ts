@@ -10,11 +10,11 @@ import { withLock } from "../linux/lock.js";
 import type { ContainerHandle } from "./handle.js";
 import { isLive } from "./state.js";
 
-/** The keys {@link setConfig} changes. */
-export const SETTABLE_KEYS = ["hostname", "domainname", "env", "cwd", "user", "haltSignal", "stopTimeout", "onReboot"] as const;
+/** What `Container.setConfig` takes: a key set to `undefined` goes back to its default. */
+export type ConfigPatch = Partial<Pick<ContainerConfig, "hostname" | "domainname" | "env" | "cwd" | "user" | "haltSignal" | "stopTimeout" | "onReboot">>;
 
-/** What `setConfig` takes: a key set to `undefined` goes back to its default. */
-export type ConfigPatch = Partial<Pick<ContainerConfig, (typeof SETTABLE_KEYS)[number]>>;
+/** The keys of {@link ConfigPatch}, checked at run time (a JavaScript caller may pass any). */
+const SETTABLE_KEYS: readonly (keyof ConfigPatch)[] = ["hostname", "domainname", "env", "cwd", "user", "haltSignal", "stopTimeout", "onReboot"];
 
 /**
  * Validates each key of `patch` as the schema does at create, then writes
