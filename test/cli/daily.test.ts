@@ -5,17 +5,15 @@
  * clone, rename, export/import, config, shell on a pty, restart, list,
  * stop, destroy.
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { resolveRuntime } from "../../src/config/runtime.js";
-import { detectCgroupHost } from "../../src/cgroup/cgroup2.js";
 import { ociLayoutFromDirectory } from "../../src/image/from-directory.js";
-import { Container, ImageStore } from "../../src/index.js";
-import { cliArgv, cliFor, runArgv, type CliResult } from "../helpers/cli.js";
+import { ImageStore } from "../../src/index.js";
+import { cliArgv, cliFor, removeRoot, runArgv, type CliResult } from "../helpers/cli.js";
 import { rootfs } from "../helpers/env.js";
 
 const IDLE = "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done";
@@ -39,16 +37,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  try {
-    for (const c of await Container.list({ root })) {
-      await c.stop({ timeout: 0 }).catch(() => undefined);
-      await c.destroy({ force: true }).catch(() => undefined);
-    }
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  const cg = join(detectCgroupHost().mount, resolveRuntime({ root }).cgroupParent);
+  const cg = await removeRoot(root, tmp);
+  // Destroying the last container of a root removes its cgroup subtree too.
   expect(existsSync(cg), cg).toBe(false);
 }, 60_000);
 

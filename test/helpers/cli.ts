@@ -1,6 +1,11 @@
 /** Runs the `warren` CLI for real, as a subprocess (`node --import tsx src/cli/main.ts`), against a given state root. */
 import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
+
+import { detectCgroupHost } from "../../src/cgroup/cgroup2.js";
+import { resolveRuntime } from "../../src/config/runtime.js";
+import { Container } from "../../src/index.js";
 
 export const repo = resolve(import.meta.dirname, "../..");
 
@@ -38,4 +43,21 @@ export function runArgv(argv: readonly string[], options: { input?: string; env?
 /** A runner of `warren <command> ...` for one state root. */
 export function cliFor(root: string) {
   return (command: string, args: readonly string[], options?: { input?: string; env?: Record<string, string> }) => runArgv(cliArgv(root, command, args), options);
+}
+
+/**
+ * After a CLI test file: stops and destroys every container under `root`,
+ * removes `root` and `dirs`, and returns the root's cgroup subtree, which
+ * destroying its last container must have removed (the caller expects it gone).
+ */
+export async function removeRoot(root: string, ...dirs: string[]): Promise<string> {
+  try {
+    for (const c of await Container.list({ root })) {
+      await c.stop({ timeout: 0 }).catch(() => undefined);
+      await c.destroy({ force: true }).catch(() => undefined);
+    }
+  } finally {
+    for (const d of [root, ...dirs]) rmSync(d, { recursive: true, force: true });
+  }
+  return join(detectCgroupHost().mount, resolveRuntime({ root }).cgroupParent);
 }
