@@ -39,6 +39,7 @@ export type { DirEntry, FileStat, FileType, PushOptions } from "./container/file
 export type { GroupInfo, UserInfo } from "./container/users.js";
 export type { InterfaceInfo } from "./container/network.js";
 export type { SnapshotInfo } from "./container/snapshots.js";
+export type { ConfigPatch } from "./container/configure.js";
 export type { ExportManifest, ExportOptions } from "./container/export.js";
 export type { Limits, ResolvedLimits } from "./cgroup/limits.js";
 export type { ContainerStats, Pressure } from "./cgroup/stats.js";

@@ -524,6 +524,16 @@ interface StartOptions {
 }
 
 /**
+ * Changing a stopped container's recorded config, for the keys that a
+ * start reads afresh and nothing on disk was made from (the rootfs, id
+ * range, mounts and NICs were; limits change live through setLimits).
+ * @module
+ */
+
+/** What `Container.setConfig` takes: a key set to `undefined` goes back to its default. */
+type ConfigPatch = Partial<Pick<ContainerConfig, "hostname" | "domainname" | "env" | "cwd" | "user" | "haltSignal" | "stopTimeout" | "onReboot">>;
+
+/**
  * The options of `exec()` and `execOutput()`: their zod schema, apart from
  * `exec.ts` so that loading the container module does not load zod (exec
  * imports this on its first call; see docs/cli.md, "Start-up time").
@@ -1192,8 +1202,6 @@ interface GroupInfo {
  */
 declare class Container implements AsyncDisposable {
     #private;
-    /** The container's name (unique under its runtime root). */
-    readonly name: string;
     private constructor();
     /**
      * Creates a container (state directory, id range, rootfs skeleton for the
@@ -1217,6 +1225,8 @@ declare class Container implements AsyncDisposable {
      * bridge and its nftables table go too. Returns the names it cleaned.
      */
     static gc(options?: RuntimeOptions): Promise<string[]>;
+    /** The container's name (unique under its runtime root; changed by {@link Container.rename}). */
+    get name(): string;
     /** `created`, `running`, `frozen` or `stopped`. */
     get state(): Status;
     /** Host pid of the init while running. */
@@ -1272,6 +1282,18 @@ declare class Container implements AsyncDisposable {
     /** Sends a signal to the init. */
     kill(signal?: NodeJS.Signals | string | number): Promise<void>;
     /**
+     * Changes keys of a stopped container's config that a start reads afresh
+     * (`hostname`, `domainname`, `env`, `cwd`, `user`, `haltSignal`,
+     * `stopTimeout`, `onReboot`); a key set to `undefined` goes back to its
+     * default. Limits change live with {@link Container.setLimits}.
+     *
+     * @example
+     * ```ts
+     * await c.setConfig({ hostname: "web1", env: { MODE: "prod" } });
+     * ```
+     */
+    setConfig(patch: ConfigPatch): Promise<void>;
+    /**
      * Changes cgroup limits, live when the container runs, and keeps them for
      * later starts. Each section replaces the fields it names
      * (`{memory: {max: "1GiB"}}` leaves `memory.high` as it was). Returns the
@@ -1317,6 +1339,30 @@ declare class Container implements AsyncDisposable {
      * one's changes, shifted to its own id range. Nothing of the image is copied.
      */
     clone(newName: string): Promise<Container>;
+    /**
+     * Renames the stopped container (a running one is a {@link StateError}):
+     * its state directory, record, id range and address leases move to
+     * `newName`; addresses and MACs stay. A hostname left to the default
+     * follows the new name at the next start.
+     *
+     * @example
+     * ```ts
+     * await c.rename("web-old");
+     * ```
+     */
+    rename(newName: string): Promise<void>;
+    /**
+     * Drops the stopped container's own files and gives it its image's tree
+     * again, as at create; name, config, id range, NICs and snapshots stay.
+     * Image-based containers only.
+     *
+     * @example
+     * ```ts
+     * await c.stop();
+     * await c.rebuild();
+     * ```
+     */
+    rebuild(): Promise<void>;
     /**
      * Writes the container to a tarball: its config, its own tree (the
      * overlay's upper layer, the whole btrfs root, or a directory container's
@@ -1471,4 +1517,4 @@ type CapabilityName = (typeof CAPABILITIES)[number];
 
 type Compression = "none" | "gzip" | "xz" | "zstd" | "bzip2" | "lz4";
 
-export { type BuildOptions, type BuildProgress, type CapabilityName, CgroupControllerUnavailable, type CgroupEvent, type CgroupHost, type Compression, ConfigError, type ConfigIssue, ConsoleStream, Container, type ContainerConfig, type ContainerEvent, type ContainerStats, DecompressionError, type DeviceNode, type DeviceRule, DigestMismatchError, type DirEntry, type DistroSpec, type EffectiveConfig, type ExecOptions, type ExecOutput, type ExecProcess, type ExitStatus, type ExportManifest, type ExportOptions, type FileStat, type FileType, type GroupInfo, HostError, type HostInfo, type IdMap, type ImageConfig, ImageError, type ImageInfo, ImageStore, type ImportLxcOptions, type ImportOciOptions, type InitKind, type InterfaceInfo, type Limits, type LxcImageFiles, type LxcMetadata, MissingToolError, type MountConfig, NativeLoadError, type NicConfig, type NicInput, NotFoundError, type Platform, type PortConfig, type Pressure, ProcessExitError, type PullOptions, type PullProgress, type PushOptions, ReadyTimeoutError, RegistryError, type RegistryOptions, type ResolvedConfig, type ResolvedLimits, type RuntimeOptions, SetupError, type SnapshotInfo, type StartOptions, StateError, type Status, type StdioMode, type StdioTarget, type StopOptions, type StopReason, type StorageKind, UnknownSyscallError, UnsupportedCompressionError, type UserInfo, WarrenError, host };
+export { type BuildOptions, type BuildProgress, type CapabilityName, CgroupControllerUnavailable, type CgroupEvent, type CgroupHost, type Compression, ConfigError, type ConfigIssue, type ConfigPatch, ConsoleStream, Container, type ContainerConfig, type ContainerEvent, type ContainerStats, DecompressionError, type DeviceNode, type DeviceRule, DigestMismatchError, type DirEntry, type DistroSpec, type EffectiveConfig, type ExecOptions, type ExecOutput, type ExecProcess, type ExitStatus, type ExportManifest, type ExportOptions, type FileStat, type FileType, type GroupInfo, HostError, type HostInfo, type IdMap, type ImageConfig, ImageError, type ImageInfo, ImageStore, type ImportLxcOptions, type ImportOciOptions, type InitKind, type InterfaceInfo, type Limits, type LxcImageFiles, type LxcMetadata, MissingToolError, type MountConfig, NativeLoadError, type NicConfig, type NicInput, NotFoundError, type Platform, type PortConfig, type Pressure, ProcessExitError, type PullOptions, type PullProgress, type PushOptions, ReadyTimeoutError, RegistryError, type RegistryOptions, type ResolvedConfig, type ResolvedLimits, type RuntimeOptions, SetupError, type SnapshotInfo, type StartOptions, StateError, type Status, type StdioMode, type StdioTarget, type StopOptions, type StopReason, type StorageKind, UnknownSyscallError, UnsupportedCompressionError, type UserInfo, WarrenError, host };

@@ -8,6 +8,7 @@ import { MANAGED_CONTROLLERS, unavailableReason } from "../cgroup/apply.js";
 import { formatBytes } from "../cgroup/units.js";
 import type { ContainerStats } from "../cgroup/stats.js";
 import { Container } from "../container/container.js";
+import { StateError } from "../errors.js";
 import { host as hostInfo } from "../host.js";
 import {
   COMMON_OPTIONS,
@@ -19,26 +20,12 @@ import {
   splitArgs,
   stateRoot,
   UsageError,
-  type OptionSpec,
-  type SplitArgs,
   WAIT_OPTIONS,
 } from "./args.js";
 import { errorText, EXIT_FAILURE } from "./exit.js";
 import { formatTable, printWarnings, type Io } from "./io.js";
+import { named } from "./named.js";
 import { USAGE } from "./usage.js";
-
-/** Parses a command that takes exactly one container name; `undefined` after printing help. */
-function named(command: string, argv: string[], options: OptionSpec, io: Io): (SplitArgs & { name: string; root: string }) | undefined {
-  const parsed = splitArgs(argv, { ...COMMON_OPTIONS, ...options }, 1, command);
-  if (parsed.values.help) {
-    io.out(USAGE[command]!);
-    return undefined;
-  }
-  const name = parsed.positionals[0];
-  if (name === undefined) throw new UsageError("missing container name", command);
-  if (parsed.command.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.command[0])}`, command);
-  return { ...parsed, name, root: stateRoot(parsed.values) };
-}
 
 export async function startCommand(argv: string[], io: Io): Promise<number> {
   const a = named("start", argv, WAIT_OPTIONS, io);
@@ -162,7 +149,33 @@ export async function destroyCommand(argv: string[], io: Io): Promise<number> {
   const a = named("destroy", argv, { force: { type: "boolean", short: "f" } }, io);
   if (!a) return 0;
   const c = await Container.get(a.name, { root: a.root });
-  await c.destroy({ force: a.values.force === true });
+  try {
+    await c.destroy({ force: a.values.force === true });
+  } catch (e) {
+    // The library's message names its option ({force: true}); here it is a flag.
+    if (e instanceof StateError && e.op === "destroy" && e.state === "running") {
+      throw new StateError(`container "${c.name}" is running; stop it first, or destroy it with -f (\`warren destroy -f ${c.name}\`)`, "destroy", "running", { container: c.name });
+    }
+    throw e;
+  }
+  io.out(c.name);
+  return 0;
+}
+
+/** `warren restart`: stop (graceful, then kill), then start again in the background. */
+export async function restartCommand(argv: string[], io: Io): Promise<number> {
+  const a = named("restart", argv, { ...WAIT_OPTIONS, "stop-timeout": { type: "string" } }, io);
+  if (!a) return 0;
+  const timeout = parseCount(a.values["stop-timeout"] as string | undefined, "--stop-timeout");
+  const wait = parseWait(a.values);
+  const c = await Container.get(a.name, { root: a.root });
+  await c.stop(timeout !== undefined ? { timeout } : {});
+  try {
+    await c.start(wait);
+  } finally {
+    c.unref();
+  }
+  printWarnings(io, c.warnings);
   io.out(c.name);
   return 0;
 }

@@ -1,7 +1,9 @@
 /**
  * The `warren` command line: `warren run -- CMD`, `create`, `start`, `stop`,
  * `kill`, `destroy`, `exec`, `console`, `console-log`, `events`, `freeze`,
- * `unfreeze`, `set`, `stats`, `list`, `info`, `network`, `nic`, `gc`, `image`. Built by tsup into
+ * `unfreeze`, `set`, `stats`, `list`, `info`, `network`, `nic`, `gc`, `image`,
+ * `restart`, `file`, `snapshot`, `copy` (`clone`), `rename`, `export`,
+ * `import`, `config`, `shell`. Built by tsup into
  * `dist/cli/main.js` (the package's bin), which runs {@link main} itself.
  * @module
  */
@@ -57,6 +59,16 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   nic: async () => (await import("./network.js")).nicCommand,
   gc: async () => (await import("./network.js")).gcCommand,
   image: async () => (await import("./image.js")).imageCommand,
+  restart: async () => (await import("./commands.js")).restartCommand,
+  file: async () => (await import("./file.js")).fileCommand,
+  snapshot: async () => (await import("./snapshot.js")).snapshotCommand,
+  copy: async () => (await import("./manage.js")).copyCommand,
+  clone: async () => (await import("./manage.js")).copyCommand,
+  rename: async () => (await import("./manage.js")).renameCommand,
+  export: async () => (await import("./manage.js")).exportCommand,
+  import: async () => (await import("./manage.js")).importCommand,
+  config: async () => (await import("./configure.js")).configCommand,
+  shell: async () => (await import("./shell.js")).shellCommand,
 };
 
 /**
@@ -105,7 +117,7 @@ export async function main(argvIn: readonly string[], io: Io = processIo): Promi
     const command = await load();
     return await command(rest, io);
   } catch (e) {
-    const topic = first === "ls" ? "list" : first;
+    const topic = first === "ls" ? "list" : first === "clone" ? "copy" : first;
     io.err(errorText(e, topic !== undefined && Object.hasOwn(USAGE, topic) ? topic : undefined));
     return exitCodeOf(e);
   }

@@ -94,6 +94,8 @@ describe("CLI start-up", () => {
     ["ls --json", ["ls", "--json"]],
     ["info", ["info"]],
     ["--help", ["--help"]],
+    ["config show", ["config", "show", "probe"]],
+    ["config show --expanded --json", ["config", "show", "--expanded", "--json", "probe"]],
   ])("%s loads no zod", (_label, args) => {
     const r = cli(...args);
     expect(r.stderr).toBe("");

@@ -231,6 +231,108 @@ Options:
   --json                   one JSON object per line, with "time"
 
 ${COMMON}`,
+  restart: `Usage: warren restart [OPTIONS] NAME
+
+Stops the container (halt signal, then kill) and starts it again in the
+background; prints its name.
+
+Options:
+  --stop-timeout MS        how long the stop waits before killing (default: the container's stopTimeout)
+${WAIT_FLAGS}
+
+${COMMON}`,
+  file: `Usage: warren file push [OPTIONS] NAME SRC DEST
+       warren file pull [OPTIONS] NAME SRC DEST
+       warren file edit [OPTIONS] NAME PATH
+
+Copies files into and out of a container, running or stopped. Container
+paths are absolute and resolve inside the container's root only. Owners are
+as the container sees them (0 is its root).
+
+  push   copies the host file SRC (- for stdin) to DEST in the container; a DEST
+         ending in / is a directory (the file keeps its name). An existing file
+         keeps its owner and mode unless told; a new one is root's, 0644.
+  pull   copies the container's SRC to the host file DEST (- for stdout; an
+         existing host directory gets the file under its own name)
+  edit   pulls PATH to a temporary file, runs $VISUAL, $EDITOR or vi on it,
+         and pushes it back if it changed (owner and mode kept)
+
+Options (push):
+  --mode MODE              permission bits, octal (e.g. 0755)
+  --uid N, --gid N         owner inside the container
+  -p, --create-dirs        create missing parent directories
+
+${COMMON}`,
+  snapshot: `Usage: warren snapshot create NAME SNAPSHOT
+       warren snapshot list [--json] NAME
+       warren snapshot restore NAME SNAPSHOT
+       warren snapshot rm NAME SNAPSHOT
+
+Snapshots of a container made from an image: its changes (the overlay's
+upper layer, or its btrfs root). create freezes a running container while
+it copies; restore needs it stopped.
+
+${COMMON}`,
+  copy: `Usage: warren copy [OPTIONS] SOURCE NEW
+       warren clone [OPTIONS] SOURCE NEW
+
+Creates the container NEW on SOURCE's image with a copy of SOURCE's changes,
+in an id range of its own (bridged NICs get new addresses and MACs). A running
+SOURCE is frozen while it is copied. Image-based containers only.
+
+${COMMON}`,
+  rename: `Usage: warren rename [OPTIONS] NAME NEW
+
+Renames a stopped container (its state, snapshots, id range and addresses
+move with it). A hostname left to the default follows the new name.
+
+${COMMON}`,
+  export: `Usage: warren export [OPTIONS] NAME FILE
+
+Writes the container to the tarball FILE: its config and its own files (for
+an image-based container its changes only), owners as it sees them.
+
+Options:
+  --snapshots              include its snapshots
+  --include-image          include its image (for a host whose store lacks it)
+
+${COMMON}`,
+  import: `Usage: warren import [OPTIONS] FILE [NAME]
+
+Creates a container from warren export's tarball, as NAME (default: the
+exported name), in an id range of its own. Its image must be in the store
+unless the tarball includes it.
+
+${COMMON}`,
+  config: `Usage: warren config show [--json] [--expanded] NAME
+       warren config set [--best-effort] NAME KEY=VALUE...
+
+show prints the container's config as recorded at create (YAML; --json for
+JSON); --expanded prints what a start uses: the gaps filled in from its name,
+its image and the init found in its rootfs.
+
+set changes it. Keys, live on a running container and kept for later starts:
+  limits.memory.max  limits.memory.high  limits.memory.swapMax   SIZE or max
+  limits.cpu.max (CPUs, e.g. 0.5)  limits.cpu.weight (1-10000)  limits.cpu.cpus (0-1,3)
+  limits.pids.max  limits.io.weight
+Keys of a stopped container only (an empty VALUE goes back to the default):
+  hostname  domainname  cwd  user (UID[:GID])  haltSignal  stopTimeout (ms)
+  onReboot (restart|stop)  env.NAME (one environment variable)
+
+Options:
+  --best-effort            skip limits this host's cgroup v2 cannot apply, with a warning
+
+${COMMON}`,
+  shell: `Usage: warren shell [OPTIONS] NAME
+
+A login shell in the running container on a pseudo-terminal: the user's
+shell from the container's /etc/passwd, run with -l in their home, with
+HOME, USER, LOGNAME, SHELL and TERM set. Exits with the shell's status.
+
+Options:
+  -u, --user NAME|UID      whose shell (default root)
+
+${COMMON}`,
 };
 
 USAGE.network = `Usage: warren network [OPTIONS] NAME
@@ -346,6 +448,16 @@ Commands:
   nic       add or remove a running container's network interface
   gc        clean up after dead containers and the unused managed bridge
   image     build, pull, import, list, remove or prune images
+  restart   stop and start a container
+  shell     a login shell in a running container
+  file      push, pull or edit a container's files
+  snapshot  create, list, restore or remove a container's snapshots
+  copy, clone
+            a new container with a copy of another's changes
+  rename    rename a stopped container
+  export    write a container to a tarball
+  import    create a container from an exported tarball
+  config    show a container's config, or change it
   help      show help for a command
 
 Run 'warren COMMAND --help' for a command's options. Every command takes

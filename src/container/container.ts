@@ -21,6 +21,7 @@ import { native } from "../native/binding.js";
 import { removeManagedNetwork } from "../network/manager.js";
 import type { NicInput } from "../config/nic.js";
 import type { EffectiveConfig } from "../plan/effective.js";
+import { setConfig, type ConfigPatch } from "./configure.js";
 import { cloneSeed, createContainer } from "./create.js";
 import { destroyContainer } from "./destroy.js";
 import { execInContainer, execOutput, type ExecOptions, type ExecOutput, type ExecProcess } from "./exec.js";
@@ -32,6 +33,7 @@ import { openConsole, readConsoleLog, type ConsoleStream } from "./monitor.js";
 import { addNic, containerNetwork, removeNic, type InterfaceInfo } from "./network.js";
 import { containerEvents, containerStats, FREEZE_TIMEOUT_MS, setDeviceRules, setFrozen, setLimits, type ContainerEvent } from "./resources.js";
 import { deleteSnapshot, listSnapshots, restoreSnapshot, snapshot, withLiveTreeStill, type SnapshotInfo } from "./snapshots.js";
+import { rebuildContainer, renameContainer } from "./rename.js";
 import { startContainer, type StartOptions } from "./start.js";
 import { isLive, StateStore, type ExitStatus, type Status } from "./state.js";
 import { stopContainer, type StopOptions } from "./stop.js";
@@ -66,12 +68,9 @@ function keyOf(runtime: ResolvedRuntime, name: string): string {
  * ```
  */
 export class Container implements AsyncDisposable {
-  /** The container's name (unique under its runtime root). */
-  readonly name: string;
   readonly #h: ContainerHandle;
 
   private constructor(h: ContainerHandle) {
-    this.name = h.name;
     this.#h = h;
     h.hooks = {
       restart: (options) => startContainer(h, options),
@@ -174,6 +173,11 @@ export class Container implements AsyncDisposable {
       new CgroupTree(detectCgroupHost().mount, runtime.cgroupParent).removeSubtreeIfEmpty();
     }
     return cleaned;
+  }
+
+  /** The container's name (unique under its runtime root; changed by {@link Container.rename}). */
+  get name(): string {
+    return this.#h.name;
   }
 
   /** `created`, `running`, `frozen` or `stopped`. */
@@ -304,6 +308,22 @@ export class Container implements AsyncDisposable {
   }
 
   /**
+   * Changes keys of a stopped container's config that a start reads afresh
+   * (`hostname`, `domainname`, `env`, `cwd`, `user`, `haltSignal`,
+   * `stopTimeout`, `onReboot`); a key set to `undefined` goes back to its
+   * default. Limits change live with {@link Container.setLimits}.
+   *
+   * @example
+   * ```ts
+   * await c.setConfig({ hostname: "web1", env: { MODE: "prod" } });
+   * ```
+   */
+  async setConfig(patch: ConfigPatch): Promise<void> {
+    this.#h.assertNotDestroyed("setConfig");
+    await setConfig(this.#h, patch);
+  }
+
+  /**
    * Changes cgroup limits, live when the container runs, and keeps them for
    * later starts. Each section replaces the fields it names
    * (`{memory: {max: "1GiB"}}` leaves `memory.high` as it was). Returns the
@@ -390,6 +410,41 @@ export class Container implements AsyncDisposable {
     const nics = config.nics.map((n) => ({ ...n, ...(n.type === "bridged" ? { ipv4: undefined, mac: undefined } : {}) }));
     const h = await withLiveTreeStill(this.#h, () => createContainer(newName, { ...config, nics } as ContainerConfig, this.#h.runtime, seed));
     return Container.#register(h);
+  }
+
+  /**
+   * Renames the stopped container (a running one is a {@link StateError}):
+   * its state directory, record, id range and address leases move to
+   * `newName`; addresses and MACs stay. A hostname left to the default
+   * follows the new name at the next start.
+   *
+   * @example
+   * ```ts
+   * await c.rename("web-old");
+   * ```
+   */
+  async rename(newName: string): Promise<void> {
+    this.#h.assertNotDestroyed("rename");
+    const old = keyOf(this.#h.runtime, this.name);
+    await renameContainer(this.#h, newName);
+    if (live.get(old) === this) live.delete(old);
+    live.set(keyOf(this.#h.runtime, this.name), this);
+  }
+
+  /**
+   * Drops the stopped container's own files and gives it its image's tree
+   * again, as at create; name, config, id range, NICs and snapshots stay.
+   * Image-based containers only.
+   *
+   * @example
+   * ```ts
+   * await c.stop();
+   * await c.rebuild();
+   * ```
+   */
+  async rebuild(): Promise<void> {
+    this.#h.assertNotDestroyed("rebuild");
+    await rebuildContainer(this.#h);
   }
 
   /**

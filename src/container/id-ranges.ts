@@ -124,6 +124,19 @@ export async function releaseIdRange(root: string, container: string): Promise<v
   });
 }
 
+/**
+ * Moves the range of `from` of `root` to the name `to` (rename). Call under
+ * the root's lock, with `to` free: an entry already under `to` is a leftover
+ * and is dropped.
+ */
+export async function renameIdRange(root: string, from: string, to: string): Promise<void> {
+  const canonical = await canonicalRoot(root);
+  await update(async (file) => {
+    file.ranges = file.ranges.filter((e) => !(e.root === canonical && e.container === to));
+    for (const e of file.ranges) if (e.root === canonical && e.container === from) e.container = to;
+  });
+}
+
 /** Drops every entry whose container directory is gone; returns them. */
 export async function reclaimStaleIdRanges(): Promise<IdRangeEntry[]> {
   return update(async (file) => {

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { NAME_PATTERN } from "../config/constants.js";
 import { ConfigError, NotFoundError, StateError } from "../errors.js";
 import type { ImageRootfs } from "../rootfs/record.js";
+import { emptyDirs } from "../storage/backend.js";
 import { copyInto, deleteSubvolume, restoreRoot, snapshotSubvolume } from "../storage/btrfs.js";
 import type { ContainerHandle } from "./handle.js";
 import { FREEZE_TIMEOUT_MS, setFrozen } from "./resources.js";
@@ -114,12 +115,7 @@ export async function restoreSnapshot(c: ContainerHandle, name: string): Promise
       await restoreRoot(c.stateDir, dir);
       return;
     }
-    for (const d of [r.upper, r.work]) {
-      const st = await fsp.stat(d);
-      await fsp.rm(d, { recursive: true, force: true });
-      await fsp.mkdir(d, { mode: 0o755 });
-      await fsp.chown(d, st.uid, st.gid);
-    }
+    await emptyDirs([r.upper, r.work]);
     await copyInto(dir, r.upper);
   });
 }

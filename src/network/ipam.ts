@@ -461,6 +461,25 @@ export class LeaseStore {
     });
   }
 
+  /**
+   * Moves the lease of `from` on `network` to the key `to` (a container
+   * renamed): same addresses and MAC. Nothing if `from` has none; a lease
+   * already under `to` is a {@link StateError}.
+   */
+  async rekey(network: string, from: string, to: string): Promise<void> {
+    checkContainerKey(from);
+    checkContainerKey(to);
+    await this.update(network, false, (rec) => {
+      if (!rec || !Object.hasOwn(rec.leases, from)) return { result: undefined };
+      if (Object.hasOwn(rec.leases, to)) {
+        throw new StateError(`network ${network} already has a lease for ${JSON.stringify(to)}`, "rename", "exists");
+      }
+      rec.leases[to] = rec.leases[from]!;
+      delete rec.leases[from];
+      return { result: undefined, write: rec };
+    });
+  }
+
   /** Drops the container's leases on every network; returns the networks it had one on. */
   async releaseAll(container: string): Promise<string[]> {
     checkContainerKey(container);

@@ -133,6 +133,13 @@ export async function releaseAddresses(runtime: ResolvedRuntime, container: stri
   for (const n of names) await store.release(net.bridge, leaseKey(container, n)).catch(() => undefined);
 }
 
+/** Moves the leases of the NICs named from container `from` to `to` (rename); addresses and MACs stay. */
+export async function renameAddresses(runtime: ResolvedRuntime, from: string, to: string, names: readonly string[]): Promise<void> {
+  const net = managedNetwork(runtime);
+  const store = new LeaseStore(net.leaseDir);
+  for (const n of names) await store.rekey(net.bridge, leaseKey(from, n), leaseKey(to, n));
+}
+
 /**
  * Bridges whose NAT this process has set up, by name and ifindex: nft runs
  * as a child process (tens of ms), so it runs once per bridge and process,

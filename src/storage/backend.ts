@@ -18,7 +18,7 @@ import { supportsIdmappedMounts } from "./idmap-probe.js";
 import type { ImageInfo } from "../image/store.js";
 import type { ImageRootfs, RootfsRecord } from "../rootfs/record.js";
 import { shiftIds } from "../linux/ids.js";
-import { chooseStorage, copyInto, deleteContainerSubvolumes, imageSubvolume, makeRoot } from "./btrfs.js";
+import { chooseStorage, copyInto, deleteContainerSubvolumes, imageSubvolume, makeRoot, restoreRoot } from "./btrfs.js";
 
 export type StorageKind = "overlay" | "btrfs";
 
@@ -113,6 +113,26 @@ export async function makeImageRoot(o: {
     if (to.uid !== seed.base.uid || to.gid !== seed.base.gid) await shiftIds(r.upper, to.uid - seed.base.uid, to.gid - seed.base.gid);
   }
   return r;
+}
+
+/** Empties each directory, keeping its owner (an overlay's upper and work layers belong to the container's root). */
+export async function emptyDirs(dirs: readonly string[]): Promise<void> {
+  for (const d of dirs) {
+    const st = await fsp.stat(d);
+    await fsp.rm(d, { recursive: true, force: true });
+    await fsp.mkdir(d, { mode: 0o755 });
+    await fsp.chown(d, st.uid, st.gid);
+  }
+}
+
+/**
+ * Puts an image-based root back as a create made it (rebuild): an empty
+ * upper layer (a shifted copy of the image stays: it is the image), or a
+ * fresh btrfs root snapshotted from the image's subvolume.
+ */
+export async function resetImageRoot(r: ImageRootfs, stateDir: string, image: ImageInfo): Promise<void> {
+  if (r.storage === "btrfs") await restoreRoot(stateDir, await imageSubvolume(image.rootfs));
+  else await emptyDirs([r.upper, r.work]);
 }
 
 /** Removes what a container's storage holds beyond plain files (btrfs subvolumes), before its state directory goes. */

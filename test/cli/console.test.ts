@@ -7,14 +7,12 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
-import { resolveRuntime } from "../../src/config/runtime.js";
-import { Container } from "../../src/index.js";
-import { detectCgroupHost } from "../../src/cgroup/cgroup2.js";
+import { removeRoot } from "../helpers/cli.js";
 import { rootfs } from "../helpers/env.js";
 
 const repo = resolve(import.meta.dirname, "../..");
@@ -105,17 +103,8 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  try {
-    for (const c of await Container.list({ root })) {
-      await c.stop({ timeout: 0 }).catch(() => undefined);
-      await c.destroy({ force: true }).catch(() => undefined);
-    }
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-    rmSync(tmp, { recursive: true, force: true });
-  }
+  const cg = await removeRoot(root, tmp);
   // Destroying the last container of a root removes its cgroup subtree too.
-  const cg = join(detectCgroupHost().mount, resolveRuntime({ root }).cgroupParent);
   expect(existsSync(cg), cg).toBe(false);
 }, TIMEOUT);
 
