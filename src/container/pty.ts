@@ -5,12 +5,13 @@
  *
  * Node's `tty.ReadStream` alone does neither. It starts reading only when
  * someone reads, so a terminal nobody reads keeps its master open for good;
- * and it treats EIO, which is how a pty master reports that every slave is
+ * it treats EIO, which is how a pty master reports that every slave is
  * closed (its end of file), as an error and destroys itself, dropping what
- * it had buffered for a paused consumer.
+ * it had buffered for a paused consumer; and it ends at a read that returns
+ * 0 while the kernel still holds output.
  * @module
  */
-import { closeSync, fchownSync, constants as fsc, openSync } from "node:fs";
+import { closeSync, fchownSync, constants as fsc, openSync, readSync } from "node:fs";
 import { Duplex } from "node:stream";
 import { ReadStream } from "node:tty";
 
@@ -23,9 +24,8 @@ import { native } from "../native/binding.js";
  * flowing, so each chunk it reads is handed on at once; when our consumer
  * applies backpressure it is paused, and then it stops reading after at
  * most one chunk, which the next resume delivers before it reads again.
- * So when the kernel answers EIO (n_tty_read flushes its buffers and
- * returns EIO only once nothing is left) nothing is held in the inner
- * stream, and ending here loses no byte.
+ * So when the kernel answers EIO (once nothing is left) nothing is held
+ * in the inner stream, and ending here loses no byte.
  */
 export class PtyStream extends Duplex {
   readonly #inner: ReadStream;
@@ -40,7 +40,29 @@ export class PtyStream extends Duplex {
       if (!this.push(b) && !this.#draining) this.#inner.pause();
     });
     this.#inner.on("error", (e: NodeJS.ErrnoException) => (e.code === "EIO" ? this.push(null) : this.destroy(e)));
-    this.#inner.on("end", () => this.push(null));
+    // A master's read may return 0 once the slave is closed while the
+    // kernel still holds output (seen on 6.18: 2-9 KiB of 100 MiB in one
+    // run of three); libuv takes that 0 for end of file. Read the rest
+    // ourselves, up to EIO, before the stream closes the fd: this listener
+    // runs before the one that destroys it.
+    this.#inner.on("end", () => {
+      this.#drainKernel(master);
+      this.push(null);
+    });
+  }
+
+  #drainKernel(fd: number): void {
+    const buf = Buffer.allocUnsafe(65536);
+    for (let zeros = 0; zeros < 2; ) {
+      let n: number;
+      try {
+        n = readSync(fd, buf);
+      } catch {
+        return; // EIO: nothing left; EAGAIN: a slave was opened again
+      }
+      if (n > 0) this.push(Buffer.from(buf.subarray(0, n)));
+      zeros = n === 0 ? zeros + 1 : 0;
+    }
   }
 
   override _read(): void {
