@@ -6,20 +6,21 @@
  * the container's pid namespace, as Node's own child.
  * @module
  */
-import { closeSync, constants as fsc, openSync } from "node:fs";
+import { closeSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
-import { ReadStream } from "node:tty";
 
 import { signalName, signalNumber } from "../config/signals.js";
-import { ConfigError, HostError, ProcessExitError, StateError } from "../errors.js";
+import { ConfigError, HostError, NotFoundError, ProcessExitError, StateError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
 import { native } from "../native/binding.js";
 import { buildExecPlan, environment } from "../plan/build-plan.js";
 import { encodePlan } from "../plan/encode.js";
 import type { ContainerHandle } from "./handle.js";
 import type { ExecOptions } from "./exec-options.js";
-import { lookupUser } from "./users.js";
+import { lookupUser, type UserInfo } from "./users.js";
 import { setupError } from "./errors-map.js";
+import { stat, type FileStat } from "./files.js";
+import { openPty, type Pty } from "./pty.js";
 import { closeChildSide, destroyStreams, openStdio, type OpenedStdio } from "./stdio.js";
 import type { ExitStatus } from "./state.js";
 
@@ -58,33 +59,6 @@ function checkArgv(c: ContainerHandle, argv: readonly string[]): string[] {
   return [...argv];
 }
 
-interface Pty {
-  master: number;
-  peer: number;
-  stream: ReadStream;
-}
-
-function openPty(c: ContainerHandle, initPid: number, size: { cols?: number; rows?: number }): Pty {
-  // The container's own devpts instance, reached through the init's root:
-  // the pty then exists inside the container (as /dev/pts/N there).
-  const path = `/proc/${initPid}/root/dev/ptmx`;
-  let master: number;
-  try {
-    master = openSync(path, fsc.O_RDWR | fsc.O_NOCTTY);
-  } catch (e) {
-    throw new HostError(`open the container's pty multiplexer \`${path}\``, codeOf(e), { container: c.name, path, syscall: "open" });
-  }
-  try {
-    const peer = native().ptyPeer(master);
-    native().setWindowSize(master, size.cols ?? 80, size.rows ?? 24);
-    const stream = new ReadStream(master);
-    return { master, peer, stream };
-  } catch (e) {
-    closeSync(master);
-    throw new HostError("set up the pty", codeOf(e), { container: c.name, syscall: (e as { syscall?: string }).syscall ?? "ioctl" });
-  }
-}
-
 export async function execInContainer(c: ContainerHandle, argvIn: readonly string[], options: ExecOptions): Promise<ExecProcess> {
   const o = await parseOptions(c, options);
   const argv = checkArgv(c, argvIn);
@@ -96,15 +70,20 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
   }
   const config = c.effective();
   let user: { uid: number; gid: number; groups: number[] };
-  let loginEnv: Record<string, string> = {};
+  let account: UserInfo | undefined;
   if (o.user === undefined) user = config.user;
   else if (typeof o.user === "number") user = { uid: o.user, gid: o.user, groups: [] };
   else if (typeof o.user === "string") {
-    const u = await lookupUser(c, o.user);
-    user = { uid: u.uid, gid: u.gid, groups: u.groups };
-    // As a login would: the user's own HOME, USER, LOGNAME, SHELL (the caller's env still wins).
-    loginEnv = { HOME: u.home, USER: u.name, LOGNAME: u.name, ...(u.shell ? { SHELL: u.shell } : {}) };
+    account = await lookupUser(c, o.user);
+    user = { uid: account.uid, gid: account.gid, groups: account.groups };
   } else user = { uid: o.user.uid, gid: o.user.gid ?? o.user.uid, groups: o.user.groups ?? [] };
+  // As a login would: the user's own HOME, USER, LOGNAME, SHELL (the caller's env still wins).
+  const loginEnv = account ? { HOME: account.home, USER: account.name, LOGNAME: account.name, ...(account.shell ? { SHELL: account.shell } : {}) } : {};
+  const cwd = o.cwd ?? c.record.config.cwd ?? c.record.imageDefaults?.cwd ?? (await homeOf(c, account, user));
+  // What the process's stdio belongs to inside: pipes to the container's
+  // root (as Incus does), its terminal to the user, who may fchmod it.
+  const map = c.idmap;
+  const hostIds = (uid: number, gid: number) => (map ? (uid < map.size && gid < map.size ? { uid: map.hostUid + uid, gid: map.hostGid + gid } : undefined) : { uid, gid });
 
   const leaf = await c.cgroups.execLeaf(c.name);
   let pty: Pty | undefined;
@@ -112,10 +91,10 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
   try {
     let childFds: [number, number, number];
     if (o.tty) {
-      pty = openPty(c, run.pid, typeof o.tty === "object" ? o.tty : {});
+      pty = openPty(c.name, run.pid, typeof o.tty === "object" ? o.tty : {}, hostIds(user.uid, user.gid) ?? hostIds(0, 0));
       childFds = [pty.peer, pty.peer, pty.peer];
     } else {
-      stdio = openStdio([o.stdin ?? "pipe", o.stdout ?? "pipe", o.stderr ?? "pipe"]);
+      stdio = openStdio([o.stdin ?? "pipe", o.stdout ?? "pipe", o.stderr ?? "pipe"], map ? hostIds(0, 0) : undefined);
       childFds = stdio.childFds;
     }
     const plan = buildExecPlan({
@@ -123,7 +102,7 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
       initPidfd: run.pidfd,
       argv,
       env: environment(config.env, { ...loginEnv, ...o.env }),
-      cwd: o.cwd ?? config.cwd,
+      cwd,
       user,
       stdio: childFds,
       tty: !!o.tty,
@@ -151,26 +130,52 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
   }
 }
 
+/**
+ * Where a process starts when neither the call, the config nor the image
+ * says: the user's home, as Incus's exec and a login do, when it is a
+ * directory the user may enter; else `/` (LXC's default, and the init's).
+ */
+async function homeOf(c: ContainerHandle, who: UserInfo | undefined, user: { uid: number; gid: number; groups: number[] }): Promise<string> {
+  try {
+    const home = (who ?? (await lookupUser(c, user.uid))).home;
+    if (!home.startsWith("/")) return "/";
+    const st = await stat(c, home, { follow: true });
+    return st.type === "directory" && searchable(st, user) ? home : "/";
+  } catch (e) {
+    // No such user, or a home that is missing or not reachable in the root.
+    if (e instanceof NotFoundError || (e instanceof HostError && ["ENOTDIR", "ELOOP", "EXDEV"].includes(e.errno))) return "/";
+    throw e;
+  }
+}
+
+/**
+ * Whether `user` may chdir into a directory. Root's capabilities apply only
+ * to files whose owner its user namespace maps: one that shows as the
+ * overflow id 65534 (a host-owned directory of a host rootfs, /root 0700)
+ * is searched with the "other" bits, as by anyone.
+ */
+function searchable(st: FileStat, user: { uid: number; gid: number; groups: number[] }): boolean {
+  const OVERFLOW = 65534;
+  if (user.uid === 0 && st.uid !== OVERFLOW && st.gid !== OVERFLOW) return true;
+  if (st.uid === user.uid) return (st.mode & 0o100) !== 0;
+  if (st.gid === user.gid || user.groups.includes(st.gid)) return (st.mode & 0o010) !== 0;
+  return (st.mode & 0o001) !== 0;
+}
+
 function makeProcess(c: ContainerHandle, pid: number, pidfd: number, stdio: OpenedStdio | undefined, pty: Pty | undefined): ExecProcess {
   let closed = false;
   const exited = new Promise<ExitStatus>((resolve) => {
     const w = new (native().ExitWatcher)(pidfd, (code, sig) => {
       closed = true;
       native().close(pidfd);
+      pty?.stream.drain();
       resolve({ code, signal: sig === null ? null : (signalName(sig) as NodeJS.Signals) });
     });
     w.ref();
   });
-  if (pty) {
-    // Reading a pty master fails with EIO once every peer is closed: that
-    // is its end of file.
-    pty.stream.on("error", (e: NodeJS.ErrnoException) => {
-      if (e.code !== "EIO") throw e;
-    });
-  }
   return {
     pid,
-    stdin: pty ? (pty.stream as unknown as Writable) : (stdio?.stdin ?? null),
+    stdin: pty ? pty.stream : (stdio?.stdin ?? null),
     stdout: pty ? pty.stream : (stdio?.stdout ?? null),
     stderr: pty ? null : (stdio?.stderr ?? null),
     exited,
@@ -196,7 +201,8 @@ function collect(stream: Readable | null): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     stream.on("data", (b: Buffer) => chunks.push(b));
-    stream.on("error", (e: NodeJS.ErrnoException) => (e.code === "EIO" ? resolve(Buffer.concat(chunks).toString("utf8")) : reject(e)));
+    stream.on("error", reject);
+    stream.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
     stream.on("close", () => resolve(Buffer.concat(chunks).toString("utf8")));
   });
 }

@@ -4,7 +4,7 @@
  * container's own devpts.
  * @module
  */
-import { closeSync, constants as fsc, openSync } from "node:fs";
+import { closeSync, fchownSync, constants as fsc, openSync } from "node:fs";
 import { Socket } from "node:net";
 import type { Readable, Writable } from "node:stream";
 
@@ -30,8 +30,13 @@ function pipeStream(fd: number, direction: "read" | "write"): Socket {
   return new Socket({ fd, readable: direction === "read", writable: direction === "write" });
 }
 
-/** Opens stdio for a child. On error everything opened so far is closed. */
-export function openStdio(modes: [StdioTarget, StdioTarget, StdioTarget]): OpenedStdio {
+/**
+ * Opens stdio for a child. On error everything opened so far is closed.
+ * `pipeOwner` (host ids) owns the pipes: a pipe's inode otherwise belongs
+ * to host root, `nobody` in a user namespace, and `chown /proc/self/fd/0`
+ * or fchmod on it fails inside.
+ */
+export function openStdio(modes: [StdioTarget, StdioTarget, StdioTarget], pipeOwner?: { uid: number; gid: number }): OpenedStdio {
   const out: OpenedStdio = { childFds: [0, 1, 2], childSide: [], stdin: null, stdout: null, stderr: null };
   const opened: number[] = [];
   try {
@@ -51,6 +56,7 @@ export function openStdio(modes: [StdioTarget, StdioTarget, StdioTarget]): Opene
       } else {
         const [r, w] = native().pipe();
         opened.push(r, w);
+        if (pipeOwner) fchownSync(r, pipeOwner.uid, pipeOwner.gid);
         if (i === 0) {
           out.childFds[0] = r;
           out.childSide.push(r);
