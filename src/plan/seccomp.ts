@@ -9,7 +9,10 @@ import { UnknownSyscallError } from "../errors.js";
 /** Node's `process.arch` names for the hosts a filter can be built for. */
 export type SeccompArch = "x64" | "arm64";
 
-/** A deny list: each named system call fails with `errno`, everything else runs. */
+/**
+ * A deny list: each named system call fails with `errno`, everything else
+ * runs, except `umount2` with MNT_FORCE, which always fails with EPERM.
+ */
 export interface SeccompProfile {
   deny: readonly string[];
   /** Returned (negated) by denied calls, e.g. 1 = EPERM. */
@@ -346,10 +349,21 @@ const BPF_MAXINSNS = 4096;
 const LD_W_ABS = 0x20;
 const JEQ_K = 0x15;
 const JGE_K = 0x35;
+const JSET_K = 0x45;
 const RET_K = 0x06;
 
+const EPERM = 1;
+// <linux/fs.h>: umount2's flag that aborts in-flight requests on a
+// (network) file system, which then fail for every mount of it, the
+// host's included.
+const MNT_FORCE = 1;
+
+// struct seccomp_data: nr (u32), arch (u32), instruction_pointer (u64),
+// args[6] (u64). Both supported arches are little-endian, so an argument's
+// low 32 bits come first; flags are an int, so those are all there is.
 const OFF_NR = 0;
 const OFF_ARCH = 4;
+const OFF_ARG1_LOW = 16 + 8;
 
 /** One ABI the kernel may report in seccomp_data.arch on this host. */
 interface Abi {
@@ -451,6 +465,16 @@ export function buildSeccompFilter(profile: SeccompProfile, arch: SeccompArch = 
     // whole ABI rather than keep a third table.
     if (abi.x32) p.emit(JGE_K, X32_SYSCALL_BIT, noSys, 0);
     for (const nr of numbers) p.emit(JEQ_K, nr, denied, 0);
+    // umount2(target, flags) with MNT_FORCE is refused with EPERM as LXC and
+    // Incus do; a plain unmount goes through. Placed before the returns so
+    // every jump stays forward. (A listed umount2 was already denied above.)
+    const umount2 = lookup(abi.table, "umount2");
+    const forced: Label = {};
+    if (umount2 !== undefined) {
+      p.emit(JEQ_K, umount2, 0, allow);
+      p.emit(LD_W_ABS, OFF_ARG1_LOW);
+      p.emit(JSET_K, MNT_FORCE, forced, allow);
+    }
     p.place(allow);
     p.emit(RET_K, SECCOMP_RET_ALLOW);
     p.place(denied);
@@ -458,6 +482,10 @@ export function buildSeccompFilter(profile: SeccompProfile, arch: SeccompArch = 
     if (abi.x32) {
       p.place(noSys);
       p.emit(RET_K, enosys);
+    }
+    if (umount2 !== undefined) {
+      p.place(forced);
+      p.emit(RET_K, SECCOMP_RET_ERRNO | EPERM);
     }
     p.place(next);
   }
