@@ -9,8 +9,8 @@ import type { IdMap, ResolvedConfig } from "../config/schema.js";
 import type { RootfsRecord } from "../rootfs/record.js";
 import { idMapLine } from "../linux/ids.js";
 import type { EffectiveConfig } from "./effective.js";
-import { HOST_ROOT_CAP_DROP } from "../config/defaults.js";
-import { capabilityMask, capabilityName } from "../linux/caps.js";
+import { capabilitiesDropped, HOST_ROOT_CAP_DROP } from "../config/defaults.js";
+import { capabilityMask } from "../linux/caps.js";
 import { PLAN_ABI } from "./encode.js";
 import { CLONE, MOUNT_ATTR, MS, type Op } from "./ops.js";
 import { rootfsPlan } from "./rootfs.js";
@@ -136,7 +136,7 @@ export function processTail(p: {
   // says `privileged`, it keeps only what Docker gives a container's root
   // (docs/security.md, "Containers without a user namespace").
   const confined = p.hostRoot && !p.config.privileged;
-  const drop = [...new Set([...p.config.capabilities.drop.map((c) => capabilityName(c)!).filter(Boolean), ...(confined ? HOST_ROOT_CAP_DROP : [])])];
+  const drop = [...new Set([...capabilitiesDropped(p.config.capabilities), ...(confined ? HOST_ROOT_CAP_DROP : [])])];
   if (drop.length) ops.push({ kind: "drop-capabilities", mask: capabilityMask(drop), names: drop });
   if (p.config.noNewPrivileges) ops.push({ kind: "no-new-privileges" });
   // The filter goes in while still root in the namespace (CAP_SYS_ADMIN
