@@ -101,6 +101,16 @@ describe("buildInitPlan", () => {
     expect(CAPABILITIES.filter((c) => !confined.includes(c)).sort()).toEqual(["CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"]);
   });
 
+  it("makes /proc and /sys in a rootfs without them, and follows no symlink in a user's mount target (only there)", () => {
+    const ops = plan({ mounts: [{ type: "tmpfs", target: "/t" }, { type: "bind", source: "/src", target: "/b" }] }).ops;
+    for (const target of ["proc", "sys"]) expect(ops.find((o) => o.kind === "mount" && o.target === target)).toMatchObject({ inRoot: "/r", mkdir: true });
+    expect(ops.find((o) => o.kind === "mount" && o.target === "/t")).toMatchObject({ noSymlinks: true });
+    expect(ops.find((o) => o.kind === "move-mount" && o.target === "/b")).toMatchObject({ noSymlinks: true });
+    const strict = ops.filter((o) => "noSymlinks" in o && o.noSymlinks).map((o) => ("target" in o ? o.target : ""));
+    // warren's own targets (/dev, /run, masked paths…) are not affected.
+    expect(strict).toEqual(["/t", "/b"]);
+  });
+
   it("refuses privileged with a user namespace, naming the field", () => {
     expect(() => resolveConfig({ privileged: true })).toThrow(expect.objectContaining({ issues: [expect.objectContaining({ path: "privileged" })] }));
   });
