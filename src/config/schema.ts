@@ -240,8 +240,8 @@ export const containerSchema = z
     /**
      * The init's /proc/PID/oom_score_adj (-1000 never killed for memory …
      * 1000 killed first), inherited by what it starts. Written by warren
-     * (host root) before the init runs, so it may be below the embedder's
-     * and the container cannot lower it further.
+     * before the init runs; below the embedder's value only with
+     * CAP_SYS_RESOURCE (then the container cannot lower it further).
      */
     oomScoreAdj: z.number().int().min(-1000).max(1000).optional(),
     noNewPrivileges: z.boolean().default(false),

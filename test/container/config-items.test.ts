@@ -61,12 +61,28 @@ describe("capabilities and oomScoreAdj", () => {
     expect(e.issues[0].path).toBe("capabilities.keep");
   });
 
-  it("sets the init's oom_score_adj, below the embedder's, before it runs", async () => {
-    const c = await busybox("oom", { oomScoreAdj: -321 });
+  it("sets the init's oom_score_adj before it runs; below the embedder's only with CAP_SYS_RESOURCE", async () => {
+    const c = await busybox("oom", { oomScoreAdj: 321 });
     await c.start();
-    expect(readFileSync(`/proc/${c.pid}/oom_score_adj`, "utf8").trim()).toBe("-321");
+    expect(readFileSync(`/proc/${c.pid}/oom_score_adj`, "utf8").trim()).toBe("321");
     // What the init starts inherits it.
-    expect((await c.execOutput(["cat", "/proc/1/oom_score_adj"], { check: true })).stdout.trim()).toBe("-321");
+    expect((await c.execOutput(["sh", "-c", "cat /proc/self/oom_score_adj"], { check: true })).stdout.trim()).not.toBe("321"); // exec'd: the embedder's
+    expect((await c.execOutput(["cat", "/proc/1/oom_score_adj"], { check: true })).stdout.trim()).toBe("321");
+
+    const own = Number(readFileSync("/proc/self/oom_score_adj", "utf8"));
+    const capEff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"))![1]}`);
+    const low = await busybox("oom-low", { oomScoreAdj: own - 1 });
+    if (capEff & capabilityMask(["CAP_SYS_RESOURCE"])) {
+      await low.start();
+      expect(readFileSync(`/proc/${low.pid}/oom_score_adj`, "utf8").trim()).toBe(String(own - 1));
+    } else {
+      // Some hosts (this VM) run warren without CAP_SYS_RESOURCE: a typed error, nothing left running.
+      const e = await low.start().catch((x) => x);
+      expect(e).toBeInstanceOf(SetupError);
+      expect({ step: e.step, errno: e.errno }).toEqual({ step: "oom-score-adj", errno: "EACCES" });
+      expect(e.message).toContain("needs CAP_SYS_RESOURCE");
+      expect(low.state).toBe("stopped");
+    }
   });
 });
 
