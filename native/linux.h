@@ -85,6 +85,7 @@ struct wr_open_how {
   uint64_t resolve;
 };
 #define WR_RESOLVE_NO_MAGICLINKS 0x02
+#define WR_RESOLVE_NO_SYMLINKS 0x04
 #define WR_RESOLVE_IN_ROOT 0x10
 
 /* mount_setattr(2): struct mount_attr and MOUNT_ATTR_IDMAP. */

@@ -44,6 +44,8 @@ int wr_op_close_inherited(struct wr_child *st, const struct wr_op *op);
  * as an O_PATH fd; WR_F_MKDIR / WR_F_MKFILE in flags create it (and its
  * parents) first, the same way. Returns the fd or -errno. */
 long wr_open_target(const char *path, uint32_t flags, unsigned file_mode);
+/* The same below the directory fd root (the new root before pivot_root). */
+long wr_open_in(long root, const char *path, uint32_t flags, unsigned file_mode);
 /* "/proc/self/fd/<fd>", for calls that take a path but no fd (mount(2)). */
 void wr_fd_path(long fd, char name[40]);
 /* mkdir -p; returns 0 when the directory exists afterwards. */

@@ -37,12 +37,12 @@ static int optional(const struct wr_op *op, int rc) {
  * ".." cannot leave root) and names it through /proc/self/fd, for the few
  * mounts that must happen before pivot_root: the kernel lets a user
  * namespace mount proc or sysfs only while a full host instance is still
- * visible in its mount namespace. */
-static long open_in_root(const char *root, const char *rel, char name[40]) {
+ * visible in its mount namespace. WR_F_MKDIR creates it there when missing
+ * (a rootfs without /proc or /sys, as LXC does). */
+static long open_in_root(const char *root, const char *rel, uint32_t flags, char name[40]) {
   long rfd = wr_sys4(SYS_openat, AT_FDCWD, root, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
   if (rfd < 0) return rfd;
-  struct wr_open_how how = {O_PATH | O_CLOEXEC, 0, WR_RESOLVE_IN_ROOT | WR_RESOLVE_NO_MAGICLINKS};
-  long fd = wr_sys4(SYS_openat2, rfd, rel, &how, sizeof how);
+  long fd = wr_open_in(rfd, rel, flags & (WR_F_MKDIR | WR_F_NO_SYMLINKS), 0);
   wr_sys1(SYS_close, rfd);
   if (fd < 0) return fd;
   wr_fd_path(fd, name);
@@ -56,7 +56,7 @@ int wr_op_mount(struct wr_child *st, const struct wr_op *op) {
     const char *root = wr_str(st, (uint32_t)op->c);
     char name[40];
     if (!root) return -EINVAL;
-    long fd = open_in_root(root, dst, name);
+    long fd = open_in_root(root, dst, op->flags, name);
     if (fd < 0) return optional(op, (int)fd);
     int rc = (int)wr_sys5(SYS_mount, wr_str(st, op->s0), name, wr_str(st, op->s2), op->a,
                           wr_str(st, op->s3));

@@ -6,6 +6,8 @@
  * directories included (the CVE-2024-21626 class). Every container path a
  * mount or chdir uses goes through openat2(RESOLVE_IN_ROOT |
  * RESOLVE_NO_MAGICLINKS) from an fd of "/", as runc (1.1.12+) and crun do.
+ * A user's mount target (WR_F_NO_SYMLINKS) follows no symlink at all, as
+ * LXC refuses them: ELOOP names the case.
  */
 
 #include <errno.h>
@@ -13,14 +15,16 @@
 
 #include "child.h"
 
-static long open_in(long root, const char *path, uint64_t flags, uint64_t mode) {
-  struct wr_open_how how = {flags | O_CLOEXEC, mode, WR_RESOLVE_IN_ROOT | WR_RESOLVE_NO_MAGICLINKS};
+static long open_in(long root, const char *path, uint64_t flags, uint64_t mode, uint32_t wr_flags) {
+  uint64_t resolve = WR_RESOLVE_IN_ROOT | WR_RESOLVE_NO_MAGICLINKS;
+  if (wr_flags & WR_F_NO_SYMLINKS) resolve |= WR_RESOLVE_NO_SYMLINKS;
+  struct wr_open_how how = {flags | O_CLOEXEC, mode, resolve};
   return wr_sys4(SYS_openat2, root, path, &how, sizeof how);
 }
 
 /* mkdir -p of the first len bytes of path, one component at a time, each
  * created in its parent as resolved in root (never through a link). */
-static int mkdir_in_root(long root, const char *path, size_t len) {
+static int mkdir_in_root(long root, const char *path, size_t len, uint32_t wr_flags) {
   char buf[4096];
   if (len >= sizeof buf) return -ENAMETOOLONG;
   long parent = wr_sys3(SYS_fcntl, root, F_DUPFD_CLOEXEC, 0);
@@ -35,13 +39,13 @@ static int mkdir_in_root(long root, const char *path, size_t len) {
       continue;
     }
     buf[i] = 0;
-    long fd = open_in(root, buf, O_PATH | O_DIRECTORY, 0);
+    long fd = open_in(root, buf, O_PATH | O_DIRECTORY, 0, wr_flags);
     if (fd == -ENOENT) {
       /* mkdirat never follows a final symlink: a dangling one is EEXIST,
        * and the lookup below then fails instead of creating its target. */
       long mk = wr_sys3(SYS_mkdirat, parent, buf + start, 0755);
       if (mk < 0 && mk != -EEXIST) rc = (int)mk;
-      else fd = open_in(root, buf, O_PATH | O_DIRECTORY, 0);
+      else fd = open_in(root, buf, O_PATH | O_DIRECTORY, 0, wr_flags);
     }
     if (rc == 0 && fd < 0) rc = (int)fd;
     if (rc == 0) {
@@ -55,23 +59,28 @@ static int mkdir_in_root(long root, const char *path, size_t len) {
   return rc;
 }
 
-long wr_open_target(const char *path, uint32_t flags, unsigned file_mode) {
-  long root = wr_sys4(SYS_openat, AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
-  if (root < 0) return root;
-  long fd = open_in(root, path, O_PATH, 0);
+long wr_open_in(long root, const char *path, uint32_t flags, unsigned file_mode) {
+  long fd = open_in(root, path, O_PATH, 0, flags);
   if (fd == -ENOENT && (flags & (WR_F_MKDIR | WR_F_MKFILE))) {
     size_t len = wr_strlen(path), cut = len;
     if (flags & WR_F_MKFILE)
       while (cut > 0 && path[cut - 1] != '/') cut--;
-    int rc = mkdir_in_root(root, path, cut);
+    int rc = mkdir_in_root(root, path, cut, flags);
     if (rc == 0 && (flags & WR_F_MKFILE)) {
-      long f = open_in(root, path, O_CREAT | O_WRONLY | O_NOCTTY, file_mode);
+      long f = open_in(root, path, O_CREAT | O_WRONLY | O_NOCTTY, file_mode, flags);
       /* A directory or device already there is a fine mount point. */
       if (f >= 0) wr_sys1(SYS_close, f);
       else if (f != -EISDIR && f != -EEXIST) rc = (int)f;
     }
-    fd = rc < 0 ? rc : open_in(root, path, O_PATH, 0);
+    fd = rc < 0 ? rc : open_in(root, path, O_PATH, 0, flags);
   }
+  return fd;
+}
+
+long wr_open_target(const char *path, uint32_t flags, unsigned file_mode) {
+  long root = wr_sys4(SYS_openat, AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+  if (root < 0) return root;
+  long fd = wr_open_in(root, path, flags, file_mode);
   wr_sys1(SYS_close, root);
   return fd;
 }

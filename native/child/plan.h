@@ -31,6 +31,7 @@
 #define WR_F_CTTY (1u << 3)     /* setsid: make fd 0 the controlling tty */
 #define WR_F_RECURSIVE (1u << 4)
 #define WR_F_IN_ROOT (1u << 5)  /* mount: s1 is relative to the root at blob+c */
+#define WR_F_NO_SYMLINKS (1u << 6) /* no symlink anywhere in the target: ELOOP */
 
 struct wr_op {
   uint32_t kind;

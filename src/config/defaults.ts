@@ -20,6 +20,16 @@ export const DEFAULT_CAP_DROP: readonly CapabilityName[] = [
 ];
 
 /**
+ * The capabilities dropped from a container's bounding set for its
+ * `capabilities` config: every one not in `keep`, or the defaults plus
+ * `drop` (extra drops never give a default back).
+ */
+export function capabilitiesDropped(c: { keep?: readonly CapabilityName[] | undefined; drop?: readonly CapabilityName[] | undefined }): CapabilityName[] {
+  if (c.keep) return CAPABILITIES.filter((n) => !c.keep!.includes(n));
+  return [...new Set([...DEFAULT_CAP_DROP, ...(c.drop ?? [])])];
+}
+
+/**
  * Calls that are not namespaced, so root in a user namespace could still
  * reach host-wide state through them (LXC's default list plus Incus's).
  * Most already need a capability in the initial namespace; the filter is

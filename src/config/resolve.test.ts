@@ -18,7 +18,33 @@ describe("resolveConfig", () => {
     expect(c.onReboot).toBe("restart");
     expect(c.rootfs).toBeUndefined();
     expect(c.seccomp && c.seccomp.deny).toContain("kexec_load");
-    expect(c.capabilities.drop).toContain("CAP_SYS_MODULE");
+    expect(c.capabilities).toEqual({});
+    expect(c.oomScoreAdj).toBeUndefined();
+  });
+
+  it("takes capabilities.keep or .drop (canonical names), not both, and oomScoreAdj within -1000..1000", () => {
+    expect(resolveConfig({ capabilities: { drop: ["sys_admin", "CAP_MKNOD", "net_raw"] } }).capabilities).toEqual({ drop: ["CAP_SYS_ADMIN", "CAP_MKNOD", "CAP_NET_RAW"] });
+    expect(resolveConfig({ capabilities: { keep: ["chown"] } }).capabilities).toEqual({ keep: ["CAP_CHOWN"] });
+    expect(issues({ capabilities: { keep: ["chown"], drop: ["mknod"] } })).toEqual([
+      { path: "capabilities.keep", message: "give either keep (exactly these) or drop (in addition to the defaults), not both" },
+    ]);
+    expect(issues({ capabilities: { keep: ["CAP_SYS_ADMIN", "ALL"] } })).toEqual([
+      { path: "capabilities.keep[1]", message: 'unknown capability "ALL" (names like CAP_SYS_ADMIN or sys_admin)' },
+    ]);
+    expect(issues({ capabilities: { drop: ["CAP_SYS_ADMIN "] } })[0]?.path).toBe("capabilities.drop[0]");
+    expect(resolveConfig({ oomScoreAdj: -1000 }).oomScoreAdj).toBe(-1000);
+    expect(issues({ oomScoreAdj: 1001 })[0]?.path).toBe("oomScoreAdj");
+    expect(issues({ oomScoreAdj: -1000.5 })[0]?.path).toBe("oomScoreAdj");
+  });
+
+  it("refuses an unknown system call in seccomp.deny up front, naming its index", () => {
+    expect(issues({ seccomp: { deny: ["mount", "kexec_lod", ""] } })).toEqual([
+      { path: "seccomp.deny[1]", message: 'unknown system call "kexec_lod"' },
+      { path: "seccomp.deny[2]", message: 'unknown system call ""' },
+    ]);
+    // A call of another arch's table is known (the list is shared across hosts).
+    expect(resolveConfig({ seccomp: { deny: ["vm86", "umount2"] } }).seccomp).toMatchObject({ deny: ["vm86", "umount2"] });
+    expect(issues({ seccomp: { deny: ["constructor"] } })[0]?.path).toBe("seccomp.deny[0]");
   });
 
   it("refuses a cwd or mount target that names a process's /proc links (the way out of the root), naming the field", () => {

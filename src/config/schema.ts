@@ -11,7 +11,8 @@ import { parseDeviceRule } from "../cgroup/devices.js";
 import { limitsSchema } from "../cgroup/limits.js";
 import { nicSchema, portSchema } from "./nic.js";
 import { capabilityName } from "../linux/caps.js";
-import { DEFAULT_CAP_DROP, DEFAULT_SECCOMP_DENY } from "./defaults.js";
+import { isKnownSyscall } from "../linux/syscalls.js";
+import { DEFAULT_SECCOMP_DENY } from "./defaults.js";
 import { containerPathProblem, NAME_PATTERN, RLIMITS } from "./constants.js";
 import { signalNumber } from "./signals.js";
 
@@ -105,7 +106,11 @@ const rlimit = z
   .union([limitValue, z.strictObject({ soft: limitValue, hard: limitValue })])
   .transform((v) => (typeof v === "object" ? v : { soft: v, hard: v }));
 
-const capability = z.string().refine((c) => capabilityName(c) !== undefined, "unknown capability");
+// Canonical names in the resolved config, whatever form was written.
+const capability = z
+  .string()
+  .refine((c) => capabilityName(c) !== undefined, { error: (i) => `unknown capability ${JSON.stringify(i.input)} (names like CAP_SYS_ADMIN or sys_admin)` })
+  .transform((c) => capabilityName(c)!);
 
 export const namespacesSchema = z.strictObject({
   /** A user namespace with its own id range (unprivileged container). */
@@ -214,12 +219,31 @@ export const containerSchema = z
     /** Destroyed when it stops, and killed when the Node process that started it exits. */
     ephemeral: z.boolean().default(false),
     rlimits: z.partialRecord(z.enum(RLIMITS), rlimit).default({}),
+    /**
+     * The bounding set (names like `CAP_SYS_MODULE` or `sys_module`): by
+     * default every capability but `DEFAULT_CAP_DROP`. `drop` removes more
+     * (the defaults stay dropped); `keep` makes it exactly these, to keep one
+     * of the defaults. Not both.
+     */
     capabilities: z
       .strictObject({
-        /** Dropped from the bounding set (names like `CAP_SYS_MODULE` or `sys_module`). */
-        drop: z.array(capability).default([...DEFAULT_CAP_DROP]),
+        /** Dropped from the bounding set in addition to `DEFAULT_CAP_DROP`. */
+        drop: z.array(capability).optional(),
+        /** The bounding set is exactly these (still within what a container without a user namespace may keep). */
+        keep: z.array(capability).optional(),
       })
-      .prefault({}),
+      .prefault({})
+      .refine((c) => c.keep === undefined || c.drop === undefined, {
+        message: "give either keep (exactly these) or drop (in addition to the defaults), not both",
+        path: ["keep"],
+      }),
+    /**
+     * The init's /proc/PID/oom_score_adj (-1000 never killed for memory …
+     * 1000 killed first), inherited by what it starts. Written by warren
+     * before the init runs; below the embedder's value only with
+     * CAP_SYS_RESOURCE (then the container cannot lower it further).
+     */
+    oomScoreAdj: z.number().int().min(-1000).max(1000).optional(),
     noNewPrivileges: z.boolean().default(false),
     /**
      * Only with `namespaces.user: false`: keep root's full capabilities
@@ -235,7 +259,9 @@ export const containerSchema = z
       .union([
         z.literal(false),
         z.strictObject({
-          deny: z.array(z.string().min(1)).default([...DEFAULT_SECCOMP_DENY]),
+          deny: z
+            .array(z.string().refine(isKnownSyscall, { error: (i) => `unknown system call ${JSON.stringify(i.input)}` }))
+            .default([...DEFAULT_SECCOMP_DENY]),
           /** errno returned by a denied call (default EPERM). */
           errno: z.number().int().min(1).max(4095).default(1),
         }),

@@ -37,6 +37,7 @@ import { rebuildContainer, renameContainer } from "./rename.js";
 import { startContainer, type StartOptions } from "./start.js";
 import { isLive, StateStore, type ExitStatus, type Status } from "./state.js";
 import { stopContainer, type StopOptions } from "./stop.js";
+import { forgetMachineId } from "./system.js";
 import * as users from "./users.js";
 import type { GroupInfo, UserInfo } from "./users.js";
 
@@ -409,6 +410,7 @@ export class Container implements AsyncDisposable {
     // Bridged NICs get new addresses and MACs; the rest of the config is the same.
     const nics = config.nics.map((n) => ({ ...n, ...(n.type === "bridged" ? { ipv4: undefined, mac: undefined } : {}) }));
     const h = await withLiveTreeStill(this.#h, () => createContainer(newName, { ...config, nics } as ContainerConfig, this.#h.runtime, seed));
+    forgetMachineId(h); // a new machine: its own id at its first start
     return Container.#register(h);
   }
 

@@ -35,7 +35,16 @@ function hintFor(op: Op, errno: number, what: string): string | undefined {
     if (code === "EACCES") return `\`${op.file}\` is not executable`;
     if (code === "ENOEXEC") return `\`${op.file}\` is not a program this kernel can run`;
   }
-  if (op.kind === "mount" && op.inRoot !== undefined && code === "ENOENT") return `the rootfs has no \`/${op.target}\` directory`;
+  if (op.kind === "mount" && op.inRoot !== undefined) {
+    // The directory is made when missing (mkdir is what can fail so).
+    if (code === "ENOENT" || code === "ENOTDIR") return `the rootfs has no \`/${op.target}\` directory`;
+    if (code === "EROFS" || code === "EACCES" || code === "EOVERFLOW") {
+      return `the rootfs has no \`/${op.target}\` directory and it cannot be made there (read-only or not the container's): create it in the rootfs`;
+    }
+  }
+  if ((op.kind === "mount" || op.kind === "move-mount") && op.noSymlinks && code === "ELOOP") {
+    return `\`${op.target}\` or one of the directories on its way is a symlink in the container, which a mount target may not be: name the path it leads to`;
+  }
   if (op.kind === "setns" && code === "ESRCH") return `the ${what === "exec" ? "container" : "process"} is gone`;
   return undefined;
 }

@@ -20,7 +20,7 @@ import type { ContainerHandle } from "./handle.js";
 import { setupError } from "./errors-map.js";
 import { withLock } from "../linux/lock.js";
 import { tellInit } from "./monitor.js";
-import { processInfo } from "./proc.js";
+import { processInfo, setOomScoreAdj } from "./proc.js";
 import { deviceRulesOf } from "./resources.js";
 import { isLive } from "./state.js";
 import { consoleStdio, ensureMachineId, prepareSystem, waitReady } from "./system.js";
@@ -186,19 +186,20 @@ export async function startContainer(c: ContainerHandle, options: StartOptions):
       };
       let res: SpawnResult;
       let network: Attached | undefined;
-      if (config.nics.length === 0 && !plan.pass) {
+      if (config.nics.length === 0 && !plan.pass && config.oomScoreAdj === undefined) {
         res = await native().spawn(encoded, spawnOptions);
       } else {
         // The first process waits before "go" while it is prepared from
         // outside: idmapped mounts made through its user namespace (passed
         // with "go"), its interfaces made and configured in its network
-        // namespace. The init starts with all of them.
+        // namespace, its oom_score_adj set. The init starts with all of them.
         const paused = await native().spawn(encoded, { ...spawnOptions, pause: true });
         if ("error" in paused) {
           res = paused;
         } else {
           let passed: number[] = [];
           try {
+            if (config.oomScoreAdj !== undefined) setOomScoreAdj(paused.pid, config.oomScoreAdj, c.name);
             passed = idmappedMounts(c, paused.pid, plan.pass ?? []);
             if (config.nics.length) {
               network = await attachNics({

@@ -6,13 +6,14 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
-import { chownSync, closeSync, existsSync, fchownSync, fstatSync, constants as fsc, lstatSync, mkdirSync, openSync, statSync, writeSync, type Stats } from "node:fs";
+import { chownSync, closeSync, existsSync, fchownSync, fstatSync, constants as fsc, lstatSync, mkdirSync, openSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 
 import type { ResolvedConfig } from "../config/schema.js";
 import { ConfigError, ReadyTimeoutError, StateError } from "../errors.js";
 import { native } from "../native/binding.js";
+import { liveTree } from "../storage/backend.js";
 import { execOutput } from "./exec.js";
 import { stat } from "./files.js";
 import type { ContainerHandle } from "./handle.js";
@@ -63,6 +64,24 @@ export function ensureMachineId(c: ContainerHandle): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * A clone is a new machine: the machine id it copied from its source is
+ * dropped from its tree, so that it has what a new container of the image
+ * has (the image's file: empty, then filled by {@link ensureMachineId} at
+ * the first start). Overlay: the copied file leaves the clone's layer;
+ * btrfs (a whole copy of the tree): it is emptied. Links are left alone,
+ * as in ensureMachineId.
+ */
+export function forgetMachineId(c: ContainerHandle): void {
+  const r = c.record.rootfs;
+  if (r.kind !== "image") return;
+  const etc = join(liveTree(r), "etc");
+  const file = join(etc, "machine-id");
+  if (!lstatOrUndefined(etc)?.isDirectory() || !lstatOrUndefined(file)?.isFile()) return;
+  if (r.storage === "btrfs") closeSync(openSync(file, fsc.O_WRONLY | fsc.O_TRUNC | fsc.O_NOFOLLOW));
+  else unlinkSync(file);
 }
 
 function lstatOrUndefined(path: string): Stats | undefined {

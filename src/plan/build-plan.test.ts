@@ -87,6 +87,30 @@ describe("buildInitPlan", () => {
     expect(cgroupFlags(userns) & MS.RDONLY).toBe(0);
   });
 
+  it("drops the defaults plus capabilities.drop, or all but capabilities.keep", () => {
+    const dropped = (config: ContainerConfig) => plan(config).ops.find((o) => o.kind === "drop-capabilities")?.names ?? [];
+    // Dropping CAP_MKNOD no longer gives back the default drops.
+    expect(dropped({ capabilities: { drop: ["mknod"] } }).sort()).toEqual([...DEFAULT_CAP_DROP, "CAP_MKNOD"].sort());
+    expect(dropped({ capabilities: { drop: [] } }).sort()).toEqual([...DEFAULT_CAP_DROP].sort());
+    // keep: exactly these, a default included if named.
+    const keep = ["CAP_SYS_TIME", "CAP_CHOWN", "CAP_SETUID", "CAP_SETGID"] as const;
+    expect(CAPABILITIES.filter((c) => !dropped({ capabilities: { keep: [...keep] } }).includes(c)).sort()).toEqual([...keep].sort());
+    expect(dropped({ capabilities: { keep: [] } }).sort()).toEqual([...CAPABILITIES].sort());
+    // Without a user namespace keep stays within Docker's set unless privileged.
+    const confined = dropped({ namespaces: { user: false }, capabilities: { keep: [...keep] } });
+    expect(CAPABILITIES.filter((c) => !confined.includes(c)).sort()).toEqual(["CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"]);
+  });
+
+  it("makes /proc and /sys in a rootfs without them, and follows no symlink in a user's mount target (only there)", () => {
+    const ops = plan({ mounts: [{ type: "tmpfs", target: "/t" }, { type: "bind", source: "/src", target: "/b" }] }).ops;
+    for (const target of ["proc", "sys"]) expect(ops.find((o) => o.kind === "mount" && o.target === target)).toMatchObject({ inRoot: "/r", mkdir: true });
+    expect(ops.find((o) => o.kind === "mount" && o.target === "/t")).toMatchObject({ noSymlinks: true });
+    expect(ops.find((o) => o.kind === "move-mount" && o.target === "/b")).toMatchObject({ noSymlinks: true });
+    const strict = ops.filter((o) => "noSymlinks" in o && o.noSymlinks).map((o) => ("target" in o ? o.target : ""));
+    // warren's own targets (/dev, /run, masked paths…) are not affected.
+    expect(strict).toEqual(["/t", "/b"]);
+  });
+
   it("refuses privileged with a user namespace, naming the field", () => {
     expect(() => resolveConfig({ privileged: true })).toThrow(expect.objectContaining({ issues: [expect.objectContaining({ path: "privileged" })] }));
   });

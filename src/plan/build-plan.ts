@@ -9,8 +9,8 @@ import type { IdMap, ResolvedConfig } from "../config/schema.js";
 import type { RootfsRecord } from "../rootfs/record.js";
 import { idMapLine } from "../linux/ids.js";
 import type { EffectiveConfig } from "./effective.js";
-import { HOST_ROOT_CAP_DROP } from "../config/defaults.js";
-import { capabilityMask, capabilityName } from "../linux/caps.js";
+import { capabilitiesDropped, HOST_ROOT_CAP_DROP } from "../config/defaults.js";
+import { capabilityMask } from "../linux/caps.js";
 import type { SpawnLock } from "../native/binding.js";
 import { PLAN_ABI } from "./encode.js";
 import { CLONE, MOUNT_ATTR, MS, type Op } from "./ops.js";
@@ -142,7 +142,7 @@ export function processTail(p: {
   // says `privileged`, it keeps only what Docker gives a container's root
   // (docs/security.md, "Containers without a user namespace").
   const confined = p.hostRoot && !p.config.privileged;
-  const drop = [...new Set([...p.config.capabilities.drop.map((c) => capabilityName(c)!).filter(Boolean), ...(confined ? HOST_ROOT_CAP_DROP : [])])];
+  const drop = [...new Set([...capabilitiesDropped(p.config.capabilities), ...(confined ? HOST_ROOT_CAP_DROP : [])])];
   if (drop.length) ops.push({ kind: "drop-capabilities", mask: capabilityMask(drop), names: drop });
   if (p.config.noNewPrivileges) ops.push({ kind: "no-new-privileges" });
   // The filter goes in while still root in the namespace (CAP_SYS_ADMIN
@@ -277,15 +277,16 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
 
   // 4. proc and sysfs before pivot_root: a user namespace may mount them only
   //    while a full host instance is visible in its mount namespace. Targets
-  //    resolve inside the new root so a symlink there cannot redirect them.
+  //    resolve inside the new root so a symlink there cannot redirect them;
+  //    a rootfs without the directory gets one (as LXC does).
   const procSys: Op[] = [];
   if (ns.pid) {
-    ops.push({ kind: "mount", source: "proc", target: "proc", fstype: "proc", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC, inRoot: rp.root });
+    ops.push({ kind: "mount", source: "proc", target: "proc", fstype: "proc", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC, inRoot: rp.root, mkdir: true });
   } else {
     procSys.push(...takeHost("/proc", "/proc", { recursive: true, isDir: true, readonly: false }));
   }
   if (ns.net || !ns.user) {
-    ops.push({ kind: "mount", source: "sysfs", target: "sys", fstype: "sysfs", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RDONLY, inRoot: rp.root });
+    ops.push({ kind: "mount", source: "sysfs", target: "sys", fstype: "sysfs", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RDONLY, inRoot: rp.root, mkdir: true });
   } else {
     // sysfs belongs to the network namespace's owner: sharing the host's
     // network means sharing its /sys, read-only.
@@ -323,14 +324,17 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
     ops.push(...runHostBind);
   }
 
-  // 7. warren's own files, then the user's mounts, in their order.
+  // 7. warren's own files, then the user's mounts, in their order. A user's
+  //    target may hold no symlink (LXC refuses them too): one inside the
+  //    root would still put the mount somewhere the config does not say.
   ops.push(...extraBinds);
+  const strict = (o: Op): Op => (o.kind === "move-mount" || o.kind === "mount" ? { ...o, noSymlinks: true } : o);
   c.mounts.forEach((m, i) => {
     if (m.type === "bind") {
-      ops.push(...(userBinds.get(i) ?? []));
+      ops.push(...(userBinds.get(i) ?? []).map(strict));
     } else {
       const data = [`mode=${m.mode.toString(8).padStart(4, "0")}`, ...(m.size !== undefined ? [`size=${m.size}`] : [])].join(",");
-      ops.push({ kind: "mount", source: "tmpfs", target: m.target, fstype: "tmpfs", flags: MS.NOSUID | MS.NODEV | (m.readonly ? MS.RDONLY : 0), data, mkdir: true });
+      ops.push({ kind: "mount", source: "tmpfs", target: m.target, fstype: "tmpfs", flags: MS.NOSUID | MS.NODEV | (m.readonly ? MS.RDONLY : 0), data, mkdir: true, noSymlinks: true });
     }
   });
 

@@ -33,11 +33,13 @@ export const PLAN_ABI = {
     recursive: 1 << 4,
     /** mount: the target is resolved inside the root at blob offset `c`. */
     inRoot: 1 << 5,
+    /** The target path may hold no symlink (openat2 RESOLVE_NO_SYMLINKS): ELOOP. */
+    noSymlinks: 1 << 6,
   },
 } as const;
 
 const { magic: MAGIC, version: VERSION, headerSize: HEADER, opSize: OP_SIZE, none: NONE } = PLAN_ABI;
-const { optional: F_OPTIONAL, mkdir: F_MKDIR, mkfile: F_MKFILE, ctty: F_CTTY, recursive: F_RECURSIVE, inRoot: F_IN_ROOT } =
+const { optional: F_OPTIONAL, mkdir: F_MKDIR, mkfile: F_MKFILE, ctty: F_CTTY, recursive: F_RECURSIVE, inRoot: F_IN_ROOT, noSymlinks: F_NO_SYMLINKS } =
   PLAN_ABI.opFlags;
 
 class Blob {
@@ -99,9 +101,10 @@ interface Encoded {
   s: [number, number, number, number];
 }
 
-function targetFlags(o: { optional?: boolean; mkdir?: boolean; mkfile?: boolean; recursive?: boolean }): number {
+function targetFlags(o: { optional?: boolean; mkdir?: boolean; mkfile?: boolean; recursive?: boolean; noSymlinks?: boolean }): number {
   return (
     (o.optional ? F_OPTIONAL : 0) |
+    (o.noSymlinks ? F_NO_SYMLINKS : 0) |
     (o.mkdir ? F_MKDIR : 0) |
     (o.mkfile ? F_MKFILE : 0) |
     (o.recursive ? F_RECURSIVE : 0)

@@ -47,6 +47,8 @@ export interface TargetOptions {
   mkdir?: boolean;
   /** Create the target as an empty file first (for binds of files). */
   mkfile?: boolean;
+  /** Follow no symlink in the target (a user's mount, as LXC): ELOOP. */
+  noSymlinks?: boolean;
 }
 
 export type Op =

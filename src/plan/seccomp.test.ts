@@ -67,11 +67,12 @@ function verify(filter: Buffer): void {
   if (prog[prog.length - 1]!.code !== RET_K) throw new Error("last instruction is not a return");
 }
 
-/** Runs the filter on a seccomp_data of {nr, arch}; returns the action. */
-function run(filter: Buffer, arch: number, nr: number): number {
+/** Runs the filter on a seccomp_data of {nr, arch, args}; returns the action. */
+function run(filter: Buffer, arch: number, nr: number, args: bigint[] = []): number {
   const data = Buffer.alloc(SECCOMP_DATA_SIZE);
   data.writeUInt32LE(nr >>> 0, 0);
   data.writeUInt32LE(arch >>> 0, 4);
+  args.forEach((v, i) => data.writeBigUInt64LE(v, 16 + 8 * i));
   const prog = decode(filter);
   let a = 0;
   let pc = 0;
@@ -268,6 +269,34 @@ describe("buildSeccompFilter on x64", () => {
     expect(run(open, AUDIT_ARCH_X86_64, 246)).toBe(ALLOW);
     expect(run(open, AUDIT_ARCH_I386, 283)).toBe(ALLOW);
     expect(run(open, AUDIT_ARCH_X86_64, 0x40000001)).toBe(ERRNO | ENOSYS);
+  });
+
+  it("refuses umount2 with MNT_FORCE (EPERM, whatever the profile's errno) and lets a plain or lazy one through", () => {
+    const MNT_FORCE = 1n;
+    const MNT_DETACH = 2n;
+    for (const errno of [EPERM, ENOSYS]) {
+      const f = buildSeccompFilter({ deny: [], errno }, "x64");
+      expect(() => verify(f)).not.toThrow();
+      expect(run(f, AUDIT_ARCH_X86_64, 166, [0x1000n, MNT_FORCE])).toBe(ERRNO | EPERM);
+      expect(run(f, AUDIT_ARCH_X86_64, 166, [0x1000n, MNT_FORCE | MNT_DETACH])).toBe(ERRNO | EPERM);
+      // The high half of the argument is not the flags: only the low 32 bits count.
+      expect(run(f, AUDIT_ARCH_X86_64, 166, [0x1000n, 1n << 32n])).toBe(ALLOW);
+      expect(run(f, AUDIT_ARCH_X86_64, 166, [0x1000n, 0n])).toBe(ALLOW);
+      expect(run(f, AUDIT_ARCH_X86_64, 166, [0x1000n, MNT_DETACH])).toBe(ALLOW);
+      // The same call entered as i386 (umount2 is 52 there); old umount (22) has no flags.
+      expect(run(f, AUDIT_ARCH_I386, 52, [0x1000n, MNT_FORCE])).toBe(ERRNO | EPERM);
+      expect(run(f, AUDIT_ARCH_I386, 22, [0x1000n, MNT_FORCE])).toBe(ALLOW);
+      // MNT_FORCE's bit in another call's second argument means nothing.
+      expect(run(f, AUDIT_ARCH_X86_64, 165, [0x1000n, MNT_FORCE])).toBe(ALLOW);
+    }
+    const arm = buildSeccompFilter({ deny: [], errno: EPERM }, "arm64");
+    expect(run(arm, AUDIT_ARCH_AARCH64, 39, [0x1000n, MNT_FORCE])).toBe(ERRNO | EPERM);
+    expect(run(arm, AUDIT_ARCH_AARCH64, 39, [0x1000n, 0n])).toBe(ALLOW);
+    expect(run(arm, AUDIT_ARCH_ARM, 52, [0x1000n, MNT_FORCE])).toBe(ERRNO | EPERM);
+    // A listed umount2 keeps the profile's errno for every call.
+    const listed = buildSeccompFilter({ deny: ["umount2"], errno: ENOSYS }, "x64");
+    expect(run(listed, AUDIT_ARCH_X86_64, 166, [0x1000n, 0n])).toBe(ERRNO | ENOSYS);
+    expect(run(listed, AUDIT_ARCH_X86_64, 166, [0x1000n, MNT_FORCE])).toBe(ERRNO | ENOSYS);
   });
 
   it("emits one compare per number, whatever the duplicates", () => {
