@@ -22,11 +22,12 @@ afterAll(async () => {
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
-async function runs(store: ImageStore, ref: string, expectEnv = "/\n\n"): Promise<void> {
+async function runs(store: ImageStore, ref: string, expectEnv = "/root\n\n"): Promise<void> {
   const c = await Container.create(uniqueName("arch"), { image: ref, init: IDLE, stopTimeout: 2000 }, runtime());
   await c.start();
   expect((await c.execOutput(["busybox", "echo", "from", "archive"])).stdout).toBe("from archive\n");
-  // The image config's WorkingDir and Env are the container's defaults.
+  // The image config's WorkingDir and Env are the container's defaults
+  // (without a WorkingDir, exec starts in the user's home, as Incus's does).
   expect((await c.execOutput(["sh", "-c", "pwd; echo $FOO"])).stdout).toBe(expectEnv);
   await c.stop();
   await c.destroy();
