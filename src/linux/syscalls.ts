@@ -9,6 +9,25 @@ export type SeccompArch = "x64" | "arm64";
 
 export type Table = Readonly<Record<string, number>>;
 
+// Calls added since Linux 5.1 have one number on every architecture (the
+// kernel's unified syscall table), so they are listed once.
+const UNIFIED: Table = Object.freeze({
+  io_uring_setup: 425,
+  io_uring_enter: 426,
+  io_uring_register: 427,
+  open_tree: 428,
+  move_mount: 429,
+  fsopen: 430,
+  fsconfig: 431,
+  fsmount: 432,
+  fspick: 433,
+  clone3: 435,
+  pidfd_getfd: 438,
+  process_madvise: 440,
+  mount_setattr: 442,
+  quotactl_fd: 443,
+});
+
 // Numbers from /usr/include/x86_64-linux-gnu/asm/unistd_64.h (a test re-reads
 // the header when present). Retired calls such as create_module keep their
 // slot, and denying them keeps a future reuse of the slot from slipping in.
@@ -67,20 +86,7 @@ export const X86_64: Table = Object.freeze({
   kexec_file_load: 320,
   bpf: 321,
   userfaultfd: 323,
-  io_uring_setup: 425,
-  io_uring_enter: 426,
-  io_uring_register: 427,
-  open_tree: 428,
-  move_mount: 429,
-  fsopen: 430,
-  fsconfig: 431,
-  fsmount: 432,
-  fspick: 433,
-  clone3: 435,
-  pidfd_getfd: 438,
-  process_madvise: 440,
-  mount_setattr: 442,
-  quotactl_fd: 443,
+  ...UNIFIED,
 });
 
 // From /usr/include/x86_64-linux-gnu/asm/unistd_32.h. i386 has no
@@ -145,20 +151,7 @@ export const I386: Table = Object.freeze({
   userfaultfd: 374,
   clock_settime64: 404,
   clock_adjtime64: 405,
-  io_uring_setup: 425,
-  io_uring_enter: 426,
-  io_uring_register: 427,
-  open_tree: 428,
-  move_mount: 429,
-  fsopen: 430,
-  fsconfig: 431,
-  fsmount: 432,
-  fspick: 433,
-  clone3: 435,
-  pidfd_getfd: 438,
-  process_madvise: 440,
-  mount_setattr: 442,
-  quotactl_fd: 443,
+  ...UNIFIED,
 });
 
 // The asm-generic table (/usr/include/asm-generic/unistd.h) as a 64-bit arch
@@ -211,20 +204,7 @@ export const AARCH64: Table = Object.freeze({
   bpf: 280,
   userfaultfd: 282,
   kexec_file_load: 294,
-  io_uring_setup: 425,
-  io_uring_enter: 426,
-  io_uring_register: 427,
-  open_tree: 428,
-  move_mount: 429,
-  fsopen: 430,
-  fsconfig: 431,
-  fsmount: 432,
-  fspick: 433,
-  clone3: 435,
-  pidfd_getfd: 438,
-  process_madvise: 440,
-  mount_setattr: 442,
-  quotactl_fd: 443,
+  ...UNIFIED,
 });
 
 // 32-bit ARM EABI, what AArch32 processes on an arm64 kernel call. From the
@@ -284,20 +264,7 @@ export const ARM: Table = Object.freeze({
   kexec_file_load: 401,
   clock_settime64: 404,
   clock_adjtime64: 405,
-  io_uring_setup: 425,
-  io_uring_enter: 426,
-  io_uring_register: 427,
-  open_tree: 428,
-  move_mount: 429,
-  fsopen: 430,
-  fsconfig: 431,
-  fsmount: 432,
-  fspick: 433,
-  clone3: 435,
-  pidfd_getfd: 438,
-  process_madvise: 440,
-  mount_setattr: 442,
-  quotactl_fd: 443,
+  ...UNIFIED,
 });
 
 const TABLES = [X86_64, I386, AARCH64, ARM];
