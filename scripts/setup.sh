@@ -11,10 +11,11 @@ cd "$(dirname "$0")/.."
 # and LXC tarballs), btrfs-progs (the btrfs backend, tested on a loop
 # device), skopeo and docker-registry (registry pulls, tested against a
 # registry on loopback, never the internet); nftables (NAT and port
-# forwards of bridged NICs), squashfs-tools (LXC/Incus squashfs images).
+# forwards of bridged NICs), squashfs-tools (LXC/Incus squashfs images),
+# lxcfs (the containers' /proc/meminfo, uptime, cpuinfo… views).
 # Compare with a fresh machine's package list before adding a tool to a test.
 missing=()
-for pkg in busybox-static g++ make python3 debootstrap xz-utils zstd btrfs-progs skopeo docker-registry nftables squashfs-tools; do
+for pkg in busybox-static g++ make python3 debootstrap xz-utils zstd btrfs-progs skopeo docker-registry nftables squashfs-tools lxcfs; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -39,6 +40,9 @@ npm ci --no-audit --no-fund
 [ -f build/Release/warren.node ] || npx node-gyp rebuild
 npm run build
 bash scripts/make-busybox-rootfs.sh
+# lxcfs's service starts only under systemd: start it here otherwise (the
+# lxcfs tests skip, saying so, when it does not run).
+bash scripts/start-lxcfs.sh || echo "setup: lxcfs could not be started; containers will see the host's /proc/meminfo, uptime, cpuinfo"
 # The pure cgroup v2 test tier boots a throwaway VM (qemu, Debian's kernel):
 # fetched now so the first test run does not; its tests say why they skip
 # when it cannot be had.

@@ -96,6 +96,14 @@ describe("configFromFlags", () => {
     expect(usageError(() => flags(["--rootfs", "/r", "--ro", "--overlay"])).message).toBe("--ro and --overlay cannot be used together");
   });
 
+  it("maps --lxcfs auto|on|off and names the flag for anything else", () => {
+    expect(flags(["--lxcfs", "auto"]).lxcfs).toBe("auto");
+    expect(flags(["--lxcfs", "on"]).lxcfs).toBe(true);
+    expect(flags(["--lxcfs=off"]).lxcfs).toBe(false);
+    expect(flags([]).lxcfs).toBeUndefined();
+    expect(usageError(() => flags(["--lxcfs", "yes"])).message).toBe('--lxcfs: expected auto, on or off, got "yes"');
+  });
+
   it("maps --user, --cwd, --hostname, -e and the namespace switches", () => {
     expect(flags(["--user", "1000:1000", "--cwd", "/tmp", "--hostname", "h1", "-e", "A=1", "-e", "B=x=y", "--no-userns", "--share-net"])).toEqual({
       user: { uid: 1000, gid: 1000, groups: [] },

@@ -44,6 +44,13 @@ export function parseReady(s: string, flag = "--ready"): ReadyInput {
   throw bad();
 }
 
+/** `--lxcfs auto|on|off` as `config.lxcfs` takes it. */
+export function parseLxcfs(s: string): NonNullable<ContainerConfig["lxcfs"]> {
+  const value = ({ auto: "auto", on: true, off: false } as const)[s];
+  if (value === undefined) throw new UsageError(`--lxcfs: expected auto, on or off, got ${JSON.stringify(s)}`);
+  return value;
+}
+
 /**
  * `HOST:CONTAINER[:OPTIONS]` to a bind mount, OPTIONS a comma list of `ro`,
  * `rw` and `idmap`; a relative host path is taken from `cwd`.
@@ -94,6 +101,7 @@ export function configFromFlags(values: SplitArgs["values"], cwd = process.cwd()
   if (values.user !== undefined) config.user = { ...parseUser(values.user as string), groups: [] };
   if (values.hostname !== undefined) config.hostname = values.hostname as string;
   if (values.ready !== undefined) config.ready = parseReady(values.ready as string);
+  if (values.lxcfs !== undefined) config.lxcfs = parseLxcfs(values.lxcfs as string);
   if (values.console && values["no-console"]) throw new UsageError("--console and --no-console cannot be used together");
   if (values.console) config.console = true;
   if (values["no-console"]) config.console = false;

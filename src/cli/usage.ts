@@ -55,6 +55,8 @@ const CONFIG_FLAGS = `Container options:
   --ready SPEC             when the container is ready, for --wait ready: notify (systemd's
                            READY=1), file:PATH, tcp:PORT or exec:CMD (split on spaces)
                            (default: READY=1 for a systemd init, else as soon as it runs)
+  --lxcfs auto|on|off      lxcfs's /proc/meminfo, uptime, cpuinfo… views in the container: when
+                           lxcfs runs (auto, the default), required (on) or never (off)
 
 ${NETWORK_FLAGS}
 

@@ -295,6 +295,15 @@ export const containerSchema = z
     maskedPaths: z.array(absolutePath).optional(),
     /** Paths made read-only. */
     readonlyPaths: z.array(absolutePath).optional(),
+    /**
+     * lxcfs's views of `/proc/meminfo`, `cpuinfo`, `stat`, `uptime`,
+     * `loadavg`, `diskstats`, `swaps` and `/sys/devices/system/cpu`, bound
+     * read-only over the container's own so `free`, `top`, `uptime` show its
+     * limits and start time. `"auto"` (default): when lxcfs runs on the host
+     * (a `fuse.lxcfs` mount); `true`: the start fails when it does not;
+     * `false`: never. See docs/system-containers.md.
+     */
+    lxcfs: z.union([z.literal("auto"), z.boolean()]).default("auto"),
   })
   .superRefine((c, ctx) => {
     if (c.image !== undefined && c.rootfs !== undefined) {

@@ -26,8 +26,10 @@ import { native, type ExitWatcher } from "../native/binding.js";
 import { detachNics } from "../network/manager.js";
 import type { SpawnPlan } from "../plan/build-plan.js";
 import { effectiveConfig, initOf, initTree, type EffectiveConfig } from "../plan/effective.js";
+import type { LxcfsProbe } from "../plan/lxcfs.js";
 import { detectInit, type InitKind } from "../rootfs/init-kind.js";
 import type { ContainerEvent } from "./resources.js";
+import { hostLxcfs } from "./lxcfs.js";
 import { processInfo } from "./proc.js";
 import { isLive, StateStore, type ContainerRecord, type ExitStatus, type RuntimeState, type Status, type StopReason } from "./state.js";
 import type { StartOptions } from "./start.js";
@@ -66,6 +68,8 @@ export class ContainerHandle {
   lastExited: Promise<ExitStatus> | null = null;
   /** The init found in the rootfs (cached). */
   initKind: InitKind | undefined;
+  /** The host's lxcfs as the last start found it (probed on first use otherwise). */
+  lxcfs: LxcfsProbe | undefined;
   /** The options of the last start in this process (a restart after a reboot reuses them). */
   startOptions: StartOptions | undefined;
   /** What stop()/kill() asked of the current run, to tell why it ended. */
@@ -139,7 +143,8 @@ export class ContainerHandle {
   effective(): EffectiveConfig {
     const { config, rootfs, imageDefaults } = this.record;
     this.initKind ??= detectInit(initTree(rootfs), initOf(config, rootfs, imageDefaults)[0]!);
-    return effectiveConfig({ name: this.name, config, rootfs, imageDefaults, initKind: this.initKind });
+    if (config.lxcfs !== false) this.lxcfs ??= hostLxcfs();
+    return effectiveConfig({ name: this.name, config, rootfs, imageDefaults, initKind: this.initKind, lxcfs: this.lxcfs });
   }
 
   emit(e: ContainerEvent): void {

@@ -19,6 +19,7 @@ import { encodePlan } from "../plan/encode.js";
 import type { ContainerHandle } from "./handle.js";
 import { setupError } from "./errors-map.js";
 import { withLock } from "../linux/lock.js";
+import { lxcfsForStart } from "./lxcfs.js";
 import { tellInit } from "./monitor.js";
 import { processInfo, setOomScoreAdj } from "./proc.js";
 import { deviceRulesOf } from "./resources.js";
@@ -119,7 +120,8 @@ function initPlan(
   system: { console?: string; runHost?: { dir: string; notify: boolean } },
 ): { plan: SpawnPlan; encoded: Buffer } {
   const kinds = c.config.mounts.map((m) => (m.type === "bind" ? bindSourceIsDir(m.source) : null));
-  const key = JSON.stringify([stdio, keepFds, kinds, system]);
+  // lxcfs may have started or stopped since the last start.
+  const key = JSON.stringify([stdio, keepFds, kinds, system, c.lxcfs]);
   const cached = c.planCache;
   if (cached?.key === key) return cached;
   const plan = buildInitPlan({
@@ -152,6 +154,8 @@ export async function startContainer(c: ContainerHandle, options: StartOptions):
     if (c.run || isLive(disk?.status)) {
       throw new StateError(`container "${c.name}" is already running`, "start", "running", { container: c.name });
     }
+    // Before anything is made: `lxcfs: true` without lxcfs is a refusal.
+    c.lxcfs = lxcfsForStart(c.name, c.config);
     const host = detectCgroupHost();
     const enableFailures = enableControllers(c.cgroups, host);
     const cgroupPath = await c.cgroups.create(c.name);

@@ -4,16 +4,17 @@ import { resolveConfig } from "../config/resolve.js";
 import type { ContainerConfig } from "../config/schema.js";
 import type { RootfsRecord } from "../rootfs/record.js";
 import { buildExecPlan, buildInitPlan, cloneFlagsOf } from "./build-plan.js";
+import type { LxcfsViews } from "./lxcfs.js";
 import { DEFAULT_CAP_DROP, DEFAULT_SECCOMP_DENY, HOST_ROOT_CAP_KEEP } from "../config/defaults.js";
 import { CAPABILITIES } from "../linux/caps.js";
 import { CLONE, MS, type Op } from "./ops.js";
 import { buildSeccompFilter } from "./seccomp.js";
 
-function plan(config: ContainerConfig, rootfs: RootfsRecord = { kind: "directory", path: "/r", mode: "rw" }) {
+function plan(config: ContainerConfig, rootfs: RootfsRecord = { kind: "directory", path: "/r", mode: "rw" }, lxcfs: LxcfsViews | false = false) {
   const c = resolveConfig(config);
   return buildInitPlan({
     name: "t",
-    config: { ...c, init: c.init ?? ["/sbin/init"], cwd: c.cwd ?? "/", hostname: c.hostname ?? "t", haltSignal: c.haltSignal ?? "SIGTERM", console: c.console ?? false, initKind: "other" },
+    config: { ...c, init: c.init ?? ["/sbin/init"], cwd: c.cwd ?? "/", hostname: c.hostname ?? "t", haltSignal: c.haltSignal ?? "SIGTERM", console: c.console ?? false, initKind: "other", lxcfs },
     rootfs,
     stateDir: "/state/t",
     idmap: c.namespaces.user ? { hostUid: 1_000_000, hostGid: 1_000_000, size: 65536 } : null,
@@ -150,6 +151,34 @@ describe("buildInitPlan", () => {
     expect(priv.ops[attach + 1]).toMatchObject({ kind: "mount-setattr", target: "/srv", set: 1, recursive: true });
     // Read-write binds are never staged.
     expect(plan({ mounts: [{ type: "bind", source: "/data", target: "/srv" }] }).lock).toBeUndefined();
+  });
+
+  it("binds lxcfs's views read-only over proc's and sysfs's, locked with a user namespace", () => {
+    const views = { mount: "/var/lib/lxcfs", paths: ["/proc/meminfo", "/proc/uptime", "/sys/devices/system/cpu"] };
+    const p = plan({}, undefined, views);
+    expect(p.lock!.binds).toEqual([
+      { source: "/var/lib/lxcfs/proc/meminfo", recursive: false, isDir: false },
+      { source: "/var/lib/lxcfs/proc/uptime", recursive: false, isDir: false },
+      { source: "/var/lib/lxcfs/sys/devices/system/cpu", recursive: false, isDir: true },
+    ]);
+    const pivot = indexOf(p.ops, (o) => o.kind === "pivot-root");
+    const take = indexOf(p.ops, (o) => o.kind === "open-tree" && o.source === "/state/t/locked/0");
+    const proc = indexOf(p.ops, (o) => o.kind === "mount" && o.fstype === "proc");
+    const sys = indexOf(p.ops, (o) => o.kind === "mount" && o.fstype === "sysfs");
+    const meminfo = indexOf(p.ops, (o) => o.kind === "move-mount" && o.target === "/proc/meminfo");
+    const cpu = indexOf(p.ops, (o) => o.kind === "move-mount" && o.target === "/sys/devices/system/cpu");
+    expect(take).toBeLessThan(pivot);
+    // Over the container's own proc and sysfs, which exist by then: nothing is created.
+    expect(Math.min(meminfo, cpu)).toBeGreaterThan(Math.max(pivot, proc, sys));
+    expect(p.ops[meminfo]).toMatchObject({ mkdir: false, mkfile: false, optional: true });
+    expect(p.ops.some((o) => o.kind === "mount-setattr" && o.target.startsWith("/proc/meminfo"))).toBe(false);
+    // Without a user namespace the child makes them read-only itself.
+    const priv = plan({ namespaces: { user: false } }, undefined, views);
+    expect(priv.lock).toBeUndefined();
+    const at = indexOf(priv.ops, (o) => o.kind === "move-mount" && o.target === "/proc/uptime");
+    expect(priv.ops[at + 1]).toMatchObject({ kind: "mount-setattr", target: "/proc/uptime", set: 1, recursive: false });
+    // None without views.
+    expect(plan({}).ops.some((o) => o.kind === "open-tree" && o.source.includes("lxcfs"))).toBe(false);
   });
 
   it("builds an overlay root in the state directory and a read-only root when asked", () => {

@@ -14,6 +14,7 @@ import { capabilityMask } from "../linux/caps.js";
 import type { SpawnLock } from "../native/binding.js";
 import { PLAN_ABI } from "./encode.js";
 import { CLONE, MOUNT_ATTR, MS, type Op } from "./ops.js";
+import { lxcfsBinds } from "./lxcfs.js";
 import { rootfsPlan } from "./rootfs.js";
 import { buildSeccompFilter, type SeccompArch } from "./seccomp.js";
 
@@ -260,6 +261,12 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
   const extraBinds = (input.extraBinds ?? []).flatMap((b) =>
     takeHost(b.source, b.target, { recursive: false, isDir: false, readonly: false, optional: true, create: false }),
   );
+  // lxcfs's views go over the container's proc and sysfs files once those
+  // are mounted (step 5), read-only: lxcfs passes a write to
+  // /sys/devices/system/cpu/* on to the host's, as host root.
+  const lxcfsViews = c.lxcfs
+    ? lxcfsBinds(c.lxcfs).flatMap((b) => takeHost(b.source, b.target, { recursive: false, isDir: b.isDir, readonly: true, optional: true, create: false }))
+    : [];
   const userBinds = new Map<number, Op[]>();
   c.mounts.forEach((m, i) => {
     if (m.type !== "bind") return;
@@ -295,7 +302,7 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
 
   // 5. Into the new root. Everything below resolves inside it.
   ops.push({ kind: "pivot-root", root: rp.root });
-  ops.push(...procSys, ...rootBinds);
+  ops.push(...procSys, ...rootBinds, ...lxcfsViews);
 
   // 6. /dev: a tmpfs with the standard nodes, its own devpts, shm, mqueue.
   ops.push({ kind: "mount", source: "tmpfs", target: "/dev", fstype: "tmpfs", flags: MS.NOSUID | MS.STRICTATIME, data: "mode=755,size=65536k", mkdir: true });
@@ -396,7 +403,7 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
 }
 
 export interface ExecPlanInput {
-  config: ResolvedConfig;
+  config: Omit<ResolvedConfig, "lxcfs">;
   /** The init's pidfd (a host fd the intermediate child inherits). */
   initPidfd: number;
   argv: string[];

@@ -9,6 +9,7 @@
 import type { ResolvedConfig } from "../config/schema.js";
 import { haltSignalFor, type InitKind } from "../rootfs/init-kind.js";
 import type { RootfsRecord } from "../rootfs/record.js";
+import { resolveLxcfs, type LxcfsProbe, type LxcfsViews } from "./lxcfs.js";
 
 /** What an image's config asks for (OCI Entrypoint + Cmd as the init, Env, WorkingDir, StopSignal). */
 export interface ImageDefaults {
@@ -18,7 +19,7 @@ export interface ImageDefaults {
   haltSignal?: string;
 }
 
-export type EffectiveConfig = Omit<ResolvedConfig, "haltSignal" | "console" | "cwd"> & {
+export type EffectiveConfig = Omit<ResolvedConfig, "haltSignal" | "console" | "cwd" | "lxcfs"> & {
   cwd: string;
   init: string[];
   hostname: string;
@@ -26,6 +27,8 @@ export type EffectiveConfig = Omit<ResolvedConfig, "haltSignal" | "console" | "c
   /** Whether the init gets a console pty kept by the monitor. */
   console: boolean;
   initKind: InitKind;
+  /** The lxcfs views bound into the container (the config's `lxcfs` against the host), or `false`. */
+  lxcfs: LxcfsViews | false;
 };
 
 /**
@@ -58,9 +61,11 @@ export interface EffectiveInput {
   imageDefaults?: ImageDefaults | undefined;
   /** The init found in the rootfs (see detectInit). */
   initKind: InitKind;
+  /** What the host's lxcfs offers (see probeLxcfs); none when left out. */
+  lxcfs?: LxcfsProbe | undefined;
 }
 
-export function effectiveConfig({ name, config: c, rootfs, imageDefaults: image, initKind }: EffectiveInput): EffectiveConfig {
+export function effectiveConfig({ name, config: c, rootfs, imageDefaults: image, initKind, lxcfs }: EffectiveInput): EffectiveConfig {
   return {
     ...c,
     init: initOf(c, rootfs, image),
@@ -75,5 +80,6 @@ export function effectiveConfig({ name, config: c, rootfs, imageDefaults: image,
     // the pty and monitor unless asked.
     console: c.console ?? initKind !== "other",
     initKind,
+    lxcfs: resolveLxcfs(c.lxcfs, lxcfs),
   };
 }
