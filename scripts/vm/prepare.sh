@@ -130,11 +130,12 @@ boot_kernel=$vmlinuz
 [ -f "$vmlinux" ] && boot_kernel=$vmlinux
 
 # --- Modules --------------------------------------------------------------
-# What the guest needs: virtio-pci (the 9p device), 9p over virtio, overlay.
+# What the guest needs: virtio-pci (the 9p device), 9p over virtio, overlay;
+# fuse for lxcfs (test/vm/lxcfs.test.ts).
 # Their dependencies (virtio_ring, virtio, virtio_pci_{modern,legacy}_dev,
 # netfs, fscache, 9pnet) come from modules.dep, in load order; a module built
 # into this kernel is skipped.
-wanted=(virtio_pci 9pnet_virtio 9p overlay ${WARREN_VM_MODULES:-})
+wanted=(virtio_pci 9pnet_virtio 9p overlay fuse ${WARREN_VM_MODULES:-})
 load=() # paths relative to $moddir, in load order
 seen=" "
 add_module() { # add_module PATH: once, after the ones it depends on
