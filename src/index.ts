@@ -26,6 +26,7 @@ export type { RuntimeOptions } from "./config/runtime.js";
 export type { ContainerConfig, ResolvedConfig, MountConfig, IdMap } from "./config/schema.js";
 export type { NicConfig, NicInput, PortConfig } from "./config/nic.js";
 export type { EffectiveConfig } from "./plan/effective.js";
+export type { LxcfsViews } from "./plan/lxcfs.js";
 export type { InitKind } from "./rootfs/init-kind.js";
 export type { ExitStatus, Status, StopReason } from "./container/state.js";
 export type { StartOptions } from "./container/start.js";

@@ -222,6 +222,7 @@ declare const containerSchema: z.ZodObject<{
     bestEffortLimits: z.ZodDefault<z.ZodBoolean>;
     maskedPaths: z.ZodOptional<z.ZodArray<z.ZodString>>;
     readonlyPaths: z.ZodOptional<z.ZodArray<z.ZodString>>;
+    lxcfs: z.ZodDefault<z.ZodUnion<readonly [z.ZodLiteral<"auto">, z.ZodBoolean]>>;
 }, z.core.$strict>;
 /** What users write. */
 type ContainerConfig = z.input<typeof containerSchema>;
