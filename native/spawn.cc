@@ -184,9 +184,9 @@ struct Pending {
         pthread_sigmask(SIG_SETMASK, &old, nullptr);
         return r;
       };
-      bool stage_failed = false;
-      long r = opts.locked.empty() ? clone() : CloneWithLockedBinds(opts.lock_dir, opts.locked, clone, &stage_failed);
-      if (r < 0) Fail(stage_failed ? kStepLockMounts : kStepClone, (int)-r);
+      StagingStep failed = StagingStep::kNone;
+      long r = opts.locked.empty() && opts.join.empty() ? clone() : CloneOnStagingThread(opts.join, opts.lock_dir, opts.locked, clone, &failed);
+      if (r < 0) Fail(failed == StagingStep::kJoin ? kStepJoinNamespaces : failed == StagingStep::kLock ? kStepLockMounts : kStepClone, (int)-r);
       else pid = (pid_t)r;
     }
     close(sync_pipe[0]);
@@ -382,7 +382,15 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
       lb.source = b.Get("source").As<Napi::String>().Utf8Value();
       lb.recursive = b.Get("recursive").ToBoolean().Value();
       lb.is_dir = b.Get("isDir").ToBoolean().Value();
+      lb.sysfs = b.Has("sysfs") && b.Get("sysfs").ToBoolean().Value();
       opts.locked.push_back(std::move(lb));
+    }
+  }
+  if (o.Has("join") && o.Get("join").IsArray()) {
+    Napi::Array join = o.Get("join").As<Napi::Array>();
+    for (uint32_t i = 0; i < join.Length(); i++) {
+      Napi::Object j = join.Get(i).As<Napi::Object>();
+      opts.join.push_back({j.Get("fd").As<Napi::Number>().Int32Value(), j.Get("nstype").As<Napi::Number>().Int32Value()});
     }
   }
   bool pause = o.Has("pause") && o.Get("pause").ToBoolean().Value();

@@ -18,6 +18,7 @@ const PARENT_DETAIL: Record<string, string> = {
   pidfd: "open a pidfd for the process",
   plan: "read the plan",
   "lock-mounts": "bind the read-only host directories where the kernel locks them",
+  "join-namespaces": "join the shared namespaces (setns)",
 };
 
 function pathOf(op: Op): string | undefined {
