@@ -87,6 +87,7 @@ struct Pending {
   int pidfd = -1;
   int op_index = 0;
   int err = 0;
+  int detail = 0;  // the failing op's detail (wr_report.arg)
 
   void Fail(int index, int e) {
     if (err == 0) {
@@ -246,11 +247,14 @@ struct Pending {
       if (n < 0 && errno == EINTR) continue;
       if (n != (ssize_t)sizeof r) break;
       if (r.kind == WR_REPORT_PID) {
-        exec_pid = r.pid;
+        exec_pid = r.arg;
         forked = true;
       } else if (r.kind == WR_REPORT_ERROR) {
         // A child told to stop reports the handshake; keep our reason.
-        if (!(r.op_index == kStepHandshake && err != 0)) Fail(r.op_index, r.err);
+        if (!(r.op_index == kStepHandshake && err != 0)) {
+          Fail(r.op_index, r.err);
+          if (op_index == r.op_index && err == r.err) detail = r.arg;
+        }
       }
     }
     close(report_r);
@@ -292,6 +296,7 @@ Napi::Object ErrorResult(Napi::Env env, const Pending &p) {
   Napi::Object e = Napi::Object::New(env);
   e.Set("opIndex", p.op_index);
   e.Set("errno", p.err);
+  if (p.detail != 0) e.Set("detail", p.detail);
   out.Set("error", e);
   return out;
 }

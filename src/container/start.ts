@@ -232,7 +232,7 @@ export async function startContainer(c: ContainerHandle, options: StartOptions):
       }
       closeChildSide(stdio);
       shared.close();
-      if ("error" in res) throw setupError(c.name, "start", plan.ops, res.error.opIndex, res.error.errno);
+      if ("error" in res) throw setupError(c.name, "start", plan.ops, res.error.opIndex, res.error.errno, res.error.detail);
 
       const startTime = res.startTime >= 0 ? res.startTime : (processInfo(res.pid)?.startTime ?? 0);
       c.state = {

@@ -19,7 +19,7 @@ export type SpawnResult =
       /** /proc/<pid>/stat field 22, read before the process could be reaped (-1 if unreadable). */
       startTime: number;
     }
-  | { error: { opIndex: number; errno: number } };
+  | { error: { opIndex: number; errno: number; detail?: number } };
 
 /** A spawn stopped before "go" (`pause: true`): the child exists, with its namespaces and id maps. */
 export interface PausedSpawn {
