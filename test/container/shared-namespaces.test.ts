@@ -58,6 +58,10 @@ describe("shared namespaces", () => {
 
     expect(await loopback(a, b, 5555, "from-b")).toBe("from-b\n");
     expect(await loopback(b, a, 5556, "from-a")).toBe("from-a\n");
+    // b's root is no one in a's namespace: it cannot configure it or take a port below 1024.
+    expect((await b.execOutput(["ip", "link", "set", "lo", "mtu", "1400"])).code).not.toBe(0);
+    expect((await b.execOutput(["sh", "-c", "busybox timeout 2 busybox nc -l -p 80 </dev/null"])).stderr).toMatch(/denied/i);
+    expect((await a.execOutput(["ip", "link", "set", "lo", "mtu", "65000"])).code).toBe(0);
     // A third container's 127.0.0.1 is its own.
     expect((await other.execOutput(["sh", "-c", "echo x | busybox nc -w 1 127.0.0.1 5557"])).code).not.toBe(0);
 
