@@ -22,11 +22,12 @@ namespace warren {
 namespace {
 
 struct Job {
+  const std::vector<NsJoin> *join;
   const std::string *dir;
   const std::vector<LockedBind> *binds;
   const std::function<long()> *clone_fn;
   long result = 0;
-  bool stage_failed = false;
+  StagingStep failed = StagingStep::kNone;
   pid_t tid = 0;
 };
 
@@ -42,6 +43,11 @@ int Stage(const std::string &dir, const std::vector<LockedBind> &binds) {
   for (size_t i = 0; i < binds.size(); i++) {
     const LockedBind &b = binds[i];
     std::string at = dir + "/" + std::to_string(i);
+    if (b.sysfs) {
+      if (mkdir(at.c_str(), 0755) < 0) return -errno;
+      if (mount("sysfs", at.c_str(), "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) return -errno;
+      continue;
+    }
     if (b.is_dir) {
       if (mkdir(at.c_str(), 0755) < 0) return -errno;
     } else {
@@ -63,22 +69,30 @@ int Stage(const std::string &dir, const std::vector<LockedBind> &binds) {
 void *Run(void *arg) {
   auto *job = static_cast<Job *>(arg);
   job->tid = (pid_t)syscall(SYS_gettid);
-  int rc = Stage(*job->dir, *job->binds);
+  for (const NsJoin &j : *job->join) {
+    if (setns(j.fd, j.nstype) < 0) {
+      job->result = -errno;
+      job->failed = StagingStep::kJoin;
+      return nullptr;
+    }
+  }
+  int rc = job->binds->empty() ? 0 : Stage(*job->dir, *job->binds);
   if (rc < 0) {
     job->result = rc;
-    job->stage_failed = true;
+    job->failed = StagingStep::kLock;
   } else {
     job->result = (*job->clone_fn)();
   }
-  // The namespace goes with the thread; the child keeps its own copy.
+  // The namespaces go with the thread; the child keeps its own.
   return nullptr;
 }
 
 }  // namespace
 
-long CloneWithLockedBinds(const std::string &dir, const std::vector<LockedBind> &binds,
-                          const std::function<long()> &clone_fn, bool *stage_failed) {
+long CloneOnStagingThread(const std::vector<NsJoin> &join, const std::string &dir, const std::vector<LockedBind> &binds,
+                          const std::function<long()> &clone_fn, StagingStep *failed) {
   Job job;
+  job.join = &join;
   job.dir = &dir;
   job.binds = &binds;
   job.clone_fn = &clone_fn;
@@ -91,7 +105,7 @@ long CloneWithLockedBinds(const std::string &dir, const std::vector<LockedBind> 
   int e = pthread_create(&t, nullptr, Run, &job);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (e != 0) {
-    *stage_failed = true;
+    *failed = StagingStep::kLock;
     return -e;
   }
   pthread_join(t, nullptr);
@@ -106,7 +120,7 @@ long CloneWithLockedBinds(const std::string &dir, const std::vector<LockedBind> 
     struct timespec ts = {0, 100000};
     nanosleep(&ts, nullptr);
   }
-  *stage_failed = job.stage_failed;
+  *failed = job.failed;
   return job.result;
 }
 

@@ -14,18 +14,38 @@ struct LockedBind {
   std::string source;
   bool recursive = true;
   bool is_dir = true;
+  // Not a bind of source: a fresh read-only sysfs, mounted after the
+  // namespaces are joined, so it shows the joined network namespace's
+  // devices (a container's root may not mount sysfs for a network
+  // namespace another user namespace owns).
+  bool sysfs = false;
 };
 
-// Runs clone_fn on a short-lived thread with a mount namespace of its own,
+// A namespace the container's first process starts in instead of a new one:
+// setns(fd, nstype) on the staging thread, before the clone (see below).
+struct NsJoin {
+  int fd = -1;
+  int nstype = 0;
+};
+
+enum class StagingStep { kNone, kJoin, kLock };
+
+// Runs clone_fn on a short-lived thread. The thread first joins the
+// namespaces in `join` (network, IPC, UTS: the kernel lets one thread of a
+// multithreaded process setns into those, and a child cloned without the
+// matching CLONE_NEW* flag starts in them, whatever user namespace it gets;
+// setns after the clone would need CAP_SYS_ADMIN over the target's owning
+// user namespace, which a container with its own id range lacks). With
+// binds, the thread then gets a mount namespace of its own,
 // owned by the host's user namespace, in which every bind is mounted
 // read-only at <dir>/<index> (on a tmpfs only that namespace sees). A child
 // cloned there with CLONE_NEWUSER | CLONE_NEWNS gets a copy made for a less
 // privileged user namespace, in which the kernel locks those flags
 // (MNT_LOCK_READONLY, ...): container root cannot make them writable, and a
 // clone of them (open_tree) stays locked. Returns clone_fn's result, or
-// -errno of the staging step that failed (*stage_failed is then true).
-long CloneWithLockedBinds(const std::string &dir, const std::vector<LockedBind> &binds,
-                          const std::function<long()> &clone_fn, bool *stage_failed);
+// -errno of the staging step that failed (*failed then names it).
+long CloneOnStagingThread(const std::vector<NsJoin> &join, const std::string &dir, const std::vector<LockedBind> &binds,
+                          const std::function<long()> &clone_fn, StagingStep *failed);
 
 }  // namespace warren
 

@@ -87,6 +87,7 @@ struct Pending {
   int pidfd = -1;
   int op_index = 0;
   int err = 0;
+  int detail = 0;  // the failing op's detail (wr_report.arg)
 
   void Fail(int index, int e) {
     if (err == 0) {
@@ -184,9 +185,9 @@ struct Pending {
         pthread_sigmask(SIG_SETMASK, &old, nullptr);
         return r;
       };
-      bool stage_failed = false;
-      long r = opts.locked.empty() ? clone() : CloneWithLockedBinds(opts.lock_dir, opts.locked, clone, &stage_failed);
-      if (r < 0) Fail(stage_failed ? kStepLockMounts : kStepClone, (int)-r);
+      StagingStep failed = StagingStep::kNone;
+      long r = opts.locked.empty() && opts.join.empty() ? clone() : CloneOnStagingThread(opts.join, opts.lock_dir, opts.locked, clone, &failed);
+      if (r < 0) Fail(failed == StagingStep::kJoin ? kStepJoinNamespaces : failed == StagingStep::kLock ? kStepLockMounts : kStepClone, (int)-r);
       else pid = (pid_t)r;
     }
     close(sync_pipe[0]);
@@ -246,11 +247,14 @@ struct Pending {
       if (n < 0 && errno == EINTR) continue;
       if (n != (ssize_t)sizeof r) break;
       if (r.kind == WR_REPORT_PID) {
-        exec_pid = r.pid;
+        exec_pid = r.arg;
         forked = true;
       } else if (r.kind == WR_REPORT_ERROR) {
         // A child told to stop reports the handshake; keep our reason.
-        if (!(r.op_index == kStepHandshake && err != 0)) Fail(r.op_index, r.err);
+        if (!(r.op_index == kStepHandshake && err != 0)) {
+          Fail(r.op_index, r.err);
+          if (op_index == r.op_index && err == r.err) detail = r.arg;
+        }
       }
     }
     close(report_r);
@@ -292,6 +296,7 @@ Napi::Object ErrorResult(Napi::Env env, const Pending &p) {
   Napi::Object e = Napi::Object::New(env);
   e.Set("opIndex", p.op_index);
   e.Set("errno", p.err);
+  if (p.detail != 0) e.Set("detail", p.detail);
   out.Set("error", e);
   return out;
 }
@@ -382,7 +387,15 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
       lb.source = b.Get("source").As<Napi::String>().Utf8Value();
       lb.recursive = b.Get("recursive").ToBoolean().Value();
       lb.is_dir = b.Get("isDir").ToBoolean().Value();
+      lb.sysfs = b.Has("sysfs") && b.Get("sysfs").ToBoolean().Value();
       opts.locked.push_back(std::move(lb));
+    }
+  }
+  if (o.Has("join") && o.Get("join").IsArray()) {
+    Napi::Array join = o.Get("join").As<Napi::Array>();
+    for (uint32_t i = 0; i < join.Length(); i++) {
+      Napi::Object j = join.Get(i).As<Napi::Object>();
+      opts.join.push_back({j.Get("fd").As<Napi::Number>().Int32Value(), j.Get("nstype").As<Napi::Number>().Int32Value()});
     }
   }
   bool pause = o.Has("pause") && o.Get("pause").ToBoolean().Value();

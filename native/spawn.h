@@ -23,7 +23,8 @@ namespace warren {
   X(kStepPidfd, -6, "pidfd")            \
   X(kStepPlan, -7, "plan")              \
   X(kStepSetgroups, -8, "setgroups")    \
-  X(kStepLockMounts, -9, "lock-mounts")
+  X(kStepLockMounts, -9, "lock-mounts")  \
+  X(kStepJoinNamespaces, -10, "join-namespaces")
 
 struct SpawnOptions {
   uint64_t clone_flags = 0;  // CLONE_NEW* for the first child
@@ -34,6 +35,8 @@ struct SpawnOptions {
   // Read-only host binds staged where the kernel locks them (lock-mounts.h).
   std::string lock_dir;
   std::vector<LockedBind> locked;
+  // Namespaces joined instead of made (lock-mounts.h), fds the caller keeps open.
+  std::vector<NsJoin> join;
 };
 
 // spawn(plan, options) -> Promise<{pid, pidfd, startTime} | {pid, paused} | {error: {opIndex, errno}}>

@@ -72,9 +72,21 @@ declare const containerSchema: z.ZodObject<{
     namespaces: z.ZodPrefault<z.ZodObject<{
         user: z.ZodDefault<z.ZodBoolean>;
         pid: z.ZodDefault<z.ZodBoolean>;
-        net: z.ZodDefault<z.ZodBoolean>;
-        uts: z.ZodDefault<z.ZodBoolean>;
-        ipc: z.ZodDefault<z.ZodBoolean>;
+        net: z.ZodDefault<z.ZodUnion<readonly [z.ZodBoolean, z.ZodUnion<readonly [z.ZodObject<{
+            container: z.ZodString;
+        }, z.core.$strict>, z.ZodObject<{
+            path: z.ZodString;
+        }, z.core.$strict>]>]>>;
+        uts: z.ZodDefault<z.ZodUnion<readonly [z.ZodBoolean, z.ZodUnion<readonly [z.ZodObject<{
+            container: z.ZodString;
+        }, z.core.$strict>, z.ZodObject<{
+            path: z.ZodString;
+        }, z.core.$strict>]>]>>;
+        ipc: z.ZodDefault<z.ZodUnion<readonly [z.ZodBoolean, z.ZodUnion<readonly [z.ZodObject<{
+            container: z.ZodString;
+        }, z.core.$strict>, z.ZodObject<{
+            path: z.ZodString;
+        }, z.core.$strict>]>]>>;
         cgroup: z.ZodDefault<z.ZodBoolean>;
         time: z.ZodDefault<z.ZodBoolean>;
     }, z.core.$strict>>;

@@ -52,6 +52,10 @@ void wr_fd_path(long fd, char name[40]);
 int wr_mkdir_p(const char *path, unsigned mode);
 /* Runs ops[from..] and never returns: execs, or reports and exits. */
 void wr_run_ops(struct wr_child *st, uint32_t from) __attribute__((noreturn));
+/* The length of the first prefix of path (resolved in "/") that is a
+ * symlink, or 0: says which component made a WR_F_NO_SYMLINKS lookup fail
+ * with ELOOP. */
+int wr_symlink_prefix(const char *path);
 void wr_report_and_exit(struct wr_child *st, int32_t op_index, int err) __attribute__((noreturn));
 
 #endif

@@ -49,6 +49,12 @@ static long open_in_root(const char *root, const char *rel, uint32_t flags, char
   return fd;
 }
 
+/* A target that may hold no symlink and did: which component, for the report. */
+static long loop_at(struct wr_child *st, const struct wr_op *op, const char *dst, long rc) {
+  if (rc == -ELOOP && (op->flags & WR_F_NO_SYMLINKS)) st->fail_arg = wr_symlink_prefix(dst);
+  return rc;
+}
+
 int wr_op_mount(struct wr_child *st, const struct wr_op *op) {
   const char *dst = wr_str(st, op->s1);
   if (!dst) return -EINVAL;
@@ -65,7 +71,7 @@ int wr_op_mount(struct wr_child *st, const struct wr_op *op) {
   }
   /* Mounted through /proc/self/fd: the target as resolved in the root,
    * not a second lookup of a path the container can change meanwhile. */
-  long fd = wr_open_target(dst, op->flags, 0644);
+  long fd = loop_at(st, op, dst, wr_open_target(dst, op->flags, 0644));
   if (fd < 0) return optional(op, (int)fd);
   char name[40];
   wr_fd_path(fd, name);
@@ -91,7 +97,7 @@ int wr_op_move_mount(struct wr_child *st, const struct wr_op *op) {
   if (!dst || op->b >= WR_MAX_SLOTS) return -EINVAL;
   int fd = st->slots[op->b];
   if (fd < 0) return (op->flags & WR_F_OPTIONAL) ? 0 : -EBADF; /* optional source absent */
-  long to = wr_open_target(dst, op->flags, 0644);
+  long to = loop_at(st, op, dst, wr_open_target(dst, op->flags, 0644));
   int rc = (int)to;
   if (to >= 0) {
     rc = (int)wr_sys5(SYS_move_mount, fd, "", to, "", WR_MOVE_MOUNT_F_EMPTY_PATH | WR_MOVE_MOUNT_T_EMPTY_PATH);

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include "child.h"
 
@@ -83,6 +84,30 @@ long wr_open_target(const char *path, uint32_t flags, unsigned file_mode) {
   long fd = wr_open_in(root, path, flags, file_mode);
   wr_sys1(SYS_close, root);
   return fd;
+}
+
+int wr_symlink_prefix(const char *path) {
+  char buf[4096];
+  size_t len = wr_strlen(path);
+  if (len >= sizeof buf) return 0;
+  long root = wr_sys4(SYS_openat, AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+  if (root < 0) return 0;
+  int found = 0;
+  for (size_t i = 1; i <= len && !found; i++) {
+    if (i < len && path[i] != '/') continue;
+    for (size_t j = 0; j < i; j++) buf[j] = path[j];
+    buf[i] = 0;
+    /* O_PATH | O_NOFOLLOW with RESOLVE_NO_SYMLINKS opens a final symlink
+     * itself (openat2(2)); every shorter prefix was none, so any other
+     * failure ends the search. */
+    long fd = open_in(root, buf, O_PATH | O_NOFOLLOW, 0, WR_F_NO_SYMLINKS);
+    if (fd < 0) break;
+    struct statx stx;
+    if (wr_sys5(SYS_statx, fd, "", WR_AT_EMPTY_PATH, STATX_TYPE, &stx) == 0 && S_ISLNK(stx.stx_mode)) found = (int)i;
+    wr_sys1(SYS_close, fd);
+  }
+  wr_sys1(SYS_close, root);
+  return found;
 }
 
 void wr_fd_path(long fd, char name[40]) {

@@ -55,7 +55,8 @@ struct wr_report {
   int32_t kind;
   int32_t op_index; /* -1: the handshake before the first op */
   int32_t err;      /* positive errno */
-  int32_t pid;      /* WR_REPORT_PID: the process that will exec */
+  int32_t arg;      /* WR_REPORT_PID: the process that will exec; WR_REPORT_ERROR:
+                     * the op's detail (wr_child.fail_arg), 0 for none */
 };
 
 /* Everything the child needs, prepared by the parent before clone. */
@@ -73,6 +74,9 @@ struct wr_child {
   uint64_t stack2_size;
   uint32_t resume; /* WR_OP_FORK: the op the grandchild continues with */
   int slots[WR_MAX_SLOTS];
+  /* Set by a failing op for the report: a mount target's ELOOP puts the
+   * length of its prefix that is a symlink here (wr_symlink_prefix). */
+  int32_t fail_arg;
 };
 
 #ifdef __cplusplus

@@ -21,7 +21,7 @@ struct wr_kernel_sigaction {
 };
 
 void wr_report_and_exit(struct wr_child *st, int32_t op_index, int err) {
-  struct wr_report r = {WR_REPORT_ERROR, op_index, err, 0};
+  struct wr_report r = {WR_REPORT_ERROR, op_index, err, st->fail_arg};
   wr_sys3(SYS_write, st->report_fd, &r, sizeof r);
   for (;;) wr_sys1(SYS_exit, 127);
 }

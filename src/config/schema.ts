@@ -112,17 +112,37 @@ const capability = z
   .refine((c) => capabilityName(c) !== undefined, { error: (i) => `unknown capability ${JSON.stringify(i.input)} (names like CAP_SYS_ADMIN or sys_admin)` })
   .transform((c) => capabilityName(c)!);
 
+/**
+ * A namespace joined instead of made: another container's (by name, in the
+ * same runtime root; it must be running whenever this one starts), or a
+ * namespace file such as `/proc/PID/ns/net` or a bind mount of one.
+ */
+export const sharedNamespaceSchema = z.union([
+  z.strictObject({ container: z.string().regex(NAME_PATTERN, "must be a container name") }),
+  z.strictObject({ path: absolutePath }),
+]);
+
+/** Only net, ipc and uts can be joined (docs/system-containers.md, "Shared namespaces"). */
+const ownOnly = (what: string, why: string) =>
+  z.boolean({ error: (i) => (typeof i.input === "object" && i.input !== null ? `the ${what} namespace cannot be shared: ${why}` : "must be true or false") });
+
 export const namespacesSchema = z.strictObject({
   /** A user namespace with its own id range (unprivileged container). */
-  user: z.boolean().default(true),
-  pid: z.boolean().default(true),
-  /** A private network namespace with only `lo`, up. `false` shares the host's network. */
-  net: z.boolean().default(true),
-  uts: z.boolean().default(true),
-  ipc: z.boolean().default(true),
-  cgroup: z.boolean().default(true),
+  user: ownOnly("user", "the kernel refuses setns into a user namespace to a multithreaded process, and a shared one would share the id range").default(true),
+  pid: ownOnly("pid", "only net, ipc and uts can be joined").default(true),
+  /**
+   * A private network namespace with only `lo`, up. `false` shares the
+   * host's network; `{container}` or `{path}` joins that network namespace
+   * (a pod: the containers reach each other on 127.0.0.1; no NICs of its own).
+   */
+  net: z.union([z.boolean(), sharedNamespaceSchema]).default(true),
+  /** Its own hostname; `{container}` or `{path}` shares that UTS namespace's (no `hostname` of its own). */
+  uts: z.union([z.boolean(), sharedNamespaceSchema]).default(true),
+  /** Its own System V IPC and POSIX message queues; `{container}` or `{path}` shares those. */
+  ipc: z.union([z.boolean(), sharedNamespaceSchema]).default(true),
+  cgroup: ownOnly("cgroup", "the container's cgroup namespace is rooted at its own cgroup").default(true),
   /** A time namespace (CLOCK_MONOTONIC/BOOTTIME offsets); off by default. */
-  time: z.boolean().default(false),
+  time: ownOnly("time", "only net, ipc and uts can be joined").default(false),
 });
 
 export const idmapSchema = z.strictObject({
@@ -328,8 +348,12 @@ export const containerSchema = z
         message: "only for a container without a user namespace (namespaces.user: false); with one, it sees only the devices bound in",
       });
     }
-    if (c.nics.length > 0 && !c.namespaces.net) {
+    if (c.nics.length > 0 && c.namespaces.net !== true) {
       ctx.addIssue({ code: "custom", path: ["nics"], message: "needs the container's own network namespace (namespaces.net)" });
+    }
+    if (typeof c.namespaces.uts === "object") {
+      if (c.hostname !== undefined) ctx.addIssue({ code: "custom", path: ["hostname"], message: "the container shares another UTS namespace (namespaces.uts), whose hostname it has" });
+      if (c.domainname !== undefined) ctx.addIssue({ code: "custom", path: ["domainname"], message: "the container shares another UTS namespace (namespaces.uts), whose domain name it has" });
     }
     const names = c.nics.map((n) => n.name ?? (n.type === "physical" ? n.parent : "eth0"));
     names.forEach((n, i) => {

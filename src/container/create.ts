@@ -123,9 +123,9 @@ export async function createContainer(name: string, config: ContainerConfig | un
         });
       }
       const leases = resolved.nics.length ? await reserveAddresses(runtime, name, resolved.nics) : [];
-      // A network of its own, named nameservers, or the host's network
-      // (whose nameservers it then uses, whatever its image carries).
-      if (resolved.nics.length || resolved.dns || !resolved.namespaces.net) {
+      // A network of its own, named nameservers, or the host's network or a
+      // joined one (whose nameservers it then uses, whatever its image carries).
+      if (resolved.nics.length || resolved.dns || resolved.namespaces.net !== true) {
         const text = await resolvConf(resolved.dns);
         await fsp.writeFile(join(dir, "resolv.conf"), text, { mode: 0o644 });
         if (rootfs.kind === "embedded") await fsp.writeFile(join(rootfs.path, "etc/resolv.conf"), text);

@@ -18,6 +18,7 @@ const PARENT_DETAIL: Record<string, string> = {
   pidfd: "open a pidfd for the process",
   plan: "read the plan",
   "lock-mounts": "bind the read-only host directories where the kernel locks them",
+  "join-namespaces": "join the shared namespaces (setns)",
 };
 
 function pathOf(op: Op): string | undefined {
@@ -28,7 +29,7 @@ function pathOf(op: Op): string | undefined {
   return undefined;
 }
 
-function hintFor(op: Op, errno: number, what: string): string | undefined {
+function hintFor(op: Op, errno: number, what: string, detail?: number): string | undefined {
   const code = errnoName(errno);
   if (op.kind === "exec") {
     if (code === "ENOENT") return `\`${op.file}\` does not exist in the container (or an interpreter it names is missing)`;
@@ -43,13 +44,19 @@ function hintFor(op: Op, errno: number, what: string): string | undefined {
     }
   }
   if ((op.kind === "mount" || op.kind === "move-mount") && op.noSymlinks && code === "ELOOP") {
+    // The child names the component: the length of the prefix that is a symlink.
+    if (detail) {
+      const link = op.target.slice(0, detail);
+      return `mount target \`${op.target}\`: \`${link}\` is a symlink in the container, which a mount target may not hold: name the path it leads to`;
+    }
     return `\`${op.target}\` or one of the directories on its way is a symlink in the container, which a mount target may not be: name the path it leads to`;
   }
   if (op.kind === "setns" && code === "ESRCH") return `the ${what === "exec" ? "container" : "process"} is gone`;
   return undefined;
 }
 
-export function setupError(container: string, what: string, ops: readonly Op[], opIndex: number, errno: number): SetupError {
+/** `detail`: what the child reported with the failure (the symlink prefix length of a mount target's ELOOP). */
+export function setupError(container: string, what: string, ops: readonly Op[], opIndex: number, errno: number, detail?: number): SetupError {
   if (opIndex < 0) {
     const step = PARENT_STEPS[opIndex] ?? `parent-step-${opIndex}`;
     return new SetupError(what, step, errno, PARENT_DETAIL[step] ?? step, { container });
@@ -60,6 +67,6 @@ export function setupError(container: string, what: string, ops: readonly Op[], 
   return new SetupError(what, op.kind, errno, describeOp(op), {
     container,
     ...(path !== undefined ? { path } : {}),
-    ...(hintFor(op, errno, what) ? { hint: hintFor(op, errno, what)! } : {}),
+    ...(hintFor(op, errno, what, detail) ? { hint: hintFor(op, errno, what, detail)! } : {}),
   });
 }

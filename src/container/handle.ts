@@ -31,6 +31,7 @@ import { detectInit, type InitKind } from "../rootfs/init-kind.js";
 import type { ContainerEvent } from "./resources.js";
 import { hostLxcfs } from "./lxcfs.js";
 import { processInfo } from "./proc.js";
+import { unplugFromJoiners } from "./pod-nics.js";
 import { isLive, StateStore, type ContainerRecord, type ExitStatus, type RuntimeState, type Status, type StopReason } from "./state.js";
 import type { StartOptions } from "./start.js";
 
@@ -274,6 +275,10 @@ export class ContainerHandle {
       }
       await this.cgroups.remove(this.name);
       if (disk.network) {
+        // Out of a namespace that containers joined to it keep alive.
+        await unplugFromJoiners(this.store, this.name, this.config.nics).catch((e) => {
+          this.warnings.push(`network cleanup: ${(e as Error).message}`);
+        });
         // Port forwards off, physical NICs back to the host.
         await detachNics(this.runtime, this.name, disk.network).catch((e) => {
           this.warnings.push(`network cleanup: ${(e as Error).message}`);

@@ -14,6 +14,7 @@ import type { NicConfig } from "../config/nic.js";
 import type { ContainerHandle } from "./handle.js";
 import { withLock } from "../linux/lock.js";
 import { isLive } from "./state.js";
+import { unplugNic, withNamespace } from "./pod-nics.js";
 
 export interface InterfaceInfo {
   name: string;
@@ -29,20 +30,6 @@ export interface InterfaceInfo {
 function requireLive(c: ContainerHandle, op: string): number {
   if (!c.run || !isLive(c.status)) throw new StateError(`container "${c.name}" is not running`, op, c.status, { container: c.name });
   return c.run.pid;
-}
-
-function withNamespace<T>(pid: number, fn: (inner: Netlink, nsfd: number) => T): T {
-  const nsfd = openSync(`/proc/${pid}/ns/net`, "r");
-  try {
-    const inner = Netlink.inNamespace(nsfd);
-    try {
-      return fn(inner, nsfd);
-    } finally {
-      inner.close();
-    }
-  } finally {
-    closeSync(nsfd);
-  }
 }
 
 export async function containerNetwork(c: ContainerHandle): Promise<InterfaceInfo[]> {
@@ -77,7 +64,11 @@ export async function addNic(c: ContainerHandle, spec: unknown): Promise<void> {
   if (c.config.nics.some((n) => nicName(n) === name)) {
     throw new ConfigError([{ path: "nic.name", message: `the container already has an interface ${name}` }], { container: c.name });
   }
-  if (!c.config.namespaces.net) throw new ConfigError([{ path: "nic", message: "the container shares the host's network" }], { container: c.name });
+  const net = c.config.namespaces.net;
+  if (net !== true) {
+    const whose = net === false ? "the host's network" : "another network namespace (namespaces.net)";
+    throw new ConfigError([{ path: "nic", message: `the container shares ${whose}` }], { container: c.name });
+  }
   await c.refresh();
   const pid = requireLive(c, "addNic");
   await withLock(c.store.lockPath(c.name), async () => {
@@ -147,22 +138,15 @@ export async function removeNic(c: ContainerHandle, name: string): Promise<void>
   await withLock(c.store.lockPath(c.name), async () => {
     const disk = (await c.store.readState(c.name)) ?? c.state;
     const network: Attached = disk.network ?? { veths: [], lent: [], ports: false };
+    const hostNs = openSync("/proc/self/ns/net", "r");
+    try {
+      withNamespace(pid, (inner) => unplugNic(inner, hostNs, nic));
+    } finally {
+      closeSync(hostNs);
+    }
     if (nic.type === "physical") {
-      const lent = network.lent.find((l) => l.name === name);
-      // Out of the container's namespace, straight back under its own name.
-      const hostNs = openSync("/proc/self/ns/net", "r");
-      try {
-        withNamespace(pid, (inner) => {
-          inner.setUp(name, false);
-          inner.moveToNamespace(name, hostNs, nic.parent);
-        });
-      } finally {
-        closeSync(hostNs);
-      }
-      network.lent = network.lent.filter((l) => l !== lent);
+      network.lent = network.lent.filter((l) => l.name !== name);
     } else {
-      // Deleting the container's end takes the host's end of a veth along.
-      withNamespace(pid, (inner) => inner.deleteLink(name));
       const host = Netlink.host();
       try {
         network.veths = network.veths.filter((v) => host.link(v) !== undefined);

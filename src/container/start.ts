@@ -18,6 +18,7 @@ import { buildInitPlan, type SpawnPlan } from "../plan/build-plan.js";
 import { encodePlan } from "../plan/encode.js";
 import type { ContainerHandle } from "./handle.js";
 import { setupError } from "./errors-map.js";
+import { openSharedNamespaces, type JoinedNamespaces } from "./join.js";
 import { withLock } from "../linux/lock.js";
 import { lxcfsForStart } from "./lxcfs.js";
 import { tellInit } from "./monitor.js";
@@ -161,8 +162,12 @@ export async function startContainer(c: ContainerHandle, options: StartOptions):
     const cgroupPath = await c.cgroups.create(c.name);
     let stdio: ReturnType<typeof openStdio> | undefined;
     let monitor: number | undefined;
+    let shared: JoinedNamespaces | undefined;
     try {
       const config = c.config;
+      // First, so that joining a container that is not running fails
+      // before the monitor, stdio and plan are made.
+      shared = await openSharedNamespaces(c);
       c.warnings = [
         ...c.recordWarnings(),
         ...(config.limits ? applyLimits(cgroupPath, config.limits, { host, bestEffort: config.bestEffortLimits, enableFailures, container: c.name }) : []),
@@ -187,6 +192,7 @@ export async function startContainer(c: ContainerHandle, options: StartOptions):
         ...(plan.uidMap ? { uidMap: plan.uidMap } : {}),
         ...(plan.gidMap ? { gidMap: plan.gidMap } : {}),
         ...(plan.lock ? { lock: plan.lock } : {}),
+        ...(shared.join.length ? { join: shared.join } : {}),
       };
       let res: SpawnResult;
       let network: Attached | undefined;
@@ -229,7 +235,8 @@ export async function startContainer(c: ContainerHandle, options: StartOptions):
         }
       }
       closeChildSide(stdio);
-      if ("error" in res) throw setupError(c.name, "start", plan.ops, res.error.opIndex, res.error.errno);
+      shared.close();
+      if ("error" in res) throw setupError(c.name, "start", plan.ops, res.error.opIndex, res.error.errno, res.error.detail);
 
       const startTime = res.startTime >= 0 ? res.startTime : (processInfo(res.pid)?.startTime ?? 0);
       c.state = {
@@ -252,6 +259,7 @@ export async function startContainer(c: ContainerHandle, options: StartOptions):
       c.stdout = stdio.stdout;
       c.stderr = stdio.stderr;
     } catch (e) {
+      shared?.close();
       if (stdio) {
         closeChildSide(stdio);
         destroyStreams(stdio);

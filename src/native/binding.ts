@@ -19,7 +19,7 @@ export type SpawnResult =
       /** /proc/<pid>/stat field 22, read before the process could be reaped (-1 if unreadable). */
       startTime: number;
     }
-  | { error: { opIndex: number; errno: number } };
+  | { error: { opIndex: number; errno: number; detail?: number } };
 
 /** A spawn stopped before "go" (`pause: true`): the child exists, with its namespaces and id maps. */
 export interface PausedSpawn {
@@ -31,7 +31,15 @@ export interface PausedSpawn {
 /** See `SpawnOptions.lock`. */
 export interface SpawnLock {
   dir: string;
-  binds: { source: string; recursive: boolean; isDir: boolean }[];
+  /** `sysfs`: a fresh read-only sysfs of the joined network namespace instead of a bind of `source`. */
+  binds: { source: string; recursive: boolean; isDir: boolean; sysfs?: boolean }[];
+}
+
+/** A namespace to start in instead of a new one: setns(fd, nstype) before the clone. */
+export interface SpawnJoin {
+  fd: number;
+  /** A CLONE_NEW* flag, or several with a pidfd. */
+  nstype: number;
 }
 
 export interface SpawnOptions {
@@ -49,6 +57,12 @@ export interface SpawnOptions {
    * copy of them is locked by the kernel (native/lock-mounts.h).
    */
   lock?: SpawnLock;
+  /**
+   * Namespaces (network, IPC, UTS) the child starts in instead of new ones:
+   * joined by a short-lived thread it is cloned from (native/lock-mounts.h).
+   * The fds stay the caller's.
+   */
+  join?: SpawnJoin[];
   /**
    * Stop once the child exists and its id maps are written, before it runs
    * any op: the promise resolves with a PausedSpawn, and `resume(paused,
@@ -204,6 +218,7 @@ export const PARENT_STEPS: Record<number, string> = {
   [-7]: "plan",
   [-8]: "setgroups",
   [-9]: "lock-mounts",
+  [-10]: "join-namespaces",
 };
 
 let binding: NativeBinding | undefined;

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { resolveConfig } from "../config/resolve.js";
 import type { ContainerConfig } from "../config/schema.js";
 import type { RootfsRecord } from "../rootfs/record.js";
-import { buildExecPlan, buildInitPlan, cloneFlagsOf } from "./build-plan.js";
+import { buildExecPlan, buildInitPlan, cloneFlagsOf, sharedNamespaces } from "./build-plan.js";
 import type { LxcfsViews } from "./lxcfs.js";
 import { DEFAULT_CAP_DROP, DEFAULT_SECCOMP_DENY, HOST_ROOT_CAP_KEEP } from "../config/defaults.js";
 import { CAPABILITIES } from "../linux/caps.js";
@@ -278,5 +278,39 @@ describe("image rootfs", () => {
     const priv = plan({ namespaces: { user: false } }, { kind: "image", image: "ab", lower: "/img/ab/rootfs", upper: "/u", work: "/w" });
     expect(priv.pass).toBeUndefined();
     expect(priv.ops.find((o) => o.kind === "mount" && o.fstype === "overlay")).toMatchObject({ data: "lowerdir=/img/ab/rootfs,upperdir=/u,workdir=/w" });
+  });
+});
+
+describe("shared namespaces", () => {
+  const pod = { net: { container: "a" }, ipc: { path: "/run/ns/ipc" }, uts: { container: "a" } };
+
+  it("makes no namespace it joins; its /sys comes from the staging thread, no mqueue, hostname or lo of its own", () => {
+    const p = plan({ namespaces: pod });
+    expect(p.cloneFlags & (CLONE.NEWNET | CLONE.NEWIPC | CLONE.NEWUTS)).toBe(0);
+    expect(p.cloneFlags & CLONE.NEWUSER).toBe(CLONE.NEWUSER);
+    expect(p.lock!.binds).toContainEqual({ source: "sysfs", recursive: false, isDir: true, sysfs: true });
+    expect(p.ops.some((o) => o.kind === "mount" && (o.fstype === "sysfs" || o.fstype === "mqueue"))).toBe(false);
+    expect(p.ops.some((o) => o.kind === "move-mount" && o.target === "/sys")).toBe(true);
+    expect(kinds(p.ops)).not.toContain("sethostname");
+    expect(kinds(p.ops)).not.toContain("link-up");
+    expect(sharedNamespaces(resolveConfig({ namespaces: pod }).namespaces).map((s) => [s.kind, s.flag])).toEqual([
+      ["net", CLONE.NEWNET],
+      ["ipc", CLONE.NEWIPC],
+      ["uts", CLONE.NEWUTS],
+    ]);
+  });
+
+  it("without a user namespace, mounts sysfs and mqueue of the joined namespaces itself", () => {
+    const p = plan({ namespaces: { ...pod, user: false } });
+    expect(p.ops.some((o) => o.kind === "mount" && o.fstype === "sysfs")).toBe(true);
+    expect(p.ops.some((o) => o.kind === "mount" && o.fstype === "mqueue")).toBe(true);
+  });
+
+  it("exec joins the shared namespaces first, as host root, then its own with the user namespace", () => {
+    const c = resolveConfig({ namespaces: pod });
+    const p = buildExecPlan({ config: c, initPidfd: 42, argv: ["ls"], env: [], cwd: "/", user: c.user, stdio: [3, 4, 5], tty: false, arch: "x64" });
+    expect(p.ops[1]).toEqual({ kind: "setns", fd: 42, flags: CLONE.NEWNET | CLONE.NEWIPC | CLONE.NEWUTS });
+    expect(p.ops[2]).toEqual({ kind: "setns", fd: 42, flags: cloneFlagsOf(c.namespaces) });
+    expect(cloneFlagsOf(c.namespaces) & CLONE.NEWNET).toBe(0);
   });
 });

@@ -91,19 +91,32 @@ export const STANDARD_DEVICES: readonly { path: string; major: number; minor: nu
   { path: "/dev/tty", major: 5, minor: 0 },
 ];
 
+/** The namespaces a container makes of its own (a shared one is joined, see `sharedNamespaces`). */
 export function cloneFlagsOf(ns: ResolvedConfig["namespaces"]): number {
   return (
     CLONE.NEWNS |
     (ns.user ? CLONE.NEWUSER : 0) |
     (ns.pid ? CLONE.NEWPID : 0) |
-    (ns.net ? CLONE.NEWNET : 0) |
-    (ns.uts ? CLONE.NEWUTS : 0) |
-    (ns.ipc ? CLONE.NEWIPC : 0) |
+    (ns.net === true ? CLONE.NEWNET : 0) |
+    (ns.uts === true ? CLONE.NEWUTS : 0) |
+    (ns.ipc === true ? CLONE.NEWIPC : 0) |
     (ns.cgroup ? CLONE.NEWCGROUP : 0) |
     (ns.time ? CLONE.NEWTIME : 0)
   );
 }
 
+
+export type SharedNamespace = Exclude<ResolvedConfig["namespaces"]["net"], boolean>;
+
+/** The namespaces a container joins (`namespaces.net: {container: "a"}` …), with their CLONE_NEW* flag. */
+export function sharedNamespaces(ns: ResolvedConfig["namespaces"]): { kind: "net" | "ipc" | "uts"; flag: number; target: SharedNamespace }[] {
+  const out: ReturnType<typeof sharedNamespaces> = [];
+  for (const [kind, flag] of [["net", CLONE.NEWNET], ["ipc", CLONE.NEWIPC], ["uts", CLONE.NEWUTS]] as const) {
+    const v = ns[kind];
+    if (typeof v === "object") out.push({ kind, flag, target: v });
+  }
+  return out;
+}
 
 function makedev(major: number, minor: number): number {
   return ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & ~0xff) << 12);
@@ -235,13 +248,13 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
   const takeHost = (
     source: string,
     target: string,
-    o: { recursive: boolean; isDir: boolean; readonly: boolean; optional?: boolean; create?: boolean },
+    o: { recursive: boolean; isDir: boolean; readonly: boolean; optional?: boolean; create?: boolean; sysfs?: boolean },
   ): Op[] => {
     const s = slot++;
     const optional = o.optional ?? false;
     const create = o.create ?? true;
     const locked = o.readonly && ns.user;
-    if (locked) lock.binds.push({ source, recursive: o.recursive, isDir: o.isDir });
+    if (locked) lock.binds.push({ source, recursive: o.recursive, isDir: o.isDir, ...(o.sysfs ? { sysfs: true } : {}) });
     const from = locked ? `${lock.dir}/${lock.binds.length - 1}` : source;
     ops.push({ kind: "open-tree", source: from, slot: s, recursive: o.recursive, optional });
     const attach: Op[] = [{ kind: "move-mount", slot: s, source, target, mkdir: create && o.isDir, mkfile: create && !o.isDir, optional }];
@@ -292,8 +305,13 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
   } else {
     procSys.push(...takeHost("/proc", "/proc", { recursive: true, isDir: true, readonly: false }));
   }
-  if (ns.net || !ns.user) {
+  if (ns.net === true || !ns.user) {
     ops.push({ kind: "mount", source: "sysfs", target: "sys", fstype: "sysfs", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RDONLY, inRoot: rp.root, mkdir: true });
+  } else if (ns.net !== false) {
+    // A joined network namespace belongs to another user namespace, whose
+    // sysfs this one may not mount: the staging thread that joined it
+    // mounts one, read-only (native/lock-mounts.h).
+    procSys.push(...takeHost("sysfs", "/sys", { recursive: false, isDir: true, readonly: true, sysfs: true }));
   } else {
     // sysfs belongs to the network namespace's owner: sharing the host's
     // network means sharing its /sys, read-only.
@@ -314,7 +332,9 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
   ops.push({ kind: "mount", source: "devpts", target: "/dev/pts", fstype: "devpts", flags: MS.NOSUID | MS.NOEXEC, data: "newinstance,ptmxmode=0666,mode=0620,gid=5", mkdir: true });
   ops.push({ kind: "symlink", target: "pts/ptmx", path: "/dev/ptmx" });
   ops.push({ kind: "mount", source: "shm", target: "/dev/shm", fstype: "tmpfs", flags: MS.NOSUID | MS.NODEV, data: "mode=1777,size=65536k", mkdir: true });
-  if (ns.ipc) ops.push({ kind: "mount", source: "mqueue", target: "/dev/mqueue", fstype: "mqueue", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC, mkdir: true });
+  // mqueue belongs to the IPC namespace's owner: a joined one of another
+  // user namespace cannot be mounted here (mq_open still reaches its queues).
+  if (ns.ipc === true || (ns.ipc !== false && !ns.user)) ops.push({ kind: "mount", source: "mqueue", target: "/dev/mqueue", fstype: "mqueue", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC, mkdir: true });
   for (const [target, path] of [
     ["/proc/self/fd", "/dev/fd"],
     ["/proc/self/fd/0", "/dev/stdin"],
@@ -363,11 +383,11 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
   ops.push(...rp.finish);
 
   // 10. Identity and network.
-  if (ns.uts) {
+  if (ns.uts === true) {
     ops.push({ kind: "sethostname", name: c.hostname });
     if (c.domainname) ops.push({ kind: "setdomainname", name: c.domainname });
   }
-  if (ns.net) ops.push({ kind: "link-up", name: "lo" });
+  if (ns.net === true) ops.push({ kind: "link-up", name: "lo" });
 
   // 11. Privileges, credentials, stdio, exec.
   ops.push(
@@ -421,8 +441,13 @@ export function buildExecPlan(input: ExecPlanInput): SpawnPlan {
   // Every namespace the container has of its own; joining one we already
   // share (the user namespace especially) is an error.
   const flags = cloneFlagsOf(ns);
+  // The namespaces it shares with another container first, while still
+  // host root: that one's owner is another user namespace, over which the
+  // container's root has no privilege once joined.
+  const shared = sharedNamespaces(ns).reduce((f, s) => f | s.flag, 0);
   const ops: Op[] = [
     inheritedFds([input.initPidfd, ...input.stdio]),
+    ...(shared ? [{ kind: "setns" as const, fd: input.initPidfd, flags: shared }] : []),
     { kind: "setns", fd: input.initPidfd, flags },
     // Joining a user namespace leaves the process host root, which is
     // unmapped there, with every capability of the namespace. Becoming the

@@ -126,20 +126,25 @@ describe("rootfs and mount targets", () => {
     expect(e.message).toContain("the rootfs has no `/proc` directory and it cannot be made there");
   });
 
-  it("refuses a mount target with a symlink on its way or at its end, naming the path", async () => {
+  it("refuses a mount target with a symlink on its way or at its end, naming the component", async () => {
     const r = copy("symtarget");
-    mkdirSync(join(r.path, "real"));
+    mkdirSync(join(r.path, "real/sub"), { recursive: true });
     symlinkSync("/real", join(r.path, "lnk"));
-    for (const [mounts, target, step] of [
-      [[{ type: "tmpfs", target: "/lnk/x" }], "/lnk/x", "mount"],
-      [[{ type: "tmpfs", target: "/lnk" }], "/lnk", "mount"],
-      [[{ type: "bind", source: r.path + "/real", target: "/lnk/y" }], "/lnk/y", "move-mount"],
+    symlinkSync("sub", join(r.path, "real/inner"));
+    writeFileSync(join(r.path, "real/file"), "");
+    for (const [mounts, target, link, step] of [
+      [[{ type: "tmpfs", target: "/lnk/x" }], "/lnk/x", "/lnk", "mount"],
+      [[{ type: "tmpfs", target: "/lnk" }], "/lnk", "/lnk", "mount"],
+      [[{ type: "tmpfs", target: "/real/inner/z" }], "/real/inner/z", "/real/inner", "mount"],
+      [[{ type: "bind", source: r.path + "/real", target: "/lnk/y" }], "/lnk/y", "/lnk", "move-mount"],
+      // A file bound onto a final symlink: ELOOP naming it, not move_mount's EINVAL.
+      [[{ type: "bind", source: r.path + "/real/file", target: "/real/inner" }], "/real/inner", "/real/inner", "move-mount"],
     ] as const) {
       const c = await busybox("symtarget", { rootfs: { path: r.path, mode: "ro" }, mounts: [...mounts] });
       const e = await c.start().catch((x) => x);
       expect(e, target).toBeInstanceOf(SetupError);
       expect({ step: e.step, errno: e.errno, path: e.path }).toEqual({ step, errno: "ELOOP", path: target });
-      expect(e.message).toContain(`\`${target}\` or one of the directories on its way is a symlink`);
+      expect(e.message).toContain(`mount target \`${target}\`: \`${link}\` is a symlink in the container`);
     }
     // The path it leads to is fine.
     const ok = await busybox("symtarget", { rootfs: { path: r.path, mode: "ro" }, mounts: [{ type: "tmpfs", target: "/real" }] });

@@ -1,0 +1,70 @@
+/**
+ * NICs taken out of a network namespace: one at a time (`removeNic`), or
+ * all of a stopped container's when containers that joined its network
+ * namespace (`namespaces.net: {container}`) keep that namespace alive.
+ * @module
+ */
+import { closeSync, openSync } from "node:fs";
+
+import type { NicConfig } from "../config/nic.js";
+import { nicName } from "../network/manager.js";
+import { Netlink } from "../network/netlink.js";
+import { processInfo } from "./proc.js";
+import { isLive, type StateStore } from "./state.js";
+
+/** Runs `fn` with a netlink socket in the network namespace of process `pid`. */
+export function withNamespace<T>(pid: number, fn: (inner: Netlink, nsfd: number) => T): T {
+  const nsfd = openSync(`/proc/${pid}/ns/net`, "r");
+  try {
+    const inner = Netlink.inNamespace(nsfd);
+    try {
+      return fn(inner, nsfd);
+    } finally {
+      inner.close();
+    }
+  } finally {
+    closeSync(nsfd);
+  }
+}
+
+/**
+ * Takes `nic` out of the namespace `inner` is in: a physical NIC goes back
+ * to the host (`hostNs`) under its own name; a veth or macvlan is deleted
+ * (deleting the container's end of a veth takes the host's end along).
+ */
+export function unplugNic(inner: Netlink, hostNs: number, nic: NicConfig): void {
+  const name = nicName(nic);
+  if (nic.type === "physical") {
+    inner.setUp(name, false);
+    inner.moveToNamespace(name, hostNs, nic.parent);
+  } else {
+    inner.deleteLink(name);
+  }
+}
+
+/**
+ * After container `name` stopped: its NICs out of its network namespace
+ * when running containers that joined it by name keep it alive. Left
+ * there, they would keep its address and MAC on the bridge, next to its
+ * own again once it restarts, and a lent physical NIC would never come
+ * back. Only read when the container has NICs.
+ */
+export async function unplugFromJoiners(store: StateStore, name: string, nics: readonly NicConfig[]): Promise<void> {
+  if (nics.length === 0) return;
+  for (const other of await store.names()) {
+    if (other === name) continue;
+    const net = (await store.readRecord(other).catch(() => undefined))?.config.namespaces.net;
+    if (typeof net !== "object" || !("container" in net) || net.container !== name) continue;
+    const state = await store.readState(other).catch(() => undefined);
+    if (!isLive(state?.status) || !state?.pid || processInfo(state.pid)?.startTime !== state.startTime) continue;
+    const hostNs = openSync("/proc/self/ns/net", "r");
+    try {
+      withNamespace(state.pid, (inner) => {
+        // A joiner of an earlier run holds that run's namespace, already emptied.
+        for (const nic of nics) if (inner.link(nicName(nic))) unplugNic(inner, hostNs, nic);
+      });
+    } finally {
+      closeSync(hostNs);
+    }
+  }
+}
