@@ -74,6 +74,19 @@ describe("gpu discovery", () => {
     ]);
   });
 
+  it("without the driver's procfs (a sandbox that proxies only its nodes), takes each /dev/nvidiaN for a GPU", () => {
+    host.add({ "proc/driver/nvidia/gpus/0000:18:00.0/information": "", "proc/driver/nvidia/gpus/0000:3b:00.0/information": "", "dev/nvidia0": "", "dev/nvidia1": "" });
+    nodes.set(`${host.dev}/nvidia1`, { type: "c", major: 195, minor: 1 });
+    expect(listGpus(host, stat).filter((g) => g.vendor === "10de")).toEqual([
+      { pci: "0000:18:00.0", vendor: "10de", card: 2, drm: [{ name: "card2", major: 226, minor: 2 }, { name: "renderD130", major: 226, minor: 130 }] },
+      { vendor: "10de", drm: [], nvidiaMinor: 0 },
+      { vendor: "10de", drm: [], nvidiaMinor: 1 },
+    ]);
+    expect(paths({ vendor: "nvidia" }).filter((p) => /nvidia\d/.test(p))).toEqual(["/dev/nvidia0 195:0", "/dev/nvidia1 195:1"]);
+    // Without a PCI address, a spec that names one matches none of them.
+    expect(() => paths({ pci: "3b:00.0" })).toThrow(/no GPU matches pci=0000:3b:00\.0; .*\/dev\/nvidia1 \(vendor 10de\)$/);
+  });
+
   it("passes a card's DRM nodes, with the spec's owner and mode", () => {
     const r = resolveGpuDevice("igpu", spec({ vendor: "intel", uid: 1000, gid: 44, mode: 0o666 }), { roots: host, stat });
     expect(r).toEqual({

@@ -10,7 +10,10 @@
  * and NVIDIA GPUs in `/proc/driver/nvidia/gpus/<pci>` (compute machines
  * often run without nvidia-drm). A card's PCI address is the first PCI
  * device among the ancestors of its `device` link (virtio-gpu's parent is a
- * virtio device, whose parent is the PCI function).
+ * virtio device, whose parent is the PCI function). Where neither is there
+ * but `/dev/nvidia<N>` nodes are (a sandbox such as gVisor proxies the
+ * driver's nodes without its procfs or sysfs), each node is an NVIDIA GPU
+ * of unknown PCI address.
  * @module
  */
 import { readdirSync, realpathSync } from "node:fs";
@@ -66,8 +69,8 @@ interface NodeInfo {
 
 /** One GPU on the host. */
 export interface GpuInfo {
-  /** PCI address, `0000:01:00.0`. */
-  pci: string;
+  /** PCI address, `0000:01:00.0`; unknown for a GPU seen only as a `/dev/nvidia<N>` node. */
+  pci?: string;
   /** PCI vendor id, 4 hex digits. */
   vendor: string;
   /** DRM card number, when the GPU has a DRM driver. */
@@ -101,8 +104,8 @@ function pciAncestor(dir: string): string | undefined {
 }
 
 /** Every GPU: DRM cards and NVIDIA driver GPUs, merged by PCI address, in PCI order. */
-export function listGpus(roots: Partial<HostRoots> = {}): GpuInfo[] {
-  const { sys, proc } = { ...HOST_ROOTS, ...roots };
+export function listGpus(roots: Partial<HostRoots> = {}, stat: StatDevice = statDevice): GpuInfo[] {
+  const { sys, dev, proc } = { ...HOST_ROOTS, ...roots };
   const gpus = new Map<string, GpuInfo>();
   const vendorOf = (pciDir: string) => readAttr(join(pciDir, "vendor"))?.toLowerCase().replace(/^0x/, "");
   for (const name of list(join(sys, "class/drm"))) {
@@ -126,9 +129,16 @@ export function listGpus(roots: Partial<HostRoots> = {}): GpuInfo[] {
     if (!minor) continue;
     const gpu = gpus.get(pci.toLowerCase()) ?? { pci: pci.toLowerCase(), vendor: GPU_VENDORS.nvidia, drm: [] };
     gpu.nvidiaMinor = Number(minor[1]);
-    gpus.set(gpu.pci, gpu);
+    gpus.set(gpu.pci!, gpu);
   }
-  return [...gpus.values()].sort((a, b) => a.pci.localeCompare(b.pci));
+  const sorted = [...gpus.values()].sort((a, b) => a.pci!.localeCompare(b.pci!));
+  if (!sorted.some((g) => g.nvidiaMinor !== undefined)) {
+    for (const name of list(dev)) {
+      const n = /^nvidia(\d+)$/.exec(name);
+      if (n && stat(join(dev, name))?.type === "c") sorted.push({ vendor: GPU_VENDORS.nvidia, drm: [], nvidiaMinor: Number(n[1]) });
+    }
+  }
+  return sorted;
 }
 
 /** Whether a GPU is one the spec asks for (every given field). */
@@ -159,10 +169,10 @@ export interface GpuResolveOptions extends NvidiaRuntimeOptions {
 export function resolveGpuDevice(name: string, spec: ResolvedGpuDeviceSpec, opts: GpuResolveOptions = {}): ResolvedDevice {
   const roots = { ...HOST_ROOTS, ...opts.roots };
   const stat = opts.stat ?? statDevice;
-  const all = listGpus(roots);
+  const all = listGpus(roots, stat);
   const gpus = all.filter((g) => gpuMatches(spec, g));
   if (gpus.length === 0) {
-    const found = all.map((g) => `${g.pci} (vendor ${g.vendor}${g.card === undefined ? "" : `, card${g.card}`})`).join(", ") || "none";
+    const found = all.map((g) => `${label(g)} (vendor ${g.vendor}${g.card === undefined ? "" : `, card${g.card}`})`).join(", ") || "none";
     throw new NotFoundError(`device "${name}": no GPU matches${describe(spec)}; GPUs on this host: ${found}`);
   }
   const nodes: HostDeviceNode[] = [];
@@ -201,7 +211,7 @@ export function resolveGpuDevice(name: string, spec: ResolvedGpuDeviceSpec, opts
 
   if (!spec.nvidiaRuntime) return { nodes, binds: [], env: {} };
   if (nvidia.length === 0) {
-    throw new NotFoundError(`device "${name}": nvidiaRuntime needs an NVIDIA GPU with its driver loaded; the GPUs matched are ${gpus.map((g) => `${g.pci} (vendor ${g.vendor})`).join(", ")}`);
+    throw new NotFoundError(`device "${name}": nvidiaRuntime needs an NVIDIA GPU with its driver loaded; the GPUs matched are ${gpus.map((g) => `${label(g)} (vendor ${g.vendor})`).join(", ")}`);
   }
   const runtime = nvidiaRuntimeFiles(opts);
   if (!runtime.binds.some((b) => /\/libnvidia-ml\.so[^/]*$/.test(b.target))) {
@@ -209,6 +219,9 @@ export function resolveGpuDevice(name: string, spec: ResolvedGpuDeviceSpec, opts
   }
   return { nodes, binds: runtime.binds, env: runtime.env };
 }
+
+/** A GPU's name in messages: its PCI address, or its NVIDIA node. */
+const label = (g: GpuInfo) => g.pci ?? `/dev/nvidia${g.nvidiaMinor}`;
 
 function describe(spec: ResolvedGpuDeviceSpec): string {
   const parts: string[] = [];
