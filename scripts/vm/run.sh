@@ -142,7 +142,9 @@ mkfifo "$fifo"
 # lines as they come: the output must stream (a caller may answer it, as the
 # QMP hot-plug requests of test/helpers/qmp.ts are answered mid-run).
 awk_flags=()
-if awk -W version 2>&1 | head -n 1 | grep -q mawk; then awk_flags=(-W interactive); fi
+# (No pipe into head or grep -q here: with pipefail, awk's SIGPIPE would
+# make the test fail now and then.)
+case "$(awk -W version 2>&1 || true)" in mawk*) awk_flags=(-W interactive) ;; esac
 awk ${awk_flags[@]+"${awk_flags[@]}"} -v begin="@@WARREN-VM-BEGIN-$nonce@@" -v endp="@@WARREN-VM-EXIT-$nonce=" \
   -v logf="$run/console.log" -v status="$run/status" '
   { print > logf; fflush(logf) }
