@@ -41,10 +41,12 @@ if (!smi || !nvml) throw new Error(`nvidia-smi (${smi}) or libnvidia-ml.so.1 (${
 const work = mkdtempSync(join(tmpdir(), "warren-gpu-check-"));
 process.on("exit", () => rmSync(work, { recursive: true, force: true }));
 const rootfs = join(work, "rootfs");
-for (const d of ["bin", "dev", "proc", "sys", "tmp", "etc", "root"]) mkdirSync(join(rootfs, d), { recursive: true });
+// The layout of scripts/make-busybox-rootfs.sh (the kernel tests' rootfs).
+for (const d of ["bin", "dev", "proc", "sys", "tmp", "etc", "root", "run", "var/tmp", "home", "mnt"]) mkdirSync(join(rootfs, d), { recursive: true });
 copyFileSync(busybox, join(rootfs, "bin/busybox"));
 for (const tool of ["sh", "ls", "cat", "grep", "touch", "stat", "sleep", "id", "head"]) symlinkSync("busybox", join(rootfs, "bin", tool));
 writeFileSync(join(rootfs, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n");
+writeFileSync(join(rootfs, "etc/group"), "root:x:0:\n");
 const ldd = execFileSync("ldd", [smi], { encoding: "utf8", env: { ...process.env, ...resolved.env } });
 for (const m of ldd.matchAll(/(?:=>\s*)?(\/\S+)\s+\(0x/g)) {
   const lib = m[1]!;
