@@ -20,6 +20,7 @@ const LAYERS: Record<string, number> = {
   rootfs: 6,
   plan: 6,
   network: 6,
+  devices: 6,
   image: 6,
   storage: 6,
   container: 7,

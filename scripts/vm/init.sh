@@ -97,6 +97,22 @@ stage2() {
   mount -t tmpfs -o mode=1777,nosuid,nodev shm /dev/shm || die "cannot mount /dev/shm"
   [ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
   hostname warren-vm
+
+  # run.sh --hardware: the USB and GPU drivers, from the kernel in the host's
+  # cache (over 9p), in the dependency order prepare.sh listed them. After
+  # this, the xhci root hubs and the virtio GPU's /dev/dri nodes exist
+  # (devtmpfs makes the nodes; no udev runs here).
+  hw=
+  for arg in $(cat /proc/cmdline); do
+    case "$arg" in warren.hwmodules=*) hw=$(echo "${arg#warren.hwmodules=}" | base64 -d) ;; esac
+  done
+  if [ -n "$hw" ]; then
+    [ -f "$hw" ] || die "hardware module list $hw not visible in the guest"
+    while read -r m; do
+      [ -n "$m" ] || continue
+      insmod "$m" || die "insmod $m failed"
+    done <"$hw"
+  fi
   ip link set lo up 2>/dev/null
 
   # Raw console: no \n -> \r\n translation, so the host gets the bytes.

@@ -149,8 +149,9 @@ add_module() { # add_module PATH: once, after the ones it depends on
   seen+="$path "
   load+=("$path")
 }
-for name in "${wanted[@]}"; do
+want_module() { # want_module NAME: it and its dependencies, unless built in
   # File names may spell - where the module name has _ (and the reverse).
+  local name=$1 pattern path
   pattern=$(echo "$name" | sed 's/[-_]/[-_]/g')
   path=$(grep -m1 -E "(^|/)$pattern\.ko(\.xz|\.zst|\.gz)?:" "$moddir/modules.dep" | cut -d: -f1) || true
   if [ -n "$path" ]; then
@@ -160,7 +161,43 @@ for name in "${wanted[@]}"; do
   else
     fail "kernel $kver has no module $name"
   fi
-done
+}
+for name in "${wanted[@]}"; do want_module "$name"; done
+
+# --- Hardware drivers (run.sh --hardware) -----------------------------------
+# The USB host controller (qemu-xhci), the drivers of the USB devices tests
+# hot-add (usb-kbd: usbhid + hid-generic; usb-storage: usb-storage + sd_mod)
+# and the virtio GPU's DRM driver. Not in the initramfs (drm alone is half a
+# megabyte, and most runs need none of them): init.sh's second stage loads
+# them from this cache, which the guest sees over 9p, when run.sh passes
+# warren.hwmodules=. The ones the initramfs already loads are left out.
+base_load=("${load[@]}")
+load=()
+for name in xhci_pci usbhid hid_generic usb_storage sd_mod virtio_gpu; do want_module "$name"; done
+hw_load=("${load[@]}")
+load=("${base_load[@]}")
+hw_list=$cache/hw-modules.load
+{
+  for path in "${hw_load[@]}"; do
+    case "$path" in
+      # busybox's insmod reads plain .ko files only: decompressed copies.
+      *.ko.xz | *.ko.zst | *.ko.gz)
+        mkdir -p "$cache/hw-modules"
+        out=$cache/hw-modules/$(basename "${path%.*}")
+        if [ ! -f "$out" ]; then
+          case "$path" in
+            *.xz) xz -dc "$moddir/$path" ;;
+            *.zst) zstd -qdc "$moddir/$path" ;;
+            *.gz) gzip -dc "$moddir/$path" ;;
+          esac >"$out.tmp" || fail "cannot decompress $path"
+          mv "$out.tmp" "$out"
+        fi
+        echo "$out" ;;
+      *) echo "$moddir/$path" ;;
+    esac
+  done
+} >"$hw_list.tmp"
+mv "$hw_list.tmp" "$hw_list"
 
 # --- Initramfs ------------------------------------------------------------
 # Rebuilt when any input changes: the init script, busybox, the kernel, the
@@ -219,6 +256,7 @@ WARREN_VM_KERNEL=$(printf %q "$boot_kernel")
 WARREN_VM_KVER=$(printf %q "$kver")
 WARREN_VM_INITRD=$(printf %q "$initrd")
 WARREN_VM_INITRD_SHA256=$sum
+WARREN_VM_HW_MODULES=$(printf %q "$hw_list")
 EOF
 mv "$cache/vm.env.tmp" "$cache/vm.env"
 

@@ -2,7 +2,8 @@
 # Boots a throwaway VM with a pure cgroup v2 layout and runs one command in it.
 #
 # Usage: scripts/vm/run.sh [--timeout SECONDS] [--mem MiB] [--cpus N]
-#                          [--env NAME=VALUE]... -- CMD [ARGS...]
+#                          [--env NAME=VALUE]... [--hardware] [--qmp SOCKET]
+#                          -- CMD [ARGS...]
 #
 # The guest sees the host's / read-only (9p) under a tmpfs overlay: the same
 # files at the same paths, writable, every change gone at poweroff. CMD runs
@@ -10,6 +11,12 @@
 # system path, HOME=/root, the caller's CI and WARREN_* variables (except the
 # harness's own WARREN_VM_*) and the --env ones. Its stdin is /dev/null, its
 # stdout and stderr (one stream) come out on this script's stdout.
+#
+# --hardware boots with a USB 3 controller (qemu-xhci, bus `xhci.0`) and a
+# virtio GPU, and loads their drivers and those of the USB devices tests
+# hot-add (prepare.sh's hw-modules.load). --qmp makes qemu serve QMP on the
+# unix socket SOCKET, so the caller can hot-add and remove devices
+# (`device_add usb-kbd`) while the command runs.
 #
 # Exit status: CMD's, or 124 on timeout (qemu killed), 125 when the VM could
 # not boot or died before CMD finished. Diagnostics go to stderr.
@@ -26,7 +33,7 @@ repo=$(cd "$here/../.." && pwd)
 cache=${WARREN_VM_CACHE:-$repo/.cache/vm}
 
 usage() {
-  echo "vm-run: usage: $0 [--timeout SECONDS] [--mem MiB] [--cpus N] [--env NAME=VALUE]... -- CMD [ARGS...]" >&2
+  echo "vm-run: usage: $0 [--timeout SECONDS] [--mem MiB] [--cpus N] [--env NAME=VALUE]... [--hardware] [--qmp SOCKET] -- CMD [ARGS...]" >&2
   exit 125
 }
 err() { echo "vm-run: $*" >&2; }
@@ -35,12 +42,16 @@ timeout_s=600
 mem=2048
 cpus=2
 extra_env=()
+hardware=0
+qmp=
 while [ $# -gt 0 ]; do
   case "$1" in
     --timeout) timeout_s=${2:?}; shift 2 ;;
     --mem) mem=${2:?}; shift 2 ;;
     --cpus) cpus=${2:?}; shift 2 ;;
     --env) extra_env+=("${2:?}"); shift 2 ;;
+    --hardware) hardware=1; shift ;;
+    --qmp) qmp=${2:?}; shift 2 ;;
     --) shift; break ;;
     *) usage ;;
   esac
@@ -127,7 +138,14 @@ esac
 # to stdout. See scripts/vm/init.sh for the protocol.
 fifo=$run/console.fifo
 mkfifo "$fifo"
-awk -v begin="@@WARREN-VM-BEGIN-$nonce@@" -v endp="@@WARREN-VM-EXIT-$nonce=" \
+# mawk (Debian's awk) reads its input in large blocks unless told to read
+# lines as they come: the output must stream (a caller may answer it, as the
+# QMP hot-plug requests of test/helpers/qmp.ts are answered mid-run).
+awk_flags=()
+# (No pipe into head or grep -q here: with pipefail, awk's SIGPIPE would
+# make the test fail now and then.)
+case "$(awk -W version 2>&1 || true)" in mawk*) awk_flags=(-W interactive) ;; esac
+awk ${awk_flags[@]+"${awk_flags[@]}"} -v begin="@@WARREN-VM-BEGIN-$nonce@@" -v endp="@@WARREN-VM-EXIT-$nonce=" \
   -v logf="$run/console.log" -v status="$run/status" '
   { print > logf; fflush(logf) }
   state == 0 {
@@ -156,6 +174,18 @@ append="console=ttyS0 quiet loglevel=0 panic=-1 cgroup_no_v1=all rdinit=/init"
 # or mouse probing, trust the (emulated) RDRAND so the RNG is ready at once.
 append+=" mitigations=off i8042.noaux i8042.nokbd random.trust_cpu=on"
 append+=" ${WARREN_VM_APPEND:-} warren.run=$run64"
+hw_args=()
+if [ "$hardware" = 1 ]; then
+  # The guest's init loads the drivers listed in this file (host paths,
+  # read over 9p) before the command runs; see init.sh.
+  append+=" warren.hwmodules=$(printf '%s' "$WARREN_VM_HW_MODULES" | base64 -w0)"
+  # id=xhci names the bus (xhci.0) that hot-added USB devices go on.
+  hw_args+=(-device qemu-xhci,id=xhci -device virtio-gpu-pci)
+fi
+if [ -n "$qmp" ]; then
+  case "$qmp" in *,*) err "--qmp: a socket path with a comma cannot be given to qemu: $qmp"; exit 125 ;; esac
+  hw_args+=(-qmp "unix:$qmp,server=on,wait=off")
+fi
 
 # If this script is SIGKILLed (no trap runs), the parent-death signal still
 # stops timeout(1), which passes it on to qemu.
@@ -174,7 +204,7 @@ ${pdeath[@]+"${pdeath[@]}"} timeout --kill-after=5 "$timeout_s" "$WARREN_VM_QEMU
   -chardev "file,id=con,path=$fifo" -serial chardev:con \
   -fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
   -device virtio-9p-pci,fsdev=root,mount_tag=hostroot \
-  ${WARREN_VM_QEMU_ARGS:-} \
+  ${hw_args[@]+"${hw_args[@]}"} ${WARREN_VM_QEMU_ARGS:-} \
   </dev/null >"$run/qemu.log" 2>&1 &
 qpid=$!
 set +e

@@ -9,7 +9,12 @@
  * (TCG, no KVM): batch several checks into one command where you can.
  */
 import { spawn } from "node:child_process";
-import { resolve } from "node:path";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { StringDecoder } from "node:string_decoder";
+
+import { QmpPump, type QmpExchange } from "./qmp.js";
 
 const scripts = resolve(import.meta.dirname, "../../scripts/vm");
 
@@ -26,6 +31,15 @@ export interface RunInVmOptions {
   cpus?: number;
   /** Stops the VM when aborted, e.g. the test context's `signal`. */
   signal?: AbortSignal;
+  /**
+   * Boot with a USB 3 controller (bus `xhci.0`) and a virtio GPU, their
+   * drivers loaded (run.sh --hardware).
+   */
+  hardware?: boolean;
+  /** Serve QMP on this unix socket (run.sh --qmp), to hot-add devices while the command runs. */
+  qmpSocket?: string;
+  /** Called with the command's output as it arrives (the result still has all of it). */
+  onOutput?: (chunk: string) => void;
 }
 
 export interface VmResult {
@@ -47,7 +61,7 @@ interface Exited {
   stderr: string;
 }
 
-function exec(file: string, args: string[], opts: { signal?: AbortSignal; killAfterMs?: number } = {}): Promise<Exited> {
+function exec(file: string, args: string[], opts: { signal?: AbortSignal; killAfterMs?: number; onStdout?: (chunk: string) => void } = {}): Promise<Exited> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(file, args, {
       stdio: ["ignore", "pipe", "pipe"],
@@ -57,7 +71,11 @@ function exec(file: string, args: string[], opts: { signal?: AbortSignal; killAf
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on("data", (b: Buffer) => out.push(b));
+    const decoder = new StringDecoder("utf8"); // a chunk may end inside a character
+    child.stdout.on("data", (b: Buffer) => {
+      out.push(b);
+      opts.onStdout?.(decoder.write(b));
+    });
     child.stderr.on("data", (b: Buffer) => err.push(b));
     // Last resort if run.sh's own --timeout did not fire.
     const timer = opts.killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGTERM"), opts.killAfterMs);
@@ -115,9 +133,11 @@ export async function runInVm(argv: string[], opts: RunInVmOptions = {}): Promis
   if (opts.memMiB !== undefined) args.push("--mem", String(opts.memMiB));
   if (opts.cpus !== undefined) args.push("--cpus", String(opts.cpus));
   for (const [name, value] of Object.entries(opts.env ?? {})) args.push("--env", `${name}=${value}`);
+  if (opts.hardware) args.push("--hardware");
+  if (opts.qmpSocket !== undefined) args.push("--qmp", opts.qmpSocket);
   args.push("--", ...argv);
 
-  const r = await exec("bash", args, { signal: opts.signal, killAfterMs: timeoutMs + 30_000 });
+  const r = await exec("bash", args, { signal: opts.signal, killAfterMs: timeoutMs + 30_000, onStdout: opts.onOutput });
   // run.sh writes only its own diagnostics to stderr, prefixed "vm-run:";
   // the command's stderr comes with its stdout.
   const harness = r.stderr.trim();
@@ -134,6 +154,8 @@ export async function runInVm(argv: string[], opts: RunInVmOptions = {}): Promis
 /** What a guest script under test/vm/guest reported: its `@@RESULT name json` lines, and all it printed. */
 export interface GuestReport {
   output: string;
+  /** The QMP commands the guest asked for (`hotplug`), with qemu's answers. */
+  qmp: QmpExchange[];
   /** The value of scenario `name`; fails the test (with the guest's output) when it is missing or failed. */
   result(name: string): any;
 }
@@ -145,7 +167,15 @@ export interface GuestReport {
  * guest through the 9p share) and finds the addon from there. The whole
  * output is also kept in .cache/vm-guest/NAME.log.
  */
-export async function runGuestScript(name: string, options: RunInVmOptions = {}): Promise<GuestReport> {
+export interface GuestScriptOptions extends RunInVmOptions {
+  /**
+   * Boot with the hardware of {@link RunInVmOptions.hardware} and serve the
+   * guest's hot-plug requests (test/vm/guest/hotplug.mts) over QMP.
+   */
+  hotplug?: boolean;
+}
+
+export async function runGuestScript(name: string, options: GuestScriptOptions = {}): Promise<GuestReport> {
   const { build } = await import("esbuild");
   const { writeFileSync } = await import("node:fs");
   const { expect } = await import("vitest");
@@ -161,19 +191,34 @@ export async function runGuestScript(name: string, options: RunInVmOptions = {})
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     logLevel: "warning",
   });
-  const r = await runInVm([process.execPath, bundle], options);
-  writeFileSync(resolve(repo, `.cache/vm-guest/${name}.log`), r.output);
+  // A short path: a unix socket's must fit in 108 bytes.
+  const qmpDir = options.hotplug ? mkdtempSync(join(tmpdir(), "warren-qmp-")) : undefined;
+  const pump = qmpDir ? new QmpPump(join(qmpDir, "qmp.sock"), options.signal) : undefined;
+  let r: VmResult;
+  try {
+    r = await runInVm([process.execPath, bundle], {
+      ...options,
+      ...(pump ? { hardware: true, qmpSocket: join(qmpDir!, "qmp.sock"), onOutput: (c: string) => (pump.output(c), options.onOutput?.(c)) } : {}),
+    });
+  } finally {
+    await pump?.close();
+    if (qmpDir) rmSync(qmpDir, { recursive: true, force: true });
+  }
+  const qmp = pump?.log ?? [];
+  writeFileSync(resolve(repo, `.cache/vm-guest/${name}.log`), r.output + (qmp.length ? `\nQMP: ${JSON.stringify(qmp, null, 1)}\n` : ""));
   const results = new Map<string, { ok: boolean; value?: unknown; error?: string }>();
   for (const line of r.output.split("\n")) {
     const m = /^@@RESULT (\S+) (.*)$/.exec(line);
     if (m) results.set(m[1]!, JSON.parse(m[2]!));
   }
+  const qmpNote = qmp.length ? `\nQMP exchanges: ${JSON.stringify(qmp)}` : "";
   return {
     output: r.output,
+    qmp,
     result(scenario: string) {
       const got = results.get(scenario);
-      expect(got, `no result for ${scenario}; guest output:\n${r.output}`).toBeDefined();
-      expect(got!.ok, got!.error).toBe(true);
+      expect(got, `no result for ${scenario}; guest output:\n${r.output}${qmpNote}`).toBeDefined();
+      expect(got!.ok, `${got!.error}${qmpNote}`).toBe(true);
       return got!.value;
     },
   };
