@@ -43,16 +43,6 @@ const signal = z
   .union([z.string(), z.number()])
   .refine((s) => signalNumber(s) !== undefined, "unknown signal (use a name like SIGTERM or SIGRTMIN+3)");
 
-/** How writable a container's /proc/sys or /sys is (LXC's `proc:mixed`, `sys:mixed`...). */
-const procSysMode = z.enum(["mixed", "ro", "rw"]).default("mixed");
-
-/** A sysctl value as written to its file: a string (`"0 2147483647"`) or a number. */
-const sysctlValue = z
-  .union([z.string(), z.number().int()])
-  .transform((v) => String(v))
-  .refine((v) => v.length > 0 && v.length < 4096, "must be 1 to 4095 characters")
-  .refine((v) => !/[\0\n]/.test(v), "must not contain NUL or a newline");
-
 const HOSTNAME = /^(?=.{1,64}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 
 const bindMount = z.strictObject({
@@ -111,6 +101,16 @@ const rootfsSchema = z
     message: "an overlay lower directory must not contain `,`, `:` or `\\`",
     path: ["path"],
   });
+
+/** How writable a container's /proc/sys or /sys is (LXC's `proc:mixed`, `sys:mixed`...). */
+const procSysMode = z.enum(["mixed", "ro", "rw"]).default("mixed");
+
+/** A sysctl value as written to its file: a string (`"0 2147483647"`) or a number. */
+const sysctlValue = z
+  .union([z.string(), z.number().int()])
+  .transform((v) => String(v))
+  .refine((v) => v.length > 0 && v.length < 4096, "must be 1 to 4095 characters")
+  .refine((v) => !/[\0\n]/.test(v), "must not contain NUL or a newline");
 
 const limitValue = z.union([z.number().int().min(0), z.literal("unlimited")]);
 const rlimit = z
