@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 declare const DEFAULT_MASKED_PATHS: readonly string[];
+/** Read-only besides /proc/sys and /sys, which the `proc` and `sys` modes decide (src/plan/proc-sys.ts). */
 declare const DEFAULT_READONLY_PATHS: readonly string[];
 
 /**
@@ -235,6 +236,17 @@ declare const containerSchema: z.ZodObject<{
     maskedPaths: z.ZodOptional<z.ZodArray<z.ZodString>>;
     readonlyPaths: z.ZodOptional<z.ZodArray<z.ZodString>>;
     lxcfs: z.ZodDefault<z.ZodUnion<readonly [z.ZodLiteral<"auto">, z.ZodBoolean]>>;
+    proc: z.ZodDefault<z.ZodEnum<{
+        rw: "rw";
+        ro: "ro";
+        mixed: "mixed";
+    }>>;
+    sys: z.ZodDefault<z.ZodEnum<{
+        rw: "rw";
+        ro: "ro";
+        mixed: "mixed";
+    }>>;
+    sysctls: z.ZodDefault<z.ZodRecord<z.ZodString, z.ZodPipe<z.ZodUnion<readonly [z.ZodString, z.ZodNumber]>, z.ZodTransform<string, string | number>>>>;
 }, z.core.$strict>;
 /** What users write. */
 type ContainerConfig = z.input<typeof containerSchema>;

@@ -90,6 +90,16 @@ describe("configFromFlags", () => {
     expect(flags(["--rootfs=/srv/r", "--overlay", "--no-userns"]).rootfs).toEqual({ path: "/srv/r", mode: "overlay", idmap: false });
   });
 
+  it("maps --proc, --sys and --sysctl KEY=VALUE (repeatable); refuses an unknown mode or a pair without =", () => {
+    expect(flags(["--proc", "ro", "--sys=rw", "--sysctl", "net.ipv4.ip_forward=1", "--sysctl", "kernel.sem=250 32000 32 128"])).toEqual({
+      proc: "ro",
+      sys: "rw",
+      sysctls: { "net.ipv4.ip_forward": "1", "kernel.sem": "250 32000 32 128" },
+    });
+    expect(usageError(() => flags(["--proc", "writable"])).message).toBe('--proc: expected mixed, ro or rw, got "writable"');
+    expect(usageError(() => flags(["--sysctl", "net.ipv4.ip_forward"])).message).toBe('--sysctl: expected KEY=VALUE, got "net.ipv4.ip_forward"');
+  });
+
   it("rejects --ro or --overlay without --rootfs, and both together", () => {
     expect(usageError(() => flags(["--ro"])).message).toBe("--ro needs --rootfs DIR");
     expect(usageError(() => flags(["--overlay"])).message).toBe("--overlay needs --rootfs DIR");

@@ -111,6 +111,15 @@ export function configFromFlags(values: SplitArgs["values"], cwd = process.cwd()
       ...(values["share-net"] ? { net: false } : {}),
     };
   }
+  for (const field of ["proc", "sys"] as const) {
+    const mode = values[field] as string | undefined;
+    if (mode === undefined) continue;
+    if (mode !== "mixed" && mode !== "ro" && mode !== "rw") throw new UsageError(`--${field}: expected mixed, ro or rw, got ${JSON.stringify(mode)}`);
+    config[field] = mode;
+  }
+  // Keys and values are checked by the library (ConfigError naming `sysctls.KEY`).
+  const sysctls = values.sysctl as string[] | undefined;
+  if (sysctls?.length) config.sysctls = parseEnv(sysctls, "--sysctl");
   const volumes = values.volume as string[] | undefined;
   if (volumes?.length) config.mounts = volumes.map((v) => parseVolume(v, cwd));
   const network = networkFromFlags(values);

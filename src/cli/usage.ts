@@ -50,6 +50,12 @@ const CONFIG_FLAGS = `Container options:
   --hostname NAME          hostname (default: the container's name)
   --no-userns              no user namespace (the container's root is the host's root)
   --share-net              share the host's network instead of a private one
+  --proc MODE              /proc/sys: mixed (default; read-only but /proc/sys/net, the
+                           container's own network), ro, or rw (needs a user namespace)
+  --sys MODE               /sys: mixed (default; read-only but /sys/devices/virtual/net),
+                           ro, or rw (needs a user namespace)
+  --sysctl KEY=VALUE       set a sysctl of the container's own namespaces before the init
+                           runs (repeatable): net.*, kernel.shm*/msg*/sem, fs.mqueue.*
   -v, --volume HOST:CONTAINER[:ro]
                            bind a host path into the container (repeatable)
   --ready SPEC             when the container is ready, for --wait ready: notify (systemd's

@@ -15,6 +15,7 @@ import { isKnownSyscall } from "../linux/syscalls.js";
 import { DEFAULT_SECCOMP_DENY } from "./defaults.js";
 import { containerPathProblem, NAME_PATTERN, RLIMITS } from "./constants.js";
 import { signalNumber } from "./signals.js";
+import { sysctlProblem } from "./sysctls.js";
 
 // Kept importable from here (and from the package index); code that must not
 // load zod imports them from constants.ts.
@@ -100,6 +101,16 @@ const rootfsSchema = z
     message: "an overlay lower directory must not contain `,`, `:` or `\\`",
     path: ["path"],
   });
+
+/** How writable a container's /proc/sys or /sys is (LXC's `proc:mixed`, `sys:mixed`...). */
+const procSysMode = z.enum(["mixed", "ro", "rw"]).default("mixed");
+
+/** A sysctl value as written to its file: a string (`"0 2147483647"`) or a number. */
+const sysctlValue = z
+  .union([z.string(), z.number().int()])
+  .transform((v) => String(v))
+  .refine((v) => v.length > 0 && v.length < 4096, "must be 1 to 4095 characters")
+  .refine((v) => !/[\0\n]/.test(v), "must not contain NUL or a newline");
 
 const limitValue = z.union([z.number().int().min(0), z.literal("unlimited")]);
 const rlimit = z
@@ -324,6 +335,24 @@ export const containerSchema = z
      * `false`: never. See docs/system-containers.md.
      */
     lxcfs: z.union([z.literal("auto"), z.boolean()]).default("auto"),
+    /**
+     * How much of /proc/sys the container may write, as LXC's
+     * `lxc.mount.auto`: `mixed` read-only but /proc/sys/net, its own network
+     * namespace's (writable only where its root may administer that
+     * namespace: with a user namespace, or `privileged`); `ro` all of it
+     * read-only; `rw` all of it as writable as the kernel lets its root
+     * (needs a user namespace or `privileged`).
+     */
+    proc: procSysMode,
+    /** The same for /sys: `mixed` read-only but /sys/devices/virtual/net (its own interfaces). */
+    sys: procSysMode,
+    /**
+     * Sysctls written before the init runs, `{"net.ipv4.ip_forward": "1"}`:
+     * only keys of the container's own namespaces (net.* with its own
+     * network namespace; kernel.msgmax, kernel.sem, kernel.shm*,
+     * fs.mqueue.* with its own ipc namespace). Host-global ones are refused.
+     */
+    sysctls: z.record(z.string(), sysctlValue).default({}),
   })
   .superRefine((c, ctx) => {
     if (c.image !== undefined && c.rootfs !== undefined) {
@@ -371,6 +400,22 @@ export const containerSchema = z
     }
     if (c.idmap && !c.namespaces.user) {
       ctx.addIssue({ code: "custom", path: ["idmap"], message: "needs namespaces.user" });
+    }
+    // Without a user namespace the container's root is the host's: sysctl
+    // and sysfs files check only the uid, so a writable /proc/sys or /sys
+    // is the host's kernel settings.
+    for (const field of ["proc", "sys"] as const) {
+      if (c[field] === "rw" && !c.namespaces.user && !c.privileged) {
+        ctx.addIssue({
+          code: "custom",
+          path: [field],
+          message: `"rw" without a user namespace makes the host's ${field === "proc" ? "/proc/sys" : "/sys"} writable to the container (its root is the host's root): only with privileged: true`,
+        });
+      }
+    }
+    for (const key of Object.keys(c.sysctls)) {
+      const problem = sysctlProblem(key, c.namespaces);
+      if (problem) ctx.addIssue({ code: "custom", path: ["sysctls", key], message: problem });
     }
   });
 

@@ -51,6 +51,11 @@ function hintFor(op: Op, errno: number, what: string, detail?: number): string |
     }
     return `\`${op.target}\` or one of the directories on its way is a symlink in the container, which a mount target may not be: name the path it leads to`;
   }
+  if (op.kind === "write-file" && op.sysctl !== undefined) {
+    if (code === "ENOENT") return "this kernel has no such sysctl (an interface's must name one the container has when it starts)";
+    if (code === "EACCES" || code === "EPERM") return "this kernel keeps it read-only in the container's namespaces: it is one value for the whole machine";
+    if (code === "EINVAL") return "the kernel refused the value";
+  }
   if (op.kind === "setns" && code === "ESRCH") return `the ${what === "exec" ? "container" : "process"} is gone`;
   return undefined;
 }

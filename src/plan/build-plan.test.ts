@@ -7,7 +7,7 @@ import { buildExecPlan, buildInitPlan, cloneFlagsOf, sharedNamespaces } from "./
 import type { LxcfsViews } from "./lxcfs.js";
 import { DEFAULT_CAP_DROP, DEFAULT_SECCOMP_DENY, HOST_ROOT_CAP_KEEP } from "../config/defaults.js";
 import { CAPABILITIES } from "../linux/caps.js";
-import { CLONE, MS, type Op } from "./ops.js";
+import { CLONE, describeOp, MOUNT_ATTR, MS, type Op } from "./ops.js";
 import { buildSeccompFilter } from "./seccomp.js";
 
 function plan(config: ContainerConfig, rootfs: RootfsRecord = { kind: "directory", path: "/r", mode: "rw" }, lxcfs: LxcfsViews | false = false) {
@@ -312,5 +312,81 @@ describe("shared namespaces", () => {
     expect(p.ops[1]).toEqual({ kind: "setns", fd: 42, flags: CLONE.NEWNET | CLONE.NEWIPC | CLONE.NEWUTS });
     expect(p.ops[2]).toEqual({ kind: "setns", fd: 42, flags: cloneFlagsOf(c.namespaces) });
     expect(cloneFlagsOf(c.namespaces) & CLONE.NEWNET).toBe(0);
+  });
+});
+
+describe("/proc/sys, /sys and sysctls", () => {
+  const R = MOUNT_ATTR.RDONLY;
+  /** The ops between the sysctls and the masks: what the modes add. */
+  const modeOps = (config: ContainerConfig) => {
+    const ops = plan(config).ops;
+    const from = indexOf(ops, (o) => o.kind === "mount" && o.fstype === "cgroup2") + 1;
+    return ops.slice(from, indexOf(ops, (o) => o.kind === "mask-path")).filter((o) => o.kind !== "write-file");
+  };
+  const sysfsFlags = (config: ContainerConfig) => {
+    const m = plan(config).ops.find((o) => o.kind === "mount" && o.fstype === "sysfs");
+    return m?.kind === "mount" ? m.flags & R : undefined;
+  };
+  const procSysRo: Op[] = [
+    { kind: "mount", source: "/proc/sys", target: "/proc/sys", flags: MS.BIND | MS.REC },
+    { kind: "mount-setattr", target: "/proc/sys", set: R, recursive: true },
+  ];
+  const netRw = (path: string): Op[] => [
+    { kind: "mount", source: path, target: path, flags: MS.BIND | MS.REC },
+    { kind: "mount-setattr", target: path, set: 0, clear: R },
+  ];
+
+  it("mixed by default: /proc/sys and /sys read-only but the container's own network namespace's parts", () => {
+    expect(sysfsFlags({})).toBe(0);
+    expect(modeOps({})).toEqual([
+      ...procSysRo,
+      ...netRw("/proc/sys/net"),
+      { kind: "mount-setattr", target: "/sys", set: R },
+      ...netRw("/sys/devices/virtual/net"),
+    ]);
+    // /proc/sys is the mode's now, not a default read-only path.
+    expect(plan({}).ops.filter((o) => o.kind === "mount-setattr" && o.target.startsWith("/proc/")).map((o) => (o as { target: string }).target)).toEqual([
+      "/proc/sys", "/proc/sys/net", "/proc/bus", "/proc/fs", "/proc/irq",
+    ]);
+  });
+
+  it("ro: all read-only; rw: no read-only /proc/sys, a writable sysfs", () => {
+    expect(modeOps({ proc: "ro", sys: "ro" })).toEqual(procSysRo);
+    expect(sysfsFlags({ sys: "ro" })).toBe(R);
+    expect(modeOps({ proc: "rw", sys: "rw" })).toEqual([]);
+    expect(sysfsFlags({ sys: "rw" })).toBe(0);
+    expect(modeOps({ proc: "rw" })).toEqual([{ kind: "mount-setattr", target: "/sys", set: R }, ...netRw("/sys/devices/virtual/net")]);
+  });
+
+  it("leaves nothing writable in mixed for confined host root or the host's network; privileged host root gets its own netns's", () => {
+    expect(modeOps({ namespaces: { user: false } })).toEqual(procSysRo);
+    expect(sysfsFlags({ namespaces: { user: false } })).toBe(R);
+    expect(modeOps({ namespaces: { user: false }, privileged: true })).toEqual(modeOps({}));
+    expect(modeOps({ namespaces: { user: false, net: false }, privileged: true })).toEqual(procSysRo);
+    // The host's /sys in a user namespace: bound read-only (locked) unless rw.
+    expect(modeOps({ namespaces: { net: false } })).toEqual(procSysRo);
+    expect(plan({ namespaces: { net: false } }).lock!.binds).toContainEqual({ source: "/sys", recursive: true, isDir: true });
+    expect(plan({ namespaces: { net: false }, sys: "rw" }).lock).toBeUndefined();
+  });
+
+  it("writes the sysctls after pivot_root, before /proc/sys turns read-only, naming the key", () => {
+    const ops = plan({ sysctls: { "net.ipv4.ip_forward": "1", "kernel.shmmax": 1 << 20 } }).ops;
+    const writes = ops.filter((o) => o.kind === "write-file");
+    expect(writes).toEqual([
+      { kind: "write-file", path: "/proc/sys/net/ipv4/ip_forward", data: "1", sysctl: "net.ipv4.ip_forward" },
+      { kind: "write-file", path: "/proc/sys/kernel/shmmax", data: "1048576", sysctl: "kernel.shmmax" },
+    ]);
+    expect(describeOp(writes[0]!)).toBe("sysctl net.ipv4.ip_forward");
+    const first = ops.indexOf(writes[0]!);
+    expect(first).toBeGreaterThan(indexOf(ops, (o) => o.kind === "pivot-root"));
+    expect(first).toBeLessThan(indexOf(ops, (o) => o.kind === "mount" && o.target === "/proc/sys"));
+  });
+
+  it("applies a user's read-only paths after the modes, so they can only add", () => {
+    const ops = plan({ readonlyPaths: ["/proc/sys/net"] }).ops;
+    const clear = indexOf(ops, (o) => o.kind === "mount-setattr" && o.target === "/proc/sys/net" && o.clear === R);
+    const user = indexOf(ops, (o) => o.kind === "mount-setattr" && o.target === "/proc/sys/net" && o.set === R);
+    expect(clear).toBeGreaterThan(0);
+    expect(user).toBeGreaterThan(clear);
   });
 });

@@ -15,6 +15,7 @@ import type { SpawnLock } from "../native/binding.js";
 import { PLAN_ABI } from "./encode.js";
 import { CLONE, MOUNT_ATTR, MS, type Op } from "./ops.js";
 import { lxcfsBinds } from "./lxcfs.js";
+import { procSysOps, sysctlOps, sysfsReadonly } from "./proc-sys.js";
 import { rootfsPlan } from "./rootfs.js";
 import { buildSeccompFilter, type SeccompArch } from "./seccomp.js";
 
@@ -305,8 +306,12 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
   } else {
     procSys.push(...takeHost("/proc", "/proc", { recursive: true, isDir: true, readonly: false }));
   }
-  if (ns.net === true || !ns.user) {
-    ops.push({ kind: "mount", source: "sysfs", target: "sys", fstype: "sysfs", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RDONLY, inRoot: rp.root, mkdir: true });
+  const ownSysfs = ns.net === true || !ns.user;
+  if (ownSysfs) {
+    // Read-write only when a part of it is to stay so (proc-sys.ts): a
+    // read-only superblock could not be made writable below.
+    const ro = sysfsReadonly(c) ? MS.RDONLY : 0;
+    ops.push({ kind: "mount", source: "sysfs", target: "sys", fstype: "sysfs", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC | ro, inRoot: rp.root, mkdir: true });
   } else if (ns.net !== false) {
     // A joined network namespace belongs to another user namespace, whose
     // sysfs this one may not mount: the staging thread that joined it
@@ -314,8 +319,8 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
     procSys.push(...takeHost("sysfs", "/sys", { recursive: false, isDir: true, readonly: true, sysfs: true }));
   } else {
     // sysfs belongs to the network namespace's owner: sharing the host's
-    // network means sharing its /sys, read-only.
-    procSys.push(...takeHost("/sys", "/sys", { recursive: true, isDir: true, readonly: true }));
+    // network means sharing its /sys, read-only unless `sys: "rw"`.
+    procSys.push(...takeHost("/sys", "/sys", { recursive: true, isDir: true, readonly: c.sys !== "rw" }));
   }
 
   // 5. Into the new root. Everything below resolves inside it.
@@ -374,7 +379,10 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
     ops.push({ kind: "mount", source: "cgroup2", target: "/sys/fs/cgroup", fstype: "cgroup2", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC | readonly, optional: true });
   }
 
-  // 9. What the container must not read or change.
+  // 9. The `sysctls`, while /proc/sys is writable; then what the container
+  //    must not read or change: /proc/sys and /sys by their modes, the
+  //    masked and read-only paths (a user's list can only add to the modes).
+  ops.push(...sysctlOps(c.sysctls), ...procSysOps(c, ownSysfs));
   for (const p of c.maskedPaths ?? DEFAULT_MASKED_PATHS) ops.push({ kind: "mask-path", path: p });
   for (const p of c.readonlyPaths ?? DEFAULT_READONLY_PATHS) {
     ops.push({ kind: "mount", source: p, target: p, flags: MS.BIND | MS.REC, optional: true });

@@ -79,6 +79,10 @@ export function effectiveConfig({ name, config: c, rootfs, imageDefaults: image,
     // a program run as init (`/bin/true`, a shell script) starts without
     // the pty and monitor unless asked.
     console: c.console ?? initKind !== "other",
+    // A config recorded before these fields existed has none of them.
+    proc: c.proc ?? "mixed",
+    sys: c.sys ?? "mixed",
+    sysctls: c.sysctls ?? {},
     initKind,
     lxcfs: resolveLxcfs(c.lxcfs, lxcfs),
   };

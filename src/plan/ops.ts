@@ -87,7 +87,8 @@ export type Op =
   | { kind: "setns"; fd: number; flags: number }
   | { kind: "fork-into-namespaces" }
   | { kind: "exec"; file: string; argv: string[]; env: string[] }
-  | { kind: "write-file"; path: string; data: string }
+  /** Write `data` into an existing file; `sysctl` names the key it sets, for error messages. */
+  | { kind: "write-file"; path: string; data: string; sysctl?: string }
   /** Close every fd >= 3 but `keep` (and the child's own): first, before any path is resolved. */
   | { kind: "close-inherited-fds"; keep: number[] };
 
@@ -132,12 +133,13 @@ export function describeOp(op: Op): string {
       return `bind \`${op.source}\` on \`${op.target}\``;
     case "mount-setattr":
       return `set mount attributes of \`${op.target}\``;
+    case "write-file":
+      return op.sysctl !== undefined ? `sysctl ${op.sysctl}` : `write-file \`${op.path}\``;
     case "mkdir":
     case "create-file":
     case "mknod":
     case "mask-path":
     case "chdir":
-    case "write-file":
       return `${op.kind} \`${op.path}\``;
     case "symlink":
       return `symlink \`${op.path}\` -> \`${op.target}\``;

@@ -6,7 +6,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { connect } from "node:net";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -185,6 +185,24 @@ describe("warren run", () => {
     expect(r.stdout).toBe("1\n");
     expect(r.stderr).toMatch(/Read-only file system/);
     expect(r.code).toBe(0);
+  }, TIMEOUT);
+
+  it("sets --sysctl before the command runs and takes --proc; refuses a host-global key with 125 naming the field", async () => {
+    const want = readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() === "1" ? "0" : "1";
+    const r = await cli("run", ["--rm", "--sysctl", `net.ipv4.ip_forward=${want}`, "--proc", "ro", "--", "sh", "-c", "cat /proc/sys/net/ipv4/ip_forward; echo 1 > /proc/sys/net/ipv4/ip_forward; echo done"]);
+    expect(r.stdout).toBe(`${want}\ndone\n`);
+    expect(r.stderr).toMatch(/Read-only file system/);
+    const refused = await cli("run", ["--rm", "--sysctl", "vm.swappiness=10", "--", "true"]);
+    expect(refused.code).toBe(125);
+    expect(refused.stderr).toMatch(/sysctls\.vm\.swappiness: not namespaced, so it would change the host/);
+    const name = uniqueName("sysctl");
+    try {
+      expect((await cli("create", ["--sysctl", "net.core.somaxconn=1000", name])).stderr).toBe("");
+      const expanded = JSON.parse((await cli("config", ["show", "--json", "--expanded", name])).stdout);
+      expect([expanded.proc, expanded.sys, expanded.sysctls]).toEqual(["mixed", "mixed", { "net.core.somaxconn": "1000" }]);
+    } finally {
+      await cli("destroy", ["--force", name]);
+    }
   }, TIMEOUT);
 
   it("rejects bad flags with 125 before creating anything", async () => {
