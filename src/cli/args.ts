@@ -72,6 +72,7 @@ export const CONFIG_OPTIONS = {
   "share-net": { type: "boolean" },
   volume: { type: "string", short: "v", multiple: true },
   ready: { type: "string" },
+  restart: { type: "string" },
   ...NETWORK_OPTIONS,
 } as const satisfies OptionSpec;
 

@@ -16,6 +16,12 @@ import { stopContainer } from "./stop.js";
 export async function destroyContainer(h: ContainerHandle, options: { force?: boolean }): Promise<void> {
   if (h.destroyed) return;
   await h.refresh();
+  if (!isLive(h.status)) {
+    // No restart policy may start it again from here on; one under way
+    // has finished when this returns, and then it is running.
+    await h.requestStop("kill");
+    await h.refresh();
+  }
   if (isLive(h.status)) {
     if (!options.force) {
       throw new StateError(`container "${h.name}" is running; stop it first, or destroy it with force ({force: true}, \`warren destroy -f\`)`, "destroy", "running", { container: h.name });

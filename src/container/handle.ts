@@ -28,7 +28,9 @@ import type { SpawnPlan } from "../plan/build-plan.js";
 import { effectiveConfig, initOf, initTree, type EffectiveConfig } from "../plan/effective.js";
 import { detectInit, type InitKind } from "../rootfs/init-kind.js";
 import type { ContainerEvent } from "./resources.js";
+import { monitorExit, pidfdExit, type RawExit } from "./exit-status.js";
 import { processInfo } from "./proc.js";
+import { restartDecision, type AutoRestart } from "./restart-policy.js";
 import { isLive, StateStore, type ContainerRecord, type ExitStatus, type RuntimeState, type Status, type StopReason } from "./state.js";
 import type { StartOptions } from "./start.js";
 
@@ -68,7 +70,7 @@ export class ContainerHandle {
   initKind: InitKind | undefined;
   /** The options of the last start in this process (a restart after a reboot reuses them). */
   startOptions: StartOptions | undefined;
-  /** What stop()/kill() asked of the current run, to tell why it ended. */
+  /** What stop() in this process asked of the current run, to tell why it ended. */
   stopping: "halt" | "kill" | undefined;
   /** Lifecycle events seen by this handle. */
   readonly bus = new EventEmitter().setMaxListeners(0);
@@ -77,12 +79,12 @@ export class ContainerHandle {
   stdout: Readable | null = null;
   stderr: Readable | null = null;
   /**
-   * Set by the owner of the handle: how to start it again (a reboot from
-   * inside with `onReboot: "restart"`) and how to destroy it (an
+   * Set by the owner of the handle: how to start it again (the restart
+   * policy, for a run without a monitor) and how to destroy it (an
    * ephemeral container that stopped). Injected so that this module needs
    * neither start nor destroy.
    */
-  hooks: { restart?: (options: StartOptions) => Promise<void>; destroy?: () => Promise<void> } = {};
+  hooks: { restart?: (options: StartOptions, auto: AutoRestart) => Promise<void>; destroy?: () => Promise<void> } = {};
 
   constructor(
     readonly runtime: ResolvedRuntime,
@@ -198,31 +200,29 @@ export class ContainerHandle {
     let resolveExit!: (s: ExitStatus) => void;
     const exited = new Promise<ExitStatus>((r) => (resolveExit = r));
     const watcher = new (native().ExitWatcher)(pidfd, (code, sig, reaped) => {
-      const signal = sig === null ? null : (signalName(sig) as NodeJS.Signals);
-      const status: ExitStatus | null = reaped ? { code, signal, reason: this.stopReason(code, signal) } : null;
+      const requested = this.stopping;
       this.stopping = undefined;
-      try {
-        native().close(pidfd);
-      } catch {
-        /* already closed */
-      }
       this.run = null;
       ephemeralRunning.delete(this);
-      const restart = status?.reason === "reboot" && this.record.config.onReboot === "restart" && owned && this.hooks.restart !== undefined;
+      // Not the parent: the kernel tells the status once the parent reaped it.
+      const learnt = reaped
+        ? Promise.resolve<RawExit | undefined>({ code, signal: sig === null ? null : (signalName(sig) as NodeJS.Signals) })
+        : pidfdExit(pidfd);
       const after = () => {
-        const final = this.state.exit ?? status ?? { code: null, signal: null };
+        const final = this.state.exit ?? { code: null, signal: null };
         resolveExit(final);
-        this.emit({ type: "stopped", status: final, ...(restart && !this.destroyed ? { restarting: true } : {}) });
-        if (restart && !this.destroyed) {
-          // A reboot from inside: the same container again, started as before.
-          const { wait: _wait, ...again } = this.startOptions ?? {};
-          this.hooks.restart!(again).catch((e) => {
-            this.warnings.push(`restart after reboot: ${(e as Error).message}`);
-            this.emit({ type: "stopped", status: final });
-          });
-        }
+        this.afterRun(pid, owned, final);
       };
-      this.recordExit(pid, startTime, status).then(after, after);
+      learnt
+        .then((raw) => {
+          try {
+            native().close(pidfd);
+          } catch {
+            /* already closed */
+          }
+          return this.recordExit(pid, startTime, raw ?? null, requested);
+        })
+        .then(after, after);
     });
     this.run = { pid, pidfd, startTime, watcher, exited, owned };
     this.lastExited = exited;
@@ -232,15 +232,78 @@ export class ContainerHandle {
     }
   }
 
-  /** Why a run this process reaped ended (see {@link StopReason}). */
-  stopReason(code: number | null, signal: NodeJS.Signals | null): StopReason {
-    if (this.stopping === "kill") return "kill";
+  /**
+   * After a run's exit is recorded: the `stopped` event, and what the
+   * restart policy does. A supervised run is restarted by its monitor (any
+   * process may hold the container): the handle follows the new run. A
+   * run without one is restarted here, by the process that started it.
+   */
+  private afterRun(pid: number, owned: boolean, final: ExitStatus): void {
+    if (this.destroyed) return this.emit({ type: "stopped", status: final });
+    const decision = restartDecision(this.config, this.state, Date.now());
+    const here = decision.restart && !this.state.supervised && owned && this.hooks.restart !== undefined;
+    const restarting = decision.restart && (here || this.state.supervised === true);
+    this.emit({ type: "stopped", status: final, ...(restarting ? { restarting: true } : {}) });
+    if (!restarting || !decision.restart) return;
+    if (!here) return this.followRestart(pid, final);
+    // The same container again, started as before.
+    const { wait: _wait, ...again } = this.startOptions ?? {};
+    this.hooks.restart!(again, { afterPid: pid, restarts: decision.restarts }).catch((e) => {
+      this.warnings.push(`restart: ${(e as Error).message}`);
+      this.emit({ type: "stopped", status: final });
+    });
+  }
+
+  /**
+   * Waits (up to 30 s) for the monitor's restart of the run of `pid` and
+   * adopts the new init, or gives up when a stop, a destroy or the restart
+   * limit ended it.
+   */
+  private followRestart(pid: number, final: ExitStatus): void {
+    const until = Date.now() + 30_000;
+    const tick = async () => {
+      if (this.destroyed || this.run) return;
+      const disk = await this.store.readState(this.name).catch(() => undefined);
+      if (!disk) return;
+      if (isLive(disk.status) && disk.pid !== pid) {
+        await this.refresh();
+        const run = this.run as Run | null; // adopted by the refresh
+        if (run) this.emit({ type: "started", pid: run.pid });
+        return;
+      }
+      if (disk.stopRequested || (disk.pid === pid && disk.restartRefused) || Date.now() > until) {
+        return this.emit({ type: "stopped", status: final });
+      }
+      setTimeout(() => void tick().catch(() => undefined), 50).unref();
+    };
+    setTimeout(() => void tick().catch(() => undefined), 50).unref();
+  }
+
+  /**
+   * Marks a stop (or destroy) through warren in the state, for every
+   * process: no restart policy starts the container again. A restart under
+   * way holds the lock and finishes first, so the caller then finds the new
+   * run and stops it.
+   */
+  async requestStop(how: "halt" | "kill"): Promise<void> {
+    await withLock(this.store.lockPath(this.name), async () => {
+      const disk = await this.store.readState(this.name);
+      if (!disk || disk.status === "created" || disk.stopRequested === "kill" || disk.stopRequested === how) return;
+      await this.store.writeState(this.name, { ...disk, stopRequested: how });
+    }).catch((e) => {
+      if (codeOf(e) !== "ENOENT") throw e; // destroyed meanwhile
+    });
+  }
+
+  /** Why a run ended (see {@link StopReason}), given what a stop through warren asked for. */
+  stopReason(code: number | null, signal: NodeJS.Signals | null, requested: "halt" | "kill" | undefined): StopReason {
+    if (requested === "kill") return "kill";
     // reboot(2) in a pid namespace ends its init with SIGHUP (restart) or
     // SIGINT (power off, halt); nothing else can: a namespace's init gets no
     // signal it has no handler for (SIGKILL aside), whoever sends it.
     if (signal === "SIGHUP") return "reboot";
     if (signal === "SIGINT") return "halt";
-    if (this.stopping === "halt") return signal === "SIGKILL" ? "kill" : "halt";
+    if (requested === "halt") return signal === "SIGKILL" ? "kill" : "halt";
     if (signal === "SIGKILL") {
       try {
         const events = readFileSync(join(this.cgroupPath, "memory.events"), "utf8");
@@ -255,9 +318,11 @@ export class ContainerHandle {
 
   /**
    * After the init is gone: kill what is left in the cgroup, remove it, and
-   * record the exit (only the owner knows the code).
+   * record the exit. `raw` is what this process learnt (null: nothing);
+   * else the monitor's record is used. The first known status of a run
+   * stays: every process that knows one knows the same.
    */
-  async recordExit(pid: number, startTime: number | undefined, status: ExitStatus | null): Promise<void> {
+  async recordExit(pid: number, startTime: number | undefined, raw: RawExit | null, requested?: "halt" | "kill"): Promise<void> {
     if (this.destroyed) return;
     await withLock(this.store.lockPath(this.name), async () => {
       const disk = await this.store.readState(this.name);
@@ -275,6 +340,13 @@ export class ContainerHandle {
         });
         delete disk.network;
       }
+      const known = (e: ExitStatus | null | undefined) => e !== null && e !== undefined && (e.code !== null || e.signal !== null);
+      if (!isLive(disk.status) && known(disk.exit)) {
+        this.state = disk;
+        return;
+      }
+      raw ??= (await monitorExit(this.stateDir, pid, disk.monitor)) ?? null;
+      const status: ExitStatus | null = raw ? { ...raw, reason: this.stopReason(raw.code, raw.signal, requested ?? disk.stopRequested) } : null;
       if (isLive(disk.status) || status) {
         this.state = { ...disk, status: "stopped", exit: status ?? disk.exit ?? null };
         await this.store.writeState(this.name, this.state);

@@ -1,7 +1,8 @@
 /**
  * The container's monitor (native/monitor/monitor.c): a small process that
- * keeps the console pty's master and its last output, and receives the
- * init's sd_notify messages, so both outlive the Node process that started
+ * keeps the console pty's master and its last output, receives the init's
+ * sd_notify messages, and records how the init ended (running the restart
+ * policy's hook then), so all of it outlives the Node process that started
  * the container. This module starts it and speaks its framed protocol over
  * `<state>/monitor.sock`:
  *
@@ -70,7 +71,10 @@ export interface StartedMonitor {
  * where the directory is /run/host, and by no other host user. The
  * container's setup binds it by path without searching it.
  */
-export async function startMonitor(stateDir: string, options: { master?: number; ringBytes: number; container: string; hostGroup: number }): Promise<StartedMonitor> {
+export async function startMonitor(
+  stateDir: string,
+  options: { master?: number; ringBytes: number; container: string; hostGroup: number; hook?: string[] },
+): Promise<StartedMonitor> {
   const host = runHostDir(stateDir);
   mkdirSync(host, { recursive: true, mode: 0o700 });
   // Also for a directory left by an earlier run (or an older warren, 0755).
@@ -84,7 +88,14 @@ export async function startMonitor(stateDir: string, options: { master?: number;
   let pid: number;
   try {
     const fds = [options.master ?? (placeholder = openSync("/dev/null", fsc.O_RDONLY)), w];
-    const argv = ["warren-monitor", stateDir, String(options.ringBytes), ...(options.master !== undefined ? ["console"] : [])];
+    const argv = [
+      "warren-monitor",
+      stateDir,
+      String(options.ringBytes),
+      ...(options.master !== undefined ? ["console"] : []),
+      // What it becomes when the init ends: warren's CLI, which applies the restart policy.
+      ...(options.hook ? ["--", ...options.hook] : []),
+    ];
     pid = native().spawnDetached(helperPath("warren-monitor"), argv, fds);
   } catch (e) {
     closeSync(r);
