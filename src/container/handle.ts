@@ -220,7 +220,7 @@ export class ContainerHandle {
           } catch {
             /* already closed */
           }
-          return this.recordExit(pid, startTime, raw ?? null, requested);
+          return this.recordExit(pid, startTime, raw ?? null, requested, reaped);
         })
         .then(after, after);
     });
@@ -318,11 +318,14 @@ export class ContainerHandle {
 
   /**
    * After the init is gone: kill what is left in the cgroup, remove it, and
-   * record the exit. `raw` is what this process learnt (null: nothing);
-   * else the monitor's record is used. The first known status of a run
-   * stays: every process that knows one knows the same.
+   * record the exit. `raw` is what this process learnt (null: nothing),
+   * `reaped` when it learnt it as the init's parent; else the monitor's
+   * record is used. A status already recorded for the run stays, unless
+   * this is the parent's: only wait(2) tells a reboot or power-off from
+   * inside (SIGHUP, SIGINT) from a SIGKILL, which is what the kernel keeps
+   * for everyone else (the pid namespace's reboot status goes to the parent only).
    */
-  async recordExit(pid: number, startTime: number | undefined, raw: RawExit | null, requested?: "halt" | "kill"): Promise<void> {
+  async recordExit(pid: number, startTime: number | undefined, raw: RawExit | null, requested?: "halt" | "kill", reaped = false): Promise<void> {
     if (this.destroyed) return;
     await withLock(this.store.lockPath(this.name), async () => {
       const disk = await this.store.readState(this.name);
@@ -341,7 +344,7 @@ export class ContainerHandle {
         delete disk.network;
       }
       const known = (e: ExitStatus | null | undefined) => e !== null && e !== undefined && (e.code !== null || e.signal !== null);
-      if (!isLive(disk.status) && known(disk.exit)) {
+      if (!isLive(disk.status) && known(disk.exit) && !reaped) {
         this.state = disk;
         return;
       }
