@@ -237,6 +237,11 @@ declare const containerSchema: z.ZodObject<{
         restart: "restart";
         stop: "stop";
     }>>;
+    restart: z.ZodDefault<z.ZodEnum<{
+        no: "no";
+        "on-failure": "on-failure";
+        always: "always";
+    }>>;
     stopTimeout: z.ZodDefault<z.ZodNumber>;
     ephemeral: z.ZodDefault<z.ZodBoolean>;
     rlimits: z.ZodDefault<z.ZodRecord<z.ZodEnum<{
@@ -473,6 +478,17 @@ interface ExitStatus {
     reason?: StopReason;
 }
 type StopReason = "exit" | "halt" | "reboot" | "kill" | "oom";
+/**
+ * Why a container's restart policy left it stopped: more than 10 restarts
+ * within a minute (`restart-limit`, Incus's rule), or the restart failed
+ * (`start-failed`, with the error's message).
+ */
+interface RestartRefusal {
+    reason: "restart-limit" | "start-failed";
+    message: string;
+    /** When it was refused (ISO 8601). */
+    at: string;
+}
 
 /**
  * What happens to a container: its init started, the container said it is
@@ -533,7 +549,7 @@ interface StartOptions {
  */
 
 /** What `Container.setConfig` takes: a key set to `undefined` goes back to its default. */
-type ConfigPatch = Partial<Pick<ContainerConfig, "hostname" | "domainname" | "env" | "cwd" | "user" | "haltSignal" | "stopTimeout" | "onReboot">>;
+type ConfigPatch = Partial<Pick<ContainerConfig, "hostname" | "domainname" | "env" | "cwd" | "user" | "haltSignal" | "stopTimeout" | "onReboot" | "restart">>;
 
 /**
  * The options of `exec()` and `execOutput()`: their zod schema, apart from
@@ -1245,6 +1261,12 @@ declare class Container implements AsyncDisposable {
     get stateDir(): string;
     /** How the last run ended, when known. */
     get lastExit(): ExitStatus | null;
+    /**
+     * Why the restart policy left the container stopped after its last run
+     * (more than 10 restarts within a minute, or the restart failed); null
+     * when it did not. Cleared by the next start.
+     */
+    get restartRefused(): RestartRefusal | null;
     /** Problems that did not stop the container, e.g. limits skipped with `bestEffortLimits`. */
     get warnings(): string[];
     /** The init's stdin when started with `stdio: "pipe"`. */
@@ -1286,7 +1308,7 @@ declare class Container implements AsyncDisposable {
     /**
      * Changes keys of a stopped container's config that a start reads afresh
      * (`hostname`, `domainname`, `env`, `cwd`, `user`, `haltSignal`,
-     * `stopTimeout`, `onReboot`); a key set to `undefined` goes back to its
+     * `stopTimeout`, `onReboot`, `restart`); a key set to `undefined` goes back to its
      * default. Limits change live with {@link Container.setLimits}.
      *
      * @example
@@ -1519,4 +1541,4 @@ type CapabilityName = (typeof CAPABILITIES)[number];
 
 type Compression = "none" | "gzip" | "xz" | "zstd" | "bzip2" | "lz4";
 
-export { type BuildOptions, type BuildProgress, type CapabilityName, CgroupControllerUnavailable, type CgroupEvent, type CgroupHost, type Compression, ConfigError, type ConfigIssue, type ConfigPatch, ConsoleStream, Container, type ContainerConfig, type ContainerEvent, type ContainerStats, DecompressionError, type DeviceNode, type DeviceRule, DigestMismatchError, type DirEntry, type DistroSpec, type EffectiveConfig, type ExecOptions, type ExecOutput, type ExecProcess, type ExitStatus, type ExportManifest, type ExportOptions, type FileStat, type FileType, type GroupInfo, HostError, type HostInfo, type IdMap, type ImageConfig, ImageError, type ImageInfo, ImageStore, type ImportLxcOptions, type ImportOciOptions, type InitKind, type InterfaceInfo, type Limits, type LxcImageFiles, type LxcMetadata, MissingToolError, type MountConfig, NativeLoadError, type NicConfig, type NicInput, NotFoundError, type Platform, type PortConfig, type Pressure, ProcessExitError, type PullOptions, type PullProgress, type PushOptions, ReadyTimeoutError, RegistryError, type RegistryOptions, type ResolvedConfig, type ResolvedLimits, type RuntimeOptions, SetupError, type SnapshotInfo, type StartOptions, StateError, type Status, type StdioMode, type StdioTarget, type StopOptions, type StopReason, type StorageKind, UnknownSyscallError, UnsupportedCompressionError, type UserInfo, WarrenError, host };
+export { type BuildOptions, type BuildProgress, type CapabilityName, CgroupControllerUnavailable, type CgroupEvent, type CgroupHost, type Compression, ConfigError, type ConfigIssue, type ConfigPatch, ConsoleStream, Container, type ContainerConfig, type ContainerEvent, type ContainerStats, DecompressionError, type DeviceNode, type DeviceRule, DigestMismatchError, type DirEntry, type DistroSpec, type EffectiveConfig, type ExecOptions, type ExecOutput, type ExecProcess, type ExitStatus, type ExportManifest, type ExportOptions, type FileStat, type FileType, type GroupInfo, HostError, type HostInfo, type IdMap, type ImageConfig, ImageError, type ImageInfo, ImageStore, type ImportLxcOptions, type ImportOciOptions, type InitKind, type InterfaceInfo, type Limits, type LxcImageFiles, type LxcMetadata, MissingToolError, type MountConfig, NativeLoadError, type NicConfig, type NicInput, NotFoundError, type Platform, type PortConfig, type Pressure, ProcessExitError, type PullOptions, type PullProgress, type PushOptions, ReadyTimeoutError, RegistryError, type RegistryOptions, type ResolvedConfig, type ResolvedLimits, type RestartRefusal, type RuntimeOptions, SetupError, type SnapshotInfo, type StartOptions, StateError, type Status, type StdioMode, type StdioTarget, type StopOptions, type StopReason, type StorageKind, UnknownSyscallError, UnsupportedCompressionError, type UserInfo, WarrenError, host };
