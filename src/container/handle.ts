@@ -30,7 +30,8 @@ import { detectInit, type InitKind } from "../rootfs/init-kind.js";
 import type { ContainerEvent } from "./resources.js";
 import { monitorExit, pidfdExit, type RawExit } from "./exit-status.js";
 import { processInfo } from "./proc.js";
-import { restartDecision, type AutoRestart } from "./restart-policy.js";
+import { afterRun } from "./after-run.js";
+import type { AutoRestart } from "./restart-policy.js";
 import { isLive, StateStore, type ContainerRecord, type ExitStatus, type RuntimeState, type Status, type StopReason } from "./state.js";
 import type { StartOptions } from "./start.js";
 
@@ -211,7 +212,7 @@ export class ContainerHandle {
       const after = () => {
         const final = this.state.exit ?? { code: null, signal: null };
         resolveExit(final);
-        this.afterRun(pid, owned, final);
+        afterRun(this, pid, owned, final);
       };
       learnt
         .then((raw) => {
@@ -230,53 +231,6 @@ export class ContainerHandle {
       installExitHook();
       ephemeralRunning.add(this);
     }
-  }
-
-  /**
-   * After a run's exit is recorded: the `stopped` event, and what the
-   * restart policy does. A supervised run is restarted by its monitor (any
-   * process may hold the container): the handle follows the new run. A
-   * run without one is restarted here, by the process that started it.
-   */
-  private afterRun(pid: number, owned: boolean, final: ExitStatus): void {
-    if (this.destroyed) return this.emit({ type: "stopped", status: final });
-    const decision = restartDecision(this.config, this.state, Date.now());
-    const here = decision.restart && !this.state.supervised && owned && this.hooks.restart !== undefined;
-    const restarting = decision.restart && (here || this.state.supervised === true);
-    this.emit({ type: "stopped", status: final, ...(restarting ? { restarting: true } : {}) });
-    if (!restarting || !decision.restart) return;
-    if (!here) return this.followRestart(pid, final);
-    // The same container again, started as before.
-    const { wait: _wait, ...again } = this.startOptions ?? {};
-    this.hooks.restart!(again, { afterPid: pid, restarts: decision.restarts }).catch((e) => {
-      this.warnings.push(`restart: ${(e as Error).message}`);
-      this.emit({ type: "stopped", status: final });
-    });
-  }
-
-  /**
-   * Waits (up to 30 s) for the monitor's restart of the run of `pid` and
-   * adopts the new init, or gives up when a stop, a destroy or the restart
-   * limit ended it.
-   */
-  private followRestart(pid: number, final: ExitStatus): void {
-    const until = Date.now() + 30_000;
-    const tick = async () => {
-      if (this.destroyed || this.run) return;
-      const disk = await this.store.readState(this.name).catch(() => undefined);
-      if (!disk) return;
-      if (isLive(disk.status) && disk.pid !== pid) {
-        await this.refresh();
-        const run = this.run as Run | null; // adopted by the refresh
-        if (run) this.emit({ type: "started", pid: run.pid });
-        return;
-      }
-      if (disk.stopRequested || (disk.pid === pid && disk.restartRefused) || Date.now() > until) {
-        return this.emit({ type: "stopped", status: final });
-      }
-      setTimeout(() => void tick().catch(() => undefined), 50).unref();
-    };
-    setTimeout(() => void tick().catch(() => undefined), 50).unref();
   }
 
   /**
