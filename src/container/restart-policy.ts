@@ -50,11 +50,17 @@ export function restartDecision(
 /**
  * The hook a run's monitor becomes when its init ends (the init's pid is
  * appended), or undefined when nothing would restart it: no restart policy
- * and no reboot to answer (`onReboot: "stop"`), or an ephemeral container.
+ * and no reboot to answer (`onReboot: "stop"`), or an ephemeral container;
+ * also when warren's CLI is not there (said in the container's warnings).
  */
 export function restartHook(c: ContainerHandle): string[] | undefined {
   const config = c.config;
   if (config.ephemeral || (config.restart === "no" && config.onReboot !== "restart")) return undefined;
-  return [...cliCommand(), "after-exit", "--root", c.runtime.root, c.name];
+  const cli = cliCommand();
+  if (!cli) {
+    if (config.restart !== "no") c.warnings.push("restart policy: warren's CLI (dist/cli/main.js of its package) is not there; the container will not be restarted");
+    return undefined;
+  }
+  return [...cli, "after-exit", "--root", c.runtime.root, c.name];
 }
 

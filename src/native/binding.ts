@@ -258,13 +258,20 @@ export function helperPath(name: string): string {
  * built `dist/cli/main.js`, or, while warren runs from its TypeScript
  * sources (its own tests), `src/cli/main.ts` through tsx. A container's
  * monitor runs it after the init ends (its restart policy), when the
- * process that started the container may be gone.
+ * process that started the container may be gone. Undefined when it is not
+ * there (warren bundled into another program without its package).
  */
-export function cliCommand(): string[] {
+export function cliCommand(): string[] | undefined {
   const root = packageRoot();
   if (fileURLToPath(import.meta.url).endsWith(".ts")) {
-    const tsx = createRequire(join(root, "package.json")).resolve("tsx");
+    let tsx: string;
+    try {
+      tsx = createRequire(join(root, "package.json")).resolve("tsx");
+    } catch {
+      return undefined;
+    }
     return [process.execPath, "--import", pathToFileURL(tsx).href, join(root, "src/cli/main.ts")];
   }
-  return [process.execPath, join(root, "dist/cli/main.js")];
+  const main = join(root, "dist/cli/main.js");
+  return existsSync(main) ? [process.execPath, main] : undefined;
 }
