@@ -402,7 +402,8 @@ static void finish(void) {
   broadcast('X', "", 0, 1, 1);
   unlink(sock_path);
   unlink(notify_path);
-  if (!hook || init_pidfd < 0) exit(0);
+  // No hook after a stop through warren (src/container/exit-status.ts STOP_MARK).
+  if (!hook || init_pidfd < 0 || access("stop-requested", F_OK) == 0) exit(0);
   // The hook starts clean: no socket, pty or pidfd of ours, stdio on
   // /dev/null (as posix_spawn left it), outside the state directory.
   syscall(SYS_close_range, 3, ~0U, 0);

@@ -17,6 +17,13 @@ import { signalName } from "../config/signals.js";
 import { native } from "../native/binding.js";
 import { processInfo } from "./proc.js";
 
+/**
+ * `<state>/stop-requested`: written with `stopRequested` by a stop or
+ * destroy through warren, removed by the next start. The monitor then ends
+ * without running the restart hook; only a hint (the state decides).
+ */
+export const STOP_MARK = "stop-requested";
+
 /** An init's end as wait(2) tells it. */
 export interface RawExit {
   code: number | null;

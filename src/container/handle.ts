@@ -11,7 +11,7 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 
@@ -31,6 +31,7 @@ import type { ContainerEvent } from "./resources.js";
 import { monitorExit, pidfdExit, type RawExit } from "./exit-status.js";
 import { processInfo } from "./proc.js";
 import { afterRun } from "./after-run.js";
+import { STOP_MARK } from "./exit-status.js";
 import type { AutoRestart } from "./restart-policy.js";
 import { isLive, StateStore, type ContainerRecord, type ExitStatus, type RuntimeState, type Status, type StopReason } from "./state.js";
 import type { StartOptions } from "./start.js";
@@ -244,6 +245,9 @@ export class ContainerHandle {
       const disk = await this.store.readState(this.name);
       if (!disk || disk.status === "created" || disk.stopRequested === "kill" || disk.stopRequested === how) return;
       await this.store.writeState(this.name, { ...disk, stopRequested: how });
+      // A hint for the monitor, which reads no JSON: no need to run the
+      // restart hook (a Node start) after this run. The state decides.
+      writeFileSync(join(this.stateDir, STOP_MARK), how);
     }).catch((e) => {
       if (codeOf(e) !== "ENOENT") throw e; // destroyed meanwhile
     });

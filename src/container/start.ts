@@ -18,6 +18,7 @@ import { buildInitPlan, type SpawnPlan } from "../plan/build-plan.js";
 import { encodePlan } from "../plan/encode.js";
 import type { ContainerHandle } from "./handle.js";
 import { setupError } from "./errors-map.js";
+import { STOP_MARK } from "./exit-status.js";
 import { withLock } from "../linux/lock.js";
 import { tellInit } from "./monitor.js";
 import { processInfo, setOomScoreAdj } from "./proc.js";
@@ -165,6 +166,7 @@ export async function startContainer(c: ContainerHandle, options: StartOptions, 
     }
     // The monitor of this run writes how it ended; an older run's record must not stand for it.
     rmSync(join(c.stateDir, "exit"), { force: true });
+    rmSync(join(c.stateDir, STOP_MARK), { force: true });
     const host = detectCgroupHost();
     const enableFailures = enableControllers(c.cgroups, host);
     const cgroupPath = await c.cgroups.create(c.name);
