@@ -210,8 +210,8 @@ export class ContainerHandle {
       const learnt = reaped
         ? Promise.resolve<RawExit | undefined>({ code, signal: sig === null ? null : (signalName(sig) as NodeJS.Signals) })
         : pidfdExit(pidfd);
-      const after = () => {
-        const final = this.state.exit ?? { code: null, signal: null };
+      const after = (known?: ExitStatus | null) => {
+        const final = known ?? { code: null, signal: null };
         resolveExit(final);
         afterRun(this, pid, owned, final);
       };
@@ -224,7 +224,7 @@ export class ContainerHandle {
           }
           return this.recordExit(pid, startTime, raw ?? null, requested, reaped);
         })
-        .then(after, after);
+        .then(after, () => after(this.state.exit));
     });
     this.run = { pid, pidfd, startTime, watcher, exited, owned };
     this.lastExited = exited;
@@ -283,8 +283,11 @@ export class ContainerHandle {
    * inside (SIGHUP, SIGINT) from a SIGKILL, which is what the kernel keeps
    * for everyone else (the pid namespace's reboot status goes to the parent only).
    */
-  async recordExit(pid: number, startTime: number | undefined, raw: RawExit | null, requested?: "halt" | "kill", reaped = false): Promise<void> {
-    if (this.destroyed) return;
+  async recordExit(pid: number, startTime: number | undefined, raw: RawExit | null, requested?: "halt" | "kill", reaped = false): Promise<ExitStatus | null> {
+    // What this process knows of the run, also when the state has moved on.
+    const reason = (r: RawExit, disk?: RuntimeState): ExitStatus => ({ ...r, reason: this.stopReason(r.code, r.signal, requested ?? disk?.stopRequested) });
+    let result: ExitStatus | null = raw ? reason(raw) : null;
+    if (this.destroyed) return result;
     await withLock(this.store.lockPath(this.name), async () => {
       const disk = await this.store.readState(this.name);
       if (!disk) return;
@@ -304,16 +307,18 @@ export class ContainerHandle {
       const known = (e: ExitStatus | null | undefined) => e !== null && e !== undefined && (e.code !== null || e.signal !== null);
       if (!isLive(disk.status) && known(disk.exit) && !reaped) {
         this.state = disk;
+        result = disk.exit!;
         return;
       }
       raw ??= (await monitorExit(this.stateDir, pid, disk.monitor)) ?? null;
-      const status: ExitStatus | null = raw ? { ...raw, reason: this.stopReason(raw.code, raw.signal, requested ?? disk.stopRequested) } : null;
+      const status: ExitStatus | null = raw ? reason(raw, disk) : null;
       if (isLive(disk.status) || status) {
         this.state = { ...disk, status: "stopped", exit: status ?? disk.exit ?? null };
         await this.store.writeState(this.name, this.state);
       } else {
         this.state = disk;
       }
+      result = this.state.exit ?? null;
     }).catch((e) => {
       if (codeOf(e) === "ENOENT") return; // destroyed meanwhile
       throw e;
@@ -321,5 +326,6 @@ export class ContainerHandle {
     if (this.record.config.ephemeral && this.state.status === "stopped") {
       await this.hooks.destroy?.().catch(() => undefined);
     }
+    return result;
   }
 }
