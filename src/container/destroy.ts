@@ -9,6 +9,7 @@ import { releaseAddresses } from "../network/manager.js";
 import { removeStorage } from "../storage/backend.js";
 import type { ContainerHandle } from "./handle.js";
 import { releaseIdRange } from "./id-ranges.js";
+import { monitorDone } from "./monitor.js";
 import { isLive } from "./state.js";
 import { stopContainer } from "./stop.js";
 
@@ -28,6 +29,8 @@ export async function destroyContainer(h: ContainerHandle, options: { force?: bo
     }
     await stopContainer(h, { timeout: 0 });
   }
+  // The monitor of the last run writes into the state directory as it ends.
+  if (h.state.monitor !== undefined) await monitorDone(h.state.monitor);
   await withLock(h.store.globalLock, async () => {
     await h.cgroups.remove(h.name);
     h.cgroups.removeSubtreeIfEmpty();

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { chmodSync, chownSync, closeSync, constants as fsc, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, constants as fsc, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createConnection, Socket } from "node:net";
 import { join } from "node:path";
@@ -18,6 +18,7 @@ import { Duplex } from "node:stream";
 
 import { HostError, StateError, WarrenError } from "../errors.js";
 import { helperPath, native } from "../native/binding.js";
+import { processInfo } from "./proc.js";
 
 const FRAME_MAX = 65535;
 
@@ -138,6 +139,26 @@ function reapWhenDone(pid: number): void {
     }
   });
   watcher.unref();
+}
+
+/**
+ * Resolves once the monitor `pid` is done with the state directory: ended
+ * (a zombie or gone) or become the restart hook, which writes nothing there
+ * itself. It writes the console log and the exit status after the init is
+ * reaped, so a destroy waits for it (at most `ms`) before removing the
+ * directory.
+ */
+export async function monitorDone(pid: number, ms = 6000): Promise<void> {
+  for (const until = Date.now() + ms; Date.now() < until; await new Promise((r) => setTimeout(r, 20))) {
+    let comm: string;
+    try {
+      comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+    } catch {
+      return;
+    }
+    const state = processInfo(pid)?.state;
+    if (comm !== "warren-monitor" || state === undefined || state === "Z" || state === "X") return;
+  }
 }
 
 /** A connection to a container's monitor. */
