@@ -120,6 +120,20 @@ struct wr_mount_attr {
 /* ioctl_tty(2) TIOCGPTPEER (Linux 4.13): _IO('T', 0x41) on both architectures. */
 #define WR_TIOCGPTPEER 0x5441
 
+/* PIDFD_GET_INFO (Linux 6.15): the first version (64 bytes) of struct
+ * pidfd_info, which ends with the exit status. Once a process has been reaped
+ * (by whichever parent), the kernel keeps its wait(2) status for every holder
+ * of a pidfd to it (PIDFD_INFO_EXIT): a process that is not the parent learns
+ * how it ended. _IOWR(0xFF, 11, 64 bytes) on both architectures. */
+struct wr_pidfd_info {
+  uint64_t mask;
+  uint64_t cgroupid;
+  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+  int32_t exit_code;
+};
+#define WR_PIDFD_GET_INFO 0xC040FF0BUL
+#define WR_PIDFD_INFO_EXIT (1ULL << 3)
+
 /* netlink(7): extended and capped acks (Linux 4.12 / 4.3). */
 #define WR_NETLINK_CAP_ACK 10
 #define WR_NETLINK_EXT_ACK 11

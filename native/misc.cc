@@ -38,6 +38,19 @@ Napi::Value PidfdSendSignal(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// The wait(2) status of a reaped process, through a pidfd to it (see
+// WR_PIDFD_GET_INFO): a number, or null while it is not reaped yet. Throws
+// (ENOTTY, EINVAL) on kernels before 6.15, which keep no exit status.
+Napi::Value PidfdExitStatus(const Napi::CallbackInfo &info) {
+  struct wr_pidfd_info pi;
+  memset(&pi, 0, sizeof pi);
+  pi.mask = WR_PIDFD_INFO_EXIT;
+  static_assert(sizeof pi == 64, "PIDFD_INFO_SIZE_VER0");
+  if (ioctl(IntArg(info, 0), WR_PIDFD_GET_INFO, &pi) < 0) throw ErrnoError(info.Env(), "ioctl(PIDFD_GET_INFO)", errno);
+  if (!(pi.mask & WR_PIDFD_INFO_EXIT)) return info.Env().Null();
+  return Napi::Number::New(info.Env(), pi.exit_code);
+}
+
 Napi::Value CloseFd(const Napi::CallbackInfo &info) {
   if (close(IntArg(info, 0)) < 0 && errno != EINTR) throw ErrnoError(info.Env(), "close", errno);
   return info.Env().Undefined();
@@ -176,6 +189,7 @@ Napi::Value SpawnDetached(const Napi::CallbackInfo &info) {
 Napi::Object InitMisc(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal));
+  exports.Set("pidfdExitStatus", Napi::Function::New(env, PidfdExitStatus));
   exports.Set("close", Napi::Function::New(env, CloseFd));
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("ptyPeer", Napi::Function::New(env, PtyPeer));

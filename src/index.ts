@@ -28,7 +28,7 @@ export type { NicConfig, NicInput, PortConfig } from "./config/nic.js";
 export type { EffectiveConfig } from "./plan/effective.js";
 export type { LxcfsViews } from "./plan/lxcfs.js";
 export type { InitKind } from "./rootfs/init-kind.js";
-export type { ExitStatus, Status, StopReason } from "./container/state.js";
+export type { ExitStatus, RestartRefusal, Status, StopReason } from "./container/state.js";
 export type { StartOptions } from "./container/start.js";
 export type { StopOptions } from "./container/stop.js";
 export type { StdioMode, StdioTarget } from "./container/stdio.js";

@@ -195,21 +195,9 @@ declare const containerSchema: z.ZodObject<{
     namespaces: z.ZodPrefault<z.ZodObject<{
         user: z.ZodDefault<z.ZodBoolean>;
         pid: z.ZodDefault<z.ZodBoolean>;
-        net: z.ZodDefault<z.ZodUnion<readonly [z.ZodBoolean, z.ZodUnion<readonly [z.ZodObject<{
-            container: z.ZodString;
-        }, z.core.$strict>, z.ZodObject<{
-            path: z.ZodString;
-        }, z.core.$strict>]>]>>;
-        uts: z.ZodDefault<z.ZodUnion<readonly [z.ZodBoolean, z.ZodUnion<readonly [z.ZodObject<{
-            container: z.ZodString;
-        }, z.core.$strict>, z.ZodObject<{
-            path: z.ZodString;
-        }, z.core.$strict>]>]>>;
-        ipc: z.ZodDefault<z.ZodUnion<readonly [z.ZodBoolean, z.ZodUnion<readonly [z.ZodObject<{
-            container: z.ZodString;
-        }, z.core.$strict>, z.ZodObject<{
-            path: z.ZodString;
-        }, z.core.$strict>]>]>>;
+        net: z.ZodDefault<z.ZodBoolean>;
+        uts: z.ZodDefault<z.ZodBoolean>;
+        ipc: z.ZodDefault<z.ZodBoolean>;
         cgroup: z.ZodDefault<z.ZodBoolean>;
         time: z.ZodDefault<z.ZodBoolean>;
     }, z.core.$strict>>;
@@ -248,6 +236,11 @@ declare const containerSchema: z.ZodObject<{
     onReboot: z.ZodDefault<z.ZodEnum<{
         restart: "restart";
         stop: "stop";
+    }>>;
+    restart: z.ZodDefault<z.ZodEnum<{
+        no: "no";
+        "on-failure": "on-failure";
+        always: "always";
     }>>;
     stopTimeout: z.ZodDefault<z.ZodNumber>;
     ephemeral: z.ZodDefault<z.ZodBoolean>;
@@ -357,18 +350,6 @@ declare const containerSchema: z.ZodObject<{
     bestEffortLimits: z.ZodDefault<z.ZodBoolean>;
     maskedPaths: z.ZodOptional<z.ZodArray<z.ZodString>>;
     readonlyPaths: z.ZodOptional<z.ZodArray<z.ZodString>>;
-    lxcfs: z.ZodDefault<z.ZodUnion<readonly [z.ZodLiteral<"auto">, z.ZodBoolean]>>;
-    proc: z.ZodDefault<z.ZodEnum<{
-        rw: "rw";
-        ro: "ro";
-        mixed: "mixed";
-    }>>;
-    sys: z.ZodDefault<z.ZodEnum<{
-        rw: "rw";
-        ro: "ro";
-        mixed: "mixed";
-    }>>;
-    sysctls: z.ZodDefault<z.ZodRecord<z.ZodString, z.ZodPipe<z.ZodUnion<readonly [z.ZodString, z.ZodNumber]>, z.ZodTransform<string, string | number>>>>;
 }, z.core.$strict>;
 /** What users write. */
 type ContainerConfig = z.input<typeof containerSchema>;
@@ -425,14 +406,6 @@ type PortConfig = z.output<typeof portSchema>;
 
 type InitKind = "systemd" | "sysvinit" | "busybox" | "other";
 
-/** The lxcfs views a container gets: the mount they come from and the container paths bound from it. */
-interface LxcfsViews {
-    /** Where lxcfs is mounted on the host (from mountinfo, usually `/var/lib/lxcfs`). */
-    mount: string;
-    /** Container paths bound read-only from the same path under `mount`. */
-    paths: string[];
-}
-
 /**
  * The effective configuration of a container: what its validated config
  * leaves open filled in from its name, its image's defaults and the init
@@ -442,7 +415,7 @@ interface LxcfsViews {
  * @module
  */
 
-type EffectiveConfig = Omit<ResolvedConfig, "haltSignal" | "console" | "cwd" | "lxcfs"> & {
+type EffectiveConfig = Omit<ResolvedConfig, "haltSignal" | "console" | "cwd"> & {
     cwd: string;
     init: string[];
     hostname: string;
@@ -450,8 +423,6 @@ type EffectiveConfig = Omit<ResolvedConfig, "haltSignal" | "console" | "cwd" | "
     /** Whether the init gets a console pty kept by the monitor. */
     console: boolean;
     initKind: InitKind;
-    /** The lxcfs views bound into the container (the config's `lxcfs` against the host), or `false`. */
-    lxcfs: LxcfsViews | false;
 };
 
 /** What warren can use of the host's cgroups. */
@@ -507,6 +478,17 @@ interface ExitStatus {
     reason?: StopReason;
 }
 type StopReason = "exit" | "halt" | "reboot" | "kill" | "oom";
+/**
+ * Why a container's restart policy left it stopped: more than 10 restarts
+ * within a minute (`restart-limit`, Incus's rule), or the restart failed
+ * (`start-failed`, with the error's message).
+ */
+interface RestartRefusal {
+    reason: "restart-limit" | "start-failed";
+    message: string;
+    /** When it was refused (ISO 8601). */
+    at: string;
+}
 
 /**
  * What happens to a container: its init started, the container said it is
@@ -567,7 +549,7 @@ interface StartOptions {
  */
 
 /** What `Container.setConfig` takes: a key set to `undefined` goes back to its default. */
-type ConfigPatch = Partial<Pick<ContainerConfig, "hostname" | "domainname" | "env" | "cwd" | "user" | "haltSignal" | "stopTimeout" | "onReboot">>;
+type ConfigPatch = Partial<Pick<ContainerConfig, "hostname" | "domainname" | "env" | "cwd" | "user" | "haltSignal" | "stopTimeout" | "onReboot" | "restart">>;
 
 /**
  * The options of `exec()` and `execOutput()`: their zod schema, apart from
@@ -1279,6 +1261,12 @@ declare class Container implements AsyncDisposable {
     get stateDir(): string;
     /** How the last run ended, when known. */
     get lastExit(): ExitStatus | null;
+    /**
+     * Why the restart policy left the container stopped after its last run
+     * (more than 10 restarts within a minute, or the restart failed); null
+     * when it did not. Cleared by the next start.
+     */
+    get restartRefused(): RestartRefusal | null;
     /** Problems that did not stop the container, e.g. limits skipped with `bestEffortLimits`. */
     get warnings(): string[];
     /** The init's stdin when started with `stdio: "pipe"`. */
@@ -1320,7 +1308,7 @@ declare class Container implements AsyncDisposable {
     /**
      * Changes keys of a stopped container's config that a start reads afresh
      * (`hostname`, `domainname`, `env`, `cwd`, `user`, `haltSignal`,
-     * `stopTimeout`, `onReboot`); a key set to `undefined` goes back to its
+     * `stopTimeout`, `onReboot`, `restart`); a key set to `undefined` goes back to its
      * default. Limits change live with {@link Container.setLimits}.
      *
      * @example
@@ -1553,4 +1541,4 @@ type CapabilityName = (typeof CAPABILITIES)[number];
 
 type Compression = "none" | "gzip" | "xz" | "zstd" | "bzip2" | "lz4";
 
-export { type BuildOptions, type BuildProgress, type CapabilityName, CgroupControllerUnavailable, type CgroupEvent, type CgroupHost, type Compression, ConfigError, type ConfigIssue, type ConfigPatch, ConsoleStream, Container, type ContainerConfig, type ContainerEvent, type ContainerStats, DecompressionError, type DeviceNode, type DeviceRule, DigestMismatchError, type DirEntry, type DistroSpec, type EffectiveConfig, type ExecOptions, type ExecOutput, type ExecProcess, type ExitStatus, type ExportManifest, type ExportOptions, type FileStat, type FileType, type GroupInfo, HostError, type HostInfo, type IdMap, type ImageConfig, ImageError, type ImageInfo, ImageStore, type ImportLxcOptions, type ImportOciOptions, type InitKind, type InterfaceInfo, type Limits, type LxcImageFiles, type LxcMetadata, type LxcfsViews, MissingToolError, type MountConfig, NativeLoadError, type NicConfig, type NicInput, NotFoundError, type Platform, type PortConfig, type Pressure, ProcessExitError, type PullOptions, type PullProgress, type PushOptions, ReadyTimeoutError, RegistryError, type RegistryOptions, type ResolvedConfig, type ResolvedLimits, type RuntimeOptions, SetupError, type SnapshotInfo, type StartOptions, StateError, type Status, type StdioMode, type StdioTarget, type StopOptions, type StopReason, type StorageKind, UnknownSyscallError, UnsupportedCompressionError, type UserInfo, WarrenError, host };
+export { type BuildOptions, type BuildProgress, type CapabilityName, CgroupControllerUnavailable, type CgroupEvent, type CgroupHost, type Compression, ConfigError, type ConfigIssue, type ConfigPatch, ConsoleStream, Container, type ContainerConfig, type ContainerEvent, type ContainerStats, DecompressionError, type DeviceNode, type DeviceRule, DigestMismatchError, type DirEntry, type DistroSpec, type EffectiveConfig, type ExecOptions, type ExecOutput, type ExecProcess, type ExitStatus, type ExportManifest, type ExportOptions, type FileStat, type FileType, type GroupInfo, HostError, type HostInfo, type IdMap, type ImageConfig, ImageError, type ImageInfo, ImageStore, type ImportLxcOptions, type ImportOciOptions, type InitKind, type InterfaceInfo, type Limits, type LxcImageFiles, type LxcMetadata, MissingToolError, type MountConfig, NativeLoadError, type NicConfig, type NicInput, NotFoundError, type Platform, type PortConfig, type Pressure, ProcessExitError, type PullOptions, type PullProgress, type PushOptions, ReadyTimeoutError, RegistryError, type RegistryOptions, type ResolvedConfig, type ResolvedLimits, type RestartRefusal, type RuntimeOptions, SetupError, type SnapshotInfo, type StartOptions, StateError, type Status, type StdioMode, type StdioTarget, type StopOptions, type StopReason, type StorageKind, UnknownSyscallError, UnsupportedCompressionError, type UserInfo, WarrenError, host };

@@ -127,6 +127,11 @@ declare const containerSchema: z.ZodObject<{
         restart: "restart";
         stop: "stop";
     }>>;
+    restart: z.ZodDefault<z.ZodEnum<{
+        no: "no";
+        "on-failure": "on-failure";
+        always: "always";
+    }>>;
     stopTimeout: z.ZodDefault<z.ZodNumber>;
     ephemeral: z.ZodDefault<z.ZodBoolean>;
     rlimits: z.ZodDefault<z.ZodRecord<z.ZodEnum<{

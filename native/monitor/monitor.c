@@ -4,11 +4,20 @@
 // outlives the Node process that started the container), keeps the console's
 // last output in a ring buffer, receives sd_notify datagrams on the socket
 // the init finds in $NOTIFY_SOCKET, and serves both on a unix stream socket
-// in the container's state directory. It exits when the init does.
+// in the container's state directory. It exits when the init does, after
+// writing how it ended to STATE_DIR/exit ("PID STATUS\n", STATUS the wait(2)
+// status, "-" when unknown); with a restart hook it then becomes the hook
+// (execv, the init's pid appended): warren's own CLI, which records the exit
+// and applies the container's restart policy (src/container/restart.ts).
 //
-//   warren-monitor STATE_DIR RING_BYTES [console]
+//   warren-monitor STATE_DIR RING_BYTES [console] [-- HOOK ARGV...]
 //   fd 3: the pty master (with "console")
 //   fd 4: a pipe: "ok\n" once the sockets exist, or an error line
+//
+// The monitor is not the init's parent (the Node process that started it
+// is, and after it whoever adopts orphans), so it cannot wait(2) for it. It
+// learns the status through its pidfd (PIDFD_INFO_EXIT, Linux 6.15), which
+// the kernel fills in once the init has been reaped, by whichever parent.
 //
 // Sockets: STATE_DIR/monitor.sock (stream), STATE_DIR/host/notify (datagram,
 // bound read-only into the container at /run/host/notify). Only the
@@ -76,6 +85,11 @@ static char summary[4096];
 static size_t summary_len;
 static char sock_path[4096], notify_path[4096];
 static const char *state_dir; // also the working directory
+static char **hook;              // argv of the restart hook, NULL-terminated; NULL for none
+// After the init's exit: waiting until its parent has reaped it (then the
+// kernel has its status), from `exited_at` on.
+static int init_exited;
+static struct timespec exited_at;
 
 static void ring_put(const unsigned char *p, size_t n) {
   if (n >= ring_size) {
@@ -260,9 +274,16 @@ static void handle_frame(struct client *c, char type, const unsigned char *p, si
         uint32_t pid;
         memcpy(&pid, p, 4);
         init_pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
-        // Already gone: nothing to watch.
+        // Already reaped: nothing to watch, no status to learn.
         if (init_pidfd < 0) finish();
         learn_init((pid_t)pid);
+        if (hook) {
+          static char pid_arg[16];
+          snprintf(pid_arg, sizeof pid_arg, "%u", pid);
+          int k = 0;
+          while (hook[k]) k++;
+          hook[k] = pid_arg;
+        }
       }
       break;
     case 'A':
@@ -350,18 +371,84 @@ static void save_log(void) {
   else unlink(tmp);
 }
 
+// STATE_DIR/exit, replaced atomically: how the init ended, for any process
+// that looks later (the init's parent may be gone, and with it the status).
+static void save_exit(const char *status) {
+  char text[64];
+  int len = snprintf(text, sizeof text, "%d %s\n", (int)init_pid, status);
+  int fd = open("exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  int ok = write(fd, text, (size_t)len) == len;
+  close(fd);
+  if (ok) rename("exit.tmp", "exit");
+  else unlink("exit.tmp");
+}
+
+// The init's wait status once it has been reaped: 1 known, 0 not reaped
+// yet, -1 never (a kernel before 6.15).
+static int reaped_status(int *status) {
+  struct wr_pidfd_info pi;
+  memset(&pi, 0, sizeof pi);
+  pi.mask = WR_PIDFD_INFO_EXIT;
+  if (ioctl(init_pidfd, WR_PIDFD_GET_INFO, &pi) < 0) return -1;
+  if (!(pi.mask & WR_PIDFD_INFO_EXIT)) return 0;
+  *status = pi.exit_code;
+  return 1;
+}
+
 static void finish(void) {
   if (master_fd >= 0) read_master();
   save_log();
   broadcast('X', "", 0, 1, 1);
   unlink(sock_path);
   unlink(notify_path);
-  exit(0);
+  // No hook after a stop through warren (src/container/exit-status.ts STOP_MARK).
+  if (!hook || init_pidfd < 0 || access("stop-requested", F_OK) == 0) exit(0);
+  // The hook starts clean: no socket, pty or pidfd of ours, stdio on
+  // /dev/null (as posix_spawn left it), outside the state directory.
+  syscall(SYS_close_range, 3, ~0U, 0);
+  if (chdir("/") < 0) exit(1);
+  execv(hook[0], hook);
+  exit(1);
+}
+
+static long ms_since(const struct timespec *t) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+// The init is gone: once its status is known (or after 5 s, when its
+// parent does not reap it), record it and finish.
+static void check_exit(void) {
+  if (!init_exited) {
+    init_exited = 1;
+    clock_gettime(CLOCK_MONOTONIC, &exited_at);
+  }
+  int status = 0;
+  int r = reaped_status(&status);
+  if (r == 0 && ms_since(&exited_at) < 5000) return;
+  char text[16];
+  if (r == 1) snprintf(text, sizeof text, "%d", status);
+  else snprintf(text, sizeof text, "-");
+  save_exit(text);
+  finish();
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "console") != 0)) {
-    fprintf(stderr, "usage: warren-monitor STATE_DIR RING_BYTES [console]\n");
+  int args = argc;
+  for (int i = 3; i < argc; i++) {
+    if (strcmp(argv[i], "--") != 0) continue;
+    args = i;
+    if (i + 1 < argc) {
+      // The hook's argv with the init's pid appended (filled in at 'P').
+      hook = calloc((size_t)(argc - i + 1), sizeof *hook);
+      for (int k = i + 1; k < argc; k++) hook[k - i - 1] = argv[k];
+    }
+    break;
+  }
+  if (args < 3 || args > 4 || (args == 4 && strcmp(argv[3], "console") != 0)) {
+    fprintf(stderr, "usage: warren-monitor STATE_DIR RING_BYTES [console] [-- HOOK ARGV...]\n");
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
@@ -372,7 +459,7 @@ int main(int argc, char **argv) {
   ring = malloc(ring_size);
   for (int i = 0; i < MAX_CLIENTS; i++) clients[i].fd = -1;
   int status_fd = 4;
-  if (argc == 4) {
+  if (args == 4) {
     master_fd = 3;
     fcntl(master_fd, F_SETFL, fcntl(master_fd, F_GETFL) | O_NONBLOCK);
   }
@@ -418,7 +505,7 @@ int main(int argc, char **argv) {
     // Until the init is known a sender cannot be checked: its datagrams wait.
     inotify = n;
     pfd[n++] = (struct pollfd){.fd = notify_fd, .events = init_pidfd >= 0 ? POLLIN : 0};
-    if (init_pidfd >= 0) {
+    if (init_pidfd >= 0 && !init_exited) {
       ipid = n;
       pfd[n++] = (struct pollfd){.fd = init_pidfd, .events = POLLIN};
     }
@@ -428,7 +515,8 @@ int main(int argc, char **argv) {
       cidx[n - first_client] = i;
       pfd[n++] = (struct pollfd){.fd = clients[i].fd, .events = POLLIN};
     }
-    int r = poll(pfd, (nfds_t)n, 1000);
+    int r = poll(pfd, (nfds_t)n, init_exited ? 10 : 1000);
+    if (init_exited) check_exit();
     if (r < 0 && errno != EINTR) return 1;
     // Never told which process to follow: its starter died before saying.
     if (init_pidfd < 0 && time(NULL) - started > 60) finish();
@@ -451,6 +539,6 @@ int main(int argc, char **argv) {
       if (c->fd != pfd[k].fd || !pfd[k].revents) continue;
       read_client(c);
     }
-    if (ipid >= 0 && (pfd[ipid].revents & POLLIN)) finish();
+    if (ipid >= 0 && (pfd[ipid].revents & POLLIN)) check_exit();
   }
 }

@@ -83,6 +83,12 @@ describe("configFromFlags", () => {
     ]);
   });
 
+  it("maps --restart to the restart policy, and rejects other values", () => {
+    expect(flags(["--restart", "on-failure"]).restart).toBe("on-failure");
+    expect(flags(["--restart=always"]).restart).toBe("always");
+    expect(usageError(() => flags(["--restart", "sometimes"])).message).toBe('--restart: expected no, on-failure or always, got "sometimes"');
+  });
+
   it("maps --rootfs, --ro and --overlay to the rootfs and its mode", () => {
     expect(flags(["--rootfs", "/srv/r"]).rootfs).toBe("/srv/r");
     expect(flags(["--rootfs", "r", "--ro"]).rootfs).toEqual({ path: "/work/r", mode: "ro" });

@@ -76,6 +76,7 @@ export const CONFIG_OPTIONS = {
   volume: { type: "string", short: "v", multiple: true },
   ready: { type: "string" },
   lxcfs: { type: "string" },
+  restart: { type: "string" },
   ...NETWORK_OPTIONS,
 } as const satisfies OptionSpec;
 

@@ -102,6 +102,13 @@ export function configFromFlags(values: SplitArgs["values"], cwd = process.cwd()
   if (values.hostname !== undefined) config.hostname = values.hostname as string;
   if (values.ready !== undefined) config.ready = parseReady(values.ready as string);
   if (values.lxcfs !== undefined) config.lxcfs = parseLxcfs(values.lxcfs as string);
+  if (values.restart !== undefined) {
+    const policy = values.restart as string;
+    if (policy !== "no" && policy !== "on-failure" && policy !== "always") {
+      throw new UsageError(`--restart: expected no, on-failure or always, got ${JSON.stringify(policy)}`);
+    }
+    config.restart = policy;
+  }
   if (values.console && values["no-console"]) throw new UsageError("--console and --no-console cannot be used together");
   if (values.console) config.console = true;
   if (values["no-console"]) config.console = false;

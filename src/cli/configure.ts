@@ -34,6 +34,7 @@ const STOPPED_KEYS: Record<string, (v: string) => ConfigPatch[keyof ConfigPatch]
   cwd: (v) => v || undefined,
   haltSignal: (v) => v || undefined,
   onReboot: (v) => (v || undefined) as ConfigPatch["onReboot"],
+  restart: (v) => (v || undefined) as ConfigPatch["restart"],
   stopTimeout: (v) => (v ? parseCount(v, "stopTimeout") : undefined),
   user: (v) => (v ? parseUser(v, "user") : undefined),
 };

@@ -48,7 +48,9 @@ export async function listCommand(argv: string[], io: Io): Promise<number> {
   }
   const rows = [["NAME", "STATE", "PID", "ROOTFS"]];
   for (const e of list) {
-    const state = e.state === "stopped" && e.exit ? `stopped (${e.exit.signal ?? `exit ${e.exit.code}`})` : e.state;
+    const ended = e.exit ? [e.exit.signal ?? `exit ${e.exit.code}`] : [];
+    const notes = [...ended, ...(e.restartRefused ? [e.restartRefused.reason] : [])];
+    const state = e.state === "stopped" && notes.length ? `stopped (${notes.join(", ")})` : e.state;
     rows.push([e.name, state, e.pid === null ? "-" : String(e.pid), rootfsText(e)]);
   }
   io.out(formatTable(rows));

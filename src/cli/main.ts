@@ -3,7 +3,8 @@
  * `kill`, `destroy`, `exec`, `console`, `console-log`, `events`, `freeze`,
  * `unfreeze`, `set`, `stats`, `list`, `info`, `network`, `nic`, `gc`, `image`,
  * `restart`, `file`, `snapshot`, `copy` (`clone`), `rename`, `export`,
- * `import`, `config`, `shell`. Built by tsup into
+ * `import`, `config`, `shell`, and `after-exit` (run by a container's
+ * monitor, not by people). Built by tsup into
  * `dist/cli/main.js` (the package's bin), which runs {@link main} itself.
  * @module
  */
@@ -69,6 +70,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   import: async () => (await import("./manage.js")).importCommand,
   config: async () => (await import("./configure.js")).configCommand,
   shell: async () => (await import("./shell.js")).shellCommand,
+  "after-exit": async () => (await import("./after-exit.js")).afterExitCommand,
 };
 
 /**

@@ -63,6 +63,8 @@ const CONFIG_FLAGS = `Container options:
                            (default: READY=1 for a systemd init, else as soon as it runs)
   --lxcfs auto|on|off      lxcfs's /proc/meminfo, uptime, cpuinfo… views in the container: when
                            lxcfs runs (auto, the default), required (on) or never (off)
+  --restart POLICY         no (default), on-failure or always: start it again when its
+                           init ends without a stop through warren (at most 10 times a minute)
 
 ${NETWORK_FLAGS}
 
@@ -325,10 +327,19 @@ set changes it. Keys, live on a running container and kept for later starts:
   limits.pids.max  limits.io.weight
 Keys of a stopped container only (an empty VALUE goes back to the default):
   hostname  domainname  cwd  user (UID[:GID])  haltSignal  stopTimeout (ms)
-  onReboot (restart|stop)  env.NAME (one environment variable)
+  onReboot (restart|stop)  restart (no|on-failure|always)
+  env.NAME (one environment variable)
 
 Options:
   --best-effort            skip limits this host's cgroup v2 cannot apply, with a warning
+
+${COMMON}`,
+  "after-exit": `Usage: warren after-exit [OPTIONS] NAME PID
+
+Run by a container's monitor when the init PID has ended, not by people:
+records how it ended (as the monitor saw it) and applies the container's
+restart policy (config restart, onReboot). Prints what it did: restarted,
+stopped, restart-limit or gone.
 
 ${COMMON}`,
   shell: `Usage: warren shell [OPTIONS] NAME

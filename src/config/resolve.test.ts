@@ -16,10 +16,19 @@ describe("resolveConfig", () => {
     expect(c.haltSignal).toBeUndefined();
     expect(c.console).toBeUndefined();
     expect(c.onReboot).toBe("restart");
+    expect(c.restart).toBe("no");
     expect(c.rootfs).toBeUndefined();
     expect(c.seccomp && c.seccomp.deny).toContain("kexec_load");
     expect(c.capabilities).toEqual({});
     expect(c.oomScoreAdj).toBeUndefined();
+  });
+
+  it("takes a restart policy, but not for an ephemeral container", () => {
+    expect(resolveConfig({ restart: "on-failure" }).restart).toBe("on-failure");
+    expect(issues({ restart: "always", ephemeral: true })).toEqual([
+      { path: "restart", message: "an ephemeral container is destroyed when it stops; it cannot be restarted" },
+    ]);
+    expect(issues({ restart: "sometimes" } as never).map((i) => i.path)).toEqual(["restart"]);
   });
 
   it("takes capabilities.keep or .drop (canonical names), not both, and oomScoreAdj within -1000..1000", () => {

@@ -245,6 +245,16 @@ export const containerSchema = z
       .optional(),
     /** What a reboot from inside does (the init killed by SIGHUP from reboot(2)): start it again (default), or stay stopped. */
     onReboot: z.enum(["restart", "stop"]).default("restart"),
+    /**
+     * Whether warren starts the container again when its init ends by
+     * itself: `"no"` (default), `"on-failure"` (a non-zero exit code, or
+     * killed by a signal; not a power-off from inside), `"always"` (any end
+     * but a stop through warren). A reboot from inside follows `onReboot`.
+     * Done by the container's monitor, so it works after the process that
+     * started the container is gone; more than 10 restarts within a minute
+     * leave it stopped (docs/system-containers.md, "Restart policies").
+     */
+    restart: z.enum(["no", "on-failure", "always"]).default("no"),
     /** Milliseconds `stop()` waits after the halt signal before killing everything. */
     stopTimeout: z.number().int().min(0).max(3_600_000).default(10_000),
     /** Destroyed when it stops, and killed when the Node process that started it exits. */
@@ -376,6 +386,9 @@ export const containerSchema = z
         path: ["deviceRules"],
         message: "only for a container without a user namespace (namespaces.user: false); with one, it sees only the devices bound in",
       });
+    }
+    if (c.restart !== "no" && c.ephemeral) {
+      ctx.addIssue({ code: "custom", path: ["restart"], message: "an ephemeral container is destroyed when it stops; it cannot be restarted" });
     }
     if (c.nics.length > 0 && c.namespaces.net !== true) {
       ctx.addIssue({ code: "custom", path: ["nics"], message: "needs the container's own network namespace (namespaces.net)" });

@@ -11,10 +11,10 @@ import type { ContainerHandle } from "./handle.js";
 import { isLive } from "./state.js";
 
 /** What `Container.setConfig` takes: a key set to `undefined` goes back to its default. */
-export type ConfigPatch = Partial<Pick<ContainerConfig, "hostname" | "domainname" | "env" | "cwd" | "user" | "haltSignal" | "stopTimeout" | "onReboot">>;
+export type ConfigPatch = Partial<Pick<ContainerConfig, "hostname" | "domainname" | "env" | "cwd" | "user" | "haltSignal" | "stopTimeout" | "onReboot" | "restart">>;
 
 /** The keys of {@link ConfigPatch}, checked at run time (a JavaScript caller may pass any). */
-const SETTABLE_KEYS: readonly (keyof ConfigPatch)[] = ["hostname", "domainname", "env", "cwd", "user", "haltSignal", "stopTimeout", "onReboot"];
+const SETTABLE_KEYS: readonly (keyof ConfigPatch)[] = ["hostname", "domainname", "env", "cwd", "user", "haltSignal", "stopTimeout", "onReboot", "restart"];
 
 /**
  * Validates each key of `patch` as the schema does at create, then writes

@@ -35,7 +35,7 @@ import { containerEvents, containerStats, FREEZE_TIMEOUT_MS, setDeviceRules, set
 import { deleteSnapshot, listSnapshots, restoreSnapshot, snapshot, withLiveTreeStill, type SnapshotInfo } from "./snapshots.js";
 import { rebuildContainer, renameContainer } from "./rename.js";
 import { startContainer, type StartOptions } from "./start.js";
-import { isLive, StateStore, type ExitStatus, type Status } from "./state.js";
+import { isLive, StateStore, type ExitStatus, type RestartRefusal, type Status } from "./state.js";
 import { stopContainer, type StopOptions } from "./stop.js";
 import { forgetMachineId } from "./system.js";
 import * as users from "./users.js";
@@ -74,7 +74,7 @@ export class Container implements AsyncDisposable {
   private constructor(h: ContainerHandle) {
     this.#h = h;
     h.hooks = {
-      restart: (options) => startContainer(h, options),
+      restart: (options, auto) => startContainer(h, options, auto),
       destroy: () => destroyContainer(h, {}),
     };
     h.bus.once("destroyed", () => {
@@ -221,6 +221,15 @@ export class Container implements AsyncDisposable {
     return this.#h.state.exit ?? null;
   }
 
+  /**
+   * Why the restart policy left the container stopped after its last run
+   * (more than 10 restarts within a minute, or the restart failed); null
+   * when it did not. Cleared by the next start.
+   */
+  get restartRefused(): RestartRefusal | null {
+    return this.#h.state.restartRefused ?? null;
+  }
+
   /** Problems that did not stop the container, e.g. limits skipped with `bestEffortLimits`. */
   get warnings(): string[] {
     return this.#h.warnings;
@@ -311,7 +320,7 @@ export class Container implements AsyncDisposable {
   /**
    * Changes keys of a stopped container's config that a start reads afresh
    * (`hostname`, `domainname`, `env`, `cwd`, `user`, `haltSignal`,
-   * `stopTimeout`, `onReboot`); a key set to `undefined` goes back to its
+   * `stopTimeout`, `onReboot`, `restart`); a key set to `undefined` goes back to its
    * default. Limits change live with {@link Container.setLimits}.
    *
    * @example

@@ -11,7 +11,7 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 
@@ -30,8 +30,12 @@ import type { LxcfsProbe } from "../plan/lxcfs.js";
 import { detectInit, type InitKind } from "../rootfs/init-kind.js";
 import type { ContainerEvent } from "./resources.js";
 import { hostLxcfs } from "./lxcfs.js";
+import { monitorExit, pidfdExit, type RawExit } from "./exit-status.js";
 import { processInfo } from "./proc.js";
 import { unplugFromJoiners } from "./pod-nics.js";
+import { afterRun } from "./after-run.js";
+import { STOP_MARK } from "./exit-status.js";
+import type { AutoRestart } from "./restart-policy.js";
 import { isLive, StateStore, type ContainerRecord, type ExitStatus, type RuntimeState, type Status, type StopReason } from "./state.js";
 import type { StartOptions } from "./start.js";
 
@@ -73,7 +77,7 @@ export class ContainerHandle {
   lxcfs: LxcfsProbe | undefined;
   /** The options of the last start in this process (a restart after a reboot reuses them). */
   startOptions: StartOptions | undefined;
-  /** What stop()/kill() asked of the current run, to tell why it ended. */
+  /** What stop() in this process asked of the current run, to tell why it ended. */
   stopping: "halt" | "kill" | undefined;
   /** Lifecycle events seen by this handle. */
   readonly bus = new EventEmitter().setMaxListeners(0);
@@ -82,12 +86,12 @@ export class ContainerHandle {
   stdout: Readable | null = null;
   stderr: Readable | null = null;
   /**
-   * Set by the owner of the handle: how to start it again (a reboot from
-   * inside with `onReboot: "restart"`) and how to destroy it (an
+   * Set by the owner of the handle: how to start it again (the restart
+   * policy, for a run without a monitor) and how to destroy it (an
    * ephemeral container that stopped). Injected so that this module needs
    * neither start nor destroy.
    */
-  hooks: { restart?: (options: StartOptions) => Promise<void>; destroy?: () => Promise<void> } = {};
+  hooks: { restart?: (options: StartOptions, auto: AutoRestart) => Promise<void>; destroy?: () => Promise<void> } = {};
 
   constructor(
     readonly runtime: ResolvedRuntime,
@@ -204,31 +208,29 @@ export class ContainerHandle {
     let resolveExit!: (s: ExitStatus) => void;
     const exited = new Promise<ExitStatus>((r) => (resolveExit = r));
     const watcher = new (native().ExitWatcher)(pidfd, (code, sig, reaped) => {
-      const signal = sig === null ? null : (signalName(sig) as NodeJS.Signals);
-      const status: ExitStatus | null = reaped ? { code, signal, reason: this.stopReason(code, signal) } : null;
+      const requested = this.stopping;
       this.stopping = undefined;
-      try {
-        native().close(pidfd);
-      } catch {
-        /* already closed */
-      }
       this.run = null;
       ephemeralRunning.delete(this);
-      const restart = status?.reason === "reboot" && this.record.config.onReboot === "restart" && owned && this.hooks.restart !== undefined;
-      const after = () => {
-        const final = this.state.exit ?? status ?? { code: null, signal: null };
+      // Not the parent: the kernel tells the status once the parent reaped it.
+      const learnt = reaped
+        ? Promise.resolve<RawExit | undefined>({ code, signal: sig === null ? null : (signalName(sig) as NodeJS.Signals) })
+        : pidfdExit(pidfd);
+      const after = (known?: ExitStatus | null) => {
+        const final = known ?? { code: null, signal: null };
         resolveExit(final);
-        this.emit({ type: "stopped", status: final, ...(restart && !this.destroyed ? { restarting: true } : {}) });
-        if (restart && !this.destroyed) {
-          // A reboot from inside: the same container again, started as before.
-          const { wait: _wait, ...again } = this.startOptions ?? {};
-          this.hooks.restart!(again).catch((e) => {
-            this.warnings.push(`restart after reboot: ${(e as Error).message}`);
-            this.emit({ type: "stopped", status: final });
-          });
-        }
+        afterRun(this, pid, owned, final);
       };
-      this.recordExit(pid, startTime, status).then(after, after);
+      learnt
+        .then((raw) => {
+          try {
+            native().close(pidfd);
+          } catch {
+            /* already closed */
+          }
+          return this.recordExit(pid, startTime, raw ?? null, requested, reaped);
+        })
+        .then(after, () => after(this.state.exit));
     });
     this.run = { pid, pidfd, startTime, watcher, exited, owned };
     this.lastExited = exited;
@@ -238,15 +240,34 @@ export class ContainerHandle {
     }
   }
 
-  /** Why a run this process reaped ended (see {@link StopReason}). */
-  stopReason(code: number | null, signal: NodeJS.Signals | null): StopReason {
-    if (this.stopping === "kill") return "kill";
+  /**
+   * Marks a stop (or destroy) through warren in the state, for every
+   * process: no restart policy starts the container again. A restart under
+   * way holds the lock and finishes first, so the caller then finds the new
+   * run and stops it.
+   */
+  async requestStop(how: "halt" | "kill"): Promise<void> {
+    await withLock(this.store.lockPath(this.name), async () => {
+      const disk = await this.store.readState(this.name);
+      if (!disk || disk.status === "created" || disk.stopRequested === "kill" || disk.stopRequested === how) return;
+      await this.store.writeState(this.name, { ...disk, stopRequested: how });
+      // A hint for the monitor, which reads no JSON: no need to run the
+      // restart hook (a Node start) after this run. The state decides.
+      writeFileSync(join(this.stateDir, STOP_MARK), how);
+    }).catch((e) => {
+      if (codeOf(e) !== "ENOENT") throw e; // destroyed meanwhile
+    });
+  }
+
+  /** Why a run ended (see {@link StopReason}), given what a stop through warren asked for. */
+  stopReason(code: number | null, signal: NodeJS.Signals | null, requested: "halt" | "kill" | undefined): StopReason {
+    if (requested === "kill") return "kill";
     // reboot(2) in a pid namespace ends its init with SIGHUP (restart) or
     // SIGINT (power off, halt); nothing else can: a namespace's init gets no
     // signal it has no handler for (SIGKILL aside), whoever sends it.
     if (signal === "SIGHUP") return "reboot";
     if (signal === "SIGINT") return "halt";
-    if (this.stopping === "halt") return signal === "SIGKILL" ? "kill" : "halt";
+    if (requested === "halt") return signal === "SIGKILL" ? "kill" : "halt";
     if (signal === "SIGKILL") {
       try {
         const events = readFileSync(join(this.cgroupPath, "memory.events"), "utf8");
@@ -261,10 +282,18 @@ export class ContainerHandle {
 
   /**
    * After the init is gone: kill what is left in the cgroup, remove it, and
-   * record the exit (only the owner knows the code).
+   * record the exit. `raw` is what this process learnt (null: nothing),
+   * `reaped` when it learnt it as the init's parent; else the monitor's
+   * record is used. A status already recorded for the run stays, unless
+   * this is the parent's: only wait(2) tells a reboot or power-off from
+   * inside (SIGHUP, SIGINT) from a SIGKILL, which is what the kernel keeps
+   * for everyone else (the pid namespace's reboot status goes to the parent only).
    */
-  async recordExit(pid: number, startTime: number | undefined, status: ExitStatus | null): Promise<void> {
-    if (this.destroyed) return;
+  async recordExit(pid: number, startTime: number | undefined, raw: RawExit | null, requested?: "halt" | "kill", reaped = false): Promise<ExitStatus | null> {
+    // What this process knows of the run, also when the state has moved on.
+    const reason = (r: RawExit, disk?: RuntimeState): ExitStatus => ({ ...r, reason: this.stopReason(r.code, r.signal, requested ?? disk?.stopRequested) });
+    let result: ExitStatus | null = raw ? reason(raw) : null;
+    if (this.destroyed) return result;
     await withLock(this.store.lockPath(this.name), async () => {
       const disk = await this.store.readState(this.name);
       if (!disk) return;
@@ -285,12 +314,21 @@ export class ContainerHandle {
         });
         delete disk.network;
       }
+      const known = (e: ExitStatus | null | undefined) => e !== null && e !== undefined && (e.code !== null || e.signal !== null);
+      if (!isLive(disk.status) && known(disk.exit) && !reaped) {
+        this.state = disk;
+        result = disk.exit!;
+        return;
+      }
+      raw ??= (await monitorExit(this.stateDir, pid, disk.monitor)) ?? null;
+      const status: ExitStatus | null = raw ? reason(raw, disk) : null;
       if (isLive(disk.status) || status) {
         this.state = { ...disk, status: "stopped", exit: status ?? disk.exit ?? null };
         await this.store.writeState(this.name, this.state);
       } else {
         this.state = disk;
       }
+      result = this.state.exit ?? null;
     }).catch((e) => {
       if (codeOf(e) === "ENOENT") return; // destroyed meanwhile
       throw e;
@@ -298,5 +336,6 @@ export class ContainerHandle {
     if (this.record.config.ephemeral && this.state.status === "stopped") {
       await this.hooks.destroy?.().catch(() => undefined);
     }
+    return result;
   }
 }

@@ -9,7 +9,7 @@
  */
 import type { ResolvedRuntime } from "../config/runtime.js";
 import { processInfo } from "./proc.js";
-import { isLive, StateStore, type ExitStatus, type Status } from "./state.js";
+import { isLive, StateStore, type ExitStatus, type RestartRefusal, type Status } from "./state.js";
 
 /** What a listing shows of one container. */
 export interface ContainerSummary {
@@ -24,6 +24,8 @@ export interface ContainerSummary {
   /** The image reference the container was created with (a tag or an id), when made from one. */
   image: string | null;
   exit: ExitStatus | null;
+  /** Why the restart policy left it stopped after its last run, if it did. */
+  restartRefused: RestartRefusal | null;
   createdAt: string;
   /**
    * What is on disk is out of date: the record says running but the init is
@@ -61,6 +63,7 @@ export async function summarizeContainers(runtime: ResolvedRuntime): Promise<Con
             : { kind: "embedded" },
       image: record.config.image ?? null,
       exit: state.exit ?? null,
+      restartRefused: state.restartRefused ?? null,
       createdAt: record.createdAt,
       stale,
     });

@@ -1,7 +1,8 @@
 /**
  * The container's monitor (native/monitor/monitor.c): a small process that
- * keeps the console pty's master and its last output, and receives the
- * init's sd_notify messages, so both outlive the Node process that started
+ * keeps the console pty's master and its last output, receives the init's
+ * sd_notify messages, and records how the init ended (running the restart
+ * policy's hook then), so all of it outlives the Node process that started
  * the container. This module starts it and speaks its framed protocol over
  * `<state>/monitor.sock`:
  *
@@ -9,7 +10,7 @@
  *
  * @module
  */
-import { chmodSync, chownSync, closeSync, constants as fsc, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, constants as fsc, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createConnection, Socket } from "node:net";
 import { join } from "node:path";
@@ -17,6 +18,7 @@ import { Duplex } from "node:stream";
 
 import { HostError, StateError, WarrenError } from "../errors.js";
 import { helperPath, native } from "../native/binding.js";
+import { processInfo } from "./proc.js";
 
 const FRAME_MAX = 65535;
 
@@ -70,7 +72,10 @@ export interface StartedMonitor {
  * where the directory is /run/host, and by no other host user. The
  * container's setup binds it by path without searching it.
  */
-export async function startMonitor(stateDir: string, options: { master?: number; ringBytes: number; container: string; hostGroup: number }): Promise<StartedMonitor> {
+export async function startMonitor(
+  stateDir: string,
+  options: { master?: number; ringBytes: number; container: string; hostGroup: number; hook?: string[] },
+): Promise<StartedMonitor> {
   const host = runHostDir(stateDir);
   mkdirSync(host, { recursive: true, mode: 0o700 });
   // Also for a directory left by an earlier run (or an older warren, 0755).
@@ -84,7 +89,14 @@ export async function startMonitor(stateDir: string, options: { master?: number;
   let pid: number;
   try {
     const fds = [options.master ?? (placeholder = openSync("/dev/null", fsc.O_RDONLY)), w];
-    const argv = ["warren-monitor", stateDir, String(options.ringBytes), ...(options.master !== undefined ? ["console"] : [])];
+    const argv = [
+      "warren-monitor",
+      stateDir,
+      String(options.ringBytes),
+      ...(options.master !== undefined ? ["console"] : []),
+      // What it becomes when the init ends: warren's CLI, which applies the restart policy.
+      ...(options.hook ? ["--", ...options.hook] : []),
+    ];
     pid = native().spawnDetached(helperPath("warren-monitor"), argv, fds);
   } catch (e) {
     closeSync(r);
@@ -127,6 +139,26 @@ function reapWhenDone(pid: number): void {
     }
   });
   watcher.unref();
+}
+
+/**
+ * Resolves once the monitor `pid` is done with the state directory: ended
+ * (a zombie or gone) or become the restart hook, which writes nothing there
+ * itself. It writes the console log and the exit status after the init is
+ * reaped, so a destroy waits for it (at most `ms`) before removing the
+ * directory.
+ */
+export async function monitorDone(pid: number, ms = 6000): Promise<void> {
+  for (const until = Date.now() + ms; Date.now() < until; await new Promise((r) => setTimeout(r, 20))) {
+    let comm: string;
+    try {
+      comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+    } catch {
+      return;
+    }
+    const state = processInfo(pid)?.state;
+    if (comm !== "warren-monitor" || state === undefined || state === "Z" || state === "X") return;
+  }
 }
 
 /** A connection to a container's monitor. */

@@ -4,7 +4,7 @@
  * surfaces as a SetupError naming the step.
  * @module
  */
-import { closeSync, existsSync, openSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 import { applyLimits, delegate, enableControllers } from "../cgroup/apply.js";
@@ -19,10 +19,12 @@ import { encodePlan } from "../plan/encode.js";
 import type { ContainerHandle } from "./handle.js";
 import { setupError } from "./errors-map.js";
 import { openSharedNamespaces, type JoinedNamespaces } from "./join.js";
+import { STOP_MARK } from "./exit-status.js";
 import { withLock } from "../linux/lock.js";
 import { lxcfsForStart } from "./lxcfs.js";
 import { tellInit } from "./monitor.js";
 import { processInfo, setOomScoreAdj } from "./proc.js";
+import { restartHook, type AutoRestart } from "./restart-policy.js";
 import { deviceRulesOf } from "./resources.js";
 import { isLive } from "./state.js";
 import { consoleStdio, ensureMachineId, prepareSystem, waitReady } from "./system.js";
@@ -142,7 +144,13 @@ function initPlan(
   return c.planCache;
 }
 
-export async function startContainer(c: ContainerHandle, options: StartOptions): Promise<void> {
+/**
+ * Starts the init. `auto` is a restart by the restart policy after the run
+ * of `auto.afterPid` ended: it is cancelled (a StateError, op "restart")
+ * when, under the lock, that run is no longer the container's last or a
+ * stop or destroy through warren asked for it to stay stopped.
+ */
+export async function startContainer(c: ContainerHandle, options: StartOptions, auto?: AutoRestart): Promise<void> {
   const modes = typeof options.stdio === "string" || options.stdio === undefined
     ? ([options.stdio ?? "ignore", options.stdio ?? "ignore", options.stdio ?? "ignore"] as [StdioTarget, StdioTarget, StdioTarget])
     : options.stdio;
@@ -152,11 +160,18 @@ export async function startContainer(c: ContainerHandle, options: StartOptions):
   await c.refresh();
   await withLock(c.store.lockPath(c.name), async () => {
     const disk = await c.store.readState(c.name);
+    if (auto && (c.run || !disk || disk.pid !== auto.afterPid || isLive(disk.status) || disk.stopRequested)) {
+      const why = !disk ? "it was destroyed" : disk.stopRequested ? "a stop was asked for" : "it was started again meanwhile";
+      throw new StateError(`container "${c.name}": restart cancelled: ${why}`, "restart", disk?.status ?? "destroyed", { container: c.name });
+    }
     if (c.run || isLive(disk?.status)) {
       throw new StateError(`container "${c.name}" is already running`, "start", "running", { container: c.name });
     }
     // Before anything is made: `lxcfs: true` without lxcfs is a refusal.
     c.lxcfs = lxcfsForStart(c.name, c.config);
+    // The monitor of this run writes how it ended; an older run's record must not stand for it.
+    rmSync(join(c.stateDir, "exit"), { force: true });
+    rmSync(join(c.stateDir, STOP_MARK), { force: true });
     const host = detectCgroupHost();
     const enableFailures = enableControllers(c.cgroups, host);
     const cgroupPath = await c.cgroups.create(c.name);
@@ -179,7 +194,8 @@ export async function startContainer(c: ContainerHandle, options: StartOptions):
       // process exists: CLONE_INTO_CGROUP puts the init under it at clone.
       if (!config.namespaces.user) applyDeviceRules(cgroupPath, deviceRulesOf(config.deviceRules));
       ensureMachineId(c);
-      const system = await prepareSystem(c, options);
+      const hook = restartHook(c);
+      const system = await prepareSystem(c, options, hook);
       monitor = system.monitor;
       stdio = system.console ? consoleStdio(system.console.slave) : openStdio(modes);
       const { plan, encoded } = initPlan(c, stdio.childFds, options.inheritFds ?? [], {
@@ -247,9 +263,11 @@ export async function startContainer(c: ContainerHandle, options: StartOptions):
         owner: process.pid,
         exit: null,
         ...(network ? { network } : {}),
+        ...(auto ? { restarts: auto.restarts } : {}),
       };
       if (monitor !== undefined) {
         c.state.monitor = monitor;
+        if (hook) c.state.supervised = true;
         // From here the monitor follows the init, and ends with it.
         await tellInit(c.stateDir, res.pid, c.name).catch((e) => c.warnings.push(`monitor: ${(e as Error).message}`));
       }

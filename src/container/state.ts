@@ -82,8 +82,31 @@ export interface RuntimeState {
   exit?: ExitStatus | null;
   /** What the running container holds on the host's network (undone when it stops). */
   network?: Attached;
-  /** pid of its monitor (console and sd_notify), when it has one. */
+  /** pid of its monitor (console, sd_notify, restart policy), when it has one. */
   monitor?: number;
+  /** The monitor applies the restart policy when this run's init ends (it runs warren's CLI then). */
+  supervised?: boolean;
+  /**
+   * A stop (`halt`, then `kill`) or destroy (`kill`) asked for through warren, by any
+   * process: no restart policy starts the container again. Cleared by the next start.
+   */
+  stopRequested?: "halt" | "kill";
+  /** When (ms since the epoch) the restart policy started it within the last minute. */
+  restarts?: number[];
+  /** Why the restart policy left it stopped after its last run ended. */
+  restartRefused?: RestartRefusal;
+}
+
+/**
+ * Why a container's restart policy left it stopped: more than 10 restarts
+ * within a minute (`restart-limit`, Incus's rule), or the restart failed
+ * (`start-failed`, with the error's message).
+ */
+export interface RestartRefusal {
+  reason: "restart-limit" | "start-failed";
+  message: string;
+  /** When it was refused (ISO 8601). */
+  at: string;
 }
 
 /** Size of the in-place state block. */

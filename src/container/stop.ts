@@ -21,12 +21,15 @@ export interface StopOptions {
 }
 
 export async function stopContainer(c: ContainerHandle, options: StopOptions): Promise<ExitStatus | null> {
-  await c.refresh();
-  const run = c.run;
-  if (!run) return c.state.exit ?? null;
   const sig = signalNumber(options.signal ?? c.effective().haltSignal);
   if (sig === undefined) throw new ConfigError([{ path: "signal", message: `unknown signal ${String(options.signal)}` }], { container: c.name });
   const timeout = options.timeout ?? c.config.stopTimeout;
+  // Recorded before anything else, also when it is not running: a restart
+  // its policy has under way must not bring it back (restart-policy.ts).
+  await c.requestStop(timeout > 0 ? "halt" : "kill");
+  await c.refresh();
+  const run = c.run;
+  if (!run) return c.state.exit ?? null;
   // Lent NICs go home while the namespace still exists: the kernel gives
   // a real NIC back when a namespace dies, but deletes a virtual one.
   await returnLentNics(c).catch((e) => c.warnings.push(`network: ${(e as Error).message}`));
@@ -59,6 +62,7 @@ export async function stopContainer(c: ContainerHandle, options: StopOptions): P
   // Everything in the container's cgroup at once; the pidfd as well in case
   // the init is (still) outside it.
   c.stopping = "kill";
+  await c.requestStop("kill");
   await c.cgroups.kill(c.name);
   try {
     native().pidfdSendSignal(run.pidfd, 9);

@@ -118,13 +118,18 @@ function readinessIsNotify(c: ContainerHandle): boolean {
 export async function prepareSystem(
   c: ContainerHandle,
   options: StartOptions,
+  hook?: string[],
 ): Promise<{ monitor?: number; console?: { slave: number; path: string }; runHost?: { dir: string; notify: boolean } }> {
   const eff = c.effective();
   const wantConsole = eff.console && options.stdio === undefined;
   const notify = readinessIsNotify(c);
-  if (!wantConsole && !notify) return {};
+  // A restart policy needs the monitor on its own (it restarts the
+  // container when the init ends); a reboot alone does not start one.
+  const policy = hook !== undefined && c.config.restart !== "no";
+  if (!wantConsole && !notify && !policy) return {};
   const tree = rootfsTree(c);
-  const runHost = tree !== undefined && existsSync(join(tree, "run")) ? { dir: runHostDir(c.stateDir), notify } : undefined;
+  // /run/host (a tmpfs /run in the container) only for what needs it inside.
+  const runHost = (wantConsole || notify) && tree !== undefined && existsSync(join(tree, "run")) ? { dir: runHostDir(c.stateDir), notify } : undefined;
   if (notify && !runHost) {
     throw new ConfigError(
       [{ path: "ready", message: `readiness by READY=1${c.config.ready ? "" : " (the default for a systemd init)"} needs a rootfs with /run, where $NOTIFY_SOCKET is bound` }],
@@ -149,6 +154,7 @@ export async function prepareSystem(
       ringBytes: eff.consoleLogSize,
       container: c.name,
       hostGroup: (c.idmap?.hostGid ?? 0) + eff.user.gid,
+      ...(hook ? { hook } : {}),
     });
     return { monitor: started.pid, ...(slave !== undefined ? { console: { slave, path: path! } } : {}), ...(runHost ? { runHost } : {}) };
   } catch (e) {

@@ -7,7 +7,7 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 import { NativeLoadError } from "../errors.js";
 
@@ -111,6 +111,8 @@ export interface NativeBinding {
   ) => ExitWatcher;
   pidfdOpen(pid: number): number;
   pidfdSendSignal(pidfd: number, signal: number): void;
+  /** The wait(2) status of the reaped process (Linux 6.15, PIDFD_INFO_EXIT), or null while it is not reaped. */
+  pidfdExitStatus(pidfd: number): number | null;
   close(fd: number): void;
   flock(fd: number, exclusive: boolean): boolean;
   pipe(): [number, number];
@@ -264,4 +266,27 @@ export function helperPath(name: string): string {
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new NativeLoadError(candidates, new Error(`${name} is not built (npm run build:native)`));
   return found;
+}
+
+/**
+ * The argv that runs this package's `warren` command with this Node: the
+ * built `dist/cli/main.js`, or, while warren runs from its TypeScript
+ * sources (its own tests), `src/cli/main.ts` through tsx. A container's
+ * monitor runs it after the init ends (its restart policy), when the
+ * process that started the container may be gone. Undefined when it is not
+ * there (warren bundled into another program without its package).
+ */
+export function cliCommand(): string[] | undefined {
+  const root = packageRoot();
+  if (fileURLToPath(import.meta.url).endsWith(".ts")) {
+    let tsx: string;
+    try {
+      tsx = createRequire(join(root, "package.json")).resolve("tsx");
+    } catch {
+      return undefined;
+    }
+    return [process.execPath, "--import", pathToFileURL(tsx).href, join(root, "src/cli/main.ts")];
+  }
+  const main = join(root, "dist/cli/main.js");
+  return existsSync(main) ? [process.execPath, main] : undefined;
 }

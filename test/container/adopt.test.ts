@@ -40,11 +40,12 @@ describe("re-adoption from another process", () => {
     const res = JSON.parse(out.trim().split("\n").pop()!);
     expect(res.listed).toContain(`${c.name}:running:${pid}`);
     expect(res.hostname).toBe(`${c.name}\n`);
-    // The other process is not the init's parent: it cannot know the code
-    // until the owner (this process) records it.
+    // The other process is not the init's parent: the kernel tells it the
+    // status once this process (the parent) reaped the init; the stop it
+    // asked for is the reason, here as there.
     expect(res.state).toBe("stopped");
-    // Here, the owner reaped it and knows how it ended.
-    expect(await c.exited).toEqual({ code: 9, signal: null, reason: "exit" });
+    expect(res.status).toEqual({ code: 9, signal: null, reason: "halt" });
+    expect(await c.exited).toEqual({ code: 9, signal: null, reason: "halt" });
     expect(c.state).toBe("stopped");
   });
 
