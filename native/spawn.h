@@ -23,7 +23,8 @@ namespace warren {
   X(kStepPidfd, -6, "pidfd")            \
   X(kStepPlan, -7, "plan")              \
   X(kStepSetgroups, -8, "setgroups")    \
-  X(kStepLockMounts, -9, "lock-mounts")
+  X(kStepLockMounts, -9, "lock-mounts")  \
+  X(kStepExecHelper, -10, "exec-helper")
 
 struct SpawnOptions {
   uint64_t clone_flags = 0;  // CLONE_NEW* for the first child
@@ -34,7 +35,13 @@ struct SpawnOptions {
   // Read-only host binds staged where the kernel locks them (lock-mounts.h).
   std::string lock_dir;
   std::vector<LockedBind> locked;
+  // warren-exec's path, read once into the sealed memfd (exec-helper.cc).
+  std::string exec_helper;
 };
+
+// A new O_CLOEXEC fd of the sealed memfd holding warren-exec (made from
+// `path` on first use, or again if it was changed), or -errno.
+int ExecHelperFd(const std::string &path);
 
 // spawn(plan, options) -> Promise<{pid, pidfd, startTime} | {pid, paused} | {error: {opIndex, errno}}>
 Napi::Value Spawn(const Napi::CallbackInfo &info);

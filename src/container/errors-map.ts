@@ -18,6 +18,7 @@ const PARENT_DETAIL: Record<string, string> = {
   pidfd: "open a pidfd for the process",
   plan: "read the plan",
   "lock-mounts": "bind the read-only host directories where the kernel locks them",
+  "exec-helper": "run warren-exec, the sealed helper every process execs through",
 };
 
 function pathOf(op: Op): string | undefined {
