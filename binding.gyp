@@ -47,11 +47,12 @@
     },
     {
       "target_name": "warren",
-      "dependencies": ["warren-child", "warren-child-check"],
+      "dependencies": ["warren-child", "warren-child-check", "warren-exec"],
       "sources": [
         "native/addon.cc",
         "native/abi.cc",
         "native/spawn.cc",
+        "native/exec-helper.cc",
         "native/lock-mounts.cc",
         "native/wait.cc",
         "native/misc.cc",
@@ -69,6 +70,21 @@
       "cflags_cc": ["-std=c++17", "-fexceptions"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"]
+    },
+    # The static helper every container process execs through
+    # (native/exec-helper/exec-helper.c): no libc, its own _start, and
+    # -nostdlib, so any call outside it fails the link.
+    {
+      "target_name": "warren-exec",
+      "type": "executable",
+      "sources": ["native/exec-helper/exec-helper.c"],
+      "defines": ["_GNU_SOURCE"],
+      "cflags": [
+        "-Wall", "-Wextra", "-Os", "-ffreestanding", "-fno-builtin", "-fno-stack-protector",
+        "-fno-asynchronous-unwind-tables", "-fno-pie", "-fvisibility=hidden"
+      ],
+      "cflags_c": ["-std=gnu11"],
+      "ldflags": ["-nostdlib", "-static", "-no-pie", "-s", "-Wl,--build-id=none", "-Wl,-z,noexecstack"]
     },
     {
       "target_name": "warren-monitor",

@@ -114,6 +114,12 @@ struct wr_mount_attr {
 #define WR_FSCONFIG_SET_FD 5
 #define WR_FSCONFIG_CMD_CREATE 6
 
+/* memfd_create(2) MFD_EXEC and fcntl(2) F_SEAL_EXEC (Linux 6.3): an
+ * executable memfd where vm.memfd_noexec asks for an explicit choice, and
+ * its execute bits sealed. */
+#define WR_MFD_EXEC 0x0010U
+#define WR_F_SEAL_EXEC 0x0020
+
 /* close_range(2). */
 #define WR_CLOSE_RANGE_CLOEXEC (1U << 2)
 

@@ -1,7 +1,8 @@
 /*
  * Parent-side preparation of a plan before the clone: checks every string
  * offset and turns the argv/envp lists of EXEC ops into pointer arrays, so
- * the child only reads plain memory. It allocates, which is why it lives
+ * the child only reads plain memory (and writes warren-exec's arguments
+ * into the slots left for them before argv). It allocates, which is why it lives
  * outside native/child/ (whose objects may call nothing outside themselves).
  */
 
@@ -10,15 +11,19 @@
 
 #include "child/plan.h"
 
-static char **build_list(char *blob, uint32_t blob_len, uint64_t off, int *err) {
+/* Returns the list as a NULL-terminated array preceded by `lead` free
+ * slots; the caller frees out - lead. */
+static char **build_list(char *blob, uint32_t blob_len, uint64_t off, uint32_t lead, int *err) {
   if (off == WR_NONE || off + 4 > blob_len || (off & 3)) { *err = -EINVAL; return NULL; }
   const uint32_t *list = (const uint32_t *)(blob + off);
   uint32_t n = list[0];
   if (off + 4 + 4ull * n > blob_len) { *err = -EINVAL; return NULL; }
-  char **out = (char **)malloc(sizeof(char *) * (n + 1));
+  char **out = (char **)malloc(sizeof(char *) * (lead + n + 1));
   if (!out) { *err = -ENOMEM; return NULL; }
+  for (uint32_t i = 0; i < lead; i++) out[i] = NULL;
+  out += lead;
   for (uint32_t i = 0; i < n; i++) {
-    if (list[1 + i] >= blob_len) { free(out); *err = -EINVAL; return NULL; }
+    if (list[1 + i] >= blob_len) { free(out - lead); *err = -EINVAL; return NULL; }
     out[i] = blob + list[1 + i];
   }
   out[n] = NULL;
@@ -38,10 +43,12 @@ int wr_plan_prepare(struct wr_op *ops, uint32_t nops, char *blob, uint32_t blob_
     if (op->kind != WR_OP_EXEC) continue;
     if (*n_allocations + 2 > max_allocations) return -E2BIG;
     int err = 0;
-    char **argv = build_list(blob, blob_len, op->a, &err);
+    /* The child fills the slots before argv with warren-exec's own
+     * arguments (child/plan.h). */
+    char **argv = build_list(blob, blob_len, op->a, WR_EXEC_HELPER_ARGS, &err);
     if (!argv) return err;
-    allocations[(*n_allocations)++] = argv;
-    char **envp = build_list(blob, blob_len, op->b, &err);
+    allocations[(*n_allocations)++] = argv - WR_EXEC_HELPER_ARGS;
+    char **envp = build_list(blob, blob_len, op->b, 0, &err);
     if (!envp) return err;
     allocations[(*n_allocations)++] = envp;
     op->a = (uint64_t)(uintptr_t)argv;

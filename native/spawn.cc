@@ -38,6 +38,7 @@ constexpr int kMaxAllocations = 64;
 #define WR_PARENT_STEP_ENUM(id, value, name) id = value,
 enum ParentStep { WR_PARENT_STEPS(WR_PARENT_STEP_ENUM) };
 #undef WR_PARENT_STEP_ENUM
+static_assert(kStepExecHelper == WR_STEP_EXEC_HELPER, "child/plan.h and spawn.h disagree");
 
 // Field 22 of /proc/<pid>/stat (start time in clock ticks): read here, off
 // the event loop, while the process is still our unreaped child.
@@ -81,6 +82,7 @@ struct Pending {
   char *map = nullptr;
   size_t map_size = 0;
   bool forks = false;
+  int exec_fd = -1;   // warren-exec's memfd, until the child has its copy
   int sync_w = -1;    // our end of the "go" pipe
   int report_r = -1;  // our end of the report pipe
   pid_t pid = -1;
@@ -99,6 +101,7 @@ struct Pending {
   ~Pending() {
     if (sync_w >= 0) close(sync_w);
     if (report_r >= 0) close(report_r);
+    if (exec_fd >= 0) close(exec_fd);
     if (map) munmap(map, map_size);
     for (int i = 0; i < n_alloc; i++) free(allocations[i]);
     if (pidfd >= 0) close(pidfd);
@@ -116,6 +119,12 @@ struct Pending {
     char *blob = plan.data() + sizeof(wr_plan_header) + ops_bytes;
     int rc = wr_plan_prepare(ops, hdr->nops, blob, hdr->blob_len, allocations, kMaxAllocations, &n_alloc);
     if (rc != 0) return Fail(kStepPlan, -rc);
+    bool execs = false;
+    for (uint32_t i = 0; i < hdr->nops; i++) execs |= ops[i].kind == WR_OP_EXEC;
+    if (execs) {
+      exec_fd = ExecHelperFd(opts.exec_helper);
+      if (exec_fd < 0) return Fail(kStepExecHelper, -exec_fd);
+    }
 
     // "go" travels on a socketpair so it can carry fds (SCM_RIGHTS).
     int sync_pipe[2], report_pipe[2];
@@ -158,6 +167,7 @@ struct Pending {
     child.sync_peer = sync_pipe[1];
     child.report_fd = report_pipe[1];
     child.report_peer = report_pipe[0];
+    child.exec_fd = exec_fd;
     child.stack2 = forks && map ? map + one + kGuard : nullptr;
     child.stack2_size = forks ? kStackSize : 0;
     for (int i = 0; i < WR_MAX_SLOTS; i++) child.slots[i] = -1;
@@ -193,6 +203,8 @@ struct Pending {
     close(sync_pipe[0]);
     close(report_pipe[1]);
     if (cgroup_fd >= 0) close(cgroup_fd);
+    if (exec_fd >= 0) close(exec_fd);
+    exec_fd = -1;
     if (pid <= 0) return;
 
     int e = 0;
@@ -246,7 +258,10 @@ struct Pending {
       ssize_t n = read(report_r, &r, sizeof r);
       if (n < 0 && errno == EINTR) continue;
       if (n != (ssize_t)sizeof r) break;
-      if (r.kind == WR_REPORT_PID) {
+      // Only the intermediate of a forking plan reports a pid, and once:
+      // warren-exec also holds the report pipe, in the container, and must
+      // not be able to name a process for warren to adopt.
+      if (r.kind == WR_REPORT_PID && forks && !forked) {
         exec_pid = r.arg;
         forked = true;
       } else if (r.kind == WR_REPORT_ERROR) {
@@ -376,6 +391,8 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
     opts.uid_map = o.Get("uidMap").As<Napi::String>().Utf8Value();
   if (o.Has("gidMap") && o.Get("gidMap").IsString())
     opts.gid_map = o.Get("gidMap").As<Napi::String>().Utf8Value();
+  if (o.Has("execHelper") && o.Get("execHelper").IsString())
+    opts.exec_helper = o.Get("execHelper").As<Napi::String>().Utf8Value();
   if (o.Has("denySetgroups")) opts.deny_setgroups = o.Get("denySetgroups").ToBoolean().Value();
   if (o.Has("lock") && o.Get("lock").IsObject()) {
     Napi::Object lock = o.Get("lock").As<Napi::Object>();

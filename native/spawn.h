@@ -24,7 +24,8 @@ namespace warren {
   X(kStepPlan, -7, "plan")              \
   X(kStepSetgroups, -8, "setgroups")    \
   X(kStepLockMounts, -9, "lock-mounts")  \
-  X(kStepJoinNamespaces, -10, "join-namespaces")
+  X(kStepJoinNamespaces, -10, "join-namespaces") \
+  X(kStepExecHelper, -11, "exec-helper")
 
 struct SpawnOptions {
   uint64_t clone_flags = 0;  // CLONE_NEW* for the first child
@@ -37,7 +38,13 @@ struct SpawnOptions {
   std::vector<LockedBind> locked;
   // Namespaces joined instead of made (lock-mounts.h), fds the caller keeps open.
   std::vector<NsJoin> join;
+  // warren-exec's path, read once into the sealed memfd (exec-helper.cc).
+  std::string exec_helper;
 };
+
+// A new O_CLOEXEC fd of the sealed memfd holding warren-exec (made from
+// `path` on first use, or again if it was changed), or -errno.
+int ExecHelperFd(const std::string &path);
 
 // spawn(plan, options) -> Promise<{pid, pidfd, startTime} | {pid, paused} | {error: {opIndex, errno}}>
 Napi::Value Spawn(const Napi::CallbackInfo &info);

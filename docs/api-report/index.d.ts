@@ -195,9 +195,21 @@ declare const containerSchema: z.ZodObject<{
     namespaces: z.ZodPrefault<z.ZodObject<{
         user: z.ZodDefault<z.ZodBoolean>;
         pid: z.ZodDefault<z.ZodBoolean>;
-        net: z.ZodDefault<z.ZodBoolean>;
-        uts: z.ZodDefault<z.ZodBoolean>;
-        ipc: z.ZodDefault<z.ZodBoolean>;
+        net: z.ZodDefault<z.ZodUnion<readonly [z.ZodBoolean, z.ZodUnion<readonly [z.ZodObject<{
+            container: z.ZodString;
+        }, z.core.$strict>, z.ZodObject<{
+            path: z.ZodString;
+        }, z.core.$strict>]>]>>;
+        uts: z.ZodDefault<z.ZodUnion<readonly [z.ZodBoolean, z.ZodUnion<readonly [z.ZodObject<{
+            container: z.ZodString;
+        }, z.core.$strict>, z.ZodObject<{
+            path: z.ZodString;
+        }, z.core.$strict>]>]>>;
+        ipc: z.ZodDefault<z.ZodUnion<readonly [z.ZodBoolean, z.ZodUnion<readonly [z.ZodObject<{
+            container: z.ZodString;
+        }, z.core.$strict>, z.ZodObject<{
+            path: z.ZodString;
+        }, z.core.$strict>]>]>>;
         cgroup: z.ZodDefault<z.ZodBoolean>;
         time: z.ZodDefault<z.ZodBoolean>;
     }, z.core.$strict>>;
@@ -350,6 +362,18 @@ declare const containerSchema: z.ZodObject<{
     bestEffortLimits: z.ZodDefault<z.ZodBoolean>;
     maskedPaths: z.ZodOptional<z.ZodArray<z.ZodString>>;
     readonlyPaths: z.ZodOptional<z.ZodArray<z.ZodString>>;
+    lxcfs: z.ZodDefault<z.ZodUnion<readonly [z.ZodLiteral<"auto">, z.ZodBoolean]>>;
+    proc: z.ZodDefault<z.ZodEnum<{
+        rw: "rw";
+        ro: "ro";
+        mixed: "mixed";
+    }>>;
+    sys: z.ZodDefault<z.ZodEnum<{
+        rw: "rw";
+        ro: "ro";
+        mixed: "mixed";
+    }>>;
+    sysctls: z.ZodDefault<z.ZodRecord<z.ZodString, z.ZodPipe<z.ZodUnion<readonly [z.ZodString, z.ZodNumber]>, z.ZodTransform<string, string | number>>>>;
 }, z.core.$strict>;
 /** What users write. */
 type ContainerConfig = z.input<typeof containerSchema>;
@@ -406,6 +430,14 @@ type PortConfig = z.output<typeof portSchema>;
 
 type InitKind = "systemd" | "sysvinit" | "busybox" | "other";
 
+/** The lxcfs views a container gets: the mount they come from and the container paths bound from it. */
+interface LxcfsViews {
+    /** Where lxcfs is mounted on the host (from mountinfo, usually `/var/lib/lxcfs`). */
+    mount: string;
+    /** Container paths bound read-only from the same path under `mount`. */
+    paths: string[];
+}
+
 /**
  * The effective configuration of a container: what its validated config
  * leaves open filled in from its name, its image's defaults and the init
@@ -415,7 +447,7 @@ type InitKind = "systemd" | "sysvinit" | "busybox" | "other";
  * @module
  */
 
-type EffectiveConfig = Omit<ResolvedConfig, "haltSignal" | "console" | "cwd"> & {
+type EffectiveConfig = Omit<ResolvedConfig, "haltSignal" | "console" | "cwd" | "lxcfs"> & {
     cwd: string;
     init: string[];
     hostname: string;
@@ -423,6 +455,8 @@ type EffectiveConfig = Omit<ResolvedConfig, "haltSignal" | "console" | "cwd"> & 
     /** Whether the init gets a console pty kept by the monitor. */
     console: boolean;
     initKind: InitKind;
+    /** The lxcfs views bound into the container (the config's `lxcfs` against the host), or `false`. */
+    lxcfs: LxcfsViews | false;
 };
 
 /** What warren can use of the host's cgroups. */
@@ -1541,4 +1575,4 @@ type CapabilityName = (typeof CAPABILITIES)[number];
 
 type Compression = "none" | "gzip" | "xz" | "zstd" | "bzip2" | "lz4";
 
-export { type BuildOptions, type BuildProgress, type CapabilityName, CgroupControllerUnavailable, type CgroupEvent, type CgroupHost, type Compression, ConfigError, type ConfigIssue, type ConfigPatch, ConsoleStream, Container, type ContainerConfig, type ContainerEvent, type ContainerStats, DecompressionError, type DeviceNode, type DeviceRule, DigestMismatchError, type DirEntry, type DistroSpec, type EffectiveConfig, type ExecOptions, type ExecOutput, type ExecProcess, type ExitStatus, type ExportManifest, type ExportOptions, type FileStat, type FileType, type GroupInfo, HostError, type HostInfo, type IdMap, type ImageConfig, ImageError, type ImageInfo, ImageStore, type ImportLxcOptions, type ImportOciOptions, type InitKind, type InterfaceInfo, type Limits, type LxcImageFiles, type LxcMetadata, MissingToolError, type MountConfig, NativeLoadError, type NicConfig, type NicInput, NotFoundError, type Platform, type PortConfig, type Pressure, ProcessExitError, type PullOptions, type PullProgress, type PushOptions, ReadyTimeoutError, RegistryError, type RegistryOptions, type ResolvedConfig, type ResolvedLimits, type RestartRefusal, type RuntimeOptions, SetupError, type SnapshotInfo, type StartOptions, StateError, type Status, type StdioMode, type StdioTarget, type StopOptions, type StopReason, type StorageKind, UnknownSyscallError, UnsupportedCompressionError, type UserInfo, WarrenError, host };
+export { type BuildOptions, type BuildProgress, type CapabilityName, CgroupControllerUnavailable, type CgroupEvent, type CgroupHost, type Compression, ConfigError, type ConfigIssue, type ConfigPatch, ConsoleStream, Container, type ContainerConfig, type ContainerEvent, type ContainerStats, DecompressionError, type DeviceNode, type DeviceRule, DigestMismatchError, type DirEntry, type DistroSpec, type EffectiveConfig, type ExecOptions, type ExecOutput, type ExecProcess, type ExitStatus, type ExportManifest, type ExportOptions, type FileStat, type FileType, type GroupInfo, HostError, type HostInfo, type IdMap, type ImageConfig, ImageError, type ImageInfo, ImageStore, type ImportLxcOptions, type ImportOciOptions, type InitKind, type InterfaceInfo, type Limits, type LxcImageFiles, type LxcMetadata, type LxcfsViews, MissingToolError, type MountConfig, NativeLoadError, type NicConfig, type NicInput, NotFoundError, type Platform, type PortConfig, type Pressure, ProcessExitError, type PullOptions, type PullProgress, type PushOptions, ReadyTimeoutError, RegistryError, type RegistryOptions, type ResolvedConfig, type ResolvedLimits, type RestartRefusal, type RuntimeOptions, SetupError, type SnapshotInfo, type StartOptions, StateError, type Status, type StdioMode, type StdioTarget, type StopOptions, type StopReason, type StorageKind, UnknownSyscallError, UnsupportedCompressionError, type UserInfo, WarrenError, host };

@@ -34,7 +34,7 @@ int wr_op_close_fds(struct wr_child *st, const struct wr_op *op);
 int wr_op_link_up(struct wr_child *st, const struct wr_op *op);
 
 int wr_op_fork(struct wr_child *st, const struct wr_op *op, uint32_t index);
-int wr_op_exec(struct wr_child *st, const struct wr_op *op);
+int wr_op_exec(struct wr_child *st, const struct wr_op *op, uint32_t index);
 
 int wr_op_chdir(struct wr_child *st, const struct wr_op *op);
 int wr_op_close_inherited(struct wr_child *st, const struct wr_op *op);

@@ -4,10 +4,11 @@
  * applies to children: the intermediate clones once more with CLONE_PARENT,
  * so the process that execs is Node's own child (waitable, with a pidfd)
  * and lives inside the container's pid namespace; the intermediate reports
- * the pid and exits.
+ * the pid and exits. The exec step hands over to warren-exec (see below).
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 
@@ -34,48 +35,34 @@ int wr_op_fork(struct wr_child *st, const struct wr_op *op, uint32_t index) {
   for (;;) wr_sys1(SYS_exit, 0);
 }
 
-static const char *find_path(char *const *envp) {
-  for (; envp && *envp; envp++) {
-    const char *e = *envp;
-    if (e[0] == 'P' && e[1] == 'A' && e[2] == 'T' && e[3] == 'H' && e[4] == '=') return e + 5;
-  }
-  return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-}
-
-int wr_op_exec(struct wr_child *st, const struct wr_op *op) {
+/* The final execve, through warren-exec in its sealed memfd (plan.h): the
+ * kernel resolves a `#!` interpreter, /proc/self/exe included, during the
+ * execve that meets the script, and that one is the helper's, whose exe is
+ * the memfd, not this process's (Node's binary). The report pipe stays
+ * open across the helper's execve: the helper reports a failed execve of
+ * FILE on it as this op, and marks it close-on-exec again first so the
+ * program's own execve closes it (EOF: success). The slots before argv are
+ * plan-prepare.c's, in memory only this spawn uses. */
+int wr_op_exec(struct wr_child *st, const struct wr_op *op, uint32_t index) {
   const char *file = wr_str(st, op->s0);
-  char *const *argv = (char *const *)(uintptr_t)op->a;
+  char **argv = (char **)(uintptr_t)op->a;
   char *const *envp = (char *const *)(uintptr_t)op->b;
   if (!file || !*file || !argv) return -EINVAL;
+  if (st->exec_fd < 0) wr_report_and_exit(st, WR_STEP_EXEC_HELPER, EBADF);
 
+  char fd_arg[24], index_arg[24];
+  *wr_utoa(fd_arg, (unsigned long)st->report_fd) = 0;
+  *wr_utoa(index_arg, index) = 0;
+  char **helper_argv = argv - WR_EXEC_HELPER_ARGS;
+  helper_argv[0] = (char *)WR_EXEC_HELPER_NAME;
+  helper_argv[1] = fd_arg;
+  helper_argv[2] = index_arg;
+  helper_argv[3] = (char *)file;
+
+  long rc = wr_sys3(SYS_fcntl, st->report_fd, F_SETFD, 0);
+  if (rc < 0) return (int)rc;
   uint64_t empty = 0;
   wr_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &empty, 0, 8);
-
-  for (const char *p = file; *p; p++)
-    if (*p == '/') return (int)wr_sys3(SYS_execve, file, argv, envp);
-
-  /* execvp's search, without its allocation: EACCES wins over ENOENT so a
-   * non-executable init is reported as such. */
-  const char *path = find_path(envp);
-  size_t flen = wr_strlen(file);
-  int seen_eacces = 0;
-  char buf[4096];
-  for (const char *dir = path;; dir++) {
-    const char *end = dir;
-    while (*end && *end != ':') end++;
-    size_t dlen = (size_t)(end - dir);
-    if (dlen + 1 + flen + 1 <= sizeof buf) {
-      size_t n = 0;
-      for (size_t i = 0; i < dlen; i++) buf[n++] = dir[i];
-      if (n == 0) buf[n++] = '.';
-      buf[n++] = '/';
-      for (size_t i = 0; i <= flen; i++) buf[n++] = file[i];
-      long rc = wr_sys3(SYS_execve, buf, argv, envp);
-      if (rc == -EACCES) seen_eacces = 1;
-      else if (rc != -ENOENT && rc != -ENOTDIR) return (int)rc;
-    }
-    if (!*end) break;
-    dir = end;
-  }
-  return seen_eacces ? -EACCES : -ENOENT;
+  rc = wr_sys5(SYS_execveat, st->exec_fd, "", helper_argv, envp, WR_AT_EMPTY_PATH);
+  wr_report_and_exit(st, WR_STEP_EXEC_HELPER, (int)-rc);
 }

@@ -51,6 +51,22 @@ struct wr_plan_header {
  * means execve succeeded. */
 #define WR_REPORT_ERROR 1
 #define WR_REPORT_PID 2
+/* WR_REPORT_ERROR's op_index when the child could not execveat warren-exec
+ * (kStepExecHelper in native/spawn.h). */
+#define WR_STEP_EXEC_HELPER (-11)
+
+/* The exec step's final execve goes through warren-exec (native/exec-helper/),
+ * a static helper the parent holds in a sealed memfd (exec_fd), so that no
+ * path the container's program names (`#!/proc/self/exe`) leads to the
+ * host's node: the helper is called as
+ *   warren-exec REPORT_FD OP_INDEX FILE ARGV...
+ * and execs FILE (PATH search when it has no slash) with ARGV and the same
+ * environment, reporting a failure on REPORT_FD as the child would. The
+ * EXEC op's argv array (plan-prepare.c) has WR_EXEC_HELPER_ARGS free
+ * pointer slots before it for the first four. */
+#define WR_EXEC_HELPER_NAME "warren-exec"
+#define WR_EXEC_HELPER_ARGS 4
+
 struct wr_report {
   int32_t kind;
   int32_t op_index; /* -1: the handshake before the first op */
@@ -73,6 +89,7 @@ struct wr_child {
   char *stack2;  /* second stack for WR_OP_FORK */
   uint64_t stack2_size;
   uint32_t resume; /* WR_OP_FORK: the op the grandchild continues with */
+  int exec_fd;     /* the sealed memfd of warren-exec (O_CLOEXEC), or -1 */
   int slots[WR_MAX_SLOTS];
   /* Set by a failing op for the report: a mount target's ELOOP puts the
    * length of its prefix that is a symlink here (wr_symlink_prefix). */

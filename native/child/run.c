@@ -72,7 +72,7 @@ static int dispatch(struct wr_child *st, const struct wr_op *op, uint32_t index)
     case WR_OP_PDEATHSIG: return (int)wr_sys5(SYS_prctl, PR_SET_PDEATHSIG, op->a, 0, 0, 0);
     case WR_OP_SETNS: return (int)wr_sys2(SYS_setns, (long)op->a, (long)op->b);
     case WR_OP_FORK: return wr_op_fork(st, op, index);
-    case WR_OP_EXEC: return wr_op_exec(st, op);
+    case WR_OP_EXEC: return wr_op_exec(st, op, index);
     default: return -ENOSYS;
   }
 }

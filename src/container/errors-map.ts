@@ -19,6 +19,7 @@ const PARENT_DETAIL: Record<string, string> = {
   plan: "read the plan",
   "lock-mounts": "bind the read-only host directories where the kernel locks them",
   "join-namespaces": "join the shared namespaces (setns)",
+  "exec-helper": "run warren-exec, the sealed helper every process execs through",
 };
 
 function pathOf(op: Op): string | undefined {

@@ -12,7 +12,7 @@ import type { Readable, Writable } from "node:stream";
 import { signalName, signalNumber } from "../config/signals.js";
 import { ConfigError, HostError, NotFoundError, ProcessExitError, StateError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
-import { native } from "../native/binding.js";
+import { execHelperPath, native } from "../native/binding.js";
 import { buildExecPlan, environment } from "../plan/build-plan.js";
 import { encodePlan } from "../plan/encode.js";
 import type { ContainerHandle } from "./handle.js";
@@ -107,7 +107,7 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
       stdio: childFds,
       tty: !!o.tty,
     });
-    const res = await native().spawn(encodePlan(plan.ops), { cloneFlags: 0, cgroupPath: leaf });
+    const res = await native().spawn(encodePlan(plan.ops), { cloneFlags: 0, cgroupPath: leaf, execHelper: execHelperPath() });
     if (stdio) closeChildSide(stdio);
     if (pty) closeSync(pty.peer);
     if ("error" in res) throw setupError(c.name, "exec", plan.ops, res.error.opIndex, res.error.errno);

@@ -12,7 +12,7 @@ import { detectCgroupHost } from "../cgroup/cgroup2.js";
 import { applyDeviceRules } from "../cgroup/devices.js";
 import { ConfigError, HostError, StateError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
-import { native, type SpawnResult } from "../native/binding.js";
+import { execHelperPath, native, type SpawnResult } from "../native/binding.js";
 import { attachNics, detachNics, type Attached } from "../network/manager.js";
 import { buildInitPlan, type SpawnPlan } from "../plan/build-plan.js";
 import { encodePlan } from "../plan/encode.js";
@@ -205,6 +205,7 @@ export async function startContainer(c: ContainerHandle, options: StartOptions, 
       const spawnOptions = {
         cloneFlags: plan.cloneFlags,
         cgroupPath,
+        execHelper: execHelperPath(),
         ...(plan.uidMap ? { uidMap: plan.uidMap } : {}),
         ...(plan.gidMap ? { gidMap: plan.gidMap } : {}),
         ...(plan.lock ? { lock: plan.lock } : {}),

@@ -64,6 +64,13 @@ export interface SpawnOptions {
    */
   join?: SpawnJoin[];
   /**
+   * Path of warren-exec ({@link execHelperPath}), required for a plan with
+   * an `exec` op: the addon copies it once into a sealed memfd, and the
+   * child's final execve goes through it (docs/security.md, "The exec'd
+   * process").
+   */
+  execHelper?: string;
+  /**
    * Stop once the child exists and its id maps are written, before it runs
    * any op: the promise resolves with a PausedSpawn, and `resume(paused,
    * true)` lets it go (false makes it exit).
@@ -221,6 +228,7 @@ export const PARENT_STEPS: Record<number, string> = {
   [-8]: "setgroups",
   [-9]: "lock-mounts",
   [-10]: "join-namespaces",
+  [-11]: "exec-helper",
 };
 
 let binding: NativeBinding | undefined;
@@ -257,6 +265,13 @@ export function setBinding(b: NativeBinding | undefined): void {
  * A helper program built with the addon (`build/Release/<name>`, or
  * `prebuilds/<platform>-<arch>/<name>` in a package with prebuilt binaries).
  */
+let execHelper: string | undefined;
+
+/** warren-exec's path (looked up once): every spawn whose plan execs passes it. */
+export function execHelperPath(): string {
+  return (execHelper ??= helperPath("warren-exec"));
+}
+
 export function helperPath(name: string): string {
   const root = packageRoot();
   const candidates = [

@@ -361,6 +361,12 @@ describe("buildSeccompFilter input checks", () => {
     expect(() => buildSeccompFilter({ deny: ["constructor"], errno: EPERM }, "x64")).toThrow(UnknownSyscallError);
   });
 
+  it("cannot deny execveat: every process starts through warren-exec, execveat'd after the filter is in place", () => {
+    // native/child/exec.c. Adding execveat to the tables would let a
+    // configuration break every start and exec; refuse it in the schema first.
+    expect(() => buildSeccompFilter({ deny: ["execveat"], errno: EPERM }, "x64")).toThrow(UnknownSyscallError);
+  });
+
   it("rejects an errno the kernel would not return as given", () => {
     for (const errno of [0, -1, 4096, 1.5, Number.NaN]) {
       expect(() => buildSeccompFilter({ deny: [], errno }, "x64")).toThrow(RangeError);
