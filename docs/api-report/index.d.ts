@@ -1509,6 +1509,47 @@ declare function host(options?: {
     refresh?: boolean;
 }): HostInfo;
 
+type CheckStatus = "ok" | "warn" | "fail";
+interface DoctorCheck {
+    /** Stable id, e.g. `kernel.openat2`, `sysctl.kernel.pid_max`, `cgroup.memory`. */
+    id: string;
+    area: "kernel" | "cgroup" | "sysctl" | "limits" | "tools";
+    status: CheckStatus;
+    /** What the host has now. */
+    value: string;
+    /** What is wanted, when there is a threshold. */
+    want?: string;
+    /** Why it matters. */
+    why: string;
+    /** What to run (as root) to fix it, for checks that are not ok. */
+    fix?: string;
+}
+interface DoctorReport {
+    /** The number of containers the sysctl and limit checks were sized for. */
+    containers: number;
+    kernel: string;
+    checks: DoctorCheck[];
+    /** No check failed (warnings allowed). */
+    ok: boolean;
+}
+interface DoctorOptions {
+    /** Size the host checks for this many containers (default 1,000). */
+    containers?: number;
+}
+/**
+ * Checks this host for warren: kernel features, the cgroup layout, the
+ * sysctls and process limits that `containers` containers need, and the
+ * tools some features use. Reads only.
+ *
+ * @example
+ * ```ts
+ * import { doctor } from "warren";
+ * const report = doctor({ containers: 5000 });
+ * for (const c of report.checks.filter((c) => c.status !== "ok")) console.log(c.id, c.value, c.want, c.fix);
+ * ```
+ */
+declare function doctor(options?: DoctorOptions): DoctorReport;
+
 /**
  * Linux capability names and numbers (linux/capability.h), for the bounding
  * set a container keeps.
@@ -1519,4 +1560,4 @@ type CapabilityName = (typeof CAPABILITIES)[number];
 
 type Compression = "none" | "gzip" | "xz" | "zstd" | "bzip2" | "lz4";
 
-export { type BuildOptions, type BuildProgress, type CapabilityName, CgroupControllerUnavailable, type CgroupEvent, type CgroupHost, type Compression, ConfigError, type ConfigIssue, type ConfigPatch, ConsoleStream, Container, type ContainerConfig, type ContainerEvent, type ContainerStats, DecompressionError, type DeviceNode, type DeviceRule, DigestMismatchError, type DirEntry, type DistroSpec, type EffectiveConfig, type ExecOptions, type ExecOutput, type ExecProcess, type ExitStatus, type ExportManifest, type ExportOptions, type FileStat, type FileType, type GroupInfo, HostError, type HostInfo, type IdMap, type ImageConfig, ImageError, type ImageInfo, ImageStore, type ImportLxcOptions, type ImportOciOptions, type InitKind, type InterfaceInfo, type Limits, type LxcImageFiles, type LxcMetadata, MissingToolError, type MountConfig, NativeLoadError, type NicConfig, type NicInput, NotFoundError, type Platform, type PortConfig, type Pressure, ProcessExitError, type PullOptions, type PullProgress, type PushOptions, ReadyTimeoutError, RegistryError, type RegistryOptions, type ResolvedConfig, type ResolvedLimits, type RuntimeOptions, SetupError, type SnapshotInfo, type StartOptions, StateError, type Status, type StdioMode, type StdioTarget, type StopOptions, type StopReason, type StorageKind, UnknownSyscallError, UnsupportedCompressionError, type UserInfo, WarrenError, host };
+export { type BuildOptions, type BuildProgress, type CapabilityName, CgroupControllerUnavailable, type CgroupEvent, type CgroupHost, type CheckStatus, type Compression, ConfigError, type ConfigIssue, type ConfigPatch, ConsoleStream, Container, type ContainerConfig, type ContainerEvent, type ContainerStats, DecompressionError, type DeviceNode, type DeviceRule, DigestMismatchError, type DirEntry, type DistroSpec, type DoctorCheck, type DoctorOptions, type DoctorReport, type EffectiveConfig, type ExecOptions, type ExecOutput, type ExecProcess, type ExitStatus, type ExportManifest, type ExportOptions, type FileStat, type FileType, type GroupInfo, HostError, type HostInfo, type IdMap, type ImageConfig, ImageError, type ImageInfo, ImageStore, type ImportLxcOptions, type ImportOciOptions, type InitKind, type InterfaceInfo, type Limits, type LxcImageFiles, type LxcMetadata, MissingToolError, type MountConfig, NativeLoadError, type NicConfig, type NicInput, NotFoundError, type Platform, type PortConfig, type Pressure, ProcessExitError, type PullOptions, type PullProgress, type PushOptions, ReadyTimeoutError, RegistryError, type RegistryOptions, type ResolvedConfig, type ResolvedLimits, type RuntimeOptions, SetupError, type SnapshotInfo, type StartOptions, StateError, type Status, type StdioMode, type StdioTarget, type StopOptions, type StopReason, type StorageKind, UnknownSyscallError, UnsupportedCompressionError, type UserInfo, WarrenError, doctor, host };
