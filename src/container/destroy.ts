@@ -1,14 +1,15 @@
 /**
- * Destroying a container: its cgroup, address leases, storage (btrfs
- * subvolumes included) and state directory, under the root's lock.
+ * Destroying a container: its cgroup, monitor, address leases, storage
+ * (btrfs subvolumes included), state directory and id range. A destroy
+ * intent is written first, so one interrupted half-way is finished by the
+ * next process that looks (recover.ts).
  * @module
  */
 import { StateError } from "../errors.js";
 import { withLock } from "../linux/lock.js";
-import { releaseAddresses } from "../network/manager.js";
-import { removeStorage } from "../storage/backend.js";
 import type { ContainerHandle } from "./handle.js";
-import { releaseIdRange } from "./id-ranges.js";
+import { writeIntent } from "./intent.js";
+import { removeContainerFiles } from "./recover.js";
 import { isLive } from "./state.js";
 import { stopContainer } from "./stop.js";
 
@@ -16,19 +17,23 @@ import { stopContainer } from "./stop.js";
 export async function destroyContainer(h: ContainerHandle, options: { force?: boolean }): Promise<void> {
   if (h.destroyed) return;
   await h.refresh();
+  if (h.destroyed) return;
   if (isLive(h.status)) {
     if (!options.force) {
       throw new StateError(`container "${h.name}" is running; stop it first, or destroy it with force ({force: true}, \`warren destroy -f\`)`, "destroy", "running", { container: h.name });
     }
     await stopContainer(h, { timeout: 0 });
   }
-  await withLock(h.store.globalLock, async () => {
-    await h.cgroups.remove(h.name);
-    h.cgroups.removeSubtreeIfEmpty();
-    if (h.record.leases?.length) await releaseAddresses(h.runtime, h.name, h.record.leases.map((l) => l.name));
-    await removeStorage(h.record.rootfs, h.stateDir);
-    await h.store.remove(h.name);
-    if (h.record.idmap) await releaseIdRange(h.runtime.root, h.name);
+  await withLock(h.store.lockPath(h.name), async () => {
+    if (!(await h.store.exists(h.name))) return; // destroyed by another process meanwhile
+    const state = (await h.store.readState(h.name)) ?? { status: "created" as const };
+    if (isLive(state.status)) {
+      throw new StateError(`container "${h.name}" was started again by another process`, "destroy", state.status, { container: h.name });
+    }
+    writeIntent(h.stateDir, "destroy");
+    await removeContainerFiles(h.runtime, h.name, h.record, state.monitor);
   });
+  // The subtree goes with the last container; a create racing this keeps it.
+  await withLock(h.store.globalLock, async () => h.cgroups.removeSubtreeIfEmpty());
   h.markDestroyed();
 }
