@@ -34,7 +34,7 @@ import { reclaimStaleIdRanges } from "./id-ranges.js";
 import { recoverContainer } from "./recover.js";
 import { openConsole, readConsoleLog, type ConsoleStream } from "./monitor.js";
 import { addNic, containerNetwork, removeNic, type InterfaceInfo } from "./network.js";
-import { containerEvents, containerStats, FREEZE_TIMEOUT_MS, setDeviceRules, setFrozen, setLimits, type ContainerEvent } from "./resources.js";
+import { containerEvents, containerStats, FREEZE_TIMEOUT_MS, setDeviceRules, setFrozen, setLimits, statsOfAll, type ContainerEvent } from "./resources.js";
 import { deleteSnapshot, listSnapshots, restoreSnapshot, snapshot, withLiveTreeStill, type SnapshotInfo } from "./snapshots.js";
 import { rebuildContainer, renameContainer } from "./rename.js";
 import { startContainer, type StartOptions } from "./start.js";
@@ -515,6 +515,23 @@ export class Container implements AsyncDisposable {
     return Container.#register(await importContainer(tarPath, name, resolveRuntime(options)));
   }
 
+
+  /**
+   * The stats of every running container under the runtime root (or of
+   * the ones named), read from the cgroup tree in one sweep: what a
+   * dashboard polling thousands of containers calls instead of
+   * {@link Container.stats} on each. Containers not running are left out.
+   *
+   * @example
+   * ```ts
+   * const all = await Container.statsAll();
+   * for (const [name, s] of Object.entries(all)) console.log(name, s.cpu.usageUsec, s.memory?.current);
+   * ```
+   */
+  static async statsAll(options?: RuntimeOptions & { names?: readonly string[] }): Promise<Record<string, ContainerStats>> {
+    for (const n of options?.names ?? []) validateName(n);
+    return statsOfAll(resolveRuntime(options), options?.names);
+  }
 
   /** CPU, memory, pids, I/O and pressure figures of the running container. */
   async stats(): Promise<ContainerStats> {
