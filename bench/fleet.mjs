@@ -7,7 +7,7 @@
  * the first 500, list(), a statsAll() sweep and stopping all; prints the
  * host limits beside them, and which limit stopped a run that stopped early.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 
 const IN_FLIGHT = 8;
@@ -15,6 +15,23 @@ const IN_FLIGHT = 8;
 function memAvailable() {
   const m = /^MemAvailable:\s+(\d+) kB/m.exec(readFileSync("/proc/meminfo", "utf8"));
   return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** Mean PSS (KiB) of up to 50 running warren-monitor processes, and how many run. */
+function monitorPss() {
+  const pss = [];
+  let count = 0;
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "warren-monitor") continue;
+      count++;
+      if (pss.length < 50) pss.push(Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? NaN));
+    } catch {
+      /* gone */
+    }
+  }
+  const ok = pss.filter(Number.isFinite);
+  return { count, kib: ok.length ? Math.round(ok.reduce((a, b) => a + b, 0) / ok.length) : null };
 }
 
 /** Runs the fleet; `live` receives every container made (the caller's cleanup stops them on a signal). */
@@ -59,6 +76,7 @@ export async function fleetBench({ lib, runtime, image, init, n, live, log, chec
   const lastRate = rate(started.length - k, started.length);
   await new Promise((r) => setTimeout(r, 1000)); // the inits settle into their idle loop
   const memEach = (memBefore - memAvailable()) / Math.max(1, fleet.length);
+  const monitors = monitorPss();
 
   const tl = performance.now();
   const listed = await Container.list(runtime);
@@ -101,6 +119,8 @@ export async function fleetBench({ lib, runtime, image, init, n, live, log, chec
     stats_sweep_ms: Math.round(sweeps[2] * 10) / 10,
     stats_us_per_container: Math.round((sweeps[2] / Math.max(1, fleet.length)) * 1000 * 10) / 10,
     stop_all_s: Math.round(stopAllMs / 100) / 10,
+    monitors: monitors.count,
+    monitor_pss_kib: monitors.kib,
     host_limits: limits,
   };
 }
@@ -113,6 +133,7 @@ export function fleetLines(f) {
     `  host memory each ${f.host_mib_per_container} MiB (goal ≤ 0.45: ${met(f.host_mib_per_container <= 0.45)}); event-loop delay while starting p99 ${f.loop_delay_p99_ms} ms, max ${f.loop_delay_max_ms} ms (goal p99 ≤ 20 ms: ${met(f.loop_delay_p99_ms <= 20)})`,
     `  start rate: first 500 ${f.first_500_per_s}/s, last 500 ${f.last_500_per_s}/s = ${f.last_to_first}× (goal ≥ 0.8×: ${met(f.last_to_first >= 0.8)})`,
     `  list() of ${f.listed}: ${f.list_ms} ms (goal ≤ 200 ms for 5000: ${met(f.list_ms <= 200 * Math.max(1, f.listed / 5000))}); statsAll() sweep ${f.stats_sweep_ms} ms = ${f.stats_us_per_container} µs each (goal ≤ 50 µs: ${met(f.stats_us_per_container <= 50)}); stop+destroy all ${f.stop_all_s} s`,
+    `  per-container processes: ${f.monitors} warren-monitor running, PSS ${f.monitor_pss_kib ?? "?"} KiB each (goal ≤ 250 KiB: ${met((f.monitor_pss_kib ?? Infinity) <= 250)})`,
     `  host limits for ${f.asked}: ${Object.entries(f.host_limits).map(([k, v]) => `${k}=${v.have}${v.ok ? "" : ` (wants ${v.want})`}`).join(", ")}`,
   ];
   if (f.stopped_by) out.push(`  stopped early: ${f.stopped_by}`);
