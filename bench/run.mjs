@@ -31,13 +31,13 @@
  * 1c. start with one NIC on warren's managed bridge (veth made, moved into
  *    the namespace while the first process waits, addressed, routed; gone
  *    with the namespace): reported as ms above measurement 1 (goal ≤ +2 ms).
- * 4. The fleet (default 500, each with a bridged NIC on one bridge): the
- *    create+start rate and the host memory each costs (MemAvailable), then
- *    the stats() sweep: one `await c.stats()` for each of the idle
- *    containers (default 500, --fleet / env BENCH_FLEET): what a monitor
- *    polling every container once a second pays per second. And the
- *    freeze + unfreeze round trip of one container (each resolves when
- *    cgroup.events reports the transition).
+ * 4. The fleet (default 500, --fleet / env BENCH_FLEET; 5000 for the goals):
+ *    idle busybox containers from one image, no NIC, 8 started at a time
+ *    (bench/fleet.mjs): time to start all, host memory each, the event-loop
+ *    delay while starting, the last 500's start rate against the first 500's,
+ *    list(), a statsAll() sweep, stop+destroy all, with the host's limits.
+ *    And the freeze + unfreeze round trip of one container (each resolves
+ *    when cgroup.events reports the transition).
  *
  * 5. Images: create-to-running of a container from an imported image
  *    (overlay on an idmapped image layer; goal ≤ 50 ms whatever the image's
@@ -84,6 +84,7 @@ import v8 from "node:v8";
 import vm from "node:vm";
 
 import { measureCliStartup, printCliStartup } from "./cli.mjs";
+import { fleetBench, fleetLines } from "./fleet.mjs";
 import { num, ratio, round2, summarize, times } from "./stats.mjs";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -122,7 +123,7 @@ function usage(code) {
   (code ? process.stderr : process.stdout).write(
     "usage: node bench/run.mjs [--runs N] [--fleet N] [--json] [--no-peers] [--no-distro] [--no-cli | --only cli]\n" +
       "  --runs N     timed runs per measurement (default 200, env BENCH_RUNS)\n" +
-      "  --fleet N    idle containers for the stats() sweep (default 500, env BENCH_FLEET; 0 skips it)\n" +
+      "  --fleet N    idle containers for the density section (default 500, env BENCH_FLEET; 0 skips it; 5000 for the goals)\n" +
       "  --json       print one JSON object instead of the tables\n" +
       "  --no-peers   skip ../shared/peers/compare.sh (env WARREN_PEERS: another path to it)\n" +
       "  --no-distro  skip the Debian section (it builds the image once, ~35 s, into .cache/images)\n" +
@@ -496,47 +497,27 @@ async function main() {
   live.delete(idle);
   await settle();
 
-  // 4. Resource calls: a stats() sweep over a fleet of idle containers (what
-  // a monitor polling every second pays), and a freeze/unfreeze round trip.
-  if (opts.fleet > 0) {
-    log(`  starting ${opts.fleet} idle containers on one bridge for the stats sweep`);
-    const fleet = [];
-    const memBefore = memAvailable();
-    const tFleet = performance.now();
-    for (let i = 0; i < opts.fleet; i++) {
-      checkInterrupted();
-      const c = await Container.create(`bench-fleet-${i}`, { rootfs, init: IDLE_INIT, nics: [{ type: "bridged", subnet: BENCH_SUBNET }] }, runtime);
-      live.add(c);
-      await c.start();
-      fleet.push(c);
-    }
-    const fleetMs = performance.now() - tFleet;
-    await sleepMs(1000); // let the inits settle into their idle loop
-    w.fleet = {
-      containers: fleet.length,
-      create_start_per_s: Math.round((fleet.length / fleetMs) * 1000),
-      host_mib_per_container: Math.round(((memBefore - memAvailable()) / fleet.length / 2 ** 20) * 100) / 100,
-    };
-    const sweeps = Math.max(5, Math.min(50, Math.round(runs / 10)));
-    w.stats_sweep = summarize(
-      await timeRuns(`stats() sweep over ${fleet.length}`, sweeps, async () => {
-        for (const c of fleet) await c.stats();
-      }, 2),
-    );
-    w.stats_sweep.containers = fleet.length;
-    const frozen = fleet[0];
+  // 4. Density: a fleet of idle containers from one image (bench/fleet.mjs),
+  // and a freeze/unfreeze round trip.
+  if (opts.fleet > 0 && lib.ImageStore) {
+    log(`  the fleet: ${opts.fleet} idle containers from one image`);
+    await new lib.ImageStore(tempRoot).importDirectory(rootfs.path, { tag: "bench:fleet" });
+    w.fleet = await fleetBench({ lib, runtime, image: "bench:fleet", init: IDLE_INIT, n: opts.fleet, live, log, checkInterrupted });
+    await settle();
+  }
+  {
+    const frozen = await Container.create("bench-freeze", { rootfs, init: IDLE_INIT }, runtime);
+    live.add(frozen);
+    await frozen.start();
     w.freeze_roundtrip = summarize(
       await timeRuns("freeze+unfreeze", Math.max(20, Math.round(runs / 4)), async () => {
         await frozen.freeze();
         await frozen.unfreeze();
       }, 3),
     );
-    log(`  stopping ${fleet.length} containers`);
-    for (const c of fleet) {
-      await c.stop({ timeout: 0 });
-      await c.destroy();
-      live.delete(c);
-    }
+    await frozen.stop({ timeout: 0 });
+    await frozen.destroy({ force: true });
+    live.delete(frozen);
     await settle();
   }
 
@@ -761,9 +742,7 @@ function printTables(r) {
     );
     row("start→exit again, heap released", w.start_after, "(the 2 GiB ratio is against the mean of both small-heap starts)");
     row("start→exit with a bridged NIC", w.start_nic, `${w.start_nic.above_start_ms >= 0 ? "+" : ""}${w.start_nic.above_start_ms.toFixed(2)} ms over the plain starts run between them (median ${w.start_nic.plain_median_ms.toFixed(2)}); goal ≤ +2.00 ms: ${w.start_nic.above_start_ms <= 2 ? "met" : "not met"}`);
-    if (w.fleet) {
-      line(`${w.fleet.containers} containers on one bridge: ${w.fleet.create_start_per_s} created+started per second, ${w.fleet.host_mib_per_container} MiB of host memory each (MemAvailable)`);
-    }
+    if (w.fleet) for (const l of fleetLines(w.fleet)) line(l);
     if (w.image_create_running) {
       row("create-to-running from an image", w.image_create_running, "goal ≤ 50 ms: " + (w.image_create_running.median_ms <= 50 ? "met" : "not met"));
       row("snapshot (busybox, small change)", w.snapshot);
@@ -777,10 +756,6 @@ function printTables(r) {
     if (w.debian_boot) {
       row("Debian boot to running (systemd)", w.debian_boot, `goal ≤ 200 ms: ${w.debian_boot.median_ms <= 200 ? "met" : "not met"}; state ${w.debian_boot.state}; ${NSPAWN_REFERENCE}`);
       row("Debian clean poweroff", w.debian_poweroff);
-    }
-    if (w.stats_sweep) {
-      row(`stats() sweep, ${w.stats_sweep.containers} containers`, w.stats_sweep, `${(w.stats_sweep.median_ms / w.stats_sweep.containers * 1000).toFixed(1)} µs per container`);
-      row("freeze + unfreeze round trip", w.freeze_roundtrip);
     }
 
     if (r.peers && !r.peers.error) {

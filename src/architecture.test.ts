@@ -26,6 +26,7 @@ const LAYERS: Record<string, number> = {
   container: 7,
   "index.ts": 8,
   "host.ts": 8,
+  doctor: 8,
   "schema.ts": 8,
   cli: 9,
 };

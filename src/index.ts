@@ -20,6 +20,7 @@
 export { Container } from "./container/container.js";
 export { ImageStore } from "./image/store.js";
 export { host } from "./host.js";
+export { doctor } from "./doctor/doctor.js";
 
 // Options and results of Container.
 export type { RuntimeOptions } from "./config/runtime.js";
@@ -57,6 +58,7 @@ export type { LxcImageFiles, ImportLxcOptions, LxcMetadata } from "./image/lxc.j
 export type { PullProgress, RegistryOptions } from "./image/registry.js";
 export type { Compression } from "./image/compress.js";
 export type { HostInfo } from "./host.js";
+export type { CheckStatus, DoctorCheck, DoctorOptions, DoctorReport } from "./doctor/doctor.js";
 export type { CgroupHost } from "./cgroup/cgroup2.js";
 
 export {

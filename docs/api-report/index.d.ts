@@ -1264,7 +1264,9 @@ declare class Container implements AsyncDisposable {
     /**
      * Finds a container by name, in this process or created by another one. A
      * running container is re-adopted: its init is verified by pid and start
-     * time, and it can be exec'd into, stopped and waited for.
+     * time, and it can be exec'd into, stopped and waited for. What a dead
+     * process left half-done is finished first (a create rolled back, a
+     * destroy completed, a snapshot's freeze undone; docs/architecture.md).
      */
     static get(name: string, options?: RuntimeOptions): Promise<Container>;
     /** Every container under the runtime root (ephemeral ones that already stopped are cleaned up, not listed). */
@@ -1273,8 +1275,10 @@ declare class Container implements AsyncDisposable {
      * Sweeps up after containers that ended while nobody watched (a crashed
      * embedding process): their cgroups go, port forwards are removed,
      * physical NICs return to the host, stopped ephemeral containers are
-     * destroyed; when no container is left under the root, the managed
-     * bridge and its nftables table go too. Returns the names it cleaned.
+     * destroyed, creates and destroys a dead process left half-done are
+     * finished, and leases and id ranges whose container is gone are
+     * released; when no container is left under the root, the managed bridge
+     * and its nftables table go too. Returns the names it cleaned.
      */
     static gc(options?: RuntimeOptions): Promise<string[]>;
     /** The container's name (unique under its runtime root; changed by {@link Container.rename}). */
@@ -1447,6 +1451,21 @@ declare class Container implements AsyncDisposable {
      * ```
      */
     static import(tarPath: string, name?: string, options?: RuntimeOptions): Promise<Container>;
+    /**
+     * The stats of every running container under the runtime root (or of
+     * the ones named), read from the cgroup tree in one sweep: what a
+     * dashboard polling thousands of containers calls instead of
+     * {@link Container.stats} on each. Containers not running are left out.
+     *
+     * @example
+     * ```ts
+     * const all = await Container.statsAll();
+     * for (const [name, s] of Object.entries(all)) console.log(name, s.cpu.usageUsec, s.memory?.current);
+     * ```
+     */
+    static statsAll(options?: RuntimeOptions & {
+        names?: readonly string[];
+    }): Promise<Record<string, ContainerStats>>;
     /** CPU, memory, pids, I/O and pressure figures of the running container. */
     stats(): Promise<ContainerStats>;
     /** Freezes every process of the container (cgroup.freeze); resolves once the kernel reports it frozen. */
@@ -1565,6 +1584,47 @@ declare function host(options?: {
     refresh?: boolean;
 }): HostInfo;
 
+type CheckStatus = "ok" | "warn" | "fail";
+interface DoctorCheck {
+    /** Stable id, e.g. `kernel.openat2`, `sysctl.kernel.pid_max`, `cgroup.memory`. */
+    id: string;
+    area: "kernel" | "cgroup" | "sysctl" | "limits" | "tools";
+    status: CheckStatus;
+    /** What the host has now. */
+    value: string;
+    /** What is wanted, when there is a threshold. */
+    want?: string;
+    /** Why it matters. */
+    why: string;
+    /** What to run (as root) to fix it, for checks that are not ok. */
+    fix?: string;
+}
+interface DoctorReport {
+    /** The number of containers the sysctl and limit checks were sized for. */
+    containers: number;
+    kernel: string;
+    checks: DoctorCheck[];
+    /** No check failed (warnings allowed). */
+    ok: boolean;
+}
+interface DoctorOptions {
+    /** Size the host checks for this many containers (default 1,000). */
+    containers?: number;
+}
+/**
+ * Checks this host for warren: kernel features, the cgroup layout, the
+ * sysctls and process limits that `containers` containers need, and the
+ * tools some features use. Reads only.
+ *
+ * @example
+ * ```ts
+ * import { doctor } from "warren";
+ * const report = doctor({ containers: 5000 });
+ * for (const c of report.checks.filter((c) => c.status !== "ok")) console.log(c.id, c.value, c.want, c.fix);
+ * ```
+ */
+declare function doctor(options?: DoctorOptions): DoctorReport;
+
 /**
  * Linux capability names and numbers (linux/capability.h), for the bounding
  * set a container keeps.
@@ -1575,4 +1635,4 @@ type CapabilityName = (typeof CAPABILITIES)[number];
 
 type Compression = "none" | "gzip" | "xz" | "zstd" | "bzip2" | "lz4";
 
-export { type BuildOptions, type BuildProgress, type CapabilityName, CgroupControllerUnavailable, type CgroupEvent, type CgroupHost, type Compression, ConfigError, type ConfigIssue, type ConfigPatch, ConsoleStream, Container, type ContainerConfig, type ContainerEvent, type ContainerStats, DecompressionError, type DeviceNode, type DeviceRule, DigestMismatchError, type DirEntry, type DistroSpec, type EffectiveConfig, type ExecOptions, type ExecOutput, type ExecProcess, type ExitStatus, type ExportManifest, type ExportOptions, type FileStat, type FileType, type GroupInfo, HostError, type HostInfo, type IdMap, type ImageConfig, ImageError, type ImageInfo, ImageStore, type ImportLxcOptions, type ImportOciOptions, type InitKind, type InterfaceInfo, type Limits, type LxcImageFiles, type LxcMetadata, type LxcfsViews, MissingToolError, type MountConfig, NativeLoadError, type NicConfig, type NicInput, NotFoundError, type Platform, type PortConfig, type Pressure, ProcessExitError, type PullOptions, type PullProgress, type PushOptions, ReadyTimeoutError, RegistryError, type RegistryOptions, type ResolvedConfig, type ResolvedLimits, type RestartRefusal, type RuntimeOptions, SetupError, type SnapshotInfo, type StartOptions, StateError, type Status, type StdioMode, type StdioTarget, type StopOptions, type StopReason, type StorageKind, UnknownSyscallError, UnsupportedCompressionError, type UserInfo, WarrenError, host };
+export { type BuildOptions, type BuildProgress, type CapabilityName, CgroupControllerUnavailable, type CgroupEvent, type CgroupHost, type CheckStatus, type Compression, ConfigError, type ConfigIssue, type ConfigPatch, ConsoleStream, Container, type ContainerConfig, type ContainerEvent, type ContainerStats, DecompressionError, type DeviceNode, type DeviceRule, DigestMismatchError, type DirEntry, type DistroSpec, type DoctorCheck, type DoctorOptions, type DoctorReport, type EffectiveConfig, type ExecOptions, type ExecOutput, type ExecProcess, type ExitStatus, type ExportManifest, type ExportOptions, type FileStat, type FileType, type GroupInfo, HostError, type HostInfo, type IdMap, type ImageConfig, ImageError, type ImageInfo, ImageStore, type ImportLxcOptions, type ImportOciOptions, type InitKind, type InterfaceInfo, type Limits, type LxcImageFiles, type LxcMetadata, type LxcfsViews, MissingToolError, type MountConfig, NativeLoadError, type NicConfig, type NicInput, NotFoundError, type Platform, type PortConfig, type Pressure, ProcessExitError, type PullOptions, type PullProgress, type PushOptions, ReadyTimeoutError, RegistryError, type RegistryOptions, type ResolvedConfig, type ResolvedLimits, type RestartRefusal, type RuntimeOptions, SetupError, type SnapshotInfo, type StartOptions, StateError, type Status, type StdioMode, type StdioTarget, type StopOptions, type StopReason, type StorageKind, UnknownSyscallError, UnsupportedCompressionError, type UserInfo, WarrenError, doctor, host };

@@ -451,6 +451,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: warren-monitor STATE_DIR RING_BYTES [console] [-- HOOK ARGV...]\n");
     return 2;
   }
+  // The process that spawned us, until it tells us the init (then the
+  // init is what we follow).
+  pid_t starter = getppid();
   signal(SIGPIPE, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
   signal(SIGINT, SIG_IGN);
@@ -518,8 +521,9 @@ int main(int argc, char **argv) {
     int r = poll(pfd, (nfds_t)n, init_exited ? 10 : 1000);
     if (init_exited) check_exit();
     if (r < 0 && errno != EINTR) return 1;
-    // Never told which process to follow: its starter died before saying.
-    if (init_pidfd < 0 && time(NULL) - started > 60) finish();
+    // Never told which process to follow: its starter died before saying
+    // (we were reparented), or never says.
+    if (init_pidfd < 0 && (getppid() != starter || time(NULL) - started > 60)) finish();
     if (r <= 0) continue;
     if (imaster >= 0 && pfd[imaster].revents) read_master();
     if (pfd[inotify].revents & POLLIN) read_notify();

@@ -1,7 +1,7 @@
 /**
  * The `warren` command line: `warren run -- CMD`, `create`, `start`, `stop`,
  * `kill`, `destroy`, `exec`, `console`, `console-log`, `events`, `freeze`,
- * `unfreeze`, `set`, `stats`, `list`, `info`, `network`, `nic`, `gc`, `image`,
+ * `unfreeze`, `set`, `stats`, `list`, `info`, `doctor`, `network`, `nic`, `gc`, `image`,
  * `restart`, `file`, `snapshot`, `copy` (`clone`), `rename`, `export`,
  * `import`, `config`, `shell`, and `after-exit` (run by a container's
  * monitor, not by people). Built by tsup into
@@ -56,6 +56,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
     const { infoCommand } = await import("./commands.js");
     return (argv, io) => infoCommand(argv, io, version());
   },
+  doctor: async () => (await import("./doctor.js")).doctorCommand,
   network: async () => (await import("./network.js")).networkCommand,
   nic: async () => (await import("./network.js")).nicCommand,
   gc: async () => (await import("./network.js")).gcCommand,

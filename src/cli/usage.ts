@@ -193,6 +193,20 @@ Options:
   --json                   JSON instead of text
 
 ${COMMON}`,
+  doctor: `Usage: warren doctor [OPTIONS]
+
+Checks this host for warren: the kernel features it uses, the cgroup layout
+and controllers, the sysctls and descriptor limit that N containers need
+(LXD's production-setup values, scaled with N where the limit is host-wide),
+and the tools some features use. Changes nothing; prints what to run for
+every check that is not met. Exits 1 when a check failed.
+
+Options:
+  -n, --containers N       size the checks for N containers (default 1000)
+  --json                   the report as JSON
+  --sysctl-conf            print the failed sysctls as an /etc/sysctl.d file
+
+${COMMON}`,
   exec: `Usage: warren exec [OPTIONS] NAME [--] CMD [ARGS...]
 
 Runs CMD in a running container and exits with its exit status. This
@@ -463,6 +477,7 @@ Commands:
   stats     show containers' resource usage
   list      list containers
   info      show the host's cgroup setup
+  doctor    check this host's kernel, cgroups and limits for N containers
   network   show a running container's network interfaces
   nic       add or remove a running container's network interface
   gc        clean up after dead containers and the unused managed bridge

@@ -18,7 +18,8 @@ import { signalName, signalNumber } from "../config/signals.js";
 import { ConfigError, HostError, NotFoundError, StateError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
 import { native } from "../native/binding.js";
-import { removeManagedNetwork } from "../network/manager.js";
+import { releaseOrphanLeases, removeManagedNetwork } from "../network/manager.js";
+import { withLock } from "../linux/lock.js";
 import type { NicInput } from "../config/nic.js";
 import type { EffectiveConfig } from "../plan/effective.js";
 import { setConfig, type ConfigPatch } from "./configure.js";
@@ -29,9 +30,11 @@ import { exportContainer, importContainer, type ExportOptions } from "./export.j
 import * as files from "./files.js";
 import type { DirEntry, FileStat, PushOptions } from "./files.js";
 import { ContainerHandle } from "./handle.js";
+import { reclaimStaleIdRanges } from "./id-ranges.js";
+import { recoverContainer } from "./recover.js";
 import { openConsole, readConsoleLog, type ConsoleStream } from "./monitor.js";
 import { addNic, containerNetwork, removeNic, type InterfaceInfo } from "./network.js";
-import { containerEvents, containerStats, FREEZE_TIMEOUT_MS, setDeviceRules, setFrozen, setLimits, type ContainerEvent } from "./resources.js";
+import { containerEvents, containerStats, FREEZE_TIMEOUT_MS, setDeviceRules, setFrozen, setLimits, statsOfAll, type ContainerEvent } from "./resources.js";
 import { deleteSnapshot, listSnapshots, restoreSnapshot, snapshot, withLiveTreeStill, type SnapshotInfo } from "./snapshots.js";
 import { rebuildContainer, renameContainer } from "./rename.js";
 import { startContainer, type StartOptions } from "./start.js";
@@ -46,6 +49,20 @@ const live = new Map<string, Container>();
 
 function keyOf(runtime: ResolvedRuntime, name: string): string {
   return `${runtime.root}\0${name}`;
+}
+
+/** `fn` over `items`, at most `width` at a time, results in order. */
+async function mapLimited<T, R>(items: readonly T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+  return out;
 }
 
 /**
@@ -101,19 +118,31 @@ export class Container implements AsyncDisposable {
   /**
    * Finds a container by name, in this process or created by another one. A
    * running container is re-adopted: its init is verified by pid and start
-   * time, and it can be exec'd into, stopped and waited for.
+   * time, and it can be exec'd into, stopped and waited for. What a dead
+   * process left half-done is finished first (a create rolled back, a
+   * destroy completed, a snapshot's freeze undone; docs/architecture.md).
    */
   static async get(name: string, options?: RuntimeOptions): Promise<Container> {
     validateName(name);
-    const runtime = resolveRuntime(options);
+    const c = await Container.#load(resolveRuntime(options), name);
+    if (!c) throw new NotFoundError(`container "${name}" does not exist under \`${resolveRuntime(options).root}\``, { container: name });
+    return c;
+  }
+
+  /** The face of `name`, recovered and refreshed; undefined when there is no such container (or it is being made or removed). */
+  static async #load(runtime: ResolvedRuntime, name: string): Promise<Container | undefined> {
     const known = live.get(keyOf(runtime, name));
     if (known && !known.#h.destroyed) {
       await known.#h.refresh();
       return known;
     }
+    const recovery = await recoverContainer(runtime, name);
+    if (recovery === "removed") return undefined;
     const store = new StateStore(runtime.root);
     const record = await store.readRecord(name);
-    if (!record) throw new NotFoundError(`container "${name}" does not exist under \`${runtime.root}\``, { container: name });
+    if (!record) return undefined;
+    const again = live.get(keyOf(runtime, name));
+    if (again && !again.#h.destroyed) return again; // loaded by a concurrent call meanwhile
     const state = (await store.readState(name)) ?? { status: "created" };
     const c = Container.#register(new ContainerHandle(runtime, record, state));
     await c.#h.refresh();
@@ -123,15 +152,11 @@ export class Container implements AsyncDisposable {
   /** Every container under the runtime root (ephemeral ones that already stopped are cleaned up, not listed). */
   static async list(options?: RuntimeOptions): Promise<Container[]> {
     const runtime = resolveRuntime(options);
+    const names = await new StateStore(runtime.root).names();
+    const found = await mapLimited(names, 16, (name) => Container.#load(runtime, name));
     const out: Container[] = [];
-    for (const name of await new StateStore(runtime.root).names()) {
-      let c: Container;
-      try {
-        c = await Container.get(name, options);
-      } catch (e) {
-        if (e instanceof NotFoundError) continue; // being created or destroyed right now
-        throw e;
-      }
+    for (const c of found) {
+      if (!c) continue; // being created or destroyed right now
       if (c.config.ephemeral && c.state === "stopped") {
         await c.destroy().catch(() => undefined);
         continue;
@@ -145,8 +170,10 @@ export class Container implements AsyncDisposable {
    * Sweeps up after containers that ended while nobody watched (a crashed
    * embedding process): their cgroups go, port forwards are removed,
    * physical NICs return to the host, stopped ephemeral containers are
-   * destroyed; when no container is left under the root, the managed
-   * bridge and its nftables table go too. Returns the names it cleaned.
+   * destroyed, creates and destroys a dead process left half-done are
+   * finished, and leases and id ranges whose container is gone are
+   * released; when no container is left under the root, the managed bridge
+   * and its nftables table go too. Returns the names it cleaned.
    */
   static async gc(options?: RuntimeOptions): Promise<string[]> {
     const runtime = resolveRuntime(options);
@@ -154,25 +181,30 @@ export class Container implements AsyncDisposable {
     const cleaned: string[] = [];
     for (const name of await store.names()) {
       const before = await store.readState(name).catch(() => undefined);
-      let c: Container;
-      try {
-        c = await Container.get(name, options);
-      } catch (e) {
-        if (e instanceof NotFoundError) continue;
-        throw e;
-      }
-      if (isLive(before?.status) && !isLive(c.state)) cleaned.push(name);
+      const recovery = await recoverContainer(runtime, name);
+      if (recovery === "removed" || recovery === "repaired") cleaned.push(name);
+      const c = recovery === "removed" ? undefined : await Container.#load(runtime, name);
+      if (!c) continue;
+      if (isLive(before?.status) && !isLive(c.state) && !cleaned.includes(name)) cleaned.push(name);
       if (c.config.ephemeral && c.state === "stopped") {
         await c.destroy().catch(() => undefined);
         if (!cleaned.includes(name)) cleaned.push(name);
       }
     }
-    const remaining = [];
-    for (const name of await store.names()) if (await store.exists(name)) remaining.push(name);
-    if (remaining.length === 0) {
-      await removeManagedNetwork(runtime).catch(() => undefined);
-      new CgroupTree(detectCgroupHost().mount, runtime.cgroupParent).removeSubtreeIfEmpty();
-    }
+    await withLock(store.globalLock, async () => {
+      // Any directory counts: a create in progress has no record yet but will need its leases and the bridge.
+      const remaining = new Set(await store.names());
+      const leases = await releaseOrphanLeases(runtime, (container) => remaining.has(container));
+      for (const key of leases) {
+        const name = key.slice(0, key.lastIndexOf("/"));
+        if (!cleaned.includes(name)) cleaned.push(name);
+      }
+      if (remaining.size === 0) {
+        await removeManagedNetwork(runtime).catch(() => undefined);
+        new CgroupTree(detectCgroupHost().mount, runtime.cgroupParent).removeSubtreeIfEmpty();
+      }
+    });
+    await reclaimStaleIdRanges();
     return cleaned;
   }
 
@@ -492,6 +524,23 @@ export class Container implements AsyncDisposable {
     return Container.#register(await importContainer(tarPath, name, resolveRuntime(options)));
   }
 
+
+  /**
+   * The stats of every running container under the runtime root (or of
+   * the ones named), read from the cgroup tree in one sweep: what a
+   * dashboard polling thousands of containers calls instead of
+   * {@link Container.stats} on each. Containers not running are left out.
+   *
+   * @example
+   * ```ts
+   * const all = await Container.statsAll();
+   * for (const [name, s] of Object.entries(all)) console.log(name, s.cpu.usageUsec, s.memory?.current);
+   * ```
+   */
+  static async statsAll(options?: RuntimeOptions & { names?: readonly string[] }): Promise<Record<string, ContainerStats>> {
+    for (const n of options?.names ?? []) validateName(n);
+    return statsOfAll(resolveRuntime(options), options?.names);
+  }
 
   /** CPU, memory, pids, I/O and pressure figures of the running container. */
   async stats(): Promise<ContainerStats> {

@@ -13,19 +13,20 @@ import { containerPathProblem, validateName } from "../config/constants.js";
 import type { ResolvedRuntime } from "../config/runtime.js";
 import type { ContainerConfig, IdMap } from "../config/schema.js";
 import { signalNumber } from "../config/signals.js";
-import { ConfigError, HostError, StateError } from "../errors.js";
+import { ConfigError, HostError, StateError, WarrenError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
 import type { ImageConfig } from "../image/oci.js";
 import { ImageStore } from "../image/store.js";
 import { withLock } from "../linux/lock.js";
-import { nicName, releaseAddresses, reserveAddresses } from "../network/manager.js";
+import { reserveAddresses } from "../network/manager.js";
 import { defaultHostname, type ImageDefaults } from "../plan/effective.js";
 import { createEmbeddedRootfs } from "../rootfs/embedded.js";
 import type { RootfsRecord } from "../rootfs/record.js";
 import { baseOf, liveTree, makeImageRoot, pickStorage, snapshotTree, storageOf, type Seed } from "../storage/backend.js";
-import { deleteContainerSubvolumes } from "../storage/btrfs.js";
 import { ContainerHandle } from "./handle.js";
-import { releaseIdRange, reserveIdRange } from "./id-ranges.js";
+import { reserveIdRange } from "./id-ranges.js";
+import { clearIntent, writeIntent } from "./intent.js";
+import { recoverContainer, removeContainerFiles } from "./recover.js";
 import { StateStore, type ContainerRecord, type RuntimeState } from "./state.js";
 
 /**
@@ -63,95 +64,117 @@ export async function createContainer(name: string, config: ContainerConfig | un
   }
   detectCgroupHost(); // fail early, before anything is written, on a host without cgroup2
 
-  return withLock(store.globalLock, async () => {
+  const dir = store.dir(name);
+  await claimName(runtime, store, name);
+  try {
+    const idmap: IdMap | null = resolved.namespaces.user ? await reserveIdRange(runtime.root, name, resolved.idmap) : null;
+    await store.restrictDir(name, idmap);
+    const hostname = resolved.hostname ?? defaultHostname(name);
+    let rootfs: RootfsRecord;
+    let imageDefaults: ImageDefaults | undefined;
+    // `from` is read here and not kept: the record says which image the container is on.
+    const { from, ...recorded } = resolved;
+    if (resolved.image !== undefined || from) {
+      let ref = resolved.image;
+      let fromImage: string | undefined;
+      if (from) {
+        ({ image: fromImage, seed } = await seedFromSnapshot(store, from, name));
+        ref ??= fromImage;
+      }
+      const img = await new ImageStore(runtime.root).get(ref!).catch(() => {
+        throw new ConfigError([{ path: "image", message: `no image ${JSON.stringify(ref)} in \`${runtime.root}\`` }], { container: name });
+      });
+      if (fromImage !== undefined && img.id !== fromImage) {
+        throw new ConfigError([{ path: "image", message: `container "${from!.container}" is made from image ${fromImage}, not ${JSON.stringify(ref)}` }], { container: name });
+      }
+      recorded.image ??= img.id;
+      imageDefaults = defaultsOf(img.config, name);
+      const kind = await pickStorage(runtime.root, resolved.storage, seed, name);
+      rootfs = await makeImageRoot({ dir, image: img, idmap, storage: kind, ...(seed ? { seed } : {}) });
+    } else if (resolved.rootfs) {
+      // An idmapped tree is attached at <state>/root, not over itself: the
+      // directory may then sit where the container's root cannot reach it
+      // (it should: the root's writes are stored as host ids, setuid-root included).
+      const attachAt = resolved.rootfs.idmap && resolved.rootfs.mode !== "overlay" && idmap;
+      rootfs = {
+        kind: "directory",
+        path: resolved.rootfs.path,
+        mode: resolved.rootfs.mode,
+        ...(resolved.rootfs.idmap ? { idmap: true } : {}),
+        ...(attachAt ? { mountpoint: join(dir, "root") } : {}),
+      };
+      if (rootfs.mode === "overlay" || attachAt) await fsp.mkdir(join(dir, "root"));
+      if (rootfs.mode === "overlay") await fsp.mkdir(join(dir, "scratch"));
+    } else {
+      rootfs = await createEmbeddedRootfs(join(dir, "rootfs"), {
+        hostname,
+        owner: idmap ? { uid: idmap.hostUid, gid: idmap.hostGid } : null,
+      });
+    }
+    const leases = resolved.nics.length ? await reserveAddresses(runtime, name, resolved.nics) : [];
+    // A network of its own, named nameservers, or the host's network or a
+    // joined one (whose nameservers it then uses, whatever its image carries).
+    if (resolved.nics.length || resolved.dns || resolved.namespaces.net !== true) {
+      const text = await resolvConf(resolved.dns);
+      await fsp.writeFile(join(dir, "resolv.conf"), text, { mode: 0o644 });
+      if (rootfs.kind === "embedded") await fsp.writeFile(join(rootfs.path, "etc/resolv.conf"), text);
+    }
+    const record: ContainerRecord = {
+      version: 1,
+      name,
+      config: recorded,
+      idmap,
+      rootfs,
+      createdAt: new Date().toISOString(),
+      ...(leases.length ? { leases } : {}),
+      ...(imageDefaults ? { imageDefaults } : {}),
+    };
+    const state: RuntimeState = { status: "created" };
+    await store.writeState(name, state);
+    // The record is the commit point: with it on disk the create is done
+    // (recover.ts rolls back a create intent only while it is missing).
+    await store.writeRecord(record);
+    await clearIntent(dir);
+    return new ContainerHandle(runtime, record, state);
+  } catch (e) {
+    // Leases first: they are what a full filesystem must not keep forever.
+    await removeContainerFiles(runtime, name, undefined).catch(() => undefined);
+    throw e instanceof WarrenError ? e : new HostError(`create container "${name}": ${(e as Error).message}`, codeOf(e), { container: name, cause: e });
+  }
+}
+
+/**
+ * Takes the name: its directory made and the create intent in it, under
+ * the root's lock (held for these two steps only, so creates run side by
+ * side). A directory already there is a container, one another live
+ * process is making or removing, or one a dead process left half-made,
+ * which is cleaned up and the name taken.
+ */
+async function claimName(runtime: ResolvedRuntime, store: StateStore, name: string): Promise<void> {
+  const dir = store.dir(name);
+  for (let attempt = 0; ; attempt++) {
+    const taken = await withLock(store.globalLock, async () => {
+      try {
+        await fsp.mkdir(dir, { mode: 0o700 });
+      } catch (e) {
+        if (codeOf(e) === "EEXIST") return true;
+        throw new HostError(`create \`${dir}\``, codeOf(e), { container: name, path: dir, syscall: "mkdir", cause: e });
+      }
+      try {
+        writeIntent(dir, "create");
+      } catch (e) {
+        await fsp.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+        throw e;
+      }
+      return false;
+    });
+    if (!taken) return;
+    if (attempt === 0 && (await recoverContainer(runtime, name)) === "removed") continue;
     if (await store.exists(name)) {
       throw new StateError(`container "${name}" already exists`, "create", "exists", { container: name });
     }
-    const dir = store.dir(name);
-    try {
-      await fsp.mkdir(dir, { mode: 0o700 });
-    } catch (e) {
-      if (codeOf(e) === "EEXIST") {
-        // A directory without container.json: a create that died half-way.
-        await store.remove(name);
-        await fsp.mkdir(dir, { mode: 0o700 });
-      } else throw new HostError(`create \`${dir}\``, codeOf(e), { container: name, path: dir });
-    }
-    try {
-      const idmap: IdMap | null = resolved.namespaces.user ? await reserveIdRange(runtime.root, name, resolved.idmap) : null;
-      await store.restrictDir(name, idmap);
-      const hostname = resolved.hostname ?? defaultHostname(name);
-      let rootfs: RootfsRecord;
-      let imageDefaults: ImageDefaults | undefined;
-      // `from` is read here and not kept: the record says which image the container is on.
-      const { from, ...recorded } = resolved;
-      if (resolved.image !== undefined || from) {
-        let ref = resolved.image;
-        let fromImage: string | undefined;
-        if (from) {
-          ({ image: fromImage, seed } = await seedFromSnapshot(store, from, name));
-          ref ??= fromImage;
-        }
-        const img = await new ImageStore(runtime.root).get(ref!).catch(() => {
-          throw new ConfigError([{ path: "image", message: `no image ${JSON.stringify(ref)} in \`${runtime.root}\`` }], { container: name });
-        });
-        if (fromImage !== undefined && img.id !== fromImage) {
-          throw new ConfigError([{ path: "image", message: `container "${from!.container}" is made from image ${fromImage}, not ${JSON.stringify(ref)}` }], { container: name });
-        }
-        recorded.image ??= img.id;
-        imageDefaults = defaultsOf(img.config, name);
-        const kind = await pickStorage(runtime.root, resolved.storage, seed, name);
-        rootfs = await makeImageRoot({ dir, image: img, idmap, storage: kind, ...(seed ? { seed } : {}) });
-      } else if (resolved.rootfs) {
-        // An idmapped tree is attached at <state>/root, not over itself: the
-        // directory may then sit where the container's root cannot reach it
-        // (it should: the root's writes are stored as host ids, setuid-root included).
-        const attachAt = resolved.rootfs.idmap && resolved.rootfs.mode !== "overlay" && idmap;
-        rootfs = {
-          kind: "directory",
-          path: resolved.rootfs.path,
-          mode: resolved.rootfs.mode,
-          ...(resolved.rootfs.idmap ? { idmap: true } : {}),
-          ...(attachAt ? { mountpoint: join(dir, "root") } : {}),
-        };
-        if (rootfs.mode === "overlay" || attachAt) await fsp.mkdir(join(dir, "root"));
-        if (rootfs.mode === "overlay") await fsp.mkdir(join(dir, "scratch"));
-      } else {
-        rootfs = await createEmbeddedRootfs(join(dir, "rootfs"), {
-          hostname,
-          owner: idmap ? { uid: idmap.hostUid, gid: idmap.hostGid } : null,
-        });
-      }
-      const leases = resolved.nics.length ? await reserveAddresses(runtime, name, resolved.nics) : [];
-      // A network of its own, named nameservers, or the host's network or a
-      // joined one (whose nameservers it then uses, whatever its image carries).
-      if (resolved.nics.length || resolved.dns || resolved.namespaces.net !== true) {
-        const text = await resolvConf(resolved.dns);
-        await fsp.writeFile(join(dir, "resolv.conf"), text, { mode: 0o644 });
-        if (rootfs.kind === "embedded") await fsp.writeFile(join(rootfs.path, "etc/resolv.conf"), text);
-      }
-      const record: ContainerRecord = {
-        version: 1,
-        name,
-        config: recorded,
-        idmap,
-        rootfs,
-        createdAt: new Date().toISOString(),
-        ...(leases.length ? { leases } : {}),
-        ...(imageDefaults ? { imageDefaults } : {}),
-      };
-      const state: RuntimeState = { status: "created" };
-      await store.writeState(name, state);
-      await store.writeRecord(record);
-      return new ContainerHandle(runtime, record, state);
-    } catch (e) {
-      await releaseAddresses(runtime, name, resolved.nics.map(nicName)).catch(() => undefined);
-      await deleteContainerSubvolumes(dir).catch(() => undefined);
-      await store.remove(name);
-      if (resolved.namespaces.user) await releaseIdRange(runtime.root, name).catch(() => undefined);
-      throw e;
-    }
-  });
+    throw new StateError(`container "${name}" is being created or destroyed by another process`, "create", "busy", { container: name });
+  }
 }
 
 /**

@@ -1,15 +1,16 @@
 /**
- * Destroying a container: its cgroup, address leases, storage (btrfs
- * subvolumes included) and state directory, under the root's lock.
+ * Destroying a container: its cgroup, monitor, address leases, storage
+ * (btrfs subvolumes included), state directory and id range. A destroy
+ * intent is written first, so one interrupted half-way is finished by the
+ * next process that looks (recover.ts).
  * @module
  */
 import { StateError } from "../errors.js";
 import { withLock } from "../linux/lock.js";
-import { releaseAddresses } from "../network/manager.js";
-import { removeStorage } from "../storage/backend.js";
 import type { ContainerHandle } from "./handle.js";
-import { releaseIdRange } from "./id-ranges.js";
+import { writeIntent } from "./intent.js";
 import { monitorDone } from "./monitor.js";
+import { removeContainerFiles } from "./recover.js";
 import { isLive } from "./state.js";
 import { stopContainer } from "./stop.js";
 
@@ -17,6 +18,7 @@ import { stopContainer } from "./stop.js";
 export async function destroyContainer(h: ContainerHandle, options: { force?: boolean }): Promise<void> {
   if (h.destroyed) return;
   await h.refresh();
+  if (h.destroyed) return;
   if (!isLive(h.status)) {
     // No restart policy may start it again from here on; one under way
     // has finished when this returns, and then it is running.
@@ -31,13 +33,16 @@ export async function destroyContainer(h: ContainerHandle, options: { force?: bo
   }
   // The monitor of the last run writes into the state directory as it ends.
   if (h.state.monitor !== undefined) await monitorDone(h.state.monitor);
-  await withLock(h.store.globalLock, async () => {
-    await h.cgroups.remove(h.name);
-    h.cgroups.removeSubtreeIfEmpty();
-    if (h.record.leases?.length) await releaseAddresses(h.runtime, h.name, h.record.leases.map((l) => l.name));
-    await removeStorage(h.record.rootfs, h.stateDir);
-    await h.store.remove(h.name);
-    if (h.record.idmap) await releaseIdRange(h.runtime.root, h.name);
+  await withLock(h.store.lockPath(h.name), async () => {
+    if (!(await h.store.exists(h.name))) return; // destroyed by another process meanwhile
+    const state = (await h.store.readState(h.name)) ?? { status: "created" as const };
+    if (isLive(state.status)) {
+      throw new StateError(`container "${h.name}" was started again by another process`, "destroy", state.status, { container: h.name });
+    }
+    writeIntent(h.stateDir, "destroy");
+    await removeContainerFiles(h.runtime, h.name, h.record, state.monitor);
   });
+  // The subtree goes with the last container; a create racing this keeps it.
+  await withLock(h.store.globalLock, async () => h.cgroups.removeSubtreeIfEmpty());
   h.markDestroyed();
 }

@@ -26,6 +26,7 @@ import { promisify } from "node:util";
 import { NAME_PATTERN } from "../config/constants.js";
 import type { ContainerConfig, ResolvedConfig } from "../config/schema.js";
 import { ConfigError, HostError, StateError } from "../errors.js";
+import { errnoFromToolMessage } from "../linux/errno.js";
 import { ImageStore } from "../image/store.js";
 import type { ResolvedRuntime } from "../config/runtime.js";
 import { collectIds, shiftIds, viewId } from "../linux/ids.js";
@@ -75,7 +76,7 @@ async function tar(args: string[], what: string, path: string): Promise<string> 
     return (await run("tar", args, { maxBuffer: 1 << 30 })).stdout;
   } catch (e) {
     const stderr = String((e as { stderr?: string }).stderr ?? "").trim();
-    throw new HostError(`${what} \`${path}\`${stderr ? ` (${stderr.split("\n").slice(-3).join("; ")})` : ""}`, "EIO", { path, cause: e });
+    throw new HostError(`${what} \`${path}\`${stderr ? ` (${stderr.split("\n").slice(-3).join("; ")})` : ""}`, errnoFromToolMessage(stderr), { path, cause: e });
   }
 }
 

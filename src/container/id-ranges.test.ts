@@ -71,8 +71,23 @@ describe("host-wide id ranges", () => {
     // Entry c7 of `gone` is stale like the others; a live root's container gets the lowest slot.
     expect((await reserveIdRange(live, "c7")).hostUid).toBe(slot(0));
     expect(await listIdRanges()).toHaveLength(1);
+    rmSync(idRangesPath()); // a new file, as an upgrade finds it
     writeFileSync(idRangesPath(), JSON.stringify({ version: 1, ranges: [...ranges.slice(0, 2), { ...ranges[2]!, root: live, container: "c7" }], roots: [gone, live] }));
     expect((await reclaimStaleIdRanges()).map((e) => e.container)).toEqual(["c0", "c1"]);
-    expect(JSON.parse(readFileSync(idRangesPath(), "utf8")).ranges).toHaveLength(1);
+    expect(await listIdRanges()).toHaveLength(1);
+    // Rewritten as a journal: one JSON line per entry.
+    expect(readFileSync(idRangesPath(), "utf8").split("\n").filter(Boolean).slice(1).every((l) => l.startsWith('{"k":'))).toBe(true);
+  });
+
+  it("appends one line per change instead of rewriting the record", async () => {
+    const a = root("a", ["c0", "c1", "c2"]);
+    await reserveIdRange(a, "c0");
+    const size = () => readFileSync(idRangesPath(), "utf8").split("\n").filter(Boolean).length;
+    const before = size();
+    await reserveIdRange(a, "c1");
+    expect(size()).toBe(before + 1);
+    await releaseIdRange(a, "c1");
+    expect(size()).toBe(before + 2);
+    expect((await listIdRanges()).map((e) => e.container)).toEqual(["c0"]);
   });
 });

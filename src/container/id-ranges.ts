@@ -4,10 +4,13 @@
  * Ranges used to be found by scanning one state root's containers, so two
  * roots handed out the same range (both started at 1,000,000) and a
  * container of one could signal or own the files of the other's. A host
- * has one id space, so it has one record: `/var/lib/warren-ids/ranges.json`
- * (kept across reboots, as containers are), changed under a flock on
- * `ranges.json.lock` beside it, whatever root the container lives in. An allocation is
- * one read and one write of that file, not a read per container.
+ * has one id space, so it has one record: `/var/lib/warren-ids/ranges.jsonl`
+ * (kept across reboots, as containers are), a journal (src/linux/journal.ts)
+ * changed under a flock on `ranges.jsonl.lock` beside it, whatever root the
+ * container lives in. An allocation appends one line and reads only what
+ * other processes appended since this one last looked: O(1) on disk, with
+ * thousands of containers. (`ranges.json`, the whole-file record of earlier
+ * versions, is carried over on first use.)
  *
  * Entries are keyed by (state root, container name) and released by
  * destroy. One whose container directory is gone (a root removed by hand, a
@@ -21,16 +24,17 @@
  * state elsewhere); every warren process on a host must agree on it.
  * @module
  */
-import { existsSync, mkdirSync, promises as fsp } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, promises as fsp } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
 import type { IdMap } from "../config/schema.js";
-import { readJsonFile, writeJsonAtomic } from "../linux/json-file.js";
-import { withLock } from "../linux/lock.js";
+import { Journal } from "../linux/journal.js";
 import { allocateIdRange } from "./idmap.js";
 import { StateStore } from "./state.js";
 
-export const DEFAULT_ID_RANGES = "/var/lib/warren-ids/ranges.json";
+export const DEFAULT_ID_RANGES = "/var/lib/warren-ids/ranges.jsonl";
+/** The whole-file JSON record of earlier versions, read once and carried over. */
+const LEGACY_ID_RANGES = "/var/lib/warren-ids/ranges.json";
 
 /** The record file in use (`WARREN_ID_RANGES` or the default). */
 export function idRangesPath(): string {
@@ -45,73 +49,98 @@ export interface IdRangeEntry extends IdMap {
   explicit?: true;
 }
 
-interface RangesFile {
-  version: 1;
-  ranges: IdRangeEntry[];
-  /** Roots whose pre-existing containers have been recorded. */
-  roots: string[];
+/** A root whose pre-existing containers have been recorded. */
+interface AdoptedRoot {
+  adopted: string;
+}
+type Entry = IdRangeEntry | AdoptedRoot;
+
+const rangeKey = (root: string, container: string) => `range:${root}\0${container}`;
+const rootKey = (root: string) => `root:${root}`;
+const isRange = (e: Entry): e is IdRangeEntry => "container" in e;
+
+/** The earlier format: `{version: 1, ranges: [...], roots: [...]}`. */
+function fromLegacy(old: unknown): Iterable<[string, Entry]> | undefined {
+  const o = old as { ranges?: IdRangeEntry[]; roots?: string[] } | null;
+  if (!o || !Array.isArray(o.ranges)) return undefined;
+  return [
+    ...o.ranges.map((e): [string, Entry] => [rangeKey(e.root, e.container), e]),
+    ...(o.roots ?? []).map((r): [string, Entry] => [rootKey(r), { adopted: r }]),
+  ];
+}
+
+const journals = new Map<string, Journal<Entry>>();
+
+function journal(): Journal<Entry> {
+  const path = idRangesPath();
+  let j = journals.get(path);
+  if (!j) {
+    // The default path takes over the legacy file's entries the first time it is used.
+    if (path === DEFAULT_ID_RANGES && !existsSync(path) && existsSync(LEGACY_ID_RANGES)) {
+      try {
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+        copyFileSync(LEGACY_ID_RANGES, path);
+      } catch {
+        /* read as empty */
+      }
+    }
+    j = new Journal<Entry>(path, fromLegacy);
+    journals.set(path, j);
+  }
+  return j;
 }
 
 async function canonicalRoot(root: string): Promise<string> {
   return fsp.realpath(root).catch(() => resolve(root));
 }
 
-/** Reads, changes and writes the record under its lock. */
-async function update<T>(fn: (file: RangesFile) => Promise<T>): Promise<T> {
-  const path = idRangesPath();
-  // 0700: which ids a container runs as is nobody else's business.
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  return withLock(`${path}.lock`, async () => {
-    const file = (await readJsonFile<RangesFile>(path)) ?? { version: 1, ranges: [], roots: [] };
-    const out = await fn(file);
-    writeJsonAtomic(path, file);
-    return out;
-  });
-}
-
 /** Records the ranges the containers of `root` held before the host-wide record knew the root. */
-async function adoptRoot(file: RangesFile, root: string): Promise<void> {
+async function adoptRoot(entries: ReadonlyMap<string, Entry>, change: { set(k: string, v: Entry): void; delete(k: string): void }, root: string): Promise<void> {
+  if (entries.has(rootKey(root))) return;
   // A root removed since is forgotten (re-adopted if it comes back): the list stays as short as the host's roots.
-  file.roots = file.roots.filter((r) => r === root || existsSync(r));
-  if (file.roots.includes(root)) return;
+  for (const [k, e] of entries) if (!isRange(e) && !existsSync(e.adopted)) change.delete(k);
   const store = new StateStore(root);
   for (const name of await store.names()) {
-    if (file.ranges.some((e) => e.root === root && e.container === name)) continue;
+    if (entries.has(rangeKey(root, name))) continue;
     const rec = await store.readRecord(name).catch(() => undefined);
-    if (rec?.idmap) file.ranges.push({ ...rec.idmap, root, container: name });
+    if (rec?.idmap) change.set(rangeKey(root, name), { ...rec.idmap, root, container: name });
   }
-  file.roots.push(root);
+  change.set(rootKey(root), { adopted: root });
 }
 
 function isStale(e: IdRangeEntry): boolean {
   return !existsSync(join(e.root, e.container));
 }
 
+function ranges(entries: ReadonlyMap<string, Entry>): IdRangeEntry[] {
+  return [...entries.values()].filter(isRange);
+}
+
 /**
  * The host id range for container `container` of `root`: `explicit` when
  * the configuration names one (recorded so the allocator avoids it), else
- * the lowest range no container on the host holds. Call under the root's
- * create lock, after checking the container does not exist: any entry
- * under its name is then a leftover and is replaced.
+ * the lowest range no container on the host holds. Call once the name is
+ * the caller's (its directory claimed): any entry under it is then a
+ * leftover and is replaced.
  */
 export async function reserveIdRange(root: string, container: string, explicit?: IdMap | null): Promise<IdMap> {
   const canonical = await canonicalRoot(root);
-  return update(async (file) => {
-    await adoptRoot(file, canonical);
-    file.ranges = file.ranges.filter((e) => !(e.root === canonical && e.container === container));
+  return journal().update(async (entries, change) => {
+    await adoptRoot(entries, change, canonical);
+    const others = ranges(entries).filter((e) => !(e.root === canonical && e.container === container));
     let map: IdMap;
     if (explicit) map = explicit;
     else {
       try {
-        map = allocateIdRange(file.ranges);
+        map = allocateIdRange(others);
       } catch (e) {
-        const live = file.ranges.filter((r) => !isStale(r));
-        if (live.length === file.ranges.length) throw e;
-        file.ranges = live;
-        map = allocateIdRange(file.ranges);
+        const stale = others.filter(isStale);
+        if (stale.length === 0) throw e;
+        for (const s of stale) change.delete(rangeKey(s.root, s.container));
+        map = allocateIdRange(others.filter((r) => !stale.includes(r)));
       }
     }
-    file.ranges.push({ hostUid: map.hostUid, hostGid: map.hostGid, size: map.size, root: canonical, container, ...(explicit ? { explicit: true as const } : {}) });
+    change.set(rangeKey(canonical, container), { hostUid: map.hostUid, hostGid: map.hostGid, size: map.size, root: canonical, container, ...(explicit ? { explicit: true as const } : {}) });
     return map;
   });
 }
@@ -119,8 +148,8 @@ export async function reserveIdRange(root: string, container: string, explicit?:
 /** Gives back the range of `container` of `root` (destroy, or a create that failed). Idempotent. */
 export async function releaseIdRange(root: string, container: string): Promise<void> {
   const canonical = await canonicalRoot(root);
-  await update(async (file) => {
-    file.ranges = file.ranges.filter((e) => !(e.root === canonical && e.container === container));
+  await journal().update((entries, change) => {
+    if (entries.has(rangeKey(canonical, container))) change.delete(rangeKey(canonical, container));
   });
 }
 
@@ -131,22 +160,27 @@ export async function releaseIdRange(root: string, container: string): Promise<v
  */
 export async function renameIdRange(root: string, from: string, to: string): Promise<void> {
   const canonical = await canonicalRoot(root);
-  await update(async (file) => {
-    file.ranges = file.ranges.filter((e) => !(e.root === canonical && e.container === to));
-    for (const e of file.ranges) if (e.root === canonical && e.container === from) e.container = to;
+  await journal().update((entries, change) => {
+    const e = entries.get(rangeKey(canonical, from));
+    if (!e || !isRange(e)) {
+      if (entries.has(rangeKey(canonical, to))) change.delete(rangeKey(canonical, to));
+      return;
+    }
+    change.delete(rangeKey(canonical, from));
+    change.set(rangeKey(canonical, to), { ...e, container: to });
   });
 }
 
 /** Drops every entry whose container directory is gone; returns them. */
 export async function reclaimStaleIdRanges(): Promise<IdRangeEntry[]> {
-  return update(async (file) => {
-    const stale = file.ranges.filter(isStale);
-    file.ranges = file.ranges.filter((e) => !isStale(e));
+  return journal().update((entries, change) => {
+    const stale = ranges(entries).filter(isStale);
+    for (const e of stale) change.delete(rangeKey(e.root, e.container));
     return stale;
   });
 }
 
 /** The entries of the record as they are now (read without the lock). */
 export async function listIdRanges(): Promise<IdRangeEntry[]> {
-  return (await readJsonFile<RangesFile>(idRangesPath()))?.ranges ?? [];
+  return ranges(await journal().read());
 }

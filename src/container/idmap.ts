@@ -16,26 +16,29 @@ export const ID_POOL_SLOTS = 32768;
 
 /**
  * The lowest free range given the ranges in use (uid and gid ranges are
- * allocated together, so both must be free). Sorts the used intervals once
- * and sweeps the slots past them: O(n log n) in the ranges in use.
+ * allocated together, so both must be free). Marks the pool slots the used
+ * intervals touch, then takes the first run of free ones: O(n) in the
+ * ranges in use, no sort (a create on a host with thousands of containers
+ * pays microseconds here).
  */
 export function allocateIdRange(inUse: readonly IdMap[], size = ID_RANGE_SIZE): IdMap {
-  const used = inUse
-    .flatMap((m) => [
-      { start: m.hostUid, end: m.hostUid + m.size },
-      { start: m.hostGid, end: m.hostGid + m.size },
-    ])
-    .sort((a, b) => a.start - b.start);
+  const used = new Uint8Array(ID_POOL_SLOTS);
+  const mark = (start: number, length: number) => {
+    const first = Math.max(0, Math.floor((start - ID_POOL_START) / ID_RANGE_SIZE));
+    const last = Math.min(ID_POOL_SLOTS, Math.ceil((start + length - ID_POOL_START) / ID_RANGE_SIZE));
+    for (let i = first; i < last; i++) used[i] = 1;
+  };
+  for (const m of inUse) {
+    mark(m.hostUid, m.size);
+    mark(m.hostGid, m.size);
+  }
   const slots = Math.ceil(size / ID_RANGE_SIZE);
-  let candidate = ID_POOL_START;
-  for (const u of used) {
-    if (u.end <= candidate) continue;
-    if (u.start >= candidate + size) break; // sorted: nothing later overlaps the candidate either
-    // Overlaps: the next candidate is the first slot at or after its end.
-    candidate = ID_POOL_START + Math.ceil((u.end - ID_POOL_START) / ID_RANGE_SIZE) * ID_RANGE_SIZE;
+  for (let s = 0, run = 0; s < ID_POOL_SLOTS; s++) {
+    run = used[s] ? 0 : run + 1;
+    if (run === slots) {
+      const candidate = ID_POOL_START + (s - slots + 1) * ID_RANGE_SIZE;
+      return { hostUid: candidate, hostGid: candidate, size };
+    }
   }
-  if (candidate + slots * ID_RANGE_SIZE > ID_POOL_START + ID_POOL_SLOTS * ID_RANGE_SIZE) {
-    throw new StateError(`no free host id range left (${ID_POOL_SLOTS} ranges of ${ID_RANGE_SIZE} ids from ${ID_POOL_START} are in use)`, "create", "no-id-range");
-  }
-  return { hostUid: candidate, hostGid: candidate, size };
+  throw new StateError(`no free host id range left (${ID_POOL_SLOTS} ranges of ${ID_RANGE_SIZE} ids from ${ID_POOL_START} are in use)`, "create", "no-id-range");
 }

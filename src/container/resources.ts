@@ -3,16 +3,18 @@
  * the event stream, all through its cgroup v2 directory.
  * @module
  */
-import { watch as watchPath, writeFileSync, type FSWatcher } from "node:fs";
+import { readdirSync, readFileSync, watch as watchPath, writeFileSync, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 
 import { applyLimits, checkLimits, enableControllers } from "../cgroup/apply.js";
-import { detectCgroupHost } from "../cgroup/cgroup2.js";
+import { CgroupTree, detectCgroupHost } from "../cgroup/cgroup2.js";
 import { applyDeviceRules, DEFAULT_DEVICE_RULES, formatDeviceRule, parseDeviceRule, type DeviceRule } from "../cgroup/devices.js";
 import { watchCgroup, waitForEvent, type CgroupEvent } from "../cgroup/events.js";
 import type { Limits, ResolvedLimits } from "../cgroup/limits.js";
 import { readStats, type ContainerStats } from "../cgroup/stats.js";
+import { NAME_PATTERN } from "../config/constants.js";
 import { issuesOf } from "../config/issues.js";
+import type { ResolvedRuntime } from "../config/runtime.js";
 import { ConfigError, HostError, StateError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
 import type { ContainerHandle } from "./handle.js";
@@ -112,6 +114,38 @@ export async function setLimits(c: ContainerHandle, input: Limits, options: { be
 export async function containerStats(c: ContainerHandle): Promise<ContainerStats> {
   requireLive(c, "stats");
   return readStats(c.cgroupPath);
+}
+
+/**
+ * The stats of every running container of a runtime (or of those in
+ * `names`), from the cgroup tree alone: one readdir of the runtime's cgroup
+ * subtree, then each populated container cgroup's files. No state is read
+ * and no handle made, so a sweep over thousands costs what the kernel's
+ * files cost (figures in docs/scale.md).
+ */
+export function statsOfAll(runtime: ResolvedRuntime, names?: readonly string[]): Record<string, ContainerStats> {
+  const tree = new CgroupTree(detectCgroupHost().mount, runtime.cgroupParent);
+  let candidates: readonly string[];
+  if (names) candidates = names;
+  else {
+    try {
+      candidates = readdirSync(tree.root).filter((n) => NAME_PATTERN.test(n));
+    } catch {
+      return {};
+    }
+  }
+  const out: Record<string, ContainerStats> = {};
+  for (const name of candidates) {
+    const dir = join(tree.root, name);
+    let events: string;
+    try {
+      events = readFileSync(join(dir, "cgroup.events"), "utf8");
+    } catch {
+      continue; // not running: no cgroup
+    }
+    if (events.includes("populated 1")) out[name] = readStats(dir);
+  }
+  return out;
 }
 
 /** How long a freeze or thaw waits for the kernel to report it done, unless told. */

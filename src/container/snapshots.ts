@@ -10,11 +10,14 @@ import { promises as fsp } from "node:fs";
 import { join } from "node:path";
 
 import { NAME_PATTERN } from "../config/constants.js";
-import { ConfigError, NotFoundError, StateError } from "../errors.js";
+import { ConfigError, HostError, NotFoundError, StateError, WarrenError } from "../errors.js";
+import { codeOf } from "../linux/errno.js";
 import type { ImageRootfs } from "../rootfs/record.js";
 import { emptyDirs } from "../storage/backend.js";
 import { copyInto, deleteSubvolume, restoreRoot, snapshotSubvolume } from "../storage/btrfs.js";
 import type { ContainerHandle } from "./handle.js";
+import { selfOwner } from "./intent.js";
+import { partialSnapshotPath, recoverContainer, type PartialSnapshot } from "./recover.js";
 import { FREEZE_TIMEOUT_MS, setFrozen } from "./resources.js";
 import { withLock } from "../linux/lock.js";
 import { isLive } from "./state.js";
@@ -45,9 +48,8 @@ const snapshotsDir = (c: ContainerHandle) => join(c.stateDir, "snapshots");
  * layer is copied file by file.
  */
 export async function withLiveTreeStill<T>(c: ContainerHandle, fn: () => Promise<T>): Promise<T> {
-  const r = c.record.rootfs;
   await c.refresh();
-  const freeze = c.status === "running" && !(r.kind === "image" && r.storage === "btrfs");
+  const freeze = freezesFor(c);
   if (freeze) await setFrozen(c, true, FREEZE_TIMEOUT_MS);
   try {
     return await fn();
@@ -56,30 +58,65 @@ export async function withLiveTreeStill<T>(c: ContainerHandle, fn: () => Promise
   }
 }
 
+/** Whether copying the live tree freezes the container (a running one not on btrfs). */
+function freezesFor(c: ContainerHandle): boolean {
+  const r = c.record.rootfs;
+  return c.status === "running" && !(r.kind === "image" && r.storage === "btrfs");
+}
+
+/**
+ * Copies the live tree to snapshots/<name>. Until it is whole, a marker
+ * beside container.json names this process and whether it froze the
+ * container: if this process dies, the next one to look at the container
+ * thaws it and removes the half-made copy (recover.ts), so neither the
+ * freeze nor the name outlives it.
+ */
 export async function snapshot(c: ContainerHandle, name: string): Promise<SnapshotInfo> {
   checkName(name);
   const r = imageRootfsOf(c, "snapshot");
   const dir = join(snapshotsDir(c), name);
-  return withLiveTreeStill(c, async () => {
-    await fsp.mkdir(snapshotsDir(c), { recursive: true, mode: 0o700 });
-    await fsp.mkdir(dir).catch((e) => {
-      throw new StateError(`snapshot ${JSON.stringify(name)} exists already`, "snapshot", String((e as { code?: string }).code), { container: c.name });
-    });
+  const partial = partialSnapshotPath(c.stateDir, name);
+  await c.refresh();
+  const marker: PartialSnapshot = { owner: selfOwner(), froze: freezesFor(c) };
+  // The marker first (exclusively: one maker per name), then the directory.
+  for (let attempt = 0; ; attempt++) {
     try {
+      await fsp.writeFile(partial, JSON.stringify(marker) + "\n", { flag: "wx" });
+      break;
+    } catch (e) {
+      if (codeOf(e) !== "EEXIST") throw new HostError(`write \`${partial}\``, codeOf(e), { container: c.name, path: partial, cause: e });
+      // A marker left by a dead process is cleaned up and the name taken; a live one's is not.
+      if (attempt > 0 || (await recoverContainer(c.runtime, c.name)) === "busy") {
+        throw new StateError(`snapshot ${JSON.stringify(name)} is being made by another process`, "snapshot", "busy", { container: c.name });
+      }
+    }
+  }
+  await fsp.mkdir(snapshotsDir(c), { recursive: true, mode: 0o700 });
+  try {
+    await fsp.mkdir(dir);
+  } catch (e) {
+    await fsp.rm(partial, { force: true });
+    throw new StateError(`snapshot ${JSON.stringify(name)} exists already`, "snapshot", codeOf(e), { container: c.name });
+  }
+  try {
+    const info = await withLiveTreeStill(c, async () => {
       if (r.storage === "btrfs") {
         await snapshotSubvolume(r.lower, join(dir, "root"), true);
       } else {
         await fsp.mkdir(join(dir, "upper"));
         await copyInto(r.upper, join(dir, "upper"));
       }
-      const info = { name, createdAt: new Date().toISOString() };
-      await fsp.writeFile(join(dir, "snapshot.json"), JSON.stringify(info) + "\n");
-      return info;
-    } catch (e) {
-      await removeSnapshotDir(dir).catch(() => undefined);
-      throw e;
-    }
-  });
+      const made = { name, createdAt: new Date().toISOString() };
+      await fsp.writeFile(join(dir, "snapshot.json"), JSON.stringify(made) + "\n");
+      return made;
+    });
+    await fsp.unlink(partial);
+    return info;
+  } catch (e) {
+    await removeSnapshotDir(dir).catch(() => undefined);
+    await fsp.rm(partial, { force: true }).catch(() => undefined);
+    throw e instanceof WarrenError ? e : new HostError(`snapshot "${c.name}" as ${JSON.stringify(name)}: ${(e as Error).message}`, codeOf(e), { container: c.name, cause: e });
+  }
 }
 
 export async function listSnapshots(c: ContainerHandle): Promise<SnapshotInfo[]> {

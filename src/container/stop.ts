@@ -1,9 +1,10 @@
 /**
- * Stopping: the init's halt signal first, then, after the timeout, SIGKILL
- * for every process of the container at once through cgroup.kill.
+ * Stopping: the init's halt signal first, then, after the timeout (or at
+ * once when the init has no handler for the signal, so it will never see
+ * it), SIGKILL for every process of the container at once through cgroup.kill.
  * @module
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { ConfigError } from "../errors.js";
@@ -51,13 +52,18 @@ export async function stopContainer(c: ContainerHandle, options: StopOptions): P
     } catch {
       /* ESRCH: already exiting */
     }
-    let timer: NodeJS.Timeout | undefined;
-    const graceful = await Promise.race([
-      exited.then(() => true),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeout))),
-    ]);
-    clearTimeout(timer);
-    if (graceful) return exited;
+    // A pid namespace's init only receives the signals it has a handler
+    // for; any other is discarded when sent. Read after sending: not caught
+    // now means it was not caught then either, and waiting is pointless.
+    if (!(c.config.namespaces.pid && catches(run.pid, sig) === false)) {
+      let timer: NodeJS.Timeout | undefined;
+      const graceful = await Promise.race([
+        exited.then(() => true),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeout))),
+      ]);
+      clearTimeout(timer);
+      if (graceful) return exited;
+    }
   }
   // Everything in the container's cgroup at once; the pidfd as well in case
   // the init is (still) outside it.
@@ -70,4 +76,20 @@ export async function stopContainer(c: ContainerHandle, options: StopOptions): P
     /* gone */
   }
   return exited;
+}
+
+/**
+ * Whether the process has a handler for `sig` (SigCgt in /proc/PID/status),
+ * or undefined when that cannot be read (gone, or no procfs).
+ */
+export function catches(pid: number, sig: number): boolean | undefined {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return undefined;
+  }
+  const m = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status);
+  if (!m) return undefined;
+  return ((BigInt(`0x${m[1]}`) >> BigInt(sig - 1)) & 1n) === 1n;
 }

@@ -41,3 +41,25 @@ export function codeOf(err: unknown): string {
   if (typeof e?.errno === "number" && e.errno !== 0) return errnoName(e.errno);
   return "EUNKNOWN";
 }
+
+/** strerror(3) texts of the errors a copy or mount tool reports, as GNU tools print them. */
+const STRERROR: [RegExp, string][] = [
+  [/No space left on device/, "ENOSPC"],
+  [/Disk quota exceeded/, "EDQUOT"],
+  [/Read-only file system/, "EROFS"],
+  [/Permission denied/, "EACCES"],
+  [/Operation not permitted/, "EPERM"],
+  [/Too many open files/, "EMFILE"],
+  [/Cannot allocate memory/, "ENOMEM"],
+  [/No such file or directory/, "ENOENT"],
+];
+
+/**
+ * The errno a failed tool (`cp`, `tar`, `btrfs`) reported in its message,
+ * e.g. ENOSPC for "cp: error writing 'x': No space left on device"; `EIO`
+ * when its text names none.
+ */
+export function errnoFromToolMessage(text: string): string {
+  for (const [re, code] of STRERROR) if (re.test(text)) return code;
+  return "EIO";
+}

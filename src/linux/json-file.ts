@@ -16,9 +16,14 @@ import { codeOf } from "./errno.js";
  * old file or the new one, never a mix.
  */
 export function writeJsonAtomic(path: string, value: unknown, mode = 0o600): void {
+  writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n", mode);
+}
+
+/** Replaces `path` with `text` the same way (a temporary file renamed over it). */
+export function writeFileAtomic(path: string, text: string, mode = 0o600): void {
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   try {
-    writeFileSync(tmp, JSON.stringify(value, null, 2) + "\n", { mode });
+    writeFileSync(tmp, text, { mode });
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });

@@ -19,7 +19,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { promises as fsp, rmSync } from "node:fs";
+import { closeSync, fstatSync, ftruncateSync, openSync, promises as fsp, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 
 import { ConfigError, HostError, NotFoundError, StateError } from "../errors.js";
@@ -480,6 +480,27 @@ export class LeaseStore {
     });
   }
 
+  /**
+   * Drops every lease whose key `pick` selects, on every network (a
+   * container's NICs: keys `<container>/<nic>`; or leases whose container is
+   * gone). Returns the keys dropped.
+   */
+  async releaseWhere(pick: (key: string) => boolean): Promise<string[]> {
+    const dropped: string[] = [];
+    for (const network of await this.networks()) {
+      const rec = await this.network(network);
+      if (!rec || !Object.keys(rec.leases).some(pick)) continue;
+      await this.update(network, false, (r) => {
+        const keys = r ? Object.keys(r.leases).filter(pick) : [];
+        if (!r || keys.length === 0) return { result: undefined };
+        for (const k of keys) delete r.leases[k];
+        dropped.push(...keys);
+        return { result: undefined, write: r };
+      });
+    }
+    return dropped;
+  }
+
   /** Drops the container's leases on every network; returns the networks it had one on. */
   async releaseAll(container: string): Promise<string[]> {
     checkContainerKey(container);
@@ -595,8 +616,9 @@ export class LeaseStore {
   }
 
   private async read(path: string): Promise<NetworkRecord | undefined> {
-    // Written whole by rename, under the lock: a torn read cannot happen, so no retries.
-    const rec = await readJsonFile<NetworkRecord>(path, 0);
+    // Written whole by rename, under the lock; retried only for the
+    // in-place rewrite a full filesystem forces (see write).
+    const rec = await readJsonFile<NetworkRecord>(path);
     if (rec === undefined) return undefined;
     if (!rec || typeof rec !== "object" || typeof rec.subnet !== "string" || typeof rec.leases !== "object" || rec.leases === null) {
       throw new HostError(`parse \`${path}\` (not a lease file)`, "EINVAL", { path });
@@ -605,6 +627,34 @@ export class LeaseStore {
   }
 
   private write(path: string, rec: NetworkRecord): void {
-    writeJsonAtomic(path, rec);
+    try {
+      writeJsonAtomic(path, rec);
+    } catch (e) {
+      // A full filesystem has no room for the temporary copy. A release
+      // makes the file smaller, so it can be rewritten in place (under the
+      // lock; readers retry a torn read): leases must always be returnable.
+      if (codeOf(e) !== "ENOSPC" || !rewriteSmaller(path, `${JSON.stringify(rec, null, 2)}\n`)) throw e;
+    }
+  }
+}
+
+/** Overwrites `path` with the shorter `text` in place; false when it would not be shorter. */
+function rewriteSmaller(path: string, text: string): boolean {
+  const data = Buffer.from(text);
+  let fd: number;
+  try {
+    fd = openSync(path, "r+");
+  } catch {
+    return false;
+  }
+  try {
+    if (fstatSync(fd).size < data.length) return false;
+    writeSync(fd, data, 0, data.length, 0);
+    ftruncateSync(fd, data.length);
+    return true;
+  } catch (e) {
+    throw new HostError(`rewrite \`${path}\` in place`, codeOf(e), { path, syscall: "write", cause: e });
+  } finally {
+    closeSync(fd);
   }
 }

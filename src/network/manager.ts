@@ -133,6 +133,17 @@ export async function releaseAddresses(runtime: ResolvedRuntime, container: stri
   for (const n of names) await store.release(net.bridge, leaseKey(container, n)).catch(() => undefined);
 }
 
+/** Releases every lease a container holds, whatever its NICs were (a create that died before recording them). */
+export async function releaseContainerAddresses(runtime: ResolvedRuntime, container: string): Promise<void> {
+  const prefix = `${container}/`;
+  await new LeaseStore(managedNetwork(runtime).leaseDir).releaseWhere((key) => key.startsWith(prefix));
+}
+
+/** Releases the leases whose container `exists` says is gone; returns their keys (`container/nic`). */
+export async function releaseOrphanLeases(runtime: ResolvedRuntime, exists: (container: string) => boolean): Promise<string[]> {
+  return new LeaseStore(managedNetwork(runtime).leaseDir).releaseWhere((key) => !exists(key.slice(0, key.lastIndexOf("/"))));
+}
+
 /** Moves the leases of the NICs named from container `from` to `to` (rename); addresses and MACs stay. */
 export async function renameAddresses(runtime: ResolvedRuntime, from: string, to: string, names: readonly string[]): Promise<void> {
   const net = managedNetwork(runtime);

@@ -1,7 +1,7 @@
 /**
  * The embedded default rootfs: a container built from the host's own system
  * without copying it. `/usr` (and `/bin`, `/lib*`, `/sbin` where the host has
- * them as real directories) are bound read-only at start; the container gets
+ * them as real directories, and `/etc/alternatives`) are bound read-only at start; the container gets
  * its own small writable tree for `/etc`, `/var`, `/tmp`, `/root`, `/home`
  * and `/run`, created here once.
  * @module
@@ -31,7 +31,13 @@ const DIRS: [string, number][] = [
 ];
 /** Host files copied into the container's /etc when present (what a shell and the dynamic loader need). */
 const ETC_COPY = ["nsswitch.conf", "ld.so.cache", "ld.so.conf", "profile", "shells", "os-release", "debian_version", "localtime"];
-const ETC_COPY_DIRS = ["ld.so.conf.d", "alternatives", "profile.d"];
+const ETC_COPY_DIRS = ["ld.so.conf.d", "profile.d"];
+/**
+ * Bound read-only from the host like /usr, not copied: its links name the
+ * host's /usr binaries (a copy goes stale when the host changes them, and
+ * nothing inside can change /usr to match), and it is hundreds of links.
+ */
+const ETC_BIND_DIRS = ["alternatives"];
 
 async function exists(p: string): Promise<boolean> {
   return fsp.lstat(p).then(
@@ -53,17 +59,44 @@ function systemEntries(text: string, idField: number): string {
   );
 }
 
-async function copyTree(src: string, dst: string): Promise<void> {
-  await fsp.cp(src, dst, { recursive: true, verbatimSymlinks: true, force: true, errorOnExist: false });
+/** Runs `fn` over `items`, `width` at a time: file calls go to libuv's pool, one round trip each. */
+async function eachLimited<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+}
+
+/**
+ * Copies the tree `src` to `dst` (links as links), every entry owned by
+ * `owner` when given. Siblings are copied concurrently: /etc/alternatives
+ * alone is hundreds of links, and one awaited call after another made a
+ * create take half a second on a busy host.
+ */
+async function copyTree(src: string, dst: string, owner: { uid: number; gid: number } | null): Promise<void> {
+  const st = await fsp.lstat(src);
+  await fsp.mkdir(dst, { mode: st.mode & 0o7777 });
+  if (owner) await fsp.lchown(dst, owner.uid, owner.gid);
+  const entries = await fsp.readdir(src, { withFileTypes: true });
+  await eachLimited(entries, 32, async (e) => {
+    const from = join(src, e.name);
+    const to = join(dst, e.name);
+    if (e.isDirectory()) return copyTree(from, to, owner);
+    if (e.isSymbolicLink()) await fsp.symlink(await fsp.readlink(from), to);
+    else if (e.isFile()) await fsp.copyFile(from, to);
+    else return; // no device nodes, sockets or fifos from the host's /etc
+    if (owner) await fsp.lchown(to, owner.uid, owner.gid);
+  });
 }
 
 async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
   await fsp.lchown(dir, uid, gid);
-  for (const e of await fsp.readdir(dir, { withFileTypes: true })) {
+  await eachLimited(await fsp.readdir(dir, { withFileTypes: true }), 32, async (e) => {
     const p = join(dir, e.name);
     if (e.isDirectory()) await chownTree(p, uid, gid);
     else await fsp.lchown(p, uid, gid);
-  }
+  });
 }
 
 /**
@@ -121,10 +154,17 @@ export async function createEmbeddedRootfs(
       await fsp.copyFile(src, join(etc, f));
     }
   }
-  for (const d of ETC_COPY_DIRS) {
-    const src = join(hostEtc, d);
-    if (await exists(src)) await copyTree(src, join(etc, d)).catch(() => undefined);
+  for (const d of ETC_BIND_DIRS) {
+    const st = await fsp.lstat(join(hostEtc, d)).catch(() => undefined);
+    if (!st?.isDirectory()) continue;
+    await fsp.mkdir(join(etc, d), { mode: 0o755 });
+    binds.push(join("/etc", d));
   }
+  // The skeleton so far is a few dozen entries; the copied directories below carry their owner themselves.
   if (opts.owner) await chownTree(dir, opts.owner.uid, opts.owner.gid);
+  await eachLimited(ETC_COPY_DIRS, ETC_COPY_DIRS.length, async (d) => {
+    const src = join(hostEtc, d);
+    if (await exists(src)) await copyTree(src, join(etc, d), opts.owner);
+  });
   return { kind: "embedded", path: dir, binds };
 }

@@ -20,7 +20,7 @@ import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 
 import { ConfigError, HostError } from "../errors.js";
-import { codeOf } from "../linux/errno.js";
+import { codeOf, errnoFromToolMessage } from "../linux/errno.js";
 import { withLock } from "../linux/lock.js";
 
 const run = promisify(execFile);
@@ -103,7 +103,8 @@ export async function copyInto(from: string, to: string): Promise<void> {
   try {
     await run("cp", ["-a", "--reflink=auto", `${from}/.`, to]);
   } catch (e) {
-    throw new HostError(`copy \`${from}\` to \`${to}\``, "EIO", { cause: e });
+    const stderr = String((e as { stderr?: unknown }).stderr ?? "");
+    throw new HostError(`copy \`${from}\` to \`${to}\`${stderr ? `: ${stderr.trim().split("\n")[0]}` : ""}`, errnoFromToolMessage(stderr), { cause: e });
   }
 }
 

@@ -1,0 +1,141 @@
+/**
+ * The density bench (`npm run bench -- --fleet N`): N idle busybox
+ * containers from one image, no NIC, created and started 8 at a time by one
+ * Node process, as an embedder filling a host would. Measures the time to
+ * start all, host memory each (MemAvailable), the embedder's event-loop
+ * delay while starting (p99 and max), the start rate of the last 500 against
+ * the first 500, list(), a statsAll() sweep and stopping all; prints the
+ * host limits beside them, and which limit stopped a run that stopped early.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+
+const IN_FLIGHT = 8;
+
+function memAvailable() {
+  const m = /^MemAvailable:\s+(\d+) kB/m.exec(readFileSync("/proc/meminfo", "utf8"));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** Mean PSS (KiB) of up to 50 running warren-monitor processes, and how many run. */
+function monitorPss() {
+  const pss = [];
+  let count = 0;
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "warren-monitor") continue;
+      count++;
+      if (pss.length < 50) pss.push(Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? NaN));
+    } catch {
+      /* gone */
+    }
+  }
+  const ok = pss.filter(Number.isFinite);
+  return { count, kib: ok.length ? Math.round(ok.reduce((a, b) => a + b, 0) / ok.length) : null };
+}
+
+/** Runs the fleet; `live` receives every container made (the caller's cleanup stops them on a signal). */
+export async function fleetBench({ lib, runtime, image, init, n, live, log, checkInterrupted }) {
+  const { Container, doctor } = lib;
+  const limits = Object.fromEntries(
+    doctor({ containers: n })
+      .checks.filter((c) => c.area === "sysctl" || c.area === "limits")
+      .map((c) => [c.id.replace(/^(sysctl|limits)\./, ""), { have: c.value, want: c.want, ok: c.status === "ok" }]),
+  );
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  const memBefore = memAvailable();
+  const doneAt = new Array(n);
+  const fleet = [];
+  let stoppedBy = null;
+  let next = 0;
+  const t0 = performance.now();
+  delay.enable();
+  const worker = async () => {
+    while (next < n && !stoppedBy) {
+      const i = next++;
+      checkInterrupted();
+      try {
+        const c = await Container.create(`fleet-${i}`, { image, init }, runtime);
+        live.add(c);
+        await c.start();
+        fleet.push(c);
+        doneAt[i] = performance.now() - t0;
+      } catch (e) {
+        stoppedBy ??= `container ${i}: ${e.message}`;
+      }
+      if (i % 500 === 499) log(`    ${i + 1} started, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  delay.disable();
+  const startAllMs = performance.now() - t0;
+  const started = doneAt.filter((x) => x !== undefined).sort((a, b) => a - b);
+  const rate = (from, to) => (to - from > 0 ? Math.round(((to - from) / (started[to - 1] - (from ? started[from - 1] : 0))) * 1000) : 0);
+  const k = Math.min(500, Math.floor(started.length / 2));
+  const firstRate = rate(0, k);
+  const lastRate = rate(started.length - k, started.length);
+  await new Promise((r) => setTimeout(r, 1000)); // the inits settle into their idle loop
+  const memEach = (memBefore - memAvailable()) / Math.max(1, fleet.length);
+  const monitors = monitorPss();
+
+  const tl = performance.now();
+  const listed = await Container.list(runtime);
+  const listMs = performance.now() - tl;
+  const sweeps = [];
+  for (let s = 0; s < 5; s++) {
+    const ts = performance.now();
+    await Container.statsAll(runtime);
+    sweeps.push(performance.now() - ts);
+  }
+  sweeps.sort((a, b) => a - b);
+
+  log(`    stopping ${fleet.length}`);
+  const tstop = performance.now();
+  let stopNext = 0;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (stopNext < fleet.length) {
+        const c = fleet[stopNext++];
+        await c.stop({ timeout: 0 }).catch(() => undefined);
+        await c.destroy({ force: true }).catch(() => undefined);
+        live.delete(c);
+      }
+    }),
+  );
+  const stopAllMs = performance.now() - tstop;
+  return {
+    asked: n,
+    started: fleet.length,
+    stopped_by: stoppedBy,
+    start_all_s: Math.round(startAllMs / 100) / 10,
+    host_mib_per_container: Math.round((memEach / 2 ** 20) * 100) / 100,
+    loop_delay_p99_ms: Math.round(delay.percentile(99) / 1e4) / 100,
+    loop_delay_max_ms: Math.round(delay.max / 1e4) / 100,
+    first_500_per_s: firstRate,
+    last_500_per_s: lastRate,
+    last_to_first: firstRate ? Math.round((lastRate / firstRate) * 100) / 100 : 0,
+    list_ms: Math.round(listMs),
+    listed: listed.length,
+    stats_sweep_ms: Math.round(sweeps[2] * 10) / 10,
+    stats_us_per_container: Math.round((sweeps[2] / Math.max(1, fleet.length)) * 1000 * 10) / 10,
+    stop_all_s: Math.round(stopAllMs / 100) / 10,
+    monitors: monitors.count,
+    monitor_pss_kib: monitors.kib,
+    host_limits: limits,
+  };
+}
+
+/** The report lines for a fleet result. */
+export function fleetLines(f) {
+  const met = (ok) => (ok ? "met" : "not met");
+  const out = [
+    `${f.started} of ${f.asked} idle busybox containers (image, no NIC, ${IN_FLIGHT} at a time): all started in ${f.start_all_s} s (goal ≤ 60 s for 5000: ${met(f.asked < 5000 || f.start_all_s <= 60)})`,
+    `  host memory each ${f.host_mib_per_container} MiB (goal ≤ 0.45: ${met(f.host_mib_per_container <= 0.45)}); event-loop delay while starting p99 ${f.loop_delay_p99_ms} ms, max ${f.loop_delay_max_ms} ms (goal p99 ≤ 20 ms: ${met(f.loop_delay_p99_ms <= 20)})`,
+    `  start rate: first 500 ${f.first_500_per_s}/s, last 500 ${f.last_500_per_s}/s = ${f.last_to_first}× (goal ≥ 0.8×: ${met(f.last_to_first >= 0.8)})`,
+    `  list() of ${f.listed}: ${f.list_ms} ms (goal ≤ 200 ms for 5000: ${met(f.list_ms <= 200 * Math.max(1, f.listed / 5000))}); statsAll() sweep ${f.stats_sweep_ms} ms = ${f.stats_us_per_container} µs each (goal ≤ 50 µs: ${met(f.stats_us_per_container <= 50)}); stop+destroy all ${f.stop_all_s} s`,
+    `  per-container processes: ${f.monitors} warren-monitor running, PSS ${f.monitor_pss_kib ?? "?"} KiB each (goal ≤ 250 KiB: ${met((f.monitor_pss_kib ?? Infinity) <= 250)})`,
+    `  host limits for ${f.asked}: ${Object.entries(f.host_limits).map(([k, v]) => `${k}=${v.have}${v.ok ? "" : ` (wants ${v.want})`}`).join(", ")}`,
+  ];
+  if (f.stopped_by) out.push(`  stopped early: ${f.stopped_by}`);
+  return out;
+}

@@ -1,0 +1,190 @@
+/**
+ * A host-wide key → value record kept as an append-only journal: one JSON
+ * line per change (`{"k":key,"v":value}`, `v` null to delete), replayed in
+ * memory. A change costs one append under an flock, not a rewrite of the
+ * whole record (a rewrite-and-rename replaces the file, which ext4 flushes
+ * first, and reads everything back: O(N) per change, with N containers).
+ *
+ * Each process keeps the replayed map and the offset it has read to, and
+ * catches up by reading only what was appended since; a compaction (when
+ * dead lines outnumber live ones) writes a fresh journal and renames it
+ * into place, which readers notice by the new id on its first line. A line cut short by
+ * a crash during an append is dropped (and truncated away by the next
+ * writer, who holds the lock and so knows nobody is appending).
+ * @module
+ */
+import { randomBytes } from "node:crypto";
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
+
+import { HostError } from "../errors.js";
+import { codeOf } from "./errno.js";
+import { writeFileAtomic } from "./json-file.js";
+import { withLock } from "./lock.js";
+
+interface Replay<V> {
+  /** The journal's id, from its first line: a file replaced (compaction, or anything else) has another. */
+  id: string;
+  /** Bytes replayed (up to the end of the last whole line). */
+  offset: number;
+  map: Map<string, V>;
+  /** Lines replayed, live or dead: compaction is due when they are mostly dead. */
+  lines: number;
+  /** Read from a file in the older format: the next change rewrites it as a journal. */
+  rewrite?: boolean;
+}
+
+export interface JournalChange<V> {
+  set(key: string, value: V): void;
+  delete(key: string): void;
+}
+
+export class Journal<V> {
+  #replay: Replay<V> | undefined;
+
+  /**
+   * `convert` turns a file in an older whole-JSON format into entries (it is
+   * rewritten as a journal on the first change).
+   */
+  constructor(
+    readonly path: string,
+    private readonly convert?: (old: unknown) => Iterable<[string, V]> | undefined,
+  ) {}
+
+  /** The entries as of now (no lock: what writers have appended whole). */
+  async read(): Promise<ReadonlyMap<string, V>> {
+    return this.#catchUp(false).map;
+  }
+
+  /**
+   * Runs `fn` on the current entries under the journal's lock; the changes
+   * it makes are appended as one write when it returns.
+   */
+  async update<T>(fn: (entries: ReadonlyMap<string, V>, change: JournalChange<V>) => T | Promise<T>): Promise<T> {
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    return withLock(`${this.path}.lock`, async () => {
+      const replay = this.#catchUp(true);
+      const lines: string[] = [];
+      // Changes show in `entries` at once (fn may read what it just set);
+      // if fn throws, the map no longer matches the file and is re-read.
+      let result: T;
+      try {
+        result = await fn(replay.map, {
+          set: (k, v) => {
+            lines.push(JSON.stringify({ k, v }));
+            replay.map.set(k, v);
+          },
+          delete: (k) => {
+            lines.push(JSON.stringify({ k, v: null }));
+            replay.map.delete(k);
+          },
+        });
+      } catch (e) {
+        if (lines.length) this.#replay = undefined;
+        throw e;
+      }
+      if (lines.length === 0) return result;
+      if (replay.rewrite || replay.lines + lines.length > 2 * (replay.map.size + lines.length) + 256) {
+        this.#compact(replay);
+      } else {
+        this.#append(replay, `${lines.join("\n")}\n`);
+      }
+      return result;
+    });
+  }
+
+  #apply(replay: Replay<V>, rec: { k: string; v: V | null }): void {
+    if (rec.v === null) replay.map.delete(rec.k);
+    else replay.map.set(rec.k, rec.v);
+    replay.lines++;
+  }
+
+  /** Reads what was appended since the last look (everything after a compaction or on first use). */
+  #catchUp(locked: boolean): Replay<V> {
+    let fd: number;
+    try {
+      fd = openSync(this.path, "r+");
+    } catch (e) {
+      if (codeOf(e) !== "ENOENT") throw new HostError(`open \`${this.path}\``, codeOf(e), { path: this.path, syscall: "open", cause: e });
+      this.#replay = { id: "", offset: 0, map: new Map(), lines: 0 };
+      return this.#replay;
+    }
+    try {
+      const st = fstatSync(fd);
+      const head = Buffer.alloc(64);
+      const id = /^\{"journal":"([0-9a-f]+)"\}\n/.exec(head.toString("utf8", 0, readSync(fd, head, 0, 64, 0)))?.[1] ?? "";
+      let replay = this.#replay;
+      if (!replay || replay.id !== id || st.size < replay.offset) replay = { id, offset: 0, map: new Map(), lines: 0 };
+      if (st.size > replay.offset) {
+        const buf = Buffer.alloc(st.size - replay.offset);
+        let got = 0;
+        while (got < buf.length) {
+          const n = readSync(fd, buf, got, buf.length - got, replay.offset + got);
+          if (n === 0) break;
+          got += n;
+        }
+        const text = buf.subarray(0, got).toString("utf8");
+        if (replay.offset === 0 && !id && this.convert && text.startsWith("{")) {
+          // A record in the older whole-file format: its entries, rewritten as a journal by the next writer.
+          const old = this.convert(JSON.parse(text));
+          replay.map = new Map(old ?? []);
+          replay.offset = st.size;
+          replay.rewrite = true;
+          this.#replay = replay;
+          return replay;
+        }
+        const end = text.lastIndexOf("\n") + 1;
+        for (const line of text.slice(0, end).split("\n")) {
+          if (!line) continue;
+          const rec = JSON.parse(line) as { k?: string; v?: V | null; journal?: string };
+          if (typeof rec.k === "string") this.#apply(replay, { k: rec.k, v: rec.v ?? null });
+        }
+        replay.offset += Buffer.byteLength(text.slice(0, end));
+        // A cut line after the last newline: an append a crash interrupted. Only a lock holder may drop it.
+        if (locked && end < text.length) ftruncateSync(fd, replay.offset);
+      }
+      this.#replay = replay;
+      return replay;
+    } catch (e) {
+      if (e instanceof HostError) throw e;
+      throw new HostError(`read \`${this.path}\``, codeOf(e) === "EUNKNOWN" ? "EINVAL" : codeOf(e), { path: this.path, syscall: "read", cause: e });
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  #append(replay: Replay<V>, text: string): void {
+    if (!replay.id) {
+      // No journal yet: a new one, with its id line first.
+      this.#compact(replay);
+      return;
+    }
+    let fd: number;
+    try {
+      fd = openSync(this.path, "a", 0o600);
+    } catch (e) {
+      throw new HostError(`open \`${this.path}\``, codeOf(e), { path: this.path, syscall: "open", cause: e });
+    }
+    try {
+      const data = Buffer.from(text);
+      writeSync(fd, data);
+      replay.lines += text.split("\n").length - 1;
+      replay.offset += data.length;
+    } catch (e) {
+      // Whatever part of the write landed is a cut line: the next writer drops it.
+      this.#replay = undefined;
+      throw new HostError(`append to \`${this.path}\``, codeOf(e), { path: this.path, syscall: "write", cause: e });
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Writes the live entries as a fresh journal with a new id, renamed over the old one. */
+  #compact(replay: Replay<V>): void {
+    const id = randomBytes(8).toString("hex");
+    const body = [...replay.map].map(([k, v]) => JSON.stringify({ k, v })).join("\n");
+    const text = `{"journal":"${id}"}\n${body ? `${body}\n` : ""}`;
+    writeFileAtomic(this.path, text);
+    this.#replay = { id, offset: Buffer.byteLength(text), map: replay.map, lines: replay.map.size };
+  }
+}
