@@ -12,6 +12,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,25 +23,83 @@ namespace warren {
 namespace {
 
 struct Job {
-  const std::string *dir;
-  const std::vector<LockedBind> *binds;
+  const LockStage *stage;
   const std::function<long()> *clone_fn;
   long result = 0;
   bool stage_failed = false;
   pid_t tid = 0;
 };
 
-int Stage(const std::string &dir, const std::vector<LockedBind> &binds) {
+// A user namespace with the container's id maps, made before the
+// container's own exists: an idmapped mount takes the mapping, not the
+// namespace's identity, and host root may attach one through any user
+// namespace. A child cloned into a new one (no CLONE_VM: a copy of this
+// thread alone) waits on a pipe while its maps are written and its
+// namespace is taken, then exits and is reaped. Returns the fd or -errno.
+int MappedUserns(const std::string &uid_map, const std::string &gid_map) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return -errno;
+  // Exit signal 0: Node's SIGCHLD handler never hears of it.
+  long pid = syscall(SYS_clone, CLONE_NEWUSER, nullptr, nullptr, nullptr, nullptr);
+  if (pid == 0) {
+    // Raw system calls only: this is a copy of a multithreaded process.
+    char b;
+    syscall(SYS_close, p[1]);
+    syscall(SYS_read, p[0], &b, 1);
+    syscall(SYS_exit, 0);
+  }
+  int rc = pid < 0 ? -errno : 0;
+  close(p[0]);
+  if (rc == 0) rc = WriteProcFile((pid_t)pid, "uid_map", uid_map);
+  if (rc == 0) rc = WriteProcFile((pid_t)pid, "gid_map", gid_map);
+  if (rc == 0) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/ns/user", pid);
+    rc = open(path, O_RDONLY | O_CLOEXEC);
+    if (rc < 0) rc = -errno;
+  }
+  close(p[1]);  // EOF: the child exits
+  if (pid > 0)
+    while (waitpid((pid_t)pid, nullptr, __WALL) < 0 && errno == EINTR) {}
+  return rc;
+}
+
+// One bind at `at`: an idmapped one is a detached copy (only those may get
+// MOUNT_ATTR_IDMAP) given its flags and attached there; a plain one is
+// bound and, read-only, flagged in place. mount_setattr changes only the
+// flags named (a remount would have to repeat the source's other flags)
+// and, with AT_RECURSIVE, the submounts' too.
+int Bind(const LockedBind &b, const std::string &at, int userns) {
+  unsigned rec = b.recursive ? WR_AT_RECURSIVE : 0;
+  wr_mount_attr attr = {(b.readonly ? WR_MOUNT_ATTR_RDONLY : 0u) | (b.idmap ? WR_MOUNT_ATTR_IDMAP : 0u), 0, 0,
+                        b.idmap ? (uint64_t)userns : 0};
+  if (!b.idmap) {
+    if (mount(b.source.c_str(), at.c_str(), nullptr, MS_BIND | (b.recursive ? MS_REC : 0), nullptr) < 0) return -errno;
+    if (b.readonly && syscall(SYS_mount_setattr, AT_FDCWD, at.c_str(), rec, &attr, sizeof attr) < 0) return -errno;
+    return 0;
+  }
+  int fd = (int)syscall(SYS_open_tree, AT_FDCWD, b.source.c_str(), WR_OPEN_TREE_CLONE | WR_OPEN_TREE_CLOEXEC | rec);
+  if (fd < 0) return -errno;
+  int rc = 0;
+  if (syscall(SYS_mount_setattr, fd, "", WR_AT_EMPTY_PATH | rec, &attr, sizeof attr) < 0 ||
+      syscall(SYS_move_mount, fd, "", AT_FDCWD, at.c_str(), WR_MOVE_MOUNT_F_EMPTY_PATH) < 0)
+    rc = -errno;
+  close(fd);
+  return rc;
+}
+
+int Stage(const LockStage &stage, int userns) {
   // A thread may unshare its mount namespace once it has its own fs_struct
   // (CLONE_FS); the rest of Node keeps the host's.
   if (unshare(CLONE_FS | CLONE_NEWNS) < 0) return -errno;
   // Private first: nothing mounted below may propagate to the host.
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) return -errno;
+  const std::string &dir = stage.dir;
   if (mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) return -errno;
   // 0755: the child opens these as container root, which must traverse it.
   if (mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k") < 0) return -errno;
-  for (size_t i = 0; i < binds.size(); i++) {
-    const LockedBind &b = binds[i];
+  for (size_t i = 0; i < stage.binds.size(); i++) {
+    const LockedBind &b = stage.binds[i];
     std::string at = dir + "/" + std::to_string(i);
     if (b.is_dir) {
       if (mkdir(at.c_str(), 0755) < 0) return -errno;
@@ -49,13 +108,8 @@ int Stage(const std::string &dir, const std::vector<LockedBind> &binds) {
       if (fd < 0) return -errno;
       close(fd);
     }
-    if (mount(b.source.c_str(), at.c_str(), nullptr, MS_BIND | (b.recursive ? MS_REC : 0), nullptr) < 0) return -errno;
-    // mount_setattr changes only the read-only flag (a remount would have
-    // to repeat the source's other flags) and, with AT_RECURSIVE, the
-    // submounts' too.
-    wr_mount_attr attr = {WR_MOUNT_ATTR_RDONLY, 0, 0, 0};
-    if (syscall(SYS_mount_setattr, AT_FDCWD, at.c_str(), b.recursive ? WR_AT_RECURSIVE : 0, &attr, sizeof attr) < 0)
-      return -errno;
+    int rc = Bind(b, at, userns);
+    if (rc < 0) return rc;
   }
   return 0;
 }
@@ -63,7 +117,14 @@ int Stage(const std::string &dir, const std::vector<LockedBind> &binds) {
 void *Run(void *arg) {
   auto *job = static_cast<Job *>(arg);
   job->tid = (pid_t)syscall(SYS_gettid);
-  int rc = Stage(*job->dir, *job->binds);
+  const LockStage &stage = *job->stage;
+  int userns = -1, rc = 0;
+  for (const LockedBind &b : stage.binds)
+    if (b.idmap && userns < 0) rc = userns = MappedUserns(stage.uid_map, stage.gid_map);
+  if (rc >= 0) rc = Stage(stage, userns);
+  // The idmapped mounts hold the namespace now; the container must not
+  // inherit the fd.
+  if (userns >= 0) close(userns);
   if (rc < 0) {
     job->result = rc;
     job->stage_failed = true;
@@ -76,11 +137,20 @@ void *Run(void *arg) {
 
 }  // namespace
 
-long CloneWithLockedBinds(const std::string &dir, const std::vector<LockedBind> &binds,
-                          const std::function<long()> &clone_fn, bool *stage_failed) {
+int WriteProcFile(pid_t pid, const char *name, const std::string &data) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  ssize_t n = write(fd, data.data(), data.size());
+  int err = n < 0 ? -errno : ((size_t)n == data.size() ? 0 : -EIO);
+  close(fd);
+  return err;
+}
+
+long CloneWithLockedBinds(const LockStage &stage, const std::function<long()> &clone_fn, bool *stage_failed) {
   Job job;
-  job.dir = &dir;
-  job.binds = &binds;
+  job.stage = &stage;
   job.clone_fn = &clone_fn;
   // The thread starts with every signal blocked (it inherits our mask), so
   // no handler of Node's runs on it.

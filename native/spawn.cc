@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,17 +55,6 @@ long long StartTime(pid_t pid) {
   for (int field = 3; field < 22 && *p; p++)
     if (*p == ' ') field++;
   return strtoll(p, nullptr, 10);
-}
-
-int WriteProcFile(pid_t pid, const char *name, const std::string &data) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  ssize_t n = write(fd, data.data(), data.size());
-  int err = n < 0 ? -errno : ((size_t)n == data.size() ? 0 : -EIO);
-  close(fd);
-  return err;
 }
 
 // A spawn in flight: everything the child reads (plan, pointer arrays, its
@@ -116,7 +104,8 @@ struct Pending {
     int rc = wr_plan_prepare(ops, hdr->nops, blob, hdr->blob_len, allocations, kMaxAllocations, &n_alloc);
     if (rc != 0) return Fail(kStepPlan, -rc);
 
-    // "go" travels on a socketpair so it can carry fds (SCM_RIGHTS).
+    // "go" travels on a socketpair: send(MSG_NOSIGNAL) to a child that is
+    // gone fails with EPIPE instead of raising SIGPIPE.
     int sync_pipe[2], report_pipe[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync_pipe) < 0) return Fail(kStepClone, errno);
     if (pipe2(report_pipe, O_CLOEXEC) < 0) {
@@ -185,7 +174,7 @@ struct Pending {
         return r;
       };
       bool stage_failed = false;
-      long r = opts.locked.empty() ? clone() : CloneWithLockedBinds(opts.lock_dir, opts.locked, clone, &stage_failed);
+      long r = opts.lock.binds.empty() ? clone() : CloneWithLockedBinds(opts.lock, clone, &stage_failed);
       if (r < 0) Fail(stage_failed ? kStepLockMounts : kStepClone, (int)-r);
       else pid = (pid_t)r;
     }
@@ -211,27 +200,11 @@ struct Pending {
 
   // Release the child ("go", or EOF when go is false or launching failed),
   // then read its reports until EOF (it exec'd) or an error.
-  void Finish(bool go, const std::vector<int> &pass = {}) {
+  void Finish(bool go) {
     if (pid <= 0) return;
     if (go && err == 0) {
       char byte = 1;
-      struct iovec iov = {&byte, 1};
-      struct msghdr msg;
-      memset(&msg, 0, sizeof msg);
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      std::vector<char> control;
-      if (!pass.empty()) {
-        control.assign(CMSG_SPACE(sizeof(int) * pass.size()), 0);
-        msg.msg_control = control.data();
-        msg.msg_controllen = control.size();
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int) * pass.size());
-        memcpy(CMSG_DATA(cm), pass.data(), sizeof(int) * pass.size());
-      }
-      if (sendmsg(sync_w, &msg, MSG_NOSIGNAL) != 1) Fail(kStepHandshake, errno);
+      if (send(sync_w, &byte, 1, MSG_NOSIGNAL) != 1) Fail(kStepHandshake, errno);
     } else if (!go) {
       Fail(kStepHandshake, ECANCELED);
     }
@@ -300,10 +273,9 @@ Napi::Object ErrorResult(Napi::Env env, const Pending &p) {
 // pause before "go".
 class SpawnWorker : public Napi::AsyncWorker {
  public:
-  SpawnWorker(Napi::Env env, Pending *pending, const SpawnOptions *opts, bool pause, bool go,
-              std::vector<int> pass = {})
+  SpawnWorker(Napi::Env env, Pending *pending, const SpawnOptions *opts, bool pause, bool go)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), p_(pending),
-        launch_(opts != nullptr), pause_(pause), go_(go), pass_(std::move(pass)) {
+        launch_(opts != nullptr), pause_(pause), go_(go) {
     if (opts) opts_ = *opts;
   }
   ~SpawnWorker() override { delete p_; }
@@ -313,7 +285,7 @@ class SpawnWorker : public Napi::AsyncWorker {
   void Execute() override {
     if (launch_) p_->Launch(opts_);
     if (p_->err != 0 || !pause_) {
-      p_->Finish(go_, pass_);
+      p_->Finish(go_);
       if (p_->err == 0) start_time_ = StartTime(p_->pid);
     }
   }
@@ -351,7 +323,6 @@ class SpawnWorker : public Napi::AsyncWorker {
   Pending *p_;
   SpawnOptions opts_;
   bool launch_, pause_, go_;
-  std::vector<int> pass_;  // fds sent with "go"; still ours (the child got copies)
   long long start_time_ = -1;
 };
 
@@ -374,7 +345,9 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
   if (o.Has("denySetgroups")) opts.deny_setgroups = o.Get("denySetgroups").ToBoolean().Value();
   if (o.Has("lock") && o.Get("lock").IsObject()) {
     Napi::Object lock = o.Get("lock").As<Napi::Object>();
-    opts.lock_dir = lock.Get("dir").As<Napi::String>().Utf8Value();
+    opts.lock.dir = lock.Get("dir").As<Napi::String>().Utf8Value();
+    opts.lock.uid_map = opts.uid_map;
+    opts.lock.gid_map = opts.gid_map;
     Napi::Array binds = lock.Get("binds").As<Napi::Array>();
     for (uint32_t i = 0; i < binds.Length(); i++) {
       Napi::Object b = binds.Get(i).As<Napi::Object>();
@@ -382,7 +355,9 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
       lb.source = b.Get("source").As<Napi::String>().Utf8Value();
       lb.recursive = b.Get("recursive").ToBoolean().Value();
       lb.is_dir = b.Get("isDir").ToBoolean().Value();
-      opts.locked.push_back(std::move(lb));
+      lb.readonly = b.Get("readonly").ToBoolean().Value();
+      lb.idmap = b.Get("idmap").ToBoolean().Value();
+      opts.lock.binds.push_back(std::move(lb));
     }
   }
   bool pause = o.Has("pause") && o.Get("pause").ToBoolean().Value();
@@ -402,13 +377,7 @@ Napi::Value Resume(const Napi::CallbackInfo &info) {
   if (!ref || !ref->p) throw Napi::Error::New(env, "resume: this spawn was already resumed");
   Pending *p = ref->p;
   ref->p = nullptr;
-  std::vector<int> pass;
-  if (info.Length() > 2 && info[2].IsArray()) {
-    Napi::Array a = info[2].As<Napi::Array>();
-    if (a.Length() > WR_MAX_PASSED) throw Napi::RangeError::New(env, "resume: too many fds to pass");
-    for (uint32_t i = 0; i < a.Length(); i++) pass.push_back(a.Get(i).As<Napi::Number>().Int32Value());
-  }
-  auto *worker = new SpawnWorker(env, p, nullptr, false, info[1].ToBoolean().Value(), std::move(pass));
+  auto *worker = new SpawnWorker(env, p, nullptr, false, info[1].ToBoolean().Value());
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

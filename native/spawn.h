@@ -31,9 +31,8 @@ struct SpawnOptions {
   std::string uid_map;       // written to /proc/<pid>/uid_map before "go"
   std::string gid_map;
   bool deny_setgroups = false;
-  // Read-only host binds staged where the kernel locks them (lock-mounts.h).
-  std::string lock_dir;
-  std::vector<LockedBind> locked;
+  // Host binds staged where the kernel locks their flags (lock-mounts.h).
+  LockStage lock;
 };
 
 // spawn(plan, options) -> Promise<{pid, pidfd, startTime} | {pid, paused} | {error: {opIndex, errno}}>

@@ -19,10 +19,6 @@
 #define WR_PLAN_VERSION 1u
 #define WR_NONE 0xffffffffu
 #define WR_MAX_SLOTS 64
-/* fds the parent passes with "go" (SCM_RIGHTS) land in slots from here on:
- * detached mounts only the parent may create (idmapped ones). */
-#define WR_PASSED_BASE 48
-#define WR_MAX_PASSED (WR_MAX_SLOTS - WR_PASSED_BASE)
 
 /* op flags */
 #define WR_F_OPTIONAL (1u << 0) /* ENOENT on the target is not an error */
@@ -64,7 +60,7 @@ struct wr_child {
   uint32_t nops;
   const char *blob;
   uint32_t blob_len;
-  int sync_fd;   /* our end of a socketpair: one byte (and maybe fds) from the parent means "go" */
+  int sync_fd;   /* our end of a socketpair: one byte from the parent means "go" */
   int sync_peer; /* our inherited copy of the write end: closed first, so a
                     parent that gives up (closes its end) means EOF here */
   int report_peer; /* our inherited copy of the report pipe's read end */

@@ -17,7 +17,8 @@ const PARENT_DETAIL: Record<string, string> = {
   cgroup: "open the container's cgroup",
   pidfd: "open a pidfd for the process",
   plan: "read the plan",
-  "lock-mounts": "bind the read-only host directories where the kernel locks them",
+  "lock-mounts":
+    "bind the read-only and idmapped host directories where the kernel locks them (EINVAL from an idmapped one: its filesystem may not support idmapped mounts)",
 };
 
 function pathOf(op: Op): string | undefined {
@@ -44,6 +45,9 @@ function hintFor(op: Op, errno: number, what: string): string | undefined {
   }
   if ((op.kind === "mount" || op.kind === "move-mount") && op.noSymlinks && code === "ELOOP") {
     return `\`${op.target}\` or one of the directories on its way is a symlink in the container, which a mount target may not be: name the path it leads to`;
+  }
+  if ((op.kind === "mount" || op.kind === "move-mount") && (op.mkdir || op.mkfile) && code === "EROFS") {
+    return `\`${op.target}\` does not exist in the read-only rootfs (read-only from the start, so it cannot be made there): create it in the rootfs`;
   }
   if (op.kind === "setns" && code === "ESRCH") return `the ${what === "exec" ? "container" : "process"} is gone`;
   return undefined;

@@ -31,7 +31,7 @@ export interface PausedSpawn {
 /** See `SpawnOptions.lock`. */
 export interface SpawnLock {
   dir: string;
-  binds: { source: string; recursive: boolean; isDir: boolean }[];
+  binds: { source: string; recursive: boolean; isDir: boolean; readonly: boolean; idmap: boolean }[];
 }
 
 export interface SpawnOptions {
@@ -43,10 +43,12 @@ export interface SpawnOptions {
   gidMap?: string;
   denySetgroups?: boolean;
   /**
-   * Read-only host binds the container's root must not be able to make
-   * writable: the child is cloned from a mount namespace of the host's user
-   * namespace in which each is mounted read-only at `<dir>/<index>`, so its
-   * copy of them is locked by the kernel (native/lock-mounts.h).
+   * Host binds whose flags the container's root must not be able to change
+   * (read-only ones, idmapped ones): the child is cloned from a mount
+   * namespace of the host's user namespace in which each is mounted at
+   * `<dir>/<index>`, read-only and/or idmapped through a user namespace with
+   * `uidMap`/`gidMap`, so its copy of them is locked by the kernel
+   * (native/lock-mounts.h).
    */
   lock?: SpawnLock;
   /**
@@ -71,7 +73,6 @@ export interface NativeAbi {
   opSize: number;
   none: number;
   maxSlots: number;
-  passedSlotBase: number;
   opFlags: { optional: number; mkdir: number; mkfile: number; ctty: number; recursive: number; inRoot: number };
   steps: string[];
   parentSteps: Record<string, string>;
@@ -85,8 +86,8 @@ export interface NativeAbi {
 export interface NativeBinding {
   spawn(plan: Buffer, options: SpawnOptions & { pause?: false }): Promise<SpawnResult>;
   spawn(plan: Buffer, options: SpawnOptions & { pause: true }): Promise<PausedSpawn | Extract<SpawnResult, { error: unknown }>>;
-  /** Lets a paused child go (or exit); `fds` are passed with "go" into its slots from `abi.passedSlotBase` on. */
-  resume(paused: object, go: boolean, fds?: number[]): Promise<SpawnResult>;
+  /** Lets a paused child go (or exit). */
+  resume(paused: object, go: boolean): Promise<SpawnResult>;
   /** open_tree(OPEN_TREE_CLONE): a detached copy of the mount at `path`. */
   openTree(path: string, recursive: boolean): number;
   /** mount_setattr(MOUNT_ATTR_IDMAP) of a detached mount through a user namespace. */
