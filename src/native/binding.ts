@@ -158,10 +158,11 @@ export interface NativeBinding {
   filesReadlinkat(dirfd: number, name: string): string;
   /**
    * One files-API call (native/child/fileop.h's `kind`) made by a helper
-   * that joined the user namespace of the init `pidfd` as its root; an fd it
-   * opens is the caller's. Ids are the container's.
+   * that joined a user namespace as its root: the init's (`nsfd` a pidfd)
+   * or the one `nsfd` is an fd of. An fd it opens is the caller's. Ids are
+   * the container's.
    */
-  filesAsContainer(pidfd: number, kind: number, dirfd: number, path: string, flags: number, mode: number, resolve: number, uid: number, gid: number): number;
+  filesAsContainer(nsfd: number, kind: number, dirfd: number, path: string, flags: number, mode: number, resolve: number, uid: number, gid: number): number;
   /**
    * A detached overlay mount (fsopen/fsconfig/fsmount), in no mount table:
    * gone when its last fd closes. `lower` is a path or the fd of a detached
