@@ -118,9 +118,10 @@ void *Run(void *arg) {
   auto *job = static_cast<Job *>(arg);
   job->tid = (pid_t)syscall(SYS_gettid);
   const LockStage &stage = *job->stage;
+  bool idmap = false;
+  for (const LockedBind &b : stage.binds) idmap |= b.idmap;
   int userns = -1, rc = 0;
-  for (const LockedBind &b : stage.binds)
-    if (b.idmap && userns < 0) rc = userns = MappedUserns(stage.uid_map, stage.gid_map);
+  if (idmap) rc = userns = MappedUserns(stage.uid_map, stage.gid_map);
   if (rc >= 0) rc = Stage(stage, userns);
   // The idmapped mounts hold the namespace now; the container must not
   // inherit the fd.
