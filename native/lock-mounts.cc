@@ -1,6 +1,6 @@
-// Read-only host binds the container's root cannot make writable. See
-// lock-mounts.h; mount_namespaces(7) "Restrictions on mount namespaces" is
-// the kernel rule this relies on.
+// Host binds whose flags (read-only, idmapped) the container's root cannot
+// change. See lock-mounts.h; mount_namespaces(7) "Restrictions on mount
+// namespaces" is the kernel rule this relies on.
 #include "lock-mounts.h"
 
 #include <errno.h>
@@ -9,6 +9,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -16,6 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
+extern "C" {
+#include "child/plan.h"
+}
 #include "linux.h"
 
 namespace warren {
@@ -33,23 +38,32 @@ struct Job {
 // A user namespace with the container's id maps, made before the
 // container's own exists: an idmapped mount takes the mapping, not the
 // namespace's identity, and host root may attach one through any user
-// namespace. A child cloned into a new one (no CLONE_VM: a copy of this
-// thread alone) waits on a pipe while its maps are written and its
-// namespace is taken, then exits and is reaped. Returns the fd or -errno.
+// namespace. A child cloned into a new one waits on a pipe while its maps
+// are written and its namespace is taken, then exits and is reaped. It is a
+// CLONE_VM child on a small stack of its own (native/child's wr_hold_main):
+// a fork would copy the page tables of Node's whole heap. Returns the fd or
+// -errno.
 int MappedUserns(const std::string &uid_map, const std::string &gid_map) {
+  constexpr size_t kStack = 16 * 1024, kGuard = 4096;
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) return -errno;
-  // Exit signal 0: Node's SIGCHLD handler never hears of it.
-  long pid = syscall(SYS_clone, CLONE_NEWUSER, nullptr, nullptr, nullptr, nullptr);
-  if (pid == 0) {
-    // Raw system calls only: this is a copy of a multithreaded process.
-    char b;
-    syscall(SYS_close, p[1]);
-    syscall(SYS_read, p[0], &b, 1);
-    syscall(SYS_exit, 0);
+  void *map = mmap(nullptr, kGuard + kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (map == MAP_FAILED) {
+    int e = -errno;
+    close(p[0]);
+    close(p[1]);
+    return e;
   }
-  int rc = pid < 0 ? -errno : 0;
-  close(p[0]);
+  mprotect(map, kGuard, PROT_NONE);  // an overflow faults instead of writing below
+  wr_clone_args args;
+  memset(&args, 0, sizeof args);
+  // Exit signal 0: Node's SIGCHLD handler never hears of it. This thread
+  // blocks every signal, and the child inherits that mask.
+  args.flags = CLONE_VM | CLONE_NEWUSER;
+  args.stack = (uint64_t)(uintptr_t)((char *)map + kGuard);
+  args.stack_size = kStack;
+  long pid = wr_clone3(&args, sizeof args, wr_hold_main, p);
+  int rc = pid < 0 ? (int)pid : 0;
   if (rc == 0) rc = WriteProcFile((pid_t)pid, "uid_map", uid_map);
   if (rc == 0) rc = WriteProcFile((pid_t)pid, "gid_map", gid_map);
   if (rc == 0) {
@@ -61,6 +75,8 @@ int MappedUserns(const std::string &uid_map, const std::string &gid_map) {
   close(p[1]);  // EOF: the child exits
   if (pid > 0)
     while (waitpid((pid_t)pid, nullptr, __WALL) < 0 && errno == EINTR) {}
+  close(p[0]);
+  munmap(map, kGuard + kStack);
   return rc;
 }
 

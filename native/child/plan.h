@@ -80,6 +80,9 @@ int wr_child_main(void *arg);
 /* clone3 with a child function: returns the child's pid (or -errno) in the
  * parent; in the child runs fn(arg) on the new stack and exits with its value. */
 long wr_clone3(void *clone_args, unsigned long size, int (*fn)(void *), void *arg);
+/* A child function that waits for EOF on the pipe arg points to ({read end,
+ * write end}; it closes its copy of the write end), then exits. */
+int wr_hold_main(void *arg);
 /* Fix list offsets of EXEC ops up into pointer arrays (parent side, may
  * allocate: native/plan-prepare.c, outside the child). Returns 0 or -errno. */
 int wr_plan_prepare(struct wr_op *ops, uint32_t nops, char *blob, uint32_t blob_len,
