@@ -467,6 +467,42 @@ async function main() {
   live.delete(tNic);
   await settle();
 
+  // 1d. What staging locked mounts costs (native/lock-mounts.cc): the same
+  // start with a writable rootfs (nothing staged, no lock thread), the
+  // read-only one of measurement 1 (a lock thread, one read-only bind), and
+  // that plus a read-only idmapped bind (a throwaway user namespace cloned
+  // for its idmap). Interleaved, so drift hits all three alike; reported as
+  // ms above the writable one.
+  const tRw = await Container.create("bench-rw", { rootfs: { path: BUSYBOX, mode: "rw" }, init: ["/bin/true"] }, runtime);
+  const tIdm = await Container.create(
+    "bench-idm",
+    { rootfs, init: ["/bin/true"], mounts: [{ type: "bind", source: BUSYBOX, target: "/mnt", readonly: true, idmap: true }] },
+    runtime,
+  );
+  live.add(tRw);
+  live.add(tIdm);
+  const lockSamples = { rw: [], ro: [], idmap: [] };
+  await timeRuns("start: rw rootfs, ro rootfs, ro rootfs + ro idmapped bind (interleaved)", Math.max(20, Math.round(runs / 2)), async () => {
+    for (const [k, c] of [["rw", tRw], ["ro", tTrue], ["idmap", tIdm]]) {
+      const t0 = performance.now();
+      await startOnce(c, t1);
+      lockSamples[k].push(performance.now() - t0);
+    }
+  });
+  const lockMedian = Object.fromEntries(Object.entries(lockSamples).map(([k, v]) => [k, summarize(v.slice(WARMUP)).median_ms]));
+  w.start_locked = {
+    rw_median_ms: lockMedian.rw,
+    ro_median_ms: lockMedian.ro,
+    ro_idmap_median_ms: lockMedian.idmap,
+    ro_above_rw_ms: Math.round((lockMedian.ro - lockMedian.rw) * 100) / 100,
+    ro_idmap_above_rw_ms: Math.round((lockMedian.idmap - lockMedian.rw) * 100) / 100,
+  };
+  for (const c of [tRw, tIdm]) {
+    await c.destroy({ force: true });
+    live.delete(c);
+  }
+  await settle();
+
   // 1b. create + start + exit + destroy.
   let seq = 0;
   const tLife = exitTally();
@@ -742,6 +778,10 @@ function printTables(r) {
     );
     row("start→exit again, heap released", w.start_after, "(the 2 GiB ratio is against the mean of both small-heap starts)");
     row("start→exit with a bridged NIC", w.start_nic, `${w.start_nic.above_start_ms >= 0 ? "+" : ""}${w.start_nic.above_start_ms.toFixed(2)} ms over the plain starts run between them (median ${w.start_nic.plain_median_ms.toFixed(2)}); goal ≤ +2.00 ms: ${w.start_nic.above_start_ms <= 2 ? "met" : "not met"}`);
+    if (w.start_locked) {
+      const l = w.start_locked;
+      line(`start with locked mounts (medians, interleaved): rw rootfs ${l.rw_median_ms.toFixed(2)} ms, ro rootfs ${l.ro_above_rw_ms >= 0 ? "+" : ""}${l.ro_above_rw_ms.toFixed(2)} ms, + ro idmapped bind ${l.ro_idmap_above_rw_ms >= 0 ? "+" : ""}${l.ro_idmap_above_rw_ms.toFixed(2)} ms`);
+    }
     if (w.fleet) for (const l of fleetLines(w.fleet)) line(l);
     if (w.image_create_running) {
       row("create-to-running from an image", w.image_create_running, "goal ≤ 50 ms: " + (w.image_create_running.median_ms <= 50 ? "met" : "not met"));

@@ -18,7 +18,6 @@ Napi::Object InitAbi(Napi::Env env, Napi::Object exports) {
   abi.Set("opSize", Napi::Number::New(env, sizeof(struct wr_op)));
   abi.Set("none", Napi::Number::New(env, WR_NONE));
   abi.Set("maxSlots", Napi::Number::New(env, WR_MAX_SLOTS));
-  abi.Set("passedSlotBase", Napi::Number::New(env, WR_PASSED_BASE));
 
   Napi::Object flags = Napi::Object::New(env);
   flags.Set("optional", Napi::Number::New(env, WR_F_OPTIONAL));

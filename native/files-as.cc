@@ -1,5 +1,4 @@
-// filesAsContainer: one files-API call made with a running container's
-// credentials (native/child/fileop.c does the call). The helper is a
+// filesAsContainer: one files-API call made with a container's credentials (native/child/fileop.c does the call). The helper is a
 // CLONE_VM | CLONE_VFORK | CLONE_FILES child: no copy of Node's memory, the
 // JS thread waits the ~0.1 ms it lives, and an fd it opens is ours.
 #include <errno.h>
@@ -49,16 +48,16 @@ const char *SyscallOf(int kind) {
   return "fileop";
 }
 
-// filesAsContainer(pidfd, kind, dirfd, path, flags, mode, resolve, uid, gid) -> number
+// filesAsContainer(nsfd, kind, dirfd, path, flags, mode, resolve, uid, gid) -> number
 Napi::Value FilesAsContainer(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 4 || !info[3].IsString()) throw Napi::TypeError::New(env, "filesAsContainer(pidfd, kind, dirfd, path, ...)");
+  if (info.Length() < 4 || !info[3].IsString()) throw Napi::TypeError::New(env, "filesAsContainer(nsfd, kind, dirfd, path, ...)");
   std::string path = info[3].As<Napi::String>().Utf8Value();
   if (path.find('\0') != std::string::npos) throw Napi::TypeError::New(env, "path contains NUL");
   auto num = [&](size_t i) { return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Int64Value() : 0; };
   struct wr_fileop op;
   memset(&op, 0, sizeof op);
-  op.pidfd = IntArg(info, 0);
+  op.nsfd = IntArg(info, 0);
   op.kind = IntArg(info, 1);
   op.dirfd = IntArg(info, 2);
   op.path = path.c_str();

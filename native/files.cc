@@ -33,11 +33,9 @@ int OptIntArg(const Napi::CallbackInfo &info, size_t i, int dflt) {
 }
 
 // Runs a creation with the calling thread's filesystem ids set to the new
-// object's owner (as the host sees it). Two reasons: a file system mounted in
-// a container's user namespace (its overlay) and an idmapped mount refuse to
-// create anything owned by an id they cannot map (EOVERFLOW, may_o_create),
-// and host uid 0 is unmapped there; and the object then never exists, even
-// for an instant, owned by host root inside the container.
+// object's owner, so it never exists, even for an instant, owned by host
+// root. (Only a container without a user namespace, whose ids are the
+// host's, is written as host root: the others through native/child/fileop.c.)
 //
 // fsuid/fsgid and capabilities are per thread (the raw syscalls, unlike
 // glibc's setresuid, are not broadcast to Node's other threads), and this

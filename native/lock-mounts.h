@@ -9,11 +9,14 @@
 
 namespace warren {
 
-// A host directory or file the container gets read-only, for good.
+// A host directory or file the container gets with flags it cannot change:
+// read-only for good, and/or idmapped through the container's id map.
 struct LockedBind {
   std::string source;
   bool recursive = true;
   bool is_dir = true;
+  bool readonly = true;
+  bool idmap = false;
   // Not a bind of source: a fresh read-only sysfs, mounted after the
   // namespaces are joined, so it shows the joined network namespace's
   // devices (a container's root may not mount sysfs for a network
@@ -28,7 +31,20 @@ struct NsJoin {
   int nstype = 0;
 };
 
+// What the staging thread does before it clones: the namespaces it joins,
+// and the binds it stages at <dir>/<index>, idmapped ones through a user
+// namespace with the container's maps (uid_map/gid_map lines).
+struct LockStage {
+  std::vector<NsJoin> join;
+  std::string dir;
+  std::vector<LockedBind> binds;
+  std::string uid_map, gid_map;
+};
+
 enum class StagingStep { kNone, kJoin, kLock };
+
+// Writes /proc/<pid>/<name> (an id map, setgroups) in one write; 0 or -errno.
+int WriteProcFile(pid_t pid, const char *name, const std::string &data);
 
 // Runs clone_fn on a short-lived thread. The thread first joins the
 // namespaces in `join` (network, IPC, UTS: the kernel lets one thread of a
@@ -36,16 +52,15 @@ enum class StagingStep { kNone, kJoin, kLock };
 // matching CLONE_NEW* flag starts in them, whatever user namespace it gets;
 // setns after the clone would need CAP_SYS_ADMIN over the target's owning
 // user namespace, which a container with its own id range lacks). With
-// binds, the thread then gets a mount namespace of its own,
-// owned by the host's user namespace, in which every bind is mounted
-// read-only at <dir>/<index> (on a tmpfs only that namespace sees). A child
-// cloned there with CLONE_NEWUSER | CLONE_NEWNS gets a copy made for a less
-// privileged user namespace, in which the kernel locks those flags
-// (MNT_LOCK_READONLY, ...): container root cannot make them writable, and a
-// clone of them (open_tree) stays locked. Returns clone_fn's result, or
-// -errno of the staging step that failed (*failed then names it).
-long CloneOnStagingThread(const std::vector<NsJoin> &join, const std::string &dir, const std::vector<LockedBind> &binds,
-                          const std::function<long()> &clone_fn, StagingStep *failed);
+// binds, the thread then gets a mount namespace of its own, owned by the
+// host's user namespace, in which every bind is mounted at <dir>/<index>
+// (on a tmpfs only that namespace sees). A child cloned there with
+// CLONE_NEWUSER | CLONE_NEWNS gets a copy made for a less privileged user
+// namespace, in which the kernel locks those flags (MNT_LOCK_READONLY, ...):
+// container root cannot make them writable, and a clone of them
+// (open_tree) stays locked. Returns clone_fn's result, or -errno of the
+// staging step that failed (*failed then names it).
+long CloneOnStagingThread(const LockStage &stage, const std::function<long()> &clone_fn, StagingStep *failed);
 
 }  // namespace warren
 

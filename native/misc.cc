@@ -121,8 +121,9 @@ Napi::Value OpenTree(const Napi::CallbackInfo &info) {
 
 // Makes a detached mount idmapped through a user namespace: files owned by
 // on-disk id N appear owned by whatever N maps to in that namespace.
-// Needs CAP_SYS_ADMIN over the mount's original namespace, which is why the
-// parent does it and passes the result to the container.
+// Needs CAP_SYS_ADMIN over the mount's original namespace (host root's): the
+// files API and the storage probe use it; a container's mounts are idmapped
+// on the lock stage (lock-mounts.cc).
 Napi::Value IdmapTree(const Napi::CallbackInfo &info) {
   struct wr_mount_attr attr = {WR_MOUNT_ATTR_IDMAP, 0, 0, (uint64_t)IntArg(info, 1)};
   bool recursive = info.Length() > 2 && info[2].ToBoolean().Value();

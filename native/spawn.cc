@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,17 +56,6 @@ long long StartTime(pid_t pid) {
   for (int field = 3; field < 22 && *p; p++)
     if (*p == ' ') field++;
   return strtoll(p, nullptr, 10);
-}
-
-int WriteProcFile(pid_t pid, const char *name, const std::string &data) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  ssize_t n = write(fd, data.data(), data.size());
-  int err = n < 0 ? -errno : ((size_t)n == data.size() ? 0 : -EIO);
-  close(fd);
-  return err;
 }
 
 // A spawn in flight: everything the child reads (plan, pointer arrays, its
@@ -126,7 +114,8 @@ struct Pending {
       if (exec_fd < 0) return Fail(kStepExecHelper, -exec_fd);
     }
 
-    // "go" travels on a socketpair so it can carry fds (SCM_RIGHTS).
+    // "go" travels on a socketpair: send(MSG_NOSIGNAL) to a child that is
+    // gone fails with EPIPE instead of raising SIGPIPE.
     int sync_pipe[2], report_pipe[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync_pipe) < 0) return Fail(kStepClone, errno);
     if (pipe2(report_pipe, O_CLOEXEC) < 0) {
@@ -196,7 +185,7 @@ struct Pending {
         return r;
       };
       StagingStep failed = StagingStep::kNone;
-      long r = opts.locked.empty() && opts.join.empty() ? clone() : CloneOnStagingThread(opts.join, opts.lock_dir, opts.locked, clone, &failed);
+      long r = opts.lock.binds.empty() && opts.lock.join.empty() ? clone() : CloneOnStagingThread(opts.lock, clone, &failed);
       if (r < 0) Fail(failed == StagingStep::kJoin ? kStepJoinNamespaces : failed == StagingStep::kLock ? kStepLockMounts : kStepClone, (int)-r);
       else pid = (pid_t)r;
     }
@@ -224,27 +213,11 @@ struct Pending {
 
   // Release the child ("go", or EOF when go is false or launching failed),
   // then read its reports until EOF (it exec'd) or an error.
-  void Finish(bool go, const std::vector<int> &pass = {}) {
+  void Finish(bool go) {
     if (pid <= 0) return;
     if (go && err == 0) {
       char byte = 1;
-      struct iovec iov = {&byte, 1};
-      struct msghdr msg;
-      memset(&msg, 0, sizeof msg);
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      std::vector<char> control;
-      if (!pass.empty()) {
-        control.assign(CMSG_SPACE(sizeof(int) * pass.size()), 0);
-        msg.msg_control = control.data();
-        msg.msg_controllen = control.size();
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int) * pass.size());
-        memcpy(CMSG_DATA(cm), pass.data(), sizeof(int) * pass.size());
-      }
-      if (sendmsg(sync_w, &msg, MSG_NOSIGNAL) != 1) Fail(kStepHandshake, errno);
+      if (send(sync_w, &byte, 1, MSG_NOSIGNAL) != 1) Fail(kStepHandshake, errno);
     } else if (!go) {
       Fail(kStepHandshake, ECANCELED);
     }
@@ -320,10 +293,9 @@ Napi::Object ErrorResult(Napi::Env env, const Pending &p) {
 // pause before "go".
 class SpawnWorker : public Napi::AsyncWorker {
  public:
-  SpawnWorker(Napi::Env env, Pending *pending, const SpawnOptions *opts, bool pause, bool go,
-              std::vector<int> pass = {})
+  SpawnWorker(Napi::Env env, Pending *pending, const SpawnOptions *opts, bool pause, bool go)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), p_(pending),
-        launch_(opts != nullptr), pause_(pause), go_(go), pass_(std::move(pass)) {
+        launch_(opts != nullptr), pause_(pause), go_(go) {
     if (opts) opts_ = *opts;
   }
   ~SpawnWorker() override { delete p_; }
@@ -333,7 +305,7 @@ class SpawnWorker : public Napi::AsyncWorker {
   void Execute() override {
     if (launch_) p_->Launch(opts_);
     if (p_->err != 0 || !pause_) {
-      p_->Finish(go_, pass_);
+      p_->Finish(go_);
       if (p_->err == 0) start_time_ = StartTime(p_->pid);
     }
   }
@@ -371,7 +343,6 @@ class SpawnWorker : public Napi::AsyncWorker {
   Pending *p_;
   SpawnOptions opts_;
   bool launch_, pause_, go_;
-  std::vector<int> pass_;  // fds sent with "go"; still ours (the child got copies)
   long long start_time_ = -1;
 };
 
@@ -396,7 +367,9 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
   if (o.Has("denySetgroups")) opts.deny_setgroups = o.Get("denySetgroups").ToBoolean().Value();
   if (o.Has("lock") && o.Get("lock").IsObject()) {
     Napi::Object lock = o.Get("lock").As<Napi::Object>();
-    opts.lock_dir = lock.Get("dir").As<Napi::String>().Utf8Value();
+    opts.lock.dir = lock.Get("dir").As<Napi::String>().Utf8Value();
+    opts.lock.uid_map = opts.uid_map;
+    opts.lock.gid_map = opts.gid_map;
     Napi::Array binds = lock.Get("binds").As<Napi::Array>();
     for (uint32_t i = 0; i < binds.Length(); i++) {
       Napi::Object b = binds.Get(i).As<Napi::Object>();
@@ -404,15 +377,17 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
       lb.source = b.Get("source").As<Napi::String>().Utf8Value();
       lb.recursive = b.Get("recursive").ToBoolean().Value();
       lb.is_dir = b.Get("isDir").ToBoolean().Value();
+      lb.readonly = b.Get("readonly").ToBoolean().Value();
+      lb.idmap = b.Get("idmap").ToBoolean().Value();
       lb.sysfs = b.Has("sysfs") && b.Get("sysfs").ToBoolean().Value();
-      opts.locked.push_back(std::move(lb));
+      opts.lock.binds.push_back(std::move(lb));
     }
   }
   if (o.Has("join") && o.Get("join").IsArray()) {
     Napi::Array join = o.Get("join").As<Napi::Array>();
     for (uint32_t i = 0; i < join.Length(); i++) {
       Napi::Object j = join.Get(i).As<Napi::Object>();
-      opts.join.push_back({j.Get("fd").As<Napi::Number>().Int32Value(), j.Get("nstype").As<Napi::Number>().Int32Value()});
+      opts.lock.join.push_back({j.Get("fd").As<Napi::Number>().Int32Value(), j.Get("nstype").As<Napi::Number>().Int32Value()});
     }
   }
   bool pause = o.Has("pause") && o.Get("pause").ToBoolean().Value();
@@ -432,13 +407,7 @@ Napi::Value Resume(const Napi::CallbackInfo &info) {
   if (!ref || !ref->p) throw Napi::Error::New(env, "resume: this spawn was already resumed");
   Pending *p = ref->p;
   ref->p = nullptr;
-  std::vector<int> pass;
-  if (info.Length() > 2 && info[2].IsArray()) {
-    Napi::Array a = info[2].As<Napi::Array>();
-    if (a.Length() > WR_MAX_PASSED) throw Napi::RangeError::New(env, "resume: too many fds to pass");
-    for (uint32_t i = 0; i < a.Length(); i++) pass.push_back(a.Get(i).As<Napi::Number>().Int32Value());
-  }
-  auto *worker = new SpawnWorker(env, p, nullptr, false, info[1].ToBoolean().Value(), std::move(pass));
+  auto *worker = new SpawnWorker(env, p, nullptr, false, info[1].ToBoolean().Value());
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

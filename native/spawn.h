@@ -33,11 +33,10 @@ struct SpawnOptions {
   std::string uid_map;       // written to /proc/<pid>/uid_map before "go"
   std::string gid_map;
   bool deny_setgroups = false;
-  // Read-only host binds staged where the kernel locks them (lock-mounts.h).
-  std::string lock_dir;
-  std::vector<LockedBind> locked;
-  // Namespaces joined instead of made (lock-mounts.h), fds the caller keeps open.
-  std::vector<NsJoin> join;
+  // The staging thread's work (lock-mounts.h): namespaces joined instead of
+  // made (fds the caller keeps open), and host binds staged where the
+  // kernel locks their flags.
+  LockStage lock;
   // warren-exec's path, read once into the sealed memfd (exec-helper.cc).
   std::string exec_helper;
 };

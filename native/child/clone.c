@@ -1,5 +1,7 @@
 /* The clone3 trampoline: the one piece of the child written in assembly. */
 
+#include <errno.h>
+
 #include "child.h"
 
 /* clone3 returns 0 in the child on a fresh stack with no frame to return
@@ -45,3 +47,16 @@ __asm__(".text\n"
         "1: ret\n"
         ".size wr_clone3, .-wr_clone3\n");
 #endif
+
+/* A child that only holds the namespaces it was cloned into (the lock
+ * stage's throwaway user namespace, native/lock-mounts.cc): it blocks on a
+ * pipe until the parent closes its end, then exits. It shares the parent's
+ * memory, so it closes its copy of the write end through raw calls only. */
+int wr_hold_main(void *arg) {
+  const int *pipe_fds = (const int *)arg; /* read end, write end */
+  char b;
+  long n;
+  wr_sys1(SYS_close, pipe_fds[1]);
+  do n = wr_sys3(SYS_read, pipe_fds[0], &b, 1); while (n == -EINTR);
+  return 0;
+}

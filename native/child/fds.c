@@ -57,7 +57,7 @@ int wr_op_close_fds(struct wr_child *st, const struct wr_op *op) {
 
 /* Closes every fd above stdio that the plan did not list (the container's
  * stdio sources, fds passed through, an init's pidfd) and that the child
- * does not own (the report pipe, warren-exec's memfd, passed mounts). It runs before any path is
+ * does not own (the report pipe, warren-exec's memfd, its open trees). It runs before any path is
  * resolved: the child starts with a copy of Node's whole fd table, and a
  * host directory open there would otherwise be one /proc/self/fd/N away. */
 int wr_op_close_inherited(struct wr_child *st, const struct wr_op *op) {

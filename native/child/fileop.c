@@ -1,6 +1,7 @@
 /*
- * The files API's operations on a running container, as its root: join the
- * init's user namespace (only that one: paths are resolved below an fd of
+ * The files API's operations on a container, as its root: join its user
+ * namespace (a running one's init's, or one made with a stopped one's id
+ * map; only that namespace: paths are resolved below an fd of
  * the container's root, and setns(CLONE_NEWNS) would need the pid namespace
  * for /proc as well), take uid and gid 0 there, drop host root's groups,
  * then make the one call. Files the container's root could not touch
@@ -44,7 +45,7 @@ static long run(struct wr_fileop *op) {
 
 int wr_fileop_main(void *arg) {
   struct wr_fileop *op = (struct wr_fileop *)arg;
-  long rc = wr_sys2(SYS_setns, op->pidfd, CLONE_NEWUSER);
+  long rc = wr_sys2(SYS_setns, op->nsfd, CLONE_NEWUSER);
   /* Until these, this task is host root, which the namespace does not map. */
   /* Host root's groups would still open group-accessible host files: drop
    * them or fail (a namespace with setgroups denied refuses this). */

@@ -17,7 +17,7 @@ enum wr_fileop_kind {
 };
 
 struct wr_fileop {
-  int pidfd; /* the container's init: its user namespace is joined */
+  int nsfd;  /* the init's pidfd or a user namespace fd: that user namespace is joined */
   int kind;
   int dirfd;
   const char *path;

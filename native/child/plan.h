@@ -19,10 +19,6 @@
 #define WR_PLAN_VERSION 1u
 #define WR_NONE 0xffffffffu
 #define WR_MAX_SLOTS 64
-/* fds the parent passes with "go" (SCM_RIGHTS) land in slots from here on:
- * detached mounts only the parent may create (idmapped ones). */
-#define WR_PASSED_BASE 48
-#define WR_MAX_PASSED (WR_MAX_SLOTS - WR_PASSED_BASE)
 
 /* op flags */
 #define WR_F_OPTIONAL (1u << 0) /* ENOENT on the target is not an error */
@@ -81,7 +77,7 @@ struct wr_child {
   uint32_t nops;
   const char *blob;
   uint32_t blob_len;
-  int sync_fd;   /* our end of a socketpair: one byte (and maybe fds) from the parent means "go" */
+  int sync_fd;   /* our end of a socketpair: one byte from the parent means "go" */
   int sync_peer; /* our inherited copy of the write end: closed first, so a
                     parent that gives up (closes its end) means EOF here */
   int report_peer; /* our inherited copy of the report pipe's read end */
@@ -105,6 +101,9 @@ int wr_child_main(void *arg);
 /* clone3 with a child function: returns the child's pid (or -errno) in the
  * parent; in the child runs fn(arg) on the new stack and exits with its value. */
 long wr_clone3(void *clone_args, unsigned long size, int (*fn)(void *), void *arg);
+/* A child function that waits for EOF on the pipe arg points to ({read end,
+ * write end}; it closes its copy of the write end), then exits. */
+int wr_hold_main(void *arg);
 /* Fix list offsets of EXEC ops up into pointer arrays (parent side, may
  * allocate: native/plan-prepare.c, outside the child). Returns 0 or -errno. */
 int wr_plan_prepare(struct wr_op *ops, uint32_t nops, char *blob, uint32_t blob_len,

@@ -8,8 +8,6 @@
 #include <errno.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 
 #include "child.h"
 
@@ -101,31 +99,11 @@ int wr_child_main(void *arg) {
   reset_signals();
   wr_sys1(SYS_close, st->sync_peer);
   wr_sys1(SYS_close, st->report_peer);
-  /* "go" is one byte; fds passed along with it (SCM_RIGHTS) go to slots
-   * WR_PASSED_BASE.. . Only CMSG_FIRSTHDR/CMSG_DATA are used: macros, where
-   * CMSG_NXTHDR would be a libc call. The kernel delivers all rights in
-   * one control message. */
+  /* "go" is one byte; EOF (or anything else) means stop. */
   char go = 0;
-  struct iovec iov = {&go, 1};
-  union {
-    char buf[CMSG_SPACE(sizeof(int) * WR_MAX_PASSED)];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg;
-  for (unsigned i = 0; i < sizeof msg; i++) ((char *)&msg)[i] = 0;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof control.buf;
   long n;
-  do n = wr_sys3(SYS_recvmsg, st->sync_fd, &msg, MSG_CMSG_CLOEXEC); while (n == -EINTR);
+  do n = wr_sys3(SYS_read, st->sync_fd, &go, 1); while (n == -EINTR);
   if (n != 1) wr_report_and_exit(st, -1, n < 0 ? (int)-n : ECANCELED);
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-  if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-    size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    const int *fds = (const int *)CMSG_DATA(cm);
-    for (size_t i = 0; i < count && i < WR_MAX_PASSED; i++) st->slots[WR_PASSED_BASE + i] = fds[i];
-  }
   wr_sys1(SYS_close, st->sync_fd);
   wr_run_ops(st, 0);
 }

@@ -17,7 +17,8 @@ const PARENT_DETAIL: Record<string, string> = {
   cgroup: "open the container's cgroup",
   pidfd: "open a pidfd for the process",
   plan: "read the plan",
-  "lock-mounts": "bind the read-only host directories where the kernel locks them",
+  "lock-mounts":
+    "bind the read-only and idmapped host directories where the kernel locks them (EINVAL from an idmapped one: its filesystem may not support idmapped mounts)",
   "join-namespaces": "join the shared namespaces (setns)",
   "exec-helper": "run warren-exec, the sealed helper every process execs through",
 };
@@ -56,6 +57,9 @@ function hintFor(op: Op, errno: number, what: string, detail?: number): string |
     if (code === "ENOENT") return "this kernel has no such sysctl (an interface's must name one the container has when it starts)";
     if (code === "EACCES" || code === "EPERM") return "this kernel keeps it read-only in the container's namespaces: it is one value for the whole machine";
     if (code === "EINVAL") return "the kernel refused the value";
+  }
+  if ((op.kind === "mount" || op.kind === "move-mount") && (op.mkdir || op.mkfile) && code === "EROFS") {
+    return `\`${op.target}\` does not exist in the read-only rootfs (read-only from the start, so it cannot be made there): create it in the rootfs`;
   }
   if (op.kind === "setns" && code === "ESRCH") return `the ${what === "exec" ? "container" : "process"} is gone`;
   return undefined;

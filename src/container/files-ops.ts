@@ -10,13 +10,15 @@
  * that joined the container's user namespace as its root
  * (native/child/fileop.c): the kernel applies the container's limits, as
  * for a process inside. A stopped container's root is a mount warren made
- * for the operation (./files-root.ts), and a container without a user
+ * for the operation (./files-root.ts), but its files are the container's
+ * (a hostile image or rootfs may hold host-root files, or links to them):
+ * there the helper joins a user namespace made with the container's id
+ * map, which grants the same and nothing more. A container without a user
  * namespace runs as host root anyway: there the calls are the host's.
  * @module
  */
 import { chmodSync, closeSync, constants as fsc, fchownSync } from "node:fs";
 
-import type { IdMap } from "../config/schema.js";
 import { native } from "../native/binding.js";
 
 export const O_PATH = 0o10000000; // the same on every Linux architecture; Node has no constant for it
@@ -45,31 +47,30 @@ export interface FileOps {
   chmod(fd: number, mode: number): void;
 }
 
-/** -1 (keep the owner or group) stays -1. */
-const hostIdOf = (map: IdMap | null, id: number, kind: "uid" | "gid") => (map && id >= 0 ? (kind === "uid" ? map.hostUid : map.hostGid) + id : id);
-
-/** As host root (a stopped container, or one without a user namespace). */
-export function hostOps(map: IdMap | null): FileOps {
+/** As host root: a container without a user namespace (its ids are the host's). */
+export function hostOps(): FileOps {
   const n = native();
   return {
     openat2: (dirfd, path, flags, mode, resolve, owner) =>
-      owner
-        ? n.filesOpenat2(dirfd, path, flags, mode, resolve, hostIdOf(map, owner.uid, "uid"), hostIdOf(map, owner.gid, "gid"))
-        : n.filesOpenat2(dirfd, path, flags, mode, resolve),
+      owner ? n.filesOpenat2(dirfd, path, flags, mode, resolve, owner.uid, owner.gid) : n.filesOpenat2(dirfd, path, flags, mode, resolve),
     reopen: (pathFd, flags) => n.filesOpenat2(AT_FDCWD, `/proc/self/fd/${pathFd}`, flags, 0, 0),
-    mkdirat: (dirfd, name, mode, owner) => n.filesMkdirat(dirfd, name, mode, hostIdOf(map, owner.uid, "uid"), hostIdOf(map, owner.gid, "gid")),
+    mkdirat: (dirfd, name, mode, owner) => n.filesMkdirat(dirfd, name, mode, owner.uid, owner.gid),
     unlinkat: (dirfd, name, removeDir) => n.filesUnlinkat(dirfd, name, removeDir),
-    chown: (fd, uid, gid) => fchownSync(fd, hostIdOf(map, uid, "uid"), hostIdOf(map, gid, "gid")),
+    chown: (fd, uid, gid) => fchownSync(fd, uid, gid),
     // fchmod refuses O_PATH fds; /proc/self/fd/N names exactly that inode.
     chmod: (fd, mode) => chmodSync(`/proc/self/fd/${fd}`, mode),
   };
 }
 
-/** As the root of the running container whose init `pidfd` is. */
-export function containerOps(pidfd: number): FileOps {
+/**
+ * As the root of a user namespace: the running container's (`nsfd` its
+ * init's pidfd) or one made with a stopped container's id map (`nsfd` an
+ * fd of it).
+ */
+export function containerOps(nsfd: number): FileOps {
   const n = native();
   const call = (kind: number, dirfd: number, path: string, flags = 0, mode = 0, resolve = 0, uid = 0, gid = 0) =>
-    n.filesAsContainer(pidfd, kind, dirfd, path, flags, mode, resolve, uid, gid);
+    n.filesAsContainer(nsfd, kind, dirfd, path, flags, mode, resolve, uid, gid);
   const ops: FileOps = {
     openat2(dirfd, path, flags, mode, resolve, owner) {
       const fd = call(FILEOP.OPEN, dirfd, path, flags, mode, resolve);

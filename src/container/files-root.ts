@@ -11,9 +11,12 @@
  *   an image-based container (fsopen/fsmount), a copy of the directory
  *   rootfs (read-only where the container's is), the embedded default's
  *   skeleton with the host's `/usr` attached read-only. With a user namespace
- *   the image (or an idmapped directory) is idmapped through a user namespace
- *   with the container's id map, as at start, so host id = container id +
- *   the range's base everywhere, running or not. The container's lock is
+ *   a user namespace with the container's id map is made for the operation:
+ *   the image (or an idmapped directory) is idmapped through it, as at
+ *   start, so host id = container id + the range's base everywhere, running
+ *   or not; and the calls below the root are made as its root, as for a
+ *   running container (./files-ops.ts), so a hostile rootfs's host-root
+ *   files are as out of reach as they are inside. The container's lock is
  *   held meanwhile, so it cannot start half-way through.
  * @module
  */
@@ -49,6 +52,8 @@ export interface Root {
   map: IdMap | null;
   /** The calls below the root, with the credentials they must have (./files-ops.ts). */
   ops: FileOps;
+  /** The user namespace made for a stopped container's operation (closed with the root). */
+  userns?: number;
 }
 
 /** One operation on one path of one container: what its errors name. */
@@ -121,8 +126,8 @@ function openRunningRoot(x: Ctx, pid: number, pidfd: number): number | null {
   return fd;
 }
 
-/** A user namespace with the container's id map (a paused child's, which then exits), for idmapped mounts. */
-async function withUserns<T>(x: Ctx, map: IdMap, f: (usernsFd: number) => T): Promise<T> {
+/** A user namespace with the container's id map (a paused child's, which then exits): an fd of it. */
+async function mappedUserns(x: Ctx, map: IdMap): Promise<number> {
   const paused = await native().spawn(encodePlan([]), {
     cloneFlags: CLONE.NEWUSER,
     uidMap: idMapLine(map, "uid"),
@@ -130,16 +135,10 @@ async function withUserns<T>(x: Ctx, map: IdMap, f: (usernsFd: number) => T): Pr
     pause: true,
   });
   if ("error" in paused) fail(x, "create a user namespace with the container's id map", { errno: paused.error.errno, syscall: "clone3" });
-  let fd = -1;
   try {
-    fd = step(x, "open the user namespace", () => openSync(`/proc/${paused.pid}/ns/user`, "r"));
+    return step(x, "open the user namespace", () => openSync(`/proc/${paused.pid}/ns/user`, "r"));
   } finally {
     await native().resume(paused.paused, false);
-  }
-  try {
-    return f(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 
@@ -156,33 +155,44 @@ function detachedTree(x: Ctx, path: string, opts: { userns?: number; readonly?: 
   }
 }
 
-/** The stopped container's root, as a detached mount (or the plain directory) only this operation holds. */
+/**
+ * The stopped container's root, and the calls to make below it: as the root
+ * of a user namespace with its id map when it has one, else as host root
+ * (which its root is).
+ */
 async function openStoppedRoot(x: Ctx): Promise<Root> {
-  const c = x.c;
-  const r = c.record.rootfs;
-  const map = c.idmap;
+  const map = x.c.idmap;
+  if (!map) return { ...stoppedRootFd(x, undefined), running: false, map, ops: hostOps() };
+  const userns = await mappedUserns(x, map);
+  try {
+    return { ...stoppedRootFd(x, userns), running: false, map, ops: containerOps(userns), userns };
+  } catch (e) {
+    closeSync(userns);
+    throw e;
+  }
+}
+
+/** The stopped container's root as a detached mount (or the plain directory) only this operation holds. */
+function stoppedRootFd(x: Ctx, userns: number | undefined): { fd: number; readonlyWhy?: string } {
+  const r = x.c.record.rootfs;
   if (r.kind === "image" && r.storage === "btrfs") {
     // The container's own subvolume, stored with the ids the container sees
     // and idmapped at start when it has a user namespace: the same here.
-    if (!map) return { fd: step(x, "open the root", () => native().filesOpenat2(AT_FDCWD, r.lower, O_PATH | O_DIRECTORY, 0, 0)), running: false, map, ops: hostOps(map) };
-    const fd = await withUserns(x, map, (userns) => detachedTree(x, r.lower, { userns }));
-    return { fd, running: false, map, ops: hostOps(map) };
+    if (userns === undefined) return { fd: step(x, "open the root", () => native().filesOpenat2(AT_FDCWD, r.lower, O_PATH | O_DIRECTORY, 0, 0)) };
+    return { fd: detachedTree(x, r.lower, { userns }) };
   }
   if (r.kind === "image") {
     const mount = (lower: string | number) =>
-      step(x, "mount the container's overlay", () => native().filesMountOverlay(lower, r.upper, r.work, map !== null));
+      step(x, "mount the container's overlay", () => native().filesMountOverlay(lower, r.upper, r.work, userns !== undefined));
     // Without a user namespace, or with a copy of the image already shifted
     // to the container's range, the lower layer is used as it is.
-    if (!map || r.shifted) return { fd: mount(r.lower), running: false, map, ops: hostOps(map) };
-    const fd = await withUserns(x, map, (userns) => {
-      const lower = detachedTree(x, r.lower, { userns });
-      try {
-        return mount(lower);
-      } finally {
-        closeSync(lower);
-      }
-    });
-    return { fd, running: false, map, ops: hostOps(map) };
+    if (userns === undefined || r.shifted) return { fd: mount(r.lower) };
+    const lower = detachedTree(x, r.lower, { userns });
+    try {
+      return { fd: mount(lower) };
+    } finally {
+      closeSync(lower);
+    }
   }
   if (r.kind === "embedded") {
     const fd = detachedTree(x, r.path, {});
@@ -209,25 +219,19 @@ async function openStoppedRoot(x: Ctx): Promise<Root> {
       closeSync(fd);
       throw e;
     }
-    return { fd, running: false, map, ops: hostOps(map) };
+    return { fd };
   }
   if (r.mode === "overlay") {
     // Its changes live in a tmpfs that went with the last run: stopped, it
     // is its lower directory, which must not be changed behind its back.
     return {
       fd: detachedTree(x, r.path, { readonly: true }),
-      running: false,
-      map,
-      ops: hostOps(map),
       readonlyWhy: `a container in overlay mode keeps changes only while it runs (stopped, its root is the read-only \`${r.path}\`)`,
     };
   }
-  if (r.idmap && map) {
-    const fd = await withUserns(x, map, (userns) => detachedTree(x, r.path, { userns, readonly: r.mode === "ro" }));
-    return { fd, running: false, map, ops: hostOps(map) };
-  }
-  if (r.mode === "ro") return { fd: detachedTree(x, r.path, { readonly: true }), running: false, map, ops: hostOps(map) };
-  return { fd: step(x, "open the root", () => native().filesOpenat2(AT_FDCWD, r.path, O_PATH | O_DIRECTORY, 0, 0)), running: false, map, ops: hostOps(map) };
+  if (r.idmap && userns !== undefined) return { fd: detachedTree(x, r.path, { userns, readonly: r.mode === "ro" }) };
+  if (r.mode === "ro") return { fd: detachedTree(x, r.path, { readonly: true }) };
+  return { fd: step(x, "open the root", () => native().filesOpenat2(AT_FDCWD, r.path, O_PATH | O_DIRECTORY, 0, 0)) };
 }
 
 /**
@@ -248,7 +252,7 @@ export async function withRoot<T>(x: Ctx, f: (root: Root) => Promise<T>): Promis
         try {
           // With a user namespace, as the container's root: it controls
           // this mount table.
-          const ops = x.c.idmap ? containerOps(run.pidfd) : hostOps(null);
+          const ops = x.c.idmap ? containerOps(run.pidfd) : hostOps();
           return await f({ fd, running: true, map: x.c.idmap, ops });
         } finally {
           closeQuietly(fd);
@@ -263,6 +267,7 @@ export async function withRoot<T>(x: Ctx, f: (root: Root) => Promise<T>): Promis
         return { value: await f(root) };
       } finally {
         closeQuietly(root.fd);
+        if (root.userns !== undefined) closeQuietly(root.userns);
       }
     }).catch(async (e) => {
       await x.c.refresh(); // destroyed meanwhile: say so rather than how the lock failed

@@ -4,14 +4,13 @@
  * surfaces as a SetupError naming the step.
  * @module
  */
-import { closeSync, existsSync, openSync, rmSync, statSync } from "node:fs";
+import { existsSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 import { applyLimits, delegate, enableControllers } from "../cgroup/apply.js";
 import { detectCgroupHost } from "../cgroup/cgroup2.js";
 import { applyDeviceRules } from "../cgroup/devices.js";
-import { ConfigError, HostError, StateError } from "../errors.js";
-import { codeOf } from "../linux/errno.js";
+import { ConfigError, StateError } from "../errors.js";
 import { execHelperPath, native, type SpawnResult } from "../native/binding.js";
 import { attachNics, detachNics, type Attached } from "../network/manager.js";
 import { buildInitPlan, type SpawnPlan } from "../plan/build-plan.js";
@@ -58,48 +57,6 @@ function bindSourceIsDir(source: string): boolean | undefined {
     return statSync(source).isDirectory();
   } catch {
     return undefined;
-  }
-}
-
-/**
- * The detached, idmapped mounts a plan asks for, made through the paused
- * child's user namespace (mount_setattr needs privilege over the mount's
- * own namespace, which only the parent has). Returns the fds, in order.
- */
-function idmappedMounts(c: ContainerHandle, pid: number, pass: NonNullable<SpawnPlan["pass"]>): number[] {
-  if (pass.length === 0) return [];
-  const fds: number[] = [];
-  const userns = openSync(`/proc/${pid}/ns/user`, "r");
-  try {
-    for (const p of pass) {
-      let fd: number;
-      try {
-        fd = native().openTree(p.source, p.recursive);
-      } catch (e) {
-        throw new HostError(`take \`${p.source}\` for an idmapped mount`, codeOf(e), {
-          container: c.name,
-          path: p.source,
-          syscall: "open_tree",
-        });
-      }
-      fds.push(fd);
-      try {
-        native().idmapTree(fd, userns, p.recursive);
-      } catch (e) {
-        const errno = codeOf(e);
-        throw new HostError(
-          `idmap \`${p.source}\` through the container's user namespace${errno === "EINVAL" ? " (its filesystem may not support idmapped mounts)" : ""}`,
-          errno,
-          { container: c.name, path: p.source, syscall: "mount_setattr" },
-        );
-      }
-    }
-    return fds;
-  } catch (e) {
-    for (const fd of fds) closeSync(fd);
-    throw e;
-  } finally {
-    closeSync(userns);
   }
 }
 
@@ -213,21 +170,18 @@ export async function startContainer(c: ContainerHandle, options: StartOptions, 
       };
       let res: SpawnResult;
       let network: Attached | undefined;
-      if (config.nics.length === 0 && !plan.pass && config.oomScoreAdj === undefined) {
+      if (config.nics.length === 0 && config.oomScoreAdj === undefined) {
         res = await native().spawn(encoded, spawnOptions);
       } else {
         // The first process waits before "go" while it is prepared from
-        // outside: idmapped mounts made through its user namespace (passed
-        // with "go"), its interfaces made and configured in its network
-        // namespace, its oom_score_adj set. The init starts with all of them.
+        // outside: its interfaces made and configured in its network
+        // namespace, its oom_score_adj set. The init starts with both.
         const paused = await native().spawn(encoded, { ...spawnOptions, pause: true });
         if ("error" in paused) {
           res = paused;
         } else {
-          let passed: number[] = [];
           try {
             if (config.oomScoreAdj !== undefined) setOomScoreAdj(paused.pid, config.oomScoreAdj, c.name);
-            passed = idmappedMounts(c, paused.pid, plan.pass ?? []);
             if (config.nics.length) {
               network = await attachNics({
                 runtime: c.runtime,
@@ -239,15 +193,10 @@ export async function startContainer(c: ContainerHandle, options: StartOptions, 
               });
             }
           } catch (e) {
-            for (const fd of passed) closeSync(fd);
             await native().resume(paused.paused, false);
             throw e;
           }
-          try {
-            res = await native().resume(paused.paused, true, passed);
-          } finally {
-            for (const fd of passed) closeSync(fd);
-          }
+          res = await native().resume(paused.paused, true);
           if ("error" in res && network) await detachNics(c.runtime, c.name, network).catch(() => undefined);
         }
       }

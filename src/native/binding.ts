@@ -32,7 +32,7 @@ export interface PausedSpawn {
 export interface SpawnLock {
   dir: string;
   /** `sysfs`: a fresh read-only sysfs of the joined network namespace instead of a bind of `source`. */
-  binds: { source: string; recursive: boolean; isDir: boolean; sysfs?: boolean }[];
+  binds: { source: string; recursive: boolean; isDir: boolean; readonly: boolean; idmap: boolean; sysfs?: boolean }[];
 }
 
 /** A namespace to start in instead of a new one: setns(fd, nstype) before the clone. */
@@ -51,10 +51,12 @@ export interface SpawnOptions {
   gidMap?: string;
   denySetgroups?: boolean;
   /**
-   * Read-only host binds the container's root must not be able to make
-   * writable: the child is cloned from a mount namespace of the host's user
-   * namespace in which each is mounted read-only at `<dir>/<index>`, so its
-   * copy of them is locked by the kernel (native/lock-mounts.h).
+   * Host binds whose flags the container's root must not be able to change
+   * (read-only ones, idmapped ones): the child is cloned from a mount
+   * namespace of the host's user namespace in which each is mounted at
+   * `<dir>/<index>`, read-only and/or idmapped through a user namespace with
+   * `uidMap`/`gidMap`, so its copy of them is locked by the kernel
+   * (native/lock-mounts.h).
    */
   lock?: SpawnLock;
   /**
@@ -92,7 +94,6 @@ export interface NativeAbi {
   opSize: number;
   none: number;
   maxSlots: number;
-  passedSlotBase: number;
   opFlags: { optional: number; mkdir: number; mkfile: number; ctty: number; recursive: number; inRoot: number };
   steps: string[];
   parentSteps: Record<string, string>;
@@ -106,8 +107,8 @@ export interface NativeAbi {
 export interface NativeBinding {
   spawn(plan: Buffer, options: SpawnOptions & { pause?: false }): Promise<SpawnResult>;
   spawn(plan: Buffer, options: SpawnOptions & { pause: true }): Promise<PausedSpawn | Extract<SpawnResult, { error: unknown }>>;
-  /** Lets a paused child go (or exit); `fds` are passed with "go" into its slots from `abi.passedSlotBase` on. */
-  resume(paused: object, go: boolean, fds?: number[]): Promise<SpawnResult>;
+  /** Lets a paused child go (or exit). */
+  resume(paused: object, go: boolean): Promise<SpawnResult>;
   /** open_tree(OPEN_TREE_CLONE): a detached copy of the mount at `path`. */
   openTree(path: string, recursive: boolean): number;
   /** mount_setattr(MOUNT_ATTR_IDMAP) of a detached mount through a user namespace. */
@@ -180,10 +181,11 @@ export interface NativeBinding {
   filesReadlinkat(dirfd: number, name: string): string;
   /**
    * One files-API call (native/child/fileop.h's `kind`) made by a helper
-   * that joined the user namespace of the init `pidfd` as its root; an fd it
-   * opens is the caller's. Ids are the container's.
+   * that joined a user namespace as its root: the init's (`nsfd` a pidfd)
+   * or the one `nsfd` is an fd of. An fd it opens is the caller's. Ids are
+   * the container's.
    */
-  filesAsContainer(pidfd: number, kind: number, dirfd: number, path: string, flags: number, mode: number, resolve: number, uid: number, gid: number): number;
+  filesAsContainer(nsfd: number, kind: number, dirfd: number, path: string, flags: number, mode: number, resolve: number, uid: number, gid: number): number;
   /**
    * A detached overlay mount (fsopen/fsconfig/fsmount), in no mount table:
    * gone when its last fd closes. `lower` is a path or the fd of a detached

@@ -137,7 +137,7 @@ describe("buildInitPlan", () => {
     const p = plan({ mounts });
     const i = p.lock!.binds.findIndex((b) => b.source === "/data");
     expect(p.lock).toMatchObject({ dir: "/state/t/locked" });
-    expect(p.lock!.binds[i]).toEqual({ source: "/data", recursive: true, isDir: true });
+    expect(p.lock!.binds[i]).toEqual({ source: "/data", recursive: true, isDir: true, readonly: true, idmap: false });
     const take = p.ops.find((o) => o.kind === "open-tree" && o.source === `/state/t/locked/${i}`);
     expect(take).toMatchObject({ recursive: true });
     expect(p.ops.some((o) => o.kind === "open-tree" && o.source === "/data")).toBe(false);
@@ -157,9 +157,9 @@ describe("buildInitPlan", () => {
     const views = { mount: "/var/lib/lxcfs", paths: ["/proc/meminfo", "/proc/uptime", "/sys/devices/system/cpu"] };
     const p = plan({}, undefined, views);
     expect(p.lock!.binds).toEqual([
-      { source: "/var/lib/lxcfs/proc/meminfo", recursive: false, isDir: false },
-      { source: "/var/lib/lxcfs/proc/uptime", recursive: false, isDir: false },
-      { source: "/var/lib/lxcfs/sys/devices/system/cpu", recursive: false, isDir: true },
+      { source: "/var/lib/lxcfs/proc/meminfo", recursive: false, isDir: false, readonly: true, idmap: false },
+      { source: "/var/lib/lxcfs/proc/uptime", recursive: false, isDir: false, readonly: true, idmap: false },
+      { source: "/var/lib/lxcfs/sys/devices/system/cpu", recursive: false, isDir: true, readonly: true, idmap: false },
     ]);
     const pivot = indexOf(p.ops, (o) => o.kind === "pivot-root");
     const take = indexOf(p.ops, (o) => o.kind === "open-tree" && o.source === "/state/t/locked/0");
@@ -188,14 +188,24 @@ describe("buildInitPlan", () => {
       data: "lowerdir=/img,upperdir=/state/t/scratch/upper,workdir=/state/t/scratch/work,userxattr",
     });
     expect(o.ops.find((x) => x.kind === "pivot-root")).toEqual({ kind: "pivot-root", root: "/state/t/root" });
+    // Read-only: with a user namespace the root is staged read-only, so its
+    // copy is locked (nothing for the child to set); without one, the child
+    // sets the flag last.
     const ro = plan({}, { kind: "directory", path: "/img", mode: "ro" });
-    expect(ro.ops.find((x) => x.kind === "mount-setattr" && x.target === "/")).toMatchObject({ set: 1 });
+    expect(ro.lock!.binds[0]).toEqual({ source: "/img", recursive: true, isDir: true, readonly: true, idmap: false });
+    const take = indexOf(ro.ops, (x) => x.kind === "open-tree" && x.source === "/state/t/locked/0");
+    expect(ro.ops[take]).toMatchObject({ slot: 0, recursive: true });
+    expect(indexOf(ro.ops, (x) => x.kind === "move-mount" && x.target === "/img")).toBeGreaterThan(take);
+    expect(ro.ops.some((x) => x.kind === "mount-setattr" && x.target === "/")).toBe(false);
+    const priv = plan({ namespaces: { user: false } }, { kind: "directory", path: "/img", mode: "ro" });
+    expect(priv.lock).toBeUndefined();
+    expect(priv.ops.find((x) => x.kind === "mount-setattr" && x.target === "/")).toMatchObject({ set: 1 });
   });
 
   it("shares the host's /sys read-only when sharing its network in a user namespace", () => {
     const p = plan({ namespaces: { net: false } });
     expect(p.ops.some((o) => o.kind === "mount" && o.fstype === "sysfs")).toBe(false);
-    expect(p.lock!.binds).toContainEqual({ source: "/sys", recursive: true, isDir: true });
+    expect(p.lock!.binds).toContainEqual({ source: "/sys", recursive: true, isDir: true, readonly: true, idmap: false });
     expect(kinds(p.ops)).not.toContain("link-up");
   });
 
@@ -238,45 +248,48 @@ describe("buildExecPlan", () => {
 });
 
 describe("idmapped mounts", () => {
-  it("asks the parent for idmapped copies and attaches them from the passed slots", () => {
+  it("stages idmapped copies (read-only ones locked) with the plain read-only binds and attaches them from there", () => {
     const p = plan(
-      { mounts: [{ type: "bind", source: "/data", target: "/srv", idmap: true, readonly: true }, { type: "bind", source: "/plain", target: "/p" }] },
+      {
+        mounts: [
+          { type: "bind", source: "/data", target: "/srv", idmap: true, readonly: true },
+          { type: "bind", source: "/rw", target: "/w", idmap: true },
+          { type: "bind", source: "/plain", target: "/p" },
+        ],
+      },
       { kind: "directory", path: "/r", mode: "rw", idmap: true },
     );
-    expect(p.pass).toEqual([
-      { source: "/r", recursive: true, idmap: true },
-      { source: "/data", recursive: true, idmap: true },
-    ]);
-    // The root: the passed idmapped tree moved over the directory, no bind.
-    expect(p.ops).toContainEqual({ kind: "move-mount", slot: 48, source: "/r", target: "/r" });
+    const staged = p.lock!.binds;
+    expect(staged[0]).toEqual({ source: "/r", recursive: true, isDir: true, readonly: false, idmap: true });
+    expect(staged).toContainEqual({ source: "/data", recursive: true, isDir: true, readonly: true, idmap: true });
+    expect(staged).toContainEqual({ source: "/rw", recursive: true, isDir: true, readonly: false, idmap: true });
+    // The root: the staged idmapped tree moved over the directory, no bind.
+    expect(p.ops).toContainEqual({ kind: "move-mount", slot: 0, source: "/r", target: "/r" });
     expect(p.ops.some((o) => o.kind === "mount" && o.source === "/r")).toBe(false);
-    // The idmapped bind comes from slot 49 after pivot_root, read-only; the plain one is taken as before.
+    // The idmapped bind is attached after pivot_root, already read-only; the plain one is taken as before.
     const pivot = p.ops.findIndex((o) => o.kind === "pivot-root");
     const attach = p.ops.findIndex((o) => o.kind === "move-mount" && o.target === "/srv");
     expect(attach).toBeGreaterThan(pivot);
-    expect(p.ops[attach]).toMatchObject({ slot: 49 });
-    expect(p.ops[attach + 1]).toMatchObject({ kind: "mount-setattr", target: "/srv", set: 1 });
+    const slot = (p.ops[attach] as { slot: number }).slot;
+    expect(p.ops).toContainEqual(expect.objectContaining({ kind: "open-tree", slot, source: `/state/t/locked/${staged.findIndex((b) => b.source === "/data")}` }));
+    expect(p.ops.some((o) => o.kind === "mount-setattr" && o.target === "/srv")).toBe(false);
     expect(p.ops.some((o) => o.kind === "open-tree" && o.source === "/data")).toBe(false);
     expect(p.ops.some((o) => o.kind === "open-tree" && o.source === "/plain")).toBe(true);
-  });
-
-  it("passes nothing without idmapped mounts", () => {
-    expect(plan({}).pass).toBeUndefined();
   });
 });
 
 describe("image rootfs", () => {
   it("overlays the container's upper layer on an idmapped copy of the image", () => {
     const p = plan({}, { kind: "image", image: "ab", lower: "/img/ab/rootfs", upper: "/state/t/upper", work: "/state/t/work" });
-    expect(p.pass).toEqual([{ source: "/img/ab/rootfs", recursive: true, idmap: true }]);
-    expect(p.ops).toContainEqual({ kind: "move-mount", slot: 48, source: "/img/ab/rootfs", target: "/state/t/lower" });
+    expect(p.lock!.binds[0]).toEqual({ source: "/img/ab/rootfs", recursive: true, isDir: true, readonly: true, idmap: true });
+    expect(p.ops).toContainEqual({ kind: "move-mount", slot: 0, source: "/img/ab/rootfs", target: "/state/t/lower" });
     expect(p.ops.find((o) => o.kind === "mount" && o.fstype === "overlay")).toMatchObject({
       target: "/state/t/root",
       data: "lowerdir=/state/t/lower,upperdir=/state/t/upper,workdir=/state/t/work,userxattr",
     });
     expect(p.ops.find((o) => o.kind === "pivot-root")).toEqual({ kind: "pivot-root", root: "/state/t/root" });
     const priv = plan({ namespaces: { user: false } }, { kind: "image", image: "ab", lower: "/img/ab/rootfs", upper: "/u", work: "/w" });
-    expect(priv.pass).toBeUndefined();
+    expect(priv.lock).toBeUndefined();
     expect(priv.ops.find((o) => o.kind === "mount" && o.fstype === "overlay")).toMatchObject({ data: "lowerdir=/img/ab/rootfs,upperdir=/u,workdir=/w" });
   });
 });
@@ -288,7 +301,7 @@ describe("shared namespaces", () => {
     const p = plan({ namespaces: pod });
     expect(p.cloneFlags & (CLONE.NEWNET | CLONE.NEWIPC | CLONE.NEWUTS)).toBe(0);
     expect(p.cloneFlags & CLONE.NEWUSER).toBe(CLONE.NEWUSER);
-    expect(p.lock!.binds).toContainEqual({ source: "sysfs", recursive: false, isDir: true, sysfs: true });
+    expect(p.lock!.binds).toContainEqual({ source: "sysfs", recursive: false, isDir: true, readonly: true, idmap: false, sysfs: true });
     expect(p.ops.some((o) => o.kind === "mount" && (o.fstype === "sysfs" || o.fstype === "mqueue"))).toBe(false);
     expect(p.ops.some((o) => o.kind === "move-mount" && o.target === "/sys")).toBe(true);
     expect(kinds(p.ops)).not.toContain("sethostname");
@@ -365,7 +378,7 @@ describe("/proc/sys, /sys and sysctls", () => {
     expect(modeOps({ namespaces: { user: false, net: false }, privileged: true })).toEqual(procSysRo);
     // The host's /sys in a user namespace: bound read-only (locked) unless rw.
     expect(modeOps({ namespaces: { net: false } })).toEqual(procSysRo);
-    expect(plan({ namespaces: { net: false } }).lock!.binds).toContainEqual({ source: "/sys", recursive: true, isDir: true });
+    expect(plan({ namespaces: { net: false } }).lock!.binds).toContainEqual({ source: "/sys", recursive: true, isDir: true, readonly: true, idmap: false });
     expect(plan({ namespaces: { net: false }, sys: "rw" }).lock).toBeUndefined();
   });
 

@@ -12,7 +12,6 @@ import type { EffectiveConfig } from "./effective.js";
 import { capabilitiesDropped, HOST_ROOT_CAP_DROP } from "../config/defaults.js";
 import { capabilityMask } from "../linux/caps.js";
 import type { SpawnLock } from "../native/binding.js";
-import { PLAN_ABI } from "./encode.js";
 import { CLONE, MOUNT_ATTR, MS, type Op } from "./ops.js";
 import { lxcfsBinds } from "./lxcfs.js";
 import { procSysOps, sysctlOps, sysfsReadonly } from "./proc-sys.js";
@@ -54,15 +53,9 @@ export interface SpawnPlan {
   uidMap?: string;
   gidMap?: string;
   /**
-   * Detached mounts the parent must make and pass with "go", in slot order
-   * from `PLAN_ABI.passedSlotBase`: idmapped copies (open_tree + MOUNT_ATTR_IDMAP
-   * through the container's user namespace), which the container itself
-   * may not create.
-   */
-  pass?: { source: string; recursive: boolean; idmap: true }[];
-  /**
-   * Read-only host binds the parent mounts where the kernel locks them
-   * (`SpawnOptions.lock`); the plan's open-tree ops take them from there.
+   * Read-only and idmapped host binds the parent mounts where the kernel
+   * locks them (`SpawnOptions.lock`); the plan's open-tree ops take them
+   * from there.
    */
   lock?: SpawnLock;
 }
@@ -223,45 +216,57 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
   ops.push({ kind: "mount", target: "/", flags: MS.REC | MS.PRIVATE });
 
   // 3. The root, and detached copies of every host source, taken while the
-  //    host tree is still reachable. Idmapped ones come from the parent.
-  const pass: NonNullable<SpawnPlan["pass"]> = [];
-  const passSlot = (source: string, recursive: boolean) => {
-    pass.push({ source, recursive, idmap: true });
-    return PLAN_ABI.passedSlotBase + pass.length - 1;
-  };
-  const r = input.rootfs;
-  // A shifted copy (where the image's filesystem cannot be idmapped) is used as it is.
-  const idmapSource =
-    !ns.user ? undefined
-    : r.kind === "image" ? ("shifted" in r && r.shifted ? undefined : r.lower)
-    : r.kind === "directory" && r.idmap ? r.path
-    : undefined;
-  const rp = rootfsPlan(r, input.stateDir, ns.user, idmapSource !== undefined ? passSlot(idmapSource, true) : undefined);
-  ops.push(...rp.pre);
+  //    host tree is still reachable.
+  //    A read-only bind made in this user namespace is not locked: its root
+  //    could remount it read-write. With a user namespace, the parent stages
+  //    each read-only or idmapped host source in a mount namespace of the
+  //    host's user namespace (idmapped through a user namespace with this
+  //    container's maps, which only it may make) and clones this process
+  //    from there; the kernel locks the copies' flags (mount_namespaces(7)),
+  //    and open_tree keeps the lock.
   let slot = 0;
-  // A read-only bind made in this user namespace is not locked: its root
-  // could remount it read-write. With a user namespace, the parent binds
-  // each read-only host source in a mount namespace of the host's user
-  // namespace and clones this process from there; the kernel locks the
-  // copies' flags (mount_namespaces(7)), and open_tree keeps the lock.
   const lock: SpawnLock = { dir: `${input.stateDir}/locked`, binds: [] };
+  /** Stages `bind` and opens its copy into a new slot. */
+  const takeStaged = (bind: SpawnLock["binds"][number], optional = false): number => {
+    const s = slot++;
+    lock.binds.push(bind);
+    ops.push({ kind: "open-tree", source: `${lock.dir}/${lock.binds.length - 1}`, slot: s, recursive: bind.recursive, optional });
+    return s;
+  };
   /** open_tree now; returns the ops that attach it after pivot_root. */
   const takeHost = (
     source: string,
     target: string,
-    o: { recursive: boolean; isDir: boolean; readonly: boolean; optional?: boolean; create?: boolean; sysfs?: boolean },
+    o: { recursive: boolean; isDir: boolean; readonly: boolean; idmap?: boolean; optional?: boolean; create?: boolean; sysfs?: boolean },
   ): Op[] => {
-    const s = slot++;
     const optional = o.optional ?? false;
     const create = o.create ?? true;
-    const locked = o.readonly && ns.user;
-    if (locked) lock.binds.push({ source, recursive: o.recursive, isDir: o.isDir, ...(o.sysfs ? { sysfs: true } : {}) });
-    const from = locked ? `${lock.dir}/${lock.binds.length - 1}` : source;
-    ops.push({ kind: "open-tree", source: from, slot: s, recursive: o.recursive, optional });
+    const idmap = o.idmap ?? false;
+    const staged = (o.readonly || idmap || o.sysfs === true) && ns.user;
+    let s: number;
+    if (staged) {
+      s = takeStaged({ source, recursive: o.recursive, isDir: o.isDir, readonly: o.readonly, idmap, ...(o.sysfs ? { sysfs: true } : {}) }, optional);
+    } else {
+      s = slot++;
+      ops.push({ kind: "open-tree", source, slot: s, recursive: o.recursive, optional });
+    }
     const attach: Op[] = [{ kind: "move-mount", slot: s, source, target, mkdir: create && o.isDir, mkfile: create && !o.isDir, optional }];
-    if (o.readonly && !locked) attach.push({ kind: "mount-setattr", target, set: MOUNT_ATTR.RDONLY, recursive: o.recursive, optional });
+    if (o.readonly && !staged) attach.push({ kind: "mount-setattr", target, set: MOUNT_ATTR.RDONLY, recursive: o.recursive, optional });
     return attach;
   };
+  const r = input.rootfs;
+  // Staged roots: the image's layer or the directory when idmapped (a
+  // shifted copy, where the image's filesystem cannot be idmapped, is used
+  // as it is), and a read-only directory, which must stay so. A lower layer
+  // is only read.
+  const stageRoot =
+    !ns.user ? undefined
+    : r.kind === "image" ? ("shifted" in r && r.shifted ? undefined : { source: r.lower, idmap: true, readonly: r.storage !== "btrfs" })
+    : r.kind === "directory" && (r.idmap || r.mode === "ro") ? { source: r.path, idmap: r.idmap === true, readonly: r.mode !== "rw" }
+    : undefined;
+  const rootSlot = stageRoot ? takeStaged({ ...stageRoot, recursive: true, isDir: true }) : undefined;
+  const rp = rootfsPlan(r, input.stateDir, ns.user, rootSlot);
+  ops.push(...rp.pre);
   const rootBinds = rp.hostBinds.flatMap((b) => takeHost(b.source, b.target, { ...b, isDir: true }));
   // mknod is refused inside a user namespace, so there the host's device
   // nodes are bound in instead.
@@ -286,13 +291,6 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
     if (m.type !== "bind") return;
     const isDir = input.bindSourceIsDir(m.source);
     if (isDir === undefined) return; // optional and missing
-    if (m.idmap && ns.user) {
-      const s = passSlot(m.source, m.recursive);
-      const attach: Op[] = [{ kind: "move-mount", slot: s, source: m.source, target: m.target, mkdir: isDir, mkfile: !isDir }];
-      if (m.readonly) attach.push({ kind: "mount-setattr", target: m.target, set: MOUNT_ATTR.RDONLY, recursive: m.recursive });
-      userBinds.set(i, attach);
-      return;
-    }
     userBinds.set(i, takeHost(m.source, m.target, { ...m, isDir }));
   });
 
@@ -420,7 +418,6 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
   const plan: SpawnPlan = {
     ops,
     cloneFlags: cloneFlagsOf(ns),
-    ...(pass.length ? { pass } : {}),
     ...(lock.binds.length ? { lock } : {}),
   };
   if (ns.user && idmap) {

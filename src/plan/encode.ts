@@ -21,8 +21,6 @@ export const PLAN_ABI = {
   none: 0xffffffff,
   /** fd slots an op may fill (open-tree) or read (move-mount). */
   maxSlots: 64,
-  /** Slot of the first fd the parent passes with "go" (idmapped detached mounts). */
-  passedSlotBase: 48,
   opFlags: {
     /** ENOENT on the target is not an error. */
     optional: 1 << 0,

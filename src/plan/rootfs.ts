@@ -21,10 +21,11 @@ export interface RootfsPlan {
 }
 
 /**
- * @param idmappedSlot where the parent's idmapped copy of the rootfs arrives
- *   (a passed fd), when the rootfs is to be idmapped.
+ * @param stagedSlot the slot holding the copy of the rootfs (or of its lower
+ *   layer) taken from the parent's lock stage, when it is staged there:
+ *   idmapped, or read-only for good (see build-plan's `lock`).
  */
-export function rootfsPlan(rootfs: RootfsRecord, stateDir: string, userns: boolean, idmappedSlot?: number): RootfsPlan {
+export function rootfsPlan(rootfs: RootfsRecord, stateDir: string, userns: boolean, stagedSlot?: number): RootfsPlan {
   if (rootfs.kind === "embedded") {
     return {
       root: rootfs.path,
@@ -42,8 +43,8 @@ export function rootfsPlan(rootfs: RootfsRecord, stateDir: string, userns: boole
     return {
       root,
       pre:
-        idmappedSlot !== undefined
-          ? [{ kind: "move-mount", slot: idmappedSlot, source: rootfs.lower, target: root }]
+        stagedSlot !== undefined
+          ? [{ kind: "move-mount", slot: stagedSlot, source: rootfs.lower, target: root }]
           : [{ kind: "mount", source: rootfs.lower, target: root, flags: MS.BIND | MS.REC }],
       hostBinds: [],
       finish: [],
@@ -52,14 +53,14 @@ export function rootfsPlan(rootfs: RootfsRecord, stateDir: string, userns: boole
   if (rootfs.kind === "image") {
     const merged = join(stateDir, "root");
     // With a user namespace the image is seen through an idmapped copy of
-    // it (passed by the parent), attached at <state>/lower, so the
+    // it (staged by the parent), attached at <state>/lower, so the
     // container's root owns what the image's root owns.
-    const lower = idmappedSlot !== undefined ? join(stateDir, "lower") : rootfs.lower;
+    const lower = stagedSlot !== undefined ? join(stateDir, "lower") : rootfs.lower;
     const data = `lowerdir=${lower},upperdir=${rootfs.upper},workdir=${rootfs.work}${userns ? ",userxattr" : ""}`;
     return {
       root: merged,
       pre: [
-        ...(idmappedSlot !== undefined ? [{ kind: "move-mount" as const, slot: idmappedSlot, source: rootfs.lower, target: lower }] : []),
+        ...(stagedSlot !== undefined ? [{ kind: "move-mount" as const, slot: stagedSlot, source: rootfs.lower, target: lower }] : []),
         { kind: "mount", source: "overlay", target: merged, fstype: "overlay", flags: 0, data },
       ],
       hostBinds: [],
@@ -69,9 +70,9 @@ export function rootfsPlan(rootfs: RootfsRecord, stateDir: string, userns: boole
   if (rootfs.mode === "overlay") {
     const scratch = join(stateDir, "scratch");
     const merged = join(stateDir, "root");
-    // An idmapped lower layer (passed by the parent) is attached in the
+    // An idmapped lower layer (staged by the parent) is attached in the
     // scratch tmpfs, where only this mount namespace sees it.
-    const lower = idmappedSlot !== undefined ? `${scratch}/lower` : rootfs.path;
+    const lower = stagedSlot !== undefined ? `${scratch}/lower` : rootfs.path;
     // userxattr: in a user namespace overlayfs keeps whiteouts in user.*
     // xattrs, since trusted.* needs CAP_SYS_ADMIN in the host namespace.
     const data = `lowerdir=${lower},upperdir=${scratch}/upper,workdir=${scratch}/work${userns ? ",userxattr" : ""}`;
@@ -81,8 +82,8 @@ export function rootfsPlan(rootfs: RootfsRecord, stateDir: string, userns: boole
         { kind: "mount", source: "tmpfs", target: scratch, fstype: "tmpfs", flags: MS.NOSUID | MS.NODEV, data: "mode=0755" },
         { kind: "mkdir", path: `${scratch}/upper`, mode: 0o755 },
         { kind: "mkdir", path: `${scratch}/work`, mode: 0o755 },
-        ...(idmappedSlot !== undefined
-          ? [{ kind: "move-mount" as const, slot: idmappedSlot, source: rootfs.path, target: lower, mkdir: true }]
+        ...(stagedSlot !== undefined
+          ? [{ kind: "move-mount" as const, slot: stagedSlot, source: rootfs.path, target: lower, mkdir: true }]
           : []),
         { kind: "mount", source: "overlay", target: merged, fstype: "overlay", flags: 0, data },
       ],
@@ -93,13 +94,17 @@ export function rootfsPlan(rootfs: RootfsRecord, stateDir: string, userns: boole
   const at = rootfs.mountpoint ?? rootfs.path;
   return {
     root: at,
-    // An idmapped rootfs is a detached mount the parent made (only it may):
-    // attached over the directory, it becomes the root to pivot into.
+    // A staged rootfs (idmapped, or read-only for good) is the copy taken
+    // from the parent's stage: attached over the directory, it becomes the
+    // root to pivot into. A read-only one is so from the start: its mount
+    // targets must exist (mkdir gives EROFS).
     pre:
-      idmappedSlot !== undefined
-        ? [{ kind: "move-mount", slot: idmappedSlot, source: rootfs.path, target: at }]
+      stagedSlot !== undefined
+        ? [{ kind: "move-mount", slot: stagedSlot, source: rootfs.path, target: at }]
         : [{ kind: "mount", source: rootfs.path, target: at, flags: MS.BIND | MS.REC }],
     hostBinds: [],
-    finish: rootfs.mode === "ro" ? [{ kind: "mount-setattr", target: "/", set: MOUNT_ATTR.RDONLY }] : [],
+    // Without a user namespace nothing can be locked (the container's root
+    // is host root): the flag is set last, so mount targets can still be made.
+    finish: rootfs.mode === "ro" && stagedSlot === undefined ? [{ kind: "mount-setattr", target: "/", set: MOUNT_ATTR.RDONLY }] : [],
   };
 }

@@ -1,16 +1,18 @@
 /**
- * Issue 11, item 2 (second half): the files API acts with the running
- * container's credentials, not host root's, inside a mount table the
- * container controls, and never reads or writes a kernel file (procfs,
- * sysfs) the container bound over a path.
+ * Issue 11, item 2 (second half): the files API acts with the container's
+ * credentials, not host root's, running (inside a mount table the container
+ * controls) or stopped (on a rootfs a hostile image or tenant filled), and
+ * never reads or writes a kernel file (procfs, sysfs) the container bound
+ * over a path.
  */
-import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
-import { Container, HostError } from "../../src/index.js";
-import { cleanupAll, runtime, uniqueName } from "../helpers/env.js";
+import { Container, HostError, NotFoundError } from "../../src/index.js";
+import { busybox, cleanupAll, runtime, uniqueName } from "../helpers/env.js";
+import { copyRootfs } from "../helpers/rootfs-copy.js";
 
 afterAll(cleanupAll);
 
@@ -92,5 +94,55 @@ describe("the files API on a running container", () => {
     // namespace, but a host-root write through procfs would not care).
     expect(readFileSync("/proc/sys/kernel/hostname", "utf8").trim()).toBe(hostname());
     await c.stop();
+  });
+});
+
+describe("the files API on a stopped container", () => {
+  it("reads and writes a hostile rootfs as the container's root, not host root", async () => {
+    // What a hostile image or an earlier tenant left: a host-root-only file,
+    // a host-root file anyone may read, a link to a host path, and a
+    // directory the container's root may write in.
+    const copy = copyRootfs("filecred-stopped");
+    const secret = join(copy.path, "etc/secret");
+    const owned = join(copy.path, "etc/root-owned");
+    const hostSecret = join(copy.path, "..", "host-secret");
+    try {
+      writeFileSync(secret, "host-secret\n", { mode: 0o600 });
+      chmodSync(secret, 0o600);
+      writeFileSync(owned, "host\n", { mode: 0o666 });
+      chmodSync(owned, 0o644);
+      writeFileSync(hostSecret, "outside\n");
+      symlinkSync(hostSecret, join(copy.path, "etc/link"));
+      mkdirSync(join(copy.path, "drop"), { mode: 0o777 });
+      chmodSync(join(copy.path, "drop"), 0o777);
+      const c = await busybox("filecred-stopped", { rootfs: { path: copy.path, mode: "rw" } });
+      const base = c.idmap!.hostUid;
+
+      // Host uid 0 is outside the container's range: its 0600 file is not the container's to read.
+      const read = await c.pullFile("/etc/secret").catch((e: unknown) => e);
+      expect(read).toBeInstanceOf(HostError);
+      expect((read as HostError).errno).toBe("EACCES");
+      // The link resolves inside the root, where there is no such file.
+      expect(await c.pullFile("/etc/link").catch((e: unknown) => e)).toBeInstanceOf(NotFoundError);
+      // A world-readable one it may read, not write, make setuid or remove.
+      expect((await c.pullFile("/etc/root-owned")).toString()).toBe("host\n");
+      const write = await c.pushFile(Buffer.from("pwned\n"), "/etc/root-owned", { mode: 0o4755 }).catch((e: unknown) => e);
+      expect(write).toBeInstanceOf(HostError);
+      expect((write as HostError).errno).toBe("EACCES");
+      expect(await c.rm("/etc/root-owned").catch((e: unknown) => e)).toBeInstanceOf(HostError);
+      expect(readFileSync(owned, "utf8")).toBe("host\n");
+      expect(statSync(owned)).toMatchObject({ uid: 0, gid: 0, mode: 0o100644 });
+
+      // What it creates is the container's: never a host-root file.
+      await c.pushFile(Buffer.from("#!/bin/sh\n"), "/drop/tool", { mode: 0o4755 });
+      await c.pushFile(Buffer.from("x\n"), "/drop/www", { uid: 33, gid: 33 });
+      await c.mkdir("/drop/sub");
+      expect(statSync(join(copy.path, "drop/tool"))).toMatchObject({ uid: base, gid: base, mode: 0o104755 });
+      expect(statSync(join(copy.path, "drop/www"))).toMatchObject({ uid: base + 33, gid: base + 33 });
+      expect(statSync(join(copy.path, "drop/sub")).uid).toBe(base);
+      expect(await c.stat("/drop/www")).toMatchObject({ uid: 33, gid: 33 });
+    } finally {
+      copy.remove();
+    }
   });
 });

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
 import { Container } from "../../src/index.js";
-import { cleanupAll, runtime, uniqueName } from "../helpers/env.js";
+import { busybox, cleanupAll, runtime, uniqueName } from "../helpers/env.js";
+import { copyRootfs, type RootfsCopy } from "../helpers/rootfs-copy.js";
 
 afterAll(cleanupAll);
 
@@ -21,9 +22,23 @@ const attack = (dir: string) => [
    mount -o remount,rw ${dir} 2>/dev/null && echo remount-ok
    echo pwned > ${dir}/warren-locked-probe 2>/dev/null && echo wrote
    echo pwned > ${dir}/existing 2>/dev/null && echo overwrote
-   grep -E " ${dir} " /proc/self/mountinfo | grep -qw ro && echo still-ro
+   awk -v d=${dir} '$5 == d { o = $6 } END { print o }' /proc/self/mountinfo | grep -q '^ro' && echo still-ro
    true`,
 ];
+
+/** A writable-by-anyone copy of the busybox rootfs with an `existing` file at its root: only the mount's flag protects it. */
+function openRootfs(prefix: string): RootfsCopy {
+  const copy = copyRootfs(prefix);
+  chmodSync(copy.path, 0o777);
+  writeFileSync(join(copy.path, "existing"), "original\n", { mode: 0o666 });
+  chmodSync(join(copy.path, "existing"), 0o666);
+  return copy;
+}
+
+function untouched(dir: string): void {
+  expect(existsSync(join(dir, "warren-locked-probe"))).toBe(false);
+  expect(readFileSync(join(dir, "existing"), "utf8")).toBe("original\n");
+}
 
 describe("mounts the container cannot change", () => {
   it("keeps the embedded default's host /usr and a configured read-only bind read-only against the container's root", async () => {
@@ -64,6 +79,54 @@ describe("mounts the container cannot change", () => {
       await c.stop();
     } finally {
       rmSync(host, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps a read-only idmapped bind read-only against the container's root", async () => {
+    // Idmapped, the container's root is the files' owner (host root here):
+    // the read-only flag is all that stands between it and the host's files.
+    const host = mkdtempSync(join(tmpdir(), "warren-locked-idmap-"));
+    try {
+      chmodSync(host, 0o755);
+      writeFileSync(join(host, "existing"), "original\n", { mode: 0o644 });
+      const c = await busybox("locked-idm", { mounts: [{ type: "bind", source: host, target: "/mnt", readonly: true, idmap: true }] });
+      await c.start();
+      expect((await c.execOutput(["stat", "-c", "%u", "/mnt/existing"])).stdout).toBe("0\n");
+      expect((await c.execOutput(attack("/mnt"))).stdout).toBe("still-ro\n");
+      untouched(host);
+      await c.stop({ timeout: 0 });
+    } finally {
+      rmSync(host, { recursive: true, force: true });
+    }
+  });
+
+  for (const idmap of [false, true]) {
+    it(`keeps a read-only directory rootfs${idmap ? " (idmapped)" : ""} read-only against the container's root`, async () => {
+      const copy = openRootfs(idmap ? "locked-root-idm" : "locked-root");
+      try {
+        const c = await busybox(idmap ? "locked-root-idm" : "locked-root", { rootfs: { path: copy.path, mode: "ro", idmap } });
+        await c.start();
+        expect((await c.execOutput(attack("/"))).stdout).toBe("still-ro\n");
+        untouched(copy.path);
+        // Its mounts were still made (targets that exist in the rootfs).
+        expect((await c.execOutput(["sh", "-c", "test -c /dev/null && test -e /proc/self && echo ok"])).stdout).toBe("ok\n");
+        await c.stop({ timeout: 0 });
+      } finally {
+        copy.remove();
+      }
+    });
+  }
+
+  it("makes a writable idmapped rootfs no less writable", async () => {
+    const copy = openRootfs("locked-rw-idm");
+    try {
+      const c = await busybox("locked-rw-idm", { rootfs: { path: copy.path, mode: "rw", idmap: true } });
+      await c.start();
+      expect((await c.execOutput(["sh", "-c", "echo changed > /existing && stat -c %u /existing"])).stdout).toBe("0\n");
+      expect(readFileSync(join(copy.path, "existing"), "utf8")).toBe("changed\n");
+      await c.stop({ timeout: 0 });
+    } finally {
+      copy.remove();
     }
   });
 });
