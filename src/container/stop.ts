@@ -53,8 +53,8 @@ export async function stopContainer(c: ContainerHandle, options: StopOptions): P
       /* ESRCH: already exiting */
     }
     // A pid namespace's init only receives the signals it has a handler
-    // for; any other is discarded when sent. Read after sending: not caught
-    // now means it was not caught then either, and waiting is pointless.
+    // for or blocks; any other is discarded when sent. Read after sending:
+    // neither now means neither then, and waiting is pointless.
     if (!(c.config.namespaces.pid && catches(run.pid, sig) === false)) {
       let timer: NodeJS.Timeout | undefined;
       const graceful = await Promise.race([
@@ -79,8 +79,11 @@ export async function stopContainer(c: ContainerHandle, options: StopOptions): P
 }
 
 /**
- * Whether the process has a handler for `sig` (SigCgt in /proc/PID/status),
- * or undefined when that cannot be read (gone, or no procfs).
+ * Whether a pid namespace's init will see `sig` sent from outside: it has a
+ * handler for it (SigCgt in /proc/PID/status) or blocks it (SigBlk: a
+ * blocked signal is queued whatever its disposition, and systemd reads its
+ * signals from a signalfd with all of them blocked). Undefined when that
+ * cannot be read (gone, or no procfs).
  */
 export function catches(pid: number, sig: number): boolean | undefined {
   let status: string;
@@ -89,7 +92,12 @@ export function catches(pid: number, sig: number): boolean | undefined {
   } catch {
     return undefined;
   }
-  const m = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status);
-  if (!m) return undefined;
-  return ((BigInt(`0x${m[1]}`) >> BigInt(sig - 1)) & 1n) === 1n;
+  const bit = (field: string): boolean | undefined => {
+    const m = new RegExp(`^${field}:\\s*([0-9a-f]+)$`, "m").exec(status);
+    return m ? ((BigInt(`0x${m[1]}`) >> BigInt(sig - 1)) & 1n) === 1n : undefined;
+  };
+  const caught = bit("SigCgt");
+  const blocked = bit("SigBlk");
+  if (caught === undefined || blocked === undefined) return undefined;
+  return caught || blocked;
 }

@@ -77,11 +77,16 @@ describe("bad input", () => {
 
   it("reports a rootfs without /proc that the container cannot make it in at the mount step, naming the path", async () => {
     // Host root's directory, which the container's root (an unmapped id there) may not write.
-    const c = await busybox("noproc", { rootfs: { path: join(rootfs(), "etc"), mode: "ro" }, init: ["/bin/true"] });
+    const c = await busybox("noproc", { rootfs: { path: join(rootfs(), "etc"), mode: "rw" }, init: ["/bin/true"] });
     const e = await c.start().catch((x) => x);
     expect(e).toMatchObject({ step: "mount", errno: "EACCES" });
     expect(e.message).toContain("the rootfs has no `/proc` directory and it cannot be made there");
     expect(existsSync(c.cgroupPath)).toBe(false);
+    // A read-only rootfs is locked read-only from the start: nothing can be made in it.
+    const ro = await busybox("noproc-ro", { rootfs: { path: join(rootfs(), "etc"), mode: "ro" }, init: ["/bin/true"] });
+    const e2 = await ro.start().catch((x) => x);
+    expect(e2).toMatchObject({ step: "mount", errno: "EROFS" });
+    expect(e2.message).toMatch(/`\/proc`/);
   });
 
   it("refuses a second container with the same name", async () => {

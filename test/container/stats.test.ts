@@ -1,8 +1,10 @@
 /** Container.statsAll(): one sweep of the cgroup tree gives what stats() gives each running container. */
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 
 import { Container } from "../../src/index.js";
-import { busybox, runtime } from "../helpers/env.js";
+import { busybox, cleanupAll, runtime } from "../helpers/env.js";
+
+afterAll(cleanupAll);
 
 describe("statsAll", () => {
   it("equals per-container stats for running containers and leaves out stopped ones", { timeout: 60_000 }, async () => {

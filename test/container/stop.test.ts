@@ -3,10 +3,12 @@
  * namespace's init never receives such a signal, so waiting for it is
  * pointless; stop() goes straight to SIGKILL instead of waiting out the timeout.
  */
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 
 import { catches } from "../../src/container/stop.js";
-import { busybox, startReady, trappingInit } from "../helpers/env.js";
+import { busybox, cleanupAll, startReady, trappingInit } from "../helpers/env.js";
+
+afterAll(cleanupAll);
 
 describe("stop", () => {
   it("reads whether a process catches a signal", () => {
