@@ -9,6 +9,7 @@ import { join } from "node:path";
 
 import { ConfigError } from "../errors.js";
 import { signalNumber } from "../config/signals.js";
+import { syscallNumber } from "../linux/syscalls.js";
 import { native } from "../native/binding.js";
 import type { ContainerHandle } from "./handle.js";
 import { returnLentNics } from "./network.js";
@@ -82,7 +83,8 @@ export async function stopContainer(c: ContainerHandle, options: StopOptions): P
  * Whether a pid namespace's init will see `sig` sent from outside: it has a
  * handler for it (SigCgt in /proc/PID/status) or blocks it (SigBlk: a
  * blocked signal is queued whatever its disposition, and systemd reads its
- * signals from a signalfd with all of them blocked). Undefined when that
+ * signals from a signalfd with all of them blocked), or sleeps in
+ * rt_sigtimedwait for signals. Undefined when that
  * cannot be read (gone, or no procfs).
  */
 export function catches(pid: number, sig: number): boolean | undefined {
@@ -99,5 +101,15 @@ export function catches(pid: number, sig: number): boolean | undefined {
   const caught = bit("SigCgt");
   const blocked = bit("SigBlk");
   if (caught === undefined || blocked === undefined) return undefined;
-  return caught || blocked;
+  if (caught || blocked) return true;
+  // A task in rt_sigtimedwait has its waited-for signals taken out of
+  // SigBlk while it sleeps (the kernel keeps them in real_blocked, which
+  // /proc does not show) and receives them: busybox init waits so.
+  try {
+    const nr = Number(readFileSync(`/proc/${pid}/syscall`, "utf8").split(" ")[0]);
+    if (nr === syscallNumber("rt_sigtimedwait", process.arch === "arm64" ? "arm64" : "x64")) return true;
+  } catch {
+    return undefined;
+  }
+  return false;
 }
