@@ -19,6 +19,7 @@ import { cidrOverlaps, LeaseStore, parseCidr } from "./ipam.js";
 import { Netlink } from "./netlink.js";
 import { Nft } from "./nft.js";
 import type { NicConfig, PortConfig } from "../config/nic.js";
+import { attachRouted, detachRouted, type RoutedHop } from "./routed.js";
 
 /** The managed network of a runtime root. */
 export interface ManagedNetwork {
@@ -191,6 +192,8 @@ export interface Attached {
   veths: string[];
   lent: LentNic[];
   ports: boolean;
+  /** Routed NICs' host routes and proxy entries (absent in records written before routed NICs). */
+  routed?: RoutedHop[];
 }
 
 /**
@@ -200,7 +203,7 @@ export interface Attached {
  */
 export async function attachNics(input: AttachInput): Promise<Attached> {
   const net = managedNetwork(input.runtime);
-  const done: Attached = { veths: [], lent: [], ports: false };
+  const done: Attached = { veths: [], lent: [], ports: false, routed: [] };
   const nsfd = openSync(`/proc/${input.pid}/ns/net`, "r");
   const host = Netlink.host();
   const inner = Netlink.inNamespace(nsfd);
@@ -233,6 +236,14 @@ export async function attachNics(input: AttachInput): Promise<Attached> {
           inner.addRoute({ gateway: gw, link: index });
           routed = true;
         }
+      } else if (nic.type === "routed") {
+        const hostEnd = vethName(input.runtime, input.container, nic.name);
+        const hop: RoutedHop = { name: nic.name, veth: hostEnd, ipv4: nic.ipv4, ...(nic.ipv6 ? { ipv6: nic.ipv6 } : {}) };
+        done.veths.push(hostEnd);
+        done.routed!.push(hop);
+        // The same container's earlier host ends share the name's stable part.
+        attachRouted(host, inner, nsfd, nic, { hostEnd, ownPrefix: hostEnd.slice(0, 10), field: `nics[${i}]`, defaultRoute: !routed, hop });
+        routed = true;
       } else if (nic.type === "macvlan") {
         if (!host.link(nic.parent)) throw new ConfigError([{ path: `nics[${i}].parent`, message: `there is no interface \`${nic.parent}\` on the host` }]);
         const tmp = vethName(input.runtime, input.container, nic.name).replace(/^ve/, "mv");
@@ -311,6 +322,7 @@ export async function detachNics(runtime: ResolvedRuntime, container: string, at
   if (attached.ports) await new Nft({ table: net.table }).removePortForwards(container);
   const host = hostIn ?? Netlink.host();
   try {
+    for (const hop of attached.routed ?? []) detachRouted(host, hop);
     for (const lent of attached.lent ?? []) await returnLent(host, lent);
   } finally {
     if (!hostIn) host.close();
