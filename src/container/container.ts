@@ -18,7 +18,7 @@ import { signalName, signalNumber } from "../config/signals.js";
 import { ConfigError, HostError, NotFoundError, StateError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
 import { native } from "../native/binding.js";
-import { removeManagedNetwork } from "../network/manager.js";
+import { pruneShards, removeManagedNetwork } from "../network/manager.js";
 import type { NicInput } from "../config/nic.js";
 import type { EffectiveConfig } from "../plan/effective.js";
 import { setConfig, type ConfigPatch } from "./configure.js";
@@ -169,6 +169,8 @@ export class Container implements AsyncDisposable {
     }
     const remaining = [];
     for (const name of await store.names()) if (await store.exists(name)) remaining.push(name);
+    // Shards of the managed bridge emptied by destroys go; the first bridge stays while a container is left.
+    if (remaining.length > 0) await pruneShards(runtime).catch(() => undefined);
     if (remaining.length === 0) {
       await removeManagedNetwork(runtime).catch(() => undefined);
       new CgroupTree(detectCgroupHost().mount, runtime.cgroupParent).removeSubtreeIfEmpty();

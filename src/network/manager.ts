@@ -20,6 +20,7 @@ import { Netlink } from "./netlink.js";
 import { Nft } from "./nft.js";
 import type { NicConfig, PortConfig } from "../config/nic.js";
 import { attachRouted, detachRouted, type RoutedHop } from "./routed.js";
+import { leaseOnShards, shardIndex, shardsOf } from "./shards.js";
 
 /** The managed network of a runtime root. */
 export interface ManagedNetwork {
@@ -56,6 +57,8 @@ export interface NicLease {
   prefix6?: number;
   gateway?: string;
   mac?: string;
+  /** The managed bridge's shard it is on (`<bridge>-1`, …), when not the first: see ./shards.ts. */
+  bridge?: string;
 }
 
 /** A physical NIC lent to a running container (in state.json until it is back). */
@@ -107,8 +110,7 @@ export async function reserveAddresses(
       continue;
     }
     const subnet = nic.subnet ?? net.defaultSubnet;
-    const record = await store.ensureNetwork(net.bridge, { subnet, ...(nic.subnet6 ? { subnet6: nic.subnet6 } : {}) });
-    const lease = await store.allocate(net.bridge, leaseKey(container, nic.name), {
+    const { network, record, lease } = await leaseOnShards(store, net.bridge, leaseKey(container, nic.name), { subnet, ...(nic.subnet6 ? { subnet6: nic.subnet6 } : {}) }, {
       ...(nic.ipv4 ? { ipv4: nic.ipv4 } : {}),
       ...(nic.mac ? { mac: nic.mac } : {}),
       field: `nics[${i}].ipv4`,
@@ -122,6 +124,7 @@ export async function reserveAddresses(
       gateway: nic.gateway ?? record.gateway,
       mac: lease.mac,
       ...(lease.ipv6 && p6 ? { ipv6: lease.ipv6, prefix6: p6.prefix } : {}),
+      ...(network !== net.bridge ? { bridge: network } : {}),
     });
   }
   return out;
@@ -131,14 +134,18 @@ export async function reserveAddresses(
 export async function releaseAddresses(runtime: ResolvedRuntime, container: string, names: readonly string[]): Promise<void> {
   const net = managedNetwork(runtime);
   const store = new LeaseStore(net.leaseDir);
-  for (const n of names) await store.release(net.bridge, leaseKey(container, n)).catch(() => undefined);
+  for (const shard of await shardsOf(store, net.bridge)) {
+    for (const n of names) await store.release(shard, leaseKey(container, n)).catch(() => undefined);
+  }
 }
 
 /** Moves the leases of the NICs named from container `from` to `to` (rename); addresses and MACs stay. */
 export async function renameAddresses(runtime: ResolvedRuntime, from: string, to: string, names: readonly string[]): Promise<void> {
   const net = managedNetwork(runtime);
   const store = new LeaseStore(net.leaseDir);
-  for (const n of names) await store.rekey(net.bridge, leaseKey(from, n), leaseKey(to, n));
+  for (const shard of await shardsOf(store, net.bridge)) {
+    for (const n of names) await store.rekey(shard, leaseKey(from, n), leaseKey(to, n));
+  }
 }
 
 /**
@@ -148,13 +155,13 @@ export async function renameAddresses(runtime: ResolvedRuntime, from: string, to
  */
 const natReady = new Map<string, number>();
 
-/** Creates the managed bridge on first use, with its gateway address, NAT and forwarding. */
-async function ensureManagedBridge(host: Netlink, net: ManagedNetwork, store: LeaseStore): Promise<void> {
-  const existing = host.link(net.bridge);
-  if (existing && natReady.get(net.bridge) === existing.index) return;
-  const record = (await store.leases(net.bridge)) as unknown as { subnet: string; gateway: string; subnet6?: string; gateway6?: string } | undefined;
-  if (!record) throw new HostError(`managed network ${net.bridge} has no lease record`, "ENOENT");
-  if (!host.link(net.bridge)) {
+/** Creates a shard of the managed bridge (`bridge`) on first use, with its gateway address, NAT and forwarding. */
+async function ensureManagedBridge(host: Netlink, net: ManagedNetwork, store: LeaseStore, bridge: string): Promise<void> {
+  const existing = host.link(bridge);
+  if (existing && natReady.get(bridge) === existing.index) return;
+  const record = await store.leases(bridge);
+  if (!record) throw new HostError(`managed network ${bridge} has no lease record`, "ENOENT");
+  if (!host.link(bridge)) {
     // A subnet the host already routes elsewhere would make the bridge
     // unreachable or steal traffic: refuse it.
     for (const r of host.routes(4)) {
@@ -162,16 +169,16 @@ async function ensureManagedBridge(host: Netlink, net: ManagedNetwork, store: Le
         throw new ConfigError([{ path: "nics.subnet", message: `${record.subnet} overlaps the host's route to ${r.dst}` }]);
       }
     }
-    host.createBridge(net.bridge);
-    host.addAddress(net.bridge, `${record.gateway}/${parseCidr(record.subnet).prefix}`);
-    if (record.subnet6 && record.gateway6) host.addAddress(net.bridge, `${record.gateway6}/${parseCidr(record.subnet6).prefix}`);
-    host.setUp(net.bridge);
+    host.createBridge(bridge);
+    host.addAddress(bridge, `${record.gateway}/${parseCidr(record.subnet).prefix}`);
+    if (record.subnet6 && record.gateway6) host.addAddress(bridge, `${record.gateway6}/${parseCidr(record.subnet6).prefix}`);
+    host.setUp(bridge);
   }
   const nft = new Nft({ table: net.table });
-  await nft.ensureBridgeNat(net.bridge, record.subnet);
-  if (record.subnet6) await nft.ensureBridgeNat(net.bridge, record.subnet6);
+  await nft.ensureBridgeNat(bridge, record.subnet);
+  if (record.subnet6) await nft.ensureBridgeNat(bridge, record.subnet6);
   await nft.enableForwarding();
-  natReady.set(net.bridge, host.link(net.bridge)!.index);
+  natReady.set(bridge, host.link(bridge)!.index);
 }
 
 export interface AttachInput {
@@ -213,8 +220,8 @@ export async function attachNics(input: AttachInput): Promise<Attached> {
       const i = (input.fieldBase ?? 0) + j;
       const lease = input.leases.find((l) => l.name === nicName(nic));
       if (nic.type === "bridged") {
-        const bridge = nic.bridge ?? net.bridge;
-        if (isManaged(nic, net)) await ensureManagedBridge(host, net, new LeaseStore(net.leaseDir));
+        const bridge = (isManaged(nic, net) ? lease?.bridge : undefined) ?? nic.bridge ?? net.bridge;
+        if (isManaged(nic, net)) await ensureManagedBridge(host, net, new LeaseStore(net.leaseDir), bridge);
         else if (!host.link(bridge)) throw new ConfigError([{ path: `nics[${i}].bridge`, message: `there is no bridge \`${bridge}\` on the host` }]);
         const hostEnd = vethName(input.runtime, input.container, nic.name);
         host.createVeth(hostEnd, nic.name, { peerNetnsFd: nsfd, ...(lease?.mac ? { peerMac: lease.mac } : {}), ...(nic.mtu ? { mtu: nic.mtu } : {}) });
@@ -276,7 +283,8 @@ export async function attachNics(input: AttachInput): Promise<Attached> {
       const target = first?.ipv4 ?? input.nics.map((n) => (n.type === "bridged" ? n.ipv4?.split("/")[0] : undefined)).find(Boolean);
       if (!target) throw new ConfigError([{ path: "ports", message: "port forwards need an IPv4 address on a bridged NIC" }]);
       const firstBridged = input.nics.find((n) => n.type === "bridged");
-      const bridge = (firstBridged?.type === "bridged" ? firstBridged.bridge : undefined) ?? net.bridge;
+      const firstLease = input.leases.find((l) => firstBridged?.type === "bridged" && l.name === firstBridged.name);
+      const bridge = firstLease?.bridge ?? (firstBridged?.type === "bridged" ? firstBridged.bridge : undefined) ?? net.bridge;
       const nft = new Nft({ table: net.table });
       const { needsRouteLocalnet } = await nft.addPortForwards(
         input.container,
@@ -348,17 +356,66 @@ async function returnLent(host: Netlink, lent: LentNic): Promise<void> {
   throw new HostError(`\`${lent.parent}\` (index ${lent.ifindex}) did not come back to the host`, "ETIMEDOUT");
 }
 
-/** Removes the managed bridge, its NAT table and the lease file when no container of the root needs them. */
+/** The managed bridge's shards, by lease file or by a link left on the host. */
+async function allShards(host: Netlink, net: ManagedNetwork, store: LeaseStore): Promise<string[]> {
+  const names = new Set([net.bridge, ...(await shardsOf(store, net.bridge))]);
+  for (const l of host.links()) if (shardIndex(net.bridge, l.name) !== undefined) names.add(l.name);
+  return [...names];
+}
+
+/** Removes the managed bridge and its shards, their NAT table and lease files when no container of the root needs them. */
 export async function removeManagedNetwork(runtime: ResolvedRuntime): Promise<void> {
   const net = managedNetwork(runtime);
-  natReady.delete(net.bridge);
+  const store = new LeaseStore(net.leaseDir);
   const host = Netlink.host();
+  let shards: string[];
   try {
-    host.deleteLink(net.bridge);
+    shards = await allShards(host, net, store);
+    for (const b of shards) {
+      natReady.delete(b);
+      host.deleteLink(b);
+    }
   } finally {
     host.close();
   }
   await new Nft({ table: net.table }).removeTable().catch(() => undefined);
-  // The lease record goes too; it refuses while a lease is left.
-  await new LeaseStore(net.leaseDir).removeNetwork(net.bridge).catch(() => undefined);
+  // The lease records go too; each refuses while a lease is left.
+  for (const b of shards) await store.removeNetwork(b).catch(() => undefined);
+}
+
+/**
+ * Removes the shards after the first that no lease holds any more (their
+ * bridge, NAT and lease file); returns their names. The lease file goes
+ * first, under its lock, and only when empty: a container leased there
+ * since keeps its shard.
+ */
+export async function pruneShards(runtime: ResolvedRuntime): Promise<string[]> {
+  const net = managedNetwork(runtime);
+  const store = new LeaseStore(net.leaseDir);
+  const removed: string[] = [];
+  for (const shard of await shardsOf(store, net.bridge)) {
+    if (shard === net.bridge) continue;
+    try {
+      await store.removeNetwork(shard);
+    } catch {
+      continue; // still leased
+    }
+    removed.push(shard);
+  }
+  if (!removed.length) return removed;
+  const host = Netlink.host();
+  try {
+    for (const b of removed) {
+      natReady.delete(b);
+      host.deleteLink(b);
+    }
+  } finally {
+    host.close();
+  }
+  const nft = new Nft({ table: net.table });
+  for (const b of removed) {
+    await nft.removeBridgeNat(b);
+    await nft.disableRouteLocalnet(b);
+  }
+  return removed;
 }
