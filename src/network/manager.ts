@@ -192,6 +192,9 @@ export async function attachNics(input: AttachInput): Promise<Attached> {
         const hop: RoutedHop = { name: nic.name, veth: hostEnd, ipv4: nic.ipv4, ...(nic.ipv6 ? { ipv6: nic.ipv6 } : {}) };
         done.veths.push(hostEnd);
         done.routed!.push(hop);
+        // IPv6 forwarding as for the managed bridge: interfaces taking router
+        // advertisements keep taking them (accept_ra=2) once it is on.
+        if (nic.ipv6) await new Nft({ table: net.table }).enableForwarding({ ipv6: true });
         // The same container's earlier host ends share the name's stable part.
         attachRouted(host, inner, nsfd, nic, { hostEnd, ownPrefix: hostEnd.slice(0, 10), field: `nics[${i}]`, defaultRoute: !routed, hop });
         routed = true;

@@ -9,7 +9,7 @@
  * kept in state.json, also after a crash (recordExit runs it).
  * @module
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 
 import { ConfigError, HostError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
@@ -81,11 +81,13 @@ export function attachRouted(
   // for them is answered there, and nothing else on the host sees them.
   host.addAddress(hostIndex, `${nic.gateway}/32`);
   if (nic.ipv6) host.addAddress(hostIndex, `${nic.gateway6}/128`, { nodad: true });
+  // A container must not route the host: no router advertisements taken
+  // on its veth (the kernel's default takes them while forwarding is off).
+  if (existsSync(`/proc/sys/net/ipv6/conf/${hostEnd}`)) sysctl(`/proc/sys/net/ipv6/conf/${hostEnd}/accept_ra`, "0", `${field}: refuse router advertisements`);
   host.setUp(hostIndex);
   // Between two routed containers, and from one to the host's other
-  // networks, the host forwards.
+  // networks, the host forwards (IPv6: the caller, see attachNics).
   sysctl("/proc/sys/net/ipv4/ip_forward", "1", `${field}: enable IPv4 forwarding`);
-  if (nic.ipv6) sysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1", `${field}: enable IPv6 forwarding`);
   routeTo(host, `${nic.ipv4}/32`, hostIndex, opts.ownPrefix, `${field}.ipv4`);
   if (nic.ipv6) routeTo(host, `${nic.ipv6}/128`, hostIndex, opts.ownPrefix, `${field}.ipv6`);
   if (nic.parent) {

@@ -6,7 +6,7 @@
  */
 import { execFile } from "node:child_process";
 import { connect } from "node:net";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
@@ -83,6 +83,8 @@ describe("routed NICs", () => {
       expect((await a.execOutput(["ip", "route"])).stdout).toMatch(/default via 169\.254\.0\.1 dev eth0/);
       expect(hostRoute("10.95.0.2")).toMatch(/^ve/);
       expect(hostRoute("10.95.0.3")).toMatch(/^ve/);
+      // A container cannot route the host with a router advertisement.
+      expect(readFileSync(`/proc/sys/net/ipv6/conf/${hostRoute("10.95.0.2")}/accept_ra`, "utf8").trim()).toBe("0");
       expect(proxies("10.95.0.2")).toEqual([parent]);
       expect(proxies("10.95.0.3")).toEqual([]);
       // Container to container, both ways, through the host.
