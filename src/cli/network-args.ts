@@ -61,7 +61,7 @@ export function parseNic(spec: string, flag = "--nic"): NicInput {
       nic[key] = value;
     }
   }
-  if (type !== "bridged" && nic.parent === undefined) {
+  if ((type === "macvlan" || type === "physical") && nic.parent === undefined) {
     throw new UsageError(`${flag}: ${type} needs parent=IF (the host interface) in ${q}`);
   }
   // The library's own checks (interface names, MAC, addresses, MTU range),

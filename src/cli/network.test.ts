@@ -53,8 +53,22 @@ describe("parseNic", () => {
     });
   });
 
+  it("parses routed specs, with or without a parent", () => {
+    expect(parseNic("routed,ipv4=192.0.2.10")).toEqual({ type: "routed", ipv4: "192.0.2.10" });
+    expect(parseNic("routed,ipv4=192.0.2.10,ipv6=2001:db8::10,parent=enp1s0,name=eth1,gateway=169.254.0.2,gateway6=fe80::2")).toEqual({
+      type: "routed",
+      ipv4: "192.0.2.10",
+      ipv6: "2001:db8::10",
+      parent: "enp1s0",
+      name: "eth1",
+      gateway: "169.254.0.2",
+      gateway6: "fe80::2",
+    });
+    expect(usageError(() => parseNic("routed,parent=enp1s0")).message).toMatch(/ipv4/);
+  });
+
   it("gives what the library accepts", () => {
-    for (const spec of ["bridged,name=eth1,mtu=1400", "macvlan,parent=enp1s0,ipv4=192.168.5.20/24", "physical,parent=enp2s0"]) {
+    for (const spec of ["bridged,name=eth1,mtu=1400", "macvlan,parent=enp1s0,ipv4=192.168.5.20/24", "physical,parent=enp2s0", "routed,ipv4=192.0.2.10"]) {
       expect(containerSchema.safeParse({ nics: [parseNic(spec)] }).success, spec).toBe(true);
     }
   });
