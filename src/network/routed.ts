@@ -78,7 +78,7 @@ export function attachRouted(
   host.createVeth(hostEnd, nic.name, { peerNetnsFd: nsfd, ...(nic.mac ? { peerMac: nic.mac } : {}), ...(nic.mtu ? { mtu: nic.mtu } : {}) });
   const hostIndex = host.link(hostEnd)!.index;
   // The gateways are the host end's own addresses: the container's ARP/NDP
-  // for them is answered there, and nothing else on the host sees them.
+  // for them is answered there (as /32 and /128 they add no route).
   host.addAddress(hostIndex, `${nic.gateway}/32`);
   if (nic.ipv6) host.addAddress(hostIndex, `${nic.gateway6}/128`, { nodad: true });
   // A container must not route the host: no router advertisements taken
