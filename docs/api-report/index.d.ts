@@ -321,6 +321,16 @@ declare const containerSchema: z.ZodObject<{
         ipv4: z.ZodOptional<z.ZodString>;
         gateway: z.ZodOptional<z.ZodString>;
         mtu: z.ZodOptional<z.ZodNumber>;
+    }, z.core.$strict>, z.ZodObject<{
+        type: z.ZodLiteral<"routed">;
+        name: z.ZodDefault<z.ZodString>;
+        ipv4: z.ZodString;
+        ipv6: z.ZodOptional<z.ZodString>;
+        parent: z.ZodOptional<z.ZodString>;
+        gateway: z.ZodDefault<z.ZodString>;
+        gateway6: z.ZodDefault<z.ZodString>;
+        mtu: z.ZodOptional<z.ZodNumber>;
+        mac: z.ZodOptional<z.ZodString>;
     }, z.core.$strict>], "type">>>;
     ports: z.ZodDefault<z.ZodArray<z.ZodObject<{
         host: z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodString]>, z.ZodTransform<string, string | number>>;
@@ -382,13 +392,6 @@ type ResolvedConfig = z.output<typeof containerSchema>;
 type MountConfig = z.output<typeof mountSchema>;
 type IdMap = z.output<typeof idmapSchema>;
 
-/**
- * Network configuration: a list of NICs, LXD-style, and port forwards.
- * No NIC means the container's own network namespace with only `lo` up;
- * sharing the host's network is `namespaces.net: false`.
- * @module
- */
-
 declare const nicSchema: z.ZodDiscriminatedUnion<[z.ZodObject<{
     type: z.ZodLiteral<"bridged">;
     name: z.ZodDefault<z.ZodString>;
@@ -415,6 +418,16 @@ declare const nicSchema: z.ZodDiscriminatedUnion<[z.ZodObject<{
     ipv4: z.ZodOptional<z.ZodString>;
     gateway: z.ZodOptional<z.ZodString>;
     mtu: z.ZodOptional<z.ZodNumber>;
+}, z.core.$strict>, z.ZodObject<{
+    type: z.ZodLiteral<"routed">;
+    name: z.ZodDefault<z.ZodString>;
+    ipv4: z.ZodString;
+    ipv6: z.ZodOptional<z.ZodString>;
+    parent: z.ZodOptional<z.ZodString>;
+    gateway: z.ZodDefault<z.ZodString>;
+    gateway6: z.ZodDefault<z.ZodString>;
+    mtu: z.ZodOptional<z.ZodNumber>;
+    mac: z.ZodOptional<z.ZodString>;
 }, z.core.$strict>], "type">;
 declare const portSchema: z.ZodObject<{
     host: z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodString]>, z.ZodTransform<string, string | number>>;

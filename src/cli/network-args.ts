@@ -22,6 +22,7 @@ const NIC_KEYS = {
   bridged: ["name", "bridge", "ipv4", "subnet", "subnet6", "gateway", "mac", "mtu"],
   macvlan: ["parent", "name", "ipv4", "gateway", "mac", "mtu"],
   physical: ["parent", "name", "ipv4", "gateway", "mtu"],
+  routed: ["ipv4", "ipv6", "parent", "name", "gateway", "gateway6", "mac", "mtu"],
 } as const;
 
 type NicType = keyof typeof NIC_KEYS;
@@ -35,7 +36,7 @@ export function parseNic(spec: string, flag = "--nic"): NicInput {
   const q = JSON.stringify(spec);
   const [type, ...parts] = spec.split(",");
   if (!type || !Object.hasOwn(NIC_KEYS, type)) {
-    throw new UsageError(`${flag}: unknown NIC type ${JSON.stringify(type ?? "")} in ${q} (expected bridged, macvlan or physical)`);
+    throw new UsageError(`${flag}: unknown NIC type ${JSON.stringify(type ?? "")} in ${q} (expected bridged, macvlan, physical or routed)`);
   }
   const keys: readonly string[] = NIC_KEYS[type as NicType];
   const nic: Record<string, string | number> = { type };
@@ -60,7 +61,7 @@ export function parseNic(spec: string, flag = "--nic"): NicInput {
       nic[key] = value;
     }
   }
-  if (type !== "bridged" && nic.parent === undefined) {
+  if ((type === "macvlan" || type === "physical") && nic.parent === undefined) {
     throw new UsageError(`${flag}: ${type} needs parent=IF (the host interface) in ${q}`);
   }
   // The library's own checks (interface names, MAC, addresses, MTU range),

@@ -53,8 +53,22 @@ describe("parseNic", () => {
     });
   });
 
+  it("parses routed specs, with or without a parent", () => {
+    expect(parseNic("routed,ipv4=192.0.2.10")).toEqual({ type: "routed", ipv4: "192.0.2.10" });
+    expect(parseNic("routed,ipv4=192.0.2.10,ipv6=2001:db8::10,parent=enp1s0,name=eth1,gateway=169.254.0.2,gateway6=fe80::2")).toEqual({
+      type: "routed",
+      ipv4: "192.0.2.10",
+      ipv6: "2001:db8::10",
+      parent: "enp1s0",
+      name: "eth1",
+      gateway: "169.254.0.2",
+      gateway6: "fe80::2",
+    });
+    expect(usageError(() => parseNic("routed,parent=enp1s0")).message).toMatch(/ipv4/);
+  });
+
   it("gives what the library accepts", () => {
-    for (const spec of ["bridged,name=eth1,mtu=1400", "macvlan,parent=enp1s0,ipv4=192.168.5.20/24", "physical,parent=enp2s0"]) {
+    for (const spec of ["bridged,name=eth1,mtu=1400", "macvlan,parent=enp1s0,ipv4=192.168.5.20/24", "physical,parent=enp2s0", "routed,ipv4=192.0.2.10"]) {
       expect(containerSchema.safeParse({ nics: [parseNic(spec)] }).success, spec).toBe(true);
     }
   });
@@ -64,8 +78,8 @@ describe("parseNic", () => {
       ["bridged,foo=1", '--nic: unknown key "foo" in "bridged,foo=1"'],
       ["bridged,parent=eth0", '--nic: unknown key "parent" in "bridged,parent=eth0"'],
       ["physical,parent=x,mac=02:00:00:00:00:01", '--nic: unknown key "mac" in "physical,parent=x,mac=02:00:00:00:00:01"'],
-      ["bridge", '--nic: unknown NIC type "bridge" in "bridge" (expected bridged, macvlan or physical)'],
-      ["", '--nic: unknown NIC type "" in "" (expected bridged, macvlan or physical)'],
+      ["bridge", '--nic: unknown NIC type "bridge" in "bridge" (expected bridged, macvlan, physical or routed)'],
+      ["", '--nic: unknown NIC type "" in "" (expected bridged, macvlan, physical or routed)'],
       ["bridged,name", '--nic: expected KEY=VALUE, got "name" in "bridged,name"'],
       ["bridged,", '--nic: expected KEY=VALUE, got "" in "bridged,"'],
       ["bridged,=x", '--nic: expected KEY=VALUE, got "=x" in "bridged,=x"'],

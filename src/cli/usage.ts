@@ -24,7 +24,10 @@ const NIC_SPEC = `SPEC is one of:
   macvlan,parent=IF[,name=eth0][,ipv4=CIDR][,gateway=IP][,mac=MAC][,mtu=N]
       a macvlan (bridge mode) on the host interface IF
   physical,parent=IF[,name=IF][,ipv4=CIDR][,gateway=IP][,mtu=N]
-      the host interface IF itself, moved into the container while it runs`;
+      the host interface IF itself, moved into the container while it runs
+  routed,ipv4=ADDR[,ipv6=ADDR][,parent=IF][,name=eth0][,gateway=IP][,gateway6=IP][,mac=MAC][,mtu=N]
+      a veth on no bridge: the host routes ADDR (/32, /128) to it, and with
+      parent=IF answers ARP/NDP for it on IF`;
 
 const NETWORK_FLAGS = `Network (default: a network of its own with only lo):
   --net bridged            one NIC eth0 on warren's managed bridge (same as --nic bridged)

@@ -4,6 +4,7 @@
  * sharing the host's network is `namespaces.net: false`.
  * @module
  */
+import { isIPv6 } from "node:net";
 import { z } from "zod";
 
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
@@ -68,7 +69,33 @@ export const physicalNicSchema = z.strictObject({
   mtu: mtu.optional(),
 });
 
-export const nicSchema = z.discriminatedUnion("type", [bridgedNicSchema, macvlanNicSchema, physicalNicSchema]);
+const ipv6 = z.string().refine((s) => isIPv6(s) && !s.includes("%"), "must be an IPv6 address like 2001:db8::10");
+
+/**
+ * A veth whose host end is not on any bridge: the host routes the
+ * container's own addresses (/32, /128) to it, and the container's default
+ * route goes through link-local gateways on that end (Incus's
+ * `nictype=routed`). No bridge, so no port limit; no NAT: the addresses are
+ * meant to be reachable as they are.
+ */
+export const routedNicSchema = z.strictObject({
+  type: z.literal("routed"),
+  name: ifname.default("eth0"),
+  /** The container's IPv4 address (static; given as `A.B.C.D`, used as /32). */
+  ipv4: ipv4,
+  /** The container's IPv6 address (used as /128). */
+  ipv6: ipv6.optional(),
+  /** A host interface on which the host answers ARP/NDP for the addresses (proxy entries), so the segment behind it reaches the container. */
+  parent: ifname.optional(),
+  /** The host end's IPv4 address and the container's default gateway (default 169.254.0.1). */
+  gateway: ipv4.default("169.254.0.1"),
+  /** The host end's IPv6 address and the container's IPv6 gateway (default fe80::1). */
+  gateway6: ipv6.default("fe80::1"),
+  mtu: mtu.optional(),
+  mac: mac.optional(),
+});
+
+export const nicSchema = z.discriminatedUnion("type", [bridgedNicSchema, macvlanNicSchema, physicalNicSchema, routedNicSchema]);
 
 const hostEndpoint = z
   .union([z.number().int().min(1).max(65535), z.string()])

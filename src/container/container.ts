@@ -18,7 +18,7 @@ import { signalName, signalNumber } from "../config/signals.js";
 import { ConfigError, HostError, NotFoundError, StateError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
 import { native } from "../native/binding.js";
-import { releaseOrphanLeases, removeManagedNetwork } from "../network/manager.js";
+import { pruneShards, releaseOrphanLeases, removeManagedNetwork } from "../network/manager.js";
 import { withLock } from "../linux/lock.js";
 import type { NicInput } from "../config/nic.js";
 import type { EffectiveConfig } from "../plan/effective.js";
@@ -199,6 +199,8 @@ export class Container implements AsyncDisposable {
         const name = key.slice(0, key.lastIndexOf("/"));
         if (!cleaned.includes(name)) cleaned.push(name);
       }
+      // Shards of the managed bridge emptied by destroys go; the first bridge stays while a container is left.
+      if (remaining.size > 0) await pruneShards(runtime).catch(() => undefined);
       if (remaining.size === 0) {
         await removeManagedNetwork(runtime).catch(() => undefined);
         new CgroupTree(detectCgroupHost().mount, runtime.cgroupParent).removeSubtreeIfEmpty();

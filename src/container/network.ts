@@ -9,6 +9,7 @@ import { closeSync, openSync } from "node:fs";
 import { issuesOf } from "../config/issues.js";
 import { ConfigError, StateError } from "../errors.js";
 import { attachNics, nicName, releaseAddresses, reserveAddresses, type Attached } from "../network/manager.js";
+import { detachRouted } from "../network/routed.js";
 import { Netlink } from "../network/netlink.js";
 import type { NicConfig } from "../config/nic.js";
 import type { ContainerHandle } from "./handle.js";
@@ -49,7 +50,12 @@ export async function containerNetwork(c: ContainerHandle): Promise<InterfaceInf
 }
 
 function mergeAttached(a: Attached | undefined, b: Attached): Attached {
-  return { veths: [...(a?.veths ?? []), ...b.veths], lent: [...(a?.lent ?? []), ...b.lent], ports: (a?.ports ?? false) || b.ports };
+  return {
+    veths: [...(a?.veths ?? []), ...b.veths],
+    lent: [...(a?.lent ?? []), ...b.lent],
+    ports: (a?.ports ?? false) || b.ports,
+    routed: [...(a?.routed ?? []), ...(b.routed ?? [])],
+  };
 }
 
 /** Plugs a NIC into the running container (and keeps it in its config). */
@@ -149,6 +155,9 @@ export async function removeNic(c: ContainerHandle, name: string): Promise<void>
     } else {
       const host = Netlink.host();
       try {
+        // The host's routes and proxy entries of a routed NIC stay behind it.
+        for (const hop of network.routed ?? []) if (hop.name === name) detachRouted(host, hop);
+        network.routed = network.routed?.filter((h) => h.name !== name);
         network.veths = network.veths.filter((v) => host.link(v) !== undefined);
       } finally {
         host.close();

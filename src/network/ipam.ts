@@ -295,6 +295,13 @@ export interface AllocateOptions {
   field6?: string;
   /** Path named by a ConfigError about `mac`. Default: `field`'s parent + `.mac`, else `mac`. */
   fieldMac?: string;
+  /**
+   * The most leases the network may hold (a bridge's port cap): a container
+   * with no lease yet on a network holding as many gets a StateError whose
+   * state is "full". Checked under the file's lock, so two processes cannot
+   * both take the last place.
+   */
+  limit?: number;
 }
 
 const NETWORK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -414,6 +421,9 @@ export class LeaseStore {
     return this.update(network, false, (rec) => {
       if (!rec) throw new NotFoundError(`network ${network} has no lease record (create it with ensureNetwork first)`);
       const old = Object.hasOwn(rec.leases, container) ? rec.leases[container] : undefined;
+      if (!old && opts.limit !== undefined && Object.keys(rec.leases).length >= opts.limit) {
+        throw new StateError(`network ${network} holds its most leases (${opts.limit})`, "allocate", "full");
+      }
       const v4 = parseCidr(rec.subnet);
       const v6 = rec.subnet6 ? parseCidr(rec.subnet6) : undefined;
 

@@ -9,41 +9,20 @@
  */
 import { closeSync, openSync, writeFileSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 import { ConfigError, HostError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
 import type { ResolvedRuntime } from "../config/runtime.js";
-import { cidrOverlaps, LeaseStore, parseCidr } from "./ipam.js";
+import { LeaseStore, parseCidr } from "./ipam.js";
 import { Netlink } from "./netlink.js";
 import { Nft } from "./nft.js";
 import type { NicConfig, PortConfig } from "../config/nic.js";
+import { attachRouted, detachRouted, type RoutedHop } from "./routed.js";
+import { leaseOnShards, shardsOf } from "./shards.js";
+import { ensureManagedBridge, managedNetwork, type ManagedNetwork } from "./bridge.js";
 
-/** The managed network of a runtime root. */
-export interface ManagedNetwork {
-  /** Bridge name: `warren0` for the default root, `wr<hash>` for any other. */
-  bridge: string;
-  /** nftables table (family inet). */
-  table: string;
-  /** Subnet used when the bridge is created without one being asked for. */
-  defaultSubnet: string;
-  /** Lease files. */
-  leaseDir: string;
-}
-
-export function managedNetwork(runtime: ResolvedRuntime): ManagedNetwork {
-  if (runtime.cgroupParent === "warren") {
-    return { bridge: "warren0", table: "warren", defaultSubnet: "10.117.0.0/24", leaseDir: join(runtime.root, ".network") };
-  }
-  const h = createHash("sha256").update(runtime.root).digest();
-  return {
-    bridge: `wr${h.subarray(0, 4).toString("hex")}`,
-    table: `warren_${h.subarray(0, 4).toString("hex")}`,
-    defaultSubnet: `10.${118 + (h[4]! % 100)}.${h[5]!}.0/24`,
-    leaseDir: join(runtime.root, ".network"),
-  };
-}
+export { managedNetwork, pruneShards, removeManagedNetwork, type ManagedNetwork } from "./bridge.js";
 
 /** What a container holds per NIC (in container.json). */
 export interface NicLease {
@@ -55,6 +34,8 @@ export interface NicLease {
   prefix6?: number;
   gateway?: string;
   mac?: string;
+  /** The managed bridge's shard it is on (`<bridge>-1`, …), when not the first: see ./shards.ts. */
+  bridge?: string;
 }
 
 /** A physical NIC lent to a running container (in state.json until it is back). */
@@ -106,8 +87,7 @@ export async function reserveAddresses(
       continue;
     }
     const subnet = nic.subnet ?? net.defaultSubnet;
-    const record = await store.ensureNetwork(net.bridge, { subnet, ...(nic.subnet6 ? { subnet6: nic.subnet6 } : {}) });
-    const lease = await store.allocate(net.bridge, leaseKey(container, nic.name), {
+    const { network, record, lease } = await leaseOnShards(store, net.bridge, leaseKey(container, nic.name), { subnet, ...(nic.subnet6 ? { subnet6: nic.subnet6 } : {}) }, {
       ...(nic.ipv4 ? { ipv4: nic.ipv4 } : {}),
       ...(nic.mac ? { mac: nic.mac } : {}),
       field: `nics[${i}].ipv4`,
@@ -121,6 +101,7 @@ export async function reserveAddresses(
       gateway: nic.gateway ?? record.gateway,
       mac: lease.mac,
       ...(lease.ipv6 && p6 ? { ipv6: lease.ipv6, prefix6: p6.prefix } : {}),
+      ...(network !== net.bridge ? { bridge: network } : {}),
     });
   }
   return out;
@@ -130,7 +111,9 @@ export async function reserveAddresses(
 export async function releaseAddresses(runtime: ResolvedRuntime, container: string, names: readonly string[]): Promise<void> {
   const net = managedNetwork(runtime);
   const store = new LeaseStore(net.leaseDir);
-  for (const n of names) await store.release(net.bridge, leaseKey(container, n)).catch(() => undefined);
+  for (const shard of await shardsOf(store, net.bridge)) {
+    for (const n of names) await store.release(shard, leaseKey(container, n)).catch(() => undefined);
+  }
 }
 
 /** Releases every lease a container holds, whatever its NICs were (a create that died before recording them). */
@@ -148,40 +131,9 @@ export async function releaseOrphanLeases(runtime: ResolvedRuntime, exists: (con
 export async function renameAddresses(runtime: ResolvedRuntime, from: string, to: string, names: readonly string[]): Promise<void> {
   const net = managedNetwork(runtime);
   const store = new LeaseStore(net.leaseDir);
-  for (const n of names) await store.rekey(net.bridge, leaseKey(from, n), leaseKey(to, n));
-}
-
-/**
- * Bridges whose NAT this process has set up, by name and ifindex: nft runs
- * as a child process (tens of ms), so it runs once per bridge and process,
- * not on every start. A bridge re-created (another ifindex) is done again.
- */
-const natReady = new Map<string, number>();
-
-/** Creates the managed bridge on first use, with its gateway address, NAT and forwarding. */
-async function ensureManagedBridge(host: Netlink, net: ManagedNetwork, store: LeaseStore): Promise<void> {
-  const existing = host.link(net.bridge);
-  if (existing && natReady.get(net.bridge) === existing.index) return;
-  const record = (await store.leases(net.bridge)) as unknown as { subnet: string; gateway: string; subnet6?: string; gateway6?: string } | undefined;
-  if (!record) throw new HostError(`managed network ${net.bridge} has no lease record`, "ENOENT");
-  if (!host.link(net.bridge)) {
-    // A subnet the host already routes elsewhere would make the bridge
-    // unreachable or steal traffic: refuse it.
-    for (const r of host.routes(4)) {
-      if (r.dst && r.oif !== undefined && cidrOverlaps(r.dst, record.subnet)) {
-        throw new ConfigError([{ path: "nics.subnet", message: `${record.subnet} overlaps the host's route to ${r.dst}` }]);
-      }
-    }
-    host.createBridge(net.bridge);
-    host.addAddress(net.bridge, `${record.gateway}/${parseCidr(record.subnet).prefix}`);
-    if (record.subnet6 && record.gateway6) host.addAddress(net.bridge, `${record.gateway6}/${parseCidr(record.subnet6).prefix}`);
-    host.setUp(net.bridge);
+  for (const shard of await shardsOf(store, net.bridge)) {
+    for (const n of names) await store.rekey(shard, leaseKey(from, n), leaseKey(to, n));
   }
-  const nft = new Nft({ table: net.table });
-  await nft.ensureBridgeNat(net.bridge, record.subnet);
-  if (record.subnet6) await nft.ensureBridgeNat(net.bridge, record.subnet6);
-  await nft.enableForwarding();
-  natReady.set(net.bridge, host.link(net.bridge)!.index);
 }
 
 export interface AttachInput {
@@ -202,6 +154,8 @@ export interface Attached {
   veths: string[];
   lent: LentNic[];
   ports: boolean;
+  /** Routed NICs' host routes and proxy entries (absent in records written before routed NICs). */
+  routed?: RoutedHop[];
 }
 
 /**
@@ -211,7 +165,7 @@ export interface Attached {
  */
 export async function attachNics(input: AttachInput): Promise<Attached> {
   const net = managedNetwork(input.runtime);
-  const done: Attached = { veths: [], lent: [], ports: false };
+  const done: Attached = { veths: [], lent: [], ports: false, routed: [] };
   const nsfd = openSync(`/proc/${input.pid}/ns/net`, "r");
   const host = Netlink.host();
   const inner = Netlink.inNamespace(nsfd);
@@ -221,8 +175,8 @@ export async function attachNics(input: AttachInput): Promise<Attached> {
       const i = (input.fieldBase ?? 0) + j;
       const lease = input.leases.find((l) => l.name === nicName(nic));
       if (nic.type === "bridged") {
-        const bridge = nic.bridge ?? net.bridge;
-        if (isManaged(nic, net)) await ensureManagedBridge(host, net, new LeaseStore(net.leaseDir));
+        const bridge = (isManaged(nic, net) ? lease?.bridge : undefined) ?? nic.bridge ?? net.bridge;
+        if (isManaged(nic, net)) await ensureManagedBridge(host, net, new LeaseStore(net.leaseDir), bridge);
         else if (!host.link(bridge)) throw new ConfigError([{ path: `nics[${i}].bridge`, message: `there is no bridge \`${bridge}\` on the host` }]);
         const hostEnd = vethName(input.runtime, input.container, nic.name);
         host.createVeth(hostEnd, nic.name, { peerNetnsFd: nsfd, ...(lease?.mac ? { peerMac: lease.mac } : {}), ...(nic.mtu ? { mtu: nic.mtu } : {}) });
@@ -244,6 +198,17 @@ export async function attachNics(input: AttachInput): Promise<Attached> {
           inner.addRoute({ gateway: gw, link: index });
           routed = true;
         }
+      } else if (nic.type === "routed") {
+        const hostEnd = vethName(input.runtime, input.container, nic.name);
+        const hop: RoutedHop = { name: nic.name, veth: hostEnd, ipv4: nic.ipv4, ...(nic.ipv6 ? { ipv6: nic.ipv6 } : {}) };
+        done.veths.push(hostEnd);
+        done.routed!.push(hop);
+        // IPv6 forwarding as for the managed bridge: interfaces taking router
+        // advertisements keep taking them (accept_ra=2) once it is on.
+        if (nic.ipv6) await new Nft({ table: net.table }).enableForwarding({ ipv6: true });
+        // The same container's earlier host ends share the name's stable part.
+        attachRouted(host, inner, nsfd, nic, { hostEnd, ownPrefix: hostEnd.slice(0, 10), field: `nics[${i}]`, defaultRoute: !routed, hop });
+        routed = true;
       } else if (nic.type === "macvlan") {
         if (!host.link(nic.parent)) throw new ConfigError([{ path: `nics[${i}].parent`, message: `there is no interface \`${nic.parent}\` on the host` }]);
         const tmp = vethName(input.runtime, input.container, nic.name).replace(/^ve/, "mv");
@@ -276,7 +241,8 @@ export async function attachNics(input: AttachInput): Promise<Attached> {
       const target = first?.ipv4 ?? input.nics.map((n) => (n.type === "bridged" ? n.ipv4?.split("/")[0] : undefined)).find(Boolean);
       if (!target) throw new ConfigError([{ path: "ports", message: "port forwards need an IPv4 address on a bridged NIC" }]);
       const firstBridged = input.nics.find((n) => n.type === "bridged");
-      const bridge = (firstBridged?.type === "bridged" ? firstBridged.bridge : undefined) ?? net.bridge;
+      const firstLease = input.leases.find((l) => firstBridged?.type === "bridged" && l.name === firstBridged.name);
+      const bridge = firstLease?.bridge ?? (firstBridged?.type === "bridged" ? firstBridged.bridge : undefined) ?? net.bridge;
       const nft = new Nft({ table: net.table });
       const { needsRouteLocalnet } = await nft.addPortForwards(
         input.container,
@@ -322,6 +288,7 @@ export async function detachNics(runtime: ResolvedRuntime, container: string, at
   if (attached.ports) await new Nft({ table: net.table }).removePortForwards(container);
   const host = hostIn ?? Netlink.host();
   try {
+    for (const hop of attached.routed ?? []) detachRouted(host, hop);
     for (const lent of attached.lent ?? []) await returnLent(host, lent);
   } finally {
     if (!hostIn) host.close();
@@ -347,17 +314,3 @@ async function returnLent(host: Netlink, lent: LentNic): Promise<void> {
   throw new HostError(`\`${lent.parent}\` (index ${lent.ifindex}) did not come back to the host`, "ETIMEDOUT");
 }
 
-/** Removes the managed bridge, its NAT table and the lease file when no container of the root needs them. */
-export async function removeManagedNetwork(runtime: ResolvedRuntime): Promise<void> {
-  const net = managedNetwork(runtime);
-  natReady.delete(net.bridge);
-  const host = Netlink.host();
-  try {
-    host.deleteLink(net.bridge);
-  } finally {
-    host.close();
-  }
-  await new Nft({ table: net.table }).removeTable().catch(() => undefined);
-  // The lease record goes too; it refuses while a lease is left.
-  await new LeaseStore(net.leaseDir).removeNetwork(net.bridge).catch(() => undefined);
-}

@@ -46,7 +46,9 @@ import {
   type LinkInfo,
   type RouteInfo,
 } from "./rtnetlink.js";
+import { dumpProxyNeighRequest, parseProxyNeighs, proxyNeighRequest, RTM_DELNEIGH, RTM_NEWNEIGH, type ProxyNeigh } from "./neigh.js";
 
+export type { ProxyNeigh } from "./neigh.js";
 export type { AddressInfo, LinkInfo, LinkStats, RouteInfo } from "./rtnetlink.js";
 
 /** A link by name or index. */
@@ -186,6 +188,16 @@ export class Netlink implements Disposable {
     return l.index;
   }
 
+  /** #index, or undefined when there is no such link (for removals, where a link gone is no error). */
+  #indexIfAny(link: LinkRef, what: string): number | undefined {
+    try {
+      return this.#index(link, what);
+    } catch (e) {
+      if (e instanceof HostError && e.errno === "ENODEV") return undefined;
+      throw e;
+    }
+  }
+
   // -------------------------------------------------------------------------
   // Links
 
@@ -292,13 +304,8 @@ export class Netlink implements Disposable {
   /** Deletes the link; a link that is already gone is no error. Deleting one end of a veth deletes both. */
   deleteLink(link: LinkRef): void {
     const what = `delete link ${describe(link)}`;
-    let index: number;
-    try {
-      index = this.#index(link, what);
-    } catch (e) {
-      if (e instanceof HostError && e.errno === "ENODEV") return;
-      throw e;
-    }
+    const index = this.#indexIfAny(link, what);
+    if (index === undefined) return;
     this.#do(what, (seq) => deleteLinkRequest(seq, index), ["ENODEV"]);
   }
 
@@ -347,6 +354,29 @@ export class Netlink implements Disposable {
     routeFamily(opts);
     const oif = opts.link === undefined ? undefined : this.#index(opts.link, what);
     this.#do(what, (seq) => routeRequest(RTM_DELROUTE, seq, { ...routeSpec(opts), oif }), ["ESRCH"]);
+  }
+
+  // -------------------------------------------------------------------------
+  // Proxy neighbours
+
+  /** Answers ARP/NDP for `address` on `link` (`ip neigh add proxy`); an entry already there is no error. */
+  addProxyNeighbour(link: LinkRef, address: string): void {
+    const what = `add proxy neighbour ${address} on ${describe(link)}`;
+    const index = this.#index(link, what);
+    this.#do(what, (seq) => proxyNeighRequest(RTM_NEWNEIGH, seq, index, address), ["EEXIST"]);
+  }
+
+  /** Removes a proxy entry; one that is not there (or a link that is gone) is no error. */
+  deleteProxyNeighbour(link: LinkRef, address: string): void {
+    const what = `delete proxy neighbour ${address} on ${describe(link)}`;
+    const index = this.#indexIfAny(link, what);
+    if (index === undefined) return;
+    this.#do(what, (seq) => proxyNeighRequest(RTM_DELNEIGH, seq, index, address), ["ENOENT", "ENODEV"]);
+  }
+
+  /** The proxy neighbour entries of the namespace. */
+  proxyNeighbours(): ProxyNeigh[] {
+    return parseProxyNeighs(this.#dump("list proxy neighbours", dumpProxyNeighRequest));
   }
 
   /** The routes of the main table (both families unless told). */

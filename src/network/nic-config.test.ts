@@ -26,6 +26,15 @@ describe("network configuration", () => {
     expect(issues({ ports: [{ host: "localhost:80", container: 80 }], nics: [{ type: "bridged" }] })[0]?.path).toBe("ports[0].host");
     expect(issues({ nics: [{ type: "bridged" }], namespaces: { net: false } })[0]?.path).toBe("nics");
   });
+
+  it("takes a routed NIC with a static address and link-local gateways by default", () => {
+    const c = resolveConfig({ nics: [{ type: "routed", ipv4: "192.0.2.10", ipv6: "2001:db8::10", parent: "eth0" }] });
+    expect(c.nics[0]).toEqual({ type: "routed", name: "eth0", ipv4: "192.0.2.10", ipv6: "2001:db8::10", parent: "eth0", gateway: "169.254.0.1", gateway6: "fe80::1" });
+    expect(issues({ nics: [{ type: "routed" }] })[0]?.path).toBe("nics[0].ipv4");
+    expect(issues({ nics: [{ type: "routed", ipv4: "192.0.2.10/24" }] })[0]?.path).toBe("nics[0].ipv4");
+    expect(issues({ nics: [{ type: "routed", ipv4: "192.0.2.10", ipv6: "2001:db8::g" }] })[0]?.path).toBe("nics[0].ipv6");
+    expect(issues({ nics: [{ type: "routed", ipv4: "192.0.2.10", subnet: "10.0.0.0/24" }] })[0]?.path).toBe("nics[0].subnet");
+  });
 });
 
 describe("names", () => {

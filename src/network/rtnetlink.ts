@@ -193,14 +193,16 @@ export function align4(n: number): number {
   return (n + 3) & ~3;
 }
 
-function u16(n: number): Buffer {
+/** A u16 in host byte order (netlink's headers and most attributes). */
+export function u16(n: number): Buffer {
   const b = Buffer.alloc(2);
   if (LE) b.writeUInt16LE(n);
   else b.writeUInt16BE(n);
   return b;
 }
 
-function u32(n: number): Buffer {
+/** A u32 in host byte order. */
+export function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
   if (LE) b.writeUInt32LE(n >>> 0);
   else b.writeUInt32BE(n >>> 0);
@@ -215,7 +217,7 @@ function readU32(b: Buffer, off: number): number {
   return LE ? b.readUInt32LE(off) : b.readUInt32BE(off);
 }
 
-function readI32(b: Buffer, off: number): number {
+export function readI32(b: Buffer, off: number): number {
   return LE ? b.readInt32LE(off) : b.readInt32BE(off);
 }
 

@@ -19,6 +19,8 @@ export interface Snapshot {
   monitors: string[];
   /** The host's nftables ruleset, one entry per line (empty without nft). */
   ruleset: string[];
+  /** The host's main-table routes and proxy neighbour entries (a routed NIC's stay behind its namespace). */
+  routes: string[];
 }
 
 function links(): string[] {
@@ -38,6 +40,27 @@ function ruleset(): string[] {
   } catch {
     return [];
   }
+}
+
+/** `ip` output lines, without what changes on its own (link state, expiry timers). */
+function ipLines(args: string[]): string[] {
+  try {
+    return execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+      .split("\n")
+      .map((l) => l.replace(/ linkdown| expires \S+/g, "").trim())
+      .filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+function routes(): string[] {
+  return [
+    ...ipLines(["-4", "route", "show", "table", "main"]).map((r) => `route ${r}`),
+    ...ipLines(["-6", "route", "show", "table", "main"]).map((r) => `route ${r}`),
+    ...ipLines(["-4", "neigh", "show", "proxy"]).map((n) => `proxy ${n}`),
+    ...ipLines(["-6", "neigh", "show", "proxy"]).map((n) => `proxy ${n}`),
+  ].sort();
 }
 
 function mounts(): string[] {
@@ -116,7 +139,7 @@ function monitors(): string[] {
 }
 
 export function snapshot(): Snapshot {
-  return { mounts: mounts(), cgroups: cgroups(), nestedPids: nestedPids(), monitors: monitors(), links: links(), ruleset: ruleset() };
+  return { mounts: mounts(), cgroups: cgroups(), nestedPids: nestedPids(), monitors: monitors(), links: links(), ruleset: ruleset(), routes: routes() };
 }
 
 /** What is in `after` but not in `before`, per kind; empty when clean. */
@@ -129,5 +152,6 @@ export function leftovers(before: Snapshot, after: Snapshot): string[] {
     ...diff(before.monitors ?? [], after.monitors).map((p) => `process: ${p}`),
     ...diff(before.links, after.links).map((l) => `network interface: ${l}`),
     ...diff(before.ruleset, after.ruleset).map((r) => `nftables rule: ${r}`),
+    ...diff(before.routes ?? [], after.routes ?? []).map((r) => `network ${r}`),
   ];
 }

@@ -247,6 +247,22 @@ describe("Netlink in a throwaway network namespace", () => {
     expect(nl2.routes(4).find((r) => r.dst === "10.97.0.0/16")).toBeUndefined();
   });
 
+  it("adds, lists and deletes proxy neighbour entries, idempotently", () => {
+    const eth0 = must(nl2.link("eth0"), "eth0");
+    nl2.addProxyNeighbour("eth0", "10.99.0.50");
+    nl2.addProxyNeighbour("eth0", "10.99.0.50"); // already there: no error
+    nl2.addProxyNeighbour(eth0.index, "fd99::50");
+    expect(nl2.proxyNeighbours().sort((a, b) => a.address.localeCompare(b.address))).toEqual([
+      { address: "10.99.0.50", index: eth0.index },
+      { address: "fd99::50", index: eth0.index },
+    ]);
+    nl2.deleteProxyNeighbour("eth0", "10.99.0.50");
+    nl2.deleteProxyNeighbour("eth0", "10.99.0.50"); // already gone: no error
+    nl2.deleteProxyNeighbour("eth0", "fd99::50");
+    nl2.deleteProxyNeighbour("no-such-link", "fd99::50");
+    expect(nl2.proxyNeighbours()).toEqual([]);
+  });
+
   it("counts packets in IFLA_STATS64 across a ping between the namespaces", () => {
     const before2 = must(nl2.link("eth0"), "eth0").stats!;
     const before1 = must(nl1.link("v1a"), "v1a").stats!;
