@@ -9,7 +9,6 @@ import { join } from "node:path";
 
 import { ConfigError } from "../errors.js";
 import { signalNumber } from "../config/signals.js";
-import { syscallNumber } from "../linux/syscalls.js";
 import { native } from "../native/binding.js";
 import type { ContainerHandle } from "./handle.js";
 import { returnLentNics } from "./network.js";
@@ -48,15 +47,17 @@ export async function stopContainer(c: ContainerHandle, options: StopOptions): P
 
   if (timeout > 0) {
     c.stopping = "halt";
+    // A pid namespace's init only receives the signals it handles, blocks
+    // or waits for; any other is discarded when sent, and waiting for it is
+    // pointless. Looked at before sending: right after it, a waiter being
+    // woken by the signal looks like neither.
+    const receives = !c.config.namespaces.pid || catches(run.pid, sig) !== false;
     try {
       native().pidfdSendSignal(run.pidfd, sig);
     } catch {
       /* ESRCH: already exiting */
     }
-    // A pid namespace's init only receives the signals it has a handler
-    // for or blocks; any other is discarded when sent. Read after sending:
-    // neither now means neither then, and waiting is pointless.
-    if (!(c.config.namespaces.pid && catches(run.pid, sig) === false)) {
+    if (receives) {
       let timer: NodeJS.Timeout | undefined;
       const graceful = await Promise.race([
         exited.then(() => true),
@@ -78,6 +79,9 @@ export async function stopContainer(c: ContainerHandle, options: StopOptions): P
   }
   return exited;
 }
+
+/** rt_sigtimedwait's number, as /proc/PID/syscall shows it. */
+const RT_SIGTIMEDWAIT: Partial<Record<string, number>> = { x64: 128, arm64: 137 };
 
 /**
  * Whether a pid namespace's init will see `sig` sent from outside: it has a
@@ -107,7 +111,7 @@ export function catches(pid: number, sig: number): boolean | undefined {
   // /proc does not show) and receives them: busybox init waits so.
   try {
     const nr = Number(readFileSync(`/proc/${pid}/syscall`, "utf8").split(" ")[0]);
-    if (nr === syscallNumber("rt_sigtimedwait", process.arch === "arm64" ? "arm64" : "x64")) return true;
+    if (nr === RT_SIGTIMEDWAIT[process.arch]) return true;
   } catch {
     return undefined;
   }
