@@ -5,7 +5,7 @@
  * next process that looks (recover.ts).
  * @module
  */
-import { StateError } from "../errors.js";
+import { HostError, StateError } from "../errors.js";
 import { withLock } from "../linux/lock.js";
 import type { ContainerHandle } from "./handle.js";
 import { writeIntent } from "./intent.js";
@@ -39,7 +39,14 @@ export async function destroyContainer(h: ContainerHandle, options: { force?: bo
     if (isLive(state.status)) {
       throw new StateError(`container "${h.name}" was started again by another process`, "destroy", state.status, { container: h.name });
     }
-    writeIntent(h.stateDir, "destroy");
+    try {
+      writeIntent(h.stateDir, "destroy");
+    } catch (e) {
+      // A full filesystem has no room for the record, and a destroy is what
+      // makes room: go on without it (a crash right now would leave a
+      // container that get() still finds, half-removed).
+      if (!(e instanceof HostError && (e.errno === "ENOSPC" || e.errno === "EDQUOT"))) throw e;
+    }
     await removeContainerFiles(h.runtime, h.name, h.record, state.monitor);
   });
   // The subtree goes with the last container; a create racing this keeps it.
