@@ -22,6 +22,7 @@ const LAYERS: Record<string, number> = {
   network: 6,
   image: 6,
   storage: 6,
+  devices: 6,
   container: 7,
   "index.ts": 8,
   "host.ts": 8,

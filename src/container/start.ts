@@ -22,6 +22,9 @@ import { withLock } from "../linux/lock.js";
 import { tellInit } from "./monitor.js";
 import { processInfo, setOomScoreAdj } from "./proc.js";
 import { deviceRulesOf } from "./resources.js";
+import { fsTree } from "../devices/trees.js";
+import { prepareDevices, startNodeRules, type StartDevices } from "./devices.js";
+import { followHotplug } from "./device-hotplug.js";
 import { isLive } from "./state.js";
 import { consoleStdio, ensureMachineId, prepareSystem, waitReady } from "./system.js";
 import { closeChildSide, destroyStreams, openStdio, type StdioMode, type StdioTarget } from "./stdio.js";
@@ -68,6 +71,10 @@ function idmappedMounts(c: ContainerHandle, pid: number, pass: NonNullable<Spawn
   const userns = openSync(`/proc/${pid}/ns/user`, "r");
   try {
     for (const p of pass) {
+      if ("fs" in p) {
+        fds.push(fsTree({ source: p.source, fstype: p.fs.fstype, target: "", readonly: p.fs.readonly }));
+        continue;
+      }
       let fd: number;
       try {
         fd = native().openTree(p.source, p.recursive);
@@ -117,14 +124,17 @@ function initPlan(
   stdio: [number, number, number],
   keepFds: number[],
   system: { console?: string; runHost?: { dir: string; notify: boolean } },
+  devices: StartDevices,
 ): { plan: SpawnPlan; encoded: Buffer } {
-  const kinds = c.config.mounts.map((m) => (m.type === "bind" ? bindSourceIsDir(m.source) : null));
-  const key = JSON.stringify([stdio, keepFds, kinds, system]);
+  // Devices' nodes and disks are bound like the config's own mounts, after them.
+  const mounts = [...c.config.mounts, ...devices.mounts];
+  const kinds = mounts.map((m) => (m.type === "bind" ? bindSourceIsDir(m.source) : null));
+  const key = JSON.stringify([stdio, keepFds, kinds, system, devices.mounts, devices.fsMounts]);
   const cached = c.planCache;
   if (cached?.key === key) return cached;
   const plan = buildInitPlan({
     name: c.name,
-    config: c.effective(),
+    config: { ...c.effective(), mounts },
     rootfs: c.record.rootfs,
     stateDir: c.stateDir,
     idmap: c.idmap,
@@ -133,7 +143,8 @@ function initPlan(
     extraBinds: resolvBind(c),
     ...(system.console ? { console: system.console } : {}),
     ...(system.runHost ? { runHost: system.runHost } : {}),
-    bindSourceIsDir: (source) => kinds[c.config.mounts.findIndex((m) => m.type === "bind" && m.source === source)] ?? undefined,
+    ...(devices.fsMounts.length ? { fsMounts: devices.fsMounts } : {}),
+    bindSourceIsDir: (source) => kinds[mounts.findIndex((m) => m.type === "bind" && m.source === source)] ?? undefined,
   });
   c.planCache = { key, plan, encoded: encodePlan(plan.ops) };
   return c.planCache;
@@ -168,7 +179,8 @@ export async function startContainer(c: ContainerHandle, options: StartOptions):
       if (config.namespaces.cgroup && c.idmap) delegate(cgroupPath, c.idmap.hostUid, c.idmap.hostGid, host.delegation.files);
       // A privileged container gets its device policy before its first
       // process exists: CLONE_INTO_CGROUP puts the init under it at clone.
-      if (!config.namespaces.user) applyDeviceRules(cgroupPath, deviceRulesOf(config.deviceRules));
+      const devices = prepareDevices(c);
+      if (!config.namespaces.user) applyDeviceRules(cgroupPath, deviceRulesOf([...config.deviceRules, ...startNodeRules(devices)]));
       ensureMachineId(c);
       const system = await prepareSystem(c, options);
       monitor = system.monitor;
@@ -176,7 +188,7 @@ export async function startContainer(c: ContainerHandle, options: StartOptions):
       const { plan, encoded } = initPlan(c, stdio.childFds, options.inheritFds ?? [], {
         ...(system.console ? { console: system.console.path } : {}),
         ...(system.runHost ? { runHost: system.runHost } : {}),
-      });
+      }, devices);
       const spawnOptions = {
         cloneFlags: plan.cloneFlags,
         cgroupPath,
@@ -236,6 +248,7 @@ export async function startContainer(c: ContainerHandle, options: StartOptions):
         owner: process.pid,
         exit: null,
         ...(network ? { network } : {}),
+        ...(Object.keys(devices.state).length ? { devices: devices.state } : {}),
       };
       if (monitor !== undefined) {
         c.state.monitor = monitor;
@@ -257,6 +270,7 @@ export async function startContainer(c: ContainerHandle, options: StartOptions):
       throw e;
     }
   });
+  followHotplug(c);
   c.startOptions = options;
   c.emit({ type: "started", pid: c.pid! });
   if (options.wait === "ready") await waitReady(c, options.readyTimeout ?? 90_000);

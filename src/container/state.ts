@@ -84,6 +84,24 @@ export interface RuntimeState {
   network?: Attached;
   /** pid of its monitor (console and sd_notify), when it has one. */
   monitor?: number;
+  /** What each device holds inside the running container (src/container/devices.ts). */
+  devices?: Record<string, DeviceState>;
+}
+
+/** One mount a device holds inside a running container (kept in state.json). */
+export interface AttachedMount {
+  path: string;
+  isDir: boolean;
+  /** warren made the target, and removes it with the mount. */
+  created: boolean;
+  /** For a node: its host file and numbers (the device program allows them). */
+  node?: { file: string; type: "c" | "b"; major: number; minor: number };
+}
+
+export interface DeviceState {
+  mounts: AttachedMount[];
+  /** Why it has no mounts yet (`required: false`, the host node missing). */
+  waiting?: string;
 }
 
 /** Size of the in-place state block. */

@@ -41,6 +41,12 @@ export interface InitPlanInput {
    * socket named by $NOTIFY_SOCKET when `notify` is set).
    */
   runHost?: { dir: string; notify: boolean };
+  /**
+   * Block devices whose filesystem is mounted at `target` (`disk` devices):
+   * the parent mounts each detached and passes it with "go", after the
+   * config's mounts.
+   */
+  fsMounts?: { source: string; fstype: string; target: string; readonly: boolean }[];
   /** Whether each bind source is a directory (else a file); missing optional sources are left out. */
   bindSourceIsDir: (source: string) => boolean | undefined;
   arch?: SeccompArch;
@@ -55,9 +61,9 @@ export interface SpawnPlan {
    * Detached mounts the parent must make and pass with "go", in slot order
    * from `PLAN_ABI.passedSlotBase`: idmapped copies (open_tree + MOUNT_ATTR_IDMAP
    * through the container's user namespace), which the container itself
-   * may not create.
+   * may not create, and filesystems on block devices (`fs`).
    */
-  pass?: { source: string; recursive: boolean; idmap: true }[];
+  pass?: ({ source: string; recursive: boolean; idmap: true } | { source: string; fs: { fstype: string; readonly: boolean } })[];
   /**
    * Read-only host binds the parent mounts where the kernel locks them
    * (`SpawnOptions.lock`); the plan's open-tree ops take them from there.
@@ -337,6 +343,11 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
       ops.push({ kind: "mount", source: "tmpfs", target: m.target, fstype: "tmpfs", flags: MS.NOSUID | MS.NODEV | (m.readonly ? MS.RDONLY : 0), data, mkdir: true, noSymlinks: true });
     }
   });
+  for (const f of input.fsMounts ?? []) {
+    pass.push({ source: f.source, fs: { fstype: f.fstype, readonly: f.readonly } });
+    const slot = PLAN_ABI.passedSlotBase + pass.length - 1;
+    ops.push({ kind: "move-mount", slot, source: f.source, target: f.target, mkdir: true, mkfile: false, noSymlinks: true });
+  }
 
   // 8. cgroup2, rooted at the container's cgroup by the cgroup namespace.
   //    Read-only for root without a user namespace unless privileged: its
