@@ -18,9 +18,9 @@
 #define WR_AT_REMOVEDIR 0x200
 
 /* One component below dirfd, following nothing: a symlink or magic link
- * there is ELOOP, `..` cannot occur (the path was checked). */
+ * there (the last component too) is ELOOP, `..` cannot occur (the path was checked). */
 static long open_beneath(int dirfd, const char *name, uint64_t flags) {
-  struct wr_open_how how = {flags | O_PATH | O_NOFOLLOW | O_CLOEXEC, 0,
+  struct wr_open_how how = {flags | O_PATH | O_CLOEXEC, 0,
                             WR_RESOLVE_BENEATH | WR_RESOLVE_NO_SYMLINKS | WR_RESOLVE_NO_MAGICLINKS};
   long fd;
   for (int i = 0; i < 16; i++) {

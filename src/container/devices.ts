@@ -37,6 +37,14 @@ export interface DeviceInfo {
   waiting?: string;
 }
 
+/**
+ * The record as on disk: another process may have added or removed a
+ * device since this handle read it.
+ */
+export async function reloadRecord(c: ContainerHandle): Promise<void> {
+  c.record = (await c.store.readRecord(c.name)) ?? c.record;
+}
+
 function resolveOrThrow(c: ContainerHandle, name: string, spec: DeviceSpec): ResolvedDevice {
   try {
     return deviceKind(spec).resolve(name, spec, HOST);
@@ -48,6 +56,7 @@ function resolveOrThrow(c: ContainerHandle, name: string, spec: DeviceSpec): Res
 
 export async function listDevices(c: ContainerHandle): Promise<DeviceInfo[]> {
   await c.refresh();
+  await reloadRecord(c);
   const live = isLive(c.status) && c.run !== null;
   const out: DeviceInfo[] = Object.entries(c.config.devices ?? {}).map(([name, spec]) => {
     const st = live ? c.state.devices?.[name] : undefined;
@@ -85,6 +94,7 @@ export async function addDevice(c: ContainerHandle, name: string, input: DeviceI
   const spec = await parseSpec(c, name, input);
   await c.refresh();
   await withLock(c.store.lockPath(c.name), async () => {
+    await reloadRecord(c);
     if (c.config.devices?.[name] || c.config.nics.some((n) => nicName(n) === name)) {
       throw new ConfigError([{ path: `devices.${name}`, message: `the container already has a device ${JSON.stringify(name)}` }], { container: c.name });
     }
@@ -106,6 +116,7 @@ export async function addDevice(c: ContainerHandle, name: string, input: DeviceI
 
 export async function removeDevice(c: ContainerHandle, name: string): Promise<void> {
   await c.refresh();
+  await reloadRecord(c);
   if (!c.config.devices?.[name]) {
     if (c.config.nics.some((n) => nicName(n) === name)) return removeNic(c, name);
     throw new ConfigError([{ path: `devices.${name}`, message: `the container has no device ${JSON.stringify(name)}` }], { container: c.name });

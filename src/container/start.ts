@@ -23,7 +23,7 @@ import { tellInit } from "./monitor.js";
 import { processInfo, setOomScoreAdj } from "./proc.js";
 import { deviceRulesOf } from "./resources.js";
 import { fsTree } from "../devices/trees.js";
-import { prepareDevices, startNodeRules, type StartDevices } from "./devices.js";
+import { prepareDevices, reloadRecord, startNodeRules, type StartDevices } from "./devices.js";
 import { followHotplug } from "./device-hotplug.js";
 import { isLive } from "./state.js";
 import { consoleStdio, ensureMachineId, prepareSystem, waitReady } from "./system.js";
@@ -163,6 +163,7 @@ export async function startContainer(c: ContainerHandle, options: StartOptions):
     if (c.run || isLive(disk?.status)) {
       throw new StateError(`container "${c.name}" is already running`, "start", "running", { container: c.name });
     }
+    await reloadRecord(c); // a device added or removed by another process
     const host = detectCgroupHost();
     const enableFailures = enableControllers(c.cgroups, host);
     const cgroupPath = await c.cgroups.create(c.name);
