@@ -10,18 +10,10 @@ import { join } from "node:path";
 
 import type { UnixDeviceSpec } from "../config/devices.js";
 import { ConfigError } from "../errors.js";
+import { splitDev } from "../linux/dev.js";
 import { codeOf } from "../linux/errno.js";
 import type { DeviceKind, HostView, ResolvedDevice } from "./types.js";
 import type { Uevent } from "./uevent.js";
-
-/** major and minor of a Linux dev_t (as stat's `rdev` holds it). */
-export function splitDev(rdev: number): { major: number; minor: number } {
-  const dev = BigInt(rdev);
-  return {
-    major: Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn)),
-    minor: Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn)),
-  };
-}
 
 /** A host path seen through `host` (a fake /dev in unit tests). */
 export function onHost(path: string, host: HostView): string {
