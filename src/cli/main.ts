@@ -1,7 +1,7 @@
 /**
  * The `warren` command line: `warren run -- CMD`, `create`, `start`, `stop`,
  * `kill`, `destroy`, `exec`, `console`, `console-log`, `events`, `freeze`,
- * `unfreeze`, `set`, `stats`, `list`, `info`, `network`, `nic`, `gc`, `image`,
+ * `unfreeze`, `set`, `stats`, `list`, `info`, `network`, `nic`, `device`, `gc`, `image`,
  * `restart`, `file`, `snapshot`, `copy` (`clone`), `rename`, `export`,
  * `import`, `config`, `shell`. Built by tsup into
  * `dist/cli/main.js` (the package's bin), which runs {@link main} itself.
@@ -58,6 +58,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   network: async () => (await import("./network.js")).networkCommand,
   nic: async () => (await import("./network.js")).nicCommand,
   gc: async () => (await import("./network.js")).gcCommand,
+  device: async () => (await import("./device.js")).deviceCommand,
   image: async () => (await import("./image.js")).imageCommand,
   restart: async () => (await import("./commands.js")).restartCommand,
   file: async () => (await import("./file.js")).fileCommand,
