@@ -51,6 +51,9 @@ function injectError(c: ContainerHandle, name: string, path: string, e: unknown)
   if ((code === "ELOOP" || code === "EXDEV") && syscall === "openat2") {
     return new ConfigError([{ path: `devices.${name}.path`, message: `\`${path}\` goes through a symbolic link in the container: a device is placed only at a path without one` }], { container: c.name });
   }
+  if (code === "EACCES" && syscall === "openat2") {
+    return new ConfigError([{ path: `devices.${name}.path`, message: `the container's root may not create \`${path}\` (EACCES)` }], { container: c.name });
+  }
   if (code === "ENOTDIR" || (code === "EEXIST" && syscall === "openat2")) {
     return new ConfigError([{ path: `devices.${name}.path`, message: `\`${path}\` inside the container is in the way (${code})` }], { container: c.name });
   }
