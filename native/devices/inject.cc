@@ -1,43 +1,25 @@
-// Devices into a running container (src/devices/inject.ts): the detached
-// mount of a block device's filesystem, and mount injection by a helper that
-// joins the container's namespaces (native/child/inject.c). The helper is a
-// CLONE_VM | CLONE_VFORK | CLONE_FILES child like native/files-as.cc's: no
-// copy of Node's memory, the JS thread waits the ~0.1 ms it lives.
+// Devices into a running container (src/devices/trees.ts): the detached
+// mount of a block device's filesystem, and mount injection by the helper of
+// native/vfork-helper.h, which joins the container's namespaces
+// (native/child/inject.c).
 #include <errno.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <string>
 
 extern "C" {
 #include "../child/inject.h"
-#include "../child/plan.h"
 }
 #include "../linux.h"
 #include "../napi-util.h"
 #include "../spawn.h"
+#include "../vfork-helper.h"
 
 namespace warren {
 
 namespace {
-
-constexpr size_t kStack = 64 * 1024;
-constexpr size_t kGuard = 4096;
-
-char *Stack() {
-  static char *stack = nullptr;  // JS thread only, one helper at a time (CLONE_VFORK)
-  if (!stack) {
-    void *m = mmap(nullptr, kGuard + kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (m == MAP_FAILED) return nullptr;
-    mprotect(m, kGuard, PROT_NONE);
-    stack = (char *)m + kGuard;
-  }
-  return stack;
-}
 
 const char *StepName(int step, int kind) {
   switch (step) {
@@ -69,23 +51,8 @@ Napi::Value DeviceInject(const Napi::CallbackInfo &info) {
   std::string stage = info.Length() > 7 && info[7].IsString() ? info[7].As<Napi::String>().Utf8Value() : "";
   if (stage.find('\0') != std::string::npos) throw Napi::TypeError::New(env, "stage contains NUL");
   op.stage = stage.empty() ? nullptr : stage.c_str();
-  char *stack = Stack();
-  if (!stack) throw ErrnoError(env, "mmap", errno);
-  wr_clone_args args;
-  memset(&args, 0, sizeof args);
-  args.flags = CLONE_VM | CLONE_VFORK | CLONE_FILES;
-  args.exit_signal = 0;
-  args.stack = (uint64_t)(uintptr_t)stack;
-  args.stack_size = kStack;
-  // No handler of Node's may run on the helper's stack.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  long pid = wr_clone3(&args, sizeof args, wr_inject_main, &op);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  if (pid < 0) throw ErrnoError(env, "clone3", (int)-pid);
-  siginfo_t si;
-  while (waitid(P_PID, (id_t)pid, &si, WEXITED | __WALL) < 0 && errno == EINTR) {}
+  long rc = RunVforkHelper(wr_inject_main, &op);
+  if (rc < 0) throw ErrnoError(env, "clone3", (int)-rc);
   if (op.result < 0) {
     Napi::Error e = ErrnoError(env, StepName(op.step, op.kind), (int)-op.result);
     e.Set("step", Napi::Number::New(env, op.step));
