@@ -1,9 +1,14 @@
 /** NICs through the device verbs: addDevice/removeDevice of `type: "nic"` are addNic/removeNic. */
 import { afterAll, describe, expect, it } from "vitest";
 
-import { busybox, cleanupAll } from "../helpers/env.js";
+import { Container } from "../../src/index.js";
+import { busybox, cleanupAll, runtime } from "../helpers/env.js";
 
-afterAll(cleanupAll);
+afterAll(async () => {
+  await cleanupAll();
+  // The managed bridge goes with the last container of the state root.
+  await Container.gc(runtime());
+});
 
 describe("nic devices", () => {
   it("plugs and unplugs a NIC named after the device, listed with the devices", async () => {
