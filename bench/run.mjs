@@ -503,7 +503,7 @@ async function main() {
 
   // 8. Devices (bench/devices.mjs): addDevice into a running container, and
   // a host uevent to the node inside.
-  w.devices = await measureDevices({ Container, runtime, rootfs, runs, warmup: WARMUP, log, check: checkInterrupted });
+  w.devices = await measureDevices({ Container, runtime, rootfs, runs, warmup: WARMUP, log, check: checkInterrupted, repoRoot });
   await settle();
 
   // 4. Resource calls: a stats() sweep over a fleet of idle containers (what

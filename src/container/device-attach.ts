@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { applyDeviceRules, type DeviceRule } from "../cgroup/devices.js";
 import { ConfigError, HostError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
-import { attachTree, bindTree, detachPath, fsTree, makeNode, nodeDir, nodeFile, nodeTree, type Target } from "../devices/trees.js";
+import { attachTree, bindTree, detachPath, ensureNodeDir, fsTree, makeNode, nodeFile, nodeTree, type Target } from "../devices/trees.js";
 import type { DeviceNode, ResolvedDevice } from "../devices/types.js";
 import type { ContainerHandle } from "./handle.js";
 import { deviceRulesOf } from "./resources.js";
@@ -35,9 +35,8 @@ export function applyNodeRules(c: ContainerHandle, devices: Record<string, Devic
 
 /** A host file or directory a read-only tree is locked on (native/child/inject.h's `stage`). */
 function stageFor(c: ContainerHandle, isDir: boolean): string {
-  const path = join(nodeDir(c.stateDir), isDir ? ".stage-dir" : ".stage-file");
+  const path = join(ensureNodeDir(c.stateDir, c.idmap?.hostGid), isDir ? ".stage-dir" : ".stage-file");
   if (!existsSync(path)) {
-    mkdirSync(nodeDir(c.stateDir), { recursive: true, mode: 0o700 });
     if (isDir) mkdirSync(path, { mode: 0o700 });
     else writeFileSync(path, "", { mode: 0o600 });
   }
@@ -107,6 +106,7 @@ export function attachResolved(
     }
   };
   const withRules = (extra: AttachedMount[]) => applyNodeRules(c, { ...others, [name]: { mounts: [...held, ...extra] } });
+  if (r.nodes.length) ensureNodeDir(c.stateDir, c.idmap?.hostGid);
   try {
     if (!t.userns && r.nodes.length) withRules(r.nodes.map((n) => nodeMount(n, "")));
     for (const n of r.nodes) {

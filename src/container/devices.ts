@@ -151,6 +151,8 @@ export interface StartDevices {
 export function prepareDevices(c: ContainerHandle): StartDevices {
   const out: StartDevices = { mounts: [], fsMounts: [], state: {} };
   const entries = Object.entries(c.config.devices ?? {});
+  // Nothing to do (nor any file system work on the start path) without devices.
+  if (entries.length === 0) return out;
   resetNodeDir(c.stateDir, c.idmap?.hostGid);
   const base = c.idmap ? { uid: c.idmap.hostUid, gid: c.idmap.hostGid } : { uid: 0, gid: 0 };
   for (const [name, spec] of entries) {

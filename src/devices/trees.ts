@@ -5,7 +5,7 @@
  * namespace (native/child/inject.h).
  * @module
  */
-import { chmodSync, chownSync, closeSync, mkdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 import { native } from "../native/binding.js";
@@ -23,19 +23,25 @@ export function nodeDir(stateDir: string): string {
 }
 
 /**
- * Makes (or remakes) the directory with nothing in it: 0710, group the
- * container's root group, so the container's first process can take the
- * nodes at start and nothing else of the container's can list it.
+ * Makes the directory if missing: 0710, group the container's root group,
+ * so the container's first process can take the nodes at start and nothing
+ * else of the container's can list it (0700 without a user namespace).
  */
-export function resetNodeDir(stateDir: string, hostGid: number | undefined): string {
+export function ensureNodeDir(stateDir: string, hostGid: number | undefined): string {
   const dir = nodeDir(stateDir);
-  rmSync(dir, { recursive: true, force: true });
+  if (existsSync(dir)) return dir;
   mkdirSync(dir, { mode: 0o700 });
   if (hostGid !== undefined) {
     chownSync(dir, 0, hostGid);
     chmodSync(dir, 0o710);
   }
   return dir;
+}
+
+/** The directory with nothing in it (a start: what an earlier run left goes). */
+export function resetNodeDir(stateDir: string, hostGid: number | undefined): string {
+  rmSync(nodeDir(stateDir), { recursive: true, force: true });
+  return ensureNodeDir(stateDir, hostGid);
 }
 
 /** The host file of node `index` of device `name`. */
