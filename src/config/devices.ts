@@ -18,9 +18,10 @@ const minor = z.number().int().min(0).max(0xfffff);
 
 /** `0660`, `"0660"` or `"660"`: permission bits (octal in a string). */
 export const deviceMode = z
-  .union([z.number().int().min(0).max(0o7777), z.string().regex(/^0?[0-7]{3,4}$/)], {
-    error: "must be permission bits like 0660 (a number, or an octal string such as \"0660\")",
-  })
+  .union([
+    z.number().int().min(0).max(0o7777, "must be at most 0o7777 (permission bits like 0o660)"),
+    z.string().regex(/^0?[0-7]{3,4}$/, "must be permission bits like 0660 (an octal string such as \"0660\", or a number)"),
+  ], { error: (i) => (i.code === "invalid_union" ? "must be permission bits like 0660 (a number, or an octal string such as \"0660\")" : undefined) })
   .transform((m) => (typeof m === "string" ? parseInt(m, 8) : m))
   .refine((m) => m <= 0o7777, "must be at most 07777");
 
