@@ -32,7 +32,7 @@ describe("warren device", () => {
     const bad = await cli("device", ["add", name, "x", "type=unix-char", "source=/dev/fuse", "mode=0999"]);
     expect(bad.code).toBe(125);
     expect(bad.stderr).toMatch(/devices\.x\.mode: must be permission bits/);
-    expect(await cli("device", ["add", name, "x", "type=unix-char", "major=q"])).toMatchObject({ code: 2, stderr: expect.stringMatching(/major="q": expected a number/) });
+    expect(await cli("device", ["add", name, "x", "type=unix-char", "major=q"])).toMatchObject({ code: 125, stderr: expect.stringMatching(/major="q": expected a number/) });
     expect((await cli("device", ["rm", name, "fuse"])).stdout).toBe("fuse\n");
     expect(JSON.parse((await cli("device", ["list", "--json", name])).stdout)).toEqual([]);
     expect((await cli("stop", ["--timeout", "0", name])).code).toBe(0);
