@@ -17,7 +17,8 @@
         "native/child/net.c",
         "native/child/exec.c",
         "native/child/clone.c",
-        "native/child/fileop.c"
+        "native/child/fileop.c",
+        "native/child/inject.c"
       ],
       "defines": ["_GNU_SOURCE"],
       "cflags": [
@@ -61,6 +62,8 @@
         "native/files.cc",
         "native/files-as.cc",
         "native/xattr.cc",
+        "native/devices/inject.cc",
+        "native/devices/uevent.cc",
         "native/plan-prepare.c"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

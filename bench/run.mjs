@@ -49,6 +49,10 @@
  *    then powering off cleanly, medians of 10 boots (the first, cold, not
  *    counted). nspawn and lxc are not run here (see NSPAWN_REFERENCE).
  *
+ * 8. Devices (bench/devices.mjs): addDevice of a unix-char node into a
+ *    running container (goal ≤ 5 ms), and a host uevent (a loop device
+ *    attached) to the node present inside (goal ≤ 50 ms).
+ *
  * 7. CLI cold start (bench/cli.mjs; first, before anything else runs;
  *    alone with `--only cli`, skipped with `--no-cli`): whole invocations of
  *    `warren list` and `warren run --rm -- /bin/true` from dist/cli/main.js,
@@ -85,6 +89,7 @@ import vm from "node:vm";
 
 import { measureCliStartup, printCliStartup } from "./cli.mjs";
 import { fleetBench, fleetLines } from "./fleet.mjs";
+import { devicesLines, measureDevices } from "./devices.mjs";
 import { num, ratio, round2, summarize, times } from "./stats.mjs";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -533,6 +538,11 @@ async function main() {
   live.delete(idle);
   await settle();
 
+  // 8. Devices (bench/devices.mjs): addDevice into a running container, and
+  // a host uevent to the node inside.
+  w.devices = await measureDevices({ Container, runtime, rootfs, runs, warmup: WARMUP, log, check: checkInterrupted, repoRoot });
+  await settle();
+
   // 4. Density: a fleet of idle containers from one image (bench/fleet.mjs),
   // and a freeze/unfreeze round trip.
   if (opts.fleet > 0 && lib.ImageStore) {
@@ -797,6 +807,8 @@ function printTables(r) {
       row("Debian boot to running (systemd)", w.debian_boot, `goal ≤ 200 ms: ${w.debian_boot.median_ms <= 200 ? "met" : "not met"}; state ${w.debian_boot.state}; ${NSPAWN_REFERENCE}`);
       row("Debian clean poweroff", w.debian_poweroff);
     }
+    for (const l of devicesLines(w.devices, (x) => (x == null ? "-" : x.toFixed(2)))) line(l);
+    if (w.freeze_roundtrip) row("freeze + unfreeze round trip", w.freeze_roundtrip);
 
     if (r.peers && !r.peers.error) {
       const p = r.peers;

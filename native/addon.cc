@@ -15,6 +15,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitFilesAs(env, exports);
   InitXattr(env, exports);
   InitAbi(env, exports);
+  InitDeviceInject(env, exports);
+  InitUevent(env, exports);
   return exports;
 }
 

@@ -1,11 +1,7 @@
-// filesAsContainer: one files-API call made with a container's credentials (native/child/fileop.c does the call). The helper is a
-// CLONE_VM | CLONE_VFORK | CLONE_FILES child: no copy of Node's memory, the
-// JS thread waits the ~0.1 ms it lives, and an fd it opens is ours.
-#include <errno.h>
-#include <signal.h>
+// filesAsContainer: one files-API call made with a container's
+// credentials (native/child/fileop.c does the call) by the helper of
+// native/vfork-helper.h: an fd it opens is ours.
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 
 #include <string>
 
@@ -16,26 +12,11 @@ extern "C" {
 #include "linux.h"
 #include "napi-util.h"
 #include "spawn.h"
+#include "vfork-helper.h"
 
 namespace warren {
 
 namespace {
-
-constexpr size_t kStack = 64 * 1024;
-constexpr size_t kGuard = 4096;
-
-// One stack, reused: calls come only from the JS thread, one at a time
-// (CLONE_VFORK: we wait until the helper is gone).
-char *Stack() {
-  static char *stack = nullptr;
-  if (!stack) {
-    void *m = mmap(nullptr, kGuard + kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (m == MAP_FAILED) return nullptr;
-    mprotect(m, kGuard, PROT_NONE);  // an overflow faults instead of writing below
-    stack = (char *)m + kGuard;
-  }
-  return stack;
-}
 
 const char *SyscallOf(int kind) {
   switch (kind) {
@@ -66,25 +47,8 @@ Napi::Value FilesAsContainer(const Napi::CallbackInfo &info) {
   op.resolve = (uint64_t)num(6);
   op.uid = (int)num(7);
   op.gid = (int)num(8);
-  char *stack = Stack();
-  if (!stack) throw ErrnoError(env, "mmap", errno);
-
-  wr_clone_args args;
-  memset(&args, 0, sizeof args);
-  args.flags = CLONE_VM | CLONE_VFORK | CLONE_FILES;
-  args.exit_signal = 0;  // nobody's SIGCHLD: reaped right here
-  args.stack = (uint64_t)(uintptr_t)stack;
-  args.stack_size = kStack;
-  // No handler of Node's may run on the helper's stack: it starts with
-  // every signal blocked and exits without unblocking any.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  long pid = wr_clone3(&args, sizeof args, wr_fileop_main, &op);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  if (pid < 0) throw ErrnoError(env, "clone3", (int)-pid);
-  siginfo_t si;
-  while (waitid(P_PID, (id_t)pid, &si, WEXITED | __WALL) < 0 && errno == EINTR) {}
+  long rc = RunVforkHelper(wr_fileop_main, &op);
+  if (rc < 0) throw ErrnoError(env, "clone3", (int)-rc);
   if (op.result < 0) throw ErrnoError(env, op.joined ? SyscallOf(op.kind) : "setns", (int)-op.result);
   return Napi::Number::New(env, (double)op.result);
 }

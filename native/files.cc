@@ -142,27 +142,6 @@ Napi::Value FilesReadlinkat(const Napi::CallbackInfo &info) {
   return Napi::String::New(info.Env(), buf, (size_t)n);
 }
 
-// fsconfig's messages (the "e overlayfs: …" lines read from the context fd).
-std::string FsLog(int fsfd) {
-  std::string out;
-  char buf[512];
-  for (int i = 0; i < 8; i++) {
-    ssize_t n = read(fsfd, buf, sizeof buf - 1);
-    if (n <= 0) break;
-    buf[n] = 0;
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out;
-}
-
-Napi::Error FsError(Napi::Env env, const char *what, int err, int fsfd) {
-  std::string log = fsfd >= 0 ? FsLog(fsfd) : "";
-  Napi::Error e = ErrnoError(env, what, err, log.empty() ? "" : " (" + log + ")");
-  if (!log.empty()) e.Set("log", Napi::String::New(env, log));
-  return e;
-}
-
 // mountOverlay(lower: fd | path, upper, work, userxattr) -> fd of a
 // detached overlay mount (fsopen/fsconfig/fsmount). It is in no mount
 // namespace's table: it goes away when the last fd into it is closed, so a

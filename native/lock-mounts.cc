@@ -122,6 +122,12 @@ int Stage(const LockStage &stage, int userns) {
       if (mount("sysfs", at.c_str(), "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) return -errno;
       continue;
     }
+    if (!b.fstype.empty()) {
+      if (mkdir(at.c_str(), 0755) < 0) return -errno;
+      unsigned long flags = MS_NOSUID | MS_NODEV | (b.readonly ? MS_RDONLY : 0);
+      if (mount(b.source.c_str(), at.c_str(), b.fstype.c_str(), flags, nullptr) < 0) return -errno;
+      continue;
+    }
     if (b.is_dir) {
       if (mkdir(at.c_str(), 0755) < 0) return -errno;
     } else {

@@ -22,6 +22,9 @@ struct LockedBind {
   // devices (a container's root may not mount sysfs for a network
   // namespace another user namespace owns).
   bool sysfs = false;
+  // Not a bind either: source is a block device whose filesystem of this
+  // type is mounted (a device's disk; a user namespace may not mount one).
+  std::string fstype;
 };
 
 // A namespace the container's first process starts in instead of a new one:

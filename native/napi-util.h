@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <napi.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <string>
@@ -44,6 +45,27 @@ inline int IntArg(const Napi::CallbackInfo &info, size_t i) {
   if (info.Length() <= i || !info[i].IsNumber())
     throw Napi::TypeError::New(info.Env(), "expected a number argument");
   return info[i].As<Napi::Number>().Int32Value();
+}
+
+// fsconfig's messages (the "e overlayfs: …" lines read from the context fd).
+inline std::string FsLog(int fsfd) {
+  std::string out;
+  char buf[512];
+  for (int i = 0; i < 8; i++) {
+    ssize_t n = read(fsfd, buf, sizeof buf - 1);
+    if (n <= 0) break;
+    buf[n] = 0;
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out;
+}
+
+inline Napi::Error FsError(Napi::Env env, const char *what, int err, int fsfd) {
+  std::string log = fsfd >= 0 ? FsLog(fsfd) : "";
+  Napi::Error e = ErrnoError(env, what, err, log.empty() ? "" : " (" + log + ")");
+  if (!log.empty()) e.Set("log", Napi::String::New(env, log));
+  return e;
 }
 
 }  // namespace warren

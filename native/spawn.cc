@@ -380,6 +380,7 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
       lb.readonly = b.Get("readonly").ToBoolean().Value();
       lb.idmap = b.Get("idmap").ToBoolean().Value();
       lb.sysfs = b.Has("sysfs") && b.Get("sysfs").ToBoolean().Value();
+      if (b.Has("fstype") && b.Get("fstype").IsString()) lb.fstype = b.Get("fstype").As<Napi::String>().Utf8Value();
       opts.lock.binds.push_back(std::move(lb));
     }
   }

@@ -59,6 +59,8 @@ Napi::Object InitFiles(Napi::Env env, Napi::Object exports);
 Napi::Object InitFilesAs(Napi::Env env, Napi::Object exports);
 Napi::Object InitXattr(Napi::Env env, Napi::Object exports);
 Napi::Object InitAbi(Napi::Env env, Napi::Object exports);
+Napi::Object InitDeviceInject(Napi::Env env, Napi::Object exports);
+Napi::Object InitUevent(Napi::Env env, Napi::Object exports);
 
 }  // namespace warren
 

@@ -40,6 +40,8 @@ export type { CgroupEvent } from "./cgroup/events.js";
 export type { DirEntry, FileStat, FileType, PushOptions } from "./container/files.js";
 export type { GroupInfo, UserInfo } from "./container/users.js";
 export type { InterfaceInfo } from "./container/network.js";
+export type { DeviceInfo, NicDeviceInput } from "./container/devices.js";
+export type { DeviceInput, DeviceSpec } from "./config/devices.js";
 export type { SnapshotInfo } from "./container/snapshots.js";
 export type { ConfigPatch } from "./container/configure.js";
 export type { ExportManifest, ExportOptions } from "./container/export.js";

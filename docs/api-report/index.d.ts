@@ -295,6 +295,35 @@ declare const containerSchema: z.ZodObject<{
         errno: z.ZodDefault<z.ZodNumber>;
     }, z.core.$strict>]>>;
     deviceRules: z.ZodDefault<z.ZodArray<z.ZodString>>;
+    devices: z.ZodDefault<z.ZodRecord<z.ZodString, z.ZodDiscriminatedUnion<[z.ZodObject<{
+        source: z.ZodOptional<z.ZodString>;
+        major: z.ZodOptional<z.ZodNumber>;
+        minor: z.ZodOptional<z.ZodNumber>;
+        path: z.ZodOptional<z.ZodString>;
+        uid: z.ZodDefault<z.ZodNumber>;
+        gid: z.ZodDefault<z.ZodNumber>;
+        mode: z.ZodDefault<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodString]>, z.ZodTransform<number, string | number>>>;
+        required: z.ZodDefault<z.ZodBoolean>;
+        type: z.ZodLiteral<"unix-char">;
+    }, z.core.$strict>, z.ZodObject<{
+        source: z.ZodOptional<z.ZodString>;
+        major: z.ZodOptional<z.ZodNumber>;
+        minor: z.ZodOptional<z.ZodNumber>;
+        path: z.ZodOptional<z.ZodString>;
+        uid: z.ZodDefault<z.ZodNumber>;
+        gid: z.ZodDefault<z.ZodNumber>;
+        mode: z.ZodDefault<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodString]>, z.ZodTransform<number, string | number>>>;
+        required: z.ZodDefault<z.ZodBoolean>;
+        type: z.ZodLiteral<"unix-block">;
+    }, z.core.$strict>, z.ZodObject<{
+        type: z.ZodLiteral<"disk">;
+        source: z.ZodString;
+        path: z.ZodString;
+        readonly: z.ZodDefault<z.ZodBoolean>;
+        idmap: z.ZodDefault<z.ZodBoolean>;
+        fstype: z.ZodOptional<z.ZodString>;
+        required: z.ZodDefault<z.ZodBoolean>;
+    }, z.core.$strict>], "type">>>;
     nics: z.ZodDefault<z.ZodArray<z.ZodDiscriminatedUnion<[z.ZodObject<{
         type: z.ZodLiteral<"bridged">;
         name: z.ZodDefault<z.ZodString>;
@@ -1214,6 +1243,68 @@ interface InterfaceInfo {
     };
 }
 
+/**
+ * The `devices` map of the config: name → spec, one zod schema per kind.
+ * What a kind does with its spec (which host nodes and binds it resolves
+ * to) lives in src/devices/, one module per kind; docs/devices.md says how
+ * a kind is added.
+ * @module
+ */
+
+/**
+ * Every kind the config accepts. A kind added here needs its module in
+ * src/devices/ registered in src/devices/kinds.ts.
+ */
+declare const deviceSchema: z.ZodDiscriminatedUnion<[z.ZodObject<{
+    source: z.ZodOptional<z.ZodString>;
+    major: z.ZodOptional<z.ZodNumber>;
+    minor: z.ZodOptional<z.ZodNumber>;
+    path: z.ZodOptional<z.ZodString>;
+    uid: z.ZodDefault<z.ZodNumber>;
+    gid: z.ZodDefault<z.ZodNumber>;
+    mode: z.ZodDefault<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodString]>, z.ZodTransform<number, string | number>>>;
+    required: z.ZodDefault<z.ZodBoolean>;
+    type: z.ZodLiteral<"unix-char">;
+}, z.core.$strict>, z.ZodObject<{
+    source: z.ZodOptional<z.ZodString>;
+    major: z.ZodOptional<z.ZodNumber>;
+    minor: z.ZodOptional<z.ZodNumber>;
+    path: z.ZodOptional<z.ZodString>;
+    uid: z.ZodDefault<z.ZodNumber>;
+    gid: z.ZodDefault<z.ZodNumber>;
+    mode: z.ZodDefault<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodString]>, z.ZodTransform<number, string | number>>>;
+    required: z.ZodDefault<z.ZodBoolean>;
+    type: z.ZodLiteral<"unix-block">;
+}, z.core.$strict>, z.ZodObject<{
+    type: z.ZodLiteral<"disk">;
+    source: z.ZodString;
+    path: z.ZodString;
+    readonly: z.ZodDefault<z.ZodBoolean>;
+    idmap: z.ZodDefault<z.ZodBoolean>;
+    fstype: z.ZodOptional<z.ZodString>;
+    required: z.ZodDefault<z.ZodBoolean>;
+}, z.core.$strict>], "type">;
+type DeviceSpec = z.output<typeof deviceSchema>;
+type DeviceInput = z.input<typeof deviceSchema>;
+
+/** A NIC through the device verbs: `nictype` is the NIC's `type`; its name inside is the device's name unless given. */
+type NicDeviceInput = {
+    type: "nic";
+    nictype: "bridged" | "macvlan" | "physical";
+} & Record<string, unknown>;
+/** What `devices()` lists. */
+interface DeviceInfo {
+    name: string;
+    type: string;
+    /** The spec as kept in the config (a NIC's as in `nics`). */
+    spec: DeviceSpec | NicConfig;
+    /** `attached` (running, in place), `waiting` (running, its host node missing), `configured` (stopped). */
+    state: "attached" | "waiting" | "configured";
+    /** Paths inside the container it holds now. */
+    paths: string[];
+    waiting?: string;
+}
+
 interface StopOptions {
     /** Milliseconds to wait for a graceful exit before killing (default: the config's `stopTimeout`). */
     timeout?: number;
@@ -1400,6 +1491,30 @@ declare class Container implements AsyncDisposable {
     addNic(nic: NicInput): Promise<void>;
     /** Unplugs a NIC by its name inside the container; a physical NIC goes back to the host. */
     removeNic(name: string): Promise<void>;
+    /**
+     * Passes a device in (kept in the config for later starts): a host
+     * character or block node, a disk, or a NIC (`type: "nic"`, the same as
+     * {@link addNic}). On a running container it appears at once; a device
+     * with `required: false` whose host node is missing appears when the node
+     * does (and goes when it goes). Rejects with a {@link ConfigError} naming
+     * `devices.<name>.<field>` for a bad spec, leaving nothing behind.
+     * See docs/devices.md.
+     *
+     * @example
+     * ```ts
+     * await c.addDevice("fuse", { type: "unix-char", source: "/dev/fuse", mode: 0o666 });
+     * await c.addDevice("data", { type: "disk", source: "/srv/data", path: "/data", readonly: true });
+     * ```
+     */
+    addDevice(name: string, spec: DeviceInput | NicDeviceInput): Promise<void>;
+    /**
+     * Removes a device (or a NIC by its name): unmounted inside a running
+     * container and, without a user namespace, denied by its device program.
+     * A process that has it open keeps its fd.
+     */
+    removeDevice(name: string): Promise<void>;
+    /** The container's devices and NICs, with what each holds inside while it runs. */
+    devices(): Promise<DeviceInfo[]>;
     /**
      * Saves the container's changes (image-based containers: the overlay's
      * upper layer), freezing it meanwhile when it runs.
@@ -1648,4 +1763,4 @@ type CapabilityName = (typeof CAPABILITIES)[number];
 
 type Compression = "none" | "gzip" | "xz" | "zstd" | "bzip2" | "lz4";
 
-export { type BuildOptions, type BuildProgress, type CapabilityName, CgroupControllerUnavailable, type CgroupEvent, type CgroupHost, type CheckStatus, type Compression, ConfigError, type ConfigIssue, type ConfigPatch, ConsoleStream, Container, type ContainerConfig, type ContainerEvent, type ContainerStats, DecompressionError, type DeviceNode, type DeviceRule, DigestMismatchError, type DirEntry, type DistroSpec, type DoctorCheck, type DoctorOptions, type DoctorReport, type EffectiveConfig, type ExecOptions, type ExecOutput, type ExecProcess, type ExitStatus, type ExportManifest, type ExportOptions, type FileStat, type FileType, type GroupInfo, HostError, type HostInfo, type IdMap, type ImageConfig, ImageError, type ImageInfo, ImageStore, type ImportLxcOptions, type ImportOciOptions, type InitKind, type InterfaceInfo, type Limits, type LxcImageFiles, type LxcMetadata, type LxcfsViews, MissingToolError, type MountConfig, NativeLoadError, type NicConfig, type NicInput, NotFoundError, type Platform, type PortConfig, type Pressure, ProcessExitError, type PullOptions, type PullProgress, type PushOptions, ReadyTimeoutError, RegistryError, type RegistryOptions, type ResolvedConfig, type ResolvedLimits, type RestartRefusal, type RuntimeOptions, SetupError, type SnapshotInfo, type StartOptions, StateError, type Status, type StdioMode, type StdioTarget, type StopOptions, type StopReason, type StorageKind, UnknownSyscallError, UnsupportedCompressionError, type UserInfo, WarrenError, doctor, host };
+export { type BuildOptions, type BuildProgress, type CapabilityName, CgroupControllerUnavailable, type CgroupEvent, type CgroupHost, type CheckStatus, type Compression, ConfigError, type ConfigIssue, type ConfigPatch, ConsoleStream, Container, type ContainerConfig, type ContainerEvent, type ContainerStats, DecompressionError, type DeviceInfo, type DeviceInput, type DeviceNode, type DeviceRule, type DeviceSpec, DigestMismatchError, type DirEntry, type DistroSpec, type DoctorCheck, type DoctorOptions, type DoctorReport, type EffectiveConfig, type ExecOptions, type ExecOutput, type ExecProcess, type ExitStatus, type ExportManifest, type ExportOptions, type FileStat, type FileType, type GroupInfo, HostError, type HostInfo, type IdMap, type ImageConfig, ImageError, type ImageInfo, ImageStore, type ImportLxcOptions, type ImportOciOptions, type InitKind, type InterfaceInfo, type Limits, type LxcImageFiles, type LxcMetadata, type LxcfsViews, MissingToolError, type MountConfig, NativeLoadError, type NicConfig, type NicDeviceInput, type NicInput, NotFoundError, type Platform, type PortConfig, type Pressure, ProcessExitError, type PullOptions, type PullProgress, type PushOptions, ReadyTimeoutError, RegistryError, type RegistryOptions, type ResolvedConfig, type ResolvedLimits, type RestartRefusal, type RuntimeOptions, SetupError, type SnapshotInfo, type StartOptions, StateError, type Status, type StdioMode, type StdioTarget, type StopOptions, type StopReason, type StorageKind, UnknownSyscallError, UnsupportedCompressionError, type UserInfo, WarrenError, doctor, host };

@@ -173,6 +173,35 @@ declare const containerSchema: z.ZodObject<{
         errno: z.ZodDefault<z.ZodNumber>;
     }, z.core.$strict>]>>;
     deviceRules: z.ZodDefault<z.ZodArray<z.ZodString>>;
+    devices: z.ZodDefault<z.ZodRecord<z.ZodString, z.ZodDiscriminatedUnion<[z.ZodObject<{
+        source: z.ZodOptional<z.ZodString>;
+        major: z.ZodOptional<z.ZodNumber>;
+        minor: z.ZodOptional<z.ZodNumber>;
+        path: z.ZodOptional<z.ZodString>;
+        uid: z.ZodDefault<z.ZodNumber>;
+        gid: z.ZodDefault<z.ZodNumber>;
+        mode: z.ZodDefault<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodString]>, z.ZodTransform<number, string | number>>>;
+        required: z.ZodDefault<z.ZodBoolean>;
+        type: z.ZodLiteral<"unix-char">;
+    }, z.core.$strict>, z.ZodObject<{
+        source: z.ZodOptional<z.ZodString>;
+        major: z.ZodOptional<z.ZodNumber>;
+        minor: z.ZodOptional<z.ZodNumber>;
+        path: z.ZodOptional<z.ZodString>;
+        uid: z.ZodDefault<z.ZodNumber>;
+        gid: z.ZodDefault<z.ZodNumber>;
+        mode: z.ZodDefault<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodString]>, z.ZodTransform<number, string | number>>>;
+        required: z.ZodDefault<z.ZodBoolean>;
+        type: z.ZodLiteral<"unix-block">;
+    }, z.core.$strict>, z.ZodObject<{
+        type: z.ZodLiteral<"disk">;
+        source: z.ZodString;
+        path: z.ZodString;
+        readonly: z.ZodDefault<z.ZodBoolean>;
+        idmap: z.ZodDefault<z.ZodBoolean>;
+        fstype: z.ZodOptional<z.ZodString>;
+        required: z.ZodDefault<z.ZodBoolean>;
+    }, z.core.$strict>], "type">>>;
     nics: z.ZodDefault<z.ZodArray<z.ZodDiscriminatedUnion<[z.ZodObject<{
         type: z.ZodLiteral<"bridged">;
         name: z.ZodDefault<z.ZodString>;

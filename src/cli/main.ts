@@ -1,7 +1,7 @@
 /**
  * The `warren` command line: `warren run -- CMD`, `create`, `start`, `stop`,
  * `kill`, `destroy`, `exec`, `console`, `console-log`, `events`, `freeze`,
- * `unfreeze`, `set`, `stats`, `list`, `info`, `doctor`, `network`, `nic`, `gc`, `image`,
+ * `unfreeze`, `set`, `stats`, `list`, `info`, `doctor`, `network`, `nic`, `device`, `gc`, `image`,
  * `restart`, `file`, `snapshot`, `copy` (`clone`), `rename`, `export`,
  * `import`, `config`, `shell`, and `after-exit` (run by a container's
  * monitor, not by people). Built by tsup into
@@ -60,6 +60,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   network: async () => (await import("./network.js")).networkCommand,
   nic: async () => (await import("./network.js")).nicCommand,
   gc: async () => (await import("./network.js")).gcCommand,
+  device: async () => (await import("./device.js")).deviceCommand,
   image: async () => (await import("./image.js")).imageCommand,
   restart: async () => (await import("./commands.js")).restartCommand,
   file: async () => (await import("./file.js")).fileCommand,

@@ -392,6 +392,33 @@ ${NIC_SPEC}
 
 ${COMMON}`;
 
+USAGE.device = `Usage: warren device add [OPTIONS] NAME DEVNAME KEY=VALUE...
+       warren device list [OPTIONS] NAME
+       warren device rm [OPTIONS] NAME DEVNAME
+
+Passes a device into a container, lists its devices, or removes one. On a
+running container the change is live; it is kept for later starts either
+way. KEY=VALUE are the spec's fields (docs/devices.md):
+
+  type=unix-char|unix-block  source=/dev/NODE or major=N minor=N, path=…
+                             (default: source), uid=, gid=, mode=0660,
+                             required=false (wait for a missing source)
+  type=disk                  source=HOST-DIR|FILE|BLOCK-DEVICE path=…,
+                             readonly=true, idmap=true, fstype=ext4
+  type=nic                   nictype=bridged|macvlan|physical and the NIC's
+                             keys (parent=, bridge=, ipv4=, mtu=…); the
+                             interface is named DEVNAME
+
+Examples:
+  warren device add c1 fuse type=unix-char source=/dev/fuse mode=0666
+  warren device add c1 data type=disk source=/srv/data path=/data readonly=true
+  warren device rm c1 fuse
+
+Options:
+  --json                   list: one JSON array (the library's DeviceInfo)
+
+${COMMON}`;
+
 USAGE.gc = `Usage: warren gc [OPTIONS]
 
 Sweeps up after containers that ended while nobody watched: cgroups, port
@@ -483,6 +510,7 @@ Commands:
   doctor    check this host's kernel, cgroups and limits for N containers
   network   show a running container's network interfaces
   nic       add or remove a running container's network interface
+  device    add, list or remove a container's devices
   gc        clean up after dead containers and the unused managed bridge
   image     build, pull, import, list, remove or prune images
   restart   stop and start a container

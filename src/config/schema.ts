@@ -13,29 +13,19 @@ import { nicSchema, portSchema } from "./nic.js";
 import { capabilityName } from "../linux/caps.js";
 import { isKnownSyscall } from "../linux/syscalls.js";
 import { DEFAULT_SECCOMP_DENY } from "./defaults.js";
-import { containerPathProblem, NAME_PATTERN, RLIMITS } from "./constants.js";
+import { NAME_PATTERN, RLIMITS } from "./constants.js";
 import { signalNumber } from "./signals.js";
 import { sysctlProblem } from "./sysctls.js";
+import { absolutePath, containerPath } from "./paths.js";
+import { devicesSchema } from "./devices.js";
+
+export { absolutePath, containerPath } from "./paths.js";
 
 // Kept importable from here (and from the package index); code that must not
 // load zod imports them from constants.ts.
 export { DEFAULT_MASKED_PATHS, DEFAULT_PATH, DEFAULT_READONLY_PATHS, NAME_PATTERN, RLIMIT_NUMBERS } from "./constants.js";
 
 const noNul = (s: string) => !s.includes("\0");
-
-/** An absolute, normalized-enough path: starts with `/`, no NUL, no `..` component. */
-export const absolutePath = z
-  .string()
-  .min(1)
-  .refine((p) => p.startsWith("/"), "must be an absolute path")
-  .refine(noNul, "must not contain NUL")
-  .refine((p) => !p.split("/").includes(".."), "must not contain `..`");
-
-/** An absolute path inside the container that is a place in its tree (see {@link containerPathProblem}). */
-export const containerPath = absolutePath.superRefine((p, ctx) => {
-  const problem = containerPathProblem(p);
-  if (problem) ctx.addIssue({ code: "custom", message: problem });
-});
 
 const id = z.number().int().min(0).max(0xfffffffe);
 
@@ -319,6 +309,12 @@ export const containerSchema = z
     deviceRules: z
       .array(z.string().refine((r) => { try { parseDeviceRule(r); return true; } catch { return false; } }, "must be a device rule like `c 10:237 rw`"))
       .default([]),
+    /**
+     * Devices passed in (name → spec): host character and block nodes, disks
+     * (host directories, files, block devices' filesystems); added and
+     * removed live with `addDevice`/`removeDevice`. See docs/devices.md.
+     */
+    devices: devicesSchema.default({}),
     /** Network interfaces (bridged veth, macvlan, physical). None: only `lo`, in the container's own network namespace. */
     nics: z.array(nicSchema).default([]),
     /** Inbound port forwards to the container's first bridged NIC (nftables). */
@@ -379,6 +375,9 @@ export const containerSchema = z
       c.mounts.forEach((m, i) => {
         if (m.type === "bind" && m.idmap) ctx.addIssue({ code: "custom", path: ["mounts", i, "idmap"], message: "needs a user namespace" });
       });
+    }
+    for (const [name, d] of Object.entries(c.devices)) {
+      if (d.type === "disk" && d.idmap && !c.namespaces.user) ctx.addIssue({ code: "custom", path: ["devices", name, "idmap"], message: "needs a user namespace" });
     }
     if (c.deviceRules.length > 0 && c.namespaces.user) {
       ctx.addIssue({

@@ -34,6 +34,8 @@ import { reclaimStaleIdRanges } from "./id-ranges.js";
 import { recoverContainer } from "./recover.js";
 import { openConsole, readConsoleLog, type ConsoleStream } from "./monitor.js";
 import { addNic, containerNetwork, removeNic, type InterfaceInfo } from "./network.js";
+import type { DeviceInput } from "../config/devices.js";
+import { addDevice, listDevices, removeDevice, type DeviceInfo, type NicDeviceInput } from "./devices.js";
 import { containerEvents, containerStats, FREEZE_TIMEOUT_MS, setDeviceRules, setFrozen, setLimits, statsOfAll, type ContainerEvent } from "./resources.js";
 import { deleteSnapshot, listSnapshots, restoreSnapshot, snapshot, withLiveTreeStill, type SnapshotInfo } from "./snapshots.js";
 import { rebuildContainer, renameContainer } from "./rename.js";
@@ -415,6 +417,42 @@ export class Container implements AsyncDisposable {
   async removeNic(name: string): Promise<void> {
     this.#h.assertNotDestroyed("removeNic");
     await removeNic(this.#h, name);
+  }
+
+  /**
+   * Passes a device in (kept in the config for later starts): a host
+   * character or block node, a disk, or a NIC (`type: "nic"`, the same as
+   * {@link addNic}). On a running container it appears at once; a device
+   * with `required: false` whose host node is missing appears when the node
+   * does (and goes when it goes). Rejects with a {@link ConfigError} naming
+   * `devices.<name>.<field>` for a bad spec, leaving nothing behind.
+   * See docs/devices.md.
+   *
+   * @example
+   * ```ts
+   * await c.addDevice("fuse", { type: "unix-char", source: "/dev/fuse", mode: 0o666 });
+   * await c.addDevice("data", { type: "disk", source: "/srv/data", path: "/data", readonly: true });
+   * ```
+   */
+  async addDevice(name: string, spec: DeviceInput | NicDeviceInput): Promise<void> {
+    this.#h.assertNotDestroyed("addDevice");
+    await addDevice(this.#h, name, spec);
+  }
+
+  /**
+   * Removes a device (or a NIC by its name): unmounted inside a running
+   * container and, without a user namespace, denied by its device program.
+   * A process that has it open keeps its fd.
+   */
+  async removeDevice(name: string): Promise<void> {
+    this.#h.assertNotDestroyed("removeDevice");
+    await removeDevice(this.#h, name);
+  }
+
+  /** The container's devices and NICs, with what each holds inside while it runs. */
+  async devices(): Promise<DeviceInfo[]> {
+    this.#h.assertNotDestroyed("devices");
+    return listDevices(this.#h);
   }
 
   /**

@@ -25,6 +25,9 @@ import { tellInit } from "./monitor.js";
 import { processInfo, setOomScoreAdj } from "./proc.js";
 import { restartHook, type AutoRestart } from "./restart-policy.js";
 import { deviceRulesOf } from "./resources.js";
+import { fsTree } from "../devices/trees.js";
+import { prepareDevices, reloadRecord, startNodeRules, type StartDevices } from "./devices.js";
+import { followHotplug } from "./device-hotplug.js";
 import { isLive } from "./state.js";
 import { consoleStdio, ensureMachineId, prepareSystem, waitReady } from "./system.js";
 import { closeChildSide, destroyStreams, openStdio, type StdioMode, type StdioTarget } from "./stdio.js";
@@ -78,15 +81,18 @@ function initPlan(
   stdio: [number, number, number],
   keepFds: number[],
   system: { console?: string; runHost?: { dir: string; notify: boolean } },
+  devices: StartDevices,
 ): { plan: SpawnPlan; encoded: Buffer } {
-  const kinds = c.config.mounts.map((m) => (m.type === "bind" ? bindSourceIsDir(m.source) : null));
+  // Devices' nodes and disks are bound like the config's own mounts, after them.
+  const mounts = [...c.config.mounts, ...devices.mounts];
+  const kinds = mounts.map((m) => (m.type === "bind" ? bindSourceIsDir(m.source) : null));
   // lxcfs may have started or stopped since the last start.
-  const key = JSON.stringify([stdio, keepFds, kinds, system, c.lxcfs]);
+  const key = JSON.stringify([stdio, keepFds, kinds, system, c.lxcfs, devices.mounts, devices.fsMounts]);
   const cached = c.planCache;
   if (cached?.key === key) return cached;
   const plan = buildInitPlan({
     name: c.name,
-    config: c.effective(),
+    config: { ...c.effective(), mounts },
     rootfs: c.record.rootfs,
     stateDir: c.stateDir,
     idmap: c.idmap,
@@ -95,7 +101,8 @@ function initPlan(
     extraBinds: resolvBind(c),
     ...(system.console ? { console: system.console } : {}),
     ...(system.runHost ? { runHost: system.runHost } : {}),
-    bindSourceIsDir: (source) => kinds[c.config.mounts.findIndex((m) => m.type === "bind" && m.source === source)] ?? undefined,
+    ...(devices.fsMounts.length ? { fsMounts: devices.fsMounts } : {}),
+    bindSourceIsDir: (source) => kinds[mounts.findIndex((m) => m.type === "bind" && m.source === source)] ?? undefined,
   });
   c.planCache = { key, plan, encoded: encodePlan(plan.ops) };
   return c.planCache;
@@ -124,6 +131,7 @@ export async function startContainer(c: ContainerHandle, options: StartOptions, 
     if (c.run || isLive(disk?.status)) {
       throw new StateError(`container "${c.name}" is already running`, "start", "running", { container: c.name });
     }
+    await reloadRecord(c); // a device added or removed by another process
     // Before anything is made: `lxcfs: true` without lxcfs is a refusal.
     c.lxcfs = lxcfsForStart(c.name, c.config);
     // The monitor of this run writes how it ended; an older run's record must not stand for it.
@@ -149,7 +157,8 @@ export async function startContainer(c: ContainerHandle, options: StartOptions, 
       if (config.namespaces.cgroup && c.idmap) delegate(cgroupPath, c.idmap.hostUid, c.idmap.hostGid, host.delegation.files);
       // A privileged container gets its device policy before its first
       // process exists: CLONE_INTO_CGROUP puts the init under it at clone.
-      if (!config.namespaces.user) applyDeviceRules(cgroupPath, deviceRulesOf(config.deviceRules));
+      const devices = prepareDevices(c);
+      if (!config.namespaces.user) applyDeviceRules(cgroupPath, deviceRulesOf([...config.deviceRules, ...startNodeRules(devices)]));
       ensureMachineId(c);
       const hook = restartHook(c);
       const system = await prepareSystem(c, options, hook);
@@ -158,7 +167,7 @@ export async function startContainer(c: ContainerHandle, options: StartOptions, 
       const { plan, encoded } = initPlan(c, stdio.childFds, options.inheritFds ?? [], {
         ...(system.console ? { console: system.console.path } : {}),
         ...(system.runHost ? { runHost: system.runHost } : {}),
-      });
+      }, devices);
       const spawnOptions = {
         cloneFlags: plan.cloneFlags,
         cgroupPath,
@@ -214,6 +223,7 @@ export async function startContainer(c: ContainerHandle, options: StartOptions, 
         exit: null,
         ...(network ? { network } : {}),
         ...(auto ? { restarts: auto.restarts } : {}),
+        ...(Object.keys(devices.state).length ? { devices: devices.state } : {}),
       };
       if (monitor !== undefined) {
         c.state.monitor = monitor;
@@ -237,6 +247,7 @@ export async function startContainer(c: ContainerHandle, options: StartOptions, 
       throw e;
     }
   });
+  followHotplug(c);
   c.startOptions = options;
   c.emit({ type: "started", pid: c.pid! });
   if (options.wait === "ready") await waitReady(c, options.readyTimeout ?? 90_000);

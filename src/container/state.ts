@@ -95,6 +95,8 @@ export interface RuntimeState {
   restarts?: number[];
   /** Why the restart policy left it stopped after its last run ended. */
   restartRefused?: RestartRefusal;
+  /** What each device holds inside the running container (src/container/devices.ts). */
+  devices?: Record<string, DeviceState>;
 }
 
 /**
@@ -107,6 +109,22 @@ export interface RestartRefusal {
   message: string;
   /** When it was refused (ISO 8601). */
   at: string;
+}
+
+/** One mount a device holds inside a running container (kept in state.json). */
+export interface AttachedMount {
+  path: string;
+  isDir: boolean;
+  /** warren made the target, and removes it with the mount. */
+  created: boolean;
+  /** For a node: its host file and numbers (the device program allows them). */
+  node?: { file: string; type: "c" | "b"; major: number; minor: number };
+}
+
+export interface DeviceState {
+  mounts: AttachedMount[];
+  /** Why it has no mounts yet (`required: false`, the host node missing). */
+  waiting?: string;
 }
 
 /** Size of the in-place state block. */

@@ -32,7 +32,8 @@ export interface PausedSpawn {
 export interface SpawnLock {
   dir: string;
   /** `sysfs`: a fresh read-only sysfs of the joined network namespace instead of a bind of `source`. */
-  binds: { source: string; recursive: boolean; isDir: boolean; readonly: boolean; idmap: boolean; sysfs?: boolean }[];
+  /** `fstype`: `source` is a block device whose filesystem of that type is mounted (read-only with `readonly`). */
+  binds: { source: string; recursive: boolean; isDir: boolean; readonly: boolean; idmap: boolean; sysfs?: boolean; fstype?: string }[];
 }
 
 /** A namespace to start in instead of a new one: setns(fd, nstype) before the clone. */
@@ -213,6 +214,28 @@ export interface NativeBinding {
    */
   mknod(path: string, mode: number, major: number, minor: number): void;
   // --- end xattr ---
+  // --- native/devices/ (devices) ---
+  /**
+   * Mount injection (native/child/inject.h): a helper joins the mount (and,
+   * with `userns`, user) namespace of the init `pidfd` as its root and, with
+   * `kind` 1, creates `path` (a directory with `isDir`, else a file) if
+   * missing and moves the detached tree `treeFd` onto it; with `kind` 2,
+   * lazily unmounts `path` and removes it when `created`. Every component
+   * is resolved below the container's root following no symlink. Returns
+   * whether the target was created. Errors carry `step` (inject.h). `stage`
+   * (a host directory or file like the tree): a read-only tree is locked
+   * read-only on the way in (inject.h).
+   */
+  deviceInject(pidfd: number, userns: boolean, kind: number, treeFd: number, path: string, isDir: boolean, created: boolean, stage?: string): boolean;
+  /** A detached mount of the filesystem on a block device (fsopen/fsmount); errors carry fsconfig's `log`. */
+  mountDevice(source: string, fstype: string, readonly: boolean): number;
+  /**
+   * A NETLINK_KOBJECT_UEVENT socket on the kernel's group, polled on the
+   * event loop (unref'd): `onMessage` gets each kernel message, `null` when
+   * some were lost to an overflow.
+   */
+  UeventListener: new (onMessage: (message: Buffer | null) => void) => { ref(): void; unref(): void; close(): void };
+  // --- end devices ---
 }
 
 /**

@@ -42,6 +42,12 @@ export interface InitPlanInput {
    * socket named by $NOTIFY_SOCKET when `notify` is set).
    */
   runHost?: { dir: string; notify: boolean };
+  /**
+   * Block devices whose filesystem is mounted at `target` (`disk` devices):
+   * the parent mounts each detached and passes it with "go", after the
+   * config's mounts.
+   */
+  fsMounts?: { source: string; fstype: string; target: string; readonly: boolean }[];
   /** Whether each bind source is a directory (else a file); missing optional sources are left out. */
   bindSourceIsDir: (source: string) => boolean | undefined;
   arch?: SeccompArch;
@@ -293,6 +299,13 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
     if (isDir === undefined) return; // optional and missing
     userBinds.set(i, takeHost(m.source, m.target, { ...m, isDir }));
   });
+  // Devices' filesystems on block devices: mounted by the staging thread
+  // (host root: a user namespace may not mount a block device), where the
+  // kernel locks their flags, and attached after the config's own mounts.
+  const fsAttach: Op[] = (input.fsMounts ?? []).map((f) => {
+    const slot = takeStaged({ source: f.source, recursive: false, isDir: true, readonly: f.readonly, idmap: false, fstype: f.fstype });
+    return { kind: "move-mount", slot, source: f.source, target: f.target, mkdir: true, mkfile: false, noSymlinks: true };
+  });
 
   // 4. proc and sysfs before pivot_root: a user namespace may mount them only
   //    while a full host instance is visible in its mount namespace. Targets
@@ -367,6 +380,7 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
       ops.push({ kind: "mount", source: "tmpfs", target: m.target, fstype: "tmpfs", flags: MS.NOSUID | MS.NODEV | (m.readonly ? MS.RDONLY : 0), data, mkdir: true, noSymlinks: true });
     }
   });
+  ops.push(...fsAttach);
 
   // 8. cgroup2, rooted at the container's cgroup by the cgroup namespace.
   //    Read-only for root without a user namespace unless privileged: its
