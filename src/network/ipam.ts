@@ -643,7 +643,8 @@ export class LeaseStore {
       // A full filesystem has no room for the temporary copy. A release
       // makes the file smaller, so it can be rewritten in place (under the
       // lock; readers retry a torn read): leases must always be returnable.
-      if (codeOf(e) !== "ENOSPC" || !rewriteSmaller(path, `${JSON.stringify(rec, null, 2)}\n`)) throw e;
+      const errno = e instanceof HostError ? e.errno : codeOf(e);
+      if ((errno !== "ENOSPC" && errno !== "EDQUOT") || !rewriteSmaller(path, `${JSON.stringify(rec, null, 2)}\n`)) throw e;
     }
   }
 }
