@@ -51,7 +51,7 @@ export async function stopContainer(c: ContainerHandle, options: StopOptions): P
     // or waits for; any other is discarded when sent, and waiting for it is
     // pointless. Looked at before sending: right after it, a waiter being
     // woken by the signal looks like neither.
-    const receives = !c.config.namespaces.pid || catches(run.pid, sig) !== false;
+    const receives = !c.config.namespaces.pid || receivesSignal(run.pid, sig) !== false;
     try {
       native().pidfdSendSignal(run.pidfd, sig);
     } catch {
@@ -91,7 +91,7 @@ const RT_SIGTIMEDWAIT: Partial<Record<string, number>> = { x64: 128, arm64: 137 
  * rt_sigtimedwait for signals. Undefined when that
  * cannot be read (gone, or no procfs).
  */
-export function catches(pid: number, sig: number): boolean | undefined {
+export function receivesSignal(pid: number, sig: number): boolean | undefined {
   let status: string;
   try {
     status = readFileSync(`/proc/${pid}/status`, "utf8");

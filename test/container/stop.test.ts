@@ -5,22 +5,22 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 
-import { catches } from "../../src/container/stop.js";
+import { receivesSignal } from "../../src/container/stop.js";
 import { busybox, cleanupAll, startReady, trappingInit } from "../helpers/env.js";
 
 afterAll(cleanupAll);
 
 describe("stop", () => {
-  it("reads whether a process catches a signal", () => {
+  it("reads whether a process receives a signal (handles, blocks or waits for it)", () => {
     const handler = () => undefined;
     process.on("SIGUSR2", handler);
     try {
-      expect(catches(process.pid, 12)).toBe(true);
+      expect(receivesSignal(process.pid, 12)).toBe(true);
     } finally {
       process.off("SIGUSR2", handler);
     }
-    expect(catches(process.pid, 21)).toBe(false); // SIGTTIN: nobody installs that
-    expect(catches(2 ** 22 + 7, 15)).toBeUndefined();
+    expect(receivesSignal(process.pid, 21)).toBe(false); // SIGTTIN: nobody installs that
+    expect(receivesSignal(2 ** 22 + 7, 15)).toBeUndefined();
   });
 
   it("kills at once an init that ignores the halt signal, instead of waiting the timeout", { timeout: 30_000 }, async () => {
