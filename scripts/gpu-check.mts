@@ -13,7 +13,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
 import { Container, type ContainerConfig } from "../src/index.js";
-import { gpuDeviceSchema, listGpus, resolveGpuDevice } from "../src/devices/gpu.js";
+import { gpuDeviceSchema } from "../src/config/devices.js";
+import { listGpus, resolveGpuDevice } from "../src/devices/gpu.js";
 
 const busybox = process.env.WARREN_GPU_CHECK_BUSYBOX ?? "/bin/busybox";
 const say = (...a: unknown[]) => console.log("gpu-check:", ...a);
@@ -65,11 +66,8 @@ const config: ContainerConfig = {
   rootfs: { path: rootfs, mode: "ro" },
   init: IDLE,
   stopTimeout: 2000,
-  // The `gpu` kind (src/devices/gpu.ts) is not in the device core's registry
-  // yet: until it is, create() refuses this with a ConfigError naming
-  // devices.gpu.type (docs/devices-hardware.md).
   devices: { gpu: { type: "gpu", vendor: "nvidia", nvidiaRuntime: true } },
-} as unknown as ContainerConfig;
+};
 const state = join(work, "state");
 const containers: Container[] = [];
 try {
@@ -88,12 +86,14 @@ try {
     "echo --- write",
     `touch ${nvml} 2>&1 || echo "write refused: $?"`,
   ].join("; ");
-  // Both at once: each container's nvidia-smi holds the GPU at the same time.
-  const outs = await Promise.all(containers.map((c) => c.execOutput(["/bin/sh", "-c", script], { env: resolved.env })));
+  // Both at once: each container's nvidia-smi holds the GPU at the same
+  // time. No env given: the device sets LD_LIBRARY_PATH for every exec.
+  const outs = await Promise.all(containers.map((c) => c.execOutput(["/bin/sh", "-c", `echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"; ${script}`])));
   outs.forEach((o, i) => {
     const name = containers[i]!.name;
     console.log(`----- ${name} (exit ${o.code}) -----\n${o.stdout}${o.stderr ? `stderr:\n${o.stderr}` : ""}`);
     check(o.code === 0, `${name}: the commands ran`);
+    check(o.stdout.includes(`LD_LIBRARY_PATH=${resolved.env?.LD_LIBRARY_PATH ?? "?"}\n`), `${name}: the device set LD_LIBRARY_PATH`);
     check(/^GPU 0: NVIDIA .*\(UUID: GPU-[0-9a-f-]+\)$/m.test(o.stdout), `${name}: nvidia-smi -L lists GPU 0`);
     check(/^name, memory\.total \[MiB\]\n.+, \d+ MiB$/m.test(o.stdout), `${name}: the NVML query answers name and memory`);
     // mountinfo's 6th field is the mount's own options: ro for every

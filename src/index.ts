@@ -41,7 +41,7 @@ export type { DirEntry, FileStat, FileType, PushOptions } from "./container/file
 export type { GroupInfo, UserInfo } from "./container/users.js";
 export type { InterfaceInfo } from "./container/network.js";
 export type { DeviceInfo, NicDeviceInput } from "./container/devices.js";
-export type { DeviceInput, DeviceSpec } from "./config/devices.js";
+export type { DeviceInput, DeviceSpec, GpuDeviceInput, GpuDeviceSpec, UsbDeviceInput, UsbDeviceSpec } from "./config/devices.js";
 export type { SnapshotInfo } from "./container/snapshots.js";
 export type { ConfigPatch } from "./container/configure.js";
 export type { ExportManifest, ExportOptions } from "./container/export.js";

@@ -323,6 +323,26 @@ declare const containerSchema: z.ZodObject<{
         idmap: z.ZodDefault<z.ZodBoolean>;
         fstype: z.ZodOptional<z.ZodString>;
         required: z.ZodDefault<z.ZodBoolean>;
+    }, z.core.$strict>, z.ZodObject<{
+        mode: z.ZodDefault<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodPipe<z.ZodString, z.ZodTransform<number, string>>]>, z.ZodNumber>>;
+        uid: z.ZodDefault<z.ZodNumber>;
+        gid: z.ZodDefault<z.ZodNumber>;
+        type: z.ZodLiteral<"usb">;
+        vendorid: z.ZodPipe<z.ZodString, z.ZodTransform<string, string>>;
+        productid: z.ZodOptional<z.ZodPipe<z.ZodString, z.ZodTransform<string, string>>>;
+        serial: z.ZodOptional<z.ZodString>;
+        busnum: z.ZodOptional<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodPipe<z.ZodString, z.ZodTransform<number, string>>]>, z.ZodNumber>>;
+        devnum: z.ZodOptional<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodPipe<z.ZodString, z.ZodTransform<number, string>>]>, z.ZodNumber>>;
+        required: z.ZodDefault<z.ZodBoolean>;
+    }, z.core.$strict>, z.ZodObject<{
+        mode: z.ZodDefault<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodPipe<z.ZodString, z.ZodTransform<number, string>>]>, z.ZodNumber>>;
+        uid: z.ZodDefault<z.ZodNumber>;
+        gid: z.ZodDefault<z.ZodNumber>;
+        type: z.ZodLiteral<"gpu">;
+        vendor: z.ZodOptional<z.ZodPipe<z.ZodPipe<z.ZodString, z.ZodTransform<string, string>>, z.ZodTransform<string, string>>>;
+        pci: z.ZodOptional<z.ZodPipe<z.ZodString, z.ZodTransform<string, string>>>;
+        id: z.ZodOptional<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodPipe<z.ZodString, z.ZodTransform<number, string>>]>, z.ZodNumber>>;
+        nvidiaRuntime: z.ZodDefault<z.ZodBoolean>;
     }, z.core.$strict>], "type">>>;
     nics: z.ZodDefault<z.ZodArray<z.ZodDiscriminatedUnion<[z.ZodObject<{
         type: z.ZodLiteral<"bridged">;
@@ -1251,6 +1271,30 @@ interface InterfaceInfo {
  * @module
  */
 
+/** A `usb` device: `{type: "usb", vendorid: "0627", productid: "0001"}` (src/devices/usb.ts). */
+declare const usbDeviceSchema: z.ZodObject<{
+    mode: z.ZodDefault<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodPipe<z.ZodString, z.ZodTransform<number, string>>]>, z.ZodNumber>>;
+    uid: z.ZodDefault<z.ZodNumber>;
+    gid: z.ZodDefault<z.ZodNumber>;
+    type: z.ZodLiteral<"usb">;
+    vendorid: z.ZodPipe<z.ZodString, z.ZodTransform<string, string>>;
+    productid: z.ZodOptional<z.ZodPipe<z.ZodString, z.ZodTransform<string, string>>>;
+    serial: z.ZodOptional<z.ZodString>;
+    busnum: z.ZodOptional<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodPipe<z.ZodString, z.ZodTransform<number, string>>]>, z.ZodNumber>>;
+    devnum: z.ZodOptional<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodPipe<z.ZodString, z.ZodTransform<number, string>>]>, z.ZodNumber>>;
+    required: z.ZodDefault<z.ZodBoolean>;
+}, z.core.$strict>;
+/** A `gpu` device: `{type: "gpu"}` (every GPU), or narrowed by vendor, PCI address or DRM card id (src/devices/gpu.ts). */
+declare const gpuDeviceSchema: z.ZodObject<{
+    mode: z.ZodDefault<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodPipe<z.ZodString, z.ZodTransform<number, string>>]>, z.ZodNumber>>;
+    uid: z.ZodDefault<z.ZodNumber>;
+    gid: z.ZodDefault<z.ZodNumber>;
+    type: z.ZodLiteral<"gpu">;
+    vendor: z.ZodOptional<z.ZodPipe<z.ZodPipe<z.ZodString, z.ZodTransform<string, string>>, z.ZodTransform<string, string>>>;
+    pci: z.ZodOptional<z.ZodPipe<z.ZodString, z.ZodTransform<string, string>>>;
+    id: z.ZodOptional<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodPipe<z.ZodString, z.ZodTransform<number, string>>]>, z.ZodNumber>>;
+    nvidiaRuntime: z.ZodDefault<z.ZodBoolean>;
+}, z.core.$strict>;
 /**
  * Every kind the config accepts. A kind added here needs its module in
  * src/devices/ registered in src/devices/kinds.ts.
@@ -1283,9 +1327,33 @@ declare const deviceSchema: z.ZodDiscriminatedUnion<[z.ZodObject<{
     idmap: z.ZodDefault<z.ZodBoolean>;
     fstype: z.ZodOptional<z.ZodString>;
     required: z.ZodDefault<z.ZodBoolean>;
+}, z.core.$strict>, z.ZodObject<{
+    mode: z.ZodDefault<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodPipe<z.ZodString, z.ZodTransform<number, string>>]>, z.ZodNumber>>;
+    uid: z.ZodDefault<z.ZodNumber>;
+    gid: z.ZodDefault<z.ZodNumber>;
+    type: z.ZodLiteral<"usb">;
+    vendorid: z.ZodPipe<z.ZodString, z.ZodTransform<string, string>>;
+    productid: z.ZodOptional<z.ZodPipe<z.ZodString, z.ZodTransform<string, string>>>;
+    serial: z.ZodOptional<z.ZodString>;
+    busnum: z.ZodOptional<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodPipe<z.ZodString, z.ZodTransform<number, string>>]>, z.ZodNumber>>;
+    devnum: z.ZodOptional<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodPipe<z.ZodString, z.ZodTransform<number, string>>]>, z.ZodNumber>>;
+    required: z.ZodDefault<z.ZodBoolean>;
+}, z.core.$strict>, z.ZodObject<{
+    mode: z.ZodDefault<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodPipe<z.ZodString, z.ZodTransform<number, string>>]>, z.ZodNumber>>;
+    uid: z.ZodDefault<z.ZodNumber>;
+    gid: z.ZodDefault<z.ZodNumber>;
+    type: z.ZodLiteral<"gpu">;
+    vendor: z.ZodOptional<z.ZodPipe<z.ZodPipe<z.ZodString, z.ZodTransform<string, string>>, z.ZodTransform<string, string>>>;
+    pci: z.ZodOptional<z.ZodPipe<z.ZodString, z.ZodTransform<string, string>>>;
+    id: z.ZodOptional<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodPipe<z.ZodString, z.ZodTransform<number, string>>]>, z.ZodNumber>>;
+    nvidiaRuntime: z.ZodDefault<z.ZodBoolean>;
 }, z.core.$strict>], "type">;
 type DeviceSpec = z.output<typeof deviceSchema>;
 type DeviceInput = z.input<typeof deviceSchema>;
+type UsbDeviceInput = z.input<typeof usbDeviceSchema>;
+type UsbDeviceSpec = z.output<typeof usbDeviceSchema>;
+type GpuDeviceInput = z.input<typeof gpuDeviceSchema>;
+type GpuDeviceSpec = z.output<typeof gpuDeviceSchema>;
 
 /** A NIC through the device verbs: `nictype` is the NIC's `type`; its name inside is the device's name unless given. */
 type NicDeviceInput = {
@@ -1763,4 +1831,4 @@ type CapabilityName = (typeof CAPABILITIES)[number];
 
 type Compression = "none" | "gzip" | "xz" | "zstd" | "bzip2" | "lz4";
 
-export { type BuildOptions, type BuildProgress, type CapabilityName, CgroupControllerUnavailable, type CgroupEvent, type CgroupHost, type CheckStatus, type Compression, ConfigError, type ConfigIssue, type ConfigPatch, ConsoleStream, Container, type ContainerConfig, type ContainerEvent, type ContainerStats, DecompressionError, type DeviceInfo, type DeviceInput, type DeviceNode, type DeviceRule, type DeviceSpec, DigestMismatchError, type DirEntry, type DistroSpec, type DoctorCheck, type DoctorOptions, type DoctorReport, type EffectiveConfig, type ExecOptions, type ExecOutput, type ExecProcess, type ExitStatus, type ExportManifest, type ExportOptions, type FileStat, type FileType, type GroupInfo, HostError, type HostInfo, type IdMap, type ImageConfig, ImageError, type ImageInfo, ImageStore, type ImportLxcOptions, type ImportOciOptions, type InitKind, type InterfaceInfo, type Limits, type LxcImageFiles, type LxcMetadata, type LxcfsViews, MissingToolError, type MountConfig, NativeLoadError, type NicConfig, type NicDeviceInput, type NicInput, NotFoundError, type Platform, type PortConfig, type Pressure, ProcessExitError, type PullOptions, type PullProgress, type PushOptions, ReadyTimeoutError, RegistryError, type RegistryOptions, type ResolvedConfig, type ResolvedLimits, type RestartRefusal, type RuntimeOptions, SetupError, type SnapshotInfo, type StartOptions, StateError, type Status, type StdioMode, type StdioTarget, type StopOptions, type StopReason, type StorageKind, UnknownSyscallError, UnsupportedCompressionError, type UserInfo, WarrenError, doctor, host };
+export { type BuildOptions, type BuildProgress, type CapabilityName, CgroupControllerUnavailable, type CgroupEvent, type CgroupHost, type CheckStatus, type Compression, ConfigError, type ConfigIssue, type ConfigPatch, ConsoleStream, Container, type ContainerConfig, type ContainerEvent, type ContainerStats, DecompressionError, type DeviceInfo, type DeviceInput, type DeviceNode, type DeviceRule, type DeviceSpec, DigestMismatchError, type DirEntry, type DistroSpec, type DoctorCheck, type DoctorOptions, type DoctorReport, type EffectiveConfig, type ExecOptions, type ExecOutput, type ExecProcess, type ExitStatus, type ExportManifest, type ExportOptions, type FileStat, type FileType, type GpuDeviceInput, type GpuDeviceSpec, type GroupInfo, HostError, type HostInfo, type IdMap, type ImageConfig, ImageError, type ImageInfo, ImageStore, type ImportLxcOptions, type ImportOciOptions, type InitKind, type InterfaceInfo, type Limits, type LxcImageFiles, type LxcMetadata, type LxcfsViews, MissingToolError, type MountConfig, NativeLoadError, type NicConfig, type NicDeviceInput, type NicInput, NotFoundError, type Platform, type PortConfig, type Pressure, ProcessExitError, type PullOptions, type PullProgress, type PushOptions, ReadyTimeoutError, RegistryError, type RegistryOptions, type ResolvedConfig, type ResolvedLimits, type RestartRefusal, type RuntimeOptions, SetupError, type SnapshotInfo, type StartOptions, StateError, type Status, type StdioMode, type StdioTarget, type StopOptions, type StopReason, type StorageKind, UnknownSyscallError, UnsupportedCompressionError, type UsbDeviceInput, type UsbDeviceSpec, type UserInfo, WarrenError, doctor, host };

@@ -201,6 +201,26 @@ declare const containerSchema: z.ZodObject<{
         idmap: z.ZodDefault<z.ZodBoolean>;
         fstype: z.ZodOptional<z.ZodString>;
         required: z.ZodDefault<z.ZodBoolean>;
+    }, z.core.$strict>, z.ZodObject<{
+        mode: z.ZodDefault<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodPipe<z.ZodString, z.ZodTransform<number, string>>]>, z.ZodNumber>>;
+        uid: z.ZodDefault<z.ZodNumber>;
+        gid: z.ZodDefault<z.ZodNumber>;
+        type: z.ZodLiteral<"usb">;
+        vendorid: z.ZodPipe<z.ZodString, z.ZodTransform<string, string>>;
+        productid: z.ZodOptional<z.ZodPipe<z.ZodString, z.ZodTransform<string, string>>>;
+        serial: z.ZodOptional<z.ZodString>;
+        busnum: z.ZodOptional<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodPipe<z.ZodString, z.ZodTransform<number, string>>]>, z.ZodNumber>>;
+        devnum: z.ZodOptional<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodPipe<z.ZodString, z.ZodTransform<number, string>>]>, z.ZodNumber>>;
+        required: z.ZodDefault<z.ZodBoolean>;
+    }, z.core.$strict>, z.ZodObject<{
+        mode: z.ZodDefault<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodPipe<z.ZodString, z.ZodTransform<number, string>>]>, z.ZodNumber>>;
+        uid: z.ZodDefault<z.ZodNumber>;
+        gid: z.ZodDefault<z.ZodNumber>;
+        type: z.ZodLiteral<"gpu">;
+        vendor: z.ZodOptional<z.ZodPipe<z.ZodPipe<z.ZodString, z.ZodTransform<string, string>>, z.ZodTransform<string, string>>>;
+        pci: z.ZodOptional<z.ZodPipe<z.ZodString, z.ZodTransform<string, string>>>;
+        id: z.ZodOptional<z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodPipe<z.ZodString, z.ZodTransform<number, string>>]>, z.ZodNumber>>;
+        nvidiaRuntime: z.ZodDefault<z.ZodBoolean>;
     }, z.core.$strict>], "type">>>;
     nics: z.ZodDefault<z.ZodArray<z.ZodDiscriminatedUnion<[z.ZodObject<{
         type: z.ZodLiteral<"bridged">;

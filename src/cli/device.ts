@@ -15,7 +15,7 @@ import { USAGE } from "./usage.js";
 /** Keys whose value is a number (the rest are strings, `mode` included: it is octal). */
 const NUMBERS = new Set(["major", "minor", "uid", "gid", "mtu"]);
 /** Keys whose value is true or false. */
-const BOOLEANS = new Set(["required", "readonly", "idmap"]);
+const BOOLEANS = new Set(["required", "readonly", "idmap", "nvidiaRuntime"]);
 
 /** `KEY=VALUE` arguments as a spec object (types by key; unknown keys are left to the library to refuse). */
 export function parseDeviceSpec(args: readonly string[]): Record<string, string | number | boolean> {
@@ -36,7 +36,7 @@ export function parseDeviceSpec(args: readonly string[]): Record<string, string 
       spec[key] = value;
     }
   }
-  if (spec.type === undefined) throw new UsageError("missing type=… (unix-char, unix-block, disk, nic)", "device");
+  if (spec.type === undefined) throw new UsageError("missing type=… (unix-char, unix-block, disk, usb, gpu, nic)", "device");
   return spec;
 }
 

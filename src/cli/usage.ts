@@ -405,6 +405,12 @@ way. KEY=VALUE are the spec's fields (docs/devices.md):
                              required=false (wait for a missing source)
   type=disk                  source=HOST-DIR|FILE|BLOCK-DEVICE path=…,
                              readonly=true, idmap=true, fstype=ext4
+  type=usb                   vendorid=0627 [productid=0001 serial=… busnum=
+                             devnum=] required=true, uid=, gid=, mode=;
+                             follows plugs and unplugs while it runs
+  type=gpu                   [vendor=nvidia|amd|intel pci=01:00.0 id=N]
+                             nvidiaRuntime=true (the driver's libraries and
+                             nvidia-smi, read-only), uid=, gid=, mode=
   type=nic                   nictype=bridged|macvlan|physical and the NIC's
                              keys (parent=, bridge=, ipv4=, mtu=…); the
                              interface is named DEVNAME
@@ -412,6 +418,8 @@ way. KEY=VALUE are the spec's fields (docs/devices.md):
 Examples:
   warren device add c1 fuse type=unix-char source=/dev/fuse mode=0666
   warren device add c1 data type=disk source=/srv/data path=/data readonly=true
+  warren device add c1 dongle type=usb vendorid=0627 productid=0001
+  warren device add c1 gpu type=gpu vendor=nvidia nvidiaRuntime=true
   warren device rm c1 fuse
 
 Options:

@@ -21,7 +21,8 @@ const keyOf = (path: string, n: { type: string; major: number; minor: number }) 
 
 /** Whether a device follows its host node. */
 function isHot(spec: DeviceSpec): boolean {
-  return deviceKind(spec).affectedBy !== undefined && "required" in spec && spec.required === false;
+  const kind = deviceKind(spec);
+  return kind.affectedBy !== undefined && (kind.follows?.(spec) ?? ("required" in spec && spec.required === false));
 }
 
 /** Names of the devices a uevent concerns (every hot one after lost messages: `null`). */

@@ -103,7 +103,7 @@ export async function addDevice(c: ContainerHandle, name: string, input: DeviceI
       const r = resolveOrThrow(c, name, spec);
       const disk = (await c.store.readState(c.name)) ?? c.state;
       const mounts = attachResolved(c, name, r, [], disk.devices ?? {});
-      state = { mounts, ...(r.waiting !== undefined ? { waiting: r.waiting } : {}) };
+      state = { mounts, ...(r.waiting !== undefined ? { waiting: r.waiting } : {}), ...(r.env && Object.keys(r.env).length ? { env: r.env } : {}) };
       c.state = { ...disk, devices: { ...(disk.devices ?? {}), [name]: state } };
     }
     c.record = { ...c.record, config: { ...c.record.config, devices: { ...(c.record.config.devices ?? {}), [name]: spec } } };
@@ -157,7 +157,7 @@ export function prepareDevices(c: ContainerHandle): StartDevices {
   const base = c.idmap ? { uid: c.idmap.hostUid, gid: c.idmap.hostGid } : { uid: 0, gid: 0 };
   for (const [name, spec] of entries) {
     const r = resolveOrThrow(c, name, spec);
-    const st: DeviceState = { mounts: [], ...(r.waiting !== undefined ? { waiting: r.waiting } : {}) };
+    const st: DeviceState = { mounts: [], ...(r.waiting !== undefined ? { waiting: r.waiting } : {}), ...(r.env && Object.keys(r.env).length ? { env: r.env } : {}) };
     r.nodes.forEach((n, i) => {
       const file = nodeFile(c.stateDir, name, i);
       makeNode(file, n, base);

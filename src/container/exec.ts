@@ -15,6 +15,7 @@ import { codeOf } from "../linux/errno.js";
 import { execHelperPath, native } from "../native/binding.js";
 import { buildExecPlan, environment } from "../plan/build-plan.js";
 import { encodePlan } from "../plan/encode.js";
+import { withDeviceEnv } from "./device-env.js";
 import type { ContainerHandle } from "./handle.js";
 import type { ExecOptions } from "./exec-options.js";
 import { lookupUser, type UserInfo } from "./users.js";
@@ -101,7 +102,7 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
       config,
       initPidfd: run.pidfd,
       argv,
-      env: environment(config.env, { ...loginEnv, ...o.env }),
+      env: environment(withDeviceEnv(config.env, c.state.devices), { ...loginEnv, ...o.env }),
       cwd,
       user,
       stdio: childFds,

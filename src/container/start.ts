@@ -26,6 +26,7 @@ import { processInfo, setOomScoreAdj } from "./proc.js";
 import { restartHook, type AutoRestart } from "./restart-policy.js";
 import { deviceRulesOf } from "./resources.js";
 import { fsTree } from "../devices/trees.js";
+import { withDeviceEnv } from "./device-env.js";
 import { prepareDevices, reloadRecord, startNodeRules, type StartDevices } from "./devices.js";
 import { followHotplug } from "./device-hotplug.js";
 import { isLive } from "./state.js";
@@ -87,12 +88,12 @@ function initPlan(
   const mounts = [...c.config.mounts, ...devices.mounts];
   const kinds = mounts.map((m) => (m.type === "bind" ? bindSourceIsDir(m.source) : null));
   // lxcfs may have started or stopped since the last start.
-  const key = JSON.stringify([stdio, keepFds, kinds, system, c.lxcfs, devices.mounts, devices.fsMounts]);
+  const key = JSON.stringify([stdio, keepFds, kinds, system, c.lxcfs, devices.mounts, devices.fsMounts, devices.state]);
   const cached = c.planCache;
   if (cached?.key === key) return cached;
   const plan = buildInitPlan({
     name: c.name,
-    config: { ...c.effective(), mounts },
+    config: { ...c.effective(), mounts, env: withDeviceEnv(c.effective().env, devices.state) },
     rootfs: c.record.rootfs,
     stateDir: c.stateDir,
     idmap: c.idmap,

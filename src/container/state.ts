@@ -125,6 +125,8 @@ export interface DeviceState {
   mounts: AttachedMount[];
   /** Why it has no mounts yet (`required: false`, the host node missing). */
   waiting?: string;
+  /** Environment its binds need (a GPU runtime's `LD_LIBRARY_PATH`), for the init and every exec. */
+  env?: Record<string, string>;
 }
 
 /** Size of the in-place state block. */

@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
+import { gpuDeviceSchema } from "../config/devices.js";
 import { NotFoundError } from "../errors.js";
 import { fakeHost, type FakeHost } from "./fake-host.testutil.js";
-import { gpuDeviceSchema, listGpus, resolveGpuDevice } from "./gpu.js";
+import { listGpus, resolveGpuDevice } from "./gpu.js";
 import type { StatDevice } from "./host-node.js";
 
 let host: FakeHost;
@@ -95,7 +96,7 @@ describe("gpu discovery", () => {
         { hostPath: `${host.dev}/dri/renderD128`, path: "/dev/dri/renderD128", type: "c", major: 226, minor: 128, uid: 1000, gid: 44, mode: 0o666 },
       ],
       binds: [],
-      env: {},
+      mounts: [],
     });
     expect(paths({ id: 1 })).toEqual(["/dev/dri/card1 226:1", "/dev/dri/renderD129 226:129"]);
   });
@@ -150,9 +151,9 @@ describe("gpu discovery", () => {
     });
     const r = resolveGpuDevice("g", spec({ pci: "3b:00.0", nvidiaRuntime: true }), { roots: host, stat, run: () => undefined, libraryDirs: [lib], binaryDirs: [`${host.root}/usr/local/nvidia/bin`] });
     expect(r.binds).toEqual([
-      { source: `${lib}/libnvidia-ml.so.550.54.15`, target: `${lib}/libnvidia-ml.so.1` },
-      { source: `${lib}/libnvidia-ml.so.550.54.15`, target: `${lib}/libnvidia-ml.so.550.54.15` },
-      { source: `${host.root}/usr/local/nvidia/bin/nvidia-smi`, target: `${host.root}/usr/local/nvidia/bin/nvidia-smi` },
+      { source: `${lib}/libnvidia-ml.so.550.54.15`, target: `${lib}/libnvidia-ml.so.1`, readonly: true, isDir: false },
+      { source: `${lib}/libnvidia-ml.so.550.54.15`, target: `${lib}/libnvidia-ml.so.550.54.15`, readonly: true, isDir: false },
+      { source: `${host.root}/usr/local/nvidia/bin/nvidia-smi`, target: `${host.root}/usr/local/nvidia/bin/nvidia-smi`, readonly: true, isDir: false },
     ]);
     expect(r.env).toEqual({ LD_LIBRARY_PATH: lib });
     expect(() => resolveGpuDevice("g", spec({ pci: "3b:00.0", nvidiaRuntime: true }), { roots: host, stat, run: () => undefined, libraryDirs: [], binaryDirs: [] })).toThrow(

@@ -18,47 +18,16 @@
  */
 import { readdirSync, realpathSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { z } from "zod";
 
+import type { GpuDeviceSpec } from "../config/devices.js";
 import { NotFoundError } from "../errors.js";
-import { HOST_ROOTS, nodeAccessFields, parseDevNumbers, readAttr, statDevice, type HostDeviceNode, type HostRoots, type ResolvedDevice, type StatDevice } from "./host-node.js";
+import { HOST_ROOTS, parseDevNumbers, readAttr, statDevice, type HostDeviceNode, type HostRoots, type StatDevice } from "./host-node.js";
 import { nvidiaRuntimeFiles, type NvidiaRuntimeOptions } from "./nvidia-runtime.js";
+import { GPU_VENDORS, PCI_ADDRESS } from "../config/pci.js";
+import type { DeviceKind, ResolvedDevice } from "./types.js";
 
-/** PCI vendor ids of the names `vendor` accepts. */
-export const GPU_VENDORS = { nvidia: "10de", amd: "1002", intel: "8086" } as const;
-
-const PCI_ADDRESS = /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/;
-
-/** A `gpu` device: `{type: "gpu"}` (every GPU), or narrowed by vendor, PCI address or DRM card id. */
-export const gpuDeviceSchema = z.strictObject({
-  type: z.literal("gpu"),
-  /** `nvidia`, `amd`, `intel`, or a PCI vendor id (`10de`, `0x10de`). */
-  vendor: z
-    .string()
-    .transform((v) => v.toLowerCase())
-    .refine((v) => v in GPU_VENDORS || /^(0x)?[0-9a-f]{4}$/.test(v), "must be nvidia, amd, intel or a PCI vendor id like 10de")
-    .transform((v) => (v in GPU_VENDORS ? GPU_VENDORS[v as keyof typeof GPU_VENDORS] : v.replace(/^0x/, "")))
-    .optional(),
-  /** PCI address, `0000:01:00.0` or `01:00.0` (`lspci` shows it). */
-  pci: z
-    .string()
-    .transform((p) => (/^[0-9a-fA-F]{2}:/.test(p) ? `0000:${p}` : p).toLowerCase())
-    .refine((p) => PCI_ADDRESS.test(p), "must be a PCI address like 0000:01:00.0")
-    .optional(),
-  /** DRM card number: `1` for `/dev/dri/card1`. */
-  id: z.union([z.number(), z.string().regex(/^\d+$/, "must be a card number").transform(Number)]).pipe(z.number().int().min(0)).optional(),
-  /**
-   * Also bind the NVIDIA driver's user-space libraries and tools
-   * (`nvidia-smi`, `libcuda.so.1`, `libnvidia-ml.so.1`, …) read-only, at
-   * their host paths, and set `LD_LIBRARY_PATH` to their directories
-   * (Incus's `nvidia.runtime`). Needs an NVIDIA GPU.
-   */
-  nvidiaRuntime: z.boolean().default(false),
-  ...nodeAccessFields,
-});
-
-export type GpuDeviceSpec = z.input<typeof gpuDeviceSchema>;
-export type ResolvedGpuDeviceSpec = z.output<typeof gpuDeviceSchema>;
+export { GPU_VENDORS } from "../config/pci.js";
+export type { GpuDeviceInput, GpuDeviceSpec } from "../config/devices.js";
 
 /** A device node as sysfs or stat describes it. */
 interface NodeInfo {
@@ -142,7 +111,7 @@ export function listGpus(roots: Partial<HostRoots> = {}, stat: StatDevice = stat
 }
 
 /** Whether a GPU is one the spec asks for (every given field). */
-export function gpuMatches(spec: ResolvedGpuDeviceSpec, gpu: GpuInfo): boolean {
+export function gpuMatches(spec: GpuDeviceSpec, gpu: GpuInfo): boolean {
   return (spec.vendor === undefined || gpu.vendor === spec.vendor) && (spec.pci === undefined || gpu.pci === spec.pci) && (spec.id === undefined || gpu.card === spec.id);
 }
 
@@ -166,7 +135,7 @@ export interface GpuResolveOptions extends NvidiaRuntimeOptions {
  * GPUs that match `spec`. Throws {@link NotFoundError} when none matches,
  * or when `nvidiaRuntime` is asked without an NVIDIA GPU or its libraries.
  */
-export function resolveGpuDevice(name: string, spec: ResolvedGpuDeviceSpec, opts: GpuResolveOptions = {}): ResolvedDevice {
+export function resolveGpuDevice(name: string, spec: GpuDeviceSpec, opts: GpuResolveOptions = {}): ResolvedDevice {
   const roots = { ...HOST_ROOTS, ...opts.roots };
   const stat = opts.stat ?? statDevice;
   const all = listGpus(roots, stat);
@@ -209,7 +178,7 @@ export function resolveGpuDevice(name: string, spec: ResolvedGpuDeviceSpec, opts
     }
   }
 
-  if (!spec.nvidiaRuntime) return { nodes, binds: [], env: {} };
+  if (!spec.nvidiaRuntime) return { nodes, binds: [], mounts: [] };
   if (nvidia.length === 0) {
     throw new NotFoundError(`device "${name}": nvidiaRuntime needs an NVIDIA GPU with its driver loaded; the GPUs matched are ${gpus.map((g) => `${label(g)} (vendor ${g.vendor})`).join(", ")}`);
   }
@@ -217,13 +186,22 @@ export function resolveGpuDevice(name: string, spec: ResolvedGpuDeviceSpec, opts
   if (!runtime.binds.some((b) => /\/libnvidia-ml\.so[^/]*$/.test(b.target))) {
     throw new NotFoundError(`device "${name}": nvidiaRuntime: the NVIDIA driver's libraries (libnvidia-ml.so) were not found (searched ${runtime.searched.join(", ")})`);
   }
-  return { nodes, binds: runtime.binds, env: runtime.env };
+  // The driver's files, read-only at their host paths (regular files: a
+  // library's symlink chain was followed by the search).
+  const binds = runtime.binds.map((b) => ({ source: b.source, target: b.target, readonly: true, isDir: false }));
+  return { nodes, binds, mounts: [], env: runtime.env };
 }
+
+/** The `gpu` kind of the device core (no hotplug: a GPU does not come and go). */
+export const gpuKind: DeviceKind<GpuDeviceSpec> = {
+  type: "gpu",
+  resolve: (name, spec, host) => resolveGpuDevice(name, spec, { roots: host }),
+};
 
 /** A GPU's name in messages: its PCI address, or its NVIDIA node. */
 const label = (g: GpuInfo) => g.pci ?? `/dev/nvidia${g.nvidiaMinor}`;
 
-function describe(spec: ResolvedGpuDeviceSpec): string {
+function describe(spec: GpuDeviceSpec): string {
   const parts: string[] = [];
   if (spec.vendor !== undefined) parts.push(`vendor=${spec.vendor}`);
   if (spec.pci !== undefined) parts.push(`pci=${spec.pci}`);

@@ -1,12 +1,12 @@
 /**
- * What the `usb` and `gpu` device kinds resolve to, and the few host
- * reads they share. A kind turns its spec and the host's `/sys`, `/dev` and
- * `/proc` into device nodes (made again on the host from `major`/`minor`
- * and moved into the container by the device core) and read-only binds.
+ * The few host reads the `usb` and `gpu` device kinds share. A kind turns
+ * its spec and the host's `/sys`, `/dev` and `/proc` into device nodes
+ * (made again on the host from `major`/`minor` and moved into the
+ * container by the device core) and read-only binds.
  * @module
  */
 import { lstatSync, readFileSync } from "node:fs";
-import { z } from "zod";
+import { HOST, type HostView } from "./types.js";
 
 /** One device node to pass into a container. */
 export interface HostDeviceNode {
@@ -24,31 +24,16 @@ export interface HostDeviceNode {
   mode: number;
 }
 
-/** A host file bound read-only at `target` inside the container. */
+/** A host file bound read-only at `target` inside the container (the GPU runtime's libraries). */
 export interface HostBind {
   source: string;
   target: string;
 }
 
-/** What one device spec resolves to on this host right now. */
-export interface ResolvedDevice {
-  nodes: HostDeviceNode[];
-  binds: HostBind[];
-  /**
-   * Environment the container's processes need for the binds to work
-   * (the GPU runtime's `LD_LIBRARY_PATH`); empty for most kinds.
-   */
-  env: Record<string, string>;
-}
-
 /** Where the host's pseudo-filesystems are: the real ones, or a fake tree in tests. */
-export interface HostRoots {
-  sys: string;
-  dev: string;
-  proc: string;
-}
+export type HostRoots = HostView;
 
-export const HOST_ROOTS: HostRoots = { sys: "/sys", dev: "/dev", proc: "/proc" };
+export const HOST_ROOTS: HostRoots = HOST;
 
 /** A device node's type and numbers, as `stat` sees it; undefined when `path` is missing or not a node. */
 export type StatDevice = (path: string) => { type: "c" | "b"; major: number; minor: number } | undefined;
@@ -82,18 +67,3 @@ export function parseDevNumbers(text: string | undefined): { major: number; mino
   const m = /^(\d+):(\d+)$/.exec(text ?? "");
   return m ? { major: Number(m[1]), minor: Number(m[2]) } : undefined;
 }
-
-const id = z.number().int().min(0).max(0xfffffffe);
-
-/** Owner and mode of the nodes inside, shared by the hardware kinds (Incus's defaults: root, 0660). */
-export const nodeAccessFields = {
-  /** Permission bits of the nodes inside (default 0660). */
-  mode: z
-    .union([z.number().int(), z.string().regex(/^0?[0-7]{3}$/, "must be an octal mode like 0660").transform((s) => parseInt(s, 8))])
-    .pipe(z.number().int().min(0).max(0o777, "must be permission bits (at most 0777)"))
-    .default(0o660),
-  /** Owner of the nodes inside the container (default 0). */
-  uid: id.default(0),
-  /** Group of the nodes inside the container (default 0). */
-  gid: id.default(0),
-};

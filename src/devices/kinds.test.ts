@@ -18,7 +18,7 @@ const fakeDev = join(tmp, "dev");
 mkdirSync(fakeDev);
 symlinkSync("/dev/null", join(fakeDev, "null"));
 writeFileSync(join(fakeDev, "regular"), "");
-const host: HostView = { dev: fakeDev, sys: join(tmp, "sys") };
+const host: HostView = { dev: fakeDev, sys: join(tmp, "sys"), proc: join(tmp, "proc") };
 
 function spec(input: DeviceInput) {
   return resolveConfig({ devices: { d: input } }).devices.d!;
@@ -116,7 +116,7 @@ describe("disk kind", () => {
   });
 
   it("lists every registered kind", () => {
-    expect(deviceKinds()).toEqual(["unix-char", "unix-block", "disk"]);
+    expect(deviceKinds()).toEqual(["unix-char", "unix-block", "disk", "usb", "gpu"]);
   });
 });
 

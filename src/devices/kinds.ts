@@ -6,13 +6,15 @@
  */
 import type { DeviceSpec } from "../config/devices.js";
 import { diskKind } from "./disk.js";
+import { gpuKind } from "./gpu.js";
 import type { DeviceKind } from "./types.js";
 import { unixKind } from "./unix.js";
+import { usbKind } from "./usb.js";
 
 type AnyKind = DeviceKind<{ type: string }>;
 
 const KINDS = new Map<string, AnyKind>(
-  ([unixKind("c"), unixKind("b"), diskKind] as unknown as AnyKind[]).map((k) => [k.type, k]),
+  ([unixKind("c"), unixKind("b"), diskKind, usbKind, gpuKind] as unknown as AnyKind[]).map((k) => [k.type, k]),
 );
 
 /** The module of a validated spec's kind. */

@@ -108,8 +108,12 @@ export function ldconfigDirs(output: string, names: readonly string[]): string[]
 export function nvidiaRuntimeFiles(opts: NvidiaRuntimeOptions = {}): NvidiaRuntimeFiles {
   const run = opts.run ?? runTool;
   const binds: HostBind[] = [];
-  const bind = (target: string) => {
-    const source = realpathOrUndefined(target);
+  const bind = (listed: string) => {
+    const source = realpathOrUndefined(listed);
+    // The target's directory as the host resolves it: `/lib/x86_64-linux-gnu`
+    // on a merged-/usr host is `/usr/lib/…`, and warren refuses a mount
+    // target through a symbolic link (the container's `/lib` is one too).
+    const target = join(realpathOrUndefined(dirname(listed)) ?? dirname(listed), basename(listed));
     if (source && !binds.some((b) => b.target === target)) binds.push({ source, target });
   };
 

@@ -50,6 +50,11 @@ export interface ResolvedDevice {
   mounts: DeviceFsMount[];
   /** Set when the source is missing and the device waits for it (`required: false`): why. */
   waiting?: string;
+  /**
+   * Environment the container's processes need for the binds to work (the
+   * GPU runtime's `LD_LIBRARY_PATH`): given to the init and to every exec.
+   */
+  env?: Record<string, string>;
 }
 
 /** Where a kind looks at the host (injectable: unit tests give a fake tree). */
@@ -58,9 +63,11 @@ export interface HostView {
   dev: string;
   /** The host's /sys (default "/sys"). */
   sys: string;
+  /** The host's /proc (default "/proc"). */
+  proc: string;
 }
 
-export const HOST: HostView = { dev: "/dev", sys: "/sys" };
+export const HOST: HostView = { dev: "/dev", sys: "/sys", proc: "/proc" };
 
 /**
  * A device kind: a module of src/devices/ registered in kinds.ts. Its spec
@@ -81,4 +88,9 @@ export interface DeviceKind<S extends { type: string }> {
    * without hotplug leave it out.
    */
   affectedBy?(spec: S, event: Uevent): boolean;
+  /**
+   * Whether a running container's device follows the host (uevents make it
+   * resolve again). Default: when the spec says `required: false`.
+   */
+  follows?(spec: S): boolean;
 }

@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
+import { usbDeviceSchema } from "../config/devices.js";
 import { NotFoundError } from "../errors.js";
 import { fakeHost, type FakeHost } from "./fake-host.testutil.js";
-import { listUsbDevices, matchUsbUevent, resolveUsbDevice, usbDeviceSchema } from "./usb.js";
+import { listUsbDevices, matchUsbUevent, resolveUsbDevice } from "./usb.js";
 
 let host: FakeHost;
 

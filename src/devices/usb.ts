@@ -12,40 +12,14 @@
  */
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { z } from "zod";
 
+import type { UsbDeviceSpec } from "../config/devices.js";
 import { NotFoundError } from "../errors.js";
-import { HOST_ROOTS, nodeAccessFields, parseDevNumbers, readAttr, type HostDeviceNode, type HostRoots, type ResolvedDevice } from "./host-node.js";
+import { HOST_ROOTS, parseDevNumbers, readAttr, type HostDeviceNode, type HostRoots } from "./host-node.js";
+import type { DeviceKind, ResolvedDevice } from "./types.js";
+import type { Uevent as KernelUevent } from "./uevent.js";
 
-const usbId = z
-  .string()
-  .regex(/^[0-9a-fA-F]{4}$/, "must be 4 hex digits, like 0627")
-  .transform((s) => s.toLowerCase());
-const usbNumber = z.union([z.number(), z.string().regex(/^\d+$/, "must be a number").transform(Number)]).pipe(z.number().int().min(1).max(999));
-
-/** A `usb` device: `{type: "usb", vendorid: "0627", productid: "0001"}`. */
-export const usbDeviceSchema = z.strictObject({
-  type: z.literal("usb"),
-  /** USB vendor id, 4 hex digits (`lsusb` shows `vendor:product`). */
-  vendorid: usbId,
-  /** USB product id; omitted, every product of the vendor matches. */
-  productid: usbId.optional(),
-  /** Only the device with this serial number (the `serial` attribute in sysfs, `iSerial` in `lsusb -v`). */
-  serial: z.string().min(1).optional(),
-  /** Only devices on this bus. */
-  busnum: usbNumber.optional(),
-  /** Only the device with this number on its bus (it changes on every replug). */
-  devnum: usbNumber.optional(),
-  /**
-   * Refuse to start (or add) when no device matches. Default false, as in
-   * Incus: a missing device is passed when it is plugged in.
-   */
-  required: z.boolean().default(false),
-  ...nodeAccessFields,
-});
-
-export type UsbDeviceSpec = z.input<typeof usbDeviceSchema>;
-export type ResolvedUsbDeviceSpec = z.output<typeof usbDeviceSchema>;
+export type { UsbDeviceInput, UsbDeviceSpec } from "../config/devices.js";
 
 /** One USB device as sysfs describes it. */
 export interface UsbDeviceInfo {
@@ -90,7 +64,7 @@ function readUsbDevice(dir: string, name: string): UsbDeviceInfo | undefined {
 }
 
 /** Whether a device matches a spec (every field the spec gives). */
-export function usbMatches(spec: ResolvedUsbDeviceSpec, d: Omit<UsbDeviceInfo, "name" | "major" | "minor">): boolean {
+export function usbMatches(spec: UsbDeviceSpec, d: Omit<UsbDeviceInfo, "name" | "major" | "minor">): boolean {
   return (
     d.vendorid === spec.vendorid &&
     (spec.productid === undefined || d.productid === spec.productid) &&
@@ -105,12 +79,12 @@ export function usbNodePath(busnum: number, devnum: number): string {
   return `/dev/bus/usb/${String(busnum).padStart(3, "0")}/${String(devnum).padStart(3, "0")}`;
 }
 
-function usbNode(spec: ResolvedUsbDeviceSpec, d: { busnum: number; devnum: number; major: number; minor: number }, dev: string): HostDeviceNode {
+function usbNode(spec: UsbDeviceSpec, d: { busnum: number; devnum: number; major: number; minor: number }, dev: string): HostDeviceNode {
   const path = usbNodePath(d.busnum, d.devnum);
   return { hostPath: join(dev, path.slice("/dev/".length)), path, type: "c", major: d.major, minor: d.minor, uid: spec.uid, gid: spec.gid, mode: spec.mode };
 }
 
-function describe(spec: ResolvedUsbDeviceSpec): string {
+function describe(spec: UsbDeviceSpec): string {
   const parts = [`vendorid=${spec.vendorid}`];
   if (spec.productid) parts.push(`productid=${spec.productid}`);
   if (spec.serial) parts.push(`serial=${spec.serial}`);
@@ -123,7 +97,7 @@ function describe(spec: ResolvedUsbDeviceSpec): string {
  * The nodes of every USB device on the host that matches `spec` now.
  * Throws {@link NotFoundError} when none does and the spec is `required`.
  */
-export function resolveUsbDevice(name: string, spec: ResolvedUsbDeviceSpec, roots: Partial<HostRoots> = {}): ResolvedDevice {
+export function resolveUsbDevice(name: string, spec: UsbDeviceSpec, roots: Partial<HostRoots> = {}): ResolvedDevice {
   const { sys, dev } = { ...HOST_ROOTS, ...roots };
   const nodes = listUsbDevices(sys)
     .filter((d) => usbMatches(spec, d))
@@ -131,11 +105,11 @@ export function resolveUsbDevice(name: string, spec: ResolvedUsbDeviceSpec, root
   if (nodes.length === 0 && spec.required) {
     throw new NotFoundError(`device "${name}": no USB device matches ${describe(spec)} (required: true)`);
   }
-  return { nodes, binds: [], env: {} };
+  return { nodes, binds: [], mounts: [], ...(nodes.length === 0 ? { waiting: `no USB device matches ${describe(spec)} yet` } : {}) };
 }
 
 /** A kernel uevent's fields (`ACTION`, `DEVPATH`, `SUBSYSTEM`, …), as the listener parsed them. */
-export type Uevent = Readonly<Record<string, string | undefined>>;
+export type UeventFields = Readonly<Record<string, string | undefined>>;
 
 /** What a uevent means for a `usb` device spec: a node to add or to remove. */
 export interface UsbUeventMatch {
@@ -154,7 +128,7 @@ export interface UsbUeventMatch {
  * `remove` (the sysfs entry is gone) matches on the other fields, and the
  * core removes it only if it holds a node with those numbers.
  */
-export function matchUsbUevent(spec: ResolvedUsbDeviceSpec, uevent: Uevent, roots: Partial<HostRoots> = {}): UsbUeventMatch | undefined {
+export function matchUsbUevent(spec: UsbDeviceSpec, uevent: UeventFields, roots: Partial<HostRoots> = {}): UsbUeventMatch | undefined {
   const { sys, dev } = { ...HOST_ROOTS, ...roots };
   const action = uevent.ACTION;
   if ((action !== "add" && action !== "remove") || uevent.SUBSYSTEM !== "usb" || uevent.DEVTYPE !== "usb_device") return undefined;
@@ -183,3 +157,15 @@ export function matchUsbUevent(spec: ResolvedUsbDeviceSpec, uevent: Uevent, root
   }
   return { action, node };
 }
+
+/**
+ * The `usb` kind of the device core: every matching device's node, and a
+ * device that follows plugs and unplugs (`required` or not: a device
+ * unplugged is gone whatever the spec said).
+ */
+export const usbKind: DeviceKind<UsbDeviceSpec> = {
+  type: "usb",
+  resolve: (name, spec, host) => resolveUsbDevice(name, spec, host),
+  follows: () => true,
+  affectedBy: (spec, ev: KernelUevent) => matchUsbUevent(spec, ev.env) !== undefined,
+};

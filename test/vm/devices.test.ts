@@ -63,4 +63,44 @@ describe("USB and GPU hardware in a VM", () => {
     expect(r.block).toMatch(/^sd[ab] b 131072$/); // 64 MiB in 512-byte sectors
     expect(guest!.qmp.filter((q) => q.error)).toEqual([]);
   });
+
+  it("a usb device follows a plug and an unplug inside two running containers, with and without a user namespace", (ctx) => {
+    if (!vm.ok) ctx.skip(vm.reason);
+    const r = result("usb-container");
+    expect(r.before).toBe("waiting");
+    // usbcore's major 189; a USB 1/2 device's minor is (bus-1)*128 + dev-1.
+    expect(r.inA).toMatch(/^character special file 640 bd [0-9a-f]+ 0 5$/);
+    expect(r.inB).toBe(r.inA);
+    expect(r.listed).toEqual({ state: "attached", paths: [r.path] });
+    expect(r.openB).toBe("opened");
+    expect(r.goneA).toBe("missing");
+    expect(r.goneB).toBe("missing");
+    expect(r.after).toBe("waiting");
+  });
+
+  it("a usb device plugged before the start is there from the start; required: true with nothing plugged refuses the start", (ctx) => {
+    if (!vm.ok) ctx.skip(vm.reason);
+    const r = result("usb-at-start");
+    expect(r.inside).toMatch(/^character special file 660 bd [0-9a-f]+ 0 0$/);
+    expect(r.refused).toMatch(/^NotFoundError: .*device "kbd": no USB device matches vendorid=0627 productid=0001 \(required: true\)/);
+  });
+
+  it("two containers have the virtio GPU's render node open at the same time", (ctx) => {
+    if (!vm.ok) ctx.skip(vm.reason);
+    const r = result("render-shared");
+    // "together": each saw the other's word while holding the node open.
+    expect(r.outs).toEqual([
+      { code: 0, out: "together\ne2 80\ncard0\nrenderD128", err: "" },
+      { code: 0, out: "together\ne2 80\ncard0\nrenderD128", err: "" },
+    ]);
+  });
+
+  it("without a user namespace the device program allows the passed node only", (ctx) => {
+    if (!vm.ok) ctx.skip(vm.reason);
+    const r = result("bpf-deny");
+    expect(r.passed).toBe("0 opened");
+    expect(r.passedViaBind).toBe("0 opened");
+    expect(r.notPassed).toMatch(/^1 .*card0.*Operation not permitted/);
+    expect(r.mknod).toMatch(/^1 .*Operation not permitted/);
+  });
 });
