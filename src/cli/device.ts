@@ -1,6 +1,7 @@
 /**
  * `warren device add NAME DEVNAME KEY=VALUE...`, `device list NAME` and
- * `device rm NAME DEVNAME`: the library's addDevice/devices/removeDevice.
+ * `device rm NAME DEVNAME`: the library's addDevice/devices/removeDevice;
+ * `device follow`: the root's device follower (src/container/device-follower.ts).
  * The keys are the spec's fields (`type=unix-char source=/dev/fuse
  * mode=0666`); the library validates them, so an error names
  * `devices.<name>.<field>`.
@@ -59,8 +60,15 @@ export async function deviceCommand(argv: string[], io: Io): Promise<number> {
     io.out(USAGE.device!);
     return 0;
   }
-  if (sub === undefined) throw new UsageError("missing subcommand (add, list or rm)", "device");
-  if (!["add", "list", "ls", "rm", "remove"].includes(sub)) throw new UsageError(`unknown subcommand ${JSON.stringify(sub)} (expected add, list or rm)`, "device");
+  if (sub === undefined) throw new UsageError("missing subcommand (add, list, rm or follow)", "device");
+  if (!["add", "list", "ls", "rm", "remove", "follow"].includes(sub)) throw new UsageError(`unknown subcommand ${JSON.stringify(sub)} (expected add, list, rm or follow)`, "device");
+  if (sub === "follow") {
+    if (name !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(name)} (follow takes the whole --root)`, "device");
+    const root = stateRoot(parsed.values);
+    const { runFollower } = await import("../container/device-follower.js");
+    await runFollower(root, { list: () => Container.list({ root }) });
+    return 0;
+  }
   if (name === undefined) throw new UsageError("missing container name", "device");
   const list = sub === "list" || sub === "ls";
   if (list && devname !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(devname)}`, "device");

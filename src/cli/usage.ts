@@ -395,6 +395,7 @@ ${COMMON}`;
 USAGE.device = `Usage: warren device add [OPTIONS] NAME DEVNAME KEY=VALUE...
        warren device list [OPTIONS] NAME
        warren device rm [OPTIONS] NAME DEVNAME
+       warren device follow [OPTIONS]
 
 Passes a device into a container, lists its devices, or removes one. On a
 running container the change is live; it is kept for later starts either
@@ -414,6 +415,11 @@ way. KEY=VALUE are the spec's fields (docs/devices.md):
   type=nic                   nictype=bridged|macvlan|physical and the NIC's
                              keys (parent=, bridge=, ipv4=, mtu=…); the
                              interface is named DEVNAME
+
+follow runs the root's device follower in the foreground: it applies host
+plugs and unplugs to every running container's usb and required=false
+devices, and exits when none is left. warren starts it on its own when
+such a container starts or such a device is added; one runs per root.
 
 Examples:
   warren device add c1 fuse type=unix-char source=/dev/fuse mode=0666

@@ -35,7 +35,8 @@ import { recoverContainer } from "./recover.js";
 import { openConsole, readConsoleLog, type ConsoleStream } from "./monitor.js";
 import { addNic, containerNetwork, removeNic, type InterfaceInfo } from "./network.js";
 import type { DeviceInput } from "../config/devices.js";
-import { addDevice, listDevices, removeDevice, type DeviceInfo, type NicDeviceInput } from "./devices.js";
+import { addDevice, listDevices, reloadRecord, removeDevice, type DeviceInfo, type NicDeviceInput } from "./devices.js";
+import { followHotplug } from "./device-hotplug.js";
 import { containerEvents, containerStats, FREEZE_TIMEOUT_MS, setDeviceRules, setFrozen, setLimits, statsOfAll, type ContainerEvent } from "./resources.js";
 import { deleteSnapshot, listSnapshots, restoreSnapshot, snapshot, withLiveTreeStill, type SnapshotInfo } from "./snapshots.js";
 import { rebuildContainer, renameContainer } from "./rename.js";
@@ -447,6 +448,26 @@ export class Container implements AsyncDisposable {
   async removeDevice(name: string): Promise<void> {
     this.#h.assertNotDestroyed("removeDevice");
     await removeDevice(this.#h, name);
+  }
+
+  /**
+   * Follows this container's devices that come and go with the host (`usb`
+   * devices, `required: false` nodes) in this process until it stops: first
+   * brings them in line with the host (uevents may have been missed), then
+   * applies the kernel's uevents as they come. Resolves true when there is
+   * something to follow, false when the container has no such device or is
+   * not running; {@link exited} tells when following ends.
+   *
+   * Rarely needed: the process that starts the container or adds the
+   * device follows it already, and so does the state root's follower
+   * process, which warren starts for them (docs/devices.md).
+   */
+  async followDevices(): Promise<boolean> {
+    this.#h.assertNotDestroyed("followDevices");
+    await this.#h.refresh();
+    await reloadRecord(this.#h); // a device added by another process since this handle read it
+    if (!this.#h.run || !isLive(this.#h.status)) return false;
+    return followHotplug(this.#h, true) !== undefined;
   }
 
   /** The container's devices and NICs, with what each holds inside while it runs. */

@@ -3,7 +3,8 @@
  * (`required: false`). Kernel uevents (src/devices/uevent.ts) concerning a
  * device make it resolve again, and the difference is applied: new nodes
  * attached, vanished ones detached. Followed by the process that started
- * the container or added the device, while the container runs.
+ * the container or added the device, and by the root's follower process
+ * (device-follower.ts), while the container runs.
  * @module
  */
 import type { DeviceSpec } from "../config/devices.js";
@@ -15,12 +16,12 @@ import { applyNodeRules, attachResolved, detachMount } from "./device-attach.js"
 import type { ContainerHandle } from "./handle.js";
 import { isLive, type AttachedMount, type DeviceState } from "./state.js";
 
-const following = new WeakMap<ContainerHandle, () => void>();
+const following = new WeakMap<ContainerHandle, { stop: () => void; done: Promise<void> }>();
 
 const keyOf = (path: string, n: { type: string; major: number; minor: number }) => `${path}|${n.type}:${n.major}:${n.minor}`;
 
 /** Whether a device follows its host node. */
-function isHot(spec: DeviceSpec): boolean {
+export function isHot(spec: DeviceSpec): boolean {
   const kind = deviceKind(spec);
   return kind.affectedBy !== undefined && (kind.follows?.(spec) ?? ("required" in spec && spec.required === false));
 }
@@ -32,33 +33,47 @@ function concerned(c: ContainerHandle, ev: Uevent | null): string[] {
     .map(([name]) => name);
 }
 
-/** Starts following the container's hotplug devices in this process (once; until it stops). */
-export function followHotplug(c: ContainerHandle): void {
-  if (following.has(c)) return;
-  if (!Object.values(c.config.devices ?? {}).some(isHot)) return;
+/**
+ * Starts following the container's hotplug devices in this process (once;
+ * until it stops). Returns a promise that settles when following ends, or
+ * undefined when the container has nothing to follow. With `catchUp`, every
+ * hot device is first brought in line with the host (a process that begins
+ * following a running container may have missed uevents).
+ */
+export function followHotplug(c: ContainerHandle, catchUp = false): Promise<void> | undefined {
+  const known = following.get(c);
+  if (known) return known.done;
+  const hot = Object.entries(c.config.devices ?? {}).filter(([, spec]) => isHot(spec));
+  if (hot.length === 0) return undefined;
   let queue = Promise.resolve();
+  const enqueue = (name: string) => {
+    queue = queue.then(() => resync(c, name)).catch((e) => void c.warnings.push(`device ${name}: ${(e as Error).message}`));
+  };
   const unsubscribe = onUevent((ev) => {
-    for (const name of concerned(c, ev)) {
-      queue = queue.then(() => resync(c, name)).catch((e) => void c.warnings.push(`device ${name}: ${(e as Error).message}`));
-    }
+    for (const name of concerned(c, ev)) enqueue(name);
   });
+  let ended!: () => void;
+  const done = new Promise<void>((r) => (ended = r));
   const stop = () => {
     unsubscribe();
     following.delete(c);
     c.bus.off("event", onEvent);
     c.bus.off("destroyed", stop);
+    ended();
   };
   const onEvent = (e: { type: string }) => {
     if (e.type === "stopped") stop();
   };
   c.bus.on("event", onEvent);
   c.bus.once("destroyed", stop);
-  following.set(c, stop);
+  following.set(c, { stop, done });
+  if (catchUp) for (const [name] of hot) enqueue(name);
+  return done;
 }
 
 /** Stops following (the container stopped, or the handle goes). */
 export function unfollowHotplug(c: ContainerHandle): void {
-  following.get(c)?.();
+  following.get(c)?.stop();
 }
 
 /** Brings one device's nodes inside in line with the host's now. */

@@ -16,7 +16,8 @@ import { ConfigError } from "../errors.js";
 import { withLock } from "../linux/lock.js";
 import { nicName } from "../network/manager.js";
 import { applyNodeRules, attachResolved, detachMount, nodeRules } from "./device-attach.js";
-import { followHotplug } from "./device-hotplug.js";
+import { ensureFollower } from "./device-follower.js";
+import { followHotplug, isHot } from "./device-hotplug.js";
 import type { ContainerHandle } from "./handle.js";
 import { addNic, removeNic } from "./network.js";
 import { isLive, type DeviceState } from "./state.js";
@@ -111,7 +112,7 @@ export async function addDevice(c: ContainerHandle, name: string, input: DeviceI
     if (state) await c.store.writeState(c.name, c.state);
   });
   c.planCache = null;
-  if (c.run && isLive(c.status)) followHotplug(c);
+  if (c.run && isLive(c.status) && isHot(spec) && followHotplug(c)) await ensureFollower(c);
 }
 
 export async function removeDevice(c: ContainerHandle, name: string): Promise<void> {

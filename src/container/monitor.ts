@@ -123,7 +123,7 @@ export async function startMonitor(
  * The monitor is this process's child until it exits: reaped then (not left
  * a zombie), without keeping Node alive for it.
  */
-function reapWhenDone(pid: number): void {
+export function reapWhenDone(pid: number): void {
   let pidfd: number;
   try {
     pidfd = native().pidfdOpen(pid);

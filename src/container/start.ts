@@ -28,6 +28,7 @@ import { deviceRulesOf } from "./resources.js";
 import { fsTree } from "../devices/trees.js";
 import { withDeviceEnv } from "./device-env.js";
 import { prepareDevices, reloadRecord, startNodeRules, type StartDevices } from "./devices.js";
+import { ensureFollower } from "./device-follower.js";
 import { followHotplug } from "./device-hotplug.js";
 import { isLive } from "./state.js";
 import { consoleStdio, ensureMachineId, prepareSystem, waitReady } from "./system.js";
@@ -248,7 +249,8 @@ export async function startContainer(c: ContainerHandle, options: StartOptions, 
       throw e;
     }
   });
-  followHotplug(c);
+  // Followed here and, should this process go first, by the root's follower.
+  if (followHotplug(c)) await ensureFollower(c);
   c.startOptions = options;
   c.emit({ type: "started", pid: c.pid! });
   if (options.wait === "ready") await waitReady(c, options.readyTimeout ?? 90_000);

@@ -122,12 +122,16 @@ function nestedPids(): string[] {
   return out.sort();
 }
 
-/** Container monitors, alive or not yet reaped. */
+/** Container monitors and roots' device followers (`warren device follow`), alive or not yet reaped. */
 function monitors(): string[] {
   const out: string[] = [];
   for (const e of readdirSync("/proc")) {
     if (!/^\d+$/.test(e)) continue;
     try {
+      if (/ device follow --root /.test(readFileSync(`/proc/${e}/cmdline`, "utf8").replace(/\0/g, " "))) {
+        out.push(`${e} warren device follow`);
+        continue;
+      }
       if (readFileSync(`/proc/${e}/comm`, "utf8").trim() !== "warren-monitor") continue;
       const state = /^State:\s+(\S)/m.exec(readFileSync(`/proc/${e}/status`, "utf8"))?.[1];
       out.push(`${e} warren-monitor${state === "Z" ? " (zombie)" : ""}`);
