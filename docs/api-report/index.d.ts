@@ -1581,6 +1581,19 @@ declare class Container implements AsyncDisposable {
      * A process that has it open keeps its fd.
      */
     removeDevice(name: string): Promise<void>;
+    /**
+     * Follows this container's devices that come and go with the host (`usb`
+     * devices, `required: false` nodes) in this process until it stops: first
+     * brings them in line with the host (uevents may have been missed), then
+     * applies the kernel's uevents as they come. Resolves true when there is
+     * something to follow, false when the container has no such device or is
+     * not running; {@link exited} tells when following ends.
+     *
+     * Rarely needed: the process that starts the container or adds the
+     * device follows it already, and so does the state root's follower
+     * process, which warren starts for them (docs/devices.md).
+     */
+    followDevices(): Promise<boolean>;
     /** The container's devices and NICs, with what each holds inside while it runs. */
     devices(): Promise<DeviceInfo[]>;
     /**
