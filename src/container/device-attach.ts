@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { applyDeviceRules, type DeviceRule } from "../cgroup/devices.js";
 import { ConfigError, HostError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
-import { attachTree, bindTree, detachPath, ensureNodeDir, fsTree, makeNode, nodeFile, nodeTree, type Target } from "../devices/trees.js";
+import { attachTree, bindTree, detachPath, ensureNodeDir, fsTree, nodeFile, nodeSource, nodeTree, type Target } from "../devices/trees.js";
 import type { DeviceNode, ResolvedDevice } from "../devices/types.js";
 import type { ContainerHandle } from "./handle.js";
 import { deviceRulesOf } from "./resources.js";
@@ -69,7 +69,7 @@ export function detachMount(c: ContainerHandle, m: AttachedMount): void {
       if (code !== "EINVAL" && code !== "ENOENT") throw new HostError(`unmount \`${m.path}\` in the container`, code, { container: c.name, path: m.path });
     }
   }
-  if (m.node) rmSync(m.node.file, { force: true });
+  if (m.node?.file) rmSync(m.node.file, { force: true });
 }
 
 function nextIndex(c: ContainerHandle, name: string, taken: readonly AttachedMount[]): () => number {
@@ -108,15 +108,14 @@ export function attachResolved(
   const withRules = (extra: AttachedMount[]) => applyNodeRules(c, { ...others, [name]: { mounts: [...held, ...extra] } });
   if (r.nodes.length) ensureNodeDir(c.stateDir, c.idmap?.hostGid);
   try {
-    if (!t.userns && r.nodes.length) withRules(r.nodes.map((n) => nodeMount(n, "")));
+    if (!t.userns && r.nodes.length) withRules(r.nodes.map((n) => nodeMount(n, undefined)));
     for (const n of r.nodes) {
-      const file = nodeFile(c.stateDir, name, index());
-      makeNode(file, n, base);
-      const m = nodeMount(n, file);
+      const source = nodeSource(nodeFile(c.stateDir, name, index()), n, base);
+      const m = nodeMount(n, source.made ? source.path : undefined);
       try {
-        m.created = inject(nodeTree(file), n.path, false);
+        m.created = inject(nodeTree(source.path), n.path, false);
       } catch (e) {
-        rmSync(file, { force: true });
+        if (source.made) rmSync(source.path, { force: true });
         throw e;
       }
       done.push(m);
@@ -146,6 +145,6 @@ export function attachResolved(
   }
 }
 
-function nodeMount(n: DeviceNode, file: string): AttachedMount {
-  return { path: n.path, isDir: false, created: false, node: { file, type: n.type, major: n.major, minor: n.minor } };
+function nodeMount(n: DeviceNode, file: string | undefined): AttachedMount {
+  return { path: n.path, isDir: false, created: false, node: { ...(file ? { file } : {}), type: n.type, major: n.major, minor: n.minor } };
 }

@@ -10,7 +10,7 @@ import { issuesOf } from "../config/issues.js";
 import type { NicConfig } from "../config/nic.js";
 import type { MountConfig } from "../config/schema.js";
 import { deviceKind } from "../devices/kinds.js";
-import { makeNode, nodeFile, resetNodeDir } from "../devices/trees.js";
+import { nodeFile, nodeSource, resetNodeDir } from "../devices/trees.js";
 import { HOST, type DeviceFsMount, type ResolvedDevice } from "../devices/types.js";
 import { ConfigError } from "../errors.js";
 import { withLock } from "../linux/lock.js";
@@ -156,8 +156,8 @@ export interface StartDevices {
  * often root's 0600). Named with a `:` no device name can have.
  */
 const NESTING_DEVICES: [string, DeviceSpec][] = [
-  ["nesting:fuse", { type: "unix-char", major: 10, minor: 229, path: "/dev/fuse", uid: 0, gid: 0, mode: 0o666, required: true }],
-  ["nesting:tun", { type: "unix-char", major: 10, minor: 200, path: "/dev/net/tun", uid: 0, gid: 0, mode: 0o666, required: true }],
+  ["nesting:fuse", { type: "unix-char", source: "/dev/fuse", major: 10, minor: 229, path: "/dev/fuse", uid: 0, gid: 0, mode: 0o666, required: true }],
+  ["nesting:tun", { type: "unix-char", source: "/dev/net/tun", major: 10, minor: 200, path: "/dev/net/tun", uid: 0, gid: 0, mode: 0o666, required: true }],
 ];
 
 export function prepareDevices(c: ContainerHandle): StartDevices {
@@ -171,11 +171,18 @@ export function prepareDevices(c: ContainerHandle): StartDevices {
     const r = resolveOrThrow(c, name, spec);
     const st: DeviceState = { mounts: [], ...(r.waiting !== undefined ? { waiting: r.waiting } : {}), ...(r.env && Object.keys(r.env).length ? { env: r.env } : {}) };
     r.nodes.forEach((n, i) => {
-      const file = nodeFile(c.stateDir, name, i);
-      makeNode(file, n, base);
-      out.mounts.push({ type: "bind", source: file, target: n.path, readonly: false, recursive: false, optional: false, idmap: false });
+      let source: { path: string; made: boolean };
+      try {
+        source = nodeSource(nodeFile(c.stateDir, name, i), n, base);
+      } catch (e) {
+        // What nesting adds is best effort: a nested runtime may do without.
+        if (!name.startsWith("nesting:")) throw e;
+        c.warnings.push(`nesting: \`${n.path}\` is not passed: ${(e as Error).message}`);
+        return;
+      }
+      out.mounts.push({ type: "bind", source: source.path, target: n.path, readonly: false, recursive: false, optional: false, idmap: false });
       // The plan makes a missing target; below /dev (a fresh tmpfs) it surely did.
-      st.mounts.push({ path: n.path, isDir: false, created: n.path.startsWith("/dev/"), node: { file, type: n.type, major: n.major, minor: n.minor } });
+      st.mounts.push({ path: n.path, isDir: false, created: n.path.startsWith("/dev/"), node: { ...(source.made ? { file: source.path } : {}), type: n.type, major: n.major, minor: n.minor } });
     });
     for (const b of r.binds) {
       out.mounts.push({ type: "bind", source: b.source, target: b.target, readonly: b.readonly, recursive: true, optional: false, idmap: b.idmap ?? false });

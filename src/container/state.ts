@@ -117,8 +117,11 @@ export interface AttachedMount {
   isDir: boolean;
   /** warren made the target, and removes it with the mount. */
   created: boolean;
-  /** For a node: its host file and numbers (the device program allows them). */
-  node?: { file: string; type: "c" | "b"; major: number; minor: number };
+  /**
+   * For a node: its numbers (the device program allows them) and the host
+   * file warren made for it (none when it bound an existing node: nested).
+   */
+  node?: { file?: string; type: "c" | "b"; major: number; minor: number };
 }
 
 export interface DeviceState {

@@ -5,9 +5,10 @@
  * namespace (native/child/inject.h).
  * @module
  */
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 
+import { splitDev } from "../linux/dev.js";
 import { native } from "../native/binding.js";
 import type { DeviceBind, DeviceFsMount, DeviceNode } from "./types.js";
 
@@ -63,6 +64,26 @@ export function makeNode(file: string, node: DeviceNode, base: { uid: number; gi
   } catch (e) {
     rmSync(file, { force: true });
     throw e;
+  }
+}
+
+/**
+ * The node to bind for `node`: one made at `file` ({@link makeNode}), or,
+ * where this process may not make device nodes (warren running inside a
+ * container: a user namespace may not mknod), the node already at its
+ * `hostPath`, as it is (its owner and mode are its own). `made` says which:
+ * only a made one is deleted with the device.
+ */
+export function nodeSource(file: string, node: DeviceNode, base: { uid: number; gid: number }): { path: string; made: boolean } {
+  try {
+    makeNode(file, node, base);
+    return { path: file, made: true };
+  } catch (e) {
+    if ((e as { code?: string }).code !== "EPERM" || node.hostPath === undefined) throw e;
+    const st = statSync(node.hostPath, { throwIfNoEntry: false });
+    const numbers = st && (node.type === "c" ? st.isCharacterDevice() : st.isBlockDevice()) ? splitDev(st.rdev) : undefined;
+    if (!numbers || numbers.major !== node.major || numbers.minor !== node.minor) throw e;
+    return { path: node.hostPath, made: false };
   }
 }
 

@@ -1,0 +1,67 @@
+/**
+ * Runs INSIDE a warren container (test/nesting/nested-warren.test.ts): warren
+ * from the read-only bind at /opt/warren, node from the container's own
+ * /usr. At level N < MAX it creates and starts level N+1 through the API
+ * and runs itself there (level N+1 is nesting too while N+1 < MAX); the
+ * innermost level, started with warren's defaults, runs /bin/true, an
+ * exec, and reports its namespaces and what it may not do. Every level is
+ * left running: the host stops level 1, which takes the rest down.
+ * Prints one JSON line: this level's report with its child's inside.
+ */
+import { readFileSync, readlinkSync } from "node:fs";
+
+import { Container, type ContainerConfig } from "../../../src/index.js";
+
+const [level, max] = process.argv.slice(2).map(Number) as [number, number];
+const NS = ["pid", "user", "net", "mnt", "uts", "ipc", "cgroup"] as const;
+const IDLE = ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"];
+
+const own = {
+  level,
+  uidMap: readFileSync("/proc/self/uid_map", "utf8").trim().split(/\s+/).map(Number),
+  ns: Object.fromEntries(NS.map((n) => [n, readlinkSync(`/proc/self/ns/${n}`)])),
+};
+
+async function child(): Promise<unknown> {
+  const next = level + 1;
+  const nesting = next < max;
+  const config: ContainerConfig = {
+    init: IDLE,
+    stopTimeout: 1000,
+    ...(nesting
+      ? { nesting: true, idmap: { size: 300_000 }, mounts: [{ type: "bind", source: "/opt/warren", target: "/opt/warren", readonly: true }] }
+      : {}),
+  };
+  // This level's own state and id record, on its own filesystem.
+  process.env.WARREN_ID_RANGES = `/tmp/warren-ids-l${level}.jsonl`;
+  const c = await Container.create(`l${next}`, config, { root: `/tmp/warren-l${level}` });
+  await c.start();
+  if (nesting) {
+    const r = await c.execOutput(["node", "--import", "tsx", "/opt/warren/test/nesting/guest/nest.mts", String(next), String(max)], { cwd: "/opt/warren" });
+    if (r.code !== 0) throw new Error(`level ${next} failed (${r.code}): ${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split("\n").pop()!);
+  }
+  // The innermost, with warren's defaults.
+  const t = await c.execOutput(["/bin/true"]);
+  const sh = async (cmd: string) => {
+    const r = await c.execOutput(["/bin/sh", "-c", cmd]);
+    return `${r.code} ${(r.stdout + r.stderr).trim()}`;
+  };
+  return {
+    level: next,
+    trueCode: t.code,
+    uidMap: (await sh("cat /proc/self/uid_map")).split(/\s+/).slice(1).map(Number),
+    ns: Object.fromEntries(await Promise.all(NS.map(async (n) => [n, (await sh(`readlink /proc/self/ns/${n}`)).slice(2)]))),
+    pid1: await sh("cat /proc/1/cmdline | tr '\\0' ' '"),
+    // No fully visible proc, no host (level N) paths, limits not writable.
+    devLxc: await sh("ls /dev/.lxc"),
+    optWarren: await sh("ls /opt/warren"),
+    timerList: await sh("wc -c < /proc/timer_list"),
+    maxDepth: await sh("echo 5 > /sys/fs/cgroup/cgroup.max.depth"),
+    // A runtime inside it (a new user namespace) may not mount proc: no
+    // fully visible one is there for it, as in a top-level container.
+    procMount: await sh("unshare --user --map-root-user --pid --fork --mount --mount-proc true"),
+  };
+}
+
+console.log(JSON.stringify({ ...own, child: level < max ? await child() : undefined }));
