@@ -4,7 +4,7 @@
  * interface files, and delegating the cgroup to an unprivileged container.
  * @module
  */
-import { chownSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { CgroupControllerUnavailable, HostError } from "../errors.js";
@@ -54,16 +54,58 @@ export function enableControllers(tree: CgroupTree, host: CgroupHost): Map<strin
   for (const dir of [tree.mount, tree.root]) {
     const file = join(dir, "cgroup.subtree_control");
     const enabled = readList(file);
+    let evacuated = false;
     for (const c of wanted) {
       if (enabled.includes(c) || failures.has(c)) continue;
       try {
         writeFileSync(file, `+${c}`);
       } catch (e) {
+        // EBUSY at the top: warren runs inside a container (nesting), at
+        // the root of its cgroup namespace, which holds the container's
+        // own processes, and a cgroup with processes cannot hand
+        // controllers to children. They move to a leaf beside warren's
+        // tree (as systemd's init.scope and Docker's dind do), once.
+        if (codeOf(e) === "EBUSY" && dir === tree.mount && !evacuated) {
+          evacuated = true;
+          try {
+            evacuate(dir);
+            writeFileSync(file, `+${c}`);
+            continue;
+          } catch (again) {
+            failures.set(c, `${c} could not be enabled in \`${file}\`: ${codeOf(again)} (after moving its processes to \`${join(dir, EVACUATION_LEAF)}\`)`);
+            continue;
+          }
+        }
         failures.set(c, `${c} could not be enabled in \`${file}\`: ${codeOf(e)}`);
       }
     }
   }
   return failures;
+}
+
+/** The leaf the processes of a nested warren's cgroup namespace root move to. */
+export const EVACUATION_LEAF = "warren.init";
+
+/** Moves every process of cgroup `dir` into its child {@link EVACUATION_LEAF} (made if missing). */
+function evacuate(dir: string): void {
+  const leaf = join(dir, EVACUATION_LEAF);
+  try {
+    mkdirSync(leaf);
+  } catch (e) {
+    if (codeOf(e) !== "EEXIST") throw e;
+  }
+  // New processes may be forked meanwhile: until none is left.
+  for (let round = 0; round < 10; round++) {
+    const pids = readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean);
+    if (pids.length === 0) return;
+    for (const pid of pids) {
+      try {
+        writeFileSync(join(leaf, "cgroup.procs"), pid);
+      } catch (e) {
+        if (codeOf(e) !== "ESRCH") throw e; // exited meanwhile
+      }
+    }
+  }
 }
 
 export interface ApplyOptions {

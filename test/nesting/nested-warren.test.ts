@@ -61,6 +61,10 @@ describe("nesting", () => {
     for (const ns of ["pid", "user", "net", "mnt", "uts", "ipc", "cgroup"]) {
       expect(new Set([l1.ns[ns], l2.ns[ns], l3.ns[ns]]).size, ns).toBe(3);
     }
+    // Level 1's processes left its cgroup namespace's root for a leaf, so
+    // that the limit it gave level 2 applies there.
+    expect(l1.evacuated).toBe(true);
+    expect(l2.hugetlbMax).toBe(String(8 << 20));
     expect(l3.trueCode).toBe(0);
     expect(l3.pid1).toMatch(/^0 \/bin\/sh -c trap/);
     // The innermost, with warren's defaults, is as confined as a top-level one.

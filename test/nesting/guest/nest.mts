@@ -8,7 +8,7 @@
  * left running: the host stops level 1, which takes the rest down.
  * Prints one JSON line: this level's report with its child's inside.
  */
-import { readFileSync, readlinkSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync } from "node:fs";
 
 import { Container, type ContainerConfig } from "../../../src/index.js";
 
@@ -20,6 +20,8 @@ const own = {
   level,
   uidMap: readFileSync("/proc/self/uid_map", "utf8").trim().split(/\s+/).map(Number),
   ns: Object.fromEntries(NS.map((n) => [n, readlinkSync(`/proc/self/ns/${n}`)])),
+  // The limit its parent set, seen at its cgroup namespace's root.
+  hugetlbMax: existsSync("/sys/fs/cgroup/hugetlb.2MB.max") ? readFileSync("/sys/fs/cgroup/hugetlb.2MB.max", "utf8").trim() : undefined,
 };
 
 async function child(): Promise<unknown> {
@@ -31,11 +33,15 @@ async function child(): Promise<unknown> {
     ...(nesting
       ? { nesting: true, idmap: { size: 300_000 }, mounts: [{ type: "bind", source: "/opt/warren", target: "/opt/warren", readonly: true }] }
       : {}),
+    // A limit set from inside a container: its processes first leave the
+    // root of its cgroup namespace, so that controllers reach children.
+    ...(level === 1 ? { limits: { hugetlb: { "2MB": "8MiB" } } } : {}),
   };
   // This level's own state and id record, on its own filesystem.
   process.env.WARREN_ID_RANGES = `/tmp/warren-ids-l${level}.jsonl`;
   const c = await Container.create(`l${next}`, config, { root: `/tmp/warren-l${level}` });
   await c.start();
+  evacuated = existsSync("/sys/fs/cgroup/warren.init") && readFileSync("/sys/fs/cgroup/cgroup.procs", "utf8").trim() === "";
   if (nesting) {
     const r = await c.execOutput(["node", "--import", "tsx", "/opt/warren/test/nesting/guest/nest.mts", String(next), String(max)], { cwd: "/opt/warren" });
     if (r.code !== 0) throw new Error(`level ${next} failed (${r.code}): ${r.stderr}`);
@@ -64,4 +70,6 @@ async function child(): Promise<unknown> {
   };
 }
 
-console.log(JSON.stringify({ ...own, child: level < max ? await child() : undefined }));
+let evacuated: boolean | undefined;
+const below = level < max ? await child() : undefined;
+console.log(JSON.stringify({ ...own, evacuated, child: below }));
