@@ -80,4 +80,20 @@ describe("nesting", () => {
     await c.destroy();
     expect(existsSync(cgroup)).toBe(false);
   }, 180_000);
+
+  it("a nesting container with the default 65536 ids has none to give: a nested create says so", async () => {
+    const c = await Container.create(
+      uniqueName("nest-small"),
+      { nesting: true, init: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"], stopTimeout: 1000, mounts: [{ type: "bind", source: repo, target: "/opt/warren", readonly: true }] },
+      runtime(),
+    );
+    made.push(c);
+    await c.start();
+    const r = await c.execOutput(["node", "--import", "tsx", "/opt/warren/test/nesting/guest/nest.mts", "--try-create"], { cwd: "/opt/warren" });
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
+    expect(out.name).toBe("StateError");
+    expect(out.message).toMatch(/no free host id range of 65536 ids left \(0 ranges .*this user namespace maps 65536 ids .*idmap: \{size: N\}/);
+    await c.stop({ timeout: 0 });
+  }, 60_000);
 });

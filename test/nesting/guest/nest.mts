@@ -12,6 +12,18 @@ import { existsSync, readFileSync, readlinkSync } from "node:fs";
 
 import { Container, type ContainerConfig } from "../../../src/index.js";
 
+if (process.argv[2] === "--try-create") {
+  // What a nested create says when this container has no ids to spare.
+  process.env.WARREN_ID_RANGES = "/tmp/warren-ids-try.jsonl";
+  try {
+    await Container.create("inner", {}, { root: "/tmp/warren-try" });
+    console.log(JSON.stringify({ created: true }));
+  } catch (e) {
+    console.log(JSON.stringify({ name: (e as Error).name, message: (e as Error).message }));
+  }
+  process.exit(0);
+}
+
 const [level, max] = process.argv.slice(2).map(Number) as [number, number];
 const NS = ["pid", "user", "net", "mnt", "uts", "ipc", "cgroup"] as const;
 const IDLE = ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"];
