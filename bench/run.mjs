@@ -53,6 +53,11 @@
  *    running container (goal ≤ 5 ms), and a host uevent (a loop device
  *    attached) to the node present inside (goal ≤ 50 ms).
  *
+ * 9. Nesting (bench/nesting.mjs): start→exit of a `/bin/true` container
+ *    from inside a `nesting: true` container (level 2) against the same
+ *    from the host (level 1), each from a Node process of its own: the
+ *    ratio (goal ≤ 1.3×).
+ *
  * 7. CLI cold start (bench/cli.mjs; first, before anything else runs;
  *    alone with `--only cli`, skipped with `--no-cli`): whole invocations of
  *    `warren list` and `warren run --rm -- /bin/true` from dist/cli/main.js,
@@ -90,6 +95,7 @@ import vm from "node:vm";
 import { measureCliStartup, printCliStartup } from "./cli.mjs";
 import { fleetBench, fleetLines } from "./fleet.mjs";
 import { devicesLines, measureDevices } from "./devices.mjs";
+import { measureNesting, nestingLines } from "./nesting.mjs";
 import { num, ratio, round2, summarize, times } from "./stats.mjs";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -543,6 +549,16 @@ async function main() {
   w.devices = await measureDevices({ Container, runtime, rootfs, runs, warmup: WARMUP, log, check: checkInterrupted, repoRoot });
   await settle();
 
+  // 9. Nesting (bench/nesting.mjs): /bin/true started from inside a
+  // nesting container against the same from the host.
+  try {
+    w.nesting = await measureNesting({ Container, runtime, runs, log, repoRoot });
+  } catch (e) {
+    w.nesting = { error: String(e?.message ?? e).split("\n")[0] };
+  }
+  checkInterrupted();
+  await settle();
+
   // 4. Density: a fleet of idle containers from one image (bench/fleet.mjs),
   // and a freeze/unfreeze round trip.
   if (opts.fleet > 0 && lib.ImageStore) {
@@ -808,6 +824,7 @@ function printTables(r) {
       row("Debian clean poweroff", w.debian_poweroff);
     }
     for (const l of devicesLines(w.devices, (x) => (x == null ? "-" : x.toFixed(2)))) line(l);
+    for (const l of nestingLines(w.nesting, (x) => (x == null ? "-" : x.toFixed(2)))) line(l);
     if (w.freeze_roundtrip) row("freeze + unfreeze round trip", w.freeze_roundtrip);
 
     if (r.peers && !r.peers.error) {
