@@ -53,7 +53,17 @@ export class Journal<V> {
 
   /** The entries as of now (no lock: what writers have appended whole). */
   async read(): Promise<ReadonlyMap<string, V>> {
-    return this.#catchUp(false).map;
+    // A line that does not parse is a rewrite in place (a full
+    // filesystem's) read half-done: read again from the start.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return this.#catchUp(false).map;
+      } catch (e) {
+        if (attempt >= 5 || !(e instanceof HostError) || e.errno !== "EINVAL") throw e;
+        this.#replay = undefined;
+        await new Promise((r) => setTimeout(r, 2 * (attempt + 1)));
+      }
+    }
   }
 
   /**
@@ -84,10 +94,22 @@ export class Journal<V> {
         throw e;
       }
       if (lines.length === 0) return result;
-      if (replay.rewrite || replay.lines + lines.length > 2 * (replay.map.size + lines.length) + 256) {
-        this.#compact(replay);
-      } else {
-        this.#append(replay, `${lines.join("\n")}\n`);
+      try {
+        if (replay.rewrite || replay.lines + lines.length > 2 * (replay.map.size + lines.length) + 256) {
+          this.#compact(replay);
+        } else {
+          this.#append(replay, `${lines.join("\n")}\n`);
+        }
+      } catch (e) {
+        // A full filesystem has room neither for a line nor for a fresh
+        // copy. A change that frees something (a release: what a full host
+        // needs most) makes the live entries shorter than the file, which
+        // is then rewritten in place.
+        const errno = e instanceof HostError ? e.errno : codeOf(e);
+        if ((errno !== "ENOSPC" && errno !== "EDQUOT") || !this.#compactInPlace(replay.map)) {
+          this.#replay = undefined;
+          throw e;
+        }
       }
       return result;
     });
@@ -177,6 +199,35 @@ export class Journal<V> {
     } finally {
       closeSync(fd);
     }
+  }
+
+  /**
+   * Overwrites the file with the live entries under a new id (readers see
+   * the id change and replay from the start), if that is not longer than
+   * what is there; false when it would be.
+   */
+  #compactInPlace(map: Map<string, V>): boolean {
+    const id = randomBytes(8).toString("hex");
+    const body = [...map].map(([k, v]) => JSON.stringify({ k, v })).join("\n");
+    const data = Buffer.from(`{"journal":"${id}"}\n${body ? `${body}\n` : ""}`);
+    let fd: number;
+    try {
+      fd = openSync(this.path, "r+");
+    } catch {
+      return false;
+    }
+    try {
+      if (fstatSync(fd).size < data.length) return false;
+      writeSync(fd, data, 0, data.length, 0);
+      ftruncateSync(fd, data.length);
+    } catch (e) {
+      this.#replay = undefined;
+      throw new HostError(`rewrite \`${this.path}\` in place`, codeOf(e), { path: this.path, syscall: "write", cause: e });
+    } finally {
+      closeSync(fd);
+    }
+    this.#replay = { id, offset: data.length, map, lines: map.size };
+    return true;
   }
 
   /** Writes the live entries as a fresh journal with a new id, renamed over the old one. */

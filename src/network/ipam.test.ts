@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -173,12 +173,45 @@ describe("LeaseStore", () => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
+  it("appends one line per change, whatever the number of leases", async () => {
+    const s = store();
+    await s.ensureNetwork("warren0", { subnet: "10.117.0.0/16" });
+    for (let i = 0; i < 300; i++) await s.allocate("warren0", `c${i}`);
+    const size = () => readFileSync(s.path("warren0")).length;
+    const lines = () => readFileSync(s.path("warren0"), "utf8").trim().split("\n").length;
+    const [before, linesBefore] = [size(), lines()];
+    await s.allocate("warren0", "one-more");
+    expect(lines()).toBe(linesBefore + 1);
+    expect(size() - before).toBeLessThan(120); // the new lease's line, not the file again
+    await s.release("warren0", "c7");
+    expect(lines()).toBe(linesBefore + 2);
+    const rec = (await s.network("warren0"))!;
+    expect(Object.keys(rec.leases)).toHaveLength(300);
+    expect(rec.leases["one-more"]!.ipv4).toBe("10.117.1.46"); // .2 to .1.45 taken by c0..c299
+    expect(rec.leases.c7).toBeUndefined();
+  });
+
+  it("reads a lease file of earlier versions (one JSON object) and continues it as a journal", async () => {
+    const s = store();
+    mkdirSync(s.dir, { recursive: true });
+    const old = { version: 1, subnet: "10.120.0.0/24", gateway: "10.120.0.1", leases: { a: { ipv4: "10.120.0.2", mac: "02:00:00:00:00:0a" } } };
+    writeFileSync(s.path("old0"), JSON.stringify(old, null, 2));
+    expect(await s.network("old0")).toEqual(old);
+    const b = await s.allocate("old0", "b");
+    expect(b.ipv4).toBe("10.120.0.3");
+    expect(readFileSync(s.path("old0"), "utf8")).toMatch(/^\{"journal":"[0-9a-f]+"\}\n/);
+    expect(Object.keys((await s.network("old0"))!.leases).sort()).toEqual(["a", "b"]);
+  });
+
   it("creates a network record with its gateways, once", async () => {
     const s = store();
     const rec = await s.ensureNetwork("warren0", { subnet: "10.117.0.0/24", subnet6: "fd42:1:2::/64" });
     expect(rec).toEqual({ version: 1, subnet: "10.117.0.0/24", subnet6: "fd42:1:2::/64", gateway: "10.117.0.1", gateway6: "fd42:1:2::1", leases: {} });
-    const onDisk = JSON.parse(readFileSync(s.path("warren0"), "utf8"));
-    expect(onDisk).toEqual(rec);
+    // On disk: a journal (src/linux/journal.ts) whose `network` entry holds the record without leases.
+    const onDisk = readFileSync(s.path("warren0"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(onDisk[0]).toEqual({ journal: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    const { leases: _none, ...meta } = rec;
+    expect(onDisk.slice(1)).toEqual([{ k: "network", v: meta }]);
     expect(await s.ensureNetwork("warren0", { subnet: "10.117.0.0/24", subnet6: "fd42:1:2:0::/64" })).toEqual(rec);
     expect(await s.network("warren0")).toEqual(rec);
     expect(await s.leases("warren0")).toEqual(rec);

@@ -2,13 +2,17 @@
  * Addresses for containers on a warren-managed bridge: pure IPv4/IPv6 CIDR
  * helpers, and {@link LeaseStore}, which keeps one lease file per network
  *
- *     <dir>/<network>.json        { version, subnet, subnet6?, gateway, gateway6?, leases: { <container>: { ipv4, ipv6?, mac } } }
+ *     <dir>/<network>.json        a journal (src/linux/journal.ts): `network` → { version, subnet,
+ *                                 subnet6?, gateway, gateway6? }, `lease:<container>` → { ipv4, ipv6?, mac }
  *     <dir>/<network>.json.lock   flock held for every read-modify-write
  *
  * so a container keeps its addresses across restarts and two Node processes
- * allocating at the same time never hand out the same one. Files are replaced
- * atomically (temporary file, then rename), so a reader without the lock
- * always sees a whole file.
+ * allocating at the same time never hand out the same one. A change appends
+ * the lines of what changed (a lease taken or given back: one line), not the
+ * whole record, so it costs the same with a thousand leases on the network
+ * as with one; a reader without the lock reads only what was appended since
+ * it last looked. (The whole-file JSON of earlier versions is read and
+ * continued as a journal.)
  *
  * Layout of a subnet: the network address (index 0) is never leased; the
  * gateway (the bridge's own address) is the first host address (index 1);
@@ -19,13 +23,12 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { closeSync, fstatSync, ftruncateSync, openSync, promises as fsp, rmSync, writeSync } from "node:fs";
+import { promises as fsp, rmSync } from "node:fs";
 import { join } from "node:path";
 
 import { ConfigError, HostError, NotFoundError, StateError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
-import { readJsonFile, writeJsonAtomic } from "../linux/json-file.js";
-import { withLock } from "../linux/lock.js";
+import { Journal } from "../linux/journal.js";
 
 // ---------------------------------------------------------------------------
 // Addresses
@@ -332,7 +335,7 @@ function ownerOf(record: NetworkRecord, pick: (l: Lease) => string | undefined, 
 }
 
 /**
- * Leases of the networks warren manages, one JSON file per network under
+ * Leases of the networks warren manages, one journal per network under
  * `dir` (typically `<root>/.network`). Every change happens under an flock on
  * `<file>.lock`, so it is safe across Node processes; reads need no lock.
  */
@@ -593,11 +596,12 @@ export class LeaseStore {
     throw new ConfigError([{ path: field, message: `no free IPv6 address left in ${subnet.text} (${used.size} leased)` }]);
   }
 
-  private lockPath(network: string): string {
-    return `${this.path(network)}.lock`;
-  }
-
-  /** Read-modify-write of one network's file under its lock. */
+  /**
+   * Read-modify-write of one network's record under its journal's lock:
+   * `fn` gets the record (its own copy) and returns what to write; only
+   * what changed is appended (one line per lease), so a change costs the
+   * same with ten leases or a thousand.
+   */
   private async update<T>(
     network: string,
     create: boolean,
@@ -617,55 +621,68 @@ export class LeaseStore {
         return fn(undefined).result; // no directory, no record: nothing to lock
       }
     }
-    return withLock(this.lockPath(network), async () => {
-      const rec = await this.read(path);
-      const { result, write } = fn(rec);
-      if (write) this.write(path, write);
+    return leaseJournal(path).update((entries, change) => {
+      const rec = recordOf(entries, path);
+      const before = rec?.leases ?? {};
+      const { result, write } = fn(rec && { ...rec, leases: { ...rec.leases } });
+      if (write) {
+        const { leases, ...meta } = write;
+        if (!rec || JSON.stringify(metaOf(rec)) !== JSON.stringify(meta)) change.set(META_KEY, meta);
+        for (const k of Object.keys(before)) if (!Object.hasOwn(leases, k)) change.delete(LEASE_PREFIX + k);
+        for (const [k, l] of Object.entries(leases)) {
+          const old = before[k];
+          if (!old || old.ipv4 !== l.ipv4 || old.ipv6 !== l.ipv6 || old.mac !== l.mac) change.set(LEASE_PREFIX + k, { ...l });
+        }
+      }
       return result;
     });
   }
 
   private async read(path: string): Promise<NetworkRecord | undefined> {
-    // Written whole by rename, under the lock; retried only for the
-    // in-place rewrite a full filesystem forces (see write).
-    const rec = await readJsonFile<NetworkRecord>(path);
-    if (rec === undefined) return undefined;
-    if (!rec || typeof rec !== "object" || typeof rec.subnet !== "string" || typeof rec.leases !== "object" || rec.leases === null) {
-      throw new HostError(`parse \`${path}\` (not a lease file)`, "EINVAL", { path });
-    }
-    return rec;
-  }
-
-  private write(path: string, rec: NetworkRecord): void {
-    try {
-      writeJsonAtomic(path, rec);
-    } catch (e) {
-      // A full filesystem has no room for the temporary copy. A release
-      // makes the file smaller, so it can be rewritten in place (under the
-      // lock; readers retry a torn read): leases must always be returnable.
-      const errno = e instanceof HostError ? e.errno : codeOf(e);
-      if ((errno !== "ENOSPC" && errno !== "EDQUOT") || !rewriteSmaller(path, `${JSON.stringify(rec, null, 2)}\n`)) throw e;
-    }
+    return recordOf(await leaseJournal(path).read(), path);
   }
 }
 
-/** Overwrites `path` with the shorter `text` in place; false when it would not be shorter. */
-function rewriteSmaller(path: string, text: string): boolean {
-  const data = Buffer.from(text);
-  let fd: number;
-  try {
-    fd = openSync(path, "r+");
-  } catch {
-    return false;
+// One network's record as a journal (src/linux/journal.ts): the key
+// `network` holds the subnets and gateways, `lease:<key>` each lease.
+const META_KEY = "network";
+const LEASE_PREFIX = "lease:";
+type LeaseEntry = Omit<NetworkRecord, "leases"> | Lease;
+
+const journals = new Map<string, Journal<LeaseEntry>>();
+
+/** The journal of a lease file (one per path and process: it keeps what it has read). */
+function leaseJournal(path: string): Journal<LeaseEntry> {
+  let j = journals.get(path);
+  if (!j) {
+    j = new Journal<LeaseEntry>(path, fromWholeFile);
+    journals.set(path, j);
   }
-  try {
-    if (fstatSync(fd).size < data.length) return false;
-    writeSync(fd, data, 0, data.length, 0);
-    ftruncateSync(fd, data.length);
-    return true;
-  } catch (e) {
-    throw new HostError(`rewrite \`${path}\` in place`, codeOf(e), { path, syscall: "write", cause: e });
-  } finally {
-    closeSync(fd);
+  return j;
+}
+
+/** A lease file of earlier versions (the whole record as one JSON object), as journal entries. */
+function fromWholeFile(old: unknown): Iterable<[string, LeaseEntry]> | undefined {
+  const o = old as Partial<NetworkRecord> | null;
+  if (!o || typeof o.subnet !== "string" || typeof o.leases !== "object" || o.leases === null) return undefined;
+  const { leases, ...meta } = o as NetworkRecord;
+  return [[META_KEY, meta], ...Object.entries(leases).map(([k, l]): [string, LeaseEntry] => [LEASE_PREFIX + k, l])];
+}
+
+function metaOf(rec: NetworkRecord): Omit<NetworkRecord, "leases"> {
+  const { leases: _l, ...meta } = rec;
+  return meta;
+}
+
+/** The record the entries describe (leases copied: callers may change them). */
+function recordOf(entries: ReadonlyMap<string, LeaseEntry>, path: string): NetworkRecord | undefined {
+  const meta = entries.get(META_KEY) as Omit<NetworkRecord, "leases"> | undefined;
+  if (meta === undefined) {
+    if (entries.size > 0) throw new HostError(`parse \`${path}\` (a lease file without its network)`, "EINVAL", { path });
+    return undefined;
   }
+  if (typeof meta.subnet !== "string") throw new HostError(`parse \`${path}\` (not a lease file)`, "EINVAL", { path });
+  const leases: Record<string, Lease> = {};
+  for (const [k, v] of entries) if (k.startsWith(LEASE_PREFIX)) leases[k.slice(LEASE_PREFIX.length)] = { ...(v as Lease) };
+  return { ...meta, leases };
 }
