@@ -86,7 +86,16 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
   const map = c.idmap;
   const hostIds = (uid: number, gid: number) => (map ? (uid < map.size && gid < map.size ? { uid: map.hostUid + uid, gid: map.hostGid + gid } : undefined) : { uid, gid });
 
-  const leaf = await c.cgroups.execLeaf(c.name);
+  let leaf: string;
+  try {
+    leaf = await c.cgroups.execLeaf(c.name);
+  } catch (e) {
+    // The container's cgroup went with its init, which ended after the
+    // check above: that is a container that is not running.
+    if (!(e instanceof HostError && e.errno === "ENOENT")) throw e;
+    await c.refresh();
+    throw new StateError(`container "${c.name}" is not running (it stopped while the exec was prepared)`, "exec", c.status, { container: c.name });
+  }
   let pty: Pty | undefined;
   let stdio: OpenedStdio | undefined;
   try {
