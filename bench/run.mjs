@@ -2,7 +2,7 @@
 /**
  * warren benchmarks: `npm run bench` (= `node bench/run.mjs`).
  *
- *   node bench/run.mjs [--runs N] [--fleet N] [--json] [--no-peers] [--no-distro] [--no-cli | --only cli]
+ *   node bench/run.mjs [--runs N] [--fleet N] [--fleet-routed N] [--fleet-debian N] [--json] [--no-peers] [--no-distro] [--no-cli | --only cli]
  *
  * Prints medians (and p10, p90, min) in ms; it never asserts anything. All of
  * warren's numbers come from one warm Node process, N timed runs each
@@ -38,6 +38,9 @@
  *    list(), a statsAll() sweep, stop+destroy all, with the host's limits.
  *    And the freeze + unfreeze round trip of one container (each resolves
  *    when cgroup.events reports the transition).
+ *    --fleet-routed N: the same with a routed NIC each (2000 for the goals);
+ *    --fleet-debian N: Debian systemd containers booted to ready (300 for
+ *    the goals), with the memory of the first alone beside the mean.
  *
  * 5. Images: create-to-running of a container from an imported image
  *    (overlay on an idmapped image layer; goal ≤ 50 ms whatever the image's
@@ -135,6 +138,8 @@ function usage(code) {
     "usage: node bench/run.mjs [--runs N] [--fleet N] [--json] [--no-peers] [--no-distro] [--no-cli | --only cli]\n" +
       "  --runs N     timed runs per measurement (default 200, env BENCH_RUNS)\n" +
       "  --fleet N    idle containers for the density section (default 500, env BENCH_FLEET; 0 skips it; 5000 for the goals)\n" +
+      "  --fleet-routed N  also N idle busybox containers with a routed NIC each (2000 for the goals; default 0)\n" +
+      "  --fleet-debian N  also N idle Debian systemd containers, booted to ready (300 for the goals; default 0)\n" +
       "  --json       print one JSON object instead of the tables\n" +
       "  --no-peers   skip ../shared/peers/compare.sh (env WARREN_PEERS: another path to it)\n" +
       "  --no-distro  skip the Debian section (it builds the image once, ~35 s, into .cache/images)\n" +
@@ -146,7 +151,7 @@ function usage(code) {
 }
 
 function parseArgs(argv) {
-  const o = { runs: Number(process.env.BENCH_RUNS ?? 200), json: false, peers: true, distro: true, cli: true, only: null, fleet: Number(process.env.BENCH_FLEET ?? 500) };
+  const o = { runs: Number(process.env.BENCH_RUNS ?? 200), json: false, peers: true, distro: true, cli: true, only: null, fleet: Number(process.env.BENCH_FLEET ?? 500), fleetRouted: 0, fleetDebian: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--json") o.json = true;
@@ -163,6 +168,8 @@ function parseArgs(argv) {
     else if (a === "--runs") o.runs = Number(argv[++i]);
     else if (a.startsWith("--runs=")) o.runs = Number(a.slice(7));
     else if (a === "--fleet") o.fleet = Number(argv[++i]);
+    else if (a === "--fleet-routed") o.fleetRouted = Number(argv[++i]);
+    else if (a === "--fleet-debian") o.fleetDebian = Number(argv[++i]);
     else if (a.startsWith("--fleet=")) o.fleet = Number(a.slice(8));
     else if (a === "-h" || a === "--help") usage(0);
     else {
@@ -567,6 +574,29 @@ async function main() {
     w.fleet = await fleetBench({ lib, runtime, image: "bench:fleet", init: IDLE_INIT, n: opts.fleet, live, log, checkInterrupted });
     await settle();
   }
+  if (opts.fleetRouted > 0 && lib.ImageStore) {
+    // Routed NICs: no bridge and so no port cap; each a veth, its /32 route
+    // and the container's default route through the link-local gateway.
+    log(`  the routed fleet: ${opts.fleetRouted} idle containers with a routed NIC each`);
+    if (!w.fleet) await new lib.ImageStore(tempRoot).importDirectory(rootfs.path, { tag: "bench:fleet" });
+    const address = (i) => `10.${200 + (i >> 16)}.${(i >> 8) & 255}.${(i & 255) || 254}`;
+    w.fleet_routed = await fleetBench({
+      lib, runtime, image: "bench:fleet", init: IDLE_INIT, n: opts.fleetRouted, live, log, checkInterrupted,
+      kind: "busybox, routed NIC", extra: (i) => ({ nics: [{ type: "routed", ipv4: address(i + 1) }] }),
+    });
+    await settle();
+  }
+  if (opts.fleetDebian > 0) {
+    const debian = await debianImage(lib, tempRoot, report.notes);
+    if (debian) {
+      log(`  the Debian fleet: ${opts.fleetDebian} idle systemd containers`);
+      w.fleet_debian = await fleetBench({
+        lib, runtime, image: "debian/bookworm", init: undefined, n: opts.fleetDebian, live, log, checkInterrupted,
+        kind: "Debian systemd", startOptions: { wait: "ready", readyTimeout: 300_000 },
+      });
+      await settle();
+    }
+  }
   {
     const frozen = await Container.create("bench-freeze", { rootfs, init: IDLE_INIT }, runtime);
     live.add(frozen);
@@ -763,7 +793,7 @@ async function debianImage(lib, root, notes) {
     const img = await new lib.ImageStore(cache).build("debian/bookworm");
     const images = join(root, ".images");
     mkdirSync(images, { recursive: true, mode: 0o711 });
-    symlinkSync(join(cache, ".images", img.id), join(images, img.id));
+    if (!existsSync(join(images, img.id))) symlinkSync(join(cache, ".images", img.id), join(images, img.id));
     const tagsFile = join(images, "tags.json");
     const tags = existsSync(tagsFile) ? JSON.parse(readFileSync(tagsFile, "utf8")) : {};
     writeFileSync(tagsFile, JSON.stringify({ ...tags, "debian/bookworm": img.id }) + "\n");
@@ -809,6 +839,8 @@ function printTables(r) {
       line(`start with locked mounts (medians, interleaved): rw rootfs ${l.rw_median_ms.toFixed(2)} ms, ro rootfs ${l.ro_above_rw_ms >= 0 ? "+" : ""}${l.ro_above_rw_ms.toFixed(2)} ms, + ro idmapped bind ${l.ro_idmap_above_rw_ms >= 0 ? "+" : ""}${l.ro_idmap_above_rw_ms.toFixed(2)} ms`);
     }
     if (w.fleet) for (const l of fleetLines(w.fleet)) line(l);
+    if (w.fleet_routed) for (const l of fleetLines(w.fleet_routed)) line(l);
+    if (w.fleet_debian) for (const l of fleetLines(w.fleet_debian)) line(l);
     if (w.image_create_running) {
       row("create-to-running from an image", w.image_create_running, "goal ≤ 50 ms: " + (w.image_create_running.median_ms <= 50 ? "met" : "not met"));
       row("snapshot (busybox, small change)", w.snapshot);
