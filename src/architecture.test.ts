@@ -28,6 +28,7 @@ const LAYERS: Record<string, number> = {
   "host.ts": 8,
   doctor: 8,
   "schema.ts": 8,
+  oci: 8,
   cli: 9,
 };
 
