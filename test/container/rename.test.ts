@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listIdRanges } from "../../src/container/id-ranges.js";
 import { ociLayoutFromDirectory } from "../../src/image/from-directory.js";
 import { Container, ImageStore, StateError } from "../../src/index.js";
+import { LeaseStore } from "../../src/network/ipam.js";
 import { managedNetwork } from "../../src/network/manager.js";
 import { resolveRuntime } from "../../src/config/runtime.js";
 import { IDLE, rootfs, runtime, stateRoot, uniqueName } from "../helpers/env.js";
@@ -44,11 +45,10 @@ async function create(prefix: string, config: Record<string, unknown> = {}): Pro
   return c;
 }
 
-/** The lease file of the managed bridge: lease keys by container/NIC. */
-function leaseKeys(): string[] {
+/** The managed bridge's leases: keys by container/NIC. */
+async function leaseKeys(): Promise<string[]> {
   const net = managedNetwork(resolveRuntime(runtime()));
-  const path = join(net.leaseDir, `${net.bridge}.json`);
-  return existsSync(path) ? Object.keys(JSON.parse(readFileSync(path, "utf8")).leases) : [];
+  return Object.keys((await new LeaseStore(net.leaseDir).network(net.bridge))?.leases ?? {});
 }
 
 describe("rename", () => {
@@ -72,8 +72,8 @@ describe("rename", () => {
     expect(record.rootfs.upper).toBe(join(stateRoot(), to, "upper"));
     const ranges = (await listIdRanges()).filter((e) => e.hostUid === idmap.hostUid);
     expect(ranges.map((e) => e.container)).toEqual([to]);
-    expect(leaseKeys()).toContain(`${to}/eth0`);
-    expect(leaseKeys()).not.toContain(`${old}/eth0`);
+    expect(await leaseKeys()).toContain(`${to}/eth0`);
+    expect(await leaseKeys()).not.toContain(`${old}/eth0`);
 
     // Another process sees the new name only; the old one is gone.
     await expect(Container.get(old, runtime())).rejects.toThrow(/does not exist/);
