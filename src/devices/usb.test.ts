@@ -139,3 +139,17 @@ describe("usb uevents", () => {
     expect(matchUsbUevent(spec({ vendorid: "0627", serial: "43" }), { ...kbd, ACTION: "remove" }, host)?.action).toBe("remove");
   });
 });
+
+describe("usbKind in the device core", () => {
+  it("always follows the host, and is concerned by the uevents of a matching device only", async () => {
+    const { usbKind } = await import("./usb.js");
+    const s = usbDeviceSchema.parse({ type: "usb", vendorid: "0627", productid: "0001", required: true });
+    expect(usbKind.follows!(s)).toBe(true);
+    const env = { ACTION: "add", SUBSYSTEM: "usb", DEVTYPE: "usb_device", PRODUCT: "627/1/0", BUSNUM: "001", DEVNUM: "004", MAJOR: "189", MINOR: "3", DEVNAME: "bus/usb/001/004" };
+    const ev = (e: Record<string, string>) => ({ action: e.ACTION!, devpath: "/devices/x", env: e });
+    expect(usbKind.affectedBy!(s, ev(env))).toBe(true);
+    expect(usbKind.affectedBy!(s, ev({ ...env, ACTION: "remove" }))).toBe(true);
+    expect(usbKind.affectedBy!(s, ev({ ...env, PRODUCT: "627/2/0" }))).toBe(false);
+    expect(usbKind.affectedBy!(s, ev({ ...env, DEVTYPE: "usb_interface" }))).toBe(false);
+  });
+});
