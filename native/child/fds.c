@@ -57,7 +57,7 @@ int wr_op_close_fds(struct wr_child *st, const struct wr_op *op) {
 
 /* Closes every fd above stdio that the plan did not list (the container's
  * stdio sources, fds passed through, an init's pidfd) and that the child
- * does not own (the report pipe, warren-exec's memfd, its open trees). It runs before any path is
+ * does not own (the "go" socket until go, the report pipe, warren-exec's memfd, its open trees). It runs before any path is
  * resolved: the child starts with a copy of Node's whole fd table, and a
  * host directory open there would otherwise be one /proc/self/fd/N away. */
 int wr_op_close_inherited(struct wr_child *st, const struct wr_op *op) {
@@ -72,8 +72,8 @@ int wr_op_close_inherited(struct wr_child *st, const struct wr_op *op) {
   unsigned long lo = 3;
   for (;;) {
     unsigned long next = ~0UL;
-    for (int i = -2; i < WR_MAX_SLOTS; i++) {
-      long fd = i == -2 ? st->exec_fd : i == -1 ? st->report_fd : st->slots[i];
+    for (int i = -3; i < WR_MAX_SLOTS; i++) {
+      long fd = i == -3 ? st->sync_fd : i == -2 ? st->exec_fd : i == -1 ? st->report_fd : st->slots[i];
       if (fd >= (long)lo && (unsigned long)fd < next) next = (unsigned long)fd;
     }
     for (uint32_t i = 0; keep && i < keep[0]; i++)

@@ -99,11 +99,22 @@ int wr_child_main(void *arg) {
   reset_signals();
   wr_sys1(SYS_close, st->sync_peer);
   wr_sys1(SYS_close, st->report_peer);
+  /* The copy of Node's fd table goes first, before the wait: it holds the
+   * parent's ends of the other children being spawned at the same time,
+   * and while any child keeps those open, a sibling whose parent died
+   * never reads EOF below and would wait forever. */
+  uint32_t first = 0;
+  if (st->nops > 0 && st->ops[0].kind == WR_OP_CLOSE_INHERITED) {
+    int rc = wr_op_close_inherited(st, &st->ops[0]);
+    if (rc < 0) wr_report_and_exit(st, 0, -rc);
+    first = 1;
+  }
   /* "go" is one byte; EOF (or anything else) means stop. */
   char go = 0;
   long n;
   do n = wr_sys3(SYS_read, st->sync_fd, &go, 1); while (n == -EINTR);
   if (n != 1) wr_report_and_exit(st, -1, n < 0 ? (int)-n : ECANCELED);
   wr_sys1(SYS_close, st->sync_fd);
-  wr_run_ops(st, 0);
+  st->sync_fd = -1;
+  wr_run_ops(st, first);
 }
