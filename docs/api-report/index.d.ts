@@ -213,11 +213,14 @@ declare const containerSchema: z.ZodObject<{
         cgroup: z.ZodDefault<z.ZodBoolean>;
         time: z.ZodDefault<z.ZodBoolean>;
     }, z.core.$strict>>;
-    idmap: z.ZodOptional<z.ZodObject<{
+    idmap: z.ZodOptional<z.ZodUnion<readonly [z.ZodObject<{
         hostUid: z.ZodNumber;
         hostGid: z.ZodNumber;
         size: z.ZodDefault<z.ZodNumber>;
-    }, z.core.$strict>>;
+    }, z.core.$strict>, z.ZodObject<{
+        size: z.ZodNumber;
+    }, z.core.$strict>]>>;
+    nesting: z.ZodDefault<z.ZodBoolean>;
     mounts: z.ZodDefault<z.ZodArray<z.ZodDiscriminatedUnion<[z.ZodObject<{
         type: z.ZodLiteral<"bind">;
         source: z.ZodString;

@@ -77,6 +77,8 @@ export const CONFIG_OPTIONS = {
   ready: { type: "string" },
   lxcfs: { type: "string" },
   restart: { type: "string" },
+  nesting: { type: "boolean" },
+  "idmap-size": { type: "string" },
   ...NETWORK_OPTIONS,
 } as const satisfies OptionSpec;
 

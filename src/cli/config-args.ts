@@ -102,6 +102,12 @@ export function configFromFlags(values: SplitArgs["values"], cwd = process.cwd()
   if (values.hostname !== undefined) config.hostname = values.hostname as string;
   if (values.ready !== undefined) config.ready = parseReady(values.ready as string);
   if (values.lxcfs !== undefined) config.lxcfs = parseLxcfs(values.lxcfs as string);
+  if (values.nesting) config.nesting = true;
+  if (values["idmap-size"] !== undefined) {
+    const size = values["idmap-size"] as string;
+    if (!/^\d+$/.test(size)) throw new UsageError(`--idmap-size: expected a number of ids, got ${JSON.stringify(size)}`);
+    config.idmap = { size: Number(size) };
+  }
   if (values.restart !== undefined) {
     const policy = values.restart as string;
     if (policy !== "no" && policy !== "on-failure" && policy !== "always") {

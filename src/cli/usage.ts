@@ -68,6 +68,10 @@ const CONFIG_FLAGS = `Container options:
                            lxcfs runs (auto, the default), required (on) or never (off)
   --restart POLICY         no (default), on-failure or always: start it again when its
                            init ends without a stop through warren (at most 10 times a minute)
+  --nesting                ready to run containers itself (warren, Docker, podman): see
+                           docs/nesting.md; usually with --idmap-size
+  --idmap-size N           a range of N host ids (default 65536); N - 65536 are left for
+                           the containers it runs, in ranges of 65536
 
 ${NETWORK_FLAGS}
 

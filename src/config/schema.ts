@@ -155,6 +155,12 @@ export const idmapSchema = z.strictObject({
   size: z.number().int().min(1).max(0xffffffff).default(65536),
 });
 
+/** Only the size of the range warren allocates: `{size: 1_000_000}` for a container that runs containers itself (docs/nesting.md). */
+export const idmapSizeSchema = z.strictObject({
+  /** Ids in the range: at least 65536; above that, room for nested containers' own ranges (65536 each). */
+  size: z.number().int().min(65536, "must be at least 65536 (a container's own ids)").max(0x40000000, "must be at most 2^30"),
+});
+
 export const containerSchema = z
   .strictObject({
     /**
@@ -198,8 +204,21 @@ export const containerSchema = z
     hostname: z.string().regex(HOSTNAME, "must be a valid hostname").optional(),
     domainname: z.string().regex(HOSTNAME, "must be a valid domain name").optional(),
     namespaces: namespacesSchema.prefault({}),
-    /** Explicit id mapping; by default a free 65536-id range is allocated. */
-    idmap: idmapSchema.optional(),
+    /**
+     * Explicit id mapping; by default a free 65536-id range is allocated.
+     * `{size}` alone: a free range of that size (a nesting container's
+     * nested containers get their ranges from it).
+     */
+    idmap: z.union([idmapSchema, idmapSizeSchema], { error: (i) => (i.code === "invalid_union" ? "must be {hostUid, hostGid, size?} or {size}" : undefined) }).optional(),
+    /**
+     * Ready to run containers itself (warren, LXC, Docker, podman): a fully
+     * visible procfs and sysfs kept at /dev/.lxc/{proc,sys} (the kernel then
+     * allows new proc and sysfs mounts in nested namespaces; the
+     * container's own /proc keeps its masks), /dev/fuse and /dev/net/tun,
+     * and keyctl answered with ENOSYS so runc goes on without a session
+     * keyring. Needs a user namespace. See docs/nesting.md.
+     */
+    nesting: z.boolean().default(false),
     mounts: z.array(mountSchema).default([]),
     /**
      * Signal asking the init to shut down. Default: chosen by the init found
@@ -412,6 +431,11 @@ export const containerSchema = z
     }
     if (c.idmap && !c.namespaces.user) {
       ctx.addIssue({ code: "custom", path: ["idmap"], message: "needs namespaces.user" });
+    }
+    // Root of a container without a user namespace is the host's: with a
+    // fully visible /proc and /sys it would reach the host's kernel knobs.
+    if (c.nesting && !c.namespaces.user) {
+      ctx.addIssue({ code: "custom", path: ["nesting"], message: "needs a user namespace (a nested runtime's root must not be the host's)" });
     }
     // Without a user namespace the container's root is the host's: sysctl
     // and sysfs files check only the uid, so a writable /proc/sys or /sys

@@ -149,9 +149,20 @@ export interface StartDevices {
   state: Record<string, DeviceState>;
 }
 
+/**
+ * What `nesting` passes besides the config's devices: FUSE (fuse-overlayfs,
+ * lxcfs) and TUN (slirp4netns, VPNs) for nested runtimes, by their fixed
+ * misc numbers, usable by the container's root (the host's own nodes are
+ * often root's 0600). Named with a `:` no device name can have.
+ */
+const NESTING_DEVICES: [string, DeviceSpec][] = [
+  ["nesting:fuse", { type: "unix-char", major: 10, minor: 229, path: "/dev/fuse", uid: 0, gid: 0, mode: 0o666, required: true }],
+  ["nesting:tun", { type: "unix-char", major: 10, minor: 200, path: "/dev/net/tun", uid: 0, gid: 0, mode: 0o666, required: true }],
+];
+
 export function prepareDevices(c: ContainerHandle): StartDevices {
   const out: StartDevices = { mounts: [], fsMounts: [], state: {} };
-  const entries = Object.entries(c.config.devices ?? {});
+  const entries = [...Object.entries(c.config.devices ?? {}), ...(c.config.nesting ? NESTING_DEVICES : [])];
   // Nothing to do (nor any file system work on the start path) without devices.
   if (entries.length === 0) return out;
   resetNodeDir(c.stateDir, c.idmap?.hostGid);

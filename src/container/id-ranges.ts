@@ -29,7 +29,7 @@ import { dirname, join, resolve } from "node:path";
 
 import type { IdMap } from "../config/schema.js";
 import { Journal } from "../linux/journal.js";
-import { allocateIdRange } from "./idmap.js";
+import { allocateIdRange, ID_RANGE_SIZE, ownIdPool } from "./idmap.js";
 import { StateStore } from "./state.js";
 
 export const DEFAULT_ID_RANGES = "/var/lib/warren-ids/ranges.jsonl";
@@ -117,13 +117,17 @@ function ranges(entries: ReadonlyMap<string, Entry>): IdRangeEntry[] {
 }
 
 /**
- * The host id range for container `container` of `root`: `explicit` when
- * the configuration names one (recorded so the allocator avoids it), else
- * the lowest range no container on the host holds. Call once the name is
+ * The host id range for container `container` of `root`: the one the
+ * configuration names (recorded so the allocator avoids it), else the
+ * lowest range of `wanted.size` ids (65536 by default) no container on the
+ * host holds, taken from the ids this process's user namespace has
+ * ({@link ownIdPool}: inside a container, its own). Call once the name is
  * the caller's (its directory claimed): any entry under it is then a
  * leftover and is replaced.
  */
-export async function reserveIdRange(root: string, container: string, explicit?: IdMap | null): Promise<IdMap> {
+export async function reserveIdRange(root: string, container: string, wanted?: IdMap | { size: number } | null): Promise<IdMap> {
+  const explicit = wanted && "hostUid" in wanted ? wanted : undefined;
+  const size = wanted?.size ?? ID_RANGE_SIZE;
   const canonical = await canonicalRoot(root);
   return journal().update(async (entries, change) => {
     await adoptRoot(entries, change, canonical);
@@ -132,12 +136,12 @@ export async function reserveIdRange(root: string, container: string, explicit?:
     if (explicit) map = explicit;
     else {
       try {
-        map = allocateIdRange(others);
+        map = allocateIdRange(others, size, ownIdPool());
       } catch (e) {
         const stale = others.filter(isStale);
         if (stale.length === 0) throw e;
         for (const s of stale) change.delete(rangeKey(s.root, s.container));
-        map = allocateIdRange(others.filter((r) => !stale.includes(r)));
+        map = allocateIdRange(others.filter((r) => !stale.includes(r)), size, ownIdPool());
       }
     }
     change.set(rangeKey(canonical, container), { hostUid: map.hostUid, hostGid: map.hostGid, size: map.size, root: canonical, container, ...(explicit ? { explicit: true as const } : {}) });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { allocateIdRange, ID_POOL_SLOTS, ID_POOL_START, ID_RANGE_SIZE } from "./idmap.js";
+import { allocateIdRange, HOST_ID_POOL, ID_POOL_SLOTS, ID_POOL_START, ID_RANGE_SIZE, idPoolOf } from "./idmap.js";
 
 describe("allocateIdRange", () => {
   it("hands out the lowest free 65536-id slot", () => {
@@ -27,7 +27,31 @@ describe("allocateIdRange, sweeping many ranges", () => {
     // A gid range alone also blocks its slot.
     expect(allocateIdRange([...used, { hostUid: 5, hostGid: at(3).hostGid + 10, size: 100 }]).hostUid).toBe(at(6).hostUid);
     const full = Array.from({ length: ID_POOL_SLOTS }, (_, i) => at(i));
-    expect(() => allocateIdRange(full)).toThrow(/no free host id range left/);
+    expect(() => allocateIdRange(full)).toThrow(/no free host id range of 65536 ids left/);
     expect(allocateIdRange(full.slice(1)).hostUid).toBe(ID_POOL_START);
+  });
+});
+
+describe("idPoolOf", () => {
+  it("is the host pool in the initial user namespace", () => {
+    expect(idPoolOf("         0          0 4294967295\n", "         0          0 4294967295\n")).toBe(HOST_ID_POOL);
+  });
+
+  it("inside a container, is the whole ranges above its own first 65536 ids", () => {
+    const pool = idPoolOf("0 1000000 1000000\n", "0 1000000 1000000\n");
+    expect(pool).toMatchObject({ start: 65536, slots: 14 });
+    expect(allocateIdRange([], 65536, pool)).toEqual({ hostUid: 65536, hostGid: 65536, size: 65536 });
+    // A nesting container inside takes several ranges at once.
+    expect(allocateIdRange([{ hostUid: 65536, hostGid: 65536, size: 65536 }], 300_000, pool)).toEqual({ hostUid: 131072, hostGid: 131072, size: 300_000 });
+    // gid_map smaller than uid_map: the smaller decides.
+    expect(idPoolOf("0 1000000 1000000\n", "0 1000000 200000\n").slots).toBe(2);
+    // Split lines that together cover 0..N count as one.
+    expect(idPoolOf("0 1000000 65536\n65536 2000000 131072\n", "0 1000000 196608\n").slots).toBe(2);
+  });
+
+  it("has no room in a container with the default 65536 ids, and says what to do", () => {
+    const pool = idPoolOf("0 1000000 65536\n", "0 1000000 65536\n");
+    expect(pool.slots).toBe(0);
+    expect(() => allocateIdRange([], 65536, pool)).toThrow(/no free host id range of 65536 ids left .*this user namespace maps 65536 ids .*idmap: \{size: N\}/);
   });
 });

@@ -5,6 +5,8 @@
  * nothing of another's.
  * @module
  */
+import { readFileSync } from "node:fs";
+
 import type { IdMap } from "../config/schema.js";
 import { StateError } from "../errors.js";
 
@@ -14,6 +16,71 @@ export const ID_RANGE_SIZE = 65536;
 /** Enough for 32768 containers below 2^31. */
 export const ID_POOL_SLOTS = 32768;
 
+/** Where ranges are taken from: `slots` ranges of {@link ID_RANGE_SIZE} ids from `start`. */
+export interface IdPool {
+  start: number;
+  slots: number;
+  /** Why the pool is what it is, for the error when it is full (a nested namespace's map). */
+  describe?: string;
+}
+
+/** The pool of a host (the initial user namespace). */
+export const HOST_ID_POOL: IdPool = { start: ID_POOL_START, slots: ID_POOL_SLOTS };
+
+/** `inside outside count` lines of /proc/PID/{uid,gid}_map. */
+function parseMap(text: string): { inside: number; outside: number; count: number }[] {
+  return text
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/).map(Number))
+    .filter((f) => f.length === 3 && f.every(Number.isInteger))
+    .map(([inside, outside, count]) => ({ inside: inside!, outside: outside!, count: count! }));
+}
+
+/** How many ids from 0 up a map covers without a gap (0 when id 0 is not mapped). */
+function contiguousFromZero(text: string): number {
+  const lines = parseMap(text).sort((x, y) => x.inside - y.inside);
+  let end = 0;
+  for (const l of lines) {
+    if (l.inside > end) break;
+    end = Math.max(end, l.inside + l.count);
+  }
+  return end;
+}
+
+/**
+ * The pool of this process's user namespace, from its uid_map and gid_map.
+ * On the host (the identity map of all 2^32 ids) it is {@link HOST_ID_POOL}.
+ * Inside a container (warren inside warren) it is what the container was
+ * given above its own first 65536 ids (root, users, nobody), in whole
+ * ranges: a container with `idmap: {size: 1_000_000}` has 14 ranges for
+ * nested containers, one with the default 65536 has none.
+ */
+export function idPoolOf(uidMap: string, gidMap: string): IdPool {
+  const host = (t: string) => parseMap(t).some((l) => l.inside === 0 && l.outside === 0 && l.count === 0xffffffff);
+  if (host(uidMap) && host(gidMap)) return HOST_ID_POOL;
+  const have = Math.min(contiguousFromZero(uidMap), contiguousFromZero(gidMap));
+  const slots = Math.max(0, Math.floor((have - ID_RANGE_SIZE) / ID_RANGE_SIZE));
+  return {
+    start: ID_RANGE_SIZE,
+    slots,
+    describe: `this user namespace maps ${have} ids (uid_map \`${uidMap.trim().replace(/\s+/g, " ")}\`); nested containers take whole ranges of ${ID_RANGE_SIZE} above its first ${ID_RANGE_SIZE}: give the outer container idmap: {size: N} with N at least ${ID_RANGE_SIZE} × (1 + the ranges its containers need)`,
+  };
+}
+
+let ownPool: IdPool | undefined;
+
+/** {@link idPoolOf} this process (read once: a process's user namespace does not change). */
+export function ownIdPool(): IdPool {
+  if (!ownPool) {
+    try {
+      ownPool = idPoolOf(readFileSync("/proc/self/uid_map", "utf8"), readFileSync("/proc/self/gid_map", "utf8"));
+    } catch {
+      ownPool = HOST_ID_POOL; // no procfs: assume a host
+    }
+  }
+  return ownPool;
+}
+
 /**
  * The lowest free range given the ranges in use (uid and gid ranges are
  * allocated together, so both must be free). Marks the pool slots the used
@@ -21,11 +88,11 @@ export const ID_POOL_SLOTS = 32768;
  * ranges in use, no sort (a create on a host with thousands of containers
  * pays microseconds here).
  */
-export function allocateIdRange(inUse: readonly IdMap[], size = ID_RANGE_SIZE): IdMap {
-  const used = new Uint8Array(ID_POOL_SLOTS);
+export function allocateIdRange(inUse: readonly IdMap[], size = ID_RANGE_SIZE, pool: IdPool = HOST_ID_POOL): IdMap {
+  const used = new Uint8Array(pool.slots);
   const mark = (start: number, length: number) => {
-    const first = Math.max(0, Math.floor((start - ID_POOL_START) / ID_RANGE_SIZE));
-    const last = Math.min(ID_POOL_SLOTS, Math.ceil((start + length - ID_POOL_START) / ID_RANGE_SIZE));
+    const first = Math.max(0, Math.floor((start - pool.start) / ID_RANGE_SIZE));
+    const last = Math.min(pool.slots, Math.ceil((start + length - pool.start) / ID_RANGE_SIZE));
     for (let i = first; i < last; i++) used[i] = 1;
   };
   for (const m of inUse) {
@@ -33,12 +100,13 @@ export function allocateIdRange(inUse: readonly IdMap[], size = ID_RANGE_SIZE): 
     mark(m.hostGid, m.size);
   }
   const slots = Math.ceil(size / ID_RANGE_SIZE);
-  for (let s = 0, run = 0; s < ID_POOL_SLOTS; s++) {
+  for (let s = 0, run = 0; s < pool.slots; s++) {
     run = used[s] ? 0 : run + 1;
     if (run === slots) {
-      const candidate = ID_POOL_START + (s - slots + 1) * ID_RANGE_SIZE;
+      const candidate = pool.start + (s - slots + 1) * ID_RANGE_SIZE;
       return { hostUid: candidate, hostGid: candidate, size };
     }
   }
-  throw new StateError(`no free host id range left (${ID_POOL_SLOTS} ranges of ${ID_RANGE_SIZE} ids from ${ID_POOL_START} are in use)`, "create", "no-id-range");
+  const what = `no free host id range of ${size} ids left (${pool.slots} ranges of ${ID_RANGE_SIZE} ids from ${pool.start}`;
+  throw new StateError(`${what}${pool.describe ? `; ${pool.describe})` : " are in use)"}`, "create", "no-id-range");
 }

@@ -153,6 +153,32 @@ describe("buildInitPlan", () => {
     expect(plan({ mounts: [{ type: "bind", source: "/data", target: "/srv" }] }).lock).toBeUndefined();
   });
 
+  it("nesting: a fully visible proc and sysfs at /dev/.lxc before any mask or view, keyctl ENOSYS", () => {
+    const views = { mount: "/var/lib/lxcfs", paths: ["/proc/meminfo"] };
+    const p = plan({ nesting: true }, undefined, views);
+    const devTmpfs = indexOf(p.ops, (o) => o.kind === "mount" && o.target === "/dev" && o.fstype === "tmpfs");
+    const lxcProc = indexOf(p.ops, (o) => o.kind === "mount" && o.target === "/dev/.lxc/proc");
+    const lxcSys = indexOf(p.ops, (o) => o.kind === "mount" && o.target === "/dev/.lxc/sys");
+    expect(p.ops[lxcProc]).toMatchObject({ fstype: "proc", mkdir: true });
+    expect(p.ops[lxcSys]).toMatchObject({ fstype: "sysfs", mkdir: true });
+    expect(Math.min(lxcProc, lxcSys)).toBeGreaterThan(devTmpfs);
+    // Nothing goes over proc or sysfs before them: lxcfs's views, masks, read-only parts.
+    const meminfo = indexOf(p.ops, (o) => o.kind === "move-mount" && o.target === "/proc/meminfo");
+    const firstMask = indexOf(p.ops, (o) => o.kind === "mask-path");
+    expect(Math.max(lxcProc, lxcSys)).toBeLessThan(Math.min(meminfo, firstMask));
+    expect(p.ops.some((o) => o.kind === "mount" && o.target.startsWith("/proc/") && indexOf(p.ops, (x) => x === o) < lxcProc && o.target !== "/proc")).toBe(false);
+    // keyctl answers ENOSYS (runc then goes on without a session keyring), not EPERM.
+    const seccompOf = (q: typeof p) => q.ops.find((o) => o.kind === "seccomp") as { filter: Buffer };
+    expect(seccompOf(p).filter.equals(seccompOf(plan({})).filter)).toBe(false);
+    // Without it: none of this.
+    const plain = plan({});
+    expect(plain.ops.some((o) => (o.kind === "mount" || o.kind === "move-mount") && o.target.startsWith("/dev/.lxc"))).toBe(false);
+  });
+
+  it("nesting needs a user namespace", () => {
+    expect(() => resolveConfig({ nesting: true, namespaces: { user: false } })).toThrow(/nesting: needs a user namespace/);
+  });
+
   it("binds lxcfs's views read-only over proc's and sysfs's, locked with a user namespace", () => {
     const views = { mount: "/var/lib/lxcfs", paths: ["/proc/meminfo", "/proc/uptime", "/sys/devices/system/cpu"] };
     const p = plan({}, undefined, views);

@@ -68,13 +68,17 @@ export interface SpawnPlan {
 
 const UNLIMITED = 0xffffffffffffffffn;
 
+
+/** The keyring's calls (not namespaced: denied by default). */
+const KEYRING_CALLS: readonly string[] = ["keyctl", "add_key", "request_key"];
+
 /** Filters by profile: containers of one host mostly share a profile, and building one costs ~0.2 ms. */
 const seccompCache = new Map<string, Buffer>();
-function seccompFilter(deny: readonly string[], errno: number, arch?: SeccompArch): Buffer {
-  const key = `${arch ?? process.arch}:${errno}:${deny.join(",")}`;
+function seccompFilter(deny: readonly string[], errno: number, enosys: readonly string[], arch?: SeccompArch): Buffer {
+  const key = `${arch ?? process.arch}:${errno}:${deny.join(",")}:${enosys.join(",")}`;
   let f = seccompCache.get(key);
   if (!f) {
-    f = buildSeccompFilter({ deny, errno }, arch);
+    f = buildSeccompFilter({ deny, errno, enosys }, arch);
     if (seccompCache.size > 64) seccompCache.clear();
     seccompCache.set(key, f);
   }
@@ -128,7 +132,7 @@ function rlimitValue(v: number | "unlimited"): bigint {
 
 /** The tail every process started in a container shares: privileges, credentials, stdio, exec. */
 export function processTail(p: {
-  config: Pick<ResolvedConfig, "capabilities" | "noNewPrivileges" | "seccomp" | "rlimits" | "privileged">;
+  config: Pick<ResolvedConfig, "capabilities" | "noNewPrivileges" | "seccomp" | "rlimits" | "privileged" | "nesting">;
   user: { uid: number; gid: number; groups: number[] };
   cwd: string;
   argv: string[];
@@ -172,7 +176,10 @@ export function processTail(p: {
       // perf_event_paranoid say so; Docker's profile denies both outright.
       ...(confined ? ["syslog", "perf_event_open"] : []),
     ].filter((name, i, all) => all.indexOf(name) === i);
-    ops.push({ kind: "seccomp", filter: seccompFilter(deny, p.config.seccomp.errno, p.arch) });
+    // A nested runtime (runc) goes on without a session keyring when the
+    // keyring calls are "not implemented", but fails on EPERM (LXC's rule).
+    const enosys = p.config.nesting ? KEYRING_CALLS : [];
+    ops.push({ kind: "seccomp", filter: seccompFilter(deny, p.config.seccomp.errno, enosys, p.arch) });
   }
   ops.push({ kind: "set-credentials", uid: p.user.uid, gid: p.user.gid, groups: p.user.groups });
   // After the credentials: changing them clears the parent-death signal.
@@ -336,10 +343,21 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
 
   // 5. Into the new root. Everything below resolves inside it.
   ops.push({ kind: "pivot-root", root: rp.root });
-  ops.push(...procSys, ...rootBinds, ...lxcfsViews);
+  ops.push(...procSys, ...rootBinds);
 
   // 6. /dev: a tmpfs with the standard nodes, its own devpts, shm, mqueue.
   ops.push({ kind: "mount", source: "tmpfs", target: "/dev", fstype: "tmpfs", flags: MS.NOSUID | MS.STRICTATIME, data: "mode=755,size=65536k", mkdir: true });
+  if (c.nesting) {
+    // Fully visible instances for nested runtimes (Incus's /dev/.lxc):
+    // the kernel lets a user namespace mount a new proc or sysfs only
+    // while one with nothing mounted over it is in its mount namespace,
+    // and the container's own get masks and lxcfs views (steps 6 to 9).
+    // So these are mounted now, before any of those, and nothing ever
+    // goes over them.
+    if (ns.pid) ops.push({ kind: "mount", source: "proc", target: "/dev/.lxc/proc", fstype: "proc", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC, mkdir: true });
+    if (ownSysfs) ops.push({ kind: "mount", source: "sysfs", target: "/dev/.lxc/sys", fstype: "sysfs", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC, mkdir: true });
+  }
+  ops.push(...lxcfsViews);
   if (ns.user) {
     ops.push(...deviceBinds);
   } else {

@@ -315,6 +315,23 @@ describe("buildSeccompFilter on x64", () => {
   });
 });
 
+describe("buildSeccompFilter with calls answered ENOSYS", () => {
+  const filter = buildSeccompFilter({ deny: DEFAULT_SECCOMP_DENY, errno: EPERM, enosys: ["keyctl", "add_key", "request_key"] }, "x64");
+
+  it("answers the keyring calls ENOSYS on every ABI, and still denies the rest with the errno", () => {
+    expect(() => verify(filter)).not.toThrow();
+    expect(run(filter, AUDIT_ARCH_X86_64, syscallNumber("keyctl", "x64")!)).toBe(ERRNO | ENOSYS);
+    expect(run(filter, AUDIT_ARCH_X86_64, syscallNumber("add_key", "x64")!)).toBe(ERRNO | ENOSYS);
+    expect(run(filter, AUDIT_ARCH_I386, 288)).toBe(ERRNO | ENOSYS); // i386 keyctl
+    expect(run(filter, AUDIT_ARCH_X86_64, 246)).toBe(ERRNO | EPERM); // kexec_load
+    expect(run(filter, AUDIT_ARCH_X86_64, 0)).toBe(ALLOW); // read
+  });
+
+  it("refuses an unknown name in the ENOSYS list", () => {
+    expect(() => buildSeccompFilter({ deny: [], errno: EPERM, enosys: ["no_such_call"] }, "x64")).toThrow(UnknownSyscallError);
+  });
+});
+
 describe("buildSeccompFilter on arm64", () => {
   const filter = buildSeccompFilter(DEFAULT, "arm64");
 

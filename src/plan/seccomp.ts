@@ -17,6 +17,12 @@ export interface SeccompProfile {
   deny: readonly string[];
   /** Returned (negated) by denied calls, e.g. 1 = EPERM. */
   errno: number;
+  /**
+   * Calls answered with ENOSYS whatever `errno` is: "not implemented", so
+   * a caller falls back (runc without a session keyring, as LXC answers a
+   * nested runtime's keyctl). A name in both lists is answered ENOSYS.
+   */
+  enosys?: readonly string[];
 }
 
 // <linux/audit.h>, <linux/seccomp.h>, <linux/filter.h>
@@ -124,7 +130,8 @@ export function buildSeccompFilter(profile: SeccompProfile, arch: SeccompArch = 
   if (!Number.isInteger(errno) || errno < 1 || errno > MAX_ERRNO) {
     throw new RangeError(`seccomp errno must be an integer from 1 to ${MAX_ERRNO}, got ${errno}`);
   }
-  for (const name of profile.deny) {
+  const enosysNames = profile.enosys ?? [];
+  for (const name of [...profile.deny, ...enosysNames]) {
     if (!isKnownSyscall(name)) throw new UnknownSyscallError(name);
   }
 
@@ -133,9 +140,9 @@ export function buildSeccompFilter(profile: SeccompProfile, arch: SeccompArch = 
   const p = new Program();
   p.emit(LD_W_ABS, OFF_ARCH);
   for (const abi of abis) {
-    const numbers = [...new Set(profile.deny.map((name) => lookup(abi.table, name)))].filter(
-      (nr): nr is number => nr !== undefined,
-    );
+    const numbersOf = (names: readonly string[]) => [...new Set(names.map((name) => lookup(abi.table, name)))].filter((nr): nr is number => nr !== undefined);
+    const notImplemented = numbersOf(enosysNames);
+    const numbers = numbersOf(profile.deny).filter((nr) => !notImplemented.includes(nr));
     // Each ABI block ends in its own returns, so a mismatch only has to skip
     // one block and every jump stays short.
     const next: Label = {};
@@ -150,6 +157,7 @@ export function buildSeccompFilter(profile: SeccompProfile, arch: SeccompArch = 
     // x32 calls share the x86_64 arch value but use other numbers; refuse the
     // whole ABI rather than keep a third table.
     if (abi.x32) p.emit(JGE_K, X32_SYSCALL_BIT, noSys, 0);
+    for (const nr of notImplemented) p.emit(JEQ_K, nr, noSys, 0);
     for (const nr of numbers) p.emit(JEQ_K, nr, denied, 0);
     // umount2(target, flags) with MNT_FORCE is refused with EPERM as LXC and
     // Incus do; a plain unmount goes through. Placed before the returns so
@@ -165,7 +173,7 @@ export function buildSeccompFilter(profile: SeccompProfile, arch: SeccompArch = 
     p.emit(RET_K, SECCOMP_RET_ALLOW);
     p.place(denied);
     p.emit(RET_K, deny);
-    if (abi.x32) {
+    if (abi.x32 || notImplemented.length) {
       p.place(noSys);
       p.emit(RET_K, enosys);
     }
