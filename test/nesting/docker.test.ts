@@ -105,7 +105,7 @@ describe.skipIf(skip !== undefined)(`Docker and podman inside a nesting containe
     expect((await sh(c, "docker ps -aq")).trim()).toBe("");
   });
 
-  it("podman runs an imported image on its own bridge network", async () => {
+  it("podman runs an imported image on its own bridge network, and in a user namespace of its own", async () => {
     // podman's default pids limit (2048, containers.conf) needs the pids
     // controller, which crun refuses to go without ("the requested cgroup
     // controller `pids` is not available"); a host whose cgroup2 lacks it
@@ -115,6 +115,13 @@ describe.skipIf(skip !== undefined)(`Docker and podman inside a nesting containe
     expect(await sh(c, "podman run --rm localhost/warren/busybox echo hi")).toBe("hi\n");
     const { address, subnet } = await addressAndSubnet(c, "podman", "localhost/warren/busybox");
     expect(inSubnet(address, subnet), `${address} in ${subnet}`).toBe(true);
+    // With a user namespace of its own the kernel lets crun mount the
+    // container's proc only because /dev/.lxc/proc is fully visible: its
+    // mounts, copied into a namespace owned by another user namespace, are
+    // locked, and the container's /proc has masks on it. (Without one they
+    // are not, which is why plain `run` above needs only the keyring rule.)
+    const userns = await sh(c, "podman run --rm --uidmap 0:1000:1000 --gidmap 0:1000:1000 localhost/warren/busybox cat /proc/self/uid_map");
+    expect(userns.trim().split(/\s+/)).toEqual(["0", "1000", "1000"]);
     expect((await sh(c, "podman ps -aq")).trim()).toBe("");
   });
 });
