@@ -5,7 +5,7 @@
  * `docker import` / `podman import` of the busybox rootfs (no registry), run
  * with `--rm` on the runtime's own bridge network inside the container.
  *
- * The image (`packages: ["docker.io", "podman"]`) is built once into the
+ * The image (helpers/docker-image.ts) is built once into the
  * image cache (helpers/images.ts; a few minutes the first time). Resource
  * limits (`docker run --memory`) need the host's memory controller in
  * cgroup2, which this tier's host does not delegate: the VM tier has them.
@@ -15,9 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { Container } from "../../src/index.js";
 import { cleanupAll, debian, debianSkipReason, rootfs, runtime, stateRoot } from "../helpers/env.js";
+import { DOCKER_IMAGE, DOCKER_IMAGE_SPEC } from "../helpers/docker-image.js";
 import { linkCachedImage } from "../helpers/images.js";
 
-const IMAGE = "debian/bookworm:docker";
 /** Where the busybox rootfs is bound in (read-only, idmapped: its root-owned /root readable by root inside) to be imported. */
 const BUSYBOX = "/opt/busybox";
 /** The busybox rootfs as an image archive on stdout. */
@@ -27,7 +27,7 @@ async function dockerImage(): Promise<string | undefined> {
   const skip = debianSkipReason();
   if (skip) return skip;
   try {
-    await linkCachedImage(stateRoot(), { distro: "debian", release: "bookworm", packages: ["docker.io", "podman", "netavark", "iproute2", "dbus"] }, IMAGE, true);
+    await linkCachedImage(stateRoot(), DOCKER_IMAGE_SPEC, DOCKER_IMAGE, true);
     return undefined;
   } catch (e) {
     return `no Docker image: ${(e as Error).message.split("\n").slice(0, 3).join(" / ")}`;
@@ -67,7 +67,7 @@ describe.skipIf(skip !== undefined)(`Docker and podman inside a nesting containe
 
   beforeAll(async () => {
     c = await debian("docker", {
-      image: IMAGE,
+      image: DOCKER_IMAGE,
       nesting: true,
       nics: [{ type: "bridged" }],
       mounts: [
