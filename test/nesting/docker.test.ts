@@ -5,10 +5,10 @@
  * `docker import` / `podman import` of the busybox rootfs (no registry), run
  * with `--rm` on the runtime's own bridge network inside the container.
  *
- * The image (helpers/docker-image.ts) is built once into the
- * image cache (helpers/images.ts; a few minutes the first time). Resource
- * limits (`docker run --memory`) need the host's memory controller in
- * cgroup2, which this tier's host does not delegate: the VM tier has them.
+ * The image (helpers/docker-image.ts) is built once into the image cache
+ * (helpers/images.ts; a few minutes the first time). Resource limits
+ * (`docker run --memory`) need the memory controller in cgroup2, which this
+ * tier's host does not have: test/vm/docker.test.ts checks them.
  */
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -52,13 +52,13 @@ function inSubnet(address: string, cidr: string): boolean {
   return Math.floor(num(address) / size) === Math.floor(num(net!) / size);
 }
 
-/** The address of eth0 in a busybox container started by `runtime` (docker or podman), and the subnet of its default network. */
-async function addressAndSubnet(c: Container, runtime: "docker" | "podman", image: string): Promise<{ address: string; subnet: string }> {
-  const out = await sh(c, `${runtime} run --rm ${image} ip -o -4 addr show dev eth0`);
+/** The address of eth0 in a busybox container started by `engine` (docker or podman), and the subnet of its default network. */
+async function addressAndSubnet(c: Container, engine: "docker" | "podman", image: string): Promise<{ address: string; subnet: string }> {
+  const out = await sh(c, `${engine} run --rm ${image} ip -o -4 addr show dev eth0`);
   const address = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(out)?.[1];
   expect(address, out).toBeDefined();
-  const network = runtime === "docker" ? "bridge" : "podman";
-  const subnet = (await sh(c, `${runtime} network inspect ${network} | grep -o '"[sS]ubnet": *"[0-9./]*"' | grep -o '[0-9][0-9./]*'`)).trim().split("\n")[0]!;
+  const network = engine === "docker" ? "bridge" : "podman";
+  const subnet = (await sh(c, `${engine} network inspect ${network} | grep -o '"[sS]ubnet": *"[0-9./]*"' | grep -o '[0-9][0-9./]*'`)).trim().split("\n")[0]!;
   return { address: address!, subnet };
 }
 
