@@ -224,7 +224,16 @@ export async function execOutput(
 ): Promise<ExecOutput> {
   const { input, check, ...rest } = await parseOptions(c, options);
   const p = await execInContainer(c, argv, { stdin: input === undefined ? "ignore" : "pipe", ...rest });
-  if (input !== undefined && p.stdin) p.stdin.end(input);
+  if (input !== undefined && p.stdin) {
+    // A command may exit without reading all of its input (`docker import`
+    // refused by a daemon that is down, `head -c1`): the write then fails
+    // with EPIPE, which must not take the embedding process down. The exit
+    // status says what happened.
+    p.stdin.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EPIPE") throw e;
+    });
+    p.stdin.end(input);
+  }
   const [status, stdout, stderr] = await Promise.all([p.exited, collect(p.stdout), collect(p.stderr)]);
   const out = { ...status, stdout, stderr };
   if (check && out.code !== 0) throw new ProcessExitError(argv, out, { container: c.name });

@@ -17,7 +17,10 @@ export async function linkCachedImage(stateRoot: string, spec: string | DistroSp
   const cache = process.env.WARREN_TEST_IMAGE_CACHE ?? join(repo, ".cache/images");
   const t0 = Date.now();
   let last = "";
+  // Tagged in the cache as in the suite's store: the store's default tag
+  // (DISTRO/RELEASE) would move to whichever spec of that release was built last.
   const img = await new ImageStore(cache).build(spec, {
+    tag,
     onProgress: (p) => {
       if (log && p.phase !== last) process.stderr.write(`${tag}: ${(last = p.phase)}\n`);
     },
