@@ -54,9 +54,15 @@ __asm__(".text\n"
  * memory, so it closes its copy of the write end through raw calls only. */
 int wr_hold_main(void *arg) {
   const int *pipe_fds = (const int *)arg; /* read end, write end */
+  const unsigned int r = (unsigned int)pipe_fds[0];
   char b;
   long n;
-  wr_sys1(SYS_close, pipe_fds[1]);
+  /* Only the read end stays. The rest is a copy of the parent's fd table,
+   * which holds the write ends of holders being made at the same time on
+   * other threads: two holders each keeping the other's open would never
+   * read EOF, and the spawns waiting for them would wait forever. */
+  if (r > 0) wr_sys3(SYS_close_range, 0, r - 1, 0);
+  wr_sys3(SYS_close_range, r + 1, ~0U, 0);
   do n = wr_sys3(SYS_read, pipe_fds[0], &b, 1); while (n == -EINTR);
   return 0;
 }
