@@ -55,8 +55,9 @@ export async function fleetBench({ lib, runtime, image, init, n, live, log, chec
     while (next < n && !stoppedBy) {
       const i = next++;
       checkInterrupted();
+      let c;
       try {
-        const c = await Container.create(`fleet-${i}`, { image, ...(init ? { init } : {}), ...extra(i) }, runtime);
+        c = await Container.create(`fleet-${i}`, { image, ...(init ? { init } : {}), ...extra(i) }, runtime);
         live.add(c);
         await c.start(startOptions);
         if (i === 0) aloneMemory = memBefore - memAvailable(); // the first, before any other has started (8 in flight: approximate)
@@ -64,6 +65,11 @@ export async function fleetBench({ lib, runtime, image, init, n, live, log, chec
         doneAt[i] = performance.now() - t0;
       } catch (e) {
         stoppedBy ??= `container ${i}: ${e.message}`;
+        // One made but not started is not in the fleet: it goes now.
+        if (c && !fleet.includes(c)) {
+          await c.destroy({ force: true }).catch(() => undefined);
+          live.delete(c);
+        }
       }
       if (i % 500 === 499) log(`    ${i + 1} started, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }

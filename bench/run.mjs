@@ -579,10 +579,14 @@ async function main() {
     // and the container's default route through the link-local gateway.
     log(`  the routed fleet: ${opts.fleetRouted} idle containers with a routed NIC each`);
     if (!w.fleet) await new lib.ImageStore(tempRoot).importDirectory(rootfs.path, { tag: "bench:fleet" });
-    const address = (i) => `10.${200 + (i >> 16)}.${(i >> 8) & 255}.${(i & 255) || 254}`;
+    // 254 hosts per /24 (no .0, no .255), /24 after /24 from 10.200.0.0.
+    const address = (i) => {
+      const net = Math.floor(i / 254);
+      return `10.${200 + (net >> 8)}.${net & 255}.${(i % 254) + 1}`;
+    };
     w.fleet_routed = await fleetBench({
       lib, runtime, image: "bench:fleet", init: IDLE_INIT, n: opts.fleetRouted, live, log, checkInterrupted,
-      kind: "busybox, routed NIC", extra: (i) => ({ nics: [{ type: "routed", ipv4: address(i + 1) }] }),
+      kind: "busybox, routed NIC", extra: (i) => ({ nics: [{ type: "routed", ipv4: address(i) }] }),
     });
     await settle();
   }
