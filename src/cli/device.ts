@@ -66,7 +66,7 @@ export async function deviceCommand(argv: string[], io: Io): Promise<number> {
     if (name !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(name)} (follow takes the whole --root)`, "device");
     const root = stateRoot(parsed.values);
     const { runFollower } = await import("../container/device-follower.js");
-    await runFollower(root, { list: () => Container.list({ root }) });
+    await runFollower(root, { get: (n) => Container.get(n, { root }) });
     return 0;
   }
   if (name === undefined) throw new UsageError("missing container name", "device");

@@ -20,8 +20,10 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 import { cliCommand, native } from "../native/binding.js";
+import { isHot } from "./device-hotplug.js";
 import type { ContainerHandle } from "./handle.js";
 import { reapWhenDone } from "./monitor.js";
+import { StateStore } from "./state.js";
 
 const LOCK_NAME = ".devices-follower";
 
@@ -82,10 +84,34 @@ function spawnFollower(c: ContainerHandle): void {
   reapWhenDone(pid);
 }
 
-/** What the follower needs of the library (the public Container class, given by the CLI). */
+/** A container as the follower uses it (the public Container class, given by the CLI). */
+export interface FollowedContainer {
+  name: string;
+  state: string;
+  exited: Promise<unknown>;
+  followDevices(): Promise<boolean>;
+}
+
+/** What the follower needs of the library: a container by name (Container.get). */
 export interface FollowerApi {
-  /** The containers of the root. */
-  list(): Promise<{ name: string; state: string; exited: Promise<unknown>; followDevices(): Promise<boolean> }[]>;
+  get(name: string): Promise<FollowedContainer>;
+}
+
+/**
+ * The containers of `root` whose config has a device that follows the
+ * host, by their records alone: the follower loads (and so watches) only
+ * those, never a container it has nothing to do with.
+ */
+async function withHotDevices(root: string, api: FollowerApi): Promise<FollowedContainer[]> {
+  const store = new StateStore(root);
+  const out: FollowedContainer[] = [];
+  for (const name of await store.names()) {
+    const record = await store.readRecord(name).catch(() => undefined);
+    if (!Object.values(record?.config.devices ?? {}).some(isHot)) continue;
+    const c = await api.get(name).catch(() => undefined);
+    if (c) out.push(c);
+  }
+  return out;
 }
 
 /**
@@ -115,9 +141,9 @@ export async function runFollower(root: string, api: FollowerApi): Promise<void>
   };
   const look = async () => {
     again = false;
-    let cs: Awaited<ReturnType<FollowerApi["list"]>>;
+    let cs: FollowedContainer[];
     try {
-      cs = await api.list();
+      cs = await withHotDevices(root, api);
     } catch {
       return; // the root went away: nothing to follow
     }

@@ -21,7 +21,7 @@ import { openSharedNamespaces, type JoinedNamespaces } from "./join.js";
 import { STOP_MARK } from "./exit-status.js";
 import { withLock } from "../linux/lock.js";
 import { lxcfsForStart } from "./lxcfs.js";
-import { tellInit } from "./monitor.js";
+import { monitorDone, tellInit } from "./monitor.js";
 import { processInfo, setOomScoreAdj } from "./proc.js";
 import { restartHook, type AutoRestart } from "./restart-policy.js";
 import { deviceRulesOf } from "./resources.js";
@@ -137,6 +137,10 @@ export async function startContainer(c: ContainerHandle, options: StartOptions, 
     // Before anything is made: `lxcfs: true` without lxcfs is a refusal.
     c.lxcfs = lxcfsForStart(c.name, c.config);
     // The monitor of this run writes how it ended; an older run's record must not stand for it.
+    // The last run's monitor may still be ending (saving console.log,
+    // removing its sockets): this run's would otherwise lose monitor.sock
+    // to it.
+    if (disk?.monitor !== undefined) await monitorDone(disk.monitor);
     rmSync(join(c.stateDir, "exit"), { force: true });
     rmSync(join(c.stateDir, STOP_MARK), { force: true });
     const host = detectCgroupHost();
