@@ -6,6 +6,7 @@
  * @module
  */
 import { lstatSync, readFileSync } from "node:fs";
+import { splitDev } from "../linux/dev.js";
 import { HOST, type HostView } from "./types.js";
 
 /** One device node to pass into a container. */
@@ -47,10 +48,7 @@ export const statDevice: StatDevice = (path) => {
     return undefined;
   }
   if (!st.isCharacterDevice() && !st.isBlockDevice()) return undefined;
-  // Linux's dev_t encoding (glibc's major()/minor()); rdev may exceed 2^32.
-  const major = ((st.rdev >>> 8) & 0xfff) | (Math.floor(st.rdev / 2 ** 32) & ~0xfff);
-  const minor = (st.rdev & 0xff) | ((st.rdev >>> 12) & ~0xff);
-  return { type: st.isCharacterDevice() ? "c" : "b", major, minor };
+  return { type: st.isCharacterDevice() ? "c" : "b", ...splitDev(st.rdev) };
 };
 
 /** A small sysfs/procfs attribute, trimmed; undefined when it cannot be read. */

@@ -208,8 +208,7 @@ export class Journal<V> {
    */
   #compactInPlace(map: Map<string, V>): boolean {
     const id = randomBytes(8).toString("hex");
-    const body = [...map].map(([k, v]) => JSON.stringify({ k, v })).join("\n");
-    const data = Buffer.from(`{"journal":"${id}"}\n${body ? `${body}\n` : ""}`);
+    const data = Buffer.from(journalText(id, map));
     let fd: number;
     try {
       fd = openSync(this.path, "r+");
@@ -233,9 +232,14 @@ export class Journal<V> {
   /** Writes the live entries as a fresh journal with a new id, renamed over the old one. */
   #compact(replay: Replay<V>): void {
     const id = randomBytes(8).toString("hex");
-    const body = [...replay.map].map(([k, v]) => JSON.stringify({ k, v })).join("\n");
-    const text = `{"journal":"${id}"}\n${body ? `${body}\n` : ""}`;
+    const text = journalText(id, replay.map);
     writeFileAtomic(this.path, text);
     this.#replay = { id, offset: Buffer.byteLength(text), map: replay.map, lines: replay.map.size };
   }
+}
+
+/** A whole journal: its id line, then one line per live entry. */
+function journalText<V>(id: string, map: ReadonlyMap<string, V>): string {
+  const body = [...map].map(([k, v]) => JSON.stringify({ k, v })).join("\n");
+  return `{"journal":"${id}"}\n${body ? `${body}\n` : ""}`;
 }
