@@ -19,6 +19,7 @@ import { ConfigError, HostError, NotFoundError, StateError } from "../errors.js"
 import { codeOf } from "../linux/errno.js";
 import { native } from "../native/binding.js";
 import { pruneShards, releaseOrphanLeases, removeManagedNetwork } from "../network/manager.js";
+import { readJsonFilesIn } from "../linux/json-file.js";
 import { withLock } from "../linux/lock.js";
 import type { NicInput } from "../config/nic.js";
 import type { EffectiveConfig } from "../plan/effective.js";
@@ -41,7 +42,7 @@ import { containerEvents, containerStats, FREEZE_TIMEOUT_MS, setDeviceRules, set
 import { deleteSnapshot, listSnapshots, restoreSnapshot, snapshot, withLiveTreeStill, type SnapshotInfo } from "./snapshots.js";
 import { rebuildContainer, renameContainer } from "./rename.js";
 import { startContainer, type StartOptions } from "./start.js";
-import { isLive, StateStore, type ExitStatus, type RestartRefusal, type Status } from "./state.js";
+import { isLive, StateStore, type ExitStatus, type RestartRefusal, type RuntimeState, type Status } from "./state.js";
 import { stopContainer, type StopOptions } from "./stop.js";
 import { forgetMachineId } from "./system.js";
 import * as users from "./users.js";
@@ -155,8 +156,18 @@ export class Container implements AsyncDisposable {
   /** Every container under the runtime root (ephemeral ones that already stopped are cleaned up, not listed). */
   static async list(options?: RuntimeOptions): Promise<Container[]> {
     const runtime = resolveRuntime(options);
-    const names = await new StateStore(runtime.root).names();
-    const found = await mapLimited(names, 16, (name) => Container.#load(runtime, name));
+    const store = new StateStore(runtime.root);
+    const names = await store.names();
+    // The containers this process already knows are brought up to date from
+    // one batched read of their state files; the others are loaded (and
+    // recovered, when a dead process left one half-done) one by one.
+    const states = await readJsonFilesIn<RuntimeState>(names.map((n) => store.dir(n)), "state.json");
+    const found = await mapLimited(names.map((name, i) => [name, i] as const), 16, async ([name, i]) => {
+      const known = live.get(keyOf(runtime, name));
+      if (!known || known.#h.destroyed) return Container.#load(runtime, name);
+      await known.#h.refreshWith(states[i]);
+      return known.#h.destroyed ? undefined : known;
+    });
     const out: Container[] = [];
     for (const c of found) {
       if (!c) continue; // being created or destroyed right now

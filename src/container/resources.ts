@@ -3,7 +3,7 @@
  * the event stream, all through its cgroup v2 directory.
  * @module
  */
-import { readdirSync, readFileSync, watch as watchPath, writeFileSync, type FSWatcher } from "node:fs";
+import { existsSync, promises as fsp, readdirSync, readFileSync, watch as watchPath, writeFileSync, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 
 import { applyLimits, checkLimits, enableControllers } from "../cgroup/apply.js";
@@ -11,12 +11,13 @@ import { CgroupTree, detectCgroupHost } from "../cgroup/cgroup2.js";
 import { applyDeviceRules, DEFAULT_DEVICE_RULES, formatDeviceRule, parseDeviceRule, type DeviceRule } from "../cgroup/devices.js";
 import { watchCgroup, waitForEvent, type CgroupEvent } from "../cgroup/events.js";
 import type { Limits, ResolvedLimits } from "../cgroup/limits.js";
-import { readStats, type ContainerStats } from "../cgroup/stats.js";
+import { readStats, statsFilesFor, statsFrom, type ContainerStats } from "../cgroup/stats.js";
 import { NAME_PATTERN } from "../config/constants.js";
 import { issuesOf } from "../config/issues.js";
 import type { ResolvedRuntime } from "../config/runtime.js";
 import { ConfigError, HostError, StateError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
+import { readFiles } from "../linux/read-files.js";
 import type { ContainerHandle } from "./handle.js";
 import { withLock } from "../linux/lock.js";
 import { isLive, type ExitStatus } from "./state.js";
@@ -119,32 +120,46 @@ export async function containerStats(c: ContainerHandle): Promise<ContainerStats
 /**
  * The stats of every running container of a runtime (or of those in
  * `names`), from the cgroup tree alone: one readdir of the runtime's cgroup
- * subtree, then each populated container cgroup's files. No state is read
- * and no handle made, so a sweep over thousands costs what the kernel's
- * files cost (figures in docs/scale.md).
+ * subtree, then one batched read (native, off the event loop) of each
+ * container cgroup's `cgroup.events` and the stats files its controllers
+ * have. No state is read and no handle made, so a sweep over thousands
+ * costs what the kernel's files cost (figures in docs/scale.md).
  */
-export function statsOfAll(runtime: ResolvedRuntime, names?: readonly string[]): Record<string, ContainerStats> {
+export async function statsOfAll(runtime: ResolvedRuntime, names?: readonly string[]): Promise<Record<string, ContainerStats>> {
   const tree = new CgroupTree(detectCgroupHost().mount, runtime.cgroupParent);
   let candidates: readonly string[];
   if (names) candidates = names;
   else {
     try {
-      candidates = readdirSync(tree.root).filter((n) => NAME_PATTERN.test(n));
+      candidates = (await fsp.readdir(tree.root)).filter((n) => NAME_PATTERN.test(n));
     } catch {
       return {};
     }
   }
-  const out: Record<string, ContainerStats> = {};
-  for (const name of candidates) {
-    const dir = join(tree.root, name);
-    let events: string;
-    try {
-      events = readFileSync(join(dir, "cgroup.events"), "utf8");
-    } catch {
-      continue; // not running: no cgroup
-    }
-    if (events.includes("populated 1")) out[name] = readStats(dir);
+  if (candidates.length === 0) return {};
+  let subtree = "";
+  try {
+    subtree = readFileSync(join(tree.root, "cgroup.subtree_control"), "utf8");
+  } catch {
+    return {}; // no subtree: nothing runs under it
   }
+  const files = ["cgroup.events", ...statsFilesFor(subtree, existsSync(join(tree.root, "cpu.pressure")))];
+  const texts = await readFiles(
+    candidates.map((n) => join(tree.root, n)),
+    files,
+  );
+  const out: Record<string, ContainerStats> = {};
+  candidates.forEach((name, i) => {
+    const base = i * files.length;
+    const events = texts[base];
+    // Not running (no cgroup), or its last process just left.
+    if (typeof events !== "string" || !events.includes("populated 1")) return;
+    out[name] = statsFrom((file) => {
+      const k = files.indexOf(file);
+      const t = k < 0 ? undefined : texts[base + k];
+      return typeof t === "string" ? t : undefined;
+    });
+  });
   return out;
 }
 
