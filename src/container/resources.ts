@@ -157,7 +157,7 @@ export function statsOfAll(runtime: ResolvedRuntime, names?: readonly string[]):
   return out;
 }
 
-/** Options of {@link metricsOfAll}. */
+/** Options of `Container.metrics()` (and `warren metrics`). */
 export interface MetricsOptions {
   /** Only these containers (those not running are left out). */
   names?: readonly string[];
