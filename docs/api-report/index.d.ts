@@ -611,7 +611,7 @@ type ContainerEvent = Exclude<CgroupEvent, {
     status: ExitStatus;
     restarting?: boolean;
 };
-/** Options of {@link metricsOfAll}. */
+/** Options of `Container.metrics()` (and `warren metrics`). */
 interface MetricsOptions {
     /** Only these containers (those not running are left out). */
     names?: readonly string[];
