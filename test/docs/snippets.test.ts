@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { allSnippets, repo } from "../helpers/snippets.js";
 
 const runnable = allSnippets().filter((s) => s.flags.includes("run"));
+mkdirSync(join(repo, ".cache"), { recursive: true });
 const dir = mkdtempSync(join(repo, ".cache/run-snippets-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -23,7 +24,6 @@ describe("docs runnable blocks", () => {
 
   for (const [i, s] of runnable.entries()) {
     it(`${s.where} runs`, { timeout: 60_000 }, () => {
-      mkdirSync(dir, { recursive: true });
       const file = join(dir, `block${i}.${s.lang === "ts" ? "mts" : "mjs"}`);
       // "warren" is this checkout's source, run through tsx.
       writeFileSync(file, s.code.replace(/from "warren"/g, `from ${JSON.stringify(join(repo, "src/index.ts"))}`));
