@@ -38,7 +38,7 @@ import { addNic, containerNetwork, removeNic, type InterfaceInfo } from "./netwo
 import type { DeviceInput } from "../config/devices.js";
 import { addDevice, listDevices, reloadRecord, removeDevice, type DeviceInfo, type NicDeviceInput } from "./devices.js";
 import { followHotplug } from "./device-hotplug.js";
-import { containerEvents, containerStats, FREEZE_TIMEOUT_MS, setDeviceRules, setFrozen, setLimits, statsOfAll, type ContainerEvent } from "./resources.js";
+import { containerEvents, containerStats, FREEZE_TIMEOUT_MS, setDeviceRules, setFrozen, setLimits, metricsOfAll, statsOfAll, type ContainerEvent, type MetricsOptions } from "./resources.js";
 import { deleteSnapshot, listSnapshots, restoreSnapshot, snapshot, withLiveTreeStill, type SnapshotInfo } from "./snapshots.js";
 import { rebuildContainer, renameContainer } from "./rename.js";
 import { startContainer, type StartOptions } from "./start.js";
@@ -612,6 +612,29 @@ export class Container implements AsyncDisposable {
   static async statsAll(options?: RuntimeOptions & { names?: readonly string[] }): Promise<Record<string, ContainerStats>> {
     for (const n of options?.names ?? []) validateName(n);
     return statsOfAll(resolveRuntime(options), options?.names);
+  }
+
+  /**
+   * Every running container under the runtime root (or the ones named) in
+   * the Prometheus text exposition format: CPU, memory, pids, disk I/O and
+   * network counters, named as Incus names them (`warren_cpu_seconds_total`,
+   * or `incus_cpu_seconds_total` with `prefix: "incus"`), labelled `name`,
+   * `project` and `type`. One sweep of the cgroup tree, as
+   * {@link Container.statsAll}; the metric list is in docs/metrics.md.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "node:http";
+   *
+   * createServer(async (_req, res) => {
+   *   res.setHeader("content-type", "text/plain; version=0.0.4");
+   *   res.end(await Container.metrics({ prefix: "incus" }));
+   * }).listen(9101);
+   * ```
+   */
+  static async metrics(options?: RuntimeOptions & MetricsOptions): Promise<string> {
+    for (const n of options?.names ?? []) validateName(n);
+    return metricsOfAll(resolveRuntime(options), options);
   }
 
   /** CPU, memory, pids, I/O and pressure figures of the running container. */

@@ -11,6 +11,8 @@ import { CgroupTree, detectCgroupHost } from "../cgroup/cgroup2.js";
 import { applyDeviceRules, DEFAULT_DEVICE_RULES, formatDeviceRule, parseDeviceRule, type DeviceRule } from "../cgroup/devices.js";
 import { watchCgroup, waitForEvent, type CgroupEvent } from "../cgroup/events.js";
 import type { Limits, ResolvedLimits } from "../cgroup/limits.js";
+import { blockDeviceName, hostMemTotal, metricFamilies, ownNetns, readContainerMetrics, type ContainerMetrics } from "../cgroup/metrics.js";
+import { formatExposition } from "../cgroup/prometheus.js";
 import { readStats, statsFilesFor, statsFrom, type ContainerStats } from "../cgroup/stats.js";
 import { NAME_PATTERN } from "../config/constants.js";
 import { issuesOf } from "../config/issues.js";
@@ -161,6 +163,77 @@ export async function statsOfAll(runtime: ResolvedRuntime, names?: readonly stri
     });
   });
   return out;
+}
+
+/**
+ * The cgroup directory of every running container of a runtime (or of
+ * those in `names`): one readdir of the runtime's cgroup subtree, then each
+ * container cgroup's `cgroup.events` (for metrics, which read more per
+ * container than {@link statsOfAll}).
+ */
+function runningCgroups(runtime: ResolvedRuntime, names?: readonly string[]): [name: string, dir: string][] {
+  const tree = new CgroupTree(detectCgroupHost().mount, runtime.cgroupParent);
+  let candidates: readonly string[];
+  if (names) candidates = names;
+  else {
+    try {
+      candidates = readdirSync(tree.root).filter((n) => NAME_PATTERN.test(n));
+    } catch {
+      return [];
+    }
+  }
+  const out: [string, string][] = [];
+  for (const name of candidates) {
+    const dir = join(tree.root, name);
+    let events: string;
+    try {
+      events = readFileSync(join(dir, "cgroup.events"), "utf8");
+    } catch {
+      continue; // not running: no cgroup
+    }
+    if (events.includes("populated 1")) out.push([name, dir]);
+  }
+  return out;
+}
+
+/** Options of `Container.metrics()` (and `warren metrics`). */
+export interface MetricsOptions {
+  /** Only these containers (those not running are left out). */
+  names?: readonly string[];
+  /**
+   * Metric name prefix, without the underscore: `warren` by default;
+   * `incus` (or `lxd`) gives the names Incus's (LXD's) dashboards query.
+   */
+  prefix?: string;
+  /** Value of the `project` label (Incus's dashboards select on it): `default` unless told. */
+  project?: string;
+}
+
+/**
+ * Prometheus text exposition of every running container of a runtime (or
+ * of those named): the stats sweep of {@link statsOfAll} plus memory.stat,
+ * the effective CPUs and each container's interface counters.
+ */
+export function metricsOfAll(runtime: ResolvedRuntime, options: MetricsOptions = {}): string {
+  const prefix = options.prefix ?? "warren";
+  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(prefix)) {
+    throw new ConfigError([{ path: "prefix", message: `${JSON.stringify(prefix)} is not a metric name prefix (letters, digits, _)` }]);
+  }
+  const hostNetns = ownNetns();
+  const entries: Record<string, ContainerMetrics> = {};
+  for (const [name, dir] of runningCgroups(runtime, options.names)) entries[name] = readContainerMetrics(dir, hostNetns);
+  const blockNames = new Map<string, string>();
+  const families = metricFamilies(entries, {
+    prefix,
+    project: options.project ?? "default",
+    memTotal: hostMemTotal(),
+    blockName: (dev) => {
+      let n = blockNames.get(dev);
+      if (n === undefined) blockNames.set(dev, (n = blockDeviceName(dev)));
+      return n;
+    },
+  });
+  return formatExposition(families);
 }
 
 /** How long a freeze or thaw waits for the kernel to report it done, unless told. */
