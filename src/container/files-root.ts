@@ -29,12 +29,13 @@ import { codeOf } from "../linux/errno.js";
 import { native } from "../native/binding.js";
 import { idMapLine } from "../linux/ids.js";
 import { encodePlan } from "../plan/encode.js";
-import { CLONE } from "../plan/ops.js";
+import { CLONE, HOLD_USERNS } from "../plan/ops.js";
 import type { ContainerHandle } from "./handle.js";
 import { withLock } from "../linux/lock.js";
 import { isLive } from "./state.js";
 
 import { containerOps, hostOps, IN_ROOT, O_PATH, RESOLVE, type FileOps } from "./files-ops.js";
+
 
 export { IN_ROOT, O_PATH, ONE, RESOLVE } from "./files-ops.js";
 const { O_NOFOLLOW, O_DIRECTORY } = fsc;
@@ -128,7 +129,7 @@ function openRunningRoot(x: Ctx, pid: number, pidfd: number): number | null {
 
 /** A user namespace with the container's id map (a paused child's, which then exits): an fd of it. */
 async function mappedUserns(x: Ctx, map: IdMap): Promise<number> {
-  const paused = await native().spawn(encodePlan([]), {
+  const paused = await native().spawn(encodePlan(HOLD_USERNS), {
     cloneFlags: CLONE.NEWUSER,
     uidMap: idMapLine(map, "uid"),
     gidMap: idMapLine(map, "gid"),

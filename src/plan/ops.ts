@@ -162,3 +162,13 @@ export function describeOp(op: Op): string {
       return op.kind;
   }
 }
+
+/**
+ * The plan of a paused child that only holds a user namespace (with the id
+ * map it was cloned with) until it is resumed. Its copy of Node's fd table
+ * goes before it waits: it would otherwise hold the parent's ends of
+ * siblings spawned at the same time (eight creates probing at once), each
+ * keeping another from ever reading EOF, and the pool threads resuming them
+ * would wait forever.
+ */
+export const HOLD_USERNS: readonly Op[] = [{ kind: "close-inherited-fds", keep: [] }];

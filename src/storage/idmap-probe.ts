@@ -15,7 +15,8 @@ import { codeOf, errnoName } from "../linux/errno.js";
 import { native } from "../native/binding.js";
 import { idMapLine } from "../linux/ids.js";
 import { encodePlan } from "../plan/encode.js";
-import { CLONE } from "../plan/ops.js";
+import { CLONE, HOLD_USERNS } from "../plan/ops.js";
+
 
 const known = new Map<number, boolean>();
 
@@ -33,7 +34,7 @@ export async function supportsIdmappedMounts(path: string, map: IdMap): Promise<
   const dev = (await fsp.stat(path)).dev;
   const cached = known.get(dev);
   if (cached !== undefined) return cached;
-  const paused = await native().spawn(encodePlan([]), {
+  const paused = await native().spawn(encodePlan(HOLD_USERNS), {
     cloneFlags: CLONE.NEWUSER,
     uidMap: idMapLine(map, "uid"),
     gidMap: idMapLine(map, "gid"),
