@@ -11,9 +11,15 @@
 // (native/child/ids.c wr_op_seccomp_listener).
 //
 // What is made (src/plan/seccomp-notify.ts sends nothing else):
-//   mknod, mknodat of a character device: 0:0 (an overlay whiteout),
-//     /dev/null, zero, full, random, urandom (1:3, 5, 7, 8, 9), tty (5:0);
-//     any other device EPERM, the kernel's answer in a user namespace.
+//   mknod, mknodat of a character device: /dev/null, zero, full, random,
+//     urandom (1:3, 5, 7, 8, 9), tty (5:0); any other device EPERM, the
+//     kernel's answer in a user namespace. (An overlay whiteout, 0:0, the
+//     kernel makes itself in a user namespace since Linux 5.8: the filter
+//     leaves it to it.) Not /dev/console (5:1) or /dev/ptmx (5:2), which
+//     Incus allows: a container with a user namespace has no device
+//     cgroup program in warren, so such a node on a file system the host
+//     mounted (a directory rootfs, a bind) would open the host's console,
+//     or a pty of the host's devpts.
 //   setxattr, lsetxattr, fsetxattr of trusted.overlay.opaque = "y" (or "x")
 //     on a directory; any other one-byte xattr goes on to the kernel
 //     (SECCOMP_USER_NOTIF_FLAG_CONTINUE), which decides with the caller's
@@ -413,7 +419,7 @@ static int do_setxattr(const struct caller *c, const void *p) {
 // ---- one notification ----------------------------------------------------
 
 static int device_allowed(dev_t dev) {
-  static const unsigned allowed[][2] = {{0, 0}, {1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}};
+  static const unsigned allowed[][2] = {{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}};
   for (size_t i = 0; i < sizeof allowed / sizeof *allowed; i++)
     if (major(dev) == allowed[i][0] && minor(dev) == allowed[i][1]) return 1;
   return 0;

@@ -6,15 +6,16 @@
  * deny list (plan/seccomp.ts) and the kernel. Pure data, like the deny list.
  *
  * Only what can be harmless is sent: `mknod`/`mknodat` of a character
- * device (a whiteout is 0:0; every other type the kernel allows in a user
- * namespace, or refuses as it should), and `setxattr`/`lsetxattr`/
+ * device other than 0:0 (every other type the kernel allows in a user
+ * namespace, or refuses as it should; an overlay whiteout, 0:0, it allows
+ * since Linux 5.8, below what warren needs), and `setxattr`/`lsetxattr`/
  * `fsetxattr` with a one-byte value (`trusted.overlay.opaque` is "y"; the
  * name is in the caller's memory, which only the monitor can read). Only
  * the native ABI: a compat (i386, arm32) call goes to the kernel, which
  * refuses a device node in a user namespace.
  * @module
  */
-import { syscallNumber, type SeccompArch } from "../linux/syscalls.js";
+import type { SeccompArch } from "../linux/syscalls.js";
 
 /** Which calls the monitor handles. */
 export interface InterceptSet {
@@ -23,6 +24,13 @@ export interface InterceptSet {
 }
 
 const AUDIT_ARCH: Record<SeccompArch, number> = { x64: 0xc000003e, arm64: 0xc00000b7 };
+// The calls' numbers (arch/x86/entry/syscalls/syscall_64.tbl,
+// include/uapi/asm-generic/unistd.h); the monitor decodes them with its
+// libc's SYS_* (native/monitor/intercept.c). aarch64 has only mknodat.
+const NUMBERS: Record<SeccompArch, Record<string, number>> = {
+  x64: { mknod: 133, mknodat: 259, setxattr: 188, lsetxattr: 189, fsetxattr: 190 },
+  arm64: { mknodat: 33, setxattr: 5, lsetxattr: 6, fsetxattr: 7 },
+};
 const SECCOMP_RET_ALLOW = 0x7fff0000;
 const SECCOMP_RET_USER_NOTIF = 0x7fc00000;
 const X32_SYSCALL_BIT = 0x40000000;
@@ -55,13 +63,14 @@ export function buildInterceptFilter(set: InterceptSet, arch: SeccompArch = proc
   const place = (l: Label) => (l.at = insns.length);
   const allow: Label = {};
   const notify: Label = {};
-  const nr = (name: string) => syscallNumber(name, arch);
+  const nr = (name: string): number | undefined => NUMBERS[arch][name];
 
   emit(LD_W_ABS, OFF_ARCH);
   emit(JEQ_K, audit, 0, allow);
   emit(LD_W_ABS, OFF_NR);
   if (arch === "x64") emit(JGE_K, X32_SYSCALL_BIT, allow, 0);
   // Each call jumps to the check of the argument that holds its mode or size.
+  // mknod(path, mode, dev), mknodat(dirfd, path, mode, dev)
   const modeArg = new Map<number, Label>();
   const sizeArg: Label = {};
   if (set.mknod) {
@@ -81,7 +90,10 @@ export function buildInterceptFilter(set: InterceptSet, arch: SeccompArch = proc
     place(l);
     emit(LD_W_ABS, argLow(arg));
     emit(ALU_AND_K, S_IFMT);
-    emit(JEQ_K, S_IFCHR, notify, allow);
+    emit(JEQ_K, S_IFCHR, 0, allow);
+    // The device is an unsigned int to the kernel: its low word is all of it.
+    emit(LD_W_ABS, argLow(arg + 1));
+    emit(JEQ_K, 0, allow, notify);
   }
   if (set.setxattr) {
     // setxattr(path, name, value, size, flags): size (a size_t) is 1.
