@@ -425,11 +425,18 @@ static int device_allowed(dev_t dev) {
   return 0;
 }
 
-// The caller's fd `fd` (its table, as /proc/TID/fd shows it), reopened as O_PATH.
-static int caller_fd(const struct caller *c, int fd) {
+// The caller's fd `fd` (its table, as /proc/TID/fd shows it), reopened as
+// O_PATH; -1 unless the notification is still pending once it is open (so
+// it was the caller's table, not a reused pid's).
+static int caller_fd(const struct caller *c, int fd, int listener, uint64_t id) {
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)c->tid, fd);
-  return open(path, O_PATH | O_CLOEXEC);
+  int r = open(path, O_PATH | O_CLOEXEC);
+  if (r >= 0 && ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0) {
+    close(r);
+    return -1;
+  }
+  return r;
 }
 
 // Fills resp: error (negative errno), or flags CONTINUE.
@@ -464,7 +471,7 @@ static void handle(int listener, struct seccomp_notif *req, struct seccomp_notif
     if (!S_ISCHR(mode) || !device_allowed(dev) || !(c.cap_eff & CAPBIT(CAP_MKNOD))) err = EPERM;
     else err = read_string(&c, d->args[at], path, sizeof path);
     if (!err && at && (int)d->args[0] != AT_FDCWD && path[0] != '/') {
-      dirfd = caller_fd(&c, (int)d->args[0]);
+      dirfd = caller_fd(&c, (int)d->args[0], listener, req->id);
       if (dirfd < 0) err = EBADF;
     }
     if (!err) {
@@ -486,7 +493,7 @@ static void handle(int listener, struct seccomp_notif *req, struct seccomp_notif
     }
     if (!err && !(c.cap_eff & CAPBIT(CAP_SYS_ADMIN))) err = EPERM;
     if (!err && is_xattr == 2) {
-      a.fd = caller_fd(&c, (int)d->args[0]);
+      a.fd = caller_fd(&c, (int)d->args[0], listener, req->id);
       if (a.fd < 0) err = EBADF;
     } else if (!err) err = read_string(&c, d->args[0], path, sizeof path);
     if (!err) {

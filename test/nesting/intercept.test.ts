@@ -88,6 +88,14 @@ describe("security.intercept", () => {
     expect(uid).toBe((await import("node:fs")).statSync(hostPath(c, "/tmp")).uid);
   });
 
+  it("resolves mknodat's relative path from the caller's directory fd", async () => {
+    const c = await busybox("icpt-at", { ...INTERCEPT, ...TMP });
+    await c.start();
+    await withXattr(c);
+    const out = await sh(c, "mkdir /tmp/sub && /tmp/xattr -at /tmp/sub n && /tmp/xattr -at /tmp/sub ../up && stat -c '%t:%T' /tmp/sub/n /tmp/up");
+    expect(out).toBe("ok\nok\n1:3\n1:3\n");
+  });
+
   it("refuses a caller without CAP_MKNOD", async () => {
     const c = await busybox("icpt-user", { ...INTERCEPT, mounts: [{ type: "tmpfs", target: "/tmp", mode: 0o1777 }] });
     await c.start();
