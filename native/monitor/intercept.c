@@ -40,10 +40,11 @@
 //     resolves the path with RESOLVE_NO_MAGICLINKS: symlinks resolve inside
 //     the caller's root, never to a host path;
 //   - it acts with the caller's fsuid, fsgid and groups (host ids), so the
-//     node belongs to whoever the caller is, and with only the capability
-//     the call needs (CAP_MKNOD, CAP_SYS_ADMIN) plus the caller's DAC
-//     capabilities where its user namespace maps the directory's owner
-//     (the kernel's rule for capabilities in a user namespace);
+//     node belongs to whoever the caller is; it resolves the path with no
+//     capability, then has only the one the call needs (CAP_MKNOD,
+//     CAP_SYS_ADMIN) plus, for mknod, the caller's CAP_DAC_OVERRIDE where
+//     its user namespace maps the directory's owner and group (the
+//     kernel's rule for capabilities in a user namespace);
 //   - the caller's umask applies; a helper that hangs (a FUSE file system
 //     of the container that never answers) is killed after 10 s (EIO).
 #include <errno.h>
@@ -306,9 +307,12 @@ static int set_caps(uint64_t effective) {
 #define DAC_CAPS (CAPBIT(CAP_DAC_OVERRIDE) | CAPBIT(CAP_DAC_READ_SEARCH))
 
 // In the forked helper: the caller's mount namespace, root and working
-// directory, its file system ids and groups, and of its capabilities only
-// those that let it find files (the kernel would apply them only where its
-// user namespace maps the owners; the target's directory is checked below).
+// directory, its file system ids and groups, and no capability while the
+// path is resolved. The caller's own DAC capabilities would apply only to
+// files whose owners its user namespace maps, which a walk with host
+// capabilities cannot tell apart: fail closed, a lookup the caller could
+// make only by its capabilities fails (EACCES). Each call then raises what
+// it needs on the one directory it found.
 static int become_caller(const struct caller *c) {
   if (setns(c->mnt_fd, CLONE_NEWNS) < 0) return errno;
   if (fchdir(c->root_fd) < 0 || chroot(".") < 0) return errno;
@@ -318,7 +322,7 @@ static int become_caller(const struct caller *c) {
   if ((unsigned)setfsgid((gid_t)-1) != c->fsgid) return EPERM;
   setfsuid(c->fsuid);
   if ((unsigned)setfsuid((uid_t)-1) != c->fsuid) return EPERM;
-  if (set_caps(c->cap_eff & DAC_CAPS) < 0) return errno;
+  if (set_caps(0) < 0) return errno;
   umask(c->umask_bits);
   return 0;
 }
