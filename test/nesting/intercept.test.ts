@@ -113,6 +113,10 @@ describe("security.intercept", () => {
     }
     expect(out).toBe("0\n");
     expect(await sh(c, "stat -c '%t:%T' /tmp/from-init")).toBe("1:8\n");
+    // The listeners went to the monitor: no process of the container holds one.
+    const fds = await sh(c, "for p in /proc/[0-9]*; do ls -l $p/fd/ 2>/dev/null; done");
+    expect(fds).toContain("/dev/null");
+    expect(fds).not.toContain("seccomp");
   });
 
   it("resolves the path in the caller's root: a symlink to a host path or .. creates nothing outside", async () => {
