@@ -6,7 +6,7 @@
  * without the option.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -83,9 +83,9 @@ describe("security.intercept", () => {
       ].join("\n"),
     );
     // Owned by the container's root on the host: its mapped id, not host root.
-    const { uid } = await import("node:fs").then((fs) => fs.statSync(hostPath(c, "/tmp/null")));
+    const { uid } = statSync(hostPath(c, "/tmp/null"));
     expect(uid).not.toBe(0);
-    expect(uid).toBe((await import("node:fs")).statSync(hostPath(c, "/tmp")).uid);
+    expect(uid).toBe(statSync(hostPath(c, "/tmp")).uid);
   });
 
   it("resolves mknodat's relative path from the caller's directory fd", async () => {
