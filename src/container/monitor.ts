@@ -46,7 +46,7 @@ export function connectIntercept(stateDir: string, container: string): number {
   } catch (e) {
     const code = (e as { code?: string }).code ?? "EIO";
     throw new StateError(
-      `container "${container}": its monitor takes no intercepted calls (${code}); security.intercept applies from its next start`,
+      `container "${container}": its monitor takes no intercepted calls (${code}): it is gone; security.intercept needs it`,
       "intercept",
       "no-monitor",
       { container },
