@@ -6,14 +6,14 @@
  * without the option.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { ConfigError, type Container } from "../../src/index.js";
+import { ConfigError, StateError, type Container } from "../../src/index.js";
 import { native } from "../../src/native/binding.js";
-import { busybox, cleanupAll, IDLE } from "../helpers/env.js";
+import { busybox, cleanupAll, IDLE, startReady } from "../helpers/env.js";
 
 const INTERCEPT = { security: { intercept: { mknod: true, setxattr: true } } };
 const TMP = { mounts: [{ type: "tmpfs" as const, target: "/tmp" }] };
@@ -186,6 +186,31 @@ describe("security.intercept", () => {
     await withXattr(c);
     const out = await sh(c, "mknod /tmp/null c 1 3; echo null=$?; mkdir /tmp/d; /tmp/xattr /tmp/d trusted.overlay.opaque y; ls /tmp | tr '\\n' ' '");
     expect(out).toBe("null=1\nEPERM\nd xattr ");
+  });
+
+  it("with its monitor killed: intercepted calls fail with ENOSYS, an exec is refused", async () => {
+    // The init makes the node on SIGUSR1, and says how it went.
+    const init = ["/bin/sh", "-c", "trap 'mknod /tmp/n c 1 3 2>/tmp/err; echo $? > /tmp/rc' USR1; echo ready; while :; do sleep 3600 & wait $!; done"];
+    const c = await busybox("icpt-nomon", { ...INTERCEPT, ...TMP, init });
+    await startReady(c);
+    const monitor = readdirSync("/proc").filter((p) => /^\d+$/.test(p)).find((p) => {
+      try {
+        const argv = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
+        return argv[0] === "warren-monitor" && argv.some((a) => a.endsWith(`/${c.name}`));
+      } catch {
+        return false;
+      }
+    });
+    expect(monitor).toBeDefined();
+    process.kill(Number(monitor), "SIGKILL");
+    for (let i = 0; i < 100 && existsSync(`/proc/${monitor}/fd`); i++) await new Promise((r) => setTimeout(r, 20));
+    process.kill(c.pid!, "SIGUSR1");
+    for (let i = 0; i < 100 && !existsSync(hostPath(c, "/tmp/rc")); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(readFileSync(hostPath(c, "/tmp/rc"), "utf8")).toBe("1\n");
+    expect(readFileSync(hostPath(c, "/tmp/err"), "utf8")).toContain("Function not implemented");
+    const e = await c.execOutput(["true"]).catch((x) => x);
+    expect(e).toBeInstanceOf(StateError);
+    expect(e.message).toContain("its monitor takes no intercepted calls");
   });
 
   it("needs a user namespace", async () => {
