@@ -93,7 +93,7 @@
     {
       "target_name": "warren-monitor",
       "type": "executable",
-      "sources": ["native/monitor/monitor.c"],
+      "sources": ["native/monitor/monitor.c", "native/monitor/intercept.c"],
       "defines": ["_GNU_SOURCE"],
       "cflags": ["-Wall", "-Wextra", "-O2"],
       "cflags_c": ["-std=gnu11"]

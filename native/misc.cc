@@ -5,10 +5,13 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -107,6 +110,35 @@ Napi::Value Pipe(const Napi::CallbackInfo &info) {
   return out;
 }
 
+// A blocking SOCK_SEQPACKET connection to the unix socket `name` in the
+// directory `dir` (close-on-exec), by way of /proc/self/fd/N/name: a socket
+// address holds 108 bytes, a state directory's path need not fit. The
+// container's child sends its seccomp listener to the monitor on it.
+Napi::Value SeqpacketConnect(const Napi::CallbackInfo &info) {
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString()) throw Napi::TypeError::New(info.Env(), "seqpacketConnect(dir, name)");
+  std::string dir = info[0].As<Napi::String>().Utf8Value();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  int dfd = open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) throw ErrnoError(info.Env(), "open", errno);
+  struct sockaddr_un sa = {};
+  sa.sun_family = AF_UNIX;
+  int n = snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dfd, name.c_str());
+  if (n < 0 || (size_t)n >= sizeof sa.sun_path) {
+    close(dfd);
+    throw ErrnoError(info.Env(), "connect", ENAMETOOLONG);
+  }
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  int err = 0;
+  if (fd < 0) err = errno;
+  else if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    err = errno;
+    close(fd);
+  }
+  close(dfd);
+  if (err) throw ErrnoError(info.Env(), fd < 0 ? "socket" : "connect", err);
+  return Napi::Number::New(info.Env(), fd);
+}
+
 // A detached copy of a mount tree (open_tree(OPEN_TREE_CLONE)), for
 // mount_setattr before it is handed to a container.
 Napi::Value OpenTree(const Napi::CallbackInfo &info) {
@@ -197,6 +229,7 @@ Napi::Object InitMisc(Napi::Env env, Napi::Object exports) {
   exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
   exports.Set("ptyNumber", Napi::Function::New(env, PtyNumber));
   exports.Set("pipe", Napi::Function::New(env, Pipe));
+  exports.Set("seqpacketConnect", Napi::Function::New(env, SeqpacketConnect));
   exports.Set("openTree", Napi::Function::New(env, OpenTree));
   exports.Set("idmapTree", Napi::Function::New(env, IdmapTree));
   exports.Set("spawnDetached", Napi::Function::New(env, SpawnDetached));

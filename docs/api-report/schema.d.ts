@@ -99,6 +99,12 @@ declare const containerSchema: z.ZodObject<{
         size: z.ZodNumber;
     }, z.core.$strict>]>>;
     nesting: z.ZodDefault<z.ZodBoolean>;
+    security: z.ZodOptional<z.ZodObject<{
+        intercept: z.ZodOptional<z.ZodObject<{
+            mknod: z.ZodOptional<z.ZodBoolean>;
+            setxattr: z.ZodOptional<z.ZodBoolean>;
+        }, z.core.$strict>>;
+    }, z.core.$strict>>;
     mounts: z.ZodDefault<z.ZodArray<z.ZodDiscriminatedUnion<[z.ZodObject<{
         type: z.ZodLiteral<"bind">;
         source: z.ZodString;

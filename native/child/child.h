@@ -25,6 +25,7 @@ int wr_op_write_file(struct wr_child *st, const struct wr_op *op);
 int wr_op_creds(struct wr_child *st, const struct wr_op *op);
 int wr_op_capbset_drop(struct wr_child *st, const struct wr_op *op);
 int wr_op_seccomp(struct wr_child *st, const struct wr_op *op);
+int wr_op_seccomp_listener(struct wr_child *st, const struct wr_op *op);
 int wr_op_rlimit(struct wr_child *st, const struct wr_op *op);
 
 int wr_op_stdio(struct wr_child *st, const struct wr_op *op);

@@ -8,6 +8,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 
 #include "child.h"
 
@@ -44,6 +45,48 @@ int wr_op_seccomp(struct wr_child *st, const struct wr_op *op) {
   if (op->b == 0 || op->b > 4096 || (op->a & 7) || op->a + op->b * 8 > st->blob_len) return -EINVAL;
   struct sock_fprog prog = {(unsigned short)op->b, (struct sock_filter *)(st->blob + op->a)};
   return (int)wr_sys3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+/* The intercept filter (SECCOMP_RET_USER_NOTIF for the calls the container's
+ * monitor handles): installed with a new listener fd, which goes to the
+ * monitor over the connected socket at op->c (SCM_RIGHTS) and is closed
+ * here, with the socket: no process of the container may keep it, or it
+ * could answer its own notifications. A monitor that is gone makes the
+ * send fail (EPIPE), and the step with it. */
+int wr_op_seccomp_listener(struct wr_child *st, const struct wr_op *op) {
+  if (op->b == 0 || op->b > 4096 || (op->a & 7) || op->a + op->b * 8 > st->blob_len) return -EINVAL;
+  long sock = (long)op->c;
+  struct sock_fprog prog = {(unsigned short)op->b, (struct sock_filter *)(st->blob + op->a)};
+  long listener = wr_sys3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+  if (listener < 0) return (int)listener;
+  /* Filled field by field: the child is freestanding, and a zeroing
+   * initializer of a struct this size may become a memset call. */
+  union {
+    struct cmsghdr h;
+    char bytes[CMSG_SPACE(sizeof(int))];
+  } control;
+  control.h.cmsg_len = CMSG_LEN(sizeof(int));
+  control.h.cmsg_level = SOL_SOCKET;
+  control.h.cmsg_type = SCM_RIGHTS;
+  int *slot = (int *)CMSG_DATA(&control.h);
+  *slot = (int)listener;
+  char byte = 'L';
+  struct iovec iov;
+  iov.iov_base = &byte;
+  iov.iov_len = 1;
+  struct msghdr mh;
+  mh.msg_name = 0;
+  mh.msg_namelen = 0;
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = control.bytes;
+  mh.msg_controllen = sizeof control.bytes;
+  mh.msg_flags = 0;
+  long rc;
+  do rc = wr_sys3(SYS_sendmsg, sock, &mh, MSG_NOSIGNAL); while (rc == -EINTR);
+  wr_sys1(SYS_close, listener);
+  wr_sys1(SYS_close, sock);
+  return rc < 0 ? (int)rc : 0;
 }
 
 int wr_op_rlimit(struct wr_child *st, const struct wr_op *op) {

@@ -62,6 +62,7 @@ static int dispatch(struct wr_child *st, const struct wr_op *op, uint32_t index)
     case WR_OP_CAPBSET_DROP: return wr_op_capbset_drop(st, op);
     case WR_OP_NO_NEW_PRIVS: return (int)wr_sys5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     case WR_OP_SECCOMP: return wr_op_seccomp(st, op);
+    case WR_OP_SECCOMP_LISTENER: return wr_op_seccomp_listener(st, op);
     case WR_OP_CREDS: return wr_op_creds(st, op);
     case WR_OP_CHDIR: return wr_op_chdir(st, op);
     case WR_OP_STDIO: return wr_op_stdio(st, op);

@@ -10,7 +10,7 @@
 // (execv, the init's pid appended): warren's own CLI, which records the exit
 // and applies the container's restart policy (src/container/restart.ts).
 //
-//   warren-monitor STATE_DIR RING_BYTES [console] [-- HOOK ARGV...]
+//   warren-monitor STATE_DIR RING_BYTES [console] [intercept] [-- HOOK ARGV...]
 //   fd 3: the pty master (with "console")
 //   fd 4: a pipe: "ok\n" once the sockets exist, or an error line
 //
@@ -34,6 +34,10 @@
 //                      'N' notify subscription
 // When the init is gone the ring is written to STATE_DIR/console.log.
 //
+// With "intercept", it also answers the container's seccomp user
+// notifications (security.intercept): intercept.c, which takes the
+// listeners on STATE_DIR/seccomp.sock.
+//
 //   monitor -> client: 'O' console output  'L' log part  'E' log end
 //                      'N' a notify datagram  'S' notify summary so far
 //                      'X' console closed / init gone
@@ -55,6 +59,7 @@
 #include <unistd.h>
 
 #include "../linux.h"
+#include "intercept.h"
 
 #define MAX_CLIENTS 32
 #define FRAME_MAX 65535
@@ -84,6 +89,8 @@ static int n_uid_ranges;
 static char summary[4096];
 static size_t summary_len;
 static char sock_path[4096], notify_path[4096];
+static int intercepting;
+#define INTERCEPT_SOCKET "seccomp.sock"
 static const char *state_dir; // also the working directory
 static char **hook;              // argv of the restart hook, NULL-terminated; NULL for none
 // After the init's exit: waiting until its parent has reaped it (then the
@@ -402,6 +409,7 @@ static void finish(void) {
   broadcast('X', "", 0, 1, 1);
   unlink(sock_path);
   unlink(notify_path);
+  if (intercepting) intercept_close(INTERCEPT_SOCKET);
   // No hook after a stop through warren (src/container/exit-status.ts STOP_MARK).
   if (!hook || init_pidfd < 0 || access("stop-requested", F_OK) == 0) exit(0);
   // The hook starts clean: no socket, pty or pidfd of ours, stdio on
@@ -447,8 +455,14 @@ int main(int argc, char **argv) {
     }
     break;
   }
-  if (args < 3 || args > 4 || (args == 4 && strcmp(argv[3], "console") != 0)) {
-    fprintf(stderr, "usage: warren-monitor STATE_DIR RING_BYTES [console] [-- HOOK ARGV...]\n");
+  int console = 0, usage = args < 3;
+  for (int i = 3; i < args; i++) {
+    if (strcmp(argv[i], "console") == 0 && !console) console = 1;
+    else if (strcmp(argv[i], "intercept") == 0 && !intercepting) intercepting = 1;
+    else usage = 1;
+  }
+  if (usage) {
+    fprintf(stderr, "usage: warren-monitor STATE_DIR RING_BYTES [console] [intercept] [-- HOOK ARGV...]\n");
     return 2;
   }
   // The process that spawned us, until it tells us the init (then the
@@ -462,7 +476,7 @@ int main(int argc, char **argv) {
   ring = malloc(ring_size);
   for (int i = 0; i < MAX_CLIENTS; i++) clients[i].fd = -1;
   int status_fd = 4;
-  if (args == 4) {
+  if (console) {
     master_fd = 3;
     fcntl(master_fd, F_SETFL, fcntl(master_fd, F_GETFL) | O_NONBLOCK);
   }
@@ -484,6 +498,10 @@ int main(int argc, char **argv) {
     dprintf(status_fd, "error: bind %s: %s\n", listen_fd < 0 ? sock_path : notify_path, strerror(errno));
     return 1;
   }
+  if (intercepting && intercept_open(INTERCEPT_SOCKET) < 0) {
+    dprintf(status_fd, "error: bind %s: %s\n", INTERCEPT_SOCKET, strerror(errno));
+    return 1;
+  }
   // A slave end of our own: without it the master reads EIO (and the pty
   // dies with our close) whenever the container has no fd of its console
   // open, as when systemd points its stdio at /dev/null and reopens
@@ -497,7 +515,7 @@ int main(int argc, char **argv) {
 
   time_t started = time(NULL);
   for (;;) {
-    struct pollfd pfd[4 + MAX_CLIENTS];
+    struct pollfd pfd[4 + MAX_CLIENTS + INTERCEPT_MAX_FDS];
     int n = 0, imaster = -1, ilisten, inotify, ipid = -1;
     if (master_fd >= 0) {
       imaster = n;
@@ -518,6 +536,9 @@ int main(int argc, char **argv) {
       cidx[n - first_client] = i;
       pfd[n++] = (struct pollfd){.fd = clients[i].fd, .events = POLLIN};
     }
+    int first_intercept = n;
+    int n_intercept = intercepting ? intercept_pollfds(pfd + n) : 0;
+    n += n_intercept;
     int r = poll(pfd, (nfds_t)n, init_exited ? 10 : 1000);
     if (init_exited) check_exit();
     if (r < 0 && errno != EINTR) return 1;
@@ -537,7 +558,8 @@ int main(int argc, char **argv) {
         else clients[slot] = (struct client){.fd = fd};
       }
     }
-    for (int k = first_client; k < n; k++) {
+    if (n_intercept) intercept_events(pfd + first_intercept, n_intercept);
+    for (int k = first_client; k < first_intercept; k++) {
       struct client *c = &clients[cidx[k - first_client]];
       // Dropped (and maybe replaced) during this round: not this pollfd's any more.
       if (c->fd != pfd[k].fd || !pfd[k].revents) continue;

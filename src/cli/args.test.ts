@@ -83,6 +83,12 @@ describe("configFromFlags", () => {
     ]);
   });
 
+  it("maps --intercept to security.intercept, and rejects other calls", () => {
+    expect(flags(["--intercept", "mknod,setxattr"]).security).toEqual({ intercept: { mknod: true, setxattr: true } });
+    expect(flags(["--intercept=setxattr"]).security).toEqual({ intercept: { setxattr: true } });
+    expect(usageError(() => flags(["--intercept", "mknod,mount"])).message).toBe('--intercept: expected mknod, setxattr or mknod,setxattr, got "mount"');
+  });
+
   it("maps --restart to the restart policy, and rejects other values", () => {
     expect(flags(["--restart", "on-failure"]).restart).toBe("on-failure");
     expect(flags(["--restart=always"]).restart).toBe("always");

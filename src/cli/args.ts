@@ -78,6 +78,7 @@ export const CONFIG_OPTIONS = {
   lxcfs: { type: "string" },
   restart: { type: "string" },
   nesting: { type: "boolean" },
+  intercept: { type: "string" },
   "idmap-size": { type: "string" },
   ...NETWORK_OPTIONS,
 } as const satisfies OptionSpec;

@@ -103,6 +103,12 @@ export function configFromFlags(values: SplitArgs["values"], cwd = process.cwd()
   if (values.ready !== undefined) config.ready = parseReady(values.ready as string);
   if (values.lxcfs !== undefined) config.lxcfs = parseLxcfs(values.lxcfs as string);
   if (values.nesting) config.nesting = true;
+  if (values.intercept !== undefined) {
+    const calls = (values.intercept as string).split(",");
+    const bad = calls.find((call) => call !== "mknod" && call !== "setxattr");
+    if (bad !== undefined) throw new UsageError(`--intercept: expected mknod, setxattr or mknod,setxattr, got ${JSON.stringify(bad)}`);
+    config.security = { intercept: { ...(calls.includes("mknod") ? { mknod: true } : {}), ...(calls.includes("setxattr") ? { setxattr: true } : {}) } };
+  }
   if (values["idmap-size"] !== undefined) {
     const size = values["idmap-size"] as string;
     if (!/^\d+$/.test(size)) throw new UsageError(`--idmap-size: expected a number of ids, got ${JSON.stringify(size)}`);

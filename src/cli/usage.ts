@@ -70,6 +70,10 @@ const CONFIG_FLAGS = `Container options:
                            init ends without a stop through warren (at most 10 times a minute)
   --nesting                ready to run containers itself (warren, Docker, podman): see
                            docs/nesting.md; usually with --idmap-size
+  --intercept mknod,setxattr
+                           the monitor makes these for the container where they are
+                           harmless: mknod of /dev/null, zero, full, random, urandom, tty;
+                           setxattr of trusted.overlay.opaque (docs/nesting.md)
   --idmap-size N           a range of N host ids (default 65536); N - 65536 are left for
                            the containers it runs, in ranges of 65536
 

@@ -219,6 +219,20 @@ export const containerSchema = z
      * keyring. Needs a user namespace. See docs/nesting.md.
      */
     nesting: z.boolean().default(false),
+    /**
+     * `intercept`: calls a user namespace refuses that the container's
+     * monitor makes for it, in their harmless cases only (Incus's
+     * `security.syscalls.intercept.*`): `mknod` of an overlay whiteout (a
+     * 0:0 character device) or of a standard node (/dev/null, zero, full,
+     * random, urandom, tty, console, ptmx), and `setxattr` of
+     * `trusted.overlay.opaque`. Off by default; needs a user namespace. See
+     * docs/nesting.md.
+     */
+    security: z
+      .strictObject({
+        intercept: z.strictObject({ mknod: z.boolean().optional(), setxattr: z.boolean().optional() }).optional(),
+      })
+      .optional(),
     mounts: z.array(mountSchema).default([]),
     /**
      * Signal asking the init to shut down. Default: chosen by the init found
@@ -436,6 +450,10 @@ export const containerSchema = z
     // fully visible /proc and /sys it would reach the host's kernel knobs.
     if (c.nesting && !c.namespaces.user) {
       ctx.addIssue({ code: "custom", path: ["nesting"], message: "needs a user namespace (a nested runtime's root must not be the host's)" });
+    }
+    // Without one the container's root makes device nodes itself: nothing to intercept.
+    if ((c.security?.intercept?.mknod || c.security?.intercept?.setxattr) && !c.namespaces.user) {
+      ctx.addIssue({ code: "custom", path: ["security", "intercept"], message: "needs a user namespace (without one the container's root makes these calls itself)" });
     }
     // Without a user namespace the container's root is the host's: sysctl
     // and sysfs files check only the uid, so a writable /proc/sys or /sys

@@ -23,6 +23,7 @@ import { setupError } from "./errors-map.js";
 import { stat, type FileStat } from "./files.js";
 import { openPty, type Pty } from "./pty.js";
 import { closeChildSide, destroyStreams, openStdio, type OpenedStdio } from "./stdio.js";
+import { connectIntercept, interceptAsked } from "./monitor.js";
 import type { ExitStatus } from "./state.js";
 
 export type { ExecOptions } from "./exec-options.js";
@@ -98,6 +99,7 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
   }
   let pty: Pty | undefined;
   let stdio: OpenedStdio | undefined;
+  let interceptSocket: number | undefined;
   try {
     let childFds: [number, number, number];
     if (o.tty) {
@@ -107,6 +109,10 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
       stdio = openStdio([o.stdin ?? "pipe", o.stdout ?? "pipe", o.stderr ?? "pipe"], map ? hostIds(0, 0) : undefined);
       childFds = stdio.childFds;
     }
+    // A filter is inherited only from a filtered parent, and this process
+    // is Node's child: it gets a filter and a listener of its own, which
+    // its child sends to the container's monitor as the init's did.
+    if (interceptAsked(config)) interceptSocket = connectIntercept(c.stateDir, c.name);
     const plan = buildExecPlan({
       config,
       initPidfd: run.pidfd,
@@ -116,14 +122,18 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
       user,
       stdio: childFds,
       tty: !!o.tty,
+      ...(interceptSocket !== undefined ? { interceptSocket } : {}),
     });
     const res = await native().spawn(encodePlan(plan.ops), { cloneFlags: 0, cgroupPath: leaf, execHelper: execHelperPath() });
+    if (interceptSocket !== undefined) closeSync(interceptSocket);
+    interceptSocket = undefined;
     if (stdio) closeChildSide(stdio);
     if (pty) closeSync(pty.peer);
     if ("error" in res) throw setupError(c.name, "exec", plan.ops, res.error.opIndex, res.error.errno);
     c.emit({ type: "exec", pid: res.pid, argv: [...argv] });
     return makeProcess(c, res.pid, res.pidfd, stdio, pty);
   } catch (e) {
+    if (interceptSocket !== undefined) closeSync(interceptSocket);
     if (stdio) {
       closeChildSide(stdio);
       destroyStreams(stdio);

@@ -26,6 +26,33 @@ const FRAME_MAX = 65535;
 export const runHostDir = (stateDir: string) => join(stateDir, "host");
 /** The monitor's stream socket, in the state directory. */
 const SOCKET_NAME = "monitor.sock";
+/** Where a container's child sends its seccomp listener (native/monitor/intercept.c). */
+const INTERCEPT_SOCKET = "seccomp.sock";
+
+/** Whether the config has the monitor make some calls for the container (`security.intercept`). */
+export function interceptAsked(config: { security?: { intercept?: { mknod?: boolean | undefined; setxattr?: boolean | undefined } | undefined } | undefined }): boolean {
+  const i = config.security?.intercept;
+  return !!(i?.mknod || i?.setxattr);
+}
+
+/**
+ * A connection to the monitor's listener socket, for one spawn's
+ * `seccomp-listener` step: the child sends its listener on it. The caller
+ * closes it after the spawn.
+ */
+export function connectIntercept(stateDir: string, container: string): number {
+  try {
+    return native().seqpacketConnect(stateDir, INTERCEPT_SOCKET);
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? "EIO";
+    throw new StateError(
+      `container "${container}": its monitor takes no intercepted calls (${code}): it is gone; security.intercept needs it`,
+      "intercept",
+      "no-monitor",
+      { container },
+    );
+  }
+}
 
 function frame(type: string, payload: Buffer = Buffer.alloc(0)): Buffer {
   const out: Buffer[] = [];
@@ -74,7 +101,7 @@ export interface StartedMonitor {
  */
 export async function startMonitor(
   stateDir: string,
-  options: { master?: number; ringBytes: number; container: string; hostGroup: number; hook?: string[] },
+  options: { master?: number; ringBytes: number; container: string; hostGroup: number; hook?: string[]; intercept?: boolean },
 ): Promise<StartedMonitor> {
   const host = runHostDir(stateDir);
   mkdirSync(host, { recursive: true, mode: 0o700 });
@@ -94,6 +121,7 @@ export async function startMonitor(
       stateDir,
       String(options.ringBytes),
       ...(options.master !== undefined ? ["console"] : []),
+      ...(options.intercept ? ["intercept"] : []),
       // What it becomes when the init ends: warren's CLI, which applies the restart policy.
       ...(options.hook ? ["--", ...options.hook] : []),
     ];

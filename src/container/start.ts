@@ -4,7 +4,7 @@
  * surfaces as a SetupError naming the step.
  * @module
  */
-import { existsSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 import { applyLimits, delegate, enableControllers } from "../cgroup/apply.js";
@@ -21,7 +21,7 @@ import { openSharedNamespaces, type JoinedNamespaces } from "./join.js";
 import { STOP_MARK } from "./exit-status.js";
 import { withLock } from "../linux/lock.js";
 import { lxcfsForStart } from "./lxcfs.js";
-import { monitorDone, tellInit } from "./monitor.js";
+import { connectIntercept, interceptAsked, monitorDone, tellInit } from "./monitor.js";
 import { processInfo, setOomScoreAdj } from "./proc.js";
 import { restartHook, type AutoRestart } from "./restart-policy.js";
 import { deviceRulesOf } from "./resources.js";
@@ -82,7 +82,7 @@ function initPlan(
   c: ContainerHandle,
   stdio: [number, number, number],
   keepFds: number[],
-  system: { console?: string; runHost?: { dir: string; notify: boolean } },
+  system: { console?: string; runHost?: { dir: string; notify: boolean }; interceptSocket?: number },
   devices: StartDevices,
 ): { plan: SpawnPlan; encoded: Buffer } {
   // Devices' nodes and disks are bound like the config's own mounts, after them.
@@ -103,6 +103,7 @@ function initPlan(
     extraBinds: resolvBind(c),
     ...(system.console ? { console: system.console } : {}),
     ...(system.runHost ? { runHost: system.runHost } : {}),
+    ...(system.interceptSocket !== undefined ? { interceptSocket: system.interceptSocket } : {}),
     ...(devices.fsMounts.length ? { fsMounts: devices.fsMounts } : {}),
     bindSourceIsDir: (source) => kinds[mounts.findIndex((m) => m.type === "bind" && m.source === source)] ?? undefined,
   });
@@ -149,6 +150,7 @@ export async function startContainer(c: ContainerHandle, options: StartOptions, 
     let stdio: ReturnType<typeof openStdio> | undefined;
     let monitor: number | undefined;
     let shared: JoinedNamespaces | undefined;
+    let interceptSocket: number | undefined;
     try {
       const config = c.config;
       // First, so that joining a container that is not running fails
@@ -170,9 +172,12 @@ export async function startContainer(c: ContainerHandle, options: StartOptions, 
       const system = await prepareSystem(c, options, hook);
       monitor = system.monitor;
       stdio = system.console ? consoleStdio(system.console.slave) : openStdio(modes);
+      // The init's child sends its seccomp listener to the monitor on this.
+      if (interceptAsked(config)) interceptSocket = connectIntercept(c.stateDir, c.name);
       const { plan, encoded } = initPlan(c, stdio.childFds, options.inheritFds ?? [], {
         ...(system.console ? { console: system.console.path } : {}),
         ...(system.runHost ? { runHost: system.runHost } : {}),
+        ...(interceptSocket !== undefined ? { interceptSocket } : {}),
       }, devices);
       const spawnOptions = {
         cloneFlags: plan.cloneFlags,
@@ -217,6 +222,8 @@ export async function startContainer(c: ContainerHandle, options: StartOptions, 
       }
       closeChildSide(stdio);
       shared.close();
+      if (interceptSocket !== undefined) closeSync(interceptSocket);
+      interceptSocket = undefined;
       if ("error" in res) throw setupError(c.name, "start", plan.ops, res.error.opIndex, res.error.errno, res.error.detail);
 
       const startTime = res.startTime >= 0 ? res.startTime : (processInfo(res.pid)?.startTime ?? 0);
@@ -244,6 +251,7 @@ export async function startContainer(c: ContainerHandle, options: StartOptions, 
       c.stderr = stdio.stderr;
     } catch (e) {
       shared?.close();
+      if (interceptSocket !== undefined) closeSync(interceptSocket);
       if (stdio) {
         closeChildSide(stdio);
         destroyStreams(stdio);

@@ -17,7 +17,7 @@ import { liveTree } from "../storage/backend.js";
 import { execOutput } from "./exec.js";
 import { stat } from "./files.js";
 import type { ContainerHandle } from "./handle.js";
-import { readConsoleLog, runHostDir, startMonitor, waitForNotifyReady } from "./monitor.js";
+import { interceptAsked, readConsoleLog, runHostDir, startMonitor, waitForNotifyReady } from "./monitor.js";
 import type { StartOptions } from "./start.js";
 import type { OpenedStdio } from "./stdio.js";
 
@@ -126,7 +126,9 @@ export async function prepareSystem(
   // A restart policy needs the monitor on its own (it restarts the
   // container when the init ends); a reboot alone does not start one.
   const policy = hook !== undefined && c.config.restart !== "no";
-  if (!wantConsole && !notify && !policy) return {};
+  // security.intercept: the monitor makes the intercepted calls.
+  const intercept = interceptAsked(c.config);
+  if (!wantConsole && !notify && !policy && !intercept) return {};
   const tree = rootfsTree(c);
   // /run/host (a tmpfs /run in the container) only for what needs it inside.
   const runHost = (wantConsole || notify) && tree !== undefined && existsSync(join(tree, "run")) ? { dir: runHostDir(c.stateDir), notify } : undefined;
@@ -155,6 +157,7 @@ export async function prepareSystem(
       container: c.name,
       hostGroup: (c.idmap?.hostGid ?? 0) + eff.user.gid,
       ...(hook ? { hook } : {}),
+      ...(intercept ? { intercept } : {}),
     });
     return { monitor: started.pid, ...(slave !== undefined ? { console: { slave, path: path! } } : {}), ...(runHost ? { runHost } : {}) };
   } catch (e) {

@@ -130,6 +130,8 @@ export interface NativeBinding {
   close(fd: number): void;
   flock(fd: number, exclusive: boolean): boolean;
   pipe(): [number, number];
+  /** A blocking, close-on-exec SOCK_SEQPACKET connection to the unix socket `name` in `dir`. */
+  seqpacketConnect(dir: string, name: string): number;
   ptyPeer(masterFd: number): number;
   setWindowSize(fd: number, cols: number, rows: number): void;
   /** TIOCGPTN: the slave's number in its devpts. */

@@ -17,6 +17,7 @@ import { lxcfsBinds } from "./lxcfs.js";
 import { procSysOps, sysctlOps, sysfsReadonly } from "./proc-sys.js";
 import { rootfsPlan } from "./rootfs.js";
 import { buildSeccompFilter, type SeccompArch } from "./seccomp.js";
+import { buildInterceptFilter } from "./seccomp-notify.js";
 
 export interface InitPlanInput {
   name: string;
@@ -51,6 +52,8 @@ export interface InitPlanInput {
   /** Whether each bind source is a directory (else a file); missing optional sources are left out. */
   bindSourceIsDir: (source: string) => boolean | undefined;
   arch?: SeccompArch;
+  /** With `security.intercept`: a host fd connected to the monitor, for the listener. */
+  interceptSocket?: number;
 }
 
 export interface SpawnPlan {
@@ -132,7 +135,7 @@ function rlimitValue(v: number | "unlimited"): bigint {
 
 /** The tail every process started in a container shares: privileges, credentials, stdio, exec. */
 export function processTail(p: {
-  config: Pick<ResolvedConfig, "capabilities" | "noNewPrivileges" | "seccomp" | "rlimits" | "privileged" | "nesting">;
+  config: Pick<ResolvedConfig, "capabilities" | "noNewPrivileges" | "seccomp" | "rlimits" | "privileged" | "nesting" | "security">;
   user: { uid: number; gid: number; groups: number[] };
   cwd: string;
   argv: string[];
@@ -144,6 +147,8 @@ export function processTail(p: {
   arch?: SeccompArch;
   /** No user namespace: the container's root is the host's. */
   hostRoot: boolean;
+  /** A host fd connected to the container's monitor: where the intercept filter's listener goes. */
+  interceptSocket?: number;
 }): Op[] {
   const ops: Op[] = [];
   for (const [name, value] of Object.entries(p.config.rlimits)) {
@@ -163,8 +168,16 @@ export function processTail(p: {
   const drop = [...new Set([...capabilitiesDropped(p.config.capabilities), ...(confined ? HOST_ROOT_CAP_DROP : [])])];
   if (drop.length) ops.push({ kind: "drop-capabilities", mask: capabilityMask(drop), names: drop });
   if (p.config.noNewPrivileges) ops.push({ kind: "no-new-privileges" });
-  // The filter goes in while still root in the namespace (CAP_SYS_ADMIN
-  // there allows it without no_new_privs); it denies nothing setup needs.
+  // The filters go in while still root in the namespace (CAP_SYS_ADMIN
+  // there allows them without no_new_privs); they deny nothing setup needs.
+  // The intercept filter first: its calls wait for the monitor unless the
+  // deny list refuses them (the kernel takes ERRNO over USER_NOTIF,
+  // whatever the order).
+  const intercept = buildInterceptFilter(p.config.security?.intercept ?? {}, p.arch);
+  if (intercept) {
+    if (p.interceptSocket === undefined) throw new Error("security.intercept needs the monitor's socket");
+    ops.push({ kind: "seccomp-listener", filter: intercept, socket: p.interceptSocket });
+  }
   if (p.config.seccomp) {
     const deny = [
       ...p.config.seccomp.deny,
@@ -217,7 +230,7 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
   // 0. The child starts with a copy of Node's fd table: close what the
   //    container was not given before any path is resolved, so no
   //    `/proc/self/fd/N` can lead to a host directory (CVE-2024-21626).
-  const ops: Op[] = [inheritedFds([...input.stdio, ...keepFds])];
+  const ops: Op[] = [inheritedFds([...input.stdio, ...keepFds, ...(input.interceptSocket !== undefined ? [input.interceptSocket] : [])])];
 
   // 1. Become root of the new user namespace. The parent mapped container
   //    uid 0 to the allocated host id, but this process still runs as host
@@ -444,6 +457,7 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
       parentDeathSignal: c.ephemeral ? 9 : undefined,
       arch: input.arch,
       hostRoot: !ns.user,
+      ...(input.interceptSocket !== undefined ? { interceptSocket: input.interceptSocket } : {}),
     }),
   );
 
@@ -470,6 +484,13 @@ export interface ExecPlanInput {
   stdio: [number, number, number];
   tty: boolean;
   arch?: SeccompArch;
+  /**
+   * With `security.intercept`: a host fd connected to the container's
+   * monitor. The process gets a filter (and a listener) of its own: a
+   * filter is inherited only by a filtered process's children, and an
+   * exec'd process is Node's.
+   */
+  interceptSocket?: number;
 }
 
 /** Joining a running container: setns through the init's pidfd, fork into its pid namespace, then the shared tail. */
@@ -483,7 +504,7 @@ export function buildExecPlan(input: ExecPlanInput): SpawnPlan {
   // container's root has no privilege once joined.
   const shared = sharedNamespaces(ns).reduce((f, s) => f | s.flag, 0);
   const ops: Op[] = [
-    inheritedFds([input.initPidfd, ...input.stdio]),
+    inheritedFds([input.initPidfd, ...input.stdio, ...(input.interceptSocket !== undefined ? [input.interceptSocket] : [])]),
     ...(shared ? [{ kind: "setns" as const, fd: input.initPidfd, flags: shared }] : []),
     { kind: "setns", fd: input.initPidfd, flags },
     // Joining a user namespace leaves the process host root, which is
@@ -505,6 +526,7 @@ export function buildExecPlan(input: ExecPlanInput): SpawnPlan {
       controllingTerminal: input.tty,
       arch: input.arch,
       hostRoot: !ns.user,
+      ...(input.interceptSocket !== undefined ? { interceptSocket: input.interceptSocket } : {}),
     }),
   ];
   return { ops, cloneFlags: 0 };

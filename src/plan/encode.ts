@@ -204,6 +204,12 @@ function encodeOp(op: Op, blob: Blob): Encoded {
       e.a = n(blob.bytes(op.filter, 8));
       e.b = n(op.filter.length / 8);
       break;
+    case "seccomp-listener":
+      if (op.filter.length % 8 !== 0) throw new Error("seccomp filter is not a whole number of sock_filter");
+      e.a = n(blob.bytes(op.filter, 8));
+      e.b = n(op.filter.length / 8);
+      e.c = n(op.socket);
+      break;
     case "set-credentials":
       e.a = n(op.uid);
       e.b = n(op.gid);

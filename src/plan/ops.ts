@@ -35,6 +35,7 @@ export const STEP_NAMES = [
   "exec",
   "write-file",
   "close-inherited-fds",
+  "seccomp-listener",
 ] as const;
 
 export type StepName = (typeof STEP_NAMES)[number];
@@ -78,6 +79,13 @@ export type Op =
   | { kind: "drop-capabilities"; mask: bigint; names: string[] }
   | { kind: "no-new-privileges" }
   | { kind: "seccomp"; filter: Buffer }
+  /**
+   * A filter whose matching calls wait for the container's monitor
+   * (SECCOMP_RET_USER_NOTIF): its listener fd goes to the monitor over the
+   * connected unix socket `socket` (a host fd passed through), which the
+   * step then closes.
+   */
+  | { kind: "seccomp-listener"; filter: Buffer; socket: number }
   | { kind: "set-credentials"; uid: number; gid: number; groups: number[] }
   | { kind: "chdir"; path: string }
   | { kind: "stdio"; fds: [number, number, number] }
