@@ -1,5 +1,5 @@
 #!/bin/bash
-# Writes src/oci/syscall-numbers.ts: every system call number of the five
+# Writes src/linux/syscall-numbers.ts: every system call number of the five
 # ABIs an OCI seccomp profile may name on the hosts warren runs on, read
 # from the kernel's uapi headers (the values, not a hand copy). The ARM and
 # AArch64 headers come from Debian's cross header packages, fetched and
@@ -39,7 +39,7 @@ for spec in "${abis[@]}"; do
   "$tmp/$abi" | sort -u >"$tmp/$abi.txt"
 done
 
-node - "$tmp" "$kver" <<'JS' >src/oci/syscall-numbers.ts
+node - "$tmp" "$kver" <<'JS' >src/linux/syscall-numbers.ts
 const fs = require("node:fs");
 const [dir, kver] = process.argv.slice(2);
 const abis = ["x86_64", "i386", "x32", "aarch64", "arm"];
@@ -83,4 +83,4 @@ ${body}
 \`;
 `);
 JS
-echo "wrote src/oci/syscall-numbers.ts ($(grep -c '^[a-z_]' src/oci/syscall-numbers.ts) lines)"
+echo "wrote src/linux/syscall-numbers.ts ($(grep -c '^[a-z_]' src/linux/syscall-numbers.ts) lines)"
