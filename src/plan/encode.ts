@@ -179,6 +179,7 @@ function encodeOp(op: Op, blob: Blob): Encoded {
       if (op.filter.length % 8 !== 0) throw new Error("seccomp filter is not a whole number of sock_filter");
       e.a = n(blob.bytes(op.filter, 8));
       e.b = n(op.filter.length / 8);
+      e.c = n(op.flags ?? 0);
       break;
     case "set-credentials":
       e.a = n(op.uid);

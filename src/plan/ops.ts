@@ -77,7 +77,8 @@ export type Op =
   | { kind: "setrlimit"; name: string; resource: number; soft: bigint; hard: bigint }
   | { kind: "drop-capabilities"; mask: bigint; names: string[] }
   | { kind: "no-new-privileges" }
-  | { kind: "seccomp"; filter: Buffer }
+  /** `flags`: seccomp(2)'s SECCOMP_FILTER_FLAG_* (an OCI profile's `flags`). */
+  | { kind: "seccomp"; filter: Buffer; flags?: number }
   | { kind: "set-credentials"; uid: number; gid: number; groups: number[] }
   | { kind: "chdir"; path: string }
   | { kind: "stdio"; fds: [number, number, number] }
