@@ -272,3 +272,42 @@ export class UnknownSyscallError extends ConfigError {
     this.syscall = syscall;
   }
 }
+
+/**
+ * An OCI hook (warren-oci, config.json `hooks`) failed: it exited non-zero,
+ * was killed, timed out or could not be started. `hook` names it as the
+ * config does (`hooks.createRuntime[0]`).
+ */
+export class HookError extends WarrenError {
+  readonly hook: string;
+  readonly path: string;
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly timedOut: boolean;
+  /** The end of what the hook wrote to stderr (at most 4 KiB). */
+  readonly stderr: string;
+  constructor(
+    hook: string,
+    path: string,
+    how: { exitCode?: number | null; signal?: NodeJS.Signals | null; timeoutS?: number; stderr?: string; cause?: unknown },
+    options?: { container?: string },
+  ) {
+    const stderr = how.stderr ?? "";
+    const what =
+      how.timeoutS !== undefined
+        ? `timed out after ${how.timeoutS} s`
+        : how.cause !== undefined
+          ? `could not be started: ${how.cause instanceof Error ? how.cause.message : String(how.cause)}`
+          : how.signal
+            ? `was killed by ${how.signal}`
+            : `exited with code ${how.exitCode}`;
+    const tail = stderr.trim() ? `: ${stderr.trim().split("\n").slice(-3).join(" | ")}` : "";
+    super(`${hook} (${path}): ${what}${tail}`, "ERR_WARREN_HOOK", { ...options, ...(how.cause !== undefined ? { cause: how.cause } : {}) });
+    this.hook = hook;
+    this.path = path;
+    this.exitCode = how.exitCode ?? null;
+    this.signal = how.signal ?? null;
+    this.timedOut = how.timeoutS !== undefined;
+    this.stderr = stderr;
+  }
+}

@@ -178,6 +178,56 @@ declare const containerSchema: z.ZodObject<{
     noNewPrivileges: z.ZodDefault<z.ZodBoolean>;
     privileged: z.ZodDefault<z.ZodBoolean>;
     seccomp: z.ZodPrefault<z.ZodUnion<readonly [z.ZodLiteral<false>, z.ZodObject<{
+        profile: z.ZodObject<{
+            defaultAction: z.ZodEnum<{
+                SCMP_ACT_ALLOW: "SCMP_ACT_ALLOW";
+                SCMP_ACT_ERRNO: "SCMP_ACT_ERRNO";
+                SCMP_ACT_KILL: "SCMP_ACT_KILL";
+                SCMP_ACT_KILL_THREAD: "SCMP_ACT_KILL_THREAD";
+                SCMP_ACT_KILL_PROCESS: "SCMP_ACT_KILL_PROCESS";
+                SCMP_ACT_TRAP: "SCMP_ACT_TRAP";
+                SCMP_ACT_TRACE: "SCMP_ACT_TRACE";
+                SCMP_ACT_LOG: "SCMP_ACT_LOG";
+            }>;
+            defaultErrnoRet: z.ZodOptional<z.ZodNumber>;
+            architectures: z.ZodOptional<z.ZodArray<z.ZodString>>;
+            flags: z.ZodOptional<z.ZodArray<z.ZodEnum<{
+                SECCOMP_FILTER_FLAG_TSYNC: "SECCOMP_FILTER_FLAG_TSYNC";
+                SECCOMP_FILTER_FLAG_LOG: "SECCOMP_FILTER_FLAG_LOG";
+                SECCOMP_FILTER_FLAG_SPEC_ALLOW: "SECCOMP_FILTER_FLAG_SPEC_ALLOW";
+            }>>>;
+            syscalls: z.ZodOptional<z.ZodArray<z.ZodObject<{
+                names: z.ZodArray<z.ZodString>;
+                action: z.ZodEnum<{
+                    SCMP_ACT_ALLOW: "SCMP_ACT_ALLOW";
+                    SCMP_ACT_ERRNO: "SCMP_ACT_ERRNO";
+                    SCMP_ACT_KILL: "SCMP_ACT_KILL";
+                    SCMP_ACT_KILL_THREAD: "SCMP_ACT_KILL_THREAD";
+                    SCMP_ACT_KILL_PROCESS: "SCMP_ACT_KILL_PROCESS";
+                    SCMP_ACT_TRAP: "SCMP_ACT_TRAP";
+                    SCMP_ACT_TRACE: "SCMP_ACT_TRACE";
+                    SCMP_ACT_LOG: "SCMP_ACT_LOG";
+                }>;
+                errnoRet: z.ZodOptional<z.ZodNumber>;
+                args: z.ZodOptional<z.ZodArray<z.ZodObject<{
+                    index: z.ZodNumber;
+                    value: z.ZodNumber;
+                    valueTwo: z.ZodOptional<z.ZodNumber>;
+                    op: z.ZodEnum<{
+                        SCMP_CMP_NE: "SCMP_CMP_NE";
+                        SCMP_CMP_LT: "SCMP_CMP_LT";
+                        SCMP_CMP_LE: "SCMP_CMP_LE";
+                        SCMP_CMP_EQ: "SCMP_CMP_EQ";
+                        SCMP_CMP_GE: "SCMP_CMP_GE";
+                        SCMP_CMP_GT: "SCMP_CMP_GT";
+                        SCMP_CMP_MASKED_EQ: "SCMP_CMP_MASKED_EQ";
+                    }>;
+                }, z.core.$strict>>>;
+                comment: z.ZodOptional<z.ZodString>;
+            }, z.core.$strict>>>;
+        }, z.core.$strict>;
+    }, z.core.$strict>, z.ZodObject<{
+        profile: z.ZodOptional<z.ZodNever>;
         deny: z.ZodDefault<z.ZodArray<z.ZodString>>;
         errno: z.ZodDefault<z.ZodNumber>;
     }, z.core.$strict>]>>;

@@ -44,7 +44,8 @@ int wr_op_capbset_drop(struct wr_child *st, const struct wr_op *op) {
 int wr_op_seccomp(struct wr_child *st, const struct wr_op *op) {
   if (op->b == 0 || op->b > 4096 || (op->a & 7) || op->a + op->b * 8 > st->blob_len) return -EINVAL;
   struct sock_fprog prog = {(unsigned short)op->b, (struct sock_filter *)(st->blob + op->a)};
-  return (int)wr_sys3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+  /* c: SECCOMP_FILTER_FLAG_* (TSYNC, LOG, SPEC_ALLOW from an OCI profile). */
+  return (int)wr_sys3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)op->c, &prog);
 }
 
 /* The intercept filter (SECCOMP_RET_USER_NOTIF for the calls the container's

@@ -23,7 +23,7 @@
   X(WR_OP_RLIMIT, "setrlimit")          /* resource c, soft a, hard b        */ \
   X(WR_OP_CAPBSET_DROP, "drop-capabilities") /* bitmask a (caps 0..63)       */ \
   X(WR_OP_NO_NEW_PRIVS, "no-new-privileges")                                    \
-  X(WR_OP_SECCOMP, "seccomp")           /* filter at blob+a, b entries       */ \
+  X(WR_OP_SECCOMP, "seccomp")           /* filter at blob+a, b entries, c flags */ \
   X(WR_OP_CREDS, "set-credentials")     /* uid a, gid b, groups list at c    */ \
   X(WR_OP_CHDIR, "chdir")               /* s1, resolved in root, verified    */ \
   X(WR_OP_STDIO, "stdio")               /* dup fds (a,b,c) onto 0,1,2        */ \

@@ -18,7 +18,7 @@ describe("resolveConfig", () => {
     expect(c.onReboot).toBe("restart");
     expect(c.restart).toBe("no");
     expect(c.rootfs).toBeUndefined();
-    expect(c.seccomp && c.seccomp.deny).toContain("kexec_load");
+    expect(c.seccomp && "deny" in c.seccomp && c.seccomp.deny).toContain("kexec_load");
     expect(c.capabilities).toEqual({});
     expect(c.oomScoreAdj).toBeUndefined();
   });

@@ -18,6 +18,7 @@ import { signalNumber } from "./signals.js";
 import { sysctlProblem } from "./sysctls.js";
 import { absolutePath, containerPath } from "./paths.js";
 import { devicesSchema } from "./devices.js";
+import { seccompProfileSchema } from "./seccomp-profile.js";
 
 export { absolutePath, containerPath } from "./paths.js";
 
@@ -318,11 +319,19 @@ export const containerSchema = z
      * its own limits. For trusted workloads only: docs/security.md.
      */
     privileged: z.boolean().default(false),
-    /** A deny-list seccomp filter (LXC/Incus spirit), or `false` for none. */
+    /**
+     * A deny-list seccomp filter (LXC/Incus spirit), `{profile}` for an OCI
+     * seccomp profile instead (Docker's and podman's JSON format, an allow
+     * list with argument rules: docs/security.md), or `false` for none.
+     */
     seccomp: z
       .union([
         z.literal(false),
+        z.strictObject({ profile: seccompProfileSchema }),
         z.strictObject({
+          // Not with a deny list. (Declared so that a `{profile}` with a
+          // mistake inside fails here too, and the error names the mistake.)
+          profile: z.never().optional(),
           deny: z
             .array(z.string().refine(isKnownSyscall, { error: (i) => `unknown system call ${JSON.stringify(i.input)}` }))
             .default([...DEFAULT_SECCOMP_DENY]),

@@ -20,6 +20,7 @@ import { ImageStore } from "../image/store.js";
 import { withLock } from "../linux/lock.js";
 import { reserveAddresses } from "../network/manager.js";
 import { defaultHostname, type ImageDefaults } from "../plan/effective.js";
+import { compileSeccompProfile } from "../plan/seccomp-profile.js";
 import { createEmbeddedRootfs } from "../rootfs/embedded.js";
 import type { RootfsRecord } from "../rootfs/record.js";
 import { baseOf, liveTree, makeImageRoot, pickStorage, snapshotTree, storageOf, type Seed } from "../storage/backend.js";
@@ -40,6 +41,15 @@ export async function createContainer(name: string, config: ContainerConfig | un
   // validate; get/list only read records (see docs/cli.md).
   const { resolveConfig } = await import("../config/resolve.js");
   const resolved = resolveConfig(config, name);
+  if (resolved.seccomp && "profile" in resolved.seccomp) {
+    // Compiled now for its errors (a notify listener, over 4096
+    // instructions), so a profile that cannot work fails at create, not start.
+    try {
+      compileSeccompProfile(resolved.seccomp.profile, { at: "seccomp.profile" });
+    } catch (e) {
+      throw e instanceof ConfigError ? new ConfigError(e.issues, { container: name }) : e;
+    }
+  }
   const store = new StateStore(runtime.root);
   await store.ensureRoot();
   if (resolved.namespaces.user) {

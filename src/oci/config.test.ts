@@ -85,6 +85,8 @@ describe("ociToWarren", () => {
       sysctls: { "kernel.msgmax": "16384" },
       maskedPaths: ["/proc/kcore"],
       readonlyPaths: ["/proc/sys"],
+      // No linux.seccomp: no filter, as runc (podman's `seccomp=unconfined`).
+      seccomp: false,
       limits: {
         memory: { max: 268435456, high: 134217728, swapMax: 268435456 },
         cpu: { weight: sharesToWeight(1024), max: 0.5, cpus: "0-1" },
@@ -105,7 +107,7 @@ describe("ociToWarren", () => {
     const spec = baseSpec();
     spec.ociVersion = "0.9";
     spec.linux.namespaces = [{ type: "pid", path: "/proc/1/ns/pid" }, { type: "bogus" }, { type: "user" }];
-    spec.linux.seccomp = { defaultAction: "SCMP_ACT_ERRNO" };
+    spec.linux.seccomp = { defaultAction: "SCMP_ACT_ERRNO", listenerPath: "/run/seccomp-agent.sock" };
     spec.linux.resources.unified = { "memory.high": "1G" };
     spec.mounts.push({ destination: "/mnt/nfs", type: "nfs", source: "server:/x" });
     spec.hooks = { prestart: [{ path: "/bin/true" }] };
@@ -119,7 +121,7 @@ describe("ociToWarren", () => {
       "linux.namespaces[1].type",
       "linux.namespaces",
       "linux.resources.unified",
-      "linux.seccomp",
+      "linux.seccomp.listenerPath",
     ]);
   });
 
@@ -146,5 +148,34 @@ describe("ociToWarren", () => {
     expect(t.terminal).toBe(true);
     expect(t.warnings).toEqual(["process.apparmorProfile is ignored (warren does not load AppArmor profiles)"]);
     expect(t.config.namespaces).toEqual({ pid: false, net: false, ipc: false, uts: false, user: false, cgroup: false, time: false });
+  });
+
+  it("carries linux.seccomp as a profile warren compiles, refusing what it cannot install", () => {
+    const spec = baseSpec();
+    spec.linux.seccomp = {
+      defaultAction: "SCMP_ACT_ERRNO",
+      architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+      flags: null,
+      syscalls: [
+        { names: ["read", "write", "not_a_call_anywhere"], action: "SCMP_ACT_ALLOW", args: null },
+        { name: "personality", action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: 0, op: "SCMP_CMP_EQ" }] },
+      ],
+    };
+    const t = ociToWarren(spec, "/b");
+    expect(t.config.seccomp).toEqual({
+      profile: {
+        defaultAction: "SCMP_ACT_ERRNO",
+        architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        syscalls: [
+          { names: ["read", "write", "not_a_call_anywhere"], action: "SCMP_ACT_ALLOW" },
+          { names: ["personality"], action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: 0, op: "SCMP_CMP_EQ" }] },
+        ],
+      },
+    });
+    expect(t.warnings).toEqual(["linux.seccomp: no system call table knows not_a_call_anywhere (skipped)"]);
+    expect(() => resolveConfig(t.config)).not.toThrow();
+    spec.linux.seccomp.syscalls.push({ names: ["ioctl"], action: "SCMP_ACT_NOTIFY" });
+    spec.linux.seccomp.flags = ["SECCOMP_FILTER_FLAG_NEW_LISTENER"];
+    expect(issuesOf(spec).map((i) => i.path)).toEqual(["linux.seccomp.flags[0]", "linux.seccomp.syscalls[2].action"]);
   });
 });

@@ -18,6 +18,7 @@ import { isAbsolute, resolve } from "node:path";
 import { RLIMITS } from "../config/constants.js";
 import type { ContainerConfig, MountConfig } from "../config/schema.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
+import { seccompFromOci } from "./seccomp.js";
 
 /** The result: the config, and what was ignored with a reason. */
 export interface OciTranslation {
@@ -258,7 +259,13 @@ function linuxFields(linux: unknown, config: ContainerConfig, issues: Issues): s
   if (Array.isArray(linux.maskedPaths)) config.maskedPaths = linux.maskedPaths as string[];
   if (Array.isArray(linux.readonlyPaths)) config.readonlyPaths = linux.readonlyPaths as string[];
   if (linux.resources !== undefined) resourceFields(linux.resources, config, issues);
-  if (linux.seccomp !== undefined) issues.add("linux.seccomp", "OCI seccomp profiles are not supported yet");
+  if (linux.seccomp !== undefined && linux.seccomp !== null) {
+    const seccomp = seccompFromOci(linux.seccomp, issues.list, issues.warnings);
+    if (seccomp) config.seccomp = seccomp;
+  } else {
+    // No profile in the config: no filter (runc installs none either).
+    config.seccomp = false;
+  }
   if (Array.isArray(linux.devices) && linux.devices.length > 0) issues.add("linux.devices", "device nodes by the OCI list are not supported yet (warren's `devices` are)");
   if (linux.rootfsPropagation !== undefined && !["private", "rprivate", "slave", "rslave"].includes(linux.rootfsPropagation as string)) {
     issues.add("linux.rootfsPropagation", `${JSON.stringify(linux.rootfsPropagation)} is not supported (the container's mounts never propagate to the host)`);

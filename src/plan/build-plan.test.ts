@@ -9,6 +9,7 @@ import { DEFAULT_CAP_DROP, DEFAULT_SECCOMP_DENY, HOST_ROOT_CAP_KEEP } from "../c
 import { CAPABILITIES } from "../linux/caps.js";
 import { CLONE, describeOp, MOUNT_ATTR, MS, type Op } from "./ops.js";
 import { buildSeccompFilter } from "./seccomp.js";
+import { compileSeccompProfile } from "./seccomp-profile.js";
 
 function plan(config: ContainerConfig, rootfs: RootfsRecord = { kind: "directory", path: "/r", mode: "rw" }, lxcfs: LxcfsViews | false = false) {
   const c = resolveConfig(config);
@@ -86,6 +87,23 @@ describe("buildInitPlan", () => {
     expect(userns.find((o) => o.kind === "drop-capabilities")?.names).toEqual([...DEFAULT_CAP_DROP]);
     expect(userns.find((o) => o.kind === "seccomp")).toEqual({ kind: "seccomp", filter: filter([]) });
     expect(cgroupFlags(userns) & MS.RDONLY).toBe(0);
+  });
+
+  it("installs an OCI seccomp profile instead of the deny list, as late as it may", () => {
+    const profile = { defaultAction: "SCMP_ACT_ALLOW" as const, flags: ["SECCOMP_FILTER_FLAG_LOG" as const], syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_ERRNO" as const }] };
+    const compiled = compileSeccompProfile(profile, { arch: "x64" });
+    const want = { kind: "seccomp", filter: compiled.filter, flags: 2 };
+    // Without no_new_privs only root's CAP_SYS_ADMIN allows the filter: where the deny list goes.
+    const early = plan({ seccomp: { profile } }).ops;
+    expect(early.filter((o) => o.kind === "seccomp")).toEqual([want]);
+    expect(kinds(early).slice(-8)).toEqual(["drop-capabilities", "seccomp", "set-credentials", "chdir", "stdio", "setsid", "close-fds", "exec"]);
+    // With it, right before exec: nothing the profile denies can break setup.
+    const late = plan({ seccomp: { profile }, noNewPrivileges: true }).ops;
+    expect(kinds(late).slice(-3)).toEqual(["close-fds", "seccomp", "exec"]);
+    expect(late.at(-2)).toEqual(want);
+    // Root without a user namespace keeps its guard filter as well.
+    const hostRoot = plan({ seccomp: { profile }, namespaces: { user: false } }).ops.filter((o) => o.kind === "seccomp");
+    expect(hostRoot).toEqual([{ kind: "seccomp", filter: buildSeccompFilter({ deny: ["bpf", "syslog", "perf_event_open"], errno: 1 }, "x64") }, want]);
   });
 
   it("drops the defaults plus capabilities.drop, or all but capabilities.keep", () => {

@@ -18,6 +18,7 @@ import { procSysOps, sysctlOps, sysfsReadonly } from "./proc-sys.js";
 import { rootfsPlan } from "./rootfs.js";
 import { buildSeccompFilter, type SeccompArch } from "./seccomp.js";
 import { buildInterceptFilter } from "./seccomp-notify.js";
+import { compileSeccompProfile } from "./seccomp-profile.js";
 
 export interface InitPlanInput {
   name: string;
@@ -86,6 +87,19 @@ function seccompFilter(deny: readonly string[], errno: number, enosys: readonly 
     seccompCache.set(key, f);
   }
   return f;
+}
+
+/** Calls denied whatever the seccomp config says, for a container whose root is the host's. */
+function hostRootGuard(hostRoot: boolean, confined: boolean): string[] {
+  return [
+    // Without a user namespace root could detach the eBPF device program
+    // from its own cgroup: bpf(2) is denied there, privileged or not.
+    ...(hostRoot ? ["bpf"] : []),
+    // The kernel log and system-wide perf events are refused without
+    // CAP_SYSLOG/CAP_PERFMON only while the host's dmesg_restrict and
+    // perf_event_paranoid say so; Docker's profile denies both outright.
+    ...(confined ? ["syslog", "perf_event_open"] : []),
+  ];
 }
 
 /** The standard character devices of a container's /dev. */
@@ -178,21 +192,30 @@ export function processTail(p: {
     if (p.interceptSocket === undefined) throw new Error("security.intercept needs the monitor's socket");
     ops.push({ kind: "seccomp-listener", filter: intercept, socket: p.interceptSocket });
   }
-  if (p.config.seccomp) {
-    const deny = [
-      ...p.config.seccomp.deny,
-      // Without a user namespace root could detach the eBPF device program
-      // from its own cgroup: bpf(2) is denied there, privileged or not.
-      ...(p.hostRoot ? ["bpf"] : []),
-      // The kernel log and system-wide perf events are refused without
-      // CAP_SYSLOG/CAP_PERFMON only while the host's dmesg_restrict and
-      // perf_event_paranoid say so; Docker's profile denies both outright.
-      ...(confined ? ["syslog", "perf_event_open"] : []),
-    ].filter((name, i, all) => all.indexOf(name) === i);
+  const seccomp = p.config.seccomp;
+  let profile: Op | undefined;
+  if (seccomp && "profile" in seccomp) {
+    // An OCI profile replaces the deny list. Without a user namespace the
+    // guard calls below still go in, as a filter of their own: the kernel
+    // runs both and the stricter answer wins.
+    const guard = hostRootGuard(p.hostRoot, confined);
+    if (guard.length) ops.push({ kind: "seccomp", filter: seccompFilter(guard, 1, [], p.arch) });
+    const compiled = compileSeccompProfile(seccomp.profile, { at: "seccomp.profile", ...(p.arch ? { arch: p.arch } : {}) });
+    profile = { kind: "seccomp", filter: compiled.filter, flags: compiled.flags };
+    // A profile may deny what the steps after it need (setresuid, chdir,
+    // dup3…), so like runc it goes in as late as it can: right before the
+    // exec with no_new_privs (which lets an unprivileged task install a
+    // filter), else here, while root still has CAP_SYS_ADMIN.
+    if (!p.config.noNewPrivileges) {
+      ops.push(profile);
+      profile = undefined;
+    }
+  } else if (seccomp) {
+    const deny = [...seccomp.deny, ...hostRootGuard(p.hostRoot, confined)].filter((name, i, all) => all.indexOf(name) === i);
     // A nested runtime (runc) goes on without a session keyring when the
     // keyring calls are "not implemented", but fails on EPERM (LXC's rule).
     const enosys = p.config.nesting ? KEYRING_CALLS : [];
-    ops.push({ kind: "seccomp", filter: seccompFilter(deny, p.config.seccomp.errno, enosys, p.arch) });
+    ops.push({ kind: "seccomp", filter: seccompFilter(deny, seccomp.errno, enosys, p.arch) });
   }
   ops.push({ kind: "set-credentials", uid: p.user.uid, gid: p.user.gid, groups: p.user.groups });
   // After the credentials: changing them clears the parent-death signal.
@@ -202,6 +225,7 @@ export function processTail(p: {
   // A session of its own: a terminal's ^C for Node must not reach the container.
   ops.push({ kind: "setsid", controllingTerminal: p.controllingTerminal });
   ops.push({ kind: "close-fds", keep: p.keepFds });
+  if (profile) ops.push(profile);
   ops.push({ kind: "exec", file: p.argv[0]!, argv: p.argv, env: p.env });
   return ops;
 }

@@ -39,6 +39,10 @@ describe("encodePlan", () => {
     const off = Number(buf.readBigUInt64LE(16 + 96 + 8));
     expect(off % 8).toBe(0);
     expect(Number(buf.readBigUInt64LE(16 + 96 + 16))).toBe(2);
+    // c: seccomp(2)'s flags, 0 unless the op has some.
+    expect(Number(buf.readBigUInt64LE(16 + 96 + 24))).toBe(0);
+    const flagged = encodePlan([{ kind: "seccomp", filter, flags: 6 }]);
+    expect(Number(flagged.readBigUInt64LE(16 + 24))).toBe(6);
   });
 
   it("rejects strings with NUL", () => {

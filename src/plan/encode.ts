@@ -203,6 +203,7 @@ function encodeOp(op: Op, blob: Blob): Encoded {
       if (op.filter.length % 8 !== 0) throw new Error("seccomp filter is not a whole number of sock_filter");
       e.a = n(blob.bytes(op.filter, 8));
       e.b = n(op.filter.length / 8);
+      e.c = n(op.flags ?? 0);
       break;
     case "seccomp-listener":
       if (op.filter.length % 8 !== 0) throw new Error("seccomp filter is not a whole number of sock_filter");

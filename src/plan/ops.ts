@@ -78,7 +78,8 @@ export type Op =
   | { kind: "setrlimit"; name: string; resource: number; soft: bigint; hard: bigint }
   | { kind: "drop-capabilities"; mask: bigint; names: string[] }
   | { kind: "no-new-privileges" }
-  | { kind: "seccomp"; filter: Buffer }
+  /** `flags`: seccomp(2)'s SECCOMP_FILTER_FLAG_* (an OCI profile's `flags`). */
+  | { kind: "seccomp"; filter: Buffer; flags?: number }
   /**
    * A filter whose matching calls wait for the container's monitor
    * (SECCOMP_RET_USER_NOTIF): its listener fd goes to the monitor over the
