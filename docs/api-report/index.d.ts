@@ -638,6 +638,14 @@ interface StartOptions {
     wait?: "started" | "ready";
     /** Milliseconds `wait: "ready"` waits (default 90 000, systemd's own default start timeout). */
     readyTimeout?: number;
+    /**
+     * Set everything up but hold the init right before it executes its
+     * program (the OCI runtime's `create`): `start()` resolves with the init's
+     * pid, {@link Container.held} is true, and {@link Container.release},
+     * from this or any other process, lets the program run. The held init
+     * outlives this process. Not with `wait: "ready"`.
+     */
+    hold?: boolean;
 }
 
 /**
@@ -1462,6 +1470,12 @@ declare class Container implements AsyncDisposable {
     get state(): Status;
     /** Host pid of the init while running. */
     get pid(): number | undefined;
+    /**
+     * Whether the init was started with `hold` and still waits to run its
+     * program (read from the disk: true in every process). See
+     * {@link StartOptions.hold}.
+     */
+    get held(): boolean;
     /** The validated configuration. */
     get config(): ResolvedConfig;
     /** Host id range of the user namespace (`null` without one). */
@@ -1510,6 +1524,14 @@ declare class Container implements AsyncDisposable {
     ref(): this;
     /** Starts the init. See {@link StartOptions}. */
     start(options?: StartOptions): Promise<void>;
+    /**
+     * Lets an init started with `hold: true` run its program; any process may
+     * release it. A StateError (op "release") when it is not held.
+     * @example
+     * await c.start({ hold: true }); // set up, program not started
+     * await c.release();             // runs it
+     */
+    release(): Promise<void>;
     /**
      * Stops the container: sends the halt signal, waits up to `timeout` ms,
      * then kills every process of the container (cgroup.kill). Resolves once it
