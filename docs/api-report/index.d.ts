@@ -677,21 +677,21 @@ declare const execOptionsSchema: z.ZodObject<{
         cols: z.ZodOptional<z.ZodNumber>;
         rows: z.ZodOptional<z.ZodNumber>;
     }, z.core.$strict>]>>;
-    stdin: z.ZodOptional<z.ZodEnum<{
+    stdin: z.ZodOptional<z.ZodUnion<readonly [z.ZodEnum<{
         pipe: "pipe";
         inherit: "inherit";
         ignore: "ignore";
-    }>>;
-    stdout: z.ZodOptional<z.ZodEnum<{
+    }>, z.ZodNumber]>>;
+    stdout: z.ZodOptional<z.ZodUnion<readonly [z.ZodEnum<{
         pipe: "pipe";
         inherit: "inherit";
         ignore: "ignore";
-    }>>;
-    stderr: z.ZodOptional<z.ZodEnum<{
+    }>, z.ZodNumber]>>;
+    stderr: z.ZodOptional<z.ZodUnion<readonly [z.ZodEnum<{
         pipe: "pipe";
         inherit: "inherit";
         ignore: "ignore";
-    }>>;
+    }>, z.ZodNumber]>>;
     input: z.ZodOptional<z.ZodUnion<readonly [z.ZodString, z.ZodInstanceOf<Buffer<ArrayBufferLike>>]>>;
     check: z.ZodOptional<z.ZodBoolean>;
 }, z.core.$strict>;
