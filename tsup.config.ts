@@ -28,4 +28,13 @@ export default defineConfig([
     platform: "node",
     banner: { js: "#!/usr/bin/env node" },
   },
+  // warren-oci, runc's command line (src/oci/cli.ts): its own entry, so a call loads only what its command needs.
+  {
+    entry: { "oci/main": "src/oci/cli.ts" },
+    format: ["esm"],
+    sourcemap: true,
+    target: "node20",
+    platform: "node",
+    banner: { js: "#!/usr/bin/env node" },
+  },
 ]);

@@ -27,6 +27,7 @@ Napi::Object InitAbi(Napi::Env env, Napi::Object exports) {
   flags.Set("recursive", Napi::Number::New(env, WR_F_RECURSIVE));
   flags.Set("inRoot", Napi::Number::New(env, WR_F_IN_ROOT));
   flags.Set("noSymlinks", Napi::Number::New(env, WR_F_NO_SYMLINKS));
+  flags.Set("hold", Napi::Number::New(env, WR_F_HOLD));
   abi.Set("opFlags", flags);
 
   static const char *names[] = {

@@ -217,6 +217,47 @@ Napi::Value SpawnDetached(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, pid);
 }
 
+// sendFd(socketPath, fd, name): connects to the unix stream socket at
+// `socketPath` and sends `fd` (SCM_RIGHTS) with `name` as the payload:
+// runc's --console-socket protocol (utils.SendFile), by which containerd's
+// shim and podman's conmon receive a container's pty master.
+Napi::Value SendFd(const Napi::CallbackInfo &info) {
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  int fd = IntArg(info, 1);
+  std::string name = info[2].As<Napi::String>().Utf8Value();
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) throw ErrnoError(info.Env(), "connect", ENAMETOOLONG);
+  memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) throw ErrnoError(info.Env(), "socket", errno);
+  int rc;
+  do rc = connect(s, reinterpret_cast<sockaddr *>(&addr), sizeof addr); while (rc < 0 && errno == EINTR);
+  if (rc < 0) {
+    int e = errno;
+    close(s);
+    throw ErrnoError(info.Env(), "connect", e);
+  }
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  iovec iov{const_cast<char *>(name.data()), name.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+  ssize_t n;
+  do n = sendmsg(s, &msg, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+  int e = errno;
+  close(s);
+  if (n < 0) throw ErrnoError(info.Env(), "sendmsg", e);
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 Napi::Object InitMisc(Napi::Env env, Napi::Object exports) {
@@ -233,6 +274,7 @@ Napi::Object InitMisc(Napi::Env env, Napi::Object exports) {
   exports.Set("openTree", Napi::Function::New(env, OpenTree));
   exports.Set("idmapTree", Napi::Function::New(env, IdmapTree));
   exports.Set("spawnDetached", Napi::Function::New(env, SpawnDetached));
+  exports.Set("sendFd", Napi::Function::New(env, SendFd));
   return exports;
 }
 

@@ -70,6 +70,7 @@ struct Pending {
   char *map = nullptr;
   size_t map_size = 0;
   bool forks = false;
+  bool holds = false;  // the exec waits on a hold fd: WR_REPORT_HELD ends the wait
   int exec_fd = -1;   // warren-exec's memfd, until the child has its copy
   int sync_w = -1;    // our end of the "go" pipe
   int report_r = -1;  // our end of the report pipe
@@ -108,7 +109,10 @@ struct Pending {
     int rc = wr_plan_prepare(ops, hdr->nops, blob, hdr->blob_len, allocations, kMaxAllocations, &n_alloc);
     if (rc != 0) return Fail(kStepPlan, -rc);
     bool execs = false;
-    for (uint32_t i = 0; i < hdr->nops; i++) execs |= ops[i].kind == WR_OP_EXEC;
+    for (uint32_t i = 0; i < hdr->nops; i++) {
+      execs |= ops[i].kind == WR_OP_EXEC;
+      holds |= ops[i].kind == WR_OP_EXEC && (ops[i].flags & WR_F_HOLD);
+    }
     if (execs) {
       exec_fd = ExecHelperFd(opts.exec_helper);
       if (exec_fd < 0) return Fail(kStepExecHelper, -exec_fd);
@@ -237,6 +241,10 @@ struct Pending {
       if (r.kind == WR_REPORT_PID && forks && !forked) {
         exec_pid = r.arg;
         forked = true;
+      } else if (r.kind == WR_REPORT_HELD && holds && err == 0) {
+        // warren-exec found the program and waits on its hold fd: set up,
+        // and no longer sharing our memory. Its exec comes later.
+        break;
       } else if (r.kind == WR_REPORT_ERROR) {
         // A child told to stop reports the handshake; keep our reason.
         if (!(r.op_index == kStepHandshake && err != 0)) {

@@ -706,6 +706,14 @@ interface StartOptions {
     wait?: "started" | "ready";
     /** Milliseconds `wait: "ready"` waits (default 90 000, systemd's own default start timeout). */
     readyTimeout?: number;
+    /**
+     * Set everything up but hold the init right before it executes its
+     * program (the OCI runtime's `create`): `start()` resolves with the init's
+     * pid, {@link Container.held} is true, and {@link Container.release},
+     * from this or any other process, lets the program run. The held init
+     * outlives this process. Not with `wait: "ready"`.
+     */
+    hold?: boolean;
 }
 
 /**
@@ -737,21 +745,21 @@ declare const execOptionsSchema: z.ZodObject<{
         cols: z.ZodOptional<z.ZodNumber>;
         rows: z.ZodOptional<z.ZodNumber>;
     }, z.core.$strict>]>>;
-    stdin: z.ZodOptional<z.ZodEnum<{
+    stdin: z.ZodOptional<z.ZodUnion<readonly [z.ZodEnum<{
         pipe: "pipe";
         inherit: "inherit";
         ignore: "ignore";
-    }>>;
-    stdout: z.ZodOptional<z.ZodEnum<{
+    }>, z.ZodNumber]>>;
+    stdout: z.ZodOptional<z.ZodUnion<readonly [z.ZodEnum<{
         pipe: "pipe";
         inherit: "inherit";
         ignore: "ignore";
-    }>>;
-    stderr: z.ZodOptional<z.ZodEnum<{
+    }>, z.ZodNumber]>>;
+    stderr: z.ZodOptional<z.ZodUnion<readonly [z.ZodEnum<{
         pipe: "pipe";
         inherit: "inherit";
         ignore: "ignore";
-    }>>;
+    }>, z.ZodNumber]>>;
     input: z.ZodOptional<z.ZodUnion<readonly [z.ZodString, z.ZodInstanceOf<Buffer<ArrayBufferLike>>]>>;
     check: z.ZodOptional<z.ZodBoolean>;
 }, z.core.$strict>;
@@ -1530,6 +1538,12 @@ declare class Container implements AsyncDisposable {
     get state(): Status;
     /** Host pid of the init while running. */
     get pid(): number | undefined;
+    /**
+     * Whether the init was started with `hold` and still waits to run its
+     * program (read from the disk: true in every process). See
+     * {@link StartOptions.hold}.
+     */
+    get held(): boolean;
     /** The validated configuration. */
     get config(): ResolvedConfig;
     /** Host id range of the user namespace (`null` without one). */
@@ -1578,6 +1592,14 @@ declare class Container implements AsyncDisposable {
     ref(): this;
     /** Starts the init. See {@link StartOptions}. */
     start(options?: StartOptions): Promise<void>;
+    /**
+     * Lets an init started with `hold: true` run its program; any process may
+     * release it. A StateError (op "release") when it is not held.
+     * @example
+     * await c.start({ hold: true }); // set up, program not started
+     * await c.release();             // runs it
+     */
+    release(): Promise<void>;
     /**
      * Stops the container: sends the halt signal, waits up to `timeout` ms,
      * then kills every process of the container (cgroup.kill). Resolves once it

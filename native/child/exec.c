@@ -50,8 +50,13 @@ int wr_op_exec(struct wr_child *st, const struct wr_op *op, uint32_t index) {
   if (!file || !*file || !argv) return -EINVAL;
   if (st->exec_fd < 0) wr_report_and_exit(st, WR_STEP_EXEC_HELPER, EBADF);
 
-  char fd_arg[24], index_arg[24];
-  *wr_utoa(fd_arg, (unsigned long)st->report_fd) = 0;
+  char fd_arg[48], index_arg[24];
+  char *end = wr_utoa(fd_arg, (unsigned long)st->report_fd);
+  if (op->flags & WR_F_HOLD) {
+    *end++ = ':';
+    end = wr_utoa(end, (unsigned long)op->c);
+  }
+  *end = 0;
   *wr_utoa(index_arg, index) = 0;
   char **helper_argv = argv - WR_EXEC_HELPER_ARGS;
   helper_argv[0] = (char *)WR_EXEC_HELPER_NAME;

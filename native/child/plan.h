@@ -28,6 +28,7 @@
 #define WR_F_RECURSIVE (1u << 4)
 #define WR_F_IN_ROOT (1u << 5)  /* mount: s1 is relative to the root at blob+c */
 #define WR_F_NO_SYMLINKS (1u << 6) /* no symlink anywhere in the target: ELOOP */
+#define WR_F_HOLD (1u << 7)     /* exec: wait for a byte on fd c first (see WR_REPORT_HELD) */
 
 struct wr_op {
   uint32_t kind;
@@ -47,6 +48,10 @@ struct wr_plan_header {
  * means execve succeeded. */
 #define WR_REPORT_ERROR 1
 #define WR_REPORT_PID 2
+/* warren-exec of an exec op with WR_F_HOLD: the program was found and the
+ * process now waits on its hold fd (the OCI runtime's "created"); the
+ * parent takes this as success and stops reading. */
+#define WR_REPORT_HELD 3
 /* WR_REPORT_ERROR's op_index when the child could not execveat warren-exec
  * (kStepExecHelper in native/spawn.h). */
 #define WR_STEP_EXEC_HELPER (-11)
@@ -55,7 +60,7 @@ struct wr_plan_header {
  * a static helper the parent holds in a sealed memfd (exec_fd), so that no
  * path the container's program names (`#!/proc/self/exe`) leads to the
  * host's node: the helper is called as
- *   warren-exec REPORT_FD OP_INDEX FILE ARGV...
+ *   warren-exec REPORT_FD[:HOLD_FD] OP_INDEX FILE ARGV...
  * and execs FILE (PATH search when it has no slash) with ARGV and the same
  * environment, reporting a failure on REPORT_FD as the child would. The
  * EXEC op's argv array (plan-prepare.c) has WR_EXEC_HELPER_ARGS free

@@ -31,6 +31,7 @@ import { exportContainer, importContainer, type ExportOptions } from "./export.j
 import * as files from "./files.js";
 import type { DirEntry, FileStat, PushOptions } from "./files.js";
 import { ContainerHandle } from "./handle.js";
+import { isHeld, releaseHold } from "./hold.js";
 import { reclaimStaleIdRanges } from "./id-ranges.js";
 import { recoverContainer } from "./recover.js";
 import { openConsole, readConsoleLog, type ConsoleStream } from "./monitor.js";
@@ -239,6 +240,15 @@ export class Container implements AsyncDisposable {
     return this.#h.pid;
   }
 
+  /**
+   * Whether the init was started with `hold` and still waits to run its
+   * program (read from the disk: true in every process). See
+   * {@link StartOptions.hold}.
+   */
+  get held(): boolean {
+    return this.#h.pid !== undefined && isHeld(this.#h.stateDir);
+  }
+
   /** The validated configuration. */
   get config(): ResolvedConfig {
     return this.#h.config;
@@ -339,6 +349,22 @@ export class Container implements AsyncDisposable {
   async start(options?: StartOptions): Promise<void> {
     this.#h.assertNotDestroyed("start");
     await startContainer(this.#h, options ?? {});
+  }
+
+  /**
+   * Lets an init started with `hold: true` run its program; any process may
+   * release it. A StateError (op "release") when it is not held.
+   * @example
+   * await c.start({ hold: true }); // set up, program not started
+   * await c.release();             // runs it
+   */
+  async release(): Promise<void> {
+    this.#h.assertNotDestroyed("release");
+    await this.#h.refresh();
+    if (this.#h.pid === undefined) {
+      throw new StateError(`container "${this.name}" is not running`, "release", this.#h.status, { container: this.name });
+    }
+    releaseHold(this.#h.stateDir, this.name);
   }
 
   /**

@@ -11,7 +11,8 @@ import { containerPath } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
 
 const id = z.number().int().min(0).max(0xfffffffe);
-const stdioMode = z.enum(["ignore", "inherit", "pipe"]);
+/** A mode, or an fd of this process that the process gets (a pty slave of the caller's own, say). */
+const stdioMode = z.union([z.enum(["ignore", "inherit", "pipe"]), z.number().int().min(0)]);
 const execOptionsSchema = z.strictObject({
   /** Added to (and overriding) the container's environment. */
   env: z.record(z.string().regex(/^[^=\0]+$/, "must be a valid variable name"), z.string()).optional(),

@@ -20,6 +20,7 @@ import { setupError } from "./errors-map.js";
 import { openSharedNamespaces, type JoinedNamespaces } from "./join.js";
 import { STOP_MARK } from "./exit-status.js";
 import { withLock } from "../linux/lock.js";
+import { dropHold, openHold } from "./hold.js";
 import { lxcfsForStart } from "./lxcfs.js";
 import { connectIntercept, interceptAsked, monitorDone, tellInit } from "./monitor.js";
 import { processInfo, setOomScoreAdj } from "./proc.js";
@@ -55,6 +56,14 @@ export interface StartOptions {
   wait?: "started" | "ready";
   /** Milliseconds `wait: "ready"` waits (default 90 000, systemd's own default start timeout). */
   readyTimeout?: number;
+  /**
+   * Set everything up but hold the init right before it executes its
+   * program (the OCI runtime's `create`): `start()` resolves with the init's
+   * pid, {@link Container.held} is true, and {@link Container.release},
+   * from this or any other process, lets the program run. The held init
+   * outlives this process. Not with `wait: "ready"`.
+   */
+  hold?: boolean;
 }
 
 function bindSourceIsDir(source: string): boolean | undefined {
@@ -84,12 +93,13 @@ function initPlan(
   keepFds: number[],
   system: { console?: string; runHost?: { dir: string; notify: boolean }; interceptSocket?: number },
   devices: StartDevices,
+  holdFd?: number,
 ): { plan: SpawnPlan; encoded: Buffer } {
   // Devices' nodes and disks are bound like the config's own mounts, after them.
   const mounts = [...c.config.mounts, ...devices.mounts];
   const kinds = mounts.map((m) => (m.type === "bind" ? bindSourceIsDir(m.source) : null));
   // lxcfs may have started or stopped since the last start.
-  const key = JSON.stringify([stdio, keepFds, kinds, system, c.lxcfs, devices.mounts, devices.fsMounts, devices.state]);
+  const key = JSON.stringify([stdio, keepFds, kinds, system, c.lxcfs, devices.mounts, devices.fsMounts, devices.state, holdFd]);
   const cached = c.planCache;
   if (cached?.key === key) return cached;
   const plan = buildInitPlan({
@@ -100,6 +110,7 @@ function initPlan(
     idmap: c.idmap,
     stdio,
     keepFds,
+    ...(holdFd !== undefined ? { holdFd } : {}),
     extraBinds: resolvBind(c),
     ...(system.console ? { console: system.console } : {}),
     ...(system.runHost ? { runHost: system.runHost } : {}),
@@ -121,6 +132,9 @@ export async function startContainer(c: ContainerHandle, options: StartOptions, 
   const modes = typeof options.stdio === "string" || options.stdio === undefined
     ? ([options.stdio ?? "ignore", options.stdio ?? "ignore", options.stdio ?? "ignore"] as [StdioTarget, StdioTarget, StdioTarget])
     : options.stdio;
+  if (options.hold && options.wait === "ready") {
+    throw new ConfigError([{ path: "hold", message: "a held init cannot be waited for until ready" }], { container: c.name });
+  }
   for (const fd of options.inheritFds ?? []) {
     if (!Number.isInteger(fd) || fd < 3) throw new ConfigError([{ path: "inheritFds", message: `${fd} is not an fd above 2` }], { container: c.name });
   }
@@ -151,6 +165,7 @@ export async function startContainer(c: ContainerHandle, options: StartOptions, 
     let monitor: number | undefined;
     let shared: JoinedNamespaces | undefined;
     let interceptSocket: number | undefined;
+    let holdFd: number | undefined;
     try {
       const config = c.config;
       // First, so that joining a container that is not running fails
@@ -174,11 +189,13 @@ export async function startContainer(c: ContainerHandle, options: StartOptions, 
       stdio = system.console ? consoleStdio(system.console.slave) : openStdio(modes);
       // The init's child sends its seccomp listener to the monitor on this.
       if (interceptAsked(config)) interceptSocket = connectIntercept(c.stateDir, c.name);
+      if (options.hold) holdFd = openHold(c.stateDir, c.name);
+      else dropHold(c.stateDir);
       const { plan, encoded } = initPlan(c, stdio.childFds, options.inheritFds ?? [], {
         ...(system.console ? { console: system.console.path } : {}),
         ...(system.runHost ? { runHost: system.runHost } : {}),
         ...(interceptSocket !== undefined ? { interceptSocket } : {}),
-      }, devices);
+      }, devices, holdFd);
       const spawnOptions = {
         cloneFlags: plan.cloneFlags,
         cgroupPath,
@@ -224,6 +241,9 @@ export async function startContainer(c: ContainerHandle, options: StartOptions, 
       shared.close();
       if (interceptSocket !== undefined) closeSync(interceptSocket);
       interceptSocket = undefined;
+      // The init has its own: it is the fifo's only reader from here.
+      if (holdFd !== undefined) closeSync(holdFd);
+      holdFd = undefined;
       if ("error" in res) throw setupError(c.name, "start", plan.ops, res.error.opIndex, res.error.errno, res.error.detail);
 
       const startTime = res.startTime >= 0 ? res.startTime : (processInfo(res.pid)?.startTime ?? 0);
@@ -252,6 +272,8 @@ export async function startContainer(c: ContainerHandle, options: StartOptions, 
     } catch (e) {
       shared?.close();
       if (interceptSocket !== undefined) closeSync(interceptSocket);
+      if (holdFd !== undefined) closeSync(holdFd);
+      if (options.hold && !c.run) dropHold(c.stateDir);
       if (stdio) {
         closeChildSide(stdio);
         destroyStreams(stdio);

@@ -95,7 +95,7 @@ export interface NativeAbi {
   opSize: number;
   none: number;
   maxSlots: number;
-  opFlags: { optional: number; mkdir: number; mkfile: number; ctty: number; recursive: number; inRoot: number };
+  opFlags: { optional: number; mkdir: number; mkfile: number; ctty: number; recursive: number; inRoot: number; noSymlinks?: number; hold?: number };
   steps: string[];
   parentSteps: Record<string, string>;
 }
@@ -143,6 +143,8 @@ export interface NativeBinding {
    * posix_spawn): `fds[i]` becomes its fd 3+i, its stdio is /dev/null.
    */
   spawnDetached(path: string, argv: string[], fds: number[]): number;
+  /** Connects to the unix stream socket at `socketPath` and sends `fd` (SCM_RIGHTS) with `name` as the data (runc's --console-socket). */
+  sendFd(socketPath: string, fd: number, name: string): void;
   /**
    * BPF_PROG_LOAD of a BPF_PROG_TYPE_CGROUP_DEVICE program (native/bpf.cc):
    * the close-on-exec program fd. A verifier rejection throws with the

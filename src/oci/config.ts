@@ -288,6 +288,18 @@ function mapping(list: unknown, field: string, issues: Issues): { hostID: number
   return { hostID: m.hostID as number, size: m.size as number };
 }
 
+/**
+ * An OCI `LinuxResources` object (`runc update --resources`) as warren's
+ * limits. Throws a ConfigError naming the field it cannot honour.
+ */
+export function ociResourcesToLimits(r: unknown): NonNullable<ContainerConfig["limits"]> {
+  const issues = new Issues();
+  const config: ContainerConfig = {};
+  resourceFields(r, config, issues);
+  if (issues.list.length) throw new ConfigError(issues.list.map((i) => ({ ...i, path: i.path.replace(/^linux\.resources\.?/, "") || "(resources)" })));
+  return config.limits ?? {};
+}
+
 function resourceFields(r: unknown, config: ContainerConfig, issues: Issues): void {
   if (!isObject(r)) {
     issues.add("linux.resources", "must be an object");

@@ -11,7 +11,7 @@ import { CLONE, describeOp, MOUNT_ATTR, MS, type Op } from "./ops.js";
 import { buildSeccompFilter } from "./seccomp.js";
 import { compileSeccompProfile } from "./seccomp-profile.js";
 
-function plan(config: ContainerConfig, rootfs: RootfsRecord = { kind: "directory", path: "/r", mode: "rw" }, lxcfs: LxcfsViews | false = false) {
+function plan(config: ContainerConfig, rootfs: RootfsRecord = { kind: "directory", path: "/r", mode: "rw" }, lxcfs: LxcfsViews | false = false, holdFd?: number) {
   const c = resolveConfig(config);
   return buildInitPlan({
     name: "t",
@@ -20,6 +20,7 @@ function plan(config: ContainerConfig, rootfs: RootfsRecord = { kind: "directory
     stateDir: "/state/t",
     idmap: c.namespaces.user ? { hostUid: 1_000_000, hostGid: 1_000_000, size: 65536 } : null,
     stdio: [10, 11, 12],
+    ...(holdFd !== undefined ? { holdFd } : {}),
     bindSourceIsDir: (s) => (s === "/missing" ? undefined : !s.endsWith(".sock")),
     arch: "x64",
   });
@@ -28,6 +29,14 @@ const kinds = (ops: Op[]) => ops.map((o) => o.kind);
 const indexOf = (ops: Op[], pred: (o: Op) => boolean) => ops.findIndex(pred);
 
 describe("buildInitPlan", () => {
+  it("keeps a hold fd open up to the exec, which waits on it", () => {
+    const p = plan({}, undefined, false, 20);
+    expect(p.ops[0]).toEqual({ kind: "close-inherited-fds", keep: [10, 11, 12, 20] });
+    expect(p.ops.find((o) => o.kind === "close-fds")).toEqual({ kind: "close-fds", keep: [20] });
+    expect(p.ops.at(-1)).toMatchObject({ kind: "exec", holdFd: 20 });
+    expect(plan({}).ops.at(-1)).not.toHaveProperty("holdFd");
+  });
+
   it("orders the default setup: become ns root, private mounts, proc before pivot, /dev after, exec last", () => {
     const p = plan({});
     expect(p.cloneFlags).toBe(cloneFlagsOf(resolveConfig({}).namespaces));

@@ -31,6 +31,12 @@ export interface InitPlanInput {
   stdio: [number, number, number];
   /** Host fds passed through at the same number. */
   keepFds?: number[];
+  /**
+   * A host fd (the hold fifo, container/hold.ts) on which the init waits
+   * for a byte right before its program's execve: set up, not yet started.
+   * Open in the child until then, and never passed to the program.
+   */
+  holdFd?: number;
   /** Binds warren adds (a generated /etc/resolv.conf): optional, read-write files. */
   extraBinds?: { source: string; target: string }[];
   /**
@@ -158,6 +164,8 @@ export function processTail(p: {
   keepFds: number[];
   controllingTerminal: boolean;
   parentDeathSignal?: number;
+  /** See InitPlanInput.holdFd (kept open by close-fds; warren-exec closes it). */
+  holdFd?: number;
   arch?: SeccompArch;
   /** No user namespace: the container's root is the host's. */
   hostRoot: boolean;
@@ -226,7 +234,7 @@ export function processTail(p: {
   ops.push({ kind: "setsid", controllingTerminal: p.controllingTerminal });
   ops.push({ kind: "close-fds", keep: p.keepFds });
   if (profile) ops.push(profile);
-  ops.push({ kind: "exec", file: p.argv[0]!, argv: p.argv, env: p.env });
+  ops.push({ kind: "exec", file: p.argv[0]!, argv: p.argv, env: p.env, ...(p.holdFd !== undefined ? { holdFd: p.holdFd } : {}) });
   return ops;
 }
 
@@ -254,7 +262,8 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
   // 0. The child starts with a copy of Node's fd table: close what the
   //    container was not given before any path is resolved, so no
   //    `/proc/self/fd/N` can lead to a host directory (CVE-2024-21626).
-  const ops: Op[] = [inheritedFds([...input.stdio, ...keepFds, ...(input.interceptSocket !== undefined ? [input.interceptSocket] : [])])];
+  const held = input.holdFd !== undefined ? [input.holdFd] : [];
+  const ops: Op[] = [inheritedFds([...input.stdio, ...keepFds, ...held, ...(input.interceptSocket !== undefined ? [input.interceptSocket] : [])])];
 
   // 1. Become root of the new user namespace. The parent mapped container
   //    uid 0 to the allocated host id, but this process still runs as host
@@ -473,7 +482,8 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
       argv: c.init,
       env: environment(c.env, input.runHost?.notify ? { NOTIFY_SOCKET: "/run/host/notify" } : undefined),
       stdio: input.stdio,
-      keepFds,
+      keepFds: [...keepFds, ...held],
+      ...(input.holdFd !== undefined ? { holdFd: input.holdFd } : {}),
       // Not even on a console: as the kernel starts init, /dev/console is
       // no one's controlling terminal, so the init's getty (busybox
       // askfirst, agetty) can make it its session's.

@@ -33,12 +33,14 @@ export const PLAN_ABI = {
     inRoot: 1 << 5,
     /** The target path may hold no symlink (openat2 RESOLVE_NO_SYMLINKS): ELOOP. */
     noSymlinks: 1 << 6,
+    /** exec: warren-exec waits for a byte on fd `c` before the execve (the OCI create/start split). */
+    hold: 1 << 7,
   },
 } as const;
 
 const STEP_INDEX = new Map(STEP_NAMES.map((k, i) => [k, i]));
 const { magic: MAGIC, version: VERSION, headerSize: HEADER, opSize: OP_SIZE, none: NONE } = PLAN_ABI;
-const { optional: F_OPTIONAL, mkdir: F_MKDIR, mkfile: F_MKFILE, ctty: F_CTTY, recursive: F_RECURSIVE, inRoot: F_IN_ROOT, noSymlinks: F_NO_SYMLINKS } =
+const { optional: F_OPTIONAL, mkdir: F_MKDIR, mkfile: F_MKFILE, ctty: F_CTTY, recursive: F_RECURSIVE, inRoot: F_IN_ROOT, noSymlinks: F_NO_SYMLINKS, hold: F_HOLD } =
   PLAN_ABI.opFlags;
 
 /**
@@ -239,6 +241,10 @@ function encodeOp(op: Op, blob: Blob): Encoded {
       e.s[0] = blob.str(op.file);
       e.a = n(blob.strlist(op.argv));
       e.b = n(blob.strlist(op.env));
+      if (op.holdFd !== undefined) {
+        e.flags = F_HOLD;
+        e.c = n(op.holdFd);
+      }
       break;
     case "write-file":
       e.s[0] = blob.str(op.data);

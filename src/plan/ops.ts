@@ -95,7 +95,8 @@ export type Op =
   | { kind: "parent-death-signal"; signal: number }
   | { kind: "setns"; fd: number; flags: number }
   | { kind: "fork-into-namespaces" }
-  | { kind: "exec"; file: string; argv: string[]; env: string[] }
+  /** `holdFd`: the program is looked up, then warren-exec waits for a byte on that fd before running it (see container/hold.ts). */
+  | { kind: "exec"; file: string; argv: string[]; env: string[]; holdFd?: number }
   /** Write `data` into an existing file; `sysctl` names the key it sets, for error messages. */
   | { kind: "write-file"; path: string; data: string; sysctl?: string }
   /** Close every fd >= 3 but `keep` (and the child's own): first, before any path is resolved. */
