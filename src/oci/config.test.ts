@@ -116,7 +116,6 @@ describe("ociToWarren", () => {
       "ociVersion",
       "process.rlimits[1].type",
       "mounts[9].type",
-      "hooks",
       "linux.namespaces[0].path",
       "linux.namespaces[1].type",
       "linux.namespaces",

@@ -96,9 +96,7 @@ export function ociToWarren(spec: unknown, bundle: string): OciTranslation {
   if (typeof spec.hostname === "string" && spec.hostname !== "") config.hostname = spec.hostname;
   if (typeof spec.domainname === "string" && spec.domainname !== "") config.domainname = spec.domainname;
   if (spec.mounts !== undefined) mountFields(spec.mounts, config, issues);
-  if (spec.hooks !== undefined && isObject(spec.hooks) && Object.values(spec.hooks).some((h) => Array.isArray(h) && h.length > 0)) {
-    issues.add("hooks", "hooks are not supported yet");
-  }
+  // `hooks` are the runtime's (src/oci/hooks.ts: parseHooks, runHooks), not the container's.
   let cgroupsPath: string | undefined;
   if (spec.linux !== undefined) cgroupsPath = linuxFields(spec.linux, config, issues);
   if (spec.linux === undefined) issues.add("linux", "is required on Linux (namespaces, id mappings)");

@@ -52,7 +52,8 @@ export type OciHooks = Partial<Record<HookKind, OciHook[]>>;
 export interface OciState {
   ociVersion: string;
   id: string;
-  status: "creating" | "created" | "running" | "stopped";
+  /** runc adds "paused" (a frozen container) to the spec's four. */
+  status: "creating" | "created" | "running" | "paused" | "stopped";
   /** The container's process on the host; absent once it is stopped. */
   pid?: number;
   /** Absolute path of the bundle. */

@@ -18,6 +18,7 @@ import { Container } from "../container/container.js";
 import { NotFoundError } from "../errors.js";
 import { native } from "../native/binding.js";
 import { ociResourcesToLimits, ociToWarren } from "./config.js";
+import { containerExecutor, parseHooks, runHooks, type OciHooks } from "./hooks.js";
 import { cgroupParentOf, checkId, listRecords, OciError, readRecord, removeRecord, warrenName, writeRecord, type OciRecord } from "./state.js";
 
 /** The global flags every command gets. */
@@ -126,6 +127,7 @@ export async function create(g: Globals, id: string, o: CreateOptions): Promise<
   if (!t.terminal && o.consoleSocket) throw new OciError("cannot use console socket if runc will not allocate tty");
   const rootfs = typeof t.config.rootfs === "string" ? t.config.rootfs : (t.config.rootfs as { path: string }).path;
   if (!existsSync(rootfs)) throw new OciError(`rootfs (${rootfs}) does not exist`);
+  const hooks = parseHooks((spec as { hooks?: unknown }).hooks);
   const annotations = (spec as { annotations?: Record<string, string> }).annotations;
   const rec: OciRecord = {
     id,
@@ -136,6 +138,7 @@ export async function create(g: Globals, id: string, o: CreateOptions): Promise<
     owner: "",
     ...(annotations ? { annotations } : {}),
     cgroupParent: cgroupParentOf(t.cgroupsPath, id),
+    ...(hasHooks(hooks) ? { hooks } : {}),
   };
   try {
     writeRecord(g.root, rec, true);
@@ -150,7 +153,6 @@ export async function create(g: Globals, id: string, o: CreateOptions): Promise<
     // The OCI config says everything: nothing of warren's system-container
     // defaults that it does not ask for (a console, lxcfs, a restart policy).
     c = await Container.create(rec.name, { console: false, lxcfs: false, ...t.config }, runtimeOf(g, rec));
-    // TODO(issue 16, src/oci/hooks.ts): createRuntime and createContainer hooks run here, with the state on stdin.
     let stdio: "inherit" | [number, number, number] = "inherit";
     if (t.terminal) {
       master = openSync("/dev/ptmx", fsc.O_RDWR | fsc.O_NOCTTY);
@@ -161,6 +163,15 @@ export async function create(g: Globals, id: string, o: CreateOptions): Promise<
     const inheritFds = Array.from({ length: o.preserveFds }, (_, i) => 3 + i);
     await c.start({ hold: true, stdio, inheritFds });
     c.unref();
+    // The init is set up and held before the program: the runtime's hooks
+    // run now (prestart and createRuntime on the host, createContainer in
+    // the container), with the state on stdin. A failing one fails create.
+    if (rec.hooks) {
+      const st = (await stateOf(g, rec)).state;
+      for (const kind of ["prestart", "createRuntime", "createContainer"] as const) {
+        await runHooks(rec.hooks, kind, st, { container: containerExecutor(c) });
+      }
+    }
     if (master !== undefined) native().sendFd(resolve(o.consoleSocket!), master, "/dev/ptmx");
     if (o.pidFile) writePidFile(o.pidFile, c.pid!);
   } catch (e) {
@@ -182,8 +193,16 @@ export async function start(g: Globals, id: string): Promise<void> {
     if (state.status === "running") throw new OciError("cannot start an already running container");
     throw new OciError(`cannot start a container in the ${state.status} state`);
   }
+  if (rec.hooks) await runHooks(rec.hooks, "startContainer", state, { container: containerExecutor(container) });
   await container.release();
-  // TODO(issue 16, src/oci/hooks.ts): startContainer hooks run in the container before the release, poststart hooks here.
+  if (rec.hooks) {
+    const after = (await stateOf(g, rec)).state;
+    for (const w of (await runHooks(rec.hooks, "poststart", after)).warnings) g.log?.("warning", w);
+  }
+}
+
+function hasHooks(hooks: OciHooks): boolean {
+  return Object.values(hooks).some((list) => list && list.length > 0);
 }
 
 export async function state(g: Globals, id: string): Promise<OciState> {
@@ -257,7 +276,10 @@ export async function del(g: Globals, id: string, force: boolean): Promise<void>
     // A created container is deleted without --force, as runc does: its held init is killed.
     await container.destroy({ force: true });
   }
-  // TODO(issue 16, src/oci/hooks.ts): poststop hooks run here.
+  if (rec.hooks) {
+    const stopped: OciState = { ...s, status: "stopped", pid: 0 };
+    for (const w of (await runHooks(rec.hooks, "poststop", stopped)).warnings) g.log?.("warning", w);
+  }
   removeRecord(g.root, id);
 }
 

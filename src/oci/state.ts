@@ -13,7 +13,8 @@ import { dirname, join } from "node:path";
 
 import { codeOf } from "../linux/errno.js";
 
-/** One OCI container's record. */
+/** One OCI container's record. */import type { OciHooks } from "./hooks.js";
+
 export interface OciRecord {
   id: string;
   /** The warren container's name (the id when it is a valid name, else derived from it). */
@@ -26,6 +27,8 @@ export interface OciRecord {
   annotations?: Record<string, string>;
   /** The cgroup v2 subtree the container's cgroup is made in (from `linux.cgroupsPath`). */
   cgroupParent: string;
+  /** config.json's hooks, checked at create: start and delete run theirs from here. */
+  hooks?: OciHooks;
 }
 
 /** runc's id rule. */

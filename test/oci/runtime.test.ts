@@ -250,6 +250,42 @@ print(msg.decode(), repr(out.decode()), flush=True)
     expect((await oci(["delete", id])).code).toBe(0);
   });
 
+  it("runs config.json's hooks at their points, with the state on stdin, and a failing one fails its command", async () => {
+    const saved = (name: string) => ({ path: "/bin/sh", args: ["sh", "-c", `cat > ${join(work, name)}`] });
+    const id = newId("hooks");
+    const b = bundle(["/bin/sleep", "60"], (spec) => {
+      spec.hooks = {
+        createRuntime: [saved("createRuntime.json")],
+        // In the container: its hostname, not the host's, or the hook (and so create) fails.
+        createContainer: [{ path: "/bin/sh", args: ["sh", "-c", 'cat >/dev/null; test "$(hostname)" = oci-test'] }],
+        startContainer: [{ path: "/bin/sh", args: ["sh", "-c", 'cat >/dev/null; test "$(hostname)" = oci-test'] }],
+        poststart: [saved("poststart.json")],
+        poststop: [saved("poststop.json"), { path: "/bin/false" }],
+      };
+    });
+    const c = await oci(["create", "--bundle", b, id]);
+    expect(c.code, c.stderr).toBe(0);
+    const created = JSON.parse(readFileSync(join(work, "createRuntime.json"), "utf8"));
+    expect(created).toMatchObject({ id, status: "created", bundle: b });
+    expect(created.pid).toBeGreaterThan(0);
+    const st = await oci(["start", id]);
+    expect(st.code, st.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(work, "poststart.json"), "utf8"))).toMatchObject({ id, status: "running", pid: created.pid });
+    const d = await oci(["delete", "--force", id]);
+    // poststop's failure (/bin/false) is a warning, not an error; the hooks before it ran.
+    expect(d.code, d.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(work, "poststop.json"), "utf8"))).toMatchObject({ id, status: "stopped" });
+
+    const failing = newId("hookfail");
+    const f = await oci(["create", "--bundle", bundle(["/bin/sleep", "60"], (spec) => (spec.hooks = { createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", "echo no >&2; exit 3"] }] })), failing]);
+    expect(f.code).toBe(1);
+    expect(f.stderr).toMatch(/hooks\.createRuntime\[0\]/);
+    expect((await oci(["state", failing])).code).toBe(1); // nothing left of it
+    const bad = await oci(["create", "--bundle", bundle(["/bin/true"], (spec) => (spec.hooks = { prestart: [{ path: "relative" }] })), newId("hookbad")]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/hooks\.prestart\[0\]\.path/);
+  });
+
   it("writes runc's json log, refuses --systemd-cgroup, and prints features and list", async () => {
     const log = join(work, "log.json");
     const r = await oci(["--log", log, "--log-format", "json", "start", "nonexistent"]);
