@@ -33,7 +33,6 @@ if [ -z "${npm_config_nodedir:-}" ] && [ -f "$node_prefix/include/node/node_api.
   export npm_config_nodedir="$node_prefix"
 fi
 gcc_major=$(gcc -dumpversion | cut -d. -f1)
-addon_api=$(node -p "require('node-addon-api').include_dir")
 
 # Debian's arm64 musl, unpacked (no foreign architecture is added to dpkg):
 # apt reads the arm64 package lists into a private state directory.
