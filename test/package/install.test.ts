@@ -19,7 +19,7 @@
 import { execFileSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import type { Container } from "../../src/index.js";
@@ -61,7 +61,9 @@ beforeAll(() => {
 describe.skipIf(skip !== undefined)(`install without a compiler${skip ? ` (skipped: ${skip})` : ""}`, () => {
   it("installs the packed tarball with --ignore-scripts offline in a Debian container with no compiler, and runs a container from it", async () => {
     const node = realpathSync(process.execPath);
-    const npm = realpathSync(join(dirname(node), "../lib/node_modules/npm"));
+    // npm from this host's global install (the registry's Node packages,
+    // which the Node 22/24 passes run under, carry no npm).
+    const npm = join(execFileSync("npm", ["root", "-g"], { encoding: "utf8" }).trim(), "npm");
     const c: Container = await debian("install", {
       nesting: true,
       idmap: { size: 200_000 },
@@ -97,6 +99,7 @@ describe.skipIf(skip !== undefined)(`install without a compiler${skip ? ` (skipp
     expect(out.libc).toBe("glibc");
     expect(out.build).toBe(false);
     expect(out.addon).toEqual(["/tmp/proj/node_modules/warren/prebuilds/linux-x64/warren.glibc.node"]);
+    expect(out.node).toBe(process.version);
     await c.stop({ timeout: 0 });
   }, 240_000);
 });
