@@ -19,7 +19,7 @@
 import { execFileSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import type { Container } from "../../src/index.js";
@@ -61,9 +61,11 @@ beforeAll(() => {
 describe.skipIf(skip !== undefined)(`install without a compiler${skip ? ` (skipped: ${skip})` : ""}`, () => {
   it("installs the packed tarball with --ignore-scripts offline in a Debian container with no compiler, and runs a container from it", async () => {
     const node = realpathSync(process.execPath);
-    // npm from this host's global install (the registry's Node packages,
-    // which the Node 22/24 passes run under, carry no npm).
-    const npm = join(execFileSync("npm", ["root", "-g"], { encoding: "utf8" }).trim(), "npm");
+    // The npm on PATH, wherever it is installed (the registry's Node
+    // packages, which the Node 22/24 passes run under, carry none, and
+    // `npm root -g` answers from the running Node's prefix).
+    const npmCliJs = realpathSync(execFileSync("sh", ["-c", "command -v npm"], { encoding: "utf8" }).trim());
+    const npm = resolve(dirname(npmCliJs), "..");
     const c: Container = await debian("install", {
       nesting: true,
       idmap: { size: 200_000 },
