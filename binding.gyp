@@ -57,6 +57,7 @@
         "native/lock-mounts.cc",
         "native/wait.cc",
         "native/misc.cc",
+        "native/read-files.cc",
         "native/bpf.cc",
         "native/netlink.cc",
         "native/files.cc",

@@ -23,6 +23,8 @@ export default defineConfig({
         },
       },
       {
+        // The examples import `warren` as users do: here, the sources.
+        resolve: { alias: [{ find: /^warren$/, replacement: new URL("./src/index.ts", import.meta.url).pathname }] },
         test: {
           name: "kernel",
           include: ["test/**/*.test.ts"],

@@ -17,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitAbi(env, exports);
   InitDeviceInject(env, exports);
   InitUevent(env, exports);
+  InitReadFiles(env, exports);
   return exports;
 }
 

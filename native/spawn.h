@@ -61,6 +61,7 @@ Napi::Object InitXattr(Napi::Env env, Napi::Object exports);
 Napi::Object InitAbi(Napi::Env env, Napi::Object exports);
 Napi::Object InitDeviceInject(Napi::Env env, Napi::Object exports);
 Napi::Object InitUevent(Napi::Env env, Napi::Object exports);
+void InitReadFiles(Napi::Env env, Napi::Object exports);
 
 }  // namespace warren
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: type-check, then every vitest project (unit and kernel), then
-// a subset of the kernel suite under Node 22 and 24, then one summary line
+// `npm test`: type-check, build, the docs site (typedoc with warnings as
+// errors), then every vitest project (unit and kernel), then a subset of the
+// kernel suite under Node 22 and 24, then one summary line
 // "N passed, N failed[, N skipped]" over all of them that CI can read.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
@@ -22,6 +23,15 @@ const build = spawnSync("npm", ["run", "--silent", "build"], { stdio: ["ignore",
 if (build.status !== 0) {
   console.log("build: 0 passed, 1 failed");
   process.exit(build.status ?? 1);
+}
+
+// The docs site: typedoc.json treats every warning (a broken {@link}, a type
+// referenced but not exported, a guide's link to a missing file) as an error.
+// Not a vitest test: it takes most of a minute and only needs to run once.
+const docs = spawnSync("npm", ["run", "--silent", "docs", "--", "--logLevel", "Warn"], { stdio: ["ignore", "inherit", "inherit"], cwd: repo });
+if (docs.status !== 0) {
+  console.log("docs: 0 passed, 1 failed");
+  process.exit(docs.status ?? 1);
 }
 
 mkdirSync(dirname(results), { recursive: true });

@@ -35,7 +35,7 @@ export type { StopOptions } from "./container/stop.js";
 export type { StdioMode, StdioTarget } from "./container/stdio.js";
 export type { ExecOptions, ExecOutput, ExecProcess } from "./container/exec.js";
 export type { ConsoleStream } from "./container/monitor.js";
-export type { ContainerEvent } from "./container/resources.js";
+export type { ContainerEvent, MetricsOptions } from "./container/resources.js";
 export type { CgroupEvent } from "./cgroup/events.js";
 export type { DirEntry, FileStat, FileType, PushOptions } from "./container/files.js";
 export type { GroupInfo, UserInfo } from "./container/users.js";

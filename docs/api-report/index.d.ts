@@ -611,6 +611,18 @@ type ContainerEvent = Exclude<CgroupEvent, {
     status: ExitStatus;
     restarting?: boolean;
 };
+/** Options of `Container.metrics()` (and `warren metrics`). */
+interface MetricsOptions {
+    /** Only these containers (those not running are left out). */
+    names?: readonly string[];
+    /**
+     * Metric name prefix, without the underscore: `warren` by default;
+     * `incus` (or `lxd`) gives the names Incus's (LXD's) dashboards query.
+     */
+    prefix?: string;
+    /** Value of the `project` label (Incus's dashboards select on it): `default` unless told. */
+    project?: string;
+}
 
 /** What one of stdin/stdout/stderr is connected to. */
 type StdioMode = "ignore" | "inherit" | "pipe";
@@ -1678,6 +1690,25 @@ declare class Container implements AsyncDisposable {
     static statsAll(options?: RuntimeOptions & {
         names?: readonly string[];
     }): Promise<Record<string, ContainerStats>>;
+    /**
+     * Every running container under the runtime root (or the ones named) in
+     * the Prometheus text exposition format: CPU, memory, pids, disk I/O and
+     * network counters, named as Incus names them (`warren_cpu_seconds_total`,
+     * or `incus_cpu_seconds_total` with `prefix: "incus"`), labelled `name`,
+     * `project` and `type`. One sweep of the cgroup tree, as
+     * {@link Container.statsAll}; the metric list is in docs/metrics.md.
+     *
+     * @example
+     * ```ts
+     * import { createServer } from "node:http";
+     *
+     * createServer(async (_req, res) => {
+     *   res.setHeader("content-type", "text/plain; version=0.0.4");
+     *   res.end(await Container.metrics({ prefix: "incus" }));
+     * }).listen(9101);
+     * ```
+     */
+    static metrics(options?: RuntimeOptions & MetricsOptions): Promise<string>;
     /** CPU, memory, pids, I/O and pressure figures of the running container. */
     stats(): Promise<ContainerStats>;
     /** Freezes every process of the container (cgroup.freeze); resolves once the kernel reports it frozen. */
@@ -1847,4 +1878,4 @@ type CapabilityName = (typeof CAPABILITIES)[number];
 
 type Compression = "none" | "gzip" | "xz" | "zstd" | "bzip2" | "lz4";
 
-export { type BuildOptions, type BuildProgress, type CapabilityName, CgroupControllerUnavailable, type CgroupEvent, type CgroupHost, type CheckStatus, type Compression, ConfigError, type ConfigIssue, type ConfigPatch, ConsoleStream, Container, type ContainerConfig, type ContainerEvent, type ContainerStats, DecompressionError, type DeviceInfo, type DeviceInput, type DeviceNode, type DeviceRule, type DeviceSpec, DigestMismatchError, type DirEntry, type DistroSpec, type DoctorCheck, type DoctorOptions, type DoctorReport, type EffectiveConfig, type ExecOptions, type ExecOutput, type ExecProcess, type ExitStatus, type ExportManifest, type ExportOptions, type FileStat, type FileType, type GpuDeviceInput, type GpuDeviceSpec, type GroupInfo, HostError, type HostInfo, type IdMap, type ImageConfig, ImageError, type ImageInfo, ImageStore, type ImportLxcOptions, type ImportOciOptions, type InitKind, type InterfaceInfo, type Limits, type LxcImageFiles, type LxcMetadata, type LxcfsViews, MissingToolError, type MountConfig, NativeLoadError, type NicConfig, type NicDeviceInput, type NicInput, NotFoundError, type Platform, type PortConfig, type Pressure, ProcessExitError, type PullOptions, type PullProgress, type PushOptions, ReadyTimeoutError, RegistryError, type RegistryOptions, type ResolvedConfig, type ResolvedLimits, type RestartRefusal, type RuntimeOptions, SetupError, type SnapshotInfo, type StartOptions, StateError, type Status, type StdioMode, type StdioTarget, type StopOptions, type StopReason, type StorageKind, UnknownSyscallError, UnsupportedCompressionError, type UsbDeviceInput, type UsbDeviceSpec, type UserInfo, WarrenError, doctor, host };
+export { type BuildOptions, type BuildProgress, type CapabilityName, CgroupControllerUnavailable, type CgroupEvent, type CgroupHost, type CheckStatus, type Compression, ConfigError, type ConfigIssue, type ConfigPatch, ConsoleStream, Container, type ContainerConfig, type ContainerEvent, type ContainerStats, DecompressionError, type DeviceInfo, type DeviceInput, type DeviceNode, type DeviceRule, type DeviceSpec, DigestMismatchError, type DirEntry, type DistroSpec, type DoctorCheck, type DoctorOptions, type DoctorReport, type EffectiveConfig, type ExecOptions, type ExecOutput, type ExecProcess, type ExitStatus, type ExportManifest, type ExportOptions, type FileStat, type FileType, type GpuDeviceInput, type GpuDeviceSpec, type GroupInfo, HostError, type HostInfo, type IdMap, type ImageConfig, ImageError, type ImageInfo, ImageStore, type ImportLxcOptions, type ImportOciOptions, type InitKind, type InterfaceInfo, type Limits, type LxcImageFiles, type LxcMetadata, type LxcfsViews, type MetricsOptions, MissingToolError, type MountConfig, NativeLoadError, type NicConfig, type NicDeviceInput, type NicInput, NotFoundError, type Platform, type PortConfig, type Pressure, ProcessExitError, type PullOptions, type PullProgress, type PushOptions, ReadyTimeoutError, RegistryError, type RegistryOptions, type ResolvedConfig, type ResolvedLimits, type RestartRefusal, type RuntimeOptions, SetupError, type SnapshotInfo, type StartOptions, StateError, type Status, type StdioMode, type StdioTarget, type StopOptions, type StopReason, type StorageKind, UnknownSyscallError, UnsupportedCompressionError, type UsbDeviceInput, type UsbDeviceSpec, type UserInfo, WarrenError, doctor, host };

@@ -41,32 +41,32 @@ export interface ContainerStats {
   pressure: { cpu?: { some: Pressure; full?: Pressure }; memory?: { some: Pressure; full: Pressure }; io?: { some: Pressure; full: Pressure } };
 }
 
-function read(dir: string, file: string): string | undefined {
-  try {
-    return readFileSync(join(dir, file), "utf8");
-  } catch {
-    return undefined;
-  }
+/** A cgroup file's text, or undefined when it is not there (its controller is not enabled). */
+type FileText = (file: string) => string | undefined;
+
+function reader(dir: string): FileText {
+  return (file) => {
+    try {
+      return readFileSync(join(dir, file), "utf8");
+    } catch {
+      return undefined;
+    }
+  };
 }
 
 /** `key value` lines (cpu.stat, memory.events) into numbers. */
 export function parseFlatKeyed(text: string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const line of text.split("\n")) {
-    const [k, v] = line.split(" ");
-    if (k && v !== undefined) out[k] = Number(v);
-  }
+  for (const m of text.matchAll(/^(\S+) (\S+)$/gm)) out[m[1]!] = Number(m[2]);
   return out;
 }
 
 /** `some avg10=0.00 avg60=0.00 avg300=0.00 total=0` lines. */
 export function parsePressure(text: string): Record<string, Pressure> {
   const out: Record<string, Pressure> = {};
-  for (const line of text.split("\n")) {
-    const [kind, ...fields] = line.split(" ");
-    if (!kind || fields.length === 0) continue;
-    const f = Object.fromEntries(fields.map((x) => x.split("=") as [string, string]));
-    out[kind] = { avg10: Number(f.avg10), avg60: Number(f.avg60), avg300: Number(f.avg300), total: Number(f.total) };
+  // One pattern per line: a sweep parses three of these per container.
+  for (const m of text.matchAll(/^(\w+) avg10=(\S+) avg60=(\S+) avg300=(\S+) total=(\d+)$/gm)) {
+    out[m[1]!] = { avg10: Number(m[2]), avg60: Number(m[3]), avg300: Number(m[4]), total: Number(m[5]) };
   }
   return out;
 }
@@ -92,7 +92,43 @@ export function parseIoStat(text: string): NonNullable<ContainerStats["io"]> {
 
 /** Reads the statistics of the cgroup at `dir`. */
 export function readStats(dir: string): ContainerStats {
-  const cpu = parseFlatKeyed(read(dir, "cpu.stat") ?? "");
+  return statsFrom(reader(dir));
+}
+
+/** Every file {@link statsFrom} may read, in one list (for a batched read). */
+export const STATS_FILES = [
+  "cpu.stat",
+  "memory.current",
+  "memory.events",
+  "memory.peak",
+  "memory.swap.current",
+  "pids.current",
+  "pids.max",
+  "io.stat",
+  "cpu.pressure",
+  "memory.pressure",
+  "io.pressure",
+] as const;
+
+/**
+ * The files of {@link STATS_FILES} a child of a cgroup whose
+ * `cgroup.subtree_control` is `subtreeControl` has: the core's cpu.stat and
+ * the pressure files (when the kernel keeps PSI), and each enabled
+ * controller's own. A batched sweep asks the kernel for nothing else, so a
+ * host without the memory controller pays nothing for memory.*.
+ */
+export function statsFilesFor(subtreeControl: string, psi: boolean): string[] {
+  const on = new Set(subtreeControl.trim().split(/\s+/));
+  return STATS_FILES.filter((f) => {
+    if (f.endsWith(".pressure")) return psi;
+    const controller = f.split(".")[0]!;
+    return controller === "cpu" || on.has(controller);
+  });
+}
+
+/** The statistics from a cgroup's files as `text` gives them. */
+export function statsFrom(text: FileText): ContainerStats {
+  const cpu = parseFlatKeyed(text("cpu.stat") ?? "");
   const stats: ContainerStats = {
     cpu: { usageUsec: cpu.usage_usec ?? 0, userUsec: cpu.user_usec ?? 0, systemUsec: cpu.system_usec ?? 0 },
     pressure: {},
@@ -102,11 +138,11 @@ export function readStats(dir: string): ContainerStats {
     stats.cpu.throttledPeriods = cpu.nr_throttled ?? 0;
     stats.cpu.throttledUsec = cpu.throttled_usec ?? 0;
   }
-  const current = read(dir, "memory.current");
+  const current = text("memory.current");
   if (current !== undefined) {
-    const ev = parseFlatKeyed(read(dir, "memory.events") ?? "");
-    const peak = read(dir, "memory.peak");
-    const swap = read(dir, "memory.swap.current");
+    const ev = parseFlatKeyed(text("memory.events") ?? "");
+    const peak = text("memory.peak");
+    const swap = text("memory.swap.current");
     stats.memory = {
       current: Number(current),
       ...(peak !== undefined ? { peak: Number(peak) } : {}),
@@ -121,15 +157,15 @@ export function readStats(dir: string): ContainerStats {
       },
     };
   }
-  const pids = read(dir, "pids.current");
+  const pids = text("pids.current");
   if (pids !== undefined) {
-    const max = read(dir, "pids.max")?.trim();
+    const max = text("pids.max")?.trim();
     stats.pids = { current: Number(pids), ...(max ? { max: max === "max" ? "max" : Number(max) } : {}) };
   }
-  const io = read(dir, "io.stat");
+  const io = text("io.stat");
   if (io !== undefined) stats.io = parseIoStat(io);
   for (const kind of ["cpu", "memory", "io"] as const) {
-    const p = read(dir, `${kind}.pressure`);
+    const p = text(`${kind}.pressure`);
     if (p !== undefined) (stats.pressure as Record<string, unknown>)[kind] = parsePressure(p);
   }
   return stats;

@@ -1,7 +1,7 @@
 /**
  * The `warren` command line: `warren run -- CMD`, `create`, `start`, `stop`,
  * `kill`, `destroy`, `exec`, `console`, `console-log`, `events`, `freeze`,
- * `unfreeze`, `set`, `stats`, `list`, `info`, `doctor`, `network`, `nic`, `device`, `gc`, `image`,
+ * `unfreeze`, `set`, `stats`, `metrics`, `list`, `info`, `doctor`, `network`, `nic`, `device`, `gc`, `image`,
  * `restart`, `file`, `snapshot`, `copy` (`clone`), `rename`, `export`,
  * `import`, `config`, `shell`, and `after-exit` (run by a container's
  * monitor, not by people). Built by tsup into
@@ -50,6 +50,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   unfreeze: async () => (await import("./commands.js")).unfreezeCommand,
   set: async () => (await import("./commands.js")).setCommand,
   stats: async () => (await import("./commands.js")).statsCommand,
+  metrics: async () => (await import("./metrics.js")).metricsCommand,
   list: async () => (await import("./list.js")).listCommand,
   ls: async () => (await import("./list.js")).listCommand,
   info: async () => {

@@ -191,6 +191,18 @@ Options:
   --json                   one JSON object, name -> statistics
 
 ${COMMON}`,
+  metrics: `Usage: warren metrics [OPTIONS] [NAME...]
+
+Prints the running containers (all, or those named) in the Prometheus text
+exposition format: CPU, memory, processes, disk I/O and network counters,
+named as Incus names them, labelled name, project and type.
+
+Options:
+  --prefix P               metric name prefix (default warren; incus or lxd
+                           gives the names of their dashboards)
+  --project P              value of the project label (default "default")
+
+${COMMON}`,
   info: `Usage: warren info [OPTIONS]
 
 Shows what warren can use of this host's cgroups: the layout, delegation, and
@@ -523,6 +535,7 @@ Commands:
   unfreeze  thaw a frozen container
   set       change a container's limits
   stats     show containers' resource usage
+  metrics   print containers' usage for Prometheus
   list      list containers
   info      show the host's cgroup setup
   doctor    check this host's kernel, cgroups and limits for N containers

@@ -19,6 +19,7 @@ import { ConfigError, HostError, NotFoundError, StateError } from "../errors.js"
 import { codeOf } from "../linux/errno.js";
 import { native } from "../native/binding.js";
 import { pruneShards, releaseOrphanLeases, removeManagedNetwork } from "../network/manager.js";
+import { readJsonFilesIn } from "../linux/json-file.js";
 import { withLock } from "../linux/lock.js";
 import type { NicInput } from "../config/nic.js";
 import type { EffectiveConfig } from "../plan/effective.js";
@@ -37,11 +38,11 @@ import { addNic, containerNetwork, removeNic, type InterfaceInfo } from "./netwo
 import type { DeviceInput } from "../config/devices.js";
 import { addDevice, listDevices, reloadRecord, removeDevice, type DeviceInfo, type NicDeviceInput } from "./devices.js";
 import { followHotplug } from "./device-hotplug.js";
-import { containerEvents, containerStats, FREEZE_TIMEOUT_MS, setDeviceRules, setFrozen, setLimits, statsOfAll, type ContainerEvent } from "./resources.js";
+import { containerEvents, containerStats, FREEZE_TIMEOUT_MS, setDeviceRules, setFrozen, setLimits, metricsOfAll, statsOfAll, type ContainerEvent, type MetricsOptions } from "./resources.js";
 import { deleteSnapshot, listSnapshots, restoreSnapshot, snapshot, withLiveTreeStill, type SnapshotInfo } from "./snapshots.js";
 import { rebuildContainer, renameContainer } from "./rename.js";
 import { startContainer, type StartOptions } from "./start.js";
-import { isLive, StateStore, type ExitStatus, type RestartRefusal, type Status } from "./state.js";
+import { isLive, StateStore, type ExitStatus, type RestartRefusal, type RuntimeState, type Status } from "./state.js";
 import { stopContainer, type StopOptions } from "./stop.js";
 import { forgetMachineId } from "./system.js";
 import * as users from "./users.js";
@@ -155,8 +156,18 @@ export class Container implements AsyncDisposable {
   /** Every container under the runtime root (ephemeral ones that already stopped are cleaned up, not listed). */
   static async list(options?: RuntimeOptions): Promise<Container[]> {
     const runtime = resolveRuntime(options);
-    const names = await new StateStore(runtime.root).names();
-    const found = await mapLimited(names, 16, (name) => Container.#load(runtime, name));
+    const store = new StateStore(runtime.root);
+    const names = await store.names();
+    // The containers this process already knows are brought up to date from
+    // one batched read of their state files; the others are loaded (and
+    // recovered, when a dead process left one half-done) one by one.
+    const states = await readJsonFilesIn<RuntimeState>(names.map((n) => store.dir(n)), "state.json");
+    const found = await mapLimited(names.map((name, i) => [name, i] as const), 16, async ([name, i]) => {
+      const known = live.get(keyOf(runtime, name));
+      if (!known || known.#h.destroyed) return Container.#load(runtime, name);
+      await known.#h.refreshWith(states[i]);
+      return known.#h.destroyed ? undefined : known;
+    });
     const out: Container[] = [];
     for (const c of found) {
       if (!c) continue; // being created or destroyed right now
@@ -601,6 +612,29 @@ export class Container implements AsyncDisposable {
   static async statsAll(options?: RuntimeOptions & { names?: readonly string[] }): Promise<Record<string, ContainerStats>> {
     for (const n of options?.names ?? []) validateName(n);
     return statsOfAll(resolveRuntime(options), options?.names);
+  }
+
+  /**
+   * Every running container under the runtime root (or the ones named) in
+   * the Prometheus text exposition format: CPU, memory, pids, disk I/O and
+   * network counters, named as Incus names them (`warren_cpu_seconds_total`,
+   * or `incus_cpu_seconds_total` with `prefix: "incus"`), labelled `name`,
+   * `project` and `type`. One sweep of the cgroup tree, as
+   * {@link Container.statsAll}; the metric list is in docs/metrics.md.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "node:http";
+   *
+   * createServer(async (_req, res) => {
+   *   res.setHeader("content-type", "text/plain; version=0.0.4");
+   *   res.end(await Container.metrics({ prefix: "incus" }));
+   * }).listen(9101);
+   * ```
+   */
+  static async metrics(options?: RuntimeOptions & MetricsOptions): Promise<string> {
+    for (const n of options?.names ?? []) validateName(n);
+    return metricsOfAll(resolveRuntime(options), options);
   }
 
   /** CPU, memory, pids, I/O and pressure figures of the running container. */

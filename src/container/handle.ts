@@ -173,7 +173,12 @@ export class ContainerHandle {
    */
   async refresh(): Promise<void> {
     if (this.destroyed) return;
-    const state = await this.store.readState(this.name);
+    await this.refreshWith(await this.store.readState(this.name));
+  }
+
+  /** {@link refresh} with state.json already read (a listing reads them all in one batch). */
+  async refreshWith(state: RuntimeState | undefined): Promise<void> {
+    if (this.destroyed) return;
     if (!state) {
       if (!(await this.store.exists(this.name))) this.markDestroyed();
       return;

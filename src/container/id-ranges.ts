@@ -90,8 +90,19 @@ function journal(): Journal<Entry> {
   return j;
 }
 
+/** Roots resolved in this process (a realpath is a pool trip per path component's worth of lstat). */
+const canonicalRoots = new Map<string, string>();
+
 async function canonicalRoot(root: string): Promise<string> {
-  return fsp.realpath(root).catch(() => resolve(root));
+  const known = canonicalRoots.get(root);
+  if (known !== undefined) return known;
+  try {
+    const real = await fsp.realpath(root);
+    canonicalRoots.set(root, real);
+    return real;
+  } catch {
+    return resolve(root); // not made yet: resolved again next time
+  }
 }
 
 /** Records the ranges the containers of `root` held before the host-wide record knew the root. */

@@ -9,7 +9,8 @@
  */
 import type { ResolvedRuntime } from "../config/runtime.js";
 import { processInfo } from "./proc.js";
-import { isLive, StateStore, type ExitStatus, type RestartRefusal, type Status } from "./state.js";
+import { readJsonFilesIn } from "../linux/json-file.js";
+import { isLive, StateStore, type ContainerRecord, type ExitStatus, type RestartRefusal, type RuntimeState, type Status } from "./state.js";
 
 /** What a listing shows of one container. */
 export interface ContainerSummary {
@@ -38,10 +39,16 @@ export interface ContainerSummary {
 export async function summarizeContainers(runtime: ResolvedRuntime): Promise<ContainerSummary[]> {
   const store = new StateStore(runtime.root);
   const out: ContainerSummary[] = [];
-  for (const name of await store.names()) {
-    const record = await store.readRecord(name);
+  const names = await store.names();
+  const dirs = names.map((n) => store.dir(n));
+  const [records, states] = await Promise.all([
+    readJsonFilesIn<ContainerRecord>(dirs, "container.json"),
+    readJsonFilesIn<RuntimeState>(dirs, "state.json"),
+  ]);
+  for (const [i, name] of names.entries()) {
+    const record = records[i];
     if (!record) continue; // being created or destroyed right now
-    const state = (await store.readState(name)) ?? { status: "created" as const };
+    const state = states[i] ?? { status: "created" as const };
     let status = state.status;
     let stale = false;
     if (isLive(status)) {

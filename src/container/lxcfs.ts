@@ -30,8 +30,25 @@ export function hostLxcfs(mountinfoPath = "/proc/self/mountinfo"): LxcfsProbe {
   });
 }
 
+/**
+ * How long a probe that found lxcfs answering is reused: a fleet's starts
+ * would otherwise read the mountinfo and stat every view (a round trip to
+ * the lxcfs daemon each) per container. A probe that found none is never
+ * reused, so a start right after lxcfs comes up sees it. A daemon that dies
+ * within the window fails that start's bind of its views with the errno.
+ */
+const PROBE_TTL_MS = 1000;
+let lastProbe: { at: number; probe: LxcfsProbe } | undefined;
+
+function recentHostLxcfs(): LxcfsProbe {
+  if (lastProbe && Date.now() - lastProbe.at < PROBE_TTL_MS) return lastProbe.probe;
+  const probe = hostLxcfs();
+  lastProbe = probe.ok ? { at: Date.now(), probe } : undefined;
+  return probe;
+}
+
 /** The probe a start uses (none for `lxcfs: false`); throws a HostError when the config requires lxcfs and it is not there. */
-export function lxcfsForStart(container: string, config: Pick<ResolvedConfig, "lxcfs">, probe = hostLxcfs): LxcfsProbe | undefined {
+export function lxcfsForStart(container: string, config: Pick<ResolvedConfig, "lxcfs">, probe = recentHostLxcfs): LxcfsProbe | undefined {
   if (config.lxcfs === false) return undefined;
   const found = probe();
   const missing = lxcfsMissing(config.lxcfs, found);

@@ -3,7 +3,7 @@
  * the event stream, all through its cgroup v2 directory.
  * @module
  */
-import { readdirSync, readFileSync, watch as watchPath, writeFileSync, type FSWatcher } from "node:fs";
+import { existsSync, promises as fsp, readdirSync, readFileSync, watch as watchPath, writeFileSync, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 
 import { applyLimits, checkLimits, enableControllers } from "../cgroup/apply.js";
@@ -11,12 +11,15 @@ import { CgroupTree, detectCgroupHost } from "../cgroup/cgroup2.js";
 import { applyDeviceRules, DEFAULT_DEVICE_RULES, formatDeviceRule, parseDeviceRule, type DeviceRule } from "../cgroup/devices.js";
 import { watchCgroup, waitForEvent, type CgroupEvent } from "../cgroup/events.js";
 import type { Limits, ResolvedLimits } from "../cgroup/limits.js";
-import { readStats, type ContainerStats } from "../cgroup/stats.js";
+import { blockDeviceName, hostMemTotal, metricFamilies, ownNetns, readContainerMetrics, type ContainerMetrics } from "../cgroup/metrics.js";
+import { formatExposition } from "../cgroup/prometheus.js";
+import { readStats, statsFilesFor, statsFrom, type ContainerStats } from "../cgroup/stats.js";
 import { NAME_PATTERN } from "../config/constants.js";
 import { issuesOf } from "../config/issues.js";
 import type { ResolvedRuntime } from "../config/runtime.js";
 import { ConfigError, HostError, StateError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
+import { readFiles } from "../linux/read-files.js";
 import type { ContainerHandle } from "./handle.js";
 import { withLock } from "../linux/lock.js";
 import { isLive, type ExitStatus } from "./state.js";
@@ -119,11 +122,56 @@ export async function containerStats(c: ContainerHandle): Promise<ContainerStats
 /**
  * The stats of every running container of a runtime (or of those in
  * `names`), from the cgroup tree alone: one readdir of the runtime's cgroup
- * subtree, then each populated container cgroup's files. No state is read
- * and no handle made, so a sweep over thousands costs what the kernel's
- * files cost (figures in docs/scale.md).
+ * subtree, then one batched read (native, off the event loop) of each
+ * container cgroup's `cgroup.events` and the stats files its controllers
+ * have. No state is read and no handle made, so a sweep over thousands
+ * costs what the kernel's files cost (figures in docs/scale.md).
  */
-export function statsOfAll(runtime: ResolvedRuntime, names?: readonly string[]): Record<string, ContainerStats> {
+export async function statsOfAll(runtime: ResolvedRuntime, names?: readonly string[]): Promise<Record<string, ContainerStats>> {
+  const tree = new CgroupTree(detectCgroupHost().mount, runtime.cgroupParent);
+  let candidates: readonly string[];
+  if (names) candidates = names;
+  else {
+    try {
+      candidates = (await fsp.readdir(tree.root)).filter((n) => NAME_PATTERN.test(n));
+    } catch {
+      return {};
+    }
+  }
+  if (candidates.length === 0) return {};
+  let subtree = "";
+  try {
+    subtree = readFileSync(join(tree.root, "cgroup.subtree_control"), "utf8");
+  } catch {
+    return {}; // no subtree: nothing runs under it
+  }
+  const files = ["cgroup.events", ...statsFilesFor(subtree, existsSync(join(tree.root, "cpu.pressure")))];
+  const texts = await readFiles(
+    candidates.map((n) => join(tree.root, n)),
+    files,
+  );
+  const out: Record<string, ContainerStats> = {};
+  candidates.forEach((name, i) => {
+    const base = i * files.length;
+    const events = texts[base];
+    // Not running (no cgroup), or its last process just left.
+    if (typeof events !== "string" || !events.includes("populated 1")) return;
+    out[name] = statsFrom((file) => {
+      const k = files.indexOf(file);
+      const t = k < 0 ? undefined : texts[base + k];
+      return typeof t === "string" ? t : undefined;
+    });
+  });
+  return out;
+}
+
+/**
+ * The cgroup directory of every running container of a runtime (or of
+ * those in `names`): one readdir of the runtime's cgroup subtree, then each
+ * container cgroup's `cgroup.events` (for metrics, which read more per
+ * container than {@link statsOfAll}).
+ */
+function runningCgroups(runtime: ResolvedRuntime, names?: readonly string[]): [name: string, dir: string][] {
   const tree = new CgroupTree(detectCgroupHost().mount, runtime.cgroupParent);
   let candidates: readonly string[];
   if (names) candidates = names;
@@ -131,10 +179,10 @@ export function statsOfAll(runtime: ResolvedRuntime, names?: readonly string[]):
     try {
       candidates = readdirSync(tree.root).filter((n) => NAME_PATTERN.test(n));
     } catch {
-      return {};
+      return [];
     }
   }
-  const out: Record<string, ContainerStats> = {};
+  const out: [string, string][] = [];
   for (const name of candidates) {
     const dir = join(tree.root, name);
     let events: string;
@@ -143,9 +191,49 @@ export function statsOfAll(runtime: ResolvedRuntime, names?: readonly string[]):
     } catch {
       continue; // not running: no cgroup
     }
-    if (events.includes("populated 1")) out[name] = readStats(dir);
+    if (events.includes("populated 1")) out.push([name, dir]);
   }
   return out;
+}
+
+/** Options of `Container.metrics()` (and `warren metrics`). */
+export interface MetricsOptions {
+  /** Only these containers (those not running are left out). */
+  names?: readonly string[];
+  /**
+   * Metric name prefix, without the underscore: `warren` by default;
+   * `incus` (or `lxd`) gives the names Incus's (LXD's) dashboards query.
+   */
+  prefix?: string;
+  /** Value of the `project` label (Incus's dashboards select on it): `default` unless told. */
+  project?: string;
+}
+
+/**
+ * Prometheus text exposition of every running container of a runtime (or
+ * of those named): the stats sweep of {@link statsOfAll} plus memory.stat,
+ * the effective CPUs and each container's interface counters.
+ */
+export function metricsOfAll(runtime: ResolvedRuntime, options: MetricsOptions = {}): string {
+  const prefix = options.prefix ?? "warren";
+  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(prefix)) {
+    throw new ConfigError([{ path: "prefix", message: `${JSON.stringify(prefix)} is not a metric name prefix (letters, digits, _)` }]);
+  }
+  const hostNetns = ownNetns();
+  const entries: Record<string, ContainerMetrics> = {};
+  for (const [name, dir] of runningCgroups(runtime, options.names)) entries[name] = readContainerMetrics(dir, hostNetns);
+  const blockNames = new Map<string, string>();
+  const families = metricFamilies(entries, {
+    prefix,
+    project: options.project ?? "default",
+    memTotal: hostMemTotal(),
+    blockName: (dev) => {
+      let n = blockNames.get(dev);
+      if (n === undefined) blockNames.set(dev, (n = blockDeviceName(dev)));
+      return n;
+    },
+  });
+  return formatExposition(families);
 }
 
 /** How long a freeze or thaw waits for the kernel to report it done, unless told. */

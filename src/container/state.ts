@@ -18,7 +18,7 @@
  * auto_da_alloc heuristic), 0.15-0.5 ms against 4 µs in place.
  * @module
  */
-import { closeSync, promises as fsp, openSync, writeSync } from "node:fs";
+import { closeSync, promises as fsp, openSync, statSync, writeSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
 import { NAME_PATTERN } from "../config/constants.js";
@@ -135,6 +135,12 @@ export interface DeviceState {
 /** Size of the in-place state block. */
 const STATE_BLOCK = 4096;
 
+/** Roots {@link StateStore.ensureRoot} made or checked in this process: the directory's identity. */
+const rootsMade = new Map<string, { ino: number; dev: number }>();
+/** When a root's parents were last found searchable by others. */
+const searchableChecked = new Map<string, number>();
+const SEARCHABLE_TTL_MS = 10_000;
+
 export class StateStore {
   constructor(readonly root: string) {}
 
@@ -154,9 +160,21 @@ export class StateStore {
    * must reach its rootfs below it; nothing in it is listable or readable.
    */
   async ensureRoot(): Promise<void> {
+    // Once per root and process while the same directory stays there with
+    // its mode: a fleet's creates would otherwise make three pool trips
+    // each for a directory that was made by the first.
+    const known = rootsMade.get(this.root);
+    if (known) {
+      const now = statSync(this.root, { throwIfNoEntry: false });
+      if (now && now.ino === known.ino && now.dev === known.dev && (now.mode & 0o011) === 0o011) return;
+    }
     await fsp.mkdir(this.root, { recursive: true, mode: 0o711 });
-    const st = await fsp.stat(this.root);
-    if ((st.mode & 0o011) !== 0o011) await fsp.chmod(this.root, (st.mode & 0o7777) | 0o011);
+    let st = await fsp.stat(this.root);
+    if ((st.mode & 0o011) !== 0o011) {
+      await fsp.chmod(this.root, (st.mode & 0o7777) | 0o011);
+      st = await fsp.stat(this.root);
+    }
+    rootsMade.set(this.root, { ino: st.ino, dev: st.dev });
   }
 
   /**
@@ -182,11 +200,17 @@ export class StateStore {
    * it did not create; the caller says which directory it is.
    */
   async unsearchableParent(): Promise<string | undefined> {
+    // A searchable chain is remembered for a while (the walk is a pool
+    // trip per parent, on every create); a closed one is checked again.
+    const checked = searchableChecked.get(this.root);
+    if (checked !== undefined && Date.now() - checked < SEARCHABLE_TTL_MS) return undefined;
     for (let dir = dirname(resolve(this.root)); ; dir = dirname(dir)) {
       const st = await fsp.stat(dir).catch(() => undefined);
       if (st && (st.mode & 0o001) === 0) return dir;
-      if (dir === "/") return undefined;
+      if (dir === "/") break;
     }
+    searchableChecked.set(this.root, Date.now());
+    return undefined;
   }
 
   async exists(name: string): Promise<boolean> {

@@ -19,7 +19,7 @@
  * nodes are not stored at all (devices.ts).
  * @module
  */
-import { existsSync, promises as fsp, readFileSync } from "node:fs";
+import { existsSync, promises as fsp, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createHash, randomBytes } from "node:crypto";
 
@@ -69,6 +69,34 @@ export interface PullOptions extends RegistryOptions {
   tag?: string;
   /** Default: linux and this process's architecture. */
   platform?: Platform;
+}
+
+type ImageMeta = { digest: string; source: string; importedAt: string; devices?: DeviceNode[] };
+
+/**
+ * An image's image.json and config.json, read once per process while the
+ * same image.json stays in place: an image never changes after its import
+ * (its id is its content's digest), and a fleet's creates each ask for it.
+ */
+const imageFiles = new Map<string, { ino: number; mtimeMs: number; meta: ImageMeta; config: ImageConfig }>();
+
+async function readImageFiles(dir: string, ref: string): Promise<{ meta: ImageMeta; config: ImageConfig }> {
+  const metaPath = join(dir, "image.json");
+  const st = statSync(metaPath, { throwIfNoEntry: false });
+  if (!st) throw new NotFoundError(`no image ${JSON.stringify(ref)}`);
+  const known = imageFiles.get(dir);
+  // Copies: a caller may change what it is given.
+  if (known && known.ino === st.ino && known.mtimeMs === st.mtimeMs) return structuredClone({ meta: known.meta, config: known.config });
+  let meta: ImageMeta;
+  try {
+    meta = JSON.parse(await fsp.readFile(metaPath, "utf8")) as ImageMeta;
+  } catch {
+    throw new NotFoundError(`no image ${JSON.stringify(ref)}`);
+  }
+  const config = JSON.parse(await fsp.readFile(join(dir, "config.json"), "utf8")) as ImageConfig;
+  if (imageFiles.size >= 256) imageFiles.delete(imageFiles.keys().next().value!);
+  imageFiles.set(dir, { ino: st.ino, mtimeMs: st.mtimeMs, meta, config });
+  return structuredClone({ meta, config });
 }
 
 export class ImageStore {
@@ -373,13 +401,7 @@ export class ImageStore {
     const id = tags[ref] ?? ref.replace(/^sha(256|512):/, "");
     if (!/^[0-9a-f]{64,128}$/.test(id)) throw new NotFoundError(`no image ${JSON.stringify(ref)}`);
     const dir = join(this.dir, id);
-    let meta: { digest: string; source: string; importedAt: string; devices?: DeviceNode[] };
-    try {
-      meta = JSON.parse(await fsp.readFile(join(dir, "image.json"), "utf8"));
-    } catch {
-      throw new NotFoundError(`no image ${JSON.stringify(ref)}`);
-    }
-    const config = JSON.parse(await fsp.readFile(join(dir, "config.json"), "utf8")) as ImageConfig;
+    const { meta, config } = await readImageFiles(dir, ref);
     return {
       digest: meta.digest,
       id,

@@ -6,9 +6,14 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 import { HostError } from "../errors.js";
 import { codeOf } from "./errno.js";
+import { readFiles } from "./read-files.js";
+
+const ENOENT = 2;
+const SMALL_BATCH = 32;
 
 /**
  * Replaces `path` with `value` as JSON: written to a temporary file in the
@@ -55,4 +60,37 @@ export async function readJsonFile<T>(path: string, retries = 5): Promise<T | un
       throw new HostError(`parse \`${path}\``, "EINVAL", { path, cause: e });
     }
   }
+}
+
+/**
+ * `dir/file` for each of `dirs`, as {@link readJsonFile} reads one, but in
+ * one batched native read off the event loop (thousands of state files for
+ * a listing). What the batch could not read or parse (a torn rewrite, an
+ * error other than ENOENT) is read again the careful way, one by one.
+ */
+export async function readJsonFilesIn<T>(dirs: readonly string[], file: string): Promise<(T | undefined)[]> {
+  // A few files cost less read one by one than a trip through the pool (and
+  // a short `warren list` then never loads the addon: CLI cold start).
+  if (dirs.length < SMALL_BATCH) {
+    const out: (T | undefined)[] = [];
+    for (const dir of dirs) out.push(await readJsonFile<T>(join(dir, file)));
+    return out;
+  }
+  const texts = await readFiles(dirs, [file]);
+  const out: (T | undefined)[] = new Array(texts.length);
+  const again: number[] = [];
+  texts.forEach((t, i) => {
+    if (t === ENOENT) return;
+    if (typeof t === "string") {
+      try {
+        out[i] = JSON.parse(t) as T;
+        return;
+      } catch {
+        /* torn: read again below */
+      }
+    }
+    again.push(i);
+  });
+  for (const i of again) out[i] = await readJsonFile<T>(join(dirs[i]!, file));
+  return out;
 }

@@ -118,6 +118,11 @@ export interface NativeBinding {
     pidfd: number,
     onExit: (code: number | null, signal: number | null, reaped: boolean) => void,
   ) => ExitWatcher;
+  /**
+   * Reads `dirs[d]/names[n]` for every pair on the libuv pool (native/read-files.cc):
+   * entry `d * names.length + n` is the file's text, or the errno reading it met.
+   */
+  readFiles(dirs: readonly string[], names: readonly string[]): Promise<(string | number)[]>;
   pidfdOpen(pid: number): number;
   pidfdSendSignal(pidfd: number, signal: number): void;
   /** The wait(2) status of the reaped process (Linux 6.15, PIDFD_INFO_EXIT), or null while it is not reaped. */

@@ -36,43 +36,58 @@ export const PLAN_ABI = {
   },
 } as const;
 
+const STEP_INDEX = new Map(STEP_NAMES.map((k, i) => [k, i]));
 const { magic: MAGIC, version: VERSION, headerSize: HEADER, opSize: OP_SIZE, none: NONE } = PLAN_ABI;
 const { optional: F_OPTIONAL, mkdir: F_MKDIR, mkfile: F_MKFILE, ctty: F_CTTY, recursive: F_RECURSIVE, inRoot: F_IN_ROOT, noSymlinks: F_NO_SYMLINKS } =
   PLAN_ABI.opFlags;
 
+/**
+ * The plan's string and list area, written into one growing buffer (a plan
+ * is made per start: a Buffer per string showed in a fleet's profile).
+ */
 class Blob {
-  private chunks: Buffer[] = [];
+  private buf = Buffer.allocUnsafe(4096);
   private length = 0;
   private strings = new Map<string, number>();
 
-  private align(n: number): void {
-    const pad = (n - (this.length % n)) % n;
-    if (pad) this.push(Buffer.alloc(pad));
+  private reserve(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
+    this.buf.copy(bigger, 0, 0, this.length);
+    this.buf = bigger;
   }
 
-  private push(b: Buffer): number {
-    const at = this.length;
-    this.chunks.push(b);
-    this.length += b.length;
-    return at;
+  private align(n: number): void {
+    const pad = (n - (this.length % n)) % n;
+    if (!pad) return;
+    this.reserve(pad);
+    this.buf.fill(0, this.length, this.length + pad);
+    this.length += pad;
   }
 
   str(s: string | undefined): number {
     if (s === undefined) return NONE;
-    if (s.includes("\0")) throw new Error(`string contains NUL: ${JSON.stringify(s)}`);
     const known = this.strings.get(s);
     if (known !== undefined) return known;
-    const at = this.push(Buffer.from(s + "\0", "utf8"));
+    if (s.includes("\0")) throw new Error(`string contains NUL: ${JSON.stringify(s)}`);
+    const size = Buffer.byteLength(s, "utf8");
+    this.reserve(size + 1);
+    const at = this.length;
+    this.buf.write(s, at, size, "utf8");
+    this.buf[at + size] = 0;
+    this.length += size + 1;
     this.strings.set(s, at);
     return at;
   }
 
   u32list(items: number[]): number {
     this.align(4);
-    const b = Buffer.alloc(4 + 4 * items.length);
-    b.writeUInt32LE(items.length, 0);
-    items.forEach((v, i) => b.writeUInt32LE(v >>> 0, 4 + 4 * i));
-    return this.push(b);
+    this.reserve(4 + 4 * items.length);
+    const at = this.length;
+    this.buf.writeUInt32LE(items.length, at);
+    items.forEach((v, i) => this.buf.writeUInt32LE(v >>> 0, at + 4 + 4 * i));
+    this.length += 4 + 4 * items.length;
+    return at;
   }
 
   strlist(items: string[]): number {
@@ -82,20 +97,29 @@ class Blob {
 
   bytes(b: Buffer, alignment: number): number {
     this.align(alignment);
-    return this.push(b);
+    this.reserve(b.length);
+    const at = this.length;
+    b.copy(this.buf, at);
+    this.length += b.length;
+    return at;
   }
 
-  finish(): Buffer {
-    this.push(Buffer.from([0])); // the child checks the blob ends in NUL
-    return Buffer.concat(this.chunks, this.length);
+  /** Length with the final NUL the child checks for. */
+  get size(): number {
+    return this.length + 1;
+  }
+
+  writeTo(out: Buffer, at: number): void {
+    this.buf.copy(out, at, 0, this.length);
+    out[at + this.length] = 0; // the child checks the blob ends in NUL
   }
 }
 
 interface Encoded {
   flags: number;
-  a: bigint;
-  b: bigint;
-  c: bigint;
+  a: bigint | number;
+  b: bigint | number;
+  c: bigint | number;
   s: [number, number, number, number];
 }
 
@@ -110,8 +134,8 @@ function targetFlags(o: { optional?: boolean; mkdir?: boolean; mkfile?: boolean;
 }
 
 function encodeOp(op: Op, blob: Blob): Encoded {
-  const e: Encoded = { flags: 0, a: 0n, b: 0n, c: 0n, s: [NONE, NONE, NONE, NONE] };
-  const n = (v: number) => BigInt(v);
+  const e: Encoded = { flags: 0, a: 0, b: 0, c: 0, s: [NONE, NONE, NONE, NONE] };
+  const n = (v: number) => v;
   switch (op.kind) {
     case "mount":
       e.flags = targetFlags(op);
@@ -217,25 +241,34 @@ function encodeOp(op: Op, blob: Blob): Encoded {
   return e;
 }
 
+/** Writes a u64 field: a plain number without a BigInt when it is a non-negative safe integer. */
+function writeU64(out: Buffer, v: bigint | number, at: number): void {
+  if (typeof v === "number" && v >= 0 && Number.isSafeInteger(v)) {
+    out.writeUInt32LE(v % 0x1_0000_0000, at);
+    out.writeUInt32LE(Math.floor(v / 0x1_0000_0000), at + 4);
+  } else {
+    out.writeBigUInt64LE(BigInt.asUintN(64, BigInt(v)), at);
+  }
+}
+
 /** Encodes `ops` into the buffer the addon's `spawn` takes. */
 export function encodePlan(ops: readonly Op[]): Buffer {
   const blob = new Blob();
   const encoded = ops.map((op) => encodeOp(op, blob));
-  const blobBuf = blob.finish();
-  const out = Buffer.alloc(HEADER + OP_SIZE * ops.length + blobBuf.length);
+  const out = Buffer.alloc(HEADER + OP_SIZE * ops.length + blob.size);
   out.writeUInt32LE(MAGIC, 0);
   out.writeUInt32LE(VERSION, 4);
   out.writeUInt32LE(ops.length, 8);
-  out.writeUInt32LE(blobBuf.length, 12);
+  out.writeUInt32LE(blob.size, 12);
   encoded.forEach((e, i) => {
     const at = HEADER + OP_SIZE * i;
-    out.writeUInt32LE(STEP_NAMES.indexOf(ops[i]!.kind), at);
+    out.writeUInt32LE(STEP_INDEX.get(ops[i]!.kind)!, at);
     out.writeUInt32LE(e.flags, at + 4);
-    out.writeBigUInt64LE(BigInt.asUintN(64, e.a), at + 8);
-    out.writeBigUInt64LE(BigInt.asUintN(64, e.b), at + 16);
-    out.writeBigUInt64LE(BigInt.asUintN(64, e.c), at + 24);
+    writeU64(out, e.a, at + 8);
+    writeU64(out, e.b, at + 16);
+    writeU64(out, e.c, at + 24);
     e.s.forEach((s, k) => out.writeUInt32LE(s, at + 32 + 4 * k));
   });
-  blobBuf.copy(out, HEADER + OP_SIZE * ops.length);
+  blob.writeTo(out, HEADER + OP_SIZE * ops.length);
   return out;
 }

@@ -1,0 +1,57 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+import { native } from "../native/binding.js";
+import { readJsonFilesIn } from "./json-file.js";
+import { readFiles } from "./read-files.js";
+
+const base = mkdtempSync(join(tmpdir(), "warren-read-files-"));
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+function dirs(n: number, prefix: string): string[] {
+  return Array.from({ length: n }, (_, i) => {
+    const d = join(base, `${prefix}${i}`);
+    mkdirSync(d);
+    writeFileSync(join(d, "a"), `a${i}`);
+    mkdirSync(join(d, "sub"));
+    if (i % 3 === 0) writeFileSync(join(d, "state.json"), JSON.stringify({ i }));
+    if (i % 3 === 1) writeFileSync(join(d, "state.json"), "{ torn");
+    return d;
+  });
+}
+
+describe("readFiles (native, batched)", () => {
+  it("gives each pair's text or errno, in order, across a split batch", async () => {
+    const ds = dirs(600, "s");
+    const out = await readFiles(ds, ["a", "missing", "sub"]);
+    expect(out).toHaveLength(1800);
+    for (let i = 0; i < 600; i++) {
+      expect(out[i * 3]).toBe(`a${i}`);
+      expect(out[i * 3 + 1]).toBe(2); // ENOENT
+      expect(out[i * 3 + 2]).toBe(21); // EISDIR: a directory read()
+    }
+  });
+
+  it("reports a missing directory as the errno of each of its files", async () => {
+    expect(await native().readFiles([join(base, "nope")], ["a", "b"])).toEqual([2, 2]);
+  });
+
+  it("refuses a name that is not one path component", () => {
+    expect(() => native().readFiles([base], ["../x"])).toThrow(/one path component/);
+    expect(() => native().readFiles([base], [".."])).toThrow(/one path component/);
+    expect(() => native().readFiles([base], ["a\0b"])).toThrow(/NUL/);
+  });
+
+  it("reads JSON records in a batch, and a torn one again the careful way", async () => {
+    const ds = dirs(40, "j");
+    const got = await readJsonFilesIn<{ i: number }>(ds, "state.json").catch((e: Error) => e);
+    // The torn ones are read again (and fail to parse again: HostError EINVAL).
+    expect(got).toBeInstanceOf(Error);
+    expect((got as Error).message).toMatch(/parse/);
+    const good = ds.filter((_, i) => i % 3 !== 1);
+    const recs = await readJsonFilesIn<{ i: number }>(good, "state.json");
+    expect(recs.map((r) => r?.i)).toEqual(good.map((_, k) => { const i = Number(good[k]!.slice(good[k]!.lastIndexOf("j") + 1)); return i % 3 === 0 ? i : undefined; }));
+  });
+});
