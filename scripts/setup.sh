@@ -13,9 +13,13 @@ cd "$(dirname "$0")/.."
 # registry on loopback, never the internet); nftables (NAT and port
 # forwards of bridged NICs), squashfs-tools (LXC/Incus squashfs images),
 # lxcfs (the containers' /proc/meminfo, uptime, cpuinfo… views).
+# The npm package's prebuilt binaries (scripts/prebuild.sh): the arm64 cross
+# compilers, musl-tools (musl for x64), qemu-user (the arm64 build's load
+# test, test/package/prebuilds.test.ts).
 # Compare with a fresh machine's package list before adding a tool to a test.
 missing=()
-for pkg in busybox-static g++ make python3 debootstrap xz-utils zstd btrfs-progs skopeo docker-registry nftables squashfs-tools lxcfs; do
+for pkg in busybox-static g++ make python3 debootstrap xz-utils zstd btrfs-progs skopeo docker-registry nftables squashfs-tools lxcfs \
+  gcc-aarch64-linux-gnu g++-aarch64-linux-gnu musl-tools qemu-user; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -39,6 +43,10 @@ npm ci --no-audit --no-fund
 # npm ci builds the addon through the package's install script; make sure.
 [ -f build/Release/warren.node ] || npx node-gyp rebuild
 npm run build
+# Node 22 and 24 (x64) and 24 (arm64) from the registry, for the tests; the
+# prebuilt binaries for x64/arm64, glibc/musl (a few minutes: four builds).
+bash scripts/fetch-nodes.sh
+bash scripts/prebuild.sh
 bash scripts/make-busybox-rootfs.sh
 # lxcfs's service starts only under systemd: start it here otherwise (the
 # lxcfs tests skip, saying so, when it does not run).

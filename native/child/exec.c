@@ -15,7 +15,8 @@
 #include "child.h"
 
 static int grandchild_main(void *arg) {
-  struct wr_child own = *(const struct wr_child *)arg;
+  struct wr_child own;
+  wr_memcpy(&own, arg, sizeof own);
   wr_run_ops(&own, own.resume);
 }
 

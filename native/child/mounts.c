@@ -10,6 +10,9 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#ifndef STATX_TYPE
+#include <linux/stat.h> /* musl before 1.2.5 declares no statx */
+#endif
 
 #include "child.h"
 

@@ -55,6 +55,14 @@ static inline size_t wr_strlen(const char *s) {
   return n;
 }
 
+/* A struct assignment is a memcpy call on aarch64 (x86-64 inlines it as
+ * rep movs): copy large structs with this instead. */
+static inline void wr_memcpy(void *dst, const void *src, size_t n) {
+  unsigned char *d = (unsigned char *)dst;
+  const unsigned char *s = (const unsigned char *)src;
+  while (n--) *d++ = *s++;
+}
+
 static inline int wr_streq(const char *a, const char *b) {
   while (*a && *a == *b) a++, b++;
   return *a == *b;

@@ -276,16 +276,47 @@ function packageRoot(): string {
   return process.cwd();
 }
 
+/**
+ * The C library this Node runs on, which picks the prebuilt binaries
+ * (`prebuilds/<platform>-<arch>/warren.<libc>.node`, `<helper>.<libc>`):
+ * `LIBC` when set (node-gyp-build reads it too), else glibc when Node
+ * reports a glibc runtime version, else musl. node-gyp-build's own guess
+ * is musl only on Alpine; this one is right on any musl distribution.
+ */
+export function hostLibc(): "glibc" | "musl" {
+  const env = process.env.LIBC;
+  if (env === "glibc" || env === "musl") return env;
+  // A whole diagnostic report (some milliseconds): asked once.
+  if (!reportedLibc) {
+    const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+    reportedLibc = header?.glibcVersionRuntime ? "glibc" : "musl";
+  }
+  return reportedLibc;
+}
+let reportedLibc: "glibc" | "musl" | undefined;
+
+function prebuildDir(root: string): string {
+  return join(root, "prebuilds", `${process.platform}-${process.arch}`);
+}
+
 /** The loaded addon (loaded on first use). */
 export function native(): NativeBinding {
   if (binding) return binding;
   const root = packageRoot();
   const require = createRequire(join(root, "package.json"));
+  const prebuilt = join(prebuildDir(root), `warren.${hostLibc()}.node`);
   try {
-    const load = require("node-gyp-build") as (dir: string) => NativeBinding;
-    binding = load(root);
+    // A local build (build/Release) wins, as node-gyp-build has it; else the
+    // prebuilt binary for this libc, named here rather than left to
+    // node-gyp-build's Alpine-only libc guess.
+    if (!existsSync(join(root, "build/Release/warren.node")) && existsSync(prebuilt)) {
+      binding = require(prebuilt) as NativeBinding;
+    } else {
+      const load = require("node-gyp-build") as (dir: string) => NativeBinding;
+      binding = load(root);
+    }
   } catch (e) {
-    throw new NativeLoadError([join(root, "build/Release/warren.node"), join(root, "prebuilds")], e);
+    throw new NativeLoadError([join(root, "build/Release/warren.node"), prebuilt], e);
   }
   return binding;
 }
@@ -297,7 +328,8 @@ export function setBinding(b: NativeBinding | undefined): void {
 
 /**
  * A helper program built with the addon (`build/Release/<name>`, or
- * `prebuilds/<platform>-<arch>/<name>` in a package with prebuilt binaries).
+ * `prebuilds/<platform>-<arch>/<name>.<libc>` in a package with prebuilt
+ * binaries, see {@link hostLibc}).
  */
 let execHelper: string | undefined;
 
@@ -310,7 +342,7 @@ export function helperPath(name: string): string {
   const root = packageRoot();
   const candidates = [
     join(root, "build/Release", name),
-    join(root, "prebuilds", `${process.platform}-${process.arch}`, name),
+    join(prebuildDir(root), `${name}.${hostLibc()}`),
   ];
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new NativeLoadError(candidates, new Error(`${name} is not built (npm run build:native)`));
