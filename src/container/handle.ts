@@ -24,7 +24,7 @@ import { codeOf } from "../linux/errno.js";
 import { withLock } from "../linux/lock.js";
 import { native, type ExitWatcher } from "../native/binding.js";
 import { detachNics } from "../network/manager.js";
-import type { SpawnPlan } from "../plan/build-plan.js";
+import type { CachedPlan } from "../plan/build-plan.js";
 import { effectiveConfig, initOf, initTree, type EffectiveConfig } from "../plan/effective.js";
 import type { LxcfsProbe } from "../plan/lxcfs.js";
 import { detectInit, type InitKind } from "../rootfs/init-kind.js";
@@ -68,7 +68,8 @@ export class ContainerHandle {
   run: Run | null = null;
   destroyed = false;
   /** The last encoded init plan and what it was built from. */
-  planCache: { key: string; plan: SpawnPlan; encoded: Buffer } | null = null;
+  /** The last start's encoded plan; its steps (`plan.ops`) are dropped once it started (src/container/start.ts). */
+  planCache: { key: string; plan: CachedPlan; encoded: Buffer } | null = null;
   /** The exit of the latest run started or adopted by this handle (kept after it ends). */
   lastExited: Promise<ExitStatus> | null = null;
   /** The init found in the rootfs (cached). */

@@ -13,7 +13,7 @@ import { applyDeviceRules } from "../cgroup/devices.js";
 import { ConfigError, StateError } from "../errors.js";
 import { execHelperPath, native, type SpawnResult } from "../native/binding.js";
 import { attachNics, detachNics, type Attached } from "../network/manager.js";
-import { buildInitPlan, type SpawnPlan } from "../plan/build-plan.js";
+import { buildInitPlan, type CachedPlan } from "../plan/build-plan.js";
 import { encodePlan } from "../plan/encode.js";
 import type { ContainerHandle } from "./handle.js";
 import { setupError } from "./errors-map.js";
@@ -94,7 +94,7 @@ function initPlan(
   system: { console?: string; runHost?: { dir: string; notify: boolean }; interceptSocket?: number },
   devices: StartDevices,
   holdFd?: number,
-): { plan: SpawnPlan; encoded: Buffer } {
+): { plan: CachedPlan; encoded: Buffer } {
   // Devices' nodes and disks are bound like the config's own mounts, after them.
   const mounts = [...c.config.mounts, ...devices.mounts];
   const kinds = mounts.map((m) => (m.type === "bind" ? bindSourceIsDir(m.source) : null));
@@ -191,11 +191,12 @@ export async function startContainer(c: ContainerHandle, options: StartOptions, 
       if (interceptAsked(config)) interceptSocket = connectIntercept(c.stateDir, c.name);
       if (options.hold) holdFd = openHold(c.stateDir, c.name);
       else dropHold(c.stateDir);
-      const { plan, encoded } = initPlan(c, stdio.childFds, options.inheritFds ?? [], {
+      const planArgs = [stdio.childFds, options.inheritFds ?? [], {
         ...(system.console ? { console: system.console.path } : {}),
         ...(system.runHost ? { runHost: system.runHost } : {}),
         ...(interceptSocket !== undefined ? { interceptSocket } : {}),
-      }, devices, holdFd);
+      }, devices, holdFd] as const;
+      const { plan, encoded } = initPlan(c, ...planArgs);
       const spawnOptions = {
         cloneFlags: plan.cloneFlags,
         cgroupPath,
@@ -244,7 +245,15 @@ export async function startContainer(c: ContainerHandle, options: StartOptions, 
       // The init has its own: it is the fifo's only reader from here.
       if (holdFd !== undefined) closeSync(holdFd);
       holdFd = undefined;
-      if ("error" in res) throw setupError(c.name, "start", plan.ops, res.error.opIndex, res.error.errno, res.error.detail);
+      if ("error" in res) {
+        // A reused plan keeps only its encoding: the steps, to name the one
+        // that failed, are made again (the same, from the same inputs).
+        const ops = plan.ops ?? (c.planCache = null, initPlan(c, ...planArgs).plan.ops!);
+        throw setupError(c.name, "start", ops, res.error.opIndex, res.error.errno, res.error.detail);
+      }
+      // Kept for the next start is the encoding, not the steps: an idle
+      // fleet would otherwise hold a hundred objects per container.
+      if (c.planCache?.plan.ops) c.planCache = { ...c.planCache, plan: { ...c.planCache.plan, ops: undefined } };
 
       const startTime = res.startTime >= 0 ? res.startTime : (processInfo(res.pid)?.startTime ?? 0);
       c.state = {

@@ -63,6 +63,9 @@ export interface InitPlanInput {
   interceptSocket?: number;
 }
 
+/** A plan as a container keeps it between starts: its steps may be gone, its encoding stays. */
+export type CachedPlan = Omit<SpawnPlan, "ops"> & { ops: Op[] | undefined };
+
 export interface SpawnPlan {
   ops: Op[];
   cloneFlags: number;

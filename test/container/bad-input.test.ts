@@ -2,13 +2,14 @@
  * Bad input is a typed error naming the field or the step, and leaves no
  * state directory, cgroup or mount behind.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
 import { Container, ConfigError, SetupError } from "../../src/index.js";
 import { busybox, cleanupAll, rootfs, runtime, stateRoot, uniqueName } from "../helpers/env.js";
+import { copyRootfs } from "../helpers/rootfs-copy.js";
 
 afterAll(cleanupAll);
 
@@ -56,6 +57,25 @@ describe("bad input", () => {
     expect(e.issues[0]).toMatchObject({ path: "name" });
     expect(e.message).toContain("must not contain `/`");
     expect(existsSync(join(stateRoot(), "a"))).toBe(false);
+  });
+
+  it("names the failing step on a second start too, whose plan was kept only encoded", async () => {
+    const copy = copyRootfs("replan");
+    try {
+      const c = await Container.create(uniqueName("replan"), { rootfs: { path: copy.path }, init: ["/bin/x-true"] }, runtime());
+      symlinkSync("busybox", join(copy.path, "bin/x-true"));
+      await c.start();
+      await c.exited;
+      // Same plan (nothing it depends on changed), so the encoding is reused; the init is gone now.
+      unlinkSync(join(copy.path, "bin/x-true"));
+      const e = await c.start().catch((x) => x);
+      expect(e).toBeInstanceOf(SetupError);
+      expect(e).toMatchObject({ step: "exec", errno: "ENOENT", container: c.name });
+      expect(e.message).toMatch(/start failed at exec: exec `\/bin\/x-true`: ENOENT/);
+      await c.destroy();
+    } finally {
+      copy.remove();
+    }
   });
 
   it("reports a missing init at the exec step and leaves no cgroup or mount", async () => {
