@@ -52,7 +52,16 @@ void ReadOne(int dirfd, const std::string &dir, const std::string &name, FileRes
     out.text.append(buf, (size_t)n);
   }
   close(fd);
-  if (out.err != 0) out.text.clear();
+  if (out.err != 0) {
+    out.text.clear();
+    return;
+  }
+  // Trailing whitespace goes: a state.json is a 4 KiB block padded with
+  // spaces (overwritten in place), and a listing of thousands would
+  // otherwise make a 4 KiB string of each for the garbage collector.
+  size_t end = out.text.size();
+  while (end > 0 && (out.text[end - 1] == ' ' || out.text[end - 1] == '\n' || out.text[end - 1] == '\t' || out.text[end - 1] == '\r')) end--;
+  out.text.resize(end);
 }
 
 class ReadFilesWorker : public Napi::AsyncWorker {
@@ -113,7 +122,8 @@ std::vector<std::string> StringList(const Napi::CallbackInfo &info, size_t i, co
 }
 
 // readFiles(dirs, names): Promise<(string | errno)[]>, entry d * names.length + n
-// for dirs[d]/names[n]: the file's text, or the errno that reading it met.
+// for dirs[d]/names[n]: the file's text without trailing whitespace, or the
+// errno that reading it met.
 Napi::Value ReadFiles(const Napi::CallbackInfo &info) {
   auto dirs = StringList(info, 0, "readFiles(dirs)");
   auto names = StringList(info, 1, "readFiles(names)");

@@ -34,6 +34,14 @@ describe("readFiles (native, batched)", () => {
     }
   });
 
+  it("drops trailing whitespace (a state.json's padding), nothing else", async () => {
+    const d = join(base, "padded");
+    mkdirSync(d);
+    writeFileSync(join(d, "p"), `  {"a": 1}` + " ".repeat(4000) + "\n");
+    writeFileSync(join(d, "e"), "");
+    expect(await native().readFiles([d], ["p", "e"])).toEqual([`  {"a": 1}`, ""]);
+  });
+
   it("reports a missing directory as the errno of each of its files", async () => {
     expect(await native().readFiles([join(base, "nope")], ["a", "b"])).toEqual([2, 2]);
   });

@@ -16,7 +16,7 @@ const MAX_PARTS = 4;
 
 /**
  * `dirs[d]/names[n]` for every pair: entry `d * names.length + n` is the
- * file's text, or the errno that reading it met.
+ * file's text without trailing whitespace, or the errno that reading it met.
  */
 export async function readFiles(dirs: readonly string[], names: readonly string[]): Promise<(string | number)[]> {
   const parts = dirs.length < SPLIT_FROM ? 1 : Math.min(MAX_PARTS, availableParallelism());

@@ -120,7 +120,7 @@ export interface NativeBinding {
   ) => ExitWatcher;
   /**
    * Reads `dirs[d]/names[n]` for every pair on the libuv pool (native/read-files.cc):
-   * entry `d * names.length + n` is the file's text, or the errno reading it met.
+   * entry `d * names.length + n` is the file's text without trailing whitespace, or the errno reading it met.
    */
   readFiles(dirs: readonly string[], names: readonly string[]): Promise<(string | number)[]>;
   pidfdOpen(pid: number): number;
