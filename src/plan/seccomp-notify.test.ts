@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 
 import { resolveConfig } from "../config/resolve.js";
 import { buildExecPlan } from "./build-plan.js";
+import { runFilter, verifyFilter } from "./seccomp-bpf.testutil.js";
 import { buildInterceptFilter } from "./seccomp-notify.js";
 
 const ALLOW = 0x7fff0000;
@@ -19,39 +20,10 @@ const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
 const S_IFIFO = 0o010000;
 
-/** The filter's answer for a call: nr, arch and six 64-bit arguments. */
+/** The filter's answer for a call: nr, arch and six 64-bit arguments (checked as the kernel would first). */
 function run(filter: Buffer, arch: number, nr: number, args: bigint[] = []): number {
-  const data = Buffer.alloc(64);
-  data.writeUInt32LE(nr >>> 0, 0);
-  data.writeUInt32LE(arch, 4);
-  args.forEach((a, i) => data.writeBigUInt64LE(BigInt.asUintN(64, a), 16 + 8 * i));
-  let acc = 0;
-  for (let pc = 0; pc * 8 < filter.length; pc++) {
-    const code = filter.readUInt16LE(pc * 8);
-    const jt = filter.readUInt8(pc * 8 + 2);
-    const jf = filter.readUInt8(pc * 8 + 3);
-    const k = filter.readUInt32LE(pc * 8 + 4);
-    switch (code) {
-      case 0x20: // ld [k]
-        expect(k % 4 === 0 && k + 4 <= 64).toBe(true);
-        acc = data.readUInt32LE(k);
-        break;
-      case 0x54: // and #k
-        acc = (acc & k) >>> 0;
-        break;
-      case 0x15: // jeq
-        pc += acc === k ? jt : jf;
-        break;
-      case 0x35: // jge
-        pc += acc >= k ? jt : jf;
-        break;
-      case 0x06:
-        return k;
-      default:
-        throw new Error(`unexpected instruction ${code.toString(16)} at ${pc}`);
-    }
-  }
-  throw new Error("ran off the end");
+  verifyFilter(filter);
+  return runFilter(filter, arch, nr, args);
 }
 
 const dev = (major: number, minor: number) => BigInt(((major & 0xfff) << 8) | (minor & 0xff));

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../errors.js";
 import { abiSyscallNumber, compileSeccompProfile, type OciSeccompProfile } from "./seccomp-profile.js";
+import { runFilter, verifyFilter } from "./seccomp-bpf.testutil.js";
 
 const AUDIT = { x86_64: 0xc000003e, i386: 0x40000003, aarch64: 0xc00000b7, arm: 0x40000028, ppc64le: 0xc0000015 };
 const ALLOW = 0x7fff0000;
@@ -20,89 +21,8 @@ const TRACE = 0x7ff00000;
 const EPERM = 1;
 const ENOSYS = 38;
 
-const LD_W_ABS = 0x20;
-const ALU_AND_K = 0x54;
-const JA = 0x05;
-const JEQ_K = 0x15;
-const JGT_K = 0x25;
-const JGE_K = 0x35;
-const JSET_K = 0x45;
-const RET_K = 0x06;
-
-interface Insn {
-  code: number;
-  jt: number;
-  jf: number;
-  k: number;
-}
-
-function decode(filter: Buffer): Insn[] {
-  const out: Insn[] = [];
-  for (let at = 0; at < filter.length; at += 8) {
-    out.push({ code: filter.readUInt16LE(at), jt: filter.readUInt8(at + 2), jf: filter.readUInt8(at + 3), k: filter.readUInt32LE(at + 4) });
-  }
-  return out;
-}
-
-/** What the kernel's checks would refuse: loads outside seccomp_data, jumps out, unknown opcodes, too long. */
-function verify(filter: Buffer): void {
-  const prog = decode(filter);
-  expect(prog.length).toBeGreaterThan(0);
-  expect(prog.length).toBeLessThanOrEqual(4096);
-  prog.forEach((insn, pc) => {
-    if (insn.code === LD_W_ABS) expect(insn.k % 4 === 0 && insn.k + 4 <= 64, `load at ${pc}`).toBe(true);
-    else if ([JEQ_K, JGT_K, JGE_K, JSET_K].includes(insn.code)) expect(pc + 1 + Math.max(insn.jt, insn.jf), `jump at ${pc}`).toBeLessThan(prog.length);
-    else if (insn.code === JA) expect(pc + 1 + insn.k, `ja at ${pc}`).toBeLessThan(prog.length);
-    else expect([RET_K, ALU_AND_K], `opcode at ${pc}`).toContain(insn.code);
-  });
-  expect(prog[prog.length - 1]!.code).toBe(RET_K);
-}
-
-/** Runs the filter on seccomp_data {nr, arch, args}; returns the action word. */
-function run(filter: Buffer, arch: number, nr: number, args: bigint[] = []): number {
-  const data = Buffer.alloc(64);
-  data.writeUInt32LE(nr >>> 0, 0);
-  data.writeUInt32LE(arch >>> 0, 4);
-  args.forEach((v, i) => data.writeBigUInt64LE(v, 16 + 8 * i));
-  const prog = decode(filter);
-  let a = 0;
-  let pc = 0;
-  for (let steps = 0; steps < 10_000; steps++) {
-    const insn = prog[pc];
-    if (!insn) throw new Error(`fell off the program at ${pc}`);
-    const { code, jt, jf, k } = insn;
-    switch (code) {
-      case LD_W_ABS:
-        a = data.readUInt32LE(k);
-        pc++;
-        break;
-      case ALU_AND_K:
-        a = (a & k) >>> 0;
-        pc++;
-        break;
-      case JA:
-        pc += 1 + k;
-        break;
-      case JEQ_K:
-        pc += 1 + (a === k ? jt : jf);
-        break;
-      case JGT_K:
-        pc += 1 + (a > k ? jt : jf);
-        break;
-      case JGE_K:
-        pc += 1 + (a >= k ? jt : jf);
-        break;
-      case JSET_K:
-        pc += 1 + ((a & k) !== 0 ? jt : jf);
-        break;
-      case RET_K:
-        return k >>> 0;
-      default:
-        throw new Error(`opcode 0x${code.toString(16)} at ${pc}`);
-    }
-  }
-  throw new Error("no return");
-}
+const verify = verifyFilter;
+const run = runFilter;
 
 const nr = (name: string, abi: Parameters<typeof abiSyscallNumber>[1] = "x86_64") => {
   const n = abiSyscallNumber(name, abi);

@@ -8,6 +8,7 @@ import { describe, it, expect } from "vitest";
 import { DEFAULT_SECCOMP_DENY } from "../config/defaults.js";
 import { buildSeccompFilter, syscallNumber, type SeccompArch } from "./seccomp.js";
 import { UnknownSyscallError } from "../errors.js";
+import { runFilter, verifyFilter } from "./seccomp-bpf.testutil.js";
 
 const AUDIT_ARCH_X86_64 = 0xc000003e;
 const AUDIT_ARCH_I386 = 0x40000003;
@@ -18,95 +19,8 @@ const ERRNO = 0x00050000;
 const ENOSYS = 38;
 const EPERM = 1;
 
-const SECCOMP_DATA_SIZE = 64;
-const LD_W_ABS = 0x20;
-const JA = 0x05;
-const JEQ_K = 0x15;
-const JGT_K = 0x25;
-const JGE_K = 0x35;
-const JSET_K = 0x45;
-const RET_K = 0x06;
-const JUMPS = new Set([JEQ_K, JGT_K, JGE_K, JSET_K]);
-
-interface Insn {
-  code: number;
-  jt: number;
-  jf: number;
-  k: number;
-}
-
-function decode(filter: Buffer): Insn[] {
-  const out: Insn[] = [];
-  for (let at = 0; at < filter.length; at += 8) {
-    out.push({
-      code: filter.readUInt16LE(at),
-      jt: filter.readUInt8(at + 2),
-      jf: filter.readUInt8(at + 3),
-      k: filter.readUInt32LE(at + 4),
-    });
-  }
-  return out;
-}
-
-/** What seccomp_check_filter and bpf_check_classic would reject. */
-function verify(filter: Buffer): void {
-  if (filter.length === 0 || filter.length % 8 !== 0) throw new Error(`length ${filter.length}`);
-  const prog = decode(filter);
-  if (prog.length > 4096) throw new Error(`${prog.length} instructions`);
-  prog.forEach((insn, pc) => {
-    if (insn.code === LD_W_ABS) {
-      if (insn.k % 4 !== 0 || insn.k + 4 > SECCOMP_DATA_SIZE) throw new Error(`load of ${insn.k} at ${pc}`);
-    } else if (JUMPS.has(insn.code)) {
-      if (pc + 1 + Math.max(insn.jt, insn.jf) >= prog.length) throw new Error(`jump out of program at ${pc}`);
-    } else if (insn.code === JA) {
-      if (pc + 1 + insn.k >= prog.length) throw new Error(`ja out of program at ${pc}`);
-    } else if (insn.code !== RET_K) {
-      throw new Error(`opcode 0x${insn.code.toString(16)} at ${pc}`);
-    }
-  });
-  if (prog[prog.length - 1]!.code !== RET_K) throw new Error("last instruction is not a return");
-}
-
-/** Runs the filter on a seccomp_data of {nr, arch, args}; returns the action. */
-function run(filter: Buffer, arch: number, nr: number, args: bigint[] = []): number {
-  const data = Buffer.alloc(SECCOMP_DATA_SIZE);
-  data.writeUInt32LE(nr >>> 0, 0);
-  data.writeUInt32LE(arch >>> 0, 4);
-  args.forEach((v, i) => data.writeBigUInt64LE(v, 16 + 8 * i));
-  const prog = decode(filter);
-  let a = 0;
-  let pc = 0;
-  for (;;) {
-    const insn = prog[pc];
-    if (!insn) throw new Error(`fell off the program at ${pc}`);
-    const { code, jt, jf, k } = insn;
-    switch (code) {
-      case LD_W_ABS:
-        a = data.readUInt32LE(k);
-        pc += 1;
-        break;
-      case JEQ_K:
-        pc += 1 + (a === k ? jt : jf);
-        break;
-      case JGT_K:
-        pc += 1 + (a > k ? jt : jf);
-        break;
-      case JGE_K:
-        pc += 1 + (a >= k ? jt : jf);
-        break;
-      case JSET_K:
-        pc += 1 + ((a & k) >>> 0 !== 0 ? jt : jf);
-        break;
-      case JA:
-        pc += 1 + k;
-        break;
-      case RET_K:
-        return k;
-      default:
-        throw new Error(`opcode 0x${code.toString(16)} at ${pc}`);
-    }
-  }
-}
+const verify = verifyFilter;
+const run = runFilter;
 
 const DEFAULT = { deny: DEFAULT_SECCOMP_DENY, errno: EPERM };
 
