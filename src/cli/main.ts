@@ -8,9 +8,9 @@
  * `dist/cli/main.js` (the package's bin), which runs {@link main} itself.
  * @module
  */
-import { readFileSync, realpathSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
 
+import { isEntryModule } from "../linux/entry.js";
 import { UsageError } from "./args.js";
 import { errorText, exitCodeOf } from "./exit.js";
 import { processIo, type Io } from "./io.js";
@@ -128,16 +128,6 @@ export async function main(argvIn: readonly string[], io: Io = processIo): Promi
   }
 }
 
-/** True when this module is the program node was asked to run (also through the bin symlink). */
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
 
 /** Resolves once everything written to `stream` so far has been handed to the kernel. */
 function flushed(stream: NodeJS.WriteStream): Promise<void> {
@@ -147,7 +137,7 @@ function flushed(stream: NodeJS.WriteStream): Promise<void> {
   });
 }
 
-if (isEntryPoint()) {
+if (isEntryModule(import.meta.url)) {
   // Exits explicitly rather than by draining the event loop: a container
   // adopted by Container.get/list keeps an (unref'd) native exit watcher,
   // and when its init exits while Node tears the environment down, the

@@ -14,9 +14,9 @@
  * @module
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
-import { realpathSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+
+import { isEntryModule } from "../linux/entry.js";
 
 interface FlagSpec {
   strings?: string[];
@@ -315,18 +315,8 @@ function version(): string {
   }
 }
 
-/** Run as the program (dist/oci/main.js, or src/oci/cli.ts through tsx), not when imported by tests. */
-function isMain(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
 
-if (isMain()) {
+if (isEntryModule(import.meta.url)) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
