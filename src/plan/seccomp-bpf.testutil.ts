@@ -5,15 +5,8 @@
  * refuse, and the action a filter returns for one seccomp_data.
  */
 
-// <linux/filter.h>
-const LD_W_ABS = 0x20;
-const ALU_AND_K = 0x54;
-const JA = 0x05;
-const JEQ_K = 0x15;
-const JGT_K = 0x25;
-const JGE_K = 0x35;
-const JSET_K = 0x45;
-const RET_K = 0x06;
+import { ALU_AND_K, JA, JEQ_K, JGE_K, JGT_K, JSET_K, LD_W_ABS, RET_K } from "./bpf.js";
+
 const JUMPS = new Set([JEQ_K, JGT_K, JGE_K, JSET_K]);
 const SECCOMP_DATA_SIZE = 64;
 const BPF_MAXINSNS = 4096;

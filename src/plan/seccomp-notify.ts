@@ -16,6 +16,7 @@
  * @module
  */
 import type { SeccompArch } from "../linux/syscalls.js";
+import { ALU_AND_K, argLow, JEQ_K, JGE_K, LD_W_ABS, OFF_ARCH, OFF_NR, RET_K, SECCOMP_RET_ALLOW, SECCOMP_RET_USER_NOTIF, X32_SYSCALL_BIT } from "./bpf.js";
 
 /** Which calls the monitor handles. */
 export interface InterceptSet {
@@ -31,24 +32,10 @@ const NUMBERS: Record<SeccompArch, Record<string, number>> = {
   x64: { mknod: 133, mknodat: 259, setxattr: 188, lsetxattr: 189, fsetxattr: 190 },
   arm64: { mknodat: 33, setxattr: 5, lsetxattr: 6, fsetxattr: 7 },
 };
-const SECCOMP_RET_ALLOW = 0x7fff0000;
-const SECCOMP_RET_USER_NOTIF = 0x7fc00000;
-const X32_SYSCALL_BIT = 0x40000000;
 const S_IFMT = 0o170000;
 const S_IFCHR = 0o020000;
 
-const LD_W_ABS = 0x20;
-const ALU_AND_K = 0x54;
-const JEQ_K = 0x15;
-const JGE_K = 0x35;
-const RET_K = 0x06;
-
-// struct seccomp_data: nr, arch, instruction_pointer (u64), args[6] (u64);
-// little-endian, so an argument's low word comes first.
-const OFF_NR = 0;
-const OFF_ARCH = 4;
-const argLow = (i: number) => 16 + 8 * i;
-const argHigh = (i: number) => 16 + 8 * i + 4;
+const argHigh = (i: number) => argLow(i) + 4;
 
 type Label = { at?: number };
 type Insn = { code: number; k: number; jt: Label | 0; jf: Label | 0 };

@@ -31,6 +31,7 @@
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import { SYSCALL_ROWS } from "../linux/syscall-numbers.js";
 import type { SeccompArch } from "../linux/syscalls.js";
+import { ALU_AND_K, argLow, JA, JEQ_K, JGE_K, JGT_K, LD_W_ABS, OFF_ARCH, OFF_NR, RET_K, X32_SYSCALL_BIT } from "./bpf.js";
 
 /** `linux.seccomp` of an OCI runtime config (runtime-spec 1.x). */
 export interface OciSeccompProfile {
@@ -94,7 +95,6 @@ const FLAGS: Record<string, number> = {
 const EPERM = 1;
 const MAX_ERRNO = 4095;
 const BPF_MAXINSNS = 4096;
-const X32_SYSCALL_BIT = 0x40000000;
 
 // <linux/audit.h>
 const AUDIT = { X86_64: 0xc000003e, I386: 0x40000003, AARCH64: 0xc00000b7, ARM: 0x40000028 };
@@ -300,19 +300,6 @@ function decisions(rules: { names: string[]; rule: Rule }[], abi: Abi, defaultAc
   }
   return [...byNr.values()].sort((a, b) => a.nr - b.nr);
 }
-
-// Classic BPF opcodes (<linux/filter.h>).
-const LD_W_ABS = 0x20;
-const ALU_AND_K = 0x54;
-const JA = 0x05;
-const JEQ_K = 0x15;
-const JGT_K = 0x25;
-const JGE_K = 0x35;
-const RET_K = 0x06;
-
-const OFF_NR = 0;
-const OFF_ARCH = 4;
-const argLow = (i: number) => 16 + 8 * i;
 
 type Label = { at?: number };
 type Target = Label | 0;

@@ -6,6 +6,7 @@
  */
 import { UnknownSyscallError } from "../errors.js";
 import { AARCH64, ARM, I386, isKnownSyscall, lookup, X86_64, type SeccompArch, type Table } from "../linux/syscalls.js";
+import { argLow, AUDIT_ARCH_AARCH64, AUDIT_ARCH_ARM, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, JEQ_K, JGE_K, JSET_K, LD_W_ABS, OFF_ARCH, OFF_NR, RET_K, SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, X32_SYSCALL_BIT } from "./bpf.js";
 
 export { syscallNumber, type SeccompArch } from "../linux/syscalls.js";
 
@@ -25,24 +26,9 @@ export interface SeccompProfile {
   enosys?: readonly string[];
 }
 
-// <linux/audit.h>, <linux/seccomp.h>, <linux/filter.h>
-const AUDIT_ARCH_X86_64 = 0xc000003e;
-const AUDIT_ARCH_I386 = 0x40000003;
-const AUDIT_ARCH_AARCH64 = 0xc00000b7;
-const AUDIT_ARCH_ARM = 0x40000028;
-
-const SECCOMP_RET_ALLOW = 0x7fff0000;
-const SECCOMP_RET_ERRNO = 0x00050000;
 const ENOSYS = 38;
 const MAX_ERRNO = 4095;
-const X32_SYSCALL_BIT = 0x40000000;
 const BPF_MAXINSNS = 4096;
-
-const LD_W_ABS = 0x20;
-const JEQ_K = 0x15;
-const JGE_K = 0x35;
-const JSET_K = 0x45;
-const RET_K = 0x06;
 
 const EPERM = 1;
 // <linux/fs.h>: umount2's flag that aborts in-flight requests on a
@@ -50,12 +36,8 @@ const EPERM = 1;
 // host's included.
 const MNT_FORCE = 1;
 
-// struct seccomp_data: nr (u32), arch (u32), instruction_pointer (u64),
-// args[6] (u64). Both supported arches are little-endian, so an argument's
-// low 32 bits come first; flags are an int, so those are all there is.
-const OFF_NR = 0;
-const OFF_ARCH = 4;
-const OFF_ARG1_LOW = 16 + 8;
+// umount2's flags are an int: the low 32 bits of its argument 1 are all there is.
+const OFF_ARG1_LOW = argLow(1);
 
 /** One ABI the kernel may report in seccomp_data.arch on this host. */
 interface Abi {
