@@ -56,6 +56,10 @@
  *    running container (goal ≤ 5 ms), and a host uevent (a loop device
  *    attached) to the node present inside (goal ≤ 50 ms).
  *
+ * 10. Docker inside (bench/docker.mjs, with the distro section): a
+ *    nesting Debian container with Docker, started cold, to the output of
+ *    `docker run --rm` of a locally imported busybox image; medians of 3.
+ *
  * 9. Nesting (bench/nesting.mjs): start→exit of a `/bin/true` container
  *    from inside a `nesting: true` container (level 2) against the same
  *    from the host (level 1), each from a Node process of its own: the
@@ -98,6 +102,7 @@ import vm from "node:vm";
 import { measureCliStartup, printCliStartup } from "./cli.mjs";
 import { fleetBench, fleetLines } from "./fleet.mjs";
 import { devicesLines, measureDevices } from "./devices.mjs";
+import { dockerLines, measureDocker } from "./docker.mjs";
 import { measureNesting, nestingLines } from "./nesting.mjs";
 import { num, ratio, round2, summarize, times } from "./stats.mjs";
 
@@ -566,6 +571,18 @@ async function main() {
   checkInterrupted();
   await settle();
 
+  // 10. Docker inside (bench/docker.mjs): a nesting Debian container's start
+  // to `docker run` output (with the distro section: it needs the image).
+  if (opts.distro) {
+    try {
+      w.docker = measureDocker({ runs, log, repoRoot, busybox: BUSYBOX });
+    } catch (e) {
+      w.docker = { error: String(e?.message ?? e).split("\n")[0] };
+    }
+    checkInterrupted();
+    await settle();
+  }
+
   // 4. Density: a fleet of idle containers from one image (bench/fleet.mjs),
   // and a freeze/unfreeze round trip.
   if (opts.fleet > 0 && lib.ImageStore) {
@@ -861,6 +878,8 @@ function printTables(r) {
     }
     for (const l of devicesLines(w.devices, (x) => (x == null ? "-" : x.toFixed(2)))) line(l);
     for (const l of nestingLines(w.nesting, (x) => (x == null ? "-" : x.toFixed(2)))) line(l);
+    if (w.docker?.error) line(`docker in a nesting container: ${w.docker.error}`);
+    else if (w.docker) for (const l of dockerLines(w.docker)) line(l);
     if (w.freeze_roundtrip) row("freeze + unfreeze round trip", w.freeze_roundtrip);
 
     if (r.peers && !r.peers.error) {
