@@ -31,7 +31,7 @@
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import { SYSCALL_ROWS } from "../linux/syscall-numbers.js";
 import type { SeccompArch } from "../linux/syscalls.js";
-import { ALU_AND_K, argLow, JA, JEQ_K, JGE_K, JGT_K, LD_W_ABS, OFF_ARCH, OFF_NR, RET_K, X32_SYSCALL_BIT } from "./bpf.js";
+import { ALU_AND_K, argLow, BpfProgram, JEQ_K, JGE_K, JGT_K, LD_W_ABS, OFF_ARCH, OFF_NR, RET_K, X32_SYSCALL_BIT, type Label } from "./bpf.js";
 
 /** `linux.seccomp` of an OCI runtime config (runtime-spec 1.x). */
 export interface OciSeccompProfile {
@@ -301,64 +301,11 @@ function decisions(rules: { names: string[]; rule: Rule }[], abi: Abi, defaultAc
   return [...byNr.values()].sort((a, b) => a.nr - b.nr);
 }
 
-type Label = { at?: number };
-type Target = Label | 0;
-interface Insn {
-  code: number;
-  jt: Target;
-  jf: Target;
-  k: number | Label;
-}
-
-/**
- * A forward-only assembler. Conditional jumps have 8-bit offsets, so a
- * target further than 255 instructions goes through a BPF_JA (32-bit
- * offset): every block here is laid out so that conditional jumps stay
- * local and long distances are JAs.
- */
-class Program {
-  readonly insns: Insn[] = [];
-  emit(code: number, k: number, jt: Target = 0, jf: Target = 0): void {
-    this.insns.push({ code, jt, jf, k: k >>> 0 });
-  }
-  jump(to: Label): void {
-    this.insns.push({ code: JA, jt: 0, jf: 0, k: to });
-  }
-  ret(action: number): void {
-    this.emit(RET_K, action);
-  }
-  place(label: Label): void {
-    label.at = this.insns.length;
-  }
-  get length(): number {
-    return this.insns.length;
-  }
-  assemble(): Buffer {
-    const out = Buffer.alloc(this.insns.length * 8);
-    this.insns.forEach((insn, i) => {
-      out.writeUInt16LE(insn.code, i * 8);
-      out.writeUInt8(offset(insn.jt, i, 255), i * 8 + 2);
-      out.writeUInt8(offset(insn.jf, i, 255), i * 8 + 3);
-      out.writeUInt32LE(typeof insn.k === "number" ? insn.k : offset(insn.k, i, 0xffffffff), i * 8 + 4);
-    });
-    return out;
-  }
-}
-
-function offset(target: Target, from: number, max: number): number {
-  if (target === 0) return 0;
-  if (target.at === undefined) throw new Error("seccomp: jump to a label never placed");
-  const d = target.at - from - 1;
-  // The layout keeps conditional jumps short; a long one is a bug here, not bad input.
-  if (d < 0 || d > max) throw new Error(`seccomp: jump of ${d} does not fit`);
-  return d;
-}
-
 /**
  * One comparison of a rule; falls through when it holds, jumps to `fail`
  * when not. A is clobbered (the caller reloads nr where it needs it).
  */
-function compare(p: Program, c: Cmp, wide: boolean, fail: Label): void {
+function compare(p: BpfProgram, c: Cmp, wide: boolean, fail: Label): void {
   const lo = Number(c.value & 0xffffffffn);
   const hi = Number(c.value >> 32n);
   const pass: Label = {};
@@ -426,7 +373,7 @@ function compare(p: Program, c: Cmp, wide: boolean, fail: Label): void {
 const RUN = 200;
 
 /** The rules of one ABI; A holds nr on entry; every path ends in a RET. */
-function emitAbi(p: Program, ds: Decision[], abi: Abi, defaultAction: number): void {
+function emitAbi(p: BpfProgram, ds: Decision[], abi: Abi, defaultAction: number): void {
   const plain = new Map<number, number[]>();
   for (const d of ds) if (d.action !== undefined) (plain.get(d.action) ?? plain.set(d.action, []).get(d.action)!).push(d.nr);
   for (const [action, nrs] of plain) {
@@ -477,7 +424,7 @@ export function compileSeccompProfile(profile: unknown, options: { arch?: Seccom
   const table = syscallNumbers();
   const skipped = [...new Set(parsed.rules.flatMap((r) => r.names))].filter((n) => !table.has(n));
 
-  const p = new Program();
+  const p = new BpfProgram();
   const badArch = RET.KILL_THREAD;
   const has = (abi: Abi) => abis.includes(abi);
   p.emit(LD_W_ABS, OFF_ARCH);
@@ -529,7 +476,7 @@ export function compileSeccompProfile(profile: unknown, options: { arch?: Seccom
   return { filter: p.assemble(), flags: parsed.flags, skipped };
 }
 
-function abiBlock(p: Program, rules: { names: string[]; rule: Rule }[], abi: Abi, defaultAction: number): void {
+function abiBlock(p: BpfProgram, rules: { names: string[]; rule: Rule }[], abi: Abi, defaultAction: number): void {
   p.emit(LD_W_ABS, OFF_NR);
   emitAbi(p, decisions(rules, abi, defaultAction), abi, defaultAction);
 }

@@ -6,7 +6,7 @@
  */
 import { UnknownSyscallError } from "../errors.js";
 import { AARCH64, ARM, I386, isKnownSyscall, lookup, X86_64, type SeccompArch, type Table } from "../linux/syscalls.js";
-import { argLow, AUDIT_ARCH_AARCH64, AUDIT_ARCH_ARM, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, JEQ_K, JGE_K, JSET_K, LD_W_ABS, OFF_ARCH, OFF_NR, RET_K, SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, X32_SYSCALL_BIT } from "./bpf.js";
+import { argLow, AUDIT_ARCH_AARCH64, BpfProgram, AUDIT_ARCH_ARM, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, JEQ_K, JGE_K, JSET_K, LD_W_ABS, OFF_ARCH, OFF_NR, RET_K, SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, X32_SYSCALL_BIT, type Label } from "./bpf.js";
 
 export { syscallNumber, type SeccompArch } from "../linux/syscalls.js";
 
@@ -59,50 +59,6 @@ const ABIS: Record<SeccompArch, Abi[]> = {
   ],
 };
 
-type Label = { at?: number };
-type Target = Label | 0;
-interface Insn {
-  code: number;
-  jt: Target;
-  jf: Target;
-  k: number;
-}
-
-/** Forward-jump assembler: jt/jf are labels resolved to 8-bit offsets. */
-class Program {
-  readonly insns: Insn[] = [];
-
-  emit(code: number, k: number, jt: Target = 0, jf: Target = 0): void {
-    this.insns.push({ code, jt, jf, k: k >>> 0 });
-  }
-
-  place(label: Label): void {
-    label.at = this.insns.length;
-  }
-
-  assemble(): Buffer {
-    const n = this.insns.length;
-    if (n > BPF_MAXINSNS) throw new RangeError(`seccomp filter has ${n} instructions, over the kernel's ${BPF_MAXINSNS}`);
-    const out = Buffer.alloc(n * 8);
-    this.insns.forEach((insn, i) => {
-      out.writeUInt16LE(insn.code, i * 8);
-      out.writeUInt8(offset(insn.jt, i), i * 8 + 2);
-      out.writeUInt8(offset(insn.jf, i), i * 8 + 3);
-      out.writeUInt32LE(insn.k, i * 8 + 4);
-    });
-    return out;
-  }
-}
-
-function offset(target: Target, from: number): number {
-  if (target === 0) return 0;
-  if (target.at === undefined) throw new Error("seccomp: jump to a label never placed");
-  const d = target.at - from - 1;
-  // Blocks are bounded by the table sizes, so this is a bug, not bad input.
-  if (d < 0 || d > 255) throw new Error(`seccomp: jump of ${d} does not fit in 8 bits`);
-  return d;
-}
-
 /** Compiles `profile` into `struct sock_filter[]` bytes for `arch`. */
 export function buildSeccompFilter(profile: SeccompProfile, arch: SeccompArch = process.arch as SeccompArch): Buffer {
   const abis = Object.hasOwn(ABIS, arch) ? ABIS[arch] : undefined;
@@ -119,7 +75,7 @@ export function buildSeccompFilter(profile: SeccompProfile, arch: SeccompArch = 
 
   const deny = SECCOMP_RET_ERRNO | (errno & 0xffff);
   const enosys = SECCOMP_RET_ERRNO | ENOSYS;
-  const p = new Program();
+  const p = new BpfProgram();
   p.emit(LD_W_ABS, OFF_ARCH);
   for (const abi of abis) {
     const numbersOf = (names: readonly string[]) => [...new Set(names.map((name) => lookup(abi.table, name)))].filter((nr): nr is number => nr !== undefined);
@@ -167,5 +123,6 @@ export function buildSeccompFilter(profile: SeccompProfile, arch: SeccompArch = 
   }
   // An ABI this filter has no table for would bypass the list: refuse it.
   p.emit(RET_K, enosys);
+  if (p.length > BPF_MAXINSNS) throw new RangeError(`seccomp filter has ${p.length} instructions, over the kernel's ${BPF_MAXINSNS}`);
   return p.assemble();
 }
