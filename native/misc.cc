@@ -221,41 +221,28 @@ Napi::Value SpawnDetached(const Napi::CallbackInfo &info) {
 // `socketPath` and sends `fd` (SCM_RIGHTS) with `name` as the payload:
 // runc's --console-socket protocol (utils.SendFile), by which containerd's
 // shim and podman's conmon receive a container's pty master.
-Napi::Value SendFd(const Napi::CallbackInfo &info) {
-  std::string path = info[0].As<Napi::String>().Utf8Value();
-  int fd = IntArg(info, 1);
-  std::string name = info[2].As<Napi::String>().Utf8Value();
+// A SOCK_STREAM unix socket connected to path (an OCI console socket).
+int ConnectStream(const Napi::Env &env, const std::string &path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) throw ErrnoError(info.Env(), "connect", ENAMETOOLONG);
+  if (path.size() >= sizeof addr.sun_path) throw ErrnoError(env, "connect", ENAMETOOLONG);
   memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s < 0) throw ErrnoError(info.Env(), "socket", errno);
+  if (s < 0) throw ErrnoError(env, "socket", errno);
   int rc;
   do rc = connect(s, reinterpret_cast<sockaddr *>(&addr), sizeof addr); while (rc < 0 && errno == EINTR);
   if (rc < 0) {
     int e = errno;
     close(s);
-    throw ErrnoError(info.Env(), "connect", e);
+    throw ErrnoError(env, "connect", e);
   }
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec iov{const_cast<char *>(name.data()), name.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-  ssize_t n;
-  do n = sendmsg(s, &msg, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
-  int e = errno;
-  close(s);
-  if (n < 0) throw ErrnoError(info.Env(), "sendmsg", e);
-  return info.Env().Undefined();
+  return s;
+}
+
+// unixConnect(path): the fd of a stream socket connected to path.
+Napi::Value UnixConnect(const Napi::CallbackInfo &info) {
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "unixConnect(path)");
+  return Napi::Number::New(info.Env(), ConnectStream(info.Env(), info[0].As<Napi::String>().Utf8Value()));
 }
 
 }  // namespace
@@ -274,7 +261,7 @@ Napi::Object InitMisc(Napi::Env env, Napi::Object exports) {
   exports.Set("openTree", Napi::Function::New(env, OpenTree));
   exports.Set("idmapTree", Napi::Function::New(env, IdmapTree));
   exports.Set("spawnDetached", Napi::Function::New(env, SpawnDetached));
-  exports.Set("sendFd", Napi::Function::New(env, SendFd));
+  exports.Set("unixConnect", Napi::Function::New(env, UnixConnect));
   return exports;
 }
 

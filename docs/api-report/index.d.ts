@@ -714,6 +714,16 @@ interface StartOptions {
      * outlives this process. Not with `wait: "ready"`.
      */
     hold?: boolean;
+    /**
+     * A connected unix socket (an fd of this process, stream or seqpacket):
+     * the init's stdin, stdout and stderr become a new pty of the container's
+     * own devpts (`/dev/pts/N` inside, owned by the init's user), which is
+     * also its controlling terminal, and the pty's master is sent over the
+     * socket (SCM_RIGHTS, with the bytes `/dev/ptmx`: runc's console-socket
+     * protocol). What runc and crun do for an OCI `process.terminal`; `stdio`
+     * is then ignored. The socket stays the caller's to close.
+     */
+    terminal?: number;
 }
 
 /**
@@ -745,6 +755,7 @@ declare const execOptionsSchema: z.ZodObject<{
         cols: z.ZodOptional<z.ZodNumber>;
         rows: z.ZodOptional<z.ZodNumber>;
     }, z.core.$strict>]>>;
+    terminal: z.ZodOptional<z.ZodNumber>;
     stdin: z.ZodOptional<z.ZodUnion<readonly [z.ZodEnum<{
         pipe: "pipe";
         inherit: "inherit";

@@ -30,6 +30,9 @@ int wr_op_rlimit(struct wr_child *st, const struct wr_op *op);
 
 int wr_op_stdio(struct wr_child *st, const struct wr_op *op);
 int wr_op_setsid(struct wr_child *st, const struct wr_op *op);
+int wr_op_terminal(struct wr_child *st, const struct wr_op *op);
+/* sendmsg(SCM_RIGHTS) of fd with payload on the connected socket sock: 0 or -errno. */
+long wr_send_fd(long sock, long fd, const char *payload, unsigned long len);
 int wr_op_close_fds(struct wr_child *st, const struct wr_op *op);
 
 int wr_op_link_up(struct wr_child *st, const struct wr_op *op);

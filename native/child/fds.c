@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include "../linux.h"
 
 #include "child.h"
 
@@ -30,6 +33,69 @@ int wr_op_stdio(struct wr_child *st, const struct wr_op *op) {
     if (rc < 0) return (int)rc;
   }
   return 0;
+}
+
+/* Sends fd over the connected unix socket sock (SCM_RIGHTS) with payload
+ * as the message's bytes. 0 or -errno. Filled field by field: the child is
+ * freestanding, and a zeroing initializer of a struct this size may become
+ * a memset call. */
+long wr_send_fd(long sock, long fd, const char *payload, unsigned long len) {
+  union {
+    struct cmsghdr h;
+    char bytes[CMSG_SPACE(sizeof(int))];
+  } control;
+  control.h.cmsg_len = CMSG_LEN(sizeof(int));
+  control.h.cmsg_level = SOL_SOCKET;
+  control.h.cmsg_type = SCM_RIGHTS;
+  int *slot = (int *)CMSG_DATA(&control.h);
+  *slot = (int)fd;
+  struct iovec iov;
+  iov.iov_base = (void *)payload;
+  iov.iov_len = len;
+  struct msghdr mh;
+  mh.msg_name = 0;
+  mh.msg_namelen = 0;
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = control.bytes;
+  mh.msg_controllen = sizeof control.bytes;
+  mh.msg_flags = 0;
+  long rc;
+  do rc = wr_sys3(SYS_sendmsg, sock, &mh, MSG_NOSIGNAL); while (rc == -EINTR);
+  return rc < 0 ? rc : 0;
+}
+
+/* The process's terminal is a new pty of the container's own devpts (what
+ * runc and crun do for process.terminal): opened through /dev/ptmx, which
+ * resolves to the devpts instance mounted at /dev/pts here, so the slave is
+ * /dev/pts/N inside and owned by the credentials already taken. The slave
+ * goes onto 0, 1 and 2 (setsid then makes it the controlling terminal);
+ * the master goes over the connected socket at op->a, runc's console-socket
+ * protocol (payload "/dev/ptmx"), and is closed here with the socket. */
+int wr_op_terminal(struct wr_child *st, const struct wr_op *op) {
+  (void)st;
+  long sock = (long)op->a;
+  long master = wr_sys4(SYS_openat, AT_FDCWD, "/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC, 0);
+  if (master < 0) return (int)master;
+  if (master <= 2) { /* stdio closed: the dups below must not land on it */
+    long moved = wr_sys3(SYS_fcntl, master, F_DUPFD_CLOEXEC, 3);
+    wr_sys1(SYS_close, master);
+    if (moved < 0) return (int)moved;
+    master = moved;
+  }
+  int unlock = 0;
+  long rc = wr_sys3(SYS_ioctl, master, TIOCSPTLCK, &unlock);
+  long slave = rc < 0 ? rc : wr_sys3(SYS_ioctl, master, WR_TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) {
+    wr_sys1(SYS_close, master);
+    return (int)slave;
+  }
+  for (long i = 0; i < 3 && rc >= 0; i++) rc = slave == i ? wr_sys3(SYS_fcntl, i, F_SETFD, 0) : wr_sys3(SYS_dup3, slave, i, 0);
+  if (rc >= 0) rc = wr_send_fd(sock, master, "/dev/ptmx", 9);
+  if (slave > 2) wr_sys1(SYS_close, slave);
+  wr_sys1(SYS_close, master);
+  wr_sys1(SYS_close, sock);
+  return (int)(rc < 0 ? rc : 0);
 }
 
 int wr_op_setsid(struct wr_child *st, const struct wr_op *op) {

@@ -60,34 +60,10 @@ int wr_op_seccomp_listener(struct wr_child *st, const struct wr_op *op) {
   struct sock_fprog prog = {(unsigned short)op->b, (struct sock_filter *)(st->blob + op->a)};
   long listener = wr_sys3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
   if (listener < 0) return (int)listener;
-  /* Filled field by field: the child is freestanding, and a zeroing
-   * initializer of a struct this size may become a memset call. */
-  union {
-    struct cmsghdr h;
-    char bytes[CMSG_SPACE(sizeof(int))];
-  } control;
-  control.h.cmsg_len = CMSG_LEN(sizeof(int));
-  control.h.cmsg_level = SOL_SOCKET;
-  control.h.cmsg_type = SCM_RIGHTS;
-  int *slot = (int *)CMSG_DATA(&control.h);
-  *slot = (int)listener;
-  char byte = 'L';
-  struct iovec iov;
-  iov.iov_base = &byte;
-  iov.iov_len = 1;
-  struct msghdr mh;
-  mh.msg_name = 0;
-  mh.msg_namelen = 0;
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = control.bytes;
-  mh.msg_controllen = sizeof control.bytes;
-  mh.msg_flags = 0;
-  long rc;
-  do rc = wr_sys3(SYS_sendmsg, sock, &mh, MSG_NOSIGNAL); while (rc == -EINTR);
+  long rc = wr_send_fd(sock, listener, "L", 1);
   wr_sys1(SYS_close, listener);
   wr_sys1(SYS_close, sock);
-  return rc < 0 ? (int)rc : 0;
+  return (int)rc;
 }
 
 int wr_op_rlimit(struct wr_child *st, const struct wr_op *op) {

@@ -67,6 +67,7 @@ static int dispatch(struct wr_child *st, const struct wr_op *op, uint32_t index)
     case WR_OP_CHDIR: return wr_op_chdir(st, op);
     case WR_OP_STDIO: return wr_op_stdio(st, op);
     case WR_OP_SETSID: return wr_op_setsid(st, op);
+    case WR_OP_TERMINAL: return wr_op_terminal(st, op);
     case WR_OP_CLOSE_FDS: return wr_op_close_fds(st, op);
     case WR_OP_PDEATHSIG: return (int)wr_sys5(SYS_prctl, PR_SET_PDEATHSIG, op->a, 0, 0, 0);
     case WR_OP_SETNS: return (int)wr_sys2(SYS_setns, (long)op->a, (long)op->b);

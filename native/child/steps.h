@@ -35,7 +35,8 @@
   X(WR_OP_EXEC, "exec")                 /* execve(s0, argv a, envp b), PATH  */ \
   X(WR_OP_WRITE_FILE, "write-file")     /* write s0 into existing file s1    */ \
   X(WR_OP_CLOSE_INHERITED, "close-inherited-fds") /* close >= 3 but list at a */ \
-  X(WR_OP_SECCOMP_LISTENER, "seccomp-listener") /* filter a, b; listener -> fd c */
+  X(WR_OP_SECCOMP_LISTENER, "seccomp-listener") /* filter a, b; listener -> fd c */ \
+  X(WR_OP_TERMINAL, "terminal")         /* new pty onto 0,1,2; master -> fd a */
 
 #define WR_ENUM_ITEM(id, name) id,
 enum wr_op_kind { WR_STEPS(WR_ENUM_ITEM) WR_OP__COUNT };

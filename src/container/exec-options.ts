@@ -31,6 +31,14 @@ const execOptionsSchema = z.strictObject({
     .optional(),
   /** A pty from the container's devpts instead of pipes; output arrives on `stdout`. */
   tty: z.union([z.boolean(), z.strictObject({ cols: z.number().int().min(1).max(65535).optional(), rows: z.number().int().min(1).max(65535).optional() })]).optional(),
+  /**
+   * A connected unix socket (an fd of this process): the process gets a new
+   * pty of the container's devpts as stdin, stdout, stderr and controlling
+   * terminal, and the master is sent over the socket (SCM_RIGHTS, runc's
+   * console-socket protocol) for the caller to serve. Not with `tty` or the
+   * stdio options.
+   */
+  terminal: z.number().int().min(0).optional(),
   stdin: stdioMode.optional(),
   stdout: stdioMode.optional(),
   stderr: stdioMode.optional(),
@@ -42,9 +50,15 @@ const execOptionsSchema = z.strictObject({
 
 export type ExecOptions = Omit<z.input<typeof execOptionsSchema>, "input" | "check">;
 
+const STDIO_KEYS = ["tty", "stdin", "stdout", "stderr", "input"] as const;
+
 /** Validates exec options; {@link ConfigError} names the offending field. */
 export function parseExecOptions(options: unknown, container: string) {
   const r = execOptionsSchema.safeParse(options ?? {});
   if (!r.success) throw new ConfigError(issuesOf(r.error), { container });
+  if (r.data.terminal !== undefined) {
+    const clash = STDIO_KEYS.find((k) => r.data[k] !== undefined && r.data[k] !== false);
+    if (clash) throw new ConfigError([{ path: clash, message: "not with `terminal`: the terminal is the process's stdio" }], { container });
+  }
   return r.data;
 }

@@ -102,7 +102,10 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
   let interceptSocket: number | undefined;
   try {
     let childFds: [number, number, number];
-    if (o.tty) {
+    if (o.terminal !== undefined) {
+      stdio = openStdio(["ignore", "ignore", "ignore"]);
+      childFds = stdio.childFds;
+    } else if (o.tty) {
       pty = openPty(c.name, run.pid, typeof o.tty === "object" ? o.tty : {}, hostIds(user.uid, user.gid) ?? hostIds(0, 0));
       childFds = [pty.peer, pty.peer, pty.peer];
     } else {
@@ -123,6 +126,7 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
       stdio: childFds,
       tty: !!o.tty,
       ...(interceptSocket !== undefined ? { interceptSocket } : {}),
+      ...(o.terminal !== undefined ? { terminalSocket: o.terminal } : {}),
     });
     const res = await native().spawn(encodePlan(plan.ops), { cloneFlags: 0, cgroupPath: leaf, execHelper: execHelperPath() });
     if (interceptSocket !== undefined) closeSync(interceptSocket);

@@ -26,7 +26,6 @@ import { connectIntercept, interceptAsked, monitorDone, tellInit } from "./monit
 import { processInfo, setOomScoreAdj } from "./proc.js";
 import { restartHook, type AutoRestart } from "./restart-policy.js";
 import { deviceRulesOf } from "./resources.js";
-import { fsTree } from "../devices/trees.js";
 import { withDeviceEnv } from "./device-env.js";
 import { prepareDevices, reloadRecord, startNodeRules, type StartDevices } from "./devices.js";
 import { ensureFollower } from "./device-follower.js";
@@ -64,6 +63,16 @@ export interface StartOptions {
    * outlives this process. Not with `wait: "ready"`.
    */
   hold?: boolean;
+  /**
+   * A connected unix socket (an fd of this process, stream or seqpacket):
+   * the init's stdin, stdout and stderr become a new pty of the container's
+   * own devpts (`/dev/pts/N` inside, owned by the init's user), which is
+   * also its controlling terminal, and the pty's master is sent over the
+   * socket (SCM_RIGHTS, with the bytes `/dev/ptmx`: runc's console-socket
+   * protocol). What runc and crun do for an OCI `process.terminal`; `stdio`
+   * is then ignored. The socket stays the caller's to close.
+   */
+  terminal?: number;
 }
 
 function bindSourceIsDir(source: string): boolean | undefined {
@@ -91,7 +100,7 @@ function initPlan(
   c: ContainerHandle,
   stdio: [number, number, number],
   keepFds: number[],
-  system: { console?: string; runHost?: { dir: string; notify: boolean }; interceptSocket?: number },
+  system: { console?: string; runHost?: { dir: string; notify: boolean }; interceptSocket?: number; terminalSocket?: number },
   devices: StartDevices,
   holdFd?: number,
 ): { plan: CachedPlan; encoded: Buffer } {
@@ -115,6 +124,7 @@ function initPlan(
     ...(system.console ? { console: system.console } : {}),
     ...(system.runHost ? { runHost: system.runHost } : {}),
     ...(system.interceptSocket !== undefined ? { interceptSocket: system.interceptSocket } : {}),
+    ...(system.terminalSocket !== undefined ? { terminalSocket: system.terminalSocket } : {}),
     ...(devices.fsMounts.length ? { fsMounts: devices.fsMounts } : {}),
     bindSourceIsDir: (source) => kinds[mounts.findIndex((m) => m.type === "bind" && m.source === source)] ?? undefined,
   });
@@ -129,11 +139,16 @@ function initPlan(
  * stop or destroy through warren asked for it to stay stopped.
  */
 export async function startContainer(c: ContainerHandle, options: StartOptions, auto?: AutoRestart): Promise<void> {
-  const modes = typeof options.stdio === "string" || options.stdio === undefined
-    ? ([options.stdio ?? "ignore", options.stdio ?? "ignore", options.stdio ?? "ignore"] as [StdioTarget, StdioTarget, StdioTarget])
-    : options.stdio;
+  // A terminal replaces the stdio: the child's stdio fds are /dev/null then, never used.
+  const stdioMode = options.terminal !== undefined ? "ignore" : options.stdio;
+  const modes = typeof stdioMode === "string" || stdioMode === undefined
+    ? ([stdioMode ?? "ignore", stdioMode ?? "ignore", stdioMode ?? "ignore"] as [StdioTarget, StdioTarget, StdioTarget])
+    : stdioMode;
   if (options.hold && options.wait === "ready") {
     throw new ConfigError([{ path: "hold", message: "a held init cannot be waited for until ready" }], { container: c.name });
+  }
+  if (options.terminal !== undefined && (!Number.isInteger(options.terminal) || options.terminal < 0)) {
+    throw new ConfigError([{ path: "terminal", message: `${options.terminal} is not an fd` }], { container: c.name });
   }
   for (const fd of options.inheritFds ?? []) {
     if (!Number.isInteger(fd) || fd < 3) throw new ConfigError([{ path: "inheritFds", message: `${fd} is not an fd above 2` }], { container: c.name });
@@ -195,6 +210,7 @@ export async function startContainer(c: ContainerHandle, options: StartOptions, 
         ...(system.console ? { console: system.console.path } : {}),
         ...(system.runHost ? { runHost: system.runHost } : {}),
         ...(interceptSocket !== undefined ? { interceptSocket } : {}),
+        ...(options.terminal !== undefined ? { terminalSocket: options.terminal } : {}),
       }, devices, holdFd] as const;
       const { plan, encoded } = initPlan(c, ...planArgs);
       const spawnOptions = {

@@ -121,7 +121,7 @@ export async function prepareSystem(
   hook?: string[],
 ): Promise<{ monitor?: number; console?: { slave: number; path: string }; runHost?: { dir: string; notify: boolean } }> {
   const eff = c.effective();
-  const wantConsole = eff.console && options.stdio === undefined;
+  const wantConsole = eff.console && options.stdio === undefined && options.terminal === undefined;
   const notify = readinessIsNotify(c);
   // A restart policy needs the monitor on its own (it restarts the
   // container when the init ends); a reboot alone does not start one.

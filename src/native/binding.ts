@@ -143,8 +143,8 @@ export interface NativeBinding {
    * posix_spawn): `fds[i]` becomes its fd 3+i, its stdio is /dev/null.
    */
   spawnDetached(path: string, argv: string[], fds: number[]): number;
-  /** Connects to the unix stream socket at `socketPath` and sends `fd` (SCM_RIGHTS) with `name` as the data (runc's --console-socket). */
-  sendFd(socketPath: string, fd: number, name: string): void;
+  /** The fd (close-on-exec) of a stream socket connected to the unix socket at `socketPath` (runc's --console-socket). */
+  unixConnect(socketPath: string): number;
   /**
    * BPF_PROG_LOAD of a BPF_PROG_TYPE_CGROUP_DEVICE program (native/bpf.cc):
    * the close-on-exec program fd. A verifier rejection throws with the

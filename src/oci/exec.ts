@@ -6,7 +6,7 @@
  * waits and exits with the process's status (128+N for signal N).
  * @module
  */
-import { closeSync, constants as fsc, openSync, readFileSync } from "node:fs";
+import { closeSync, readFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { resolve } from "node:path";
 
@@ -76,24 +76,17 @@ export async function exec(g: Globals, id: string, f: ExecFlags): Promise<number
     const eq = e.indexOf("=");
     if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
   }
-  let master: number | undefined;
-  let slave: number | undefined;
+  let consoleSocket: number | undefined;
   try {
-    let stdio: "inherit" | number = "inherit";
-    if (p.terminal && f.consoleSocket) {
-      master = openSync("/dev/ptmx", fsc.O_RDWR | fsc.O_NOCTTY);
-      slave = native().ptyPeer(master);
-      native().setWindowSize(master, 80, 24);
-      stdio = slave;
-    }
+    // The process opens a pty of the container's devpts and sends the master itself (runc's way).
+    if (p.terminal && f.consoleSocket) consoleSocket = native().unixConnect(resolve(f.consoleSocket));
     const user = p.user ? { uid: p.user.uid, gid: p.user.gid, groups: p.user.additionalGids ?? [] } : undefined;
     const proc = await (container as Container).exec(p.args, {
       env,
       ...(p.cwd ? { cwd: p.cwd } : {}),
       ...(user ? { user } : {}),
-      ...(p.terminal && !f.consoleSocket ? { tty: true } : { stdin: stdio, stdout: stdio, stderr: stdio }),
+      ...(consoleSocket !== undefined ? { terminal: consoleSocket } : p.terminal ? { tty: true } : { stdin: "inherit", stdout: "inherit", stderr: "inherit" }),
     });
-    if (master !== undefined) native().sendFd(resolve(f.consoleSocket!), master, "/dev/ptmx");
     if (f.pidFile) writePidFile(f.pidFile, proc.pid);
     if (f.detach) return 0;
     if (p.terminal && !f.consoleSocket) {
@@ -105,7 +98,6 @@ export async function exec(g: Globals, id: string, f: ExecFlags): Promise<number
     if (st.code !== null) return st.code;
     return 128 + ((osConstants.signals as Record<string, number>)[st.signal ?? "SIGKILL"] ?? 9);
   } finally {
-    if (slave !== undefined) closeSync(slave);
-    if (master !== undefined) closeSync(master);
+    if (consoleSocket !== undefined) closeSync(consoleSocket);
   }
 }

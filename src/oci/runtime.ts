@@ -10,7 +10,7 @@
  * is gone.
  * @module
  */
-import { closeSync, constants as fsc, existsSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { dirname, join, resolve } from "node:path";
 
@@ -147,21 +147,16 @@ export async function create(g: Globals, id: string, o: CreateOptions): Promise<
     throw e;
   }
   let c: Container | undefined;
-  let master: number | undefined;
-  let slave: number | undefined;
+  let consoleSocket: number | undefined;
   try {
     // The OCI config says everything: nothing of warren's system-container
     // defaults that it does not ask for (a console, lxcfs, a restart policy).
     c = await Container.create(rec.name, { console: false, lxcfs: false, ...t.config }, runtimeOf(g, rec));
-    let stdio: "inherit" | [number, number, number] = "inherit";
-    if (t.terminal) {
-      master = openSync("/dev/ptmx", fsc.O_RDWR | fsc.O_NOCTTY);
-      slave = native().ptyPeer(master);
-      native().setWindowSize(master, 80, 24);
-      stdio = [slave, slave, slave];
-    }
+    // As runc: the init opens a pty of the container's own devpts and
+    // sends its master over the console socket itself.
+    if (t.terminal) consoleSocket = native().unixConnect(resolve(o.consoleSocket!));
     const inheritFds = Array.from({ length: o.preserveFds }, (_, i) => 3 + i);
-    await c.start({ hold: true, stdio, inheritFds });
+    await c.start({ hold: true, ...(consoleSocket !== undefined ? { terminal: consoleSocket } : { stdio: "inherit" }), inheritFds });
     c.unref();
     // The init is set up and held before the program: the runtime's hooks
     // run now (prestart and createRuntime on the host, createContainer in
@@ -172,15 +167,13 @@ export async function create(g: Globals, id: string, o: CreateOptions): Promise<
         await runHooks(rec.hooks, kind, st, { container: containerExecutor(c) });
       }
     }
-    if (master !== undefined) native().sendFd(resolve(o.consoleSocket!), master, "/dev/ptmx");
     if (o.pidFile) writePidFile(o.pidFile, c.pid!);
   } catch (e) {
     if (c) await c.destroy({ force: true }).catch(() => undefined);
     removeRecord(g.root, id);
     throw e;
   } finally {
-    if (slave !== undefined) closeSync(slave);
-    if (master !== undefined) closeSync(master);
+    if (consoleSocket !== undefined) closeSync(consoleSocket);
   }
 }
 

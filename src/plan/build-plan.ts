@@ -61,6 +61,8 @@ export interface InitPlanInput {
   arch?: SeccompArch;
   /** With `security.intercept`: a host fd connected to the monitor, for the listener. */
   interceptSocket?: number;
+  /** A connected unix socket (host fd): the init's stdio is a pty of the container's own devpts, whose master goes there. */
+  terminalSocket?: number;
 }
 
 /** A plan as a container keeps it between starts: its steps may be gone, its encoding stays. */
@@ -174,6 +176,8 @@ export function processTail(p: {
   hostRoot: boolean;
   /** A host fd connected to the container's monitor: where the intercept filter's listener goes. */
   interceptSocket?: number;
+  /** A host fd, a connected unix socket: the process gets a pty of the container's (the `terminal` step) instead of `stdio`, and the master goes there. */
+  terminalSocket?: number;
 }): Op[] {
   const ops: Op[] = [];
   for (const [name, value] of Object.entries(p.config.rlimits)) {
@@ -232,9 +236,9 @@ export function processTail(p: {
   // After the credentials: changing them clears the parent-death signal.
   if (p.parentDeathSignal) ops.push({ kind: "parent-death-signal", signal: p.parentDeathSignal });
   ops.push({ kind: "chdir", path: p.cwd });
-  ops.push({ kind: "stdio", fds: p.stdio });
+  ops.push(p.terminalSocket !== undefined ? { kind: "terminal", socket: p.terminalSocket } : { kind: "stdio", fds: p.stdio });
   // A session of its own: a terminal's ^C for Node must not reach the container.
-  ops.push({ kind: "setsid", controllingTerminal: p.controllingTerminal });
+  ops.push({ kind: "setsid", controllingTerminal: p.controllingTerminal || p.terminalSocket !== undefined });
   ops.push({ kind: "close-fds", keep: p.keepFds });
   if (profile) ops.push(profile);
   ops.push({ kind: "exec", file: p.argv[0]!, argv: p.argv, env: p.env, ...(p.holdFd !== undefined ? { holdFd: p.holdFd } : {}) });
@@ -266,7 +270,7 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
   //    container was not given before any path is resolved, so no
   //    `/proc/self/fd/N` can lead to a host directory (CVE-2024-21626).
   const held = input.holdFd !== undefined ? [input.holdFd] : [];
-  const ops: Op[] = [inheritedFds([...input.stdio, ...keepFds, ...held, ...(input.interceptSocket !== undefined ? [input.interceptSocket] : [])])];
+  const ops: Op[] = [inheritedFds([...input.stdio, ...keepFds, ...held, ...socketsOf(input)])];
 
   // 1. Become root of the new user namespace. The parent mapped container
   //    uid 0 to the allocated host id, but this process still runs as host
@@ -495,6 +499,7 @@ export function buildInitPlan(input: InitPlanInput): SpawnPlan {
       arch: input.arch,
       hostRoot: !ns.user,
       ...(input.interceptSocket !== undefined ? { interceptSocket: input.interceptSocket } : {}),
+      ...(input.terminalSocket !== undefined ? { terminalSocket: input.terminalSocket } : {}),
     }),
   );
 
@@ -528,6 +533,13 @@ export interface ExecPlanInput {
    * exec'd process is Node's.
    */
   interceptSocket?: number;
+  /** A connected unix socket (host fd): a pty of the container's own devpts instead of `stdio`, its master sent there. */
+  terminalSocket?: number;
+}
+
+/** The sockets a plan's steps use (kept open by the first step, closed by theirs). */
+function socketsOf(input: { interceptSocket?: number; terminalSocket?: number }): number[] {
+  return [input.interceptSocket, input.terminalSocket].filter((fd): fd is number => fd !== undefined);
 }
 
 /** Joining a running container: setns through the init's pidfd, fork into its pid namespace, then the shared tail. */
@@ -541,7 +553,7 @@ export function buildExecPlan(input: ExecPlanInput): SpawnPlan {
   // container's root has no privilege once joined.
   const shared = sharedNamespaces(ns).reduce((f, s) => f | s.flag, 0);
   const ops: Op[] = [
-    inheritedFds([input.initPidfd, ...input.stdio, ...(input.interceptSocket !== undefined ? [input.interceptSocket] : [])]),
+    inheritedFds([input.initPidfd, ...input.stdio, ...socketsOf(input)]),
     ...(shared ? [{ kind: "setns" as const, fd: input.initPidfd, flags: shared }] : []),
     { kind: "setns", fd: input.initPidfd, flags },
     // Joining a user namespace leaves the process host root, which is
@@ -564,6 +576,7 @@ export function buildExecPlan(input: ExecPlanInput): SpawnPlan {
       arch: input.arch,
       hostRoot: !ns.user,
       ...(input.interceptSocket !== undefined ? { interceptSocket: input.interceptSocket } : {}),
+      ...(input.terminalSocket !== undefined ? { terminalSocket: input.terminalSocket } : {}),
     }),
   ];
   return { ops, cloneFlags: 0 };

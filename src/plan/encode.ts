@@ -223,6 +223,9 @@ function encodeOp(op: Op, blob: Blob): Encoded {
       e.b = n(op.fds[1]);
       e.c = n(op.fds[2]);
       break;
+    case "terminal":
+      e.a = n(op.socket);
+      break;
     case "setsid":
       e.flags = op.controllingTerminal ? F_CTTY : 0;
       break;

@@ -36,6 +36,7 @@ export const STEP_NAMES = [
   "write-file",
   "close-inherited-fds",
   "seccomp-listener",
+  "terminal",
 ] as const;
 
 export type StepName = (typeof STEP_NAMES)[number];
@@ -90,6 +91,12 @@ export type Op =
   | { kind: "set-credentials"; uid: number; gid: number; groups: number[] }
   | { kind: "chdir"; path: string }
   | { kind: "stdio"; fds: [number, number, number] }
+  /**
+   * Instead of `stdio`: a new pty of the container's devpts (/dev/ptmx)
+   * becomes fds 0, 1 and 2; its master goes over the connected unix socket
+   * `socket` (runc's console-socket protocol), which the step then closes.
+   */
+  | { kind: "terminal"; socket: number }
   | { kind: "setsid"; controllingTerminal?: boolean }
   | { kind: "close-fds"; keep: number[] }
   | { kind: "parent-death-signal"; signal: number }

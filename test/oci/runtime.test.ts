@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { detectCgroupHost } from "../../src/cgroup/cgroup2.js";
 import { processInfo } from "../../src/container/proc.js";
 import { repo, type CliResult } from "../helpers/cli.js";
+import { listenConsole } from "../helpers/console-socket.js";
 import { rootfs } from "../helpers/env.js";
 
 const work = mkdtempSync(join(tmpdir(), "warren-oci-test-"));
@@ -211,29 +212,7 @@ describe("warren-oci: the runc contract", { timeout: 60_000 }, () => {
 
   it("hands the pty master over --console-socket, and the program's output comes through it", async () => {
     const sock = join(work, "console.sock");
-    // The receiving end, as conmon and the shim do it: recvmsg with SCM_RIGHTS, then read the master.
-    const receiver = spawn("python3", ["-c", `
-import socket, os, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(sys.argv[1]); s.listen(1)
-print("listening", flush=True)
-c, _ = s.accept()
-msg, fds, _, _ = socket.recv_fds(c, 1024, 1)
-out = b""
-while True:
-    try:
-        b = os.read(fds[0], 4096)
-    except OSError:
-        break
-    if not b:
-        break
-    out += b
-print(msg.decode(), repr(out.decode()), flush=True)
-`, sock]);
-    const closed = new Promise((r) => receiver.on("close", r));
-    let got = "";
-    receiver.stdout.setEncoding("utf8").on("data", (d: string) => (got += d));
-    await until(async () => got.includes("listening"));
+    const receiver = await listenConsole(sock);
     const id = newId("tty");
     const b = bundle(["/bin/sh", "-c", "echo hello-tty; tty"], (s) => (s.process.terminal = true));
     const noSocket = await oci(["create", "--bundle", b, newId("tty-nosock")]);
@@ -242,10 +221,11 @@ print(msg.decode(), repr(out.decode()), flush=True)
     const c = await oci(["create", "--bundle", b, "--console-socket", sock, id]);
     expect(c.code, c.stderr).toBe(0);
     expect((await oci(["start", id])).code).toBe(0);
-    await closed;
+    const got = await receiver.done;
     // The program's output, through the terminal (its \n made \r\n by the
-    // pty; python's repr prints them escaped).
-    expect(got).toContain("/dev/ptmx 'hello-tty\\r\\n");
+    // pty), and the terminal is one of the container's own devpts.
+    expect(got.name).toBe("/dev/ptmx");
+    expect(got.output).toMatch(/^hello-tty\r\n\/dev\/pts\/\d+\r\n$/);
     await until(async () => (await status(id)).status === "stopped");
     expect((await oci(["delete", id])).code).toBe(0);
   });
