@@ -105,6 +105,13 @@ kver=$(basename "$kdir")
 vmlinuz=$kdir/boot/vmlinuz-$kver
 moddir=$kdir/lib/modules/$kver
 [ -f "$vmlinuz" ] && [ -f "$moddir/modules.dep" ] || fail "kernel in $kdir is incomplete: delete it and run again"
+# kmod's modprobe reads only the binary indexes (modules.dep.bin,
+# modules.alias.bin), which busybox's depmod does not write: a guest that
+# loads modules on demand (the OCI tier's podman network: bridge, nf_tables)
+# needs them. Made once kmod's depmod is here (setup.sh installs kmod).
+if [ ! -f "$moddir/modules.dep.bin" ] && command -v depmod >/dev/null && depmod -V 2>/dev/null | grep -q kmod; then
+  depmod -b "$kdir" "$kver"
+fi
 
 # The uncompressed ELF kernel, which qemu boots straight into the kernel's
 # PVH entry point: no firmware boot path, no decompression under TCG. Halves

@@ -23,6 +23,10 @@ describe("sysctls", () => {
       expect(sysctlProblem(k, own)).toMatch(/^not namespaced, so it would change the host/);
     }
     expect(sysctlProblem("net.ipv4.ip_forward", { net: false, ipc: true })).toMatch(/needs the container's own network namespace/);
+    expect(sysctlProblem("net.ipv4.ip_forward", { net: { container: "a" }, ipc: true })).toMatch(/needs the container's own network namespace/);
+    // One joined by path is the caller's to give (checked against the host's at start).
+    expect(sysctlProblem("net.ipv4.ip_forward", { net: { path: "/run/netns/x" }, ipc: true })).toBeUndefined();
+    expect(sysctlProblem("kernel.shmmax", { net: true, ipc: { path: "/proc/9/ns/ipc" } })).toBeUndefined();
     expect(sysctlProblem("kernel.shmmax", { net: true, ipc: false })).toMatch(/needs the container's own ipc namespace/);
     expect(sysctlProblem("kernel.hostname", own)).toBe("set with the `hostname` field instead");
     expect(sysctlProblem("kernel.domainname", own)).toBe("set with the `domainname` field instead");

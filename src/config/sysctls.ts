@@ -40,8 +40,16 @@ export function sysctlNamespace(key: string): "net" | "ipc" | "uts" | undefined 
   return undefined;
 }
 
+/** Its own namespace, or one named by path: the caller made that one for it (a namespace of the host's own is refused at start). */
+function ownedOrNamed(ns: unknown): boolean {
+  return ns === true || (typeof ns === "object" && ns !== null && "path" in ns);
+}
+
 /**
  * Why `key` may not be in a container's `sysctls`, or undefined when it may.
+ * As runc: a namespace of the container's own, or one joined by path (what
+ * podman and containerd hand a runtime: a network namespace they made for
+ * the container) unless that is the host's. Not another container's.
  * The uts keys are refused in favour of the `hostname`/`domainname` fields:
  * two places to set one value would disagree.
  */
@@ -51,9 +59,9 @@ export function sysctlProblem(key: string, namespaces: { net: unknown; ipc: unkn
   }
   switch (sysctlNamespace(key)) {
     case "net":
-      return namespaces.net === true ? undefined : "needs the container's own network namespace (namespaces.net: true): with the host's network, or another container's, it would change that one";
+      return ownedOrNamed(namespaces.net) ? undefined : "needs the container's own network namespace (namespaces.net: true or {path}): with the host's network, or another container's, it would change that one";
     case "ipc":
-      return namespaces.ipc === true ? undefined : "needs the container's own ipc namespace (namespaces.ipc: true): with the host's, or another container's, it would change that one";
+      return ownedOrNamed(namespaces.ipc) ? undefined : "needs the container's own ipc namespace (namespaces.ipc: true or {path}): with the host's, or another container's, it would change that one";
     case "uts":
       return `set with the \`${key === "kernel.hostname" ? "hostname" : "domainname"}\` field instead`;
     default:

@@ -6,6 +6,7 @@
  */
 import { closeSync, openSync, readlinkSync } from "node:fs";
 
+import { sysctlNamespace } from "../config/sysctls.js";
 import { ConfigError, HostError, NotFoundError, StateError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
 import { native, type SpawnJoin } from "../native/binding.js";
@@ -52,6 +53,14 @@ async function initPidfd(c: ContainerHandle, name: string, field: string): Promi
   return pidfd;
 }
 
+function ownNamespace(kind: keyof typeof NS_LINK): string | undefined {
+  try {
+    return readlinkSync(`/proc/self/ns/${NS_LINK[kind]}`);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A namespace file, checked to be one of `kind` (the link of its fd names the type). */
 function namespaceFile(c: ContainerHandle, path: string, kind: keyof typeof NS_LINK, field: string): number {
   let fd: number;
@@ -69,6 +78,13 @@ function namespaceFile(c: ContainerHandle, path: string, kind: keyof typeof NS_L
   if (!link.startsWith(`${NS_LINK[kind]}:[`)) {
     closeSync(fd);
     throw new ConfigError([{ path: field, message: `\`${path}\` is not a ${kind} namespace` }], { container: c.name });
+  }
+  // Sysctls go into a namespace joined by path (runc's rule), but never
+  // into this process's own: that is the host's.
+  const hostSysctl = Object.keys(c.config.sysctls ?? {}).find((key) => sysctlNamespace(key) === kind);
+  if (hostSysctl && link === ownNamespace(kind)) {
+    closeSync(fd);
+    throw new ConfigError([{ path: `sysctls.${hostSysctl}`, message: `\`${path}\` (${field}) is the host's ${kind} namespace: the sysctl would change the host` }], { container: c.name });
   }
   return fd;
 }

@@ -135,6 +135,24 @@ describe("shared namespaces", () => {
     expect(wrong.state).toBe("created");
   });
 
+  it("writes sysctls into a network namespace joined by path (runc's rule), never into the host's", async () => {
+    // podman and containerd make the container's network namespace as host
+    // root and pass its path; a's, without a user namespace, is such a one.
+    // (A container in a user namespace of its own may not write the
+    // sysctls of a namespace owned by another: EACCES, as with runc.)
+    const a = await busybox("sysctl-a", { namespaces: { user: false } });
+    await a.start();
+    const b = await busybox("sysctl-b", { namespaces: { user: false, net: { path: `/proc/${a.pid}/ns/net` } }, sysctls: { "net.ipv4.ping_group_range": "0 1000" } });
+    await b.start();
+    expect((await a.execOutput(["cat", "/proc/sys/net/ipv4/ping_group_range"])).stdout.split(/\s+/).filter(Boolean)).toEqual(["0", "1000"]);
+    // The path of this process's own (the host's) network namespace: refused, naming the sysctl.
+    const hostNs = await busybox("sysctl-h", { namespaces: { net: { path: "/proc/self/ns/net" } }, sysctls: { "net.ipv4.ping_group_range": "0 0" } });
+    const e = await hostNs.start().catch((x) => x);
+    expect(e).toBeInstanceOf(ConfigError);
+    expect(e.issues[0]).toMatchObject({ path: "sysctls.net.ipv4.ping_group_range", message: expect.stringContaining("is the host's net namespace") });
+    expect(hostNs.state).toBe("created");
+  });
+
   it("starting one whose container is not running, does not exist, or is itself is a typed error naming it", async () => {
     const a = await busybox("dep-a");
     const b = await busybox("dep-b", { namespaces: { net: { container: a.name } } });
