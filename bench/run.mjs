@@ -2,7 +2,7 @@
 /**
  * warren benchmarks: `npm run bench` (= `node bench/run.mjs`).
  *
- *   node bench/run.mjs [--runs N] [--fleet N] [--fleet-routed N] [--fleet-debian N] [--json] [--no-peers] [--no-distro] [--no-cli | --only cli]
+ *   node bench/run.mjs [--runs N] [--fleet N] [--fleet-routed N] [--fleet-debian N] [--json] [--no-peers] [--no-distro] [--no-oci] [--no-cli | --only cli]
  *
  * Prints medians (and p10, p90, min) in ms; it never asserts anything. All of
  * warren's numbers come from one warm Node process, N timed runs each
@@ -60,6 +60,12 @@
  *    nesting Debian container with Docker, started cold, to the output of
  *    `docker run --rm` of a locally imported busybox image; medians of 3.
  *
+ * 11. OCI runtime (bench/oci.mjs; skip with --no-oci): in the pure
+ *    cgroup v2 VM, `podman run --rm IMG true` with warren-oci and with crun,
+ *    and runc's create/start/state/delete with each on one bundle; medians
+ *    of min(N, 5) and the ratios. Needs podman and crun (setup.sh) and the
+ *    VM; a few minutes under TCG.
+ *
  * 9. Nesting (bench/nesting.mjs): start→exit of a `/bin/true` container
  *    from inside a `nesting: true` container (level 2) against the same
  *    from the host (level 1), each from a Node process of its own: the
@@ -103,6 +109,7 @@ import { measureCliStartup, printCliStartup } from "./cli.mjs";
 import { fleetBench, fleetLines } from "./fleet.mjs";
 import { devicesLines, measureDevices } from "./devices.mjs";
 import { dockerLines, measureDocker } from "./docker.mjs";
+import { measureOci, ociLines } from "./oci.mjs";
 import { measureNesting, nestingLines } from "./nesting.mjs";
 import { num, ratio, round2, summarize, times } from "./stats.mjs";
 
@@ -149,6 +156,7 @@ function usage(code) {
       "  --no-peers   skip ../shared/peers/compare.sh (env WARREN_PEERS: another path to it)\n" +
       "  --no-distro  skip the Debian section (it builds the image once, ~35 s, into .cache/images)\n" +
       "  --no-cli     skip the CLI cold-start section (it needs dist/: npm run build)\n" +
+      "  --no-oci     skip warren-oci vs crun under podman in the cgroup v2 VM (a few minutes)\n" +
       "  --only cli   only the CLI cold-start section (npm run bench -- --only cli)\n" +
       "  env BENCH_ROOTFS: the busybox tree (default .cache/rootfs/busybox, built by scripts/make-busybox-rootfs.sh)\n",
   );
@@ -156,13 +164,14 @@ function usage(code) {
 }
 
 function parseArgs(argv) {
-  const o = { runs: Number(process.env.BENCH_RUNS ?? 200), json: false, peers: true, distro: true, cli: true, only: null, fleet: Number(process.env.BENCH_FLEET ?? 500), fleetRouted: 0, fleetDebian: 0 };
+  const o = { runs: Number(process.env.BENCH_RUNS ?? 200), json: false, peers: true, distro: true, cli: true, oci: true, only: null, fleet: Number(process.env.BENCH_FLEET ?? 500), fleetRouted: 0, fleetDebian: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--json") o.json = true;
     else if (a === "--no-peers") o.peers = false;
     else if (a === "--no-distro") o.distro = false;
     else if (a === "--no-cli") o.cli = false;
+    else if (a === "--no-oci") o.oci = false;
     else if (a === "--only" || a.startsWith("--only=")) {
       o.only = a === "--only" ? argv[++i] : a.slice(7);
       if (o.only !== "cli") {
@@ -583,6 +592,16 @@ async function main() {
     await settle();
   }
 
+  // 11. warren-oci against crun, under podman and on runc's command line, in the cgroup v2 VM (bench/oci.mjs).
+  if (opts.oci) {
+    try {
+      w.oci = await measureOci({ runs, log, repoRoot, busybox: BUSYBOX });
+    } catch (e) {
+      w.oci = { error: String(e?.message ?? e).split("\n")[0] };
+    }
+    checkInterrupted();
+  }
+
   // 4. Density: a fleet of idle containers from one image (bench/fleet.mjs),
   // and a freeze/unfreeze round trip.
   if (opts.fleet > 0 && lib.ImageStore) {
@@ -880,6 +899,8 @@ function printTables(r) {
     for (const l of nestingLines(w.nesting, (x) => (x == null ? "-" : x.toFixed(2)))) line(l);
     if (w.docker?.error) line(`docker in a nesting container: ${w.docker.error}`);
     else if (w.docker) for (const l of dockerLines(w.docker)) line(l);
+    if (w.oci?.error) line(`warren-oci vs crun: ${w.oci.error}`);
+    else if (w.oci) for (const l of ociLines(w.oci)) line(l);
     if (w.freeze_roundtrip) row("freeze + unfreeze round trip", w.freeze_roundtrip);
 
     if (r.peers && !r.peers.error) {

@@ -4,7 +4,7 @@
  * native spawn hands to the thread it clones the init from.
  * @module
  */
-import { closeSync, openSync, readlinkSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readlinkSync, statfsSync, statSync } from "node:fs";
 
 import { sysctlNamespace } from "../config/sysctls.js";
 import { ConfigError, HostError, NotFoundError, StateError } from "../errors.js";
@@ -53,11 +53,24 @@ async function initPidfd(c: ContainerHandle, name: string, field: string): Promi
   return pidfd;
 }
 
-function ownNamespace(kind: keyof typeof NS_LINK): string | undefined {
+const NSFS_MAGIC = 0x6e736673;
+
+function onNsfs(fd: number): boolean {
   try {
-    return readlinkSync(`/proc/self/ns/${NS_LINK[kind]}`);
+    return statfsSync(`/proc/self/fd/${fd}`).type === NSFS_MAGIC;
   } catch {
-    return undefined;
+    return false;
+  }
+}
+
+/** Whether the namespace at fd is this process's own (the same nsfs inode). */
+function isOwnNamespace(fd: number, kind: keyof typeof NS_LINK): boolean {
+  try {
+    const mine = statSync(`/proc/self/ns/${NS_LINK[kind]}`);
+    const it = fstatSync(fd);
+    return mine.ino === it.ino && mine.dev === it.dev;
+  } catch {
+    return false;
   }
 }
 
@@ -69,20 +82,24 @@ function namespaceFile(c: ContainerHandle, path: string, kind: keyof typeof NS_L
   } catch (e) {
     throw new HostError(`container "${c.name}": open the namespace \`${path}\` of ${field}`, codeOf(e), { container: c.name, path, syscall: "open" });
   }
+  // /proc/PID/ns/net reads as `net:[inode]`; a bind-mounted one
+  // (/run/netns/x, what `ip netns` and podman make) reads as its own path,
+  // and is known only to be on nsfs: setns then checks its type (EINVAL).
   let link = "";
   try {
     link = readlinkSync(`/proc/self/fd/${fd}`);
   } catch {
     // Unreadable link: the type check below refuses it.
   }
-  if (!link.startsWith(`${NS_LINK[kind]}:[`)) {
+  const typed = /^([a-z_]+):\[\d+\]$/.exec(link);
+  if (typed ? typed[1] !== NS_LINK[kind] : !onNsfs(fd)) {
     closeSync(fd);
     throw new ConfigError([{ path: field, message: `\`${path}\` is not a ${kind} namespace` }], { container: c.name });
   }
   // Sysctls go into a namespace joined by path (runc's rule), but never
   // into this process's own: that is the host's.
   const hostSysctl = Object.keys(c.config.sysctls ?? {}).find((key) => sysctlNamespace(key) === kind);
-  if (hostSysctl && link === ownNamespace(kind)) {
+  if (hostSysctl && isOwnNamespace(fd, kind)) {
     closeSync(fd);
     throw new ConfigError([{ path: `sysctls.${hostSysctl}`, message: `\`${path}\` (${field}) is the host's ${kind} namespace: the sysctl would change the host` }], { container: c.name });
   }

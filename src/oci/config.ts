@@ -131,7 +131,8 @@ function processFields(p: unknown, config: ContainerConfig, issues: Issues): boo
     else {
       const groups = Array.isArray(u.additionalGids) ? (u.additionalGids as number[]) : [];
       config.user = { uid: u.uid as number, gid: u.gid as number, groups };
-      if (u.umask !== undefined) issues.warnings.push("process.user.umask is not applied (the init's umask is 0022)");
+      // 0o022 (podman's default) is what every container process gets anyway.
+      if (u.umask !== undefined && u.umask !== 0o022) issues.warnings.push("process.user.umask is not applied (the init's umask is 0022)");
     }
   }
   if (p.noNewPrivileges === true) config.noNewPrivileges = true;

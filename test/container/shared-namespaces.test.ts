@@ -4,7 +4,10 @@
  * The embedded default rootfs (the host's /usr) is used where a tool
  * busybox lacks is needed (ipcmk).
  */
-import { readdirSync, readlinkSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
 import { ConfigError, Container, NotFoundError, StateError, type ContainerConfig } from "../../src/index.js";
@@ -137,14 +140,30 @@ describe("shared namespaces", () => {
 
   it("writes sysctls into a network namespace joined by path (runc's rule), never into the host's", async () => {
     // podman and containerd make the container's network namespace as host
-    // root and pass its path; a's, without a user namespace, is such a one.
-    // (A container in a user namespace of its own may not write the
-    // sysctls of a namespace owned by another: EACCES, as with runc.)
-    const a = await busybox("sysctl-a", { namespaces: { user: false } });
-    await a.start();
-    const b = await busybox("sysctl-b", { namespaces: { user: false, net: { path: `/proc/${a.pid}/ns/net` } }, sysctls: { "net.ipv4.ping_group_range": "0 1000" } });
-    await b.start();
-    expect((await a.execOutput(["cat", "/proc/sys/net/ipv4/ping_group_range"])).stdout.split(/\s+/).filter(Boolean)).toEqual(["0", "1000"]);
+    // root and pass its path, a bind mount on nsfs as `ip netns add` makes
+    // (its fd's link is that path, not `net:[inode]`). (A container in a
+    // user namespace of its own may not write the sysctls of a namespace
+    // owned by another: EACCES, as with runc.)
+    const dir = mkdtempSync(join(tmpdir(), "warren-netns-"));
+    const netns = join(dir, "net");
+    writeFileSync(netns, "");
+    execFileSync("unshare", [`--net=${netns}`, "true"]);
+    try {
+      const b = await busybox("sysctl-b", { namespaces: { user: false, net: { path: netns } }, sysctls: { "net.ipv4.ping_group_range": "0 1000" } });
+      await b.start();
+      const range = execFileSync("nsenter", [`--net=${netns}`, "cat", "/proc/sys/net/ipv4/ping_group_range"], { encoding: "utf8" });
+      expect(range.split(/\s+/).filter(Boolean)).toEqual(["0", "1000"]);
+      await b.stop({ timeout: 0 });
+      await b.destroy();
+    } finally {
+      execFileSync("umount", [netns]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // A file that is not on nsfs is no namespace at all.
+    const notNs = await busybox("sysctl-f", { namespaces: { net: { path: "/etc/hostname" } } });
+    const f = await notNs.start().catch((x) => x);
+    expect(f).toBeInstanceOf(ConfigError);
+    expect(f.issues[0]).toMatchObject({ path: "namespaces.net", message: expect.stringContaining("is not a net namespace") });
     // The path of this process's own (the host's) network namespace: refused, naming the sysctl.
     const hostNs = await busybox("sysctl-h", { namespaces: { net: { path: "/proc/self/ns/net" } }, sysctls: { "net.ipv4.ping_group_range": "0 0" } });
     const e = await hostNs.start().catch((x) => x);

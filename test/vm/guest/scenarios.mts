@@ -5,7 +5,8 @@
  * side asserts on them.
  */
 export async function runScenarios(scenarios: Record<string, () => Promise<unknown>>): Promise<void> {
-  const wanted = process.argv.slice(2);
+  // The arguments, or (through the VM, which passes WARREN_* variables) WARREN_GUEST_SCENARIOS.
+  const wanted = process.argv.length > 2 ? process.argv.slice(2) : (process.env.WARREN_GUEST_SCENARIOS ?? "").split(",").filter(Boolean);
   for (const name of wanted.length ? wanted : Object.keys(scenarios)) {
     let line: unknown;
     try {
