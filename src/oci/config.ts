@@ -28,6 +28,8 @@ export interface OciTranslation {
   /** `linux.cgroupsPath`, as given (the runtime places the container's cgroup by it). */
   cgroupsPath?: string;
   warnings: string[];
+  /** What runc logs at debug level only (`--debug`): seccomp names no table knows. */
+  notes: string[];
 }
 
 type Json = Record<string, unknown>;
@@ -65,6 +67,7 @@ export function sharesToWeight(shares: number): number {
 class Issues {
   readonly list: ConfigIssue[] = [];
   readonly warnings: string[] = [];
+  readonly notes: string[] = [];
   add(path: string, message: string): void {
     this.list.push({ path, message });
   }
@@ -102,7 +105,7 @@ export function ociToWarren(spec: unknown, bundle: string): OciTranslation {
   if (spec.linux === undefined) issues.add("linux", "is required on Linux (namespaces, id mappings)");
 
   if (issues.list.length) throw new ConfigError(issues.list);
-  return { config, terminal, ...(cgroupsPath !== undefined ? { cgroupsPath } : {}), warnings: issues.warnings };
+  return { config, terminal, ...(cgroupsPath !== undefined ? { cgroupsPath } : {}), warnings: issues.warnings, notes: issues.notes };
 }
 
 function processFields(p: unknown, config: ContainerConfig, issues: Issues): boolean {
@@ -259,7 +262,7 @@ function linuxFields(linux: unknown, config: ContainerConfig, issues: Issues): s
   if (Array.isArray(linux.readonlyPaths)) config.readonlyPaths = linux.readonlyPaths as string[];
   if (linux.resources !== undefined) resourceFields(linux.resources, config, issues);
   if (linux.seccomp !== undefined && linux.seccomp !== null) {
-    const seccomp = seccompFromOci(linux.seccomp, issues.list, issues.warnings);
+    const seccomp = seccompFromOci(linux.seccomp, issues.list, issues.notes);
     if (seccomp) config.seccomp = seccomp;
   } else {
     // No profile in the config: no filter (runc installs none either).

@@ -123,6 +123,7 @@ export async function create(g: Globals, id: string, o: CreateOptions): Promise<
   }
   const t = ociToWarren(spec, bundle);
   for (const w of t.warnings) g.log?.("warning", w);
+  for (const n of t.notes) g.log?.("debug", n);
   if (t.terminal && !o.consoleSocket) throw new OciError("cannot allocate tty if runc will detach without setting console socket");
   if (!t.terminal && o.consoleSocket) throw new OciError("cannot use console socket if runc will not allocate tty");
   const rootfs = typeof t.config.rootfs === "string" ? t.config.rootfs : (t.config.rootfs as { path: string }).path;

@@ -22,11 +22,11 @@ function withoutNulls(o: Json): Json {
 }
 
 /**
- * Translates `linux.seccomp`: the config value, and warnings (names no
+ * Translates `linux.seccomp`: the config value, and notes (names no
  * table knows, skipped as runc skips them). Problems are ConfigIssues
  * under `linux.seccomp` added to `issues`.
  */
-export function seccompFromOci(value: unknown, issues: ConfigIssue[], warnings: string[]): ContainerConfig["seccomp"] | undefined {
+export function seccompFromOci(value: unknown, issues: ConfigIssue[], notes: string[]): ContainerConfig["seccomp"] | undefined {
   if (!isObject(value)) {
     issues.push({ path: "linux.seccomp", message: "must be an object" });
     return undefined;
@@ -52,7 +52,9 @@ export function seccompFromOci(value: unknown, issues: ConfigIssue[], warnings: 
   }
   try {
     const { skipped } = compileSeccompProfile(profile);
-    if (skipped.length) warnings.push(`linux.seccomp: no system call table knows ${skipped.join(", ")} (skipped)`);
+    // Profiles list calls of every architecture (swapcontext is ppc's);
+    // runc skips the ones libseccomp does not know with a debug message.
+    if (skipped.length) notes.push(`linux.seccomp: no system call table knows ${skipped.join(", ")} (skipped)`);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     issues.push(...e.issues);

@@ -167,8 +167,16 @@ const scenarios: Record<string, () => Promise<unknown>> = {
     step("memoryRoomy", podman(WARREN, "run", "--rm", "--network", "none", "--memory", "512m", ...dd));
     step("networkNone", podman(WARREN, "run", "--rm", "--network", "none", IMAGE, "sh", "-c", "ip -o link | cut -d: -f2"));
     // podman's default network (CNI bridge 10.88.0.0/16): its netns, made by
-    // podman, joined by path, with podman's sysctl written there.
-    step("networkDefault", podman(WARREN, "run", "--rm", IMAGE, "sh", "-c", "ip -4 -o addr show eth0; ip route; ping -c1 -W5 10.88.0.1 >/dev/null && echo gateway-ok"));
+    // podman, joined by path, with podman's sysctl written there, and the
+    // VM (the bridge's 10.88.0.1) reached over it.
+    mkdirSync("/run/www", { recursive: true });
+    writeFileSync("/run/www/hello", "hello-from-the-host\n");
+    const server = run(["sh", "-c", "python3 -m http.server 8080 --bind 0.0.0.0 --directory /run/www >/run/www.log 2>&1 & echo $!"]);
+    try {
+      step("networkDefault", podman(WARREN, "run", "--rm", IMAGE, "sh", "-c", "ip -4 -o addr show eth0; ip route; echo ping_group_range=$(cat /proc/sys/net/ipv4/ping_group_range); wget -qO- http://10.88.0.1:8080/hello"));
+    } finally {
+      run(["kill", server.out.trim()]);
+    }
     step("crunDefault", podman("crun", "run", "--rm", IMAGE, "sh", "-c", "ip -4 -o addr show eth0"));
     step("leftovers", ["podman", "ps", "-a", "-q"]);
     return seen;
