@@ -54,5 +54,6 @@ export function ociLines(o) {
       const c = o[`crun.${s}`].median_ms;
       return `  ${label[s].padEnd(26)} warren-oci ${w.toFixed(0).padStart(6)} ms   crun ${c.toFixed(0).padStart(6)} ms   ${(w / c).toFixed(2)}x`;
     }),
+    ...(o["node.floor"] ? [`  (node -e 0 in the same VM: ${o["node.floor"].median_ms.toFixed(0)} ms, the floor of every warren-oci command)`] : []),
   ];
 }

@@ -252,6 +252,9 @@ const scenarios: Record<string, () => Promise<unknown>> = {
     };
     const dir = bundle("/run/bench-bundle", ["sleep", "100"]);
     for (let i = -1; i < runs; i++) {
+      // The floor of every warren-oci command: Node's own start.
+      const floor = run([process.execPath, "-e", "0"]);
+      if (i >= 0) add("node.floor", floor);
       for (const [name, runtime] of Object.entries(runtimes)) {
         const podmanRun = run(podman(runtime, "run", "--rm", "--network", "none", IMAGE, "true"));
         const rt = (...args: string[]) => run([runtime, "--root", `/run/bench-${name}`, ...args], { toFile: true });
