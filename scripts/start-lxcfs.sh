@@ -46,7 +46,15 @@ else
   mkdir -p "$mnt" "$(dirname "$log")"
   # -f: stay in the foreground of a session of its own (setsid), so its
   # messages reach the log; fuse's own daemon mode sends them to /dev/null.
-  setsid lxcfs -f "$mnt" </dev/null >>"$log" 2>&1 &
+  # Not one inherited fd beyond stdio: a daemon that kept one (the lock of
+  # a caller run under flock(1), say) would hold it for as long as it runs.
+  (
+    for fd in /proc/self/fd/*; do
+      n=${fd##*/}
+      if [ "$n" -gt 2 ] && [ "$n" -ne 255 ]; then eval "exec $n>&-" 2>/dev/null || true; fi
+    done
+    exec setsid lxcfs -f "$mnt" </dev/null >>"$log" 2>&1
+  ) &
 fi
 
 for _ in $(seq 50); do
