@@ -132,14 +132,16 @@ async function removeTree(path: string, dev: number): Promise<void> {
   // A writer that outlived the rename (a monitor flushing its console log)
   // may add an entry after the listing: look again a few times.
   for (let pass = 0; pass < 5; pass++) {
-    let entries: import("node:fs").Dirent[];
+    let dir: import("node:fs").Dir;
     try {
-      entries = await fsp.readdir(path, { withFileTypes: true });
+      // In batches: a listing of 50,000 entries at once costs the event
+      // loop ~80 ms. Removing what was listed does not disturb the listing.
+      dir = await fsp.opendir(path, { bufferSize: 256 });
     } catch (e) {
       if (codeOf(e) === "ENOENT") return;
       throw e;
     }
-    for (const e of entries) {
+    for await (const e of dir) {
       const p = join(path, e.name);
       if (e.isDirectory()) await removeDirectory(p, dev);
       else await fsp.unlink(p).catch(ignoreGone);
