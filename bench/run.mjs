@@ -56,6 +56,11 @@
  *    running container (goal ≤ 5 ms), and a host uevent (a loop device
  *    attached) to the node present inside (goal ≤ 50 ms).
  *
+ * 11. Destroy with many mounts (bench/mounts.mjs, with the image section):
+ *    a container from an image whose processes made 5,000 mount points in
+ *    its writable layer and 4,096 mounts; stop, destroy and the files gone
+ *    (gc), medians of 5.
+ *
  * 10. Docker inside (bench/docker.mjs, with the distro section): a
  *    nesting Debian container with Docker, started cold, to the output of
  *    `docker run --rm` of a locally imported busybox image; medians of 3.
@@ -111,6 +116,7 @@ import { devicesLines, measureDevices } from "./devices.mjs";
 import { dockerLines, measureDocker } from "./docker.mjs";
 import { measureOci, ociLines } from "./oci.mjs";
 import { measureNesting, nestingLines } from "./nesting.mjs";
+import { measureMountsDestroy, mountsLines } from "./mounts.mjs";
 import { num, ratio, round2, summarize, times } from "./stats.mjs";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -692,6 +698,18 @@ async function main() {
     }
     await store.remove("bench:busybox");
     await settle();
+
+    // 11. Destroy with many mounts (bench/mounts.mjs): a container whose
+    // processes made thousands of mounts and mount points in its writable layer.
+    await store.importDirectory(rootfs.path, { tag: "bench:mounts" });
+    try {
+      w.mounts = await measureMountsDestroy({ lib, runtime, image: "bench:mounts", live, log, check: checkInterrupted });
+    } catch (e) {
+      if (e instanceof Interrupted) throw e;
+      w.mounts = { error: String(e?.message ?? e).split("\n")[0] };
+    }
+    await store.remove("bench:mounts");
+    await settle();
   }
 
   // 6. A real distro: Debian bookworm built by the store (cached in
@@ -887,6 +905,7 @@ function printTables(r) {
       row("clone", w.clone);
       line(`disk: ${w.image_disk.containers} containers from one ${w.image_disk.image_kib} KiB image use ${w.image_disk.upper_kib_total} KiB of their own (upper layers)`);
     }
+    for (const l of mountsLines(w.mounts)) line(l);
     if (w.debian_create_running) {
       row("create-to-running, Debian image", w.debian_create_running, "goal ≤ 50 ms: " + (w.debian_create_running.median_ms <= 50 ? "met" : "not met"));
       line(`disk: ${w.debian_disk.containers} containers from the ${Math.round(w.debian_disk.image_kib / 1024)} MiB Debian image use ${w.debian_disk.upper_kib_total} KiB of their own`);

@@ -1540,7 +1540,9 @@ declare class Container implements AsyncDisposable {
      * destroyed, creates and destroys a dead process left half-done are
      * finished, and leases and id ranges whose container is gone are
      * released; when no container is left under the root, the managed bridge
-     * and its nftables table go too. Returns the names it cleaned.
+     * and its nftables table go too; the files of destroyed containers still
+     * being removed (by this process, or left by a dead one) are removed
+     * before it resolves. Returns the names it cleaned.
      */
     static gc(options?: RuntimeOptions): Promise<string[]>;
     /** The container's name (unique under its runtime root; changed by {@link Container.rename}). */
@@ -1885,7 +1887,11 @@ declare class Container implements AsyncDisposable {
     /**
      * Removes the container: its state directory, rootfs skeleton and cgroup.
      * A running container is refused unless `force`, which kills it first.
-     * Idempotent.
+     * Idempotent. It resolves once the container is gone and its name free:
+     * the directory is moved aside in one rename and its files are removed
+     * afterwards by this process, one at a time (a writable layer with tens
+     * of thousands of entries takes seconds); {@link Container.gc} waits for
+     * that.
      */
     destroy(options?: {
         force?: boolean;

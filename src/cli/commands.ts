@@ -8,6 +8,7 @@ import { MANAGED_CONTROLLERS, unavailableReason } from "../cgroup/apply.js";
 import { formatBytes } from "../cgroup/units.js";
 import type { ContainerStats } from "../cgroup/stats.js";
 import { Container } from "../container/container.js";
+import { purgesDone } from "../container/trash.js";
 import { StateError } from "../errors.js";
 import { host as hostInfo } from "../host.js";
 import {
@@ -159,6 +160,8 @@ export async function destroyCommand(argv: string[], io: Io): Promise<number> {
     throw e;
   }
   io.out(c.name);
+  // The process exits right after: its files go first (the name is free already).
+  await purgesDone();
   return 0;
 }
 

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 
 import type { ContainerConfig } from "../config/schema.js";
 import { Container } from "../container/container.js";
+import { purgesDone } from "../container/trash.js";
 import { ReadyTimeoutError } from "../errors.js";
 import { COMMON_OPTIONS, CONFIG_OPTIONS, parseWait, splitArgs, stateRoot, UsageError, WAIT_OPTIONS } from "./args.js";
 import { configFromFlags } from "./config-args.js";
@@ -120,6 +121,8 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     return statusOf(status);
   } finally {
     untrap();
+    // --rm: the process exits right after; the container's files go first.
+    await purgesDone();
   }
 }
 

@@ -46,6 +46,7 @@ import { startContainer, type StartOptions } from "./start.js";
 import { isLive, StateStore, type ExitStatus, type RestartRefusal, type RuntimeState, type Status } from "./state.js";
 import { stopContainer, type StopOptions } from "./stop.js";
 import { forgetMachineId } from "./system.js";
+import { purgeTrash } from "./trash.js";
 import * as users from "./users.js";
 import type { GroupInfo, UserInfo } from "./users.js";
 
@@ -188,7 +189,9 @@ export class Container implements AsyncDisposable {
    * destroyed, creates and destroys a dead process left half-done are
    * finished, and leases and id ranges whose container is gone are
    * released; when no container is left under the root, the managed bridge
-   * and its nftables table go too. Returns the names it cleaned.
+   * and its nftables table go too; the files of destroyed containers still
+   * being removed (by this process, or left by a dead one) are removed
+   * before it resolves. Returns the names it cleaned.
    */
   static async gc(options?: RuntimeOptions): Promise<string[]> {
     const runtime = resolveRuntime(options);
@@ -222,6 +225,8 @@ export class Container implements AsyncDisposable {
       }
     });
     await reclaimStaleIdRanges();
+    // Destroyed containers' files: this process's still going, a dead one's left behind.
+    await purgeTrash(runtime.root);
     return cleaned;
   }
 
@@ -804,7 +809,11 @@ export class Container implements AsyncDisposable {
   /**
    * Removes the container: its state directory, rootfs skeleton and cgroup.
    * A running container is refused unless `force`, which kills it first.
-   * Idempotent.
+   * Idempotent. It resolves once the container is gone and its name free:
+   * the directory is moved aside in one rename and its files are removed
+   * afterwards by this process, one at a time (a writable layer with tens
+   * of thousands of entries takes seconds); {@link Container.gc} waits for
+   * that.
    */
   async destroy(options?: { force?: boolean }): Promise<void> {
     await destroyContainer(this.#h, options ?? {});

@@ -21,6 +21,7 @@ import { deleteContainerSubvolumes } from "../storage/btrfs.js";
 import { releaseIdRange } from "./id-ranges.js";
 import { ownerAlive, readIntent, type Owner } from "./intent.js";
 import { processInfo } from "./proc.js";
+import { moveToTrash, purgeTrash } from "./trash.js";
 import { isLive, StateStore, type ContainerRecord } from "./state.js";
 
 /** The owner of a snapshot being made, in `<state>/<name>/partial-snapshot.<snapshot>.json`. */
@@ -51,9 +52,13 @@ export async function removeContainerFiles(runtime: ResolvedRuntime, name: strin
   await releaseContainerAddresses(runtime, name);
   if (record) await removeStorage(record.rootfs, dir);
   else await deleteContainerSubvolumes(dir).catch(() => undefined);
-  await removeDir(dir);
+  // One rename, whatever the size of the tree: the name is free at once,
+  // and the files go afterwards (trash.ts says why).
+  const trashed = await moveToTrash(runtime.root, dir, name);
+  if (!trashed) await removeDir(dir);
   // Without a record the range may or may not have been taken: releasing is idempotent.
   if (!record || record.idmap) await releaseIdRange(runtime.root, name);
+  if (trashed) void purgeTrash(runtime.root);
 }
 
 /**

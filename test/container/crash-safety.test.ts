@@ -99,6 +99,8 @@ describe("crash safety", () => {
     }
     await Container.gc({ root });
     expect(readdirSync(root).filter((n) => !n.startsWith("."))).toEqual([]);
+    // Directories a killed destroy had moved into the trash are gone too.
+    expect(existsSync(join(root, ".trash")) ? readdirSync(join(root, ".trash")) : []).toEqual([]);
     for (const net of await leaseStore.networks()) expect(Object.keys((await leaseStore.network(net))?.leases ?? {})).toEqual([]);
     expect((await listIdRanges()).filter((e) => e.root === realRoot)).toEqual([]);
   });
