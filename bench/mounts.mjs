@@ -1,5 +1,5 @@
 /**
- * Destroy with many mounts (bench/run.mjs section 11): a container from an
+ * Destroy with many mounts (bench/run.mjs section 12): a container from an
  * image whose processes made `dirs` directories in its writable layer (the
  * mount points a user's loop of `mkdir /mnt/$i; mount … /mnt/$i` leaves)
  * and 2^`doublings` mounts (a tmpfs bound recursively into itself: each

@@ -56,7 +56,7 @@
  *    running container (goal ≤ 5 ms), and a host uevent (a loop device
  *    attached) to the node present inside (goal ≤ 50 ms).
  *
- * 11. Destroy with many mounts (bench/mounts.mjs, with the image section):
+ * 12. Destroy with many mounts (bench/mounts.mjs, with the image section):
  *    a container from an image whose processes made 5,000 mount points in
  *    its writable layer and 4,096 mounts; stop, destroy and the files gone
  *    (gc), medians of 5.
@@ -699,7 +699,7 @@ async function main() {
     await store.remove("bench:busybox");
     await settle();
 
-    // 11. Destroy with many mounts (bench/mounts.mjs): a container whose
+    // 12. Destroy with many mounts (bench/mounts.mjs): a container whose
     // processes made thousands of mounts and mount points in its writable layer.
     await store.importDirectory(rootfs.path, { tag: "bench:mounts" });
     try {
