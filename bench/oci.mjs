@@ -17,18 +17,8 @@ const STEPS = ["podmanRun", "create", "start", "state", "delete"];
 export async function measureOci({ runs, log, repoRoot, busybox }) {
   const n = Math.max(1, Math.min(runs, 5));
   log(`  warren-oci vs crun in the cgroup v2 VM: ${n} runs of podman run --rm and of create/start/state/delete each`);
-  const { build } = await import("esbuild");
-  const bundle = join(repoRoot, ".cache/vm-guest/oci-bench.mjs");
-  await build({
-    entryPoints: [join(repoRoot, "test/vm/guest/oci.mts")],
-    outfile: bundle,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    logLevel: "warning",
-  });
+  const { bundleGuestScript } = await import("../scripts/vm/bundle-guest.mjs");
+  const bundle = await bundleGuestScript(repoRoot, "oci", "oci-bench");
   const r = spawnSync("bash", [join(repoRoot, "scripts/vm/run.sh"), "--timeout", "1500", "--mem", "3072", "--", process.execPath, bundle], {
     cwd: repoRoot,
     encoding: "utf8",

@@ -176,21 +176,11 @@ export interface GuestScriptOptions extends RunInVmOptions {
 }
 
 export async function runGuestScript(name: string, options: GuestScriptOptions = {}): Promise<GuestReport> {
-  const { build } = await import("esbuild");
   const { writeFileSync } = await import("node:fs");
   const { expect } = await import("vitest");
+  const { bundleGuestScript } = await import("../../scripts/vm/bundle-guest.mjs");
   const repo = resolve(import.meta.dirname, "../..");
-  const bundle = resolve(repo, `.cache/vm-guest/${name}.mjs`);
-  await build({
-    entryPoints: [resolve(repo, `test/vm/guest/${name}.mts`)],
-    outfile: bundle,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    logLevel: "warning",
-  });
+  const bundle = await bundleGuestScript(repo, name);
   // A short path: a unix socket's must fit in 108 bytes.
   const qmpDir = options.hotplug ? mkdtempSync(join(tmpdir(), "warren-qmp-")) : undefined;
   const pump = qmpDir ? new QmpPump(join(qmpDir, "qmp.sock"), options.signal) : undefined;
