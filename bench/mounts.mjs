@@ -6,9 +6,9 @@
  * bind copies every mount below it, so thousands take a few commands where
  * one `mount` process each would take seconds). Timed per run: `stop()`
  * (the kernel tears the mount namespace down as the last process exits),
- * `destroy()` (resolves once the container is gone: its directory is moved
- * into the root's trash), and the files gone (`Container.gc()` waits for
- * this process's removal of the trash). Medians of `runs` (default 5).
+ * `destroy()` (its directory moved into the root's trash and removed from
+ * there), and what a `Container.gc()` after it still takes (nothing left
+ * for it but bookkeeping). Medians of `runs` (default 5).
  * @module
  */
 import { summarize } from "./stats.mjs";

@@ -1887,11 +1887,10 @@ declare class Container implements AsyncDisposable {
     /**
      * Removes the container: its state directory, rootfs skeleton and cgroup.
      * A running container is refused unless `force`, which kills it first.
-     * Idempotent. It resolves once the container is gone and its name free:
-     * the directory is moved aside in one rename and its files are removed
-     * afterwards by this process, one at a time (a writable layer with tens
-     * of thousands of entries takes seconds); {@link Container.gc} waits for
-     * that.
+     * Idempotent. The directory is moved aside in one rename (the commit
+     * point) and its files are removed one operation at a time before it
+     * resolves: a writable layer with tens of thousands of entries takes the
+     * disk seconds, without holding libuv's pool or the event loop.
      */
     destroy(options?: {
         force?: boolean;

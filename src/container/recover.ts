@@ -21,7 +21,7 @@ import { deleteContainerSubvolumes } from "../storage/btrfs.js";
 import { releaseIdRange } from "./id-ranges.js";
 import { ownerAlive, readIntent, type Owner } from "./intent.js";
 import { processInfo } from "./proc.js";
-import { moveToTrash, purgeTrash } from "./trash.js";
+import { moveToTrash, removeTrashEntry } from "./trash.js";
 import { isLive, StateStore, type ContainerRecord } from "./state.js";
 
 /** The owner of a snapshot being made, in `<state>/<name>/partial-snapshot.<snapshot>.json`. */
@@ -52,13 +52,15 @@ export async function removeContainerFiles(runtime: ResolvedRuntime, name: strin
   await releaseContainerAddresses(runtime, name);
   if (record) await removeStorage(record.rootfs, dir);
   else await deleteContainerSubvolumes(dir).catch(() => undefined);
-  // One rename, whatever the size of the tree: the name is free at once,
-  // and the files go afterwards (trash.ts says why).
+  // One rename, whatever the size of the tree: the commit point (a crash
+  // after it leaves an entry a later gc() removes). The files then go one
+  // operation at a time (trash.ts says why), and before destroy resolves:
+  // its caller may unmount the filesystem the root is on right after.
   const trashed = await moveToTrash(runtime.root, dir, name);
   if (!trashed) await removeDir(dir);
   // Without a record the range may or may not have been taken: releasing is idempotent.
   if (!record || record.idmap) await releaseIdRange(runtime.root, name);
-  if (trashed) void purgeTrash(runtime.root);
+  if (trashed) await removeTrashEntry(runtime.root, trashed);
 }
 
 /**

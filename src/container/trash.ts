@@ -93,6 +93,20 @@ export async function purgesDone(): Promise<void> {
   while (purges.size > 0) await Promise.all([...purges.values()].map((p) => p.run));
 }
 
+/**
+ * Removes one entry this process just moved into the trash (what destroy
+ * waits for: its caller may unmount the filesystem next), one operation
+ * at a time. What it cannot remove stays for a later purge.
+ */
+export async function removeTrashEntry(root: string, entry: string): Promise<void> {
+  try {
+    const { dev } = await fsp.lstat(trashDir(root));
+    await removeTree(entry, dev);
+  } catch {
+    // Left in the trash: gc() (this process's, or a later one's) finishes it.
+  }
+}
+
 async function purgeOnce(root: string): Promise<void> {
   const trash = trashDir(root);
   let entries: string[];

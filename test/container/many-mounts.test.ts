@@ -108,7 +108,7 @@ describe("a container with thousands of mounts", () => {
     expect(readdirSync(trashDir(root))).toEqual([]);
   });
 
-  it("the name is free at once: a new container of the same name starts while the old files go", { timeout: 120_000 }, async () => {
+  it("the name is free again: a new container of the same name starts with nothing of the old layer", { timeout: 120_000 }, async () => {
     const c = await create();
     await mountMany(c, 3000, 0, 4);
     await c.destroy({ force: true });
