@@ -160,26 +160,25 @@ async function removeTree(path: string, dev: number): Promise<void> {
       if (e.isDirectory()) await removeDirectory(p, dev);
       else await fsp.unlink(p).catch(ignoreGone);
     }
-    try {
-      await fsp.rmdir(path);
-      return;
-    } catch (e) {
-      const code = codeOf(e);
-      if (code === "ENOENT") return;
-      if (code !== "ENOTEMPTY" && code !== "EEXIST") throw e;
-    }
+    if (await rmdirIfEmpty(path)) return;
+  }
+}
+
+/** rmdir: true when the directory is gone, false when it is not empty. */
+async function rmdirIfEmpty(p: string): Promise<boolean> {
+  try {
+    await fsp.rmdir(p);
+    return true;
+  } catch (e) {
+    const code = codeOf(e);
+    if (code === "ENOENT") return true;
+    if (code !== "ENOTEMPTY" && code !== "EEXIST") throw e;
+    return false;
   }
 }
 
 async function removeDirectory(p: string, dev: number): Promise<void> {
-  try {
-    await fsp.rmdir(p);
-    return;
-  } catch (e) {
-    const code = codeOf(e);
-    if (code === "ENOENT") return;
-    if (code !== "ENOTEMPTY" && code !== "EEXIST") throw e;
-  }
+  if (await rmdirIfEmpty(p)) return;
   const st = await fsp.lstat(p);
   if (st.dev !== dev) throw Object.assign(new Error(`\`${p}\` is on another filesystem`), { code: "EXDEV" });
   await removeTree(p, dev);
