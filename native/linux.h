@@ -121,6 +121,7 @@ struct wr_mount_attr {
 #define WR_F_SEAL_EXEC 0x0020
 
 /* close_range(2). */
+#define WR_CLOSE_RANGE_UNSHARE (1U << 1)
 #define WR_CLOSE_RANGE_CLOEXEC (1U << 2)
 
 /* ioctl_tty(2) TIOCGPTPEER (Linux 4.13): _IO('T', 0x41) on both architectures. */

@@ -59,7 +59,10 @@ int MappedUserns(const std::string &uid_map, const std::string &gid_map) {
   memset(&args, 0, sizeof args);
   // Exit signal 0: Node's SIGCHLD handler never hears of it. This thread
   // blocks every signal, and the child inherits that mask.
-  args.flags = CLONE_VM | CLONE_NEWUSER;
+  // CLONE_FILES: its own copy of our fd table would hold the write ends of
+  // holders made at the same time on other threads (each would wait for
+  // the other's EOF), and copying it grows with the pidfds we hold.
+  args.flags = CLONE_VM | CLONE_FILES | CLONE_NEWUSER;
   args.stack = (uint64_t)(uintptr_t)((char *)map + kGuard);
   args.stack_size = kStack;
   long pid = wr_clone3(&args, sizeof args, wr_hold_main, p);

@@ -28,10 +28,21 @@ namespace warren {
 
 namespace {
 
+// pidfdOpen(pid, park?): a pidfd kept for as long as the process lives
+// (park) goes above the fds a start needs (ParkFd).
 Napi::Value PidfdOpen(const Napi::CallbackInfo &info) {
   int fd = (int)syscall(SYS_pidfd_open, IntArg(info, 0), 0);
   if (fd < 0) throw ErrnoError(info.Env(), "pidfd_open", errno);
   if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {}
+  if (info.Length() > 1 && info[1].ToBoolean().Value()) fd = ParkFd(fd);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// dupLow(fd): a close-on-exec copy at the lowest free number, for a parked
+// fd that a child is to inherit (its copy of our table ends at its highest).
+Napi::Value DupLow(const Napi::CallbackInfo &info) {
+  int fd = fcntl(IntArg(info, 0), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) throw ErrnoError(info.Env(), "fcntl(F_DUPFD_CLOEXEC)", errno);
   return Napi::Number::New(info.Env(), fd);
 }
 
@@ -249,6 +260,7 @@ Napi::Value UnixConnect(const Napi::CallbackInfo &info) {
 
 Napi::Object InitMisc(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
+  exports.Set("dupLow", Napi::Function::New(env, DupLow));
   exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal));
   exports.Set("pidfdExitStatus", Napi::Function::New(env, PidfdExitStatus));
   exports.Set("close", Napi::Function::New(env, CloseFd));

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -38,6 +39,7 @@ constexpr int kMaxAllocations = 64;
 enum ParentStep { WR_PARENT_STEPS(WR_PARENT_STEP_ENUM) };
 #undef WR_PARENT_STEP_ENUM
 static_assert(kStepExecHelper == WR_STEP_EXEC_HELPER, "child/plan.h and spawn.h disagree");
+static_assert(kStepFdTable == WR_STEP_FD_TABLE, "child/plan.h and spawn.h disagree");
 
 // Field 22 of /proc/<pid>/stat (start time in clock ticks): read here, off
 // the event loop, while the process is still our unreaped child.
@@ -168,7 +170,10 @@ struct Pending {
     if (err == 0) {
       wr_clone_args args;
       memset(&args, 0, sizeof args);
-      args.flags = CLONE_VM | WR_CLONE_PIDFD | opts.clone_flags;
+      // CLONE_FILES: the child makes its own table from the low part of
+      // ours first (wr_own_fd_table); a full copy would grow with every
+      // container this process holds a pidfd for.
+      args.flags = CLONE_VM | CLONE_FILES | WR_CLONE_PIDFD | opts.clone_flags;
       args.pidfd = (uint64_t)(uintptr_t)&pidfd;
       args.exit_signal = SIGCHLD;
       args.stack = (uint64_t)(uintptr_t)(map + kGuard);
@@ -193,26 +198,68 @@ struct Pending {
       if (r < 0) Fail(failed == StagingStep::kJoin ? kStepJoinNamespaces : failed == StagingStep::kLock ? kStepLockMounts : kStepClone, (int)-r);
       else pid = (pid_t)r;
     }
+    if (pid > 0) {
+      int e = 0;
+      if (!opts.uid_map.empty()) {
+        e = WriteProcFile(pid, "uid_map", opts.uid_map);
+        if (e < 0) Fail(kStepUidMap, -e);
+      }
+      if (e == 0 && opts.deny_setgroups) {
+        e = WriteProcFile(pid, "setgroups", "deny");
+        if (e < 0) Fail(kStepSetgroups, -e);
+      }
+      if (e == 0 && !opts.gid_map.empty()) {
+        e = WriteProcFile(pid, "gid_map", opts.gid_map);
+        if (e < 0) Fail(kStepGidMap, -e);
+      }
+      AwaitOwnFds();
+    }
+    // The child has its copies (or is gone): ours of its ends go.
     close(sync_pipe[0]);
     close(report_pipe[1]);
     if (cgroup_fd >= 0) close(cgroup_fd);
     if (exec_fd >= 0) close(exec_fd);
     exec_fd = -1;
-    if (pid <= 0) return;
+  }
 
-    int e = 0;
-    if (!opts.uid_map.empty()) {
-      e = WriteProcFile(pid, "uid_map", opts.uid_map);
-      if (e < 0) Fail(kStepUidMap, -e);
+  // Until its first report the child shares our fd table (CLONE_FILES), so
+  // the fds it needs must stay open here: closed now, a number could be
+  // reused by another thread's open and the child would use that file. The
+  // report pipe cannot say EOF meanwhile (the child's end is in our table),
+  // so the pidfd says whether it died first. A child in an unknown state is
+  // killed and waited for (still unreaped: Finish reaps it).
+  void AwaitOwnFds() {
+    struct pollfd fds[2] = {{report_r, POLLIN, 0}, {pidfd, POLLIN, 0}};
+    for (;;) {
+      if (poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        Fail(kStepFdTable, errno);
+        break;
+      }
+      if (fds[0].revents & POLLIN) {
+        wr_report r;
+        ssize_t n = read(report_r, &r, sizeof r);
+        if (n < 0 && errno == EINTR) continue;
+        if (n == (ssize_t)sizeof r && r.kind == WR_REPORT_OWN_FDS) return;
+        if (n == (ssize_t)sizeof r && r.kind == WR_REPORT_ERROR) {
+          // It reported and exits: its table is no longer shared.
+          Fail(r.op_index, r.err);
+          if (op_index == r.op_index && err == r.err) detail = r.arg;
+          siginfo_t info;
+          while (waitid(P_PIDFD, pidfd, &info, WEXITED | WNOWAIT | __WALL) < 0 && errno == EINTR) {}
+          return;
+        }
+        Fail(kStepFdTable, EPROTO);
+        break;
+      }
+      if (fds[1].revents) {
+        Fail(kStepFdTable, ECHILD);  // died before it had a table of its own
+        return;
+      }
     }
-    if (e == 0 && opts.deny_setgroups) {
-      e = WriteProcFile(pid, "setgroups", "deny");
-      if (e < 0) Fail(kStepSetgroups, -e);
-    }
-    if (e == 0 && !opts.gid_map.empty()) {
-      e = WriteProcFile(pid, "gid_map", opts.gid_map);
-      if (e < 0) Fail(kStepGidMap, -e);
-    }
+    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+    siginfo_t info;
+    while (waitid(P_PIDFD, pidfd, &info, WEXITED | WNOWAIT | __WALL) < 0 && errno == EINTR) {}
   }
 
   // Release the child ("go", or EOF when go is false or launching failed),
@@ -315,6 +362,7 @@ class SpawnWorker : public Napi::AsyncWorker {
     if (p_->err != 0 || !pause_) {
       p_->Finish(go_);
       if (p_->err == 0) start_time_ = StartTime(p_->pid);
+      if (p_->err == 0 && p_->pidfd >= 0) p_->pidfd = ParkFd(p_->pidfd);
     }
   }
 
@@ -355,6 +403,13 @@ class SpawnWorker : public Napi::AsyncWorker {
 };
 
 }  // namespace
+
+int ParkFd(int fd) {
+  int parked = fcntl(fd, F_DUPFD_CLOEXEC, kParkedFdBase);
+  if (parked < 0) return fd;  // a low limit (EINVAL) or none free above (EMFILE): it stays
+  close(fd);
+  return parked;
+}
 
 Napi::Value Spawn(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();

@@ -25,7 +25,8 @@ namespace warren {
   X(kStepSetgroups, -8, "setgroups")    \
   X(kStepLockMounts, -9, "lock-mounts")  \
   X(kStepJoinNamespaces, -10, "join-namespaces") \
-  X(kStepExecHelper, -11, "exec-helper")
+  X(kStepExecHelper, -11, "exec-helper") \
+  X(kStepFdTable, -12, "fd-table")
 
 struct SpawnOptions {
   uint64_t clone_flags = 0;  // CLONE_NEW* for the first child
@@ -46,6 +47,17 @@ struct SpawnOptions {
 int ExecHelperFd(const std::string &path);
 
 // spawn(plan, options) -> Promise<{pid, pidfd, startTime} | {pid, paused} | {error: {opIndex, errno}}>
+// Where the pidfds this process holds are kept: above the fds a start
+// needs (its pipes, stdio, the fds it passes on), which the kernel hands
+// out lowest first. A child copies our fd table only up to its highest
+// needed fd (native/child/fds.c wr_own_fd_table), so with a pidfd per
+// running container kept low, every start would copy and close them all.
+constexpr int kParkedFdBase = 1024;
+
+// `fd` moved to the lowest free number at or above kParkedFdBase
+// (close-on-exec); unchanged when the limit on open files leaves no room.
+int ParkFd(int fd);
+
 Napi::Value Spawn(const Napi::CallbackInfo &info);
 // resume(paused, go) -> Promise<{pid, pidfd, startTime} | {error}>
 Napi::Value Resume(const Napi::CallbackInfo &info);

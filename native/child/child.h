@@ -41,6 +41,7 @@ int wr_op_fork(struct wr_child *st, const struct wr_op *op, uint32_t index);
 int wr_op_exec(struct wr_child *st, const struct wr_op *op, uint32_t index);
 
 int wr_op_chdir(struct wr_child *st, const struct wr_op *op);
+int wr_own_fd_table(struct wr_child *st);
 int wr_op_close_inherited(struct wr_child *st, const struct wr_op *op);
 
 /* Opens a container path (from "/", which is the container's root after

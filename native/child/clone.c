@@ -51,18 +51,14 @@ __asm__(".text\n"
 /* A child that only holds the namespaces it was cloned into (the lock
  * stage's throwaway user namespace, native/lock-mounts.cc): it blocks on a
  * pipe until the parent closes its end, then exits. It shares the parent's
- * memory, so it closes its copy of the write end through raw calls only. */
+ * memory and fd table (CLONE_VM | CLONE_FILES): it has no fds of its own to
+ * close, so the parent's close of the write end is the EOF it waits for,
+ * and no copy of the table (a pidfd per running container) is made or
+ * closed for it. */
 int wr_hold_main(void *arg) {
   const int *pipe_fds = (const int *)arg; /* read end, write end */
-  const unsigned int r = (unsigned int)pipe_fds[0];
   char b;
   long n;
-  /* Only the read end stays. The rest is a copy of the parent's fd table,
-   * which holds the write ends of holders being made at the same time on
-   * other threads: two holders each keeping the other's open would never
-   * read EOF, and the spawns waiting for them would wait forever. */
-  if (r > 0) wr_sys3(SYS_close_range, 0, r - 1, 0);
-  wr_sys3(SYS_close_range, r + 1, ~0U, 0);
   do n = wr_sys3(SYS_read, pipe_fds[0], &b, 1); while (n == -EINTR);
   return 0;
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -121,18 +122,53 @@ int wr_op_close_fds(struct wr_child *st, const struct wr_op *op) {
   return 0;
 }
 
+/* The keep list of a close-inherited-fds op, checked against the blob; a
+ * null list (WR_NONE) keeps nothing. Returns 0 or -EINVAL. */
+static int keep_list(const struct wr_child *st, const struct wr_op *op, const uint32_t **keep) {
+  *keep = 0;
+  if (op->a == WR_NONE) return 0;
+  if (op->a + 4 > st->blob_len) return -EINVAL;
+  const uint32_t *k = (const uint32_t *)(st->blob + op->a);
+  if (op->a + 4 + 4ull * k[0] > st->blob_len) return -EINVAL;
+  *keep = k;
+  return 0;
+}
+
+/* The child is cloned sharing Node's fd table (CLONE_FILES): a copy made by
+ * clone would take every fd Node holds, a pidfd per running container among
+ * them, and closing them again cost as much: each start would grow with the
+ * number of containers. Its own table is made here, first, from only the fds
+ * below the lowest one it can do without: close_range's CLOSE_RANGE_UNSHARE
+ * copies nothing at or above its first fd when the range runs to the end.
+ * Node keeps the pidfds it holds above the fds a start needs (native/spawn.cc's
+ * ParkFd), so the copy stays small; close-inherited-fds then closes the rest of
+ * it. Until this returns the child must not open or close any fd: the table is
+ * Node's. A plan that does not start by closing inherited fds gets the whole
+ * table, as a clone without CLONE_FILES would have given it. */
+int wr_own_fd_table(struct wr_child *st) {
+  if (st->nops == 0 || st->ops[0].kind != WR_OP_CLOSE_INHERITED) return (int)wr_sys1(SYS_unshare, CLONE_FILES);
+  const uint32_t *keep;
+  int rc = keep_list(st, &st->ops[0], &keep);
+  if (rc < 0) return rc;
+  long top = 2;
+  const long own[] = {st->sync_fd, st->sync_peer, st->report_fd, st->report_peer, st->exec_fd};
+  for (unsigned i = 0; i < sizeof own / sizeof own[0]; i++)
+    if (own[i] > top) top = own[i];
+  for (uint32_t i = 0; keep && i < keep[0]; i++)
+    if ((long)keep[1 + i] > top) top = keep[1 + i];
+  return (int)wr_sys3(SYS_close_range, (unsigned long)top + 1, ~0U, WR_CLOSE_RANGE_UNSHARE);
+}
+
 /* Closes every fd above stdio that the plan did not list (the container's
  * stdio sources, fds passed through, an init's pidfd) and that the child
- * does not own (the "go" socket until go, the report pipe, warren-exec's memfd, its open trees). It runs before any path is
- * resolved: the child starts with a copy of Node's whole fd table, and a
- * host directory open there would otherwise be one /proc/self/fd/N away. */
+ * does not own (the "go" socket until go, the report pipe, warren-exec's
+ * memfd, its open trees). It runs before any path is resolved: the child's
+ * table is a copy of the low part of Node's (wr_own_fd_table), and a host
+ * directory open there would otherwise be one /proc/self/fd/N away. */
 int wr_op_close_inherited(struct wr_child *st, const struct wr_op *op) {
-  const uint32_t *keep = 0;
-  if (op->a != WR_NONE) {
-    if (op->a + 4 > st->blob_len) return -EINVAL;
-    keep = (const uint32_t *)(st->blob + op->a);
-    if (op->a + 4 + 4ull * keep[0] > st->blob_len) return -EINVAL;
-  }
+  const uint32_t *keep;
+  int bad = keep_list(st, op, &keep);
+  if (bad < 0) return bad;
   /* Close the gaps between kept fds, lowest first: few fds are kept, so
    * finding the next one by a scan is cheaper than sorting without libc. */
   unsigned long lo = 3;

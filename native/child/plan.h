@@ -52,9 +52,14 @@ struct wr_plan_header {
  * process now waits on its hold fd (the OCI runtime's "created"); the
  * parent takes this as success and stops reading. */
 #define WR_REPORT_HELD 3
+/* The child's first report: it has a fd table of its own (it was cloned
+ * sharing Node's), so the parent may close its copies of the child's ends. */
+#define WR_REPORT_OWN_FDS 4
 /* WR_REPORT_ERROR's op_index when the child could not execveat warren-exec
  * (kStepExecHelper in native/spawn.h). */
 #define WR_STEP_EXEC_HELPER (-11)
+/* ... and when it could not make its own fd table (kStepFdTable). */
+#define WR_STEP_FD_TABLE (-12)
 
 /* The exec step's final execve goes through warren-exec (native/exec-helper/),
  * a static helper the parent holds in a sealed memfd (exec_fd), so that no
@@ -107,7 +112,7 @@ int wr_child_main(void *arg);
  * parent; in the child runs fn(arg) on the new stack and exits with its value. */
 long wr_clone3(void *clone_args, unsigned long size, int (*fn)(void *), void *arg);
 /* A child function that waits for EOF on the pipe arg points to ({read end,
- * write end}; it closes its copy of the write end), then exits. */
+ * write end}), then exits; cloned with CLONE_FILES (it closes nothing). */
 int wr_hold_main(void *arg);
 /* Fix list offsets of EXEC ops up into pointer arrays (parent side, may
  * allocate: native/plan-prepare.c, outside the child). Returns 0 or -errno. */

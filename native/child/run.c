@@ -99,12 +99,18 @@ int wr_child_main(void *arg) {
    * the container's program. */
   wr_sys5(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
   reset_signals();
+  /* A table of its own before any fd is touched (cloned with CLONE_FILES);
+   * the parent closes its copies of our ends once it reads this report. */
+  int own = wr_own_fd_table(st);
+  if (own < 0) wr_report_and_exit(st, WR_STEP_FD_TABLE, -own);
+  struct wr_report ready = {WR_REPORT_OWN_FDS, 0, 0, 0};
+  wr_sys3(SYS_write, st->report_fd, &ready, sizeof ready);
   wr_sys1(SYS_close, st->sync_peer);
   wr_sys1(SYS_close, st->report_peer);
-  /* The copy of Node's fd table goes first, before the wait: it holds the
-   * parent's ends of the other children being spawned at the same time,
-   * and while any child keeps those open, a sibling whose parent died
-   * never reads EOF below and would wait forever. */
+  /* The copied fds go first, before the wait: they hold the parent's ends
+   * of the other children being spawned at the same time, and while any
+   * child keeps those open, a sibling whose parent died never reads EOF
+   * below and would wait forever. */
   uint32_t first = 0;
   if (st->nops > 0 && st->ops[0].kind == WR_OP_CLOSE_INHERITED) {
     int rc = wr_op_close_inherited(st, &st->ops[0]);

@@ -21,6 +21,7 @@ const PARENT_DETAIL: Record<string, string> = {
     "bind the read-only and idmapped host directories where the kernel locks them (EINVAL from an idmapped one: its filesystem may not support idmapped mounts)",
   "join-namespaces": "join the shared namespaces (setns)",
   "exec-helper": "run warren-exec, the sealed helper every process execs through",
+  "fd-table": "give the first process a file descriptor table of its own",
 };
 
 function pathOf(op: Op): string | undefined {

@@ -100,6 +100,7 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
   let pty: Pty | undefined;
   let stdio: OpenedStdio | undefined;
   let interceptSocket: number | undefined;
+  let initFd: number | undefined;
   try {
     let childFds: [number, number, number];
     if (o.terminal !== undefined) {
@@ -116,9 +117,15 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
     // is Node's child: it gets a filter and a listener of its own, which
     // its child sends to the container's monitor as the init's did.
     if (interceptAsked(config)) interceptSocket = connectIntercept(c.stateDir, c.name);
+    // A low copy: the child's fd table is ours only up to the highest fd it keeps.
+    try {
+      initFd = native().dupLow(run.pidfd);
+    } catch {
+      throw new StateError(`container "${c.name}" is not running (it stopped while the exec was prepared)`, "exec", c.status, { container: c.name });
+    }
     const plan = buildExecPlan({
       config,
-      initPidfd: run.pidfd,
+      initPidfd: initFd,
       argv,
       env: environment(withDeviceEnv(config.env, c.state.devices), { ...loginEnv, ...o.env }),
       cwd,
@@ -129,6 +136,8 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
       ...(o.terminal !== undefined ? { terminalSocket: o.terminal } : {}),
     });
     const res = await native().spawn(encodePlan(plan.ops), { cloneFlags: 0, cgroupPath: leaf, execHelper: execHelperPath() });
+    native().close(initFd);
+    initFd = undefined;
     if (interceptSocket !== undefined) closeSync(interceptSocket);
     interceptSocket = undefined;
     if (stdio) closeChildSide(stdio);
@@ -137,6 +146,7 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
     c.emit({ type: "exec", pid: res.pid, argv: [...argv] });
     return makeProcess(c, res.pid, res.pidfd, stdio, pty);
   } catch (e) {
+    if (initFd !== undefined) native().close(initFd);
     if (interceptSocket !== undefined) closeSync(interceptSocket);
     if (stdio) {
       closeChildSide(stdio);

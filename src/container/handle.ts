@@ -194,7 +194,7 @@ export class ContainerHandle {
     const pid = state.pid!;
     let pidfd = -1;
     try {
-      pidfd = native().pidfdOpen(pid);
+      pidfd = native().pidfdOpen(pid, true);
     } catch {
       pidfd = -1;
     }

@@ -154,7 +154,7 @@ export async function startMonitor(
 export function reapWhenDone(pid: number): void {
   let pidfd: number;
   try {
-    pidfd = native().pidfdOpen(pid);
+    pidfd = native().pidfdOpen(pid, true);
   } catch {
     return;
   }

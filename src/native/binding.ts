@@ -123,7 +123,10 @@ export interface NativeBinding {
    * entry `d * names.length + n` is the file's text without trailing whitespace, or the errno reading it met.
    */
   readFiles(dirs: readonly string[], names: readonly string[]): Promise<(string | number)[]>;
-  pidfdOpen(pid: number): number;
+  /** A pidfd; `park`: one held while the process lives, kept above the fds a start needs (native/spawn.h ParkFd). */
+  pidfdOpen(pid: number, park?: boolean): number;
+  /** A close-on-exec copy of `fd` at the lowest free number (a parked fd a child is to inherit). */
+  dupLow(fd: number): number;
   pidfdSendSignal(pidfd: number, signal: number): void;
   /** The wait(2) status of the reaped process (Linux 6.15, PIDFD_INFO_EXIT), or null while it is not reaped. */
   pidfdExitStatus(pidfd: number): number | null;
@@ -263,6 +266,7 @@ export const PARENT_STEPS: Record<number, string> = {
   [-9]: "lock-mounts",
   [-10]: "join-namespaces",
   [-11]: "exec-helper",
+  [-12]: "fd-table",
 };
 
 let binding: NativeBinding | undefined;
