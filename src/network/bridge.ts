@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 
-import { ConfigError, HostError } from "../errors.js";
+import { ConfigError, HostError, StateError } from "../errors.js";
 import type { ResolvedRuntime } from "../config/runtime.js";
 import { cidrOverlaps, LeaseStore, parseCidr } from "./ipam.js";
 import { Netlink } from "./netlink.js";
@@ -100,9 +100,10 @@ export async function removeManagedNetwork(runtime: ResolvedRuntime): Promise<vo
 
 /**
  * Removes the shards after the first that no lease holds any more (their
- * bridge, NAT and lease file); returns their names. The lease file goes
- * first, under its lock, and only when empty: a container leased there
- * since keeps its shard.
+ * bridge, NAT and lease file); returns their names. All of it happens under
+ * the shard's lease-file lock, and only while the file holds no lease: a
+ * NIC leased there afterwards re-creates the shard (its bridge and NAT on
+ * first use); one leased before keeps it.
  */
 export async function pruneShards(runtime: ResolvedRuntime): Promise<string[]> {
   const net = managedNetwork(runtime);
@@ -111,26 +112,26 @@ export async function pruneShards(runtime: ResolvedRuntime): Promise<string[]> {
   for (const shard of await shardsOf(store, net.bridge)) {
     if (shard === net.bridge) continue;
     try {
-      await store.removeNetwork(shard);
-    } catch {
-      continue; // still leased
+      await store.removeNetwork(shard, { teardown: () => removeShard(net, shard) });
+    } catch (e) {
+      if (e instanceof StateError && e.state === "in-use") continue;
+      throw e;
     }
     removed.push(shard);
   }
-  if (!removed.length) return removed;
+  return removed;
+}
+
+/** A shard's bridge and its NAT and forward rules. */
+async function removeShard(net: ManagedNetwork, bridge: string): Promise<void> {
+  natReady.delete(bridge);
   const host = Netlink.host();
   try {
-    for (const b of removed) {
-      natReady.delete(b);
-      host.deleteLink(b);
-    }
+    host.deleteLink(bridge);
   } finally {
     host.close();
   }
   const nft = new Nft({ table: net.table });
-  for (const b of removed) {
-    await nft.removeBridgeNat(b);
-    await nft.disableRouteLocalnet(b);
-  }
-  return removed;
+  await nft.removeBridgeNat(bridge);
+  await nft.disableRouteLocalnet(bridge);
 }

@@ -339,6 +339,12 @@ function ownerOf(record: NetworkRecord, pick: (l: Lease) => string | undefined, 
  * `dir` (typically `<root>/.network`). Every change happens under an flock on
  * `<file>.lock`, so it is safe across Node processes; reads need no lock.
  */
+/** What a change under a lease file's lock returns: its result, and the record to write, if any. */
+interface Updated<T> {
+  result: T;
+  write?: NetworkRecord;
+}
+
 export class LeaseStore {
   constructor(readonly dir: string) {}
 
@@ -531,15 +537,19 @@ export class LeaseStore {
    * Deletes the network's lease file (nothing if there is none). With leases
    * left, a {@link StateError} unless `force`. The lock file stays: removing
    * it could let two processes lock different files of the same name.
+   * `teardown` runs first, under the file's lock: what is built for the
+   * network (its bridge, NAT) goes before another process can lease on it
+   * again and find it half removed.
    */
-  async removeNetwork(name: string, opts: { force?: boolean } = {}): Promise<void> {
+  async removeNetwork(name: string, opts: { force?: boolean; teardown?: () => Promise<void> } = {}): Promise<void> {
     const path = this.path(name);
-    await this.update(name, false, (rec) => {
+    await this.update(name, false, async (rec) => {
       if (!rec) return { result: undefined };
       const left = Object.keys(rec.leases);
       if (left.length > 0 && !opts.force) {
         throw new StateError(`network ${name} still has leases (${left.join(", ")})`, "remove-network", "in-use");
       }
+      await opts.teardown?.();
       rmSync(path, { force: true });
       return { result: undefined };
     });
@@ -605,7 +615,7 @@ export class LeaseStore {
   private async update<T>(
     network: string,
     create: boolean,
-    fn: (rec: NetworkRecord | undefined) => { result: T; write?: NetworkRecord },
+    fn: (rec: NetworkRecord | undefined) => Updated<T> | Promise<Updated<T>>,
   ): Promise<T> {
     const path = this.path(network);
     if (create) {
@@ -618,13 +628,13 @@ export class LeaseStore {
       try {
         await fsp.access(this.dir);
       } catch {
-        return fn(undefined).result; // no directory, no record: nothing to lock
+        return (await fn(undefined)).result; // no directory, no record: nothing to lock
       }
     }
-    return leaseJournal(path).update((entries, change) => {
+    return leaseJournal(path).update(async (entries, change) => {
       const rec = recordOf(entries, path);
       const before = rec?.leases ?? {};
-      const { result, write } = fn(rec && { ...rec, leases: { ...rec.leases } });
+      const { result, write } = await fn(rec && { ...rec, leases: { ...rec.leases } });
       if (write) {
         const { leases, ...meta } = write;
         if (!rec || JSON.stringify(metaOf(rec)) !== JSON.stringify(meta)) change.set(META_KEY, meta);

@@ -57,4 +57,37 @@ describe("bridge shards", () => {
     const second = await leaseOnShards(store, "wrt1", "b", spec, {});
     expect(second).toMatchObject({ network: "wrt1-1", lease: { ipv4: "10.51.0.6" } });
   });
+
+  it("leases on a shard that gc is removing only after its teardown, on the shard made again", async () => {
+    process.env.WARREN_BRIDGE_PORT_CAP = "1";
+    const store = new LeaseStore(join(dir, "race"));
+    const spec = { subnet: "10.52.0.0/24" };
+    expect((await leaseOnShards(store, "wrt2", "a", spec, {})).network).toBe("wrt2");
+    expect((await leaseOnShards(store, "wrt2", "b", spec, {})).network).toBe("wrt2-1");
+    await store.release("wrt2-1", "b");
+    // gc's teardown of the emptied shard (its bridge, NAT) is under way ...
+    const order: string[] = [];
+    let inTeardown!: () => void;
+    let finishTeardown!: () => void;
+    const started = new Promise<void>((r) => (inTeardown = r));
+    const gate = new Promise<void>((r) => (finishTeardown = r));
+    const removal = store.removeNetwork("wrt2-1", {
+      teardown: async () => {
+        inTeardown();
+        await gate;
+        order.push("torn down");
+      },
+    });
+    await started;
+    // ... when a NIC needs a place: the first shard is full, so wrt2-1.
+    const leasing = leaseOnShards(store, "wrt2", "c", spec, {}).then((l) => (order.push("leased"), l));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(order).toEqual([]);
+    finishTeardown();
+    await removal;
+    const lease = await leasing;
+    expect(order).toEqual(["torn down", "leased"]);
+    expect(lease).toMatchObject({ network: "wrt2-1", lease: { ipv4: "10.52.1.2" } });
+    expect((await store.network("wrt2-1"))?.leases).toHaveProperty("c");
+  });
 });

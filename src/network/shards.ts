@@ -8,7 +8,7 @@
  * (NicLease.bridge); gc removes the shards (never the first) left empty.
  * @module
  */
-import { ConfigError, StateError } from "../errors.js";
+import { ConfigError, NotFoundError, StateError } from "../errors.js";
 import { formatIp, parseCidr, type AllocateOptions, type Lease, type LeaseStore, type NetworkRecord, type NetworkSpec } from "./ipam.js";
 
 export const DEFAULT_PORT_CAP = 1000;
@@ -81,17 +81,23 @@ export async function leaseOnShards(store: LeaseStore, bridge: string, key: stri
   const field = opts.field ?? "ipv4";
   for (let k = 0; ; k++) {
     const name = shardName(bridge, k);
-    const record =
-      k === 0
-        ? first
-        : await store.ensureNetwork(name, {
-            subnet: shardSubnet(first.subnet, k, field.replace(/ipv4$/, "subnet")),
-            ...(first.subnet6 ? { subnet6: shardSubnet(first.subnet6, k, field.replace(/ipv4$/, "subnet6")) } : {}),
-          });
-    try {
-      return { network: name, record, lease: await store.allocate(name, key, { ...opts, limit }) };
-    } catch (e) {
-      if (!(e instanceof StateError && e.state === "full")) throw e;
+    // gc may remove an empty shard's lease file between ensuring it and
+    // leasing on it: it is made again (a lease then keeps it).
+    for (let attempt = 0; ; attempt++) {
+      const record =
+        k === 0
+          ? first
+          : await store.ensureNetwork(name, {
+              subnet: shardSubnet(first.subnet, k, field.replace(/ipv4$/, "subnet")),
+              ...(first.subnet6 ? { subnet6: shardSubnet(first.subnet6, k, field.replace(/ipv4$/, "subnet6")) } : {}),
+            });
+      try {
+        return { network: name, record, lease: await store.allocate(name, key, { ...opts, limit }) };
+      } catch (e) {
+        if (e instanceof NotFoundError && k > 0 && attempt < 3) continue;
+        if (!(e instanceof StateError && e.state === "full")) throw e;
+        break;
+      }
     }
   }
 }
