@@ -7,6 +7,7 @@
 // stays free while it runs (src/linux/read-files.ts).
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <string>
@@ -28,7 +29,22 @@ struct FileResult {
   std::string text;
 };
 
-// Reads `name` relative to `dirfd` (or `dir` when dirfd is -1) into `out`.
+// The length of `text` without its trailing whitespace. A state.json is a
+// 4 KiB block padded with spaces (overwritten in place): whole words of
+// spaces go first.
+size_t TrimmedLength(const char *text, size_t len) {
+  static const char kSpaces[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+  while (len >= 8 && memcmp(text + len - 8, kSpaces, 8) == 0) len -= 8;
+  while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\n' || text[len - 1] == '\t' || text[len - 1] == '\r')) len--;
+  return len;
+}
+
+// Reads `name` relative to `dirfd` (or `dir` when dirfd is -1) into `out`,
+// without its trailing whitespace (a listing of thousands would otherwise
+// make a 4 KiB string of each state.json for the garbage collector). A
+// file that fits the stack buffer is copied once, trimmed: allocating 4 KiB
+// per file on a pool thread costs more than the read (malloc grows and
+// trims that thread's arena over and over).
 void ReadOne(int dirfd, const std::string &dir, const std::string &name, FileResult &out) {
   int fd = dirfd >= 0 ? openat(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY)
                       : open((dir + "/" + name).c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -37,11 +53,20 @@ void ReadOne(int dirfd, const std::string &dir, const std::string &name, FileRes
     return;
   }
   char buf[8192];
+  bool whole = false;
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
       out.err = errno;
+      break;
+    }
+    // A read that did not fill the buffer ended at EOF: these are regular
+    // files and kernel seq files, which return all they have up to the size
+    // asked for. The read that would say 0 is one syscall per file saved.
+    if (out.text.empty() && (size_t)n < sizeof buf) {
+      out.text.assign(buf, TrimmedLength(buf, (size_t)n));
+      whole = true;
       break;
     }
     if (n == 0) break;
@@ -50,18 +75,24 @@ void ReadOne(int dirfd, const std::string &dir, const std::string &name, FileRes
       break;
     }
     out.text.append(buf, (size_t)n);
+    if ((size_t)n < sizeof buf) break;
   }
   close(fd);
   if (out.err != 0) {
     out.text.clear();
     return;
   }
-  // Trailing whitespace goes: a state.json is a 4 KiB block padded with
-  // spaces (overwritten in place), and a listing of thousands would
-  // otherwise make a 4 KiB string of each for the garbage collector.
-  size_t end = out.text.size();
-  while (end > 0 && (out.text[end - 1] == ' ' || out.text[end - 1] == '\n' || out.text[end - 1] == '\t' || out.text[end - 1] == '\r')) end--;
-  out.text.resize(end);
+  if (!whole) out.text.resize(TrimmedLength(out.text.data(), out.text.size()));
+}
+
+// Kernel files are ASCII, and V8 makes a one-byte string of Latin-1 text
+// without decoding it; anything else (a state file's UTF-8 names) as UTF-8.
+Napi::Value MakeString(Napi::Env env, const std::string &text) {
+  for (unsigned char ch : text)
+    if (ch >= 0x80) return Napi::String::New(env, text);
+  napi_value v;
+  NAPI_THROW_IF_FAILED(env, napi_create_string_latin1(env, text.data(), text.size(), &v), Napi::Value());
+  return Napi::Value(env, v);
 }
 
 class ReadFilesWorker : public Napi::AsyncWorker {
@@ -93,7 +124,7 @@ class ReadFilesWorker : public Napi::AsyncWorker {
     for (size_t i = 0; i < results_.size(); i++) {
       const FileResult &r = results_[i];
       if (r.err != 0) out.Set(i, Napi::Number::New(env, r.err));
-      else out.Set(i, Napi::String::New(env, r.text));
+      else out.Set(i, MakeString(env, r.text));
     }
     deferred_.Resolve(out);
   }

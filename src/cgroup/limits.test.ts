@@ -108,6 +108,10 @@ describe("mergeLimits", () => {
 describe("stats parsers", () => {
   it("reads flat-keyed files, PSI and io.stat", () => {
     expect(parseFlatKeyed("usage_usec 10\nuser_usec 7\n")).toEqual({ usage_usec: 10, user_usec: 7 });
+    // Only `key value` lines; no trailing newline needed.
+    expect(parseFlatKeyed("a 1\nb 2 3\n c\nd \n\ne 5")).toEqual({ a: 1, e: 5 });
+    expect(parsePressure("some avg10=0.10 avg60=0.20 avg300=0.30 total=7")).toEqual({ some: { avg10: 0.1, avg60: 0.2, avg300: 0.3, total: 7 } });
+    expect(parsePressure("some avg10=x avg60=0.00 avg300=0.00 total=1\nbroken\n")).toEqual({});
     expect(parsePressure("some avg10=1.50 avg60=0.00 avg300=0.00 total=42\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=1\n")).toEqual({
       some: { avg10: 1.5, avg60: 0, avg300: 0, total: 42 },
       full: { avg10: 0, avg60: 0, avg300: 0, total: 1 },

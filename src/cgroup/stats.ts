@@ -56,17 +56,41 @@ function reader(dir: string): FileText {
 
 /** `key value` lines (cpu.stat, memory.events) into numbers. */
 export function parseFlatKeyed(text: string): Record<string, number> {
+  // By index, not by pattern: a sweep of thousands parses one or two of
+  // these per container, and match arrays are garbage the loop pays for.
   const out: Record<string, number> = {};
-  for (const m of text.matchAll(/^(\S+) (\S+)$/gm)) out[m[1]!] = Number(m[2]);
+  for (let at = 0; at < text.length; ) {
+    let end = text.indexOf("\n", at);
+    if (end < 0) end = text.length;
+    // `key value`: one space, with something on both sides of it.
+    const space = text.indexOf(" ", at);
+    if (space > at && space < end - 1) {
+      const another = text.indexOf(" ", space + 1);
+      if (another < 0 || another >= end) out[text.slice(at, space)] = Number(text.slice(space + 1, end));
+    }
+    at = end + 1;
+  }
   return out;
+}
+
+/** The number after `key=` in `line`, or NaN without one. */
+function field(line: string, key: string): number {
+  const at = line.indexOf(key);
+  if (at < 0) return NaN;
+  const start = at + key.length;
+  const end = line.indexOf(" ", start);
+  return Number(line.slice(start, end < 0 ? line.length : end));
 }
 
 /** `some avg10=0.00 avg60=0.00 avg300=0.00 total=0` lines. */
 export function parsePressure(text: string): Record<string, Pressure> {
   const out: Record<string, Pressure> = {};
-  // One pattern per line: a sweep parses three of these per container.
-  for (const m of text.matchAll(/^(\w+) avg10=(\S+) avg60=(\S+) avg300=(\S+) total=(\d+)$/gm)) {
-    out[m[1]!] = { avg10: Number(m[2]), avg60: Number(m[3]), avg300: Number(m[4]), total: Number(m[5]) };
+  for (const line of text.split("\n")) {
+    const space = line.indexOf(" ");
+    if (space <= 0) continue;
+    const p = { avg10: field(line, " avg10="), avg60: field(line, " avg60="), avg300: field(line, " avg300="), total: field(line, " total=") };
+    if (Number.isNaN(p.avg10) || Number.isNaN(p.avg60) || Number.isNaN(p.avg300) || !Number.isInteger(p.total)) continue;
+    out[line.slice(0, space)] = p;
   }
   return out;
 }

@@ -123,8 +123,15 @@ function isStale(e: IdRangeEntry): boolean {
   return !existsSync(join(e.root, e.container));
 }
 
-function ranges(entries: ReadonlyMap<string, Entry>): IdRangeEntry[] {
-  return [...entries.values()].filter(isRange);
+/** The ranges among `entries`, but `except`'s: one pass, no intermediate arrays (a create on a host with thousands of containers runs this). */
+function ranges(entries: ReadonlyMap<string, Entry>, except?: { root: string; container: string }): IdRangeEntry[] {
+  const out: IdRangeEntry[] = [];
+  for (const e of entries.values()) {
+    if (!isRange(e)) continue;
+    if (except && e.container === except.container && e.root === except.root) continue;
+    out.push(e);
+  }
+  return out;
 }
 
 /**
@@ -142,7 +149,7 @@ export async function reserveIdRange(root: string, container: string, wanted?: I
   const canonical = await canonicalRoot(root);
   return journal().update(async (entries, change) => {
     await adoptRoot(entries, change, canonical);
-    const others = ranges(entries).filter((e) => !(e.root === canonical && e.container === container));
+    const others = ranges(entries, { root: canonical, container });
     let map: IdMap;
     if (explicit) map = explicit;
     else {

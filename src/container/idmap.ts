@@ -81,6 +81,15 @@ export function ownIdPool(): IdPool {
   return ownPool;
 }
 
+let marks = new Uint8Array(0);
+
+/** A zeroed mark per pool slot, reused between calls (the host pool has about 65,000 slots). */
+function slotMarks(slots: number): Uint8Array {
+  if (marks.length !== slots) marks = new Uint8Array(slots);
+  else marks.fill(0);
+  return marks;
+}
+
 /**
  * The lowest free range given the ranges in use (uid and gid ranges are
  * allocated together, so both must be free). Marks the pool slots the used
@@ -89,7 +98,7 @@ export function ownIdPool(): IdPool {
  * pays microseconds here).
  */
 export function allocateIdRange(inUse: readonly IdMap[], size = ID_RANGE_SIZE, pool: IdPool = HOST_ID_POOL): IdMap {
-  const used = new Uint8Array(pool.slots);
+  const used = slotMarks(pool.slots);
   const mark = (start: number, length: number) => {
     const first = Math.max(0, Math.floor((start - pool.start) / ID_RANGE_SIZE));
     const last = Math.min(pool.slots, Math.ceil((start + length - pool.start) / ID_RANGE_SIZE));

@@ -127,7 +127,7 @@ export async function containerStats(c: ContainerHandle): Promise<ContainerStats
  * have. No state is read and no handle made, so a sweep over thousands
  * costs what the kernel's files cost (figures in docs/scale.md).
  */
-export async function statsOfAll(runtime: ResolvedRuntime, names?: readonly string[]): Promise<Record<string, ContainerStats>> {
+export async function statsOfAll(runtime: ResolvedRuntime, names?: readonly string[], opts: { pressure: boolean } = { pressure: true }): Promise<Record<string, ContainerStats>> {
   const tree = new CgroupTree(detectCgroupHost().mount, runtime.cgroupParent);
   let candidates: readonly string[];
   if (names) candidates = names;
@@ -145,23 +145,24 @@ export async function statsOfAll(runtime: ResolvedRuntime, names?: readonly stri
   } catch {
     return {}; // no subtree: nothing runs under it
   }
-  const files = ["cgroup.events", ...statsFilesFor(subtree, existsSync(join(tree.root, "cpu.pressure")))];
+  const files = ["cgroup.events", ...statsFilesFor(subtree, opts.pressure && existsSync(join(tree.root, "cpu.pressure")))];
+  const index = new Map(files.map((f, k) => [f, k]));
+  const dir = `${tree.root}/`;
   const texts = await readFiles(
-    candidates.map((n) => join(tree.root, n)),
+    candidates.map((n) => dir + n),
     files,
   );
   const out: Record<string, ContainerStats> = {};
-  candidates.forEach((name, i) => {
-    const base = i * files.length;
+  for (let i = 0, base = 0; i < candidates.length; i++, base += files.length) {
     const events = texts[base];
     // Not running (no cgroup), or its last process just left.
-    if (typeof events !== "string" || !events.includes("populated 1")) return;
-    out[name] = statsFrom((file) => {
-      const k = files.indexOf(file);
-      const t = k < 0 ? undefined : texts[base + k];
+    if (typeof events !== "string" || !events.includes("populated 1")) continue;
+    out[candidates[i]!] = statsFrom((file) => {
+      const k = index.get(file);
+      const t = k === undefined ? undefined : texts[base + k];
       return typeof t === "string" ? t : undefined;
     });
-  });
+  }
   return out;
 }
 

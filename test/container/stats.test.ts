@@ -24,6 +24,14 @@ describe("statsAll", () => {
       expect(Object.keys(batch!.pressure).sort()).toEqual(Object.keys(one.pressure).sort());
     }
     expect(all[stopped.name]).toBeUndefined();
+    // Without the PSI files: the same, with `pressure` empty.
+    const lean = await Container.statsAll({ ...runtime(), pressure: false });
+    for (const c of running) {
+      expect(lean[c.name]!.pressure).toEqual({});
+      const { cpu: _c1, pressure: _p1, ...rest } = all[c.name]!;
+      const { cpu: _c2, pressure: _p2, ...lrest } = lean[c.name]!;
+      expect(lrest).toEqual(rest);
+    }
     // Only the names asked for.
     expect(Object.keys(await Container.statsAll({ ...runtime(), names: [running[0]!.name, stopped.name] }))).toEqual([running[0]!.name]);
     await expect(Container.statsAll({ ...runtime(), names: ["../etc"] })).rejects.toThrow(/name/);
