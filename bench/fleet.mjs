@@ -86,9 +86,19 @@ export async function fleetBench({ lib, runtime, image, init, n, live, log, chec
   const memEach = (memBefore - memAvailable()) / Math.max(1, fleet.length);
   const monitors = monitorPss();
 
-  const tl = performance.now();
+  // The first list() after the fleet started, then the median of three more
+  // (a dashboard's next polls: the kernel's dentries and inodes are made).
+  let tl = performance.now();
   const listed = await Container.list(runtime);
-  const listMs = performance.now() - tl;
+  const listFirstMs = performance.now() - tl;
+  const lists = [];
+  for (let r = 0; r < 3; r++) {
+    tl = performance.now();
+    await Container.list(runtime);
+    lists.push(performance.now() - tl);
+  }
+  lists.sort((a, b) => a - b);
+  const listMs = lists[1];
   const sweeps = [];
   for (let s = 0; s < 5; s++) {
     const ts = performance.now();
@@ -132,6 +142,7 @@ export async function fleetBench({ lib, runtime, image, init, n, live, log, chec
     last_500_per_s: lastRate,
     last_to_first: firstRate ? Math.round((lastRate / firstRate) * 100) / 100 : 0,
     list_ms: Math.round(listMs),
+    list_first_ms: Math.round(listFirstMs),
     listed: listed.length,
     stats_sweep_ms: Math.round(sweeps[2] * 10) / 10,
     stats_us_per_container: Math.round((sweeps[2] / Math.max(1, fleet.length)) * 1000 * 10) / 10,
@@ -152,7 +163,7 @@ export function fleetLines(f) {
       : `${f.started} of ${f.asked} idle ${f.kind} containers (${IN_FLIGHT} at a time): all started in ${f.start_all_s} s; the first alone took ${f.first_alone_mib ?? "?"} MiB of host memory`,
     `  host memory each ${f.host_mib_per_container} MiB (goal ≤ 0.45: ${met(f.host_mib_per_container <= 0.45)}); event-loop delay while starting p99 ${f.loop_delay_p99_ms} ms, max ${f.loop_delay_max_ms} ms (goal p99 ≤ 20 ms: ${met(f.loop_delay_p99_ms <= 20)})`,
     `  start rate: first 500 ${f.first_500_per_s}/s, last 500 ${f.last_500_per_s}/s = ${f.last_to_first}× (goal ≥ 0.8×: ${met(f.last_to_first >= 0.8)})`,
-    `  list() of ${f.listed}: ${f.list_ms} ms (goal ≤ 200 ms for 5000: ${met(f.list_ms <= 200 * Math.max(1, f.listed / 5000))}); statsAll() sweep ${f.stats_sweep_ms} ms = ${f.stats_us_per_container} µs each (goal ≤ 50 µs: ${met(f.stats_us_per_container <= 50)}), ${f.stats_no_pressure_us_per_container} µs without the PSI files (pressure: false); stop+destroy all ${f.stop_all_s} s`,
+    `  list() of ${f.listed}: ${f.list_ms} ms (the first after the starts: ${f.list_first_ms} ms; goal ≤ 200 ms for 5000: ${met(f.list_ms <= 200 * Math.max(1, f.listed / 5000))}); statsAll() sweep ${f.stats_sweep_ms} ms = ${f.stats_us_per_container} µs each (goal ≤ 50 µs: ${met(f.stats_us_per_container <= 50)}), ${f.stats_no_pressure_us_per_container} µs without the PSI files (pressure: false); stop+destroy all ${f.stop_all_s} s`,
     f.monitors === 0
       ? "  per-container processes: none (no console, readiness or restart policy was asked for)"
       : `  per-container processes: ${f.monitors} warren-monitor running, PSS ${f.monitor_pss_kib ?? "?"} KiB each (goal ≤ 250 KiB: ${met((f.monitor_pss_kib ?? Infinity) <= 250)})`,
