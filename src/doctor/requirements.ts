@@ -19,6 +19,15 @@ export interface SysctlRequirement {
 
 /** Processes an idle system container holds (systemd, journald, logind, dbus, a getty or two, with room to exec). */
 const PIDS_PER_CONTAINER = 32;
+/**
+ * inotify instances and watches of an idle systemd container, with room
+ * (measured: systemd 5 instances, a Debian container's services together
+ * under 10; watches below). The kernel charges them to every user namespace
+ * up to the host's, so host root's limit is the host-wide one: a host at
+ * the default 128 instances stops booting Debian containers at about 24.
+ */
+const INOTIFY_INSTANCES_PER_CONTAINER = 16;
+const INOTIFY_WATCHES_PER_CONTAINER = 256;
 
 export const SYSCTLS: readonly SysctlRequirement[] = [
   {
@@ -43,13 +52,13 @@ export const SYSCTLS: readonly SysctlRequirement[] = [
   },
   {
     key: "fs.inotify.max_user_instances",
-    min: () => 1_024,
-    why: "per host uid: systemd, journald and udev inside each container each open inotify instances (LXD: 1048576)",
+    min: (n) => Math.max(1_024, n * INOTIFY_INSTANCES_PER_CONTAINER),
+    why: "host-wide in effect: an inotify instance made in a container counts against host root too, who made its user namespace; systemd alone keeps about five per container (LXD: 1048576)",
   },
   {
     key: "fs.inotify.max_user_watches",
-    min: (n) => Math.max(65_536, n * 64),
-    why: "host root's watches include warren's cgroup events.* watches, a few per container",
+    min: (n) => Math.max(65_536, n * INOTIFY_WATCHES_PER_CONTAINER),
+    why: "host-wide in effect, as instances are: the watches of systemd and its services in every container, and warren's cgroup events watches",
   },
   {
     key: "fs.inotify.max_queued_events",
