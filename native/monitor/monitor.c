@@ -68,9 +68,15 @@ struct client {
   int fd;
   int attached;
   int subscribed;
-  unsigned char in[3 + FRAME_MAX];
+  unsigned char *in; /* client_in[slot] */
   size_t have;
 };
+
+/* The frame buffers, apart from the slots: a slot is small, so setting up
+ * all of them and resetting one for a new client touch a page or two, not
+ * 64 KiB each (that was most of a monitor's memory). A buffer's pages are
+ * touched only as far as its client's frames reach. */
+static unsigned char client_in[MAX_CLIENTS][3 + FRAME_MAX];
 
 static unsigned char *ring;
 static size_t ring_size, ring_start, ring_len;
@@ -324,7 +330,7 @@ static void handle_frame(struct client *c, char type, const unsigned char *p, si
 }
 
 static void read_client(struct client *c) {
-  ssize_t n = recv(c->fd, c->in + c->have, sizeof c->in - c->have, MSG_DONTWAIT);
+  ssize_t n = recv(c->fd, c->in + c->have, sizeof client_in[0] - c->have, MSG_DONTWAIT);
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
     drop(c);
     return;
@@ -555,7 +561,7 @@ int main(int argc, char **argv) {
         for (int i = 0; i < MAX_CLIENTS && slot < 0; i++)
           if (clients[i].fd < 0) slot = i;
         if (slot < 0) close(fd);
-        else clients[slot] = (struct client){.fd = fd};
+        else clients[slot] = (struct client){.fd = fd, .in = client_in[slot]};
       }
     }
     if (n_intercept) intercept_events(pfd + first_intercept, n_intercept);
