@@ -242,7 +242,7 @@ struct Pending {
         if (n < 0 && errno == EINTR) continue;
         if (n == (ssize_t)sizeof r && r.kind == WR_REPORT_OWN_FDS) return;
         if (n == (ssize_t)sizeof r && r.kind == WR_REPORT_ERROR) {
-          // It reported and exits: its table is no longer shared.
+          // It failed and exits: once it is gone, nothing of ours is in use.
           Fail(r.op_index, r.err);
           if (op_index == r.op_index && err == r.err) detail = r.arg;
           siginfo_t info;
