@@ -29,13 +29,16 @@ struct FileResult {
   std::string text;
 };
 
+bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
+
 // The length of `text` without its trailing whitespace. A state.json is a
-// 4 KiB block padded with spaces (overwritten in place): whole words of
-// spaces go first.
+// 4 KiB block of spaces ending in a newline (overwritten in place): after
+// that newline, the padding goes a word at a time.
 size_t TrimmedLength(const char *text, size_t len) {
   static const char kSpaces[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+  while (len > 0 && IsSpace(text[len - 1]) && text[len - 1] != ' ') len--;
   while (len >= 8 && memcmp(text + len - 8, kSpaces, 8) == 0) len -= 8;
-  while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\n' || text[len - 1] == '\t' || text[len - 1] == '\r')) len--;
+  while (len > 0 && IsSpace(text[len - 1])) len--;
   return len;
 }
 

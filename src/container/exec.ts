@@ -95,7 +95,7 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
     // check above: that is a container that is not running.
     if (!(e instanceof HostError && e.errno === "ENOENT")) throw e;
     await c.refresh();
-    throw new StateError(`container "${c.name}" is not running (it stopped while the exec was prepared)`, "exec", c.status, { container: c.name });
+    throw stoppedMeanwhile(c);
   }
   let pty: Pty | undefined;
   let stdio: OpenedStdio | undefined;
@@ -121,7 +121,7 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
     try {
       initFd = native().dupLow(run.pidfd);
     } catch {
-      throw new StateError(`container "${c.name}" is not running (it stopped while the exec was prepared)`, "exec", c.status, { container: c.name });
+      throw stoppedMeanwhile(c);
     }
     const plan = buildExecPlan({
       config,
@@ -162,6 +162,11 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
     }
     throw e;
   }
+}
+
+/** The init ended while an exec was being prepared. */
+function stoppedMeanwhile(c: ContainerHandle): StateError {
+  return new StateError(`container "${c.name}" is not running (it stopped while the exec was prepared)`, "exec", c.status, { container: c.name });
 }
 
 /**

@@ -40,6 +40,11 @@ describe("readFiles (native, batched)", () => {
     writeFileSync(join(d, "p"), `  {"a": 1}` + " ".repeat(4000) + "\n");
     writeFileSync(join(d, "e"), "");
     expect(await native().readFiles([d], ["p", "e"])).toEqual([`  {"a": 1}`, ""]);
+    // Mixed whitespace at the end, and a file past one read's buffer (8 KiB).
+    writeFileSync(join(d, "m"), "x y" + " ".repeat(13) + "\n \t\r\n" + " ".repeat(7));
+    const big = "z".repeat(9000);
+    writeFileSync(join(d, "b"), big + " ".repeat(5000) + "\n");
+    expect(await native().readFiles([d], ["m", "b"])).toEqual(["x y", big]);
   });
 
   it("reports a missing directory as the errno of each of its files", async () => {
