@@ -36,6 +36,8 @@ export function partialSnapshotPath(dir: string, snapshot: string): string {
   return join(dir, `partial-snapshot.${snapshot}.json`);
 }
 const PARTIAL = /^partial-snapshot\.(.+)\.json$/;
+/** The temporary file a marker is written to before it is linked to its name (writeFileExclusive): `<marker>.<pid>.<hex>.tmp`. */
+const PARTIAL_TMP = /^partial-snapshot\..+\.json\.(\d+)\.[0-9a-f]+\.tmp$/;
 
 /**
  * Removes everything a container holds on the host: its processes and
@@ -122,7 +124,7 @@ async function needsRecovery(runtime: ResolvedRuntime, store: StateStore, name: 
     return false; // gone
   }
   if (entries.includes("intent.json") || !entries.includes("container.json")) return true;
-  if (entries.some((e) => PARTIAL.test(e))) return true;
+  if (entries.some((e) => PARTIAL.test(e) || PARTIAL_TMP.test(e))) return true;
   return orphanInit(runtime, store, name);
 }
 
@@ -180,6 +182,9 @@ export async function recoverContainer(runtime: ResolvedRuntime, name: string): 
 async function partialSnapshots(dir: string): Promise<{ snapshot: string; marker: string; info: PartialSnapshot }[]> {
   const out: { snapshot: string; marker: string; info: PartialSnapshot }[] = [];
   for (const e of await fsp.readdir(dir).catch(() => [] as string[])) {
+    // A marker's temporary file whose writer is gone (killed between its write and its link).
+    const tmp = PARTIAL_TMP.exec(e);
+    if (tmp && !processInfo(Number(tmp[1]))) await fsp.rm(join(dir, e), { force: true });
     const m = PARTIAL.exec(e);
     if (!m) continue;
     const marker = join(dir, e);

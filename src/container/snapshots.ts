@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { NAME_PATTERN } from "../config/constants.js";
 import { ConfigError, HostError, NotFoundError, StateError, WarrenError } from "../errors.js";
 import { codeOf } from "../linux/errno.js";
+import { writeFileExclusive } from "../linux/json-file.js";
 import type { ImageRootfs } from "../rootfs/record.js";
 import { emptyDirs } from "../storage/backend.js";
 import { copyInto, deleteSubvolume, restoreRoot, snapshotSubvolume } from "../storage/btrfs.js";
@@ -81,7 +82,7 @@ export async function snapshot(c: ContainerHandle, name: string): Promise<Snapsh
   // The marker first (exclusively: one maker per name), then the directory.
   for (let attempt = 0; ; attempt++) {
     try {
-      await fsp.writeFile(partial, JSON.stringify(marker) + "\n", { flag: "wx" });
+      writeFileExclusive(partial, JSON.stringify(marker) + "\n");
       break;
     } catch (e) {
       if (codeOf(e) !== "EEXIST") throw new HostError(`write \`${partial}\``, codeOf(e), { container: c.name, path: partial, cause: e });

@@ -5,7 +5,7 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
-import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { HostError } from "../errors.js";
@@ -33,6 +33,23 @@ export function writeFileAtomic(path: string, text: string, mode = 0o600): void 
   } catch (e) {
     rmSync(tmp, { force: true });
     throw new HostError(`write \`${path}\``, codeOf(e), { path, syscall: "write", cause: e });
+  }
+}
+
+/**
+ * Creates `path` with `text`, whole, only if nothing is there: written to a
+ * temporary file, then link(2)ed to its name, which fails with EEXIST when
+ * the name is taken. Unlike open(O_EXCL) and a write, a process killed in
+ * between never leaves an empty file that names a claim without its owner.
+ * Errors (EEXIST included) are thrown as they are, with their code.
+ */
+export function writeFileExclusive(path: string, text: string, mode = 0o600): void {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    writeFileSync(tmp, text, { mode, flag: "wx" });
+    linkSync(tmp, path);
+  } finally {
+    rmSync(tmp, { force: true });
   }
 }
 

@@ -12,6 +12,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { dirname, join } from "node:path";
 
 import { codeOf } from "../linux/errno.js";
+import { writeFileExclusive } from "../linux/json-file.js";
 
 /** One OCI container's record. */import type { OciHooks } from "./hooks.js";
 
@@ -75,7 +76,7 @@ export function writeRecord(root: string, rec: OciRecord, exclusive = false): vo
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   if (exclusive) {
     // The claim on the id: two creates of one id race here, not later.
-    writeFileSync(path, JSON.stringify(rec), { flag: "wx", mode: 0o600 });
+    writeFileExclusive(path, JSON.stringify(rec));
     return;
   }
   const tmp = `${path}.${process.pid}.tmp`;
