@@ -46,6 +46,14 @@ Napi::Value DupLow(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
+// dupParked(fd): a close-on-exec copy among the parked fds, for an
+// operation that must keep a process's pidfd of its own while it awaits.
+Napi::Value DupParked(const Napi::CallbackInfo &info) {
+  int fd = fcntl(IntArg(info, 0), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) throw ErrnoError(info.Env(), "fcntl(F_DUPFD_CLOEXEC)", errno);
+  return Napi::Number::New(info.Env(), ParkFd(fd));
+}
+
 Napi::Value PidfdSendSignal(const Napi::CallbackInfo &info) {
   long rc = syscall(SYS_pidfd_send_signal, IntArg(info, 0), IntArg(info, 1), nullptr, 0);
   if (rc < 0) throw ErrnoError(info.Env(), "pidfd_send_signal", errno);
@@ -261,6 +269,7 @@ Napi::Value UnixConnect(const Napi::CallbackInfo &info) {
 Napi::Object InitMisc(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   exports.Set("dupLow", Napi::Function::New(env, DupLow));
+  exports.Set("dupParked", Napi::Function::New(env, DupParked));
   exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal));
   exports.Set("pidfdExitStatus", Napi::Function::New(env, PidfdExitStatus));
   exports.Set("close", Napi::Function::New(env, CloseFd));

@@ -118,6 +118,9 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
     // its child sends to the container's monitor as the init's did.
     if (interceptAsked(config)) interceptSocket = connectIntercept(c.stateDir, c.name);
     // A low copy: the child's fd table is ours only up to the highest fd it keeps.
+    // Not from an init that ended during the awaits above: its pidfd is
+    // closed then, and the number may name another container's init.
+    if (c.run !== run) throw stoppedMeanwhile(c);
     try {
       initFd = native().dupLow(run.pidfd);
     } catch {

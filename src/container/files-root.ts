@@ -250,13 +250,24 @@ export async function withRoot<T>(x: Ctx, f: (root: Root) => Promise<T>): Promis
     if (run) {
       const fd = openRunningRoot(x, run.pid, run.pidfd);
       if (fd !== null) {
+        // The operation's own pidfd: the handle's is closed when the init
+        // ends, and its number may then name another container's init.
+        let pidfd = -1;
         try {
           // With a user namespace, as the container's root: it controls
           // this mount table.
-          const ops = x.c.idmap ? containerOps(run.pidfd) : hostOps();
+          if (x.c.idmap) {
+            try {
+              pidfd = native().dupParked(run.pidfd);
+            } catch (e) {
+              throw new HostError(`container "${x.c.name}": ${x.op} \`${x.path}\`: duplicate the init's pidfd`, codeOf(e), { container: x.c.name, syscall: "fcntl" });
+            }
+          }
+          const ops = x.c.idmap ? containerOps(pidfd) : hostOps();
           return await f({ fd, running: true, map: x.c.idmap, ops });
         } finally {
           closeQuietly(fd);
+          if (pidfd >= 0) closeQuietly(pidfd);
         }
       }
     }

@@ -52,11 +52,7 @@ export async function stopContainer(c: ContainerHandle, options: StopOptions): P
     // pointless. Looked at before sending: right after it, a waiter being
     // woken by the signal looks like neither.
     const receives = !c.config.namespaces.pid || receivesSignal(run.pid, sig) !== false;
-    try {
-      native().pidfdSendSignal(run.pidfd, sig);
-    } catch {
-      /* ESRCH: already exiting */
-    }
+    signalInit(c, run, sig);
     if (receives) {
       let timer: NodeJS.Timeout | undefined;
       const graceful = await Promise.race([
@@ -72,11 +68,7 @@ export async function stopContainer(c: ContainerHandle, options: StopOptions): P
   c.stopping = "kill";
   await c.requestStop("kill");
   await c.cgroups.kill(c.name);
-  try {
-    native().pidfdSendSignal(run.pidfd, 9);
-  } catch {
-    /* gone */
-  }
+  signalInit(c, run, 9);
   return exited;
 }
 
@@ -116,4 +108,19 @@ export function receivesSignal(pid: number, sig: number): boolean | undefined {
     return undefined;
   }
   return false;
+}
+
+/**
+ * Sends `sig` to the init of `run` while it is still the container's run.
+ * Once the init has ended its pidfd is closed, and the number may already
+ * name another container's init (pidfds are parked at the lowest free
+ * number above 1024): a stop that awaited in between must not use it.
+ */
+function signalInit(c: ContainerHandle, run: NonNullable<ContainerHandle["run"]>, sig: number): void {
+  if (c.run !== run) return;
+  try {
+    native().pidfdSendSignal(run.pidfd, sig);
+  } catch {
+    /* ESRCH: already exiting */
+  }
 }

@@ -127,6 +127,8 @@ export interface NativeBinding {
   pidfdOpen(pid: number, park?: boolean): number;
   /** A close-on-exec copy of `fd` at the lowest free number (a parked fd a child is to inherit). */
   dupLow(fd: number): number;
+  /** A close-on-exec copy of `fd` among the parked fds (an operation's own pidfd while it awaits). */
+  dupParked(fd: number): number;
   pidfdSendSignal(pidfd: number, signal: number): void;
   /** The wait(2) status of the reaped process (Linux 6.15, PIDFD_INFO_EXIT), or null while it is not reaped. */
   pidfdExitStatus(pidfd: number): number | null;
