@@ -15,7 +15,7 @@ import type { NicConfig } from "../config/nic.js";
 import type { ContainerHandle } from "./handle.js";
 import { withLock } from "../linux/lock.js";
 import { isLive } from "./state.js";
-import { unplugNic, withNamespace } from "./pod-nics.js";
+import { assertStill, unplugNic, withNamespace } from "./pod-nics.js";
 
 export interface InterfaceInfo {
   name: string;
@@ -28,13 +28,14 @@ export interface InterfaceInfo {
   stats?: { rxBytes: number; txBytes: number; rxPackets: number; txPackets: number };
 }
 
-function requireLive(c: ContainerHandle, op: string): number {
+/** The running init, as a process that can be checked to be still that one after an await (pod-nics.ts openNamespaceOf). */
+function requireLive(c: ContainerHandle, op: string): { pid: number; expect: { startTime: number; op: string; container: string } } {
   if (!c.run || !isLive(c.status)) throw new StateError(`container "${c.name}" is not running`, op, c.status, { container: c.name });
-  return c.run.pid;
+  return { pid: c.run.pid, expect: { startTime: c.run.startTime, op, container: c.name } };
 }
 
 export async function containerNetwork(c: ContainerHandle): Promise<InterfaceInfo[]> {
-  const pid = requireLive(c, "network");
+  const { pid } = requireLive(c, "network");
   return withNamespace(pid, (inner) => {
     const addrs = inner.addresses();
     return inner.links().map((l) => ({
@@ -76,7 +77,7 @@ export async function addNic(c: ContainerHandle, spec: unknown): Promise<void> {
     throw new ConfigError([{ path: "nic", message: `the container shares ${whose}` }], { container: c.name });
   }
   await c.refresh();
-  const pid = requireLive(c, "addNic");
+  const { pid, expect } = requireLive(c, "addNic");
   await withLock(c.store.lockPath(c.name), async () => {
     const index = c.config.nics.length;
     const leases = await reserveAddresses(c.runtime, c.name, [nic], index);
@@ -86,6 +87,7 @@ export async function addNic(c: ContainerHandle, spec: unknown): Promise<void> {
         runtime: c.runtime,
         container: c.name,
         pid,
+        stillSame: () => assertStill(pid, expect),
         nics: [nic],
         leases,
         ports: [],
@@ -112,7 +114,7 @@ export async function addNic(c: ContainerHandle, spec: unknown): Promise<void> {
 export async function returnLentNics(c: ContainerHandle): Promise<void> {
   const lent = c.state.network?.lent ?? [];
   if (!lent.length || !c.run) return;
-  const pid = c.run.pid;
+  const { pid, expect } = requireLive(c, "stop");
   await withLock(c.store.lockPath(c.name), async () => {
     const disk = (await c.store.readState(c.name)) ?? c.state;
     const network = disk.network;
@@ -125,7 +127,10 @@ export async function returnLentNics(c: ContainerHandle): Promise<void> {
           inner.setUp(l.name, false);
           inner.moveToNamespace(l.name, hostNs, l.parent);
         }
-      });
+      }, expect);
+    } catch (e) {
+      // Ended meanwhile: the kernel gives a physical NIC back when its namespace goes.
+      if (!(e instanceof StateError)) throw e;
     } finally {
       closeSync(hostNs);
     }
@@ -140,13 +145,13 @@ export async function removeNic(c: ContainerHandle, name: string): Promise<void>
   const nic = c.config.nics.find((n) => nicName(n) === name);
   if (!nic) throw new ConfigError([{ path: "name", message: `the container has no NIC ${JSON.stringify(name)}` }], { container: c.name });
   await c.refresh();
-  const pid = requireLive(c, "removeNic");
+  const { pid, expect } = requireLive(c, "removeNic");
   await withLock(c.store.lockPath(c.name), async () => {
     const disk = (await c.store.readState(c.name)) ?? c.state;
     const network: Attached = disk.network ?? { veths: [], lent: [], ports: false };
     const hostNs = openSync("/proc/self/ns/net", "r");
     try {
-      withNamespace(pid, (inner) => unplugNic(inner, hostNs, nic));
+      withNamespace(pid, (inner) => unplugNic(inner, hostNs, nic), expect);
     } finally {
       closeSync(hostNs);
     }

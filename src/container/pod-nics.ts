@@ -9,12 +9,19 @@ import { closeSync, openSync } from "node:fs";
 import type { NicConfig } from "../config/nic.js";
 import { nicName } from "../network/manager.js";
 import { Netlink } from "../network/netlink.js";
+import { StateError } from "../errors.js";
+import { codeOf } from "../linux/errno.js";
 import { processInfo } from "./proc.js";
 import { isLive, type StateStore } from "./state.js";
 
-/** Runs `fn` with a netlink socket in the network namespace of process `pid`. */
-export function withNamespace<T>(pid: number, fn: (inner: Netlink, nsfd: number) => T): T {
-  const nsfd = openSync(`/proc/${pid}/ns/net`, "r");
+/**
+ * Runs `fn` with a netlink socket in the network namespace of process
+ * `pid`. With `startTime`, the process must still be that one once the
+ * namespace is open (the pid of an init that ended meanwhile may already
+ * be another container's): otherwise a StateError for `op`.
+ */
+export function withNamespace<T>(pid: number, fn: (inner: Netlink, nsfd: number) => T, expect?: { startTime: number; op: string; container: string }): T {
+  const nsfd = openNamespaceOf(pid, expect);
   try {
     const inner = Netlink.inNamespace(nsfd);
     try {
@@ -25,6 +32,34 @@ export function withNamespace<T>(pid: number, fn: (inner: Netlink, nsfd: number)
   } finally {
     closeSync(nsfd);
   }
+}
+
+/** `/proc/PID/ns/net`, open, and checked to be the process `expect` says (see withNamespace). */
+export function openNamespaceOf(pid: number, expect?: { startTime: number; op: string; container: string }): number {
+  let nsfd: number;
+  try {
+    nsfd = openSync(`/proc/${pid}/ns/net`, "r");
+  } catch (e) {
+    if (expect && codeOf(e) === "ENOENT") throw ended(expect);
+    throw e;
+  }
+  // Open first, then checked: a process still alive now was alive at the open, so the fd is its namespace.
+  try {
+    if (expect) assertStill(pid, expect);
+  } catch (e) {
+    closeSync(nsfd);
+    throw e;
+  }
+  return nsfd;
+}
+
+/** Throws a StateError unless `pid` is still the process that started at `expect.startTime`. */
+export function assertStill(pid: number, expect: { startTime: number; op: string; container: string }): void {
+  if (processInfo(pid)?.startTime !== expect.startTime) throw ended(expect);
+}
+
+function ended(expect: { op: string; container: string }): StateError {
+  return new StateError(`container "${expect.container}" is not running (its init ended during ${expect.op})`, expect.op, "stopped", { container: expect.container });
 }
 
 /**
@@ -59,10 +94,16 @@ export async function unplugFromJoiners(store: StateStore, name: string, nics: r
     if (!isLive(state?.status) || !state?.pid || processInfo(state.pid)?.startTime !== state.startTime) continue;
     const hostNs = openSync("/proc/self/ns/net", "r");
     try {
-      withNamespace(state.pid, (inner) => {
-        // A joiner of an earlier run holds that run's namespace, already emptied.
-        for (const nic of nics) if (inner.link(nicName(nic))) unplugNic(inner, hostNs, nic);
-      });
+      withNamespace(
+        state.pid,
+        (inner) => {
+          // A joiner of an earlier run holds that run's namespace, already emptied.
+          for (const nic of nics) if (inner.link(nicName(nic))) unplugNic(inner, hostNs, nic);
+        },
+        { startTime: state.startTime ?? -1, op: "unplug", container: other },
+      );
+    } catch (e) {
+      if (!(e instanceof StateError)) throw e; // it ended meanwhile: its namespace went with it
     } finally {
       closeSync(hostNs);
     }

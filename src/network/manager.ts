@@ -140,6 +140,11 @@ export interface AttachInput {
   runtime: ResolvedRuntime;
   container: string;
   pid: number;
+  /**
+   * For a running container's init (not a paused child of ours): called
+   * once its namespace is open, throws if `pid` is no longer that process.
+   */
+  stillSame?: () => void;
   nics: readonly NicConfig[];
   leases: readonly NicLease[];
   ports: readonly PortConfig[];
@@ -167,6 +172,12 @@ export async function attachNics(input: AttachInput): Promise<Attached> {
   const net = managedNetwork(input.runtime);
   const done: Attached = { veths: [], lent: [], ports: false, routed: [] };
   const nsfd = openSync(`/proc/${input.pid}/ns/net`, "r");
+  try {
+    input.stillSame?.();
+  } catch (e) {
+    closeSync(nsfd);
+    throw e;
+  }
   const host = Netlink.host();
   const inner = Netlink.inNamespace(nsfd);
   try {
