@@ -97,6 +97,10 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
     await c.refresh();
     throw stoppedMeanwhile(c);
   }
+  // From here to the spawn nothing awaits. An init that ended during the
+  // awaits above is not used: its pidfd is closed then (the number may name
+  // another container's init), and its pid, for the pty, may be reused.
+  if (c.run !== run) throw stoppedMeanwhile(c);
   let pty: Pty | undefined;
   let stdio: OpenedStdio | undefined;
   let interceptSocket: number | undefined;
@@ -118,9 +122,6 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
     // its child sends to the container's monitor as the init's did.
     if (interceptAsked(config)) interceptSocket = connectIntercept(c.stateDir, c.name);
     // A low copy: the child's fd table is ours only up to the highest fd it keeps.
-    // Not from an init that ended during the awaits above: its pidfd is
-    // closed then, and the number may name another container's init.
-    if (c.run !== run) throw stoppedMeanwhile(c);
     try {
       initFd = native().dupLow(run.pidfd);
     } catch {
