@@ -16,9 +16,10 @@ import { isLive, type StateStore } from "./state.js";
 
 /**
  * Runs `fn` with a netlink socket in the network namespace of process
- * `pid`. With `startTime`, the process must still be that one once the
- * namespace is open (the pid of an init that ended meanwhile may already
- * be another container's): otherwise a StateError for `op`.
+ * `pid`. With `expect`, the process must still be the one that started at
+ * `expect.startTime` once the namespace is open (the pid of an init that
+ * ended meanwhile may already be another container's): otherwise a
+ * StateError for `expect.op`.
  */
 export function withNamespace<T>(pid: number, fn: (inner: Netlink, nsfd: number) => T, expect?: { startTime: number; op: string; container: string }): T {
   const nsfd = openNamespaceOf(pid, expect);

@@ -25,5 +25,4 @@ describe("writeFileExclusive", () => {
     expect(readFileSync(path, "utf8")).toBe("first\n");
     expect(readdirSync(base)).toEqual(["claim.json"]);
   });
-
 });
