@@ -99,7 +99,7 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
   }
   // From here to the spawn nothing awaits. An init that ended during the
   // awaits above is not used: its pidfd is closed then (the number may name
-  // another container's init), and its pid, for the pty, may be reused.
+  // another container's init).
   if (c.run !== run) throw stoppedMeanwhile(c);
   let pty: Pty | undefined;
   let stdio: OpenedStdio | undefined;
@@ -112,6 +112,13 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
       childFds = stdio.childFds;
     } else if (o.tty) {
       pty = openPty(c.name, run.pid, typeof o.tty === "object" ? o.tty : {}, hostIds(user.uid, user.gid) ?? hostIds(0, 0));
+      // Opened by pid: the init still holding it afterwards (alive or a
+      // zombie, either keeps the pid) means the pid was never another's.
+      try {
+        native().pidfdSendSignal(run.pidfd, 0);
+      } catch {
+        throw stoppedMeanwhile(c);
+      }
       childFds = [pty.peer, pty.peer, pty.peer];
     } else {
       stdio = openStdio([o.stdin ?? "pipe", o.stdout ?? "pipe", o.stderr ?? "pipe"], map ? hostIds(0, 0) : undefined);
