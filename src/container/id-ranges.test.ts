@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -89,5 +89,22 @@ describe("host-wide id ranges", () => {
     await releaseIdRange(a, "c1");
     expect(size()).toBe(before + 2);
     expect((await listIdRanges()).map((e) => e.container)).toEqual(["c0"]);
+  });
+
+  it("keeps its index of the slots in use as other processes append to the record or rewrite it", async () => {
+    const a = root("a", ["c0", "c1", "c2", "c3"]);
+    expect((await reserveIdRange(a, "c0")).hostUid).toBe(slot(0));
+    const key = `range:${realpathSync(a)}\0other`;
+    const other = { hostUid: slot(1), hostGid: slot(1), size: ID_RANGE_SIZE, root: realpathSync(a), container: "other" };
+    // Another process takes slot 1, then gives it back.
+    appendFileSync(idRangesPath(), `${JSON.stringify({ k: key, v: other })}\n`);
+    expect((await reserveIdRange(a, "c1")).hostUid).toBe(slot(2));
+    appendFileSync(idRangesPath(), `${JSON.stringify({ k: key, v: null })}\n`);
+    expect((await reserveIdRange(a, "c2")).hostUid).toBe(slot(1));
+    // Another process rewrites the record (a new journal id): replayed from the start, slot 0 alone in use.
+    const c0 = (await listIdRanges()).find((e) => e.container === "c0")!;
+    writeFileSync(idRangesPath(), `{"journal":"0123456789abcdef"}\n${JSON.stringify({ k: `range:${c0.root}\0c0`, v: c0 })}\n`);
+    expect((await reserveIdRange(a, "c3")).hostUid).toBe(slot(1));
+    expect((await listIdRanges()).map((e) => [e.container, e.hostUid])).toEqual([["c0", slot(0)], ["c3", slot(1)]]);
   });
 });

@@ -9,8 +9,10 @@
  * changed under a flock on `ranges.jsonl.lock` beside it, whatever root the
  * container lives in. An allocation appends one line and reads only what
  * other processes appended since this one last looked: O(1) on disk, with
- * thousands of containers. (`ranges.json`, the whole-file record of earlier
- * versions, is carried over on first use.)
+ * thousands of containers; in memory, the pool slots in use are indexed
+ * as entries are replayed, so finding the lowest free one is O(1) too.
+ * (`ranges.json`, the whole-file record of earlier versions, is carried
+ * over on first use.)
  *
  * Entries are keyed by (state root, container name) and released by
  * destroy. One whose container directory is gone (a root removed by hand, a
@@ -29,7 +31,7 @@ import { dirname, join, resolve } from "node:path";
 
 import type { IdMap } from "../config/schema.js";
 import { Journal } from "../linux/journal.js";
-import { allocateIdRange, ID_RANGE_SIZE, ownIdPool } from "./idmap.js";
+import { allocateIdRange, ID_RANGE_SIZE, IdSlotIndex, ownIdPool } from "./idmap.js";
 import { StateStore } from "./state.js";
 
 export const DEFAULT_ID_RANGES = "/var/lib/warren-ids/ranges.jsonl";
@@ -69,6 +71,37 @@ function fromLegacy(old: unknown): Iterable<[string, Entry]> | undefined {
   ];
 }
 
+/**
+ * The record's entries, with the pool slots their ranges hold indexed as
+ * they are replayed or changed: an allocation asks the index, not every
+ * range in use (O(1), not O(n), with thousands of containers).
+ */
+class RangeMap extends Map<string, Entry> {
+  readonly slots = new IdSlotIndex(ownIdPool());
+
+  override set(key: string, value: Entry): this {
+    const old = super.get(key);
+    if (old && isRange(old)) this.slots.remove(old);
+    if (isRange(value)) this.slots.add(value);
+    return super.set(key, value);
+  }
+
+  override delete(key: string): boolean {
+    const old = super.get(key);
+    if (old && isRange(old)) this.slots.remove(old);
+    return super.delete(key);
+  }
+
+  override clear(): void {
+    for (const key of [...this.keys()]) this.delete(key);
+  }
+}
+
+/** The lowest free range of `size` ids among `entries` (the journal's map, and so indexed). */
+function lowestFree(entries: ReadonlyMap<string, Entry>, size: number): IdMap {
+  return entries instanceof RangeMap ? entries.slots.lowestFree(size) : allocateIdRange(ranges(entries), size, ownIdPool());
+}
+
 const journals = new Map<string, Journal<Entry>>();
 
 function journal(): Journal<Entry> {
@@ -84,7 +117,7 @@ function journal(): Journal<Entry> {
         /* read as empty */
       }
     }
-    j = new Journal<Entry>(path, fromLegacy);
+    j = new Journal<Entry>(path, fromLegacy, () => new RangeMap());
     journals.set(path, j);
   }
   return j;
@@ -123,14 +156,10 @@ function isStale(e: IdRangeEntry): boolean {
   return !existsSync(join(e.root, e.container));
 }
 
-/** The ranges among `entries`, but `except`'s: one pass, no intermediate arrays (a create on a host with thousands of containers runs this). */
-function ranges(entries: ReadonlyMap<string, Entry>, except?: { root: string; container: string }): IdRangeEntry[] {
+/** The ranges among `entries` (a listing, or a full pool's search for stale ones: O(n)). */
+function ranges(entries: ReadonlyMap<string, Entry>): IdRangeEntry[] {
   const out: IdRangeEntry[] = [];
-  for (const e of entries.values()) {
-    if (!isRange(e)) continue;
-    if (except && e.container === except.container && e.root === except.root) continue;
-    out.push(e);
-  }
+  for (const e of entries.values()) if (isRange(e)) out.push(e);
   return out;
 }
 
@@ -149,17 +178,19 @@ export async function reserveIdRange(root: string, container: string, wanted?: I
   const canonical = await canonicalRoot(root);
   return journal().update(async (entries, change) => {
     await adoptRoot(entries, change, canonical);
-    const others = ranges(entries, { root: canonical, container });
+    // An entry already under this name is a leftover: it goes first, so the
+    // allocation below may reuse its range.
+    if (entries.has(rangeKey(canonical, container))) change.delete(rangeKey(canonical, container));
     let map: IdMap;
     if (explicit) map = explicit;
     else {
       try {
-        map = allocateIdRange(others, size, ownIdPool());
+        map = lowestFree(entries, size);
       } catch (e) {
-        const stale = others.filter(isStale);
+        const stale = ranges(entries).filter(isStale);
         if (stale.length === 0) throw e;
         for (const s of stale) change.delete(rangeKey(s.root, s.container));
-        map = allocateIdRange(others.filter((r) => !stale.includes(r)), size, ownIdPool());
+        map = lowestFree(entries, size);
       }
     }
     change.set(rangeKey(canonical, container), { hostUid: map.hostUid, hostGid: map.hostGid, size: map.size, root: canonical, container, ...(explicit ? { explicit: true as const } : {}) });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { allocateIdRange, HOST_ID_POOL, ID_POOL_SLOTS, ID_POOL_START, ID_RANGE_SIZE, idPoolOf } from "./idmap.js";
+import { allocateIdRange, HOST_ID_POOL, ID_POOL_SLOTS, ID_POOL_START, ID_RANGE_SIZE, IdSlotIndex, idPoolOf } from "./idmap.js";
 
 describe("allocateIdRange", () => {
   it("hands out the lowest free 65536-id slot", () => {
@@ -29,6 +29,69 @@ describe("allocateIdRange, sweeping many ranges", () => {
     const full = Array.from({ length: ID_POOL_SLOTS }, (_, i) => at(i));
     expect(() => allocateIdRange(full)).toThrow(/no free host id range of 65536 ids left/);
     expect(allocateIdRange(full.slice(1)).hostUid).toBe(ID_POOL_START);
+  });
+});
+
+describe("IdSlotIndex", () => {
+  it("answers as a sweep of the ranges in use would, through any order of adds and removes", () => {
+    const pool = { start: ID_POOL_START, slots: 64 };
+    const index = new IdSlotIndex(pool);
+    const live: { hostUid: number; hostGid: number; size: number }[] = [];
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let step = 0; step < 2000; step++) {
+      const size = random(4) === 0 ? 3 * ID_RANGE_SIZE : ID_RANGE_SIZE;
+      if (live.length > 0 && random(3) === 0) {
+        const [gone] = live.splice(random(live.length), 1);
+        index.remove(gone!);
+      } else if (random(10) === 0) {
+        // An explicit range: not slot-aligned, uid and gid apart, sometimes on a slot others hold too.
+        const m = { hostUid: ID_POOL_START + random(64 * ID_RANGE_SIZE), hostGid: ID_POOL_START + random(64 * ID_RANGE_SIZE), size: 1 + random(2 * ID_RANGE_SIZE) };
+        live.push(m);
+        index.add(m);
+      } else {
+        let want: unknown;
+        try {
+          want = allocateIdRange(live, size, pool);
+        } catch (e) {
+          want = (e as Error).message;
+        }
+        let got: unknown;
+        try {
+          got = index.lowestFree(size);
+        } catch (e) {
+          got = (e as Error).message;
+        }
+        expect(got).toEqual(want);
+        if (typeof got === "object") {
+          live.push(got as (typeof live)[number]);
+          index.add(got as (typeof live)[number]);
+        }
+      }
+    }
+  });
+
+  it("reuses a slot freed below the ones it has handed out", () => {
+    const index = new IdSlotIndex(HOST_ID_POOL);
+    const taken = Array.from({ length: 5 }, () => {
+      const m = index.lowestFree();
+      index.add(m);
+      return m;
+    });
+    expect(taken.map((m) => (m.hostUid - ID_POOL_START) / ID_RANGE_SIZE)).toEqual([0, 1, 2, 3, 4]);
+    index.remove(taken[1]!);
+    expect(index.lowestFree().hostUid).toBe(taken[1]!.hostUid);
+    // Two ranges on one slot: free only when both are gone.
+    const explicit = { hostUid: taken[3]!.hostUid + 7, hostGid: taken[3]!.hostGid + 7, size: 9 };
+    index.add(explicit);
+    index.remove(taken[3]!);
+    index.add(taken[1]!);
+    expect(index.lowestFree().hostUid).toBe(ID_POOL_START + 5 * ID_RANGE_SIZE);
+    index.remove(explicit);
+    expect(index.lowestFree().hostUid).toBe(taken[3]!.hostUid);
   });
 });
 

@@ -81,41 +81,72 @@ export function ownIdPool(): IdPool {
   return ownPool;
 }
 
-let marks = new Uint8Array(0);
+/**
+ * Which slots of a pool the ranges in use touch, kept as ranges come and
+ * go, and the lowest free run: O(1) to add or remove a range of one slot,
+ * and to find a free one on a host that fills its pool from the bottom (a
+ * fleet of thousands of creates), where a sweep of every range in use per
+ * create would cost O(n). uid and gid ranges are allocated together, so a
+ * slot is free only when neither touches it; each range counts, so two
+ * explicit ranges on one slot free it only when both are gone.
+ */
+export class IdSlotIndex {
+  readonly #users: Uint32Array;
+  /** Every slot below this one is in use. */
+  #low = 0;
 
-/** A zeroed mark per pool slot, reused between calls (the host pool has about 65,000 slots). */
-function slotMarks(slots: number): Uint8Array {
-  if (marks.length !== slots) marks = new Uint8Array(slots);
-  else marks.fill(0);
-  return marks;
+  constructor(readonly pool: IdPool) {
+    this.#users = new Uint32Array(pool.slots);
+  }
+
+  add(m: IdMap): void {
+    this.#count(m.hostUid, m.size, 1);
+    this.#count(m.hostGid, m.size, 1);
+  }
+
+  /** Takes back a range given to {@link add} before. */
+  remove(m: IdMap): void {
+    this.#count(m.hostUid, m.size, -1);
+    this.#count(m.hostGid, m.size, -1);
+  }
+
+  /** The lowest free run of slots that holds `size` ids; a StateError that says why when there is none. */
+  lowestFree(size = ID_RANGE_SIZE): IdMap {
+    const { pool } = this;
+    const users = this.#users;
+    // The slots the scan passes over before its first free one stay in
+    // use until a remove says otherwise: the next scan starts after them.
+    while (this.#low < pool.slots && users[this.#low] !== 0) this.#low++;
+    const slots = Math.ceil(size / ID_RANGE_SIZE);
+    for (let s = this.#low, run = 0; s < pool.slots; s++) {
+      run = users[s] !== 0 ? 0 : run + 1;
+      if (run === slots) {
+        const candidate = pool.start + (s - slots + 1) * ID_RANGE_SIZE;
+        return { hostUid: candidate, hostGid: candidate, size };
+      }
+    }
+    const what = `no free host id range of ${size} ids left (${pool.slots} ranges of ${ID_RANGE_SIZE} ids from ${pool.start}`;
+    throw new StateError(`${what}${pool.describe ? `; ${pool.describe})` : " are in use)"}`, "create", "no-id-range");
+  }
+
+  #count(start: number, length: number, delta: 1 | -1): void {
+    const { pool } = this;
+    const users = this.#users;
+    const first = Math.max(0, Math.floor((start - pool.start) / ID_RANGE_SIZE));
+    const last = Math.min(pool.slots, Math.ceil((start + length - pool.start) / ID_RANGE_SIZE));
+    for (let i = first; i < last; i++) {
+      if (delta > 0) users[i]!++;
+      else if (users[i]! > 0 && --users[i]! === 0 && i < this.#low) this.#low = i;
+    }
+  }
 }
 
 /**
- * The lowest free range given the ranges in use (uid and gid ranges are
- * allocated together, so both must be free). Marks the pool slots the used
- * intervals touch, then takes the first run of free ones: O(n) in the
- * ranges in use, no sort (a create on a host with thousands of containers
- * pays microseconds here).
+ * The lowest free range given the ranges in use, as {@link IdSlotIndex}
+ * finds it (for a one-off question; a record that lives keeps its index).
  */
 export function allocateIdRange(inUse: readonly IdMap[], size = ID_RANGE_SIZE, pool: IdPool = HOST_ID_POOL): IdMap {
-  const used = slotMarks(pool.slots);
-  const mark = (start: number, length: number) => {
-    const first = Math.max(0, Math.floor((start - pool.start) / ID_RANGE_SIZE));
-    const last = Math.min(pool.slots, Math.ceil((start + length - pool.start) / ID_RANGE_SIZE));
-    for (let i = first; i < last; i++) used[i] = 1;
-  };
-  for (const m of inUse) {
-    mark(m.hostUid, m.size);
-    mark(m.hostGid, m.size);
-  }
-  const slots = Math.ceil(size / ID_RANGE_SIZE);
-  for (let s = 0, run = 0; s < pool.slots; s++) {
-    run = used[s] ? 0 : run + 1;
-    if (run === slots) {
-      const candidate = pool.start + (s - slots + 1) * ID_RANGE_SIZE;
-      return { hostUid: candidate, hostGid: candidate, size };
-    }
-  }
-  const what = `no free host id range of ${size} ids left (${pool.slots} ranges of ${ID_RANGE_SIZE} ids from ${pool.start}`;
-  throw new StateError(`${what}${pool.describe ? `; ${pool.describe})` : " are in use)"}`, "create", "no-id-range");
+  const index = new IdSlotIndex(pool);
+  for (const m of inUse) index.add(m);
+  return index.lowestFree(size);
 }

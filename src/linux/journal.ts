@@ -44,11 +44,16 @@ export class Journal<V> {
 
   /**
    * `convert` turns a file in an older whole-JSON format into entries (it is
-   * rewritten as a journal on the first change).
+   * rewritten as a journal on the first change). `newMap` makes the map the
+   * entries are replayed into: a Map subclass can keep an index of them up
+   * to date as they change (every change, replayed or made, is a `set` or
+   * a `delete` on it; a map the journal no longer trusts is replaced by a
+   * fresh one, replayed from the start).
    */
   constructor(
     readonly path: string,
     private readonly convert?: (old: unknown) => Iterable<[string, V]> | undefined,
+    private readonly newMap: () => Map<string, V> = () => new Map(),
   ) {}
 
   /** The entries as of now (no lock: what writers have appended whole). */
@@ -128,7 +133,7 @@ export class Journal<V> {
       fd = openSync(this.path, "r+");
     } catch (e) {
       if (codeOf(e) !== "ENOENT") throw new HostError(`open \`${this.path}\``, codeOf(e), { path: this.path, syscall: "open", cause: e });
-      this.#replay = { id: "", offset: 0, map: new Map(), lines: 0 };
+      this.#replay = { id: "", offset: 0, map: this.newMap(), lines: 0 };
       return this.#replay;
     }
     try {
@@ -136,7 +141,7 @@ export class Journal<V> {
       const head = Buffer.alloc(64);
       const id = /^\{"journal":"([0-9a-f]+)"\}\n/.exec(head.toString("utf8", 0, readSync(fd, head, 0, 64, 0)))?.[1] ?? "";
       let replay = this.#replay;
-      if (!replay || replay.id !== id || st.size < replay.offset) replay = { id, offset: 0, map: new Map(), lines: 0 };
+      if (!replay || replay.id !== id || st.size < replay.offset) replay = { id, offset: 0, map: this.newMap(), lines: 0 };
       if (st.size > replay.offset) {
         const buf = Buffer.alloc(st.size - replay.offset);
         let got = 0;
@@ -149,7 +154,8 @@ export class Journal<V> {
         if (replay.offset === 0 && !id && this.convert && text.startsWith("{")) {
           // A record in the older whole-file format: its entries, rewritten as a journal by the next writer.
           const old = this.convert(JSON.parse(text));
-          replay.map = new Map(old ?? []);
+          replay.map = this.newMap();
+          for (const [k, v] of old ?? []) replay.map.set(k, v);
           replay.offset = st.size;
           replay.rewrite = true;
           this.#replay = replay;
