@@ -51,6 +51,31 @@ describe("readFiles (native, batched)", () => {
     expect(await native().readFiles([join(base, "nope")], ["a", "b"])).toEqual([2, 2]);
   });
 
+  it("reads directories of several parents in one batch, and paths with no parent to share", async () => {
+    const one = join(base, "p1");
+    const two = join(base, "p2");
+    for (const [parent, names] of [[one, ["x", "y"]], [two, ["x"]]] as const) {
+      for (const n of names) {
+        mkdirSync(join(parent, n), { recursive: true });
+        writeFileSync(join(parent, n, "f"), `${parent.slice(-2)}/${n}`);
+      }
+    }
+    writeFileSync(join(one, "file"), "not a directory");
+    const rel = join(base, "p1").slice(1); // relative to the root
+    const got = await native().readFiles(
+      [join(one, "x"), join(two, "x"), join(one, "y"), join(one, "gone"), join(one, "file"), `${join(two, "x")}/`, join(one, "x")],
+      ["f", "g"],
+    );
+    expect(got).toEqual(["p1/x", 2, "p2/x", 2, "p1/y", 2, 2, 2, 20, 20, "p2/x", 2, "p1/x", 2]); // ENOENT 2, ENOTDIR 20
+    const cwd = process.cwd();
+    try {
+      process.chdir("/");
+      expect(await native().readFiles([`${rel}/x`, "."], ["f"])).toEqual(["p1/x", 2]);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it("refuses a name that is not one path component", () => {
     expect(() => native().readFiles([base], ["../x"])).toThrow(/one path component/);
     expect(() => native().readFiles([base], [".."])).toThrow(/one path component/);
