@@ -48,10 +48,14 @@ Napi::Value DupLow(const Napi::CallbackInfo &info) {
 
 // dupParked(fd): a close-on-exec copy among the parked fds, for an
 // operation that must keep a process's pidfd of its own while it awaits.
+// Where ParkFd would leave an fd low (a limit under kParkedFdBase, or
+// nothing free above it), the copy is made low too.
 Napi::Value DupParked(const Napi::CallbackInfo &info) {
-  int fd = fcntl(IntArg(info, 0), F_DUPFD_CLOEXEC, 0);
+  int from = IntArg(info, 0);
+  int fd = fcntl(from, F_DUPFD_CLOEXEC, kParkedFdBase);
+  if (fd < 0 && (errno == EINVAL || errno == EMFILE)) fd = fcntl(from, F_DUPFD_CLOEXEC, 0);
   if (fd < 0) throw ErrnoError(info.Env(), "fcntl(F_DUPFD_CLOEXEC)", errno);
-  return Napi::Number::New(info.Env(), ParkFd(fd));
+  return Napi::Number::New(info.Env(), fd);
 }
 
 Napi::Value PidfdSendSignal(const Napi::CallbackInfo &info) {

@@ -65,6 +65,17 @@ describe("the fd table a container's process starts with", () => {
       // The children closed their copies only: what Node holds is still open.
       expect(fstatSync(dir).isDirectory()).toBe(true);
       expect(() => native().pidfdSendSignal(parked, 0)).not.toThrow();
+      // A copy a file operation holds for itself is parked too, and close-on-exec.
+      const copy = native().dupParked(parked);
+      try {
+        expect(copy).toBeGreaterThanOrEqual(PARKED_BASE);
+        expect(copy).not.toBe(parked);
+        const flags = parseInt(/^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${copy}`, "utf8"))![1]!, 8);
+        expect(flags & 0o2000000).toBe(0o2000000); // O_CLOEXEC
+        expect(pidfdOf(process.pid)).toBeDefined();
+      } finally {
+        native().close(copy);
+      }
     } finally {
       closeSync(dir);
       native().close(parked);
