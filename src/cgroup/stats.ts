@@ -73,24 +73,29 @@ export function parseFlatKeyed(text: string): Record<string, number> {
   return out;
 }
 
-/** The number after `key=` in `line`, or NaN without one. */
-function field(line: string, key: string): number {
-  const at = line.indexOf(key);
-  if (at < 0) return NaN;
+/** The number after `key` (` avg10=`…) in `text` between `from` and `end`, or NaN without one. */
+function field(text: string, key: string, from: number, end: number): number {
+  const at = text.indexOf(key, from);
+  if (at < 0 || at >= end) return NaN;
   const start = at + key.length;
-  const end = line.indexOf(" ", start);
-  return Number(line.slice(start, end < 0 ? line.length : end));
+  let stop = text.indexOf(" ", start);
+  if (stop < 0 || stop > end) stop = end;
+  return Number(text.slice(start, stop));
 }
 
 /** `some avg10=0.00 avg60=0.00 avg300=0.00 total=0` lines. */
 export function parsePressure(text: string): Record<string, Pressure> {
+  // By index, without splitting into lines: a sweep parses three of these per container.
   const out: Record<string, Pressure> = {};
-  for (const line of text.split("\n")) {
-    const space = line.indexOf(" ");
-    if (space <= 0) continue;
-    const p = { avg10: field(line, " avg10="), avg60: field(line, " avg60="), avg300: field(line, " avg300="), total: field(line, " total=") };
-    if (Number.isNaN(p.avg10) || Number.isNaN(p.avg60) || Number.isNaN(p.avg300) || !Number.isInteger(p.total)) continue;
-    out[line.slice(0, space)] = p;
+  for (let at = 0; at < text.length; ) {
+    let end = text.indexOf("\n", at);
+    if (end < 0) end = text.length;
+    const space = text.indexOf(" ", at);
+    if (space > at && space < end) {
+      const p = { avg10: field(text, " avg10=", space, end), avg60: field(text, " avg60=", space, end), avg300: field(text, " avg300=", space, end), total: field(text, " total=", space, end) };
+      if (!Number.isNaN(p.avg10) && !Number.isNaN(p.avg60) && !Number.isNaN(p.avg300) && Number.isInteger(p.total)) out[text.slice(at, space)] = p;
+    }
+    at = end + 1;
   }
   return out;
 }

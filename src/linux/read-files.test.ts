@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 
 import { native } from "../native/binding.js";
 import { readJsonFilesIn } from "./json-file.js";
-import { readFiles } from "./read-files.js";
+import { readFiles, readFilesInChunks } from "./read-files.js";
 
 const base = mkdtempSync(join(tmpdir(), "warren-read-files-"));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -74,6 +74,23 @@ describe("readFiles (native, batched)", () => {
     } finally {
       process.chdir(cwd);
     }
+  });
+
+  it("hands chunks over in order, each with its first index, while later ones are read", async () => {
+    const ds = dirs(50, "c");
+    const seen: [number, number][] = [];
+    const texts: (string | number)[] = [];
+    await readFilesInChunks(ds, ["a", "missing"], (t, from) => {
+      seen.push([from, t.length]);
+      texts.push(...t);
+    }, { chunk: 7, inFlight: 3 });
+    expect(seen).toEqual([0, 7, 14, 21, 28, 35, 42, 49].map((from) => [from, 2 * Math.min(7, 50 - from)]));
+    expect(texts).toEqual(await readFiles(ds, ["a", "missing"]));
+    // A caller's failure ends the sweep with it; reads still in flight are not left unhandled.
+    await expect(readFilesInChunks(ds, ["a"], () => { throw new Error("parse"); }, { chunk: 5, inFlight: 4 })).rejects.toThrow("parse");
+    let calls = 0;
+    await readFilesInChunks([], ["a"], () => calls++);
+    expect(calls).toBe(0);
   });
 
   it("refuses a name that is not one path component", () => {
