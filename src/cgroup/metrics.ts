@@ -7,11 +7,11 @@
  * inside (filesystems, boot time, guest clock) are not there.
  * @module
  */
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { promises as fsp, readFileSync, readlinkSync } from "node:fs";
 import { basename, join } from "node:path";
 
 import type { MetricFamily, MetricType, Sample } from "./prometheus.js";
-import { parseFlatKeyed, readStats, type ContainerStats } from "./stats.js";
+import { parseFlatKeyed, statsFrom, type ContainerStats, type FileText } from "./stats.js";
 
 /** One interface's counters from `/proc/PID/net/dev`, as the container sees them. */
 export interface NetDevCounters {
@@ -80,23 +80,24 @@ export function countCpuList(text: string): number {
 }
 
 /**
- * A process of the cgroup at `dir` or below: the container's init, or,
- * when a system container's own manager moved it into a child cgroup, the
- * first process found there. All of them are in the container's network
- * namespace but the rare one that made its own.
+ * A process of the cgroup at `dir` or below, given its `cgroup.procs`: the
+ * container's init, or, when a system container's own manager moved it
+ * into a child cgroup, the first process found there. All of them are in
+ * the container's network namespace but the rare one that made its own.
  */
-function anyPid(dir: string, depth = 0): number | undefined {
-  const first = read(join(dir, "cgroup.procs"))?.split("\n", 1)[0];
+export async function anyPid(dir: string, procs: string | undefined, depth = 0): Promise<number | undefined> {
+  const first = procs?.split("\n", 1)[0];
   if (first) return Number(first);
   if (depth >= 4) return undefined;
   let entries: string[];
   try {
-    entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    entries = (await fsp.readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
   } catch {
     return undefined;
   }
   for (const e of entries) {
-    const pid = anyPid(join(dir, e), depth + 1);
+    const child = join(dir, e);
+    const pid = await anyPid(child, await fsp.readFile(join(child, "cgroup.procs"), "utf8").catch(() => undefined), depth + 1);
     if (pid !== undefined) return pid;
   }
   return undefined;
@@ -112,32 +113,30 @@ export function ownNetns(): string | undefined {
 }
 
 /**
- * Reads the cgroup at `dir` (as {@link readStats} does) and what metrics
- * add: memory.stat, memory.max, the effective CPUs, and the interfaces of
- * the container's network namespace unless that is `hostNetns`. A process
- * that exits meanwhile costs only the network figures.
+ * The files metrics reads of a container's cgroup beyond the stats ones
+ * (`statsFilesFor`), for a child of a cgroup whose `cgroup.subtree_control`
+ * is `subtreeControl`: memory.stat and memory.max with the memory
+ * controller, the effective CPUs with cpuset, and cgroup.procs (a process
+ * whose network namespace has the container's interfaces).
  */
-export function readContainerMetrics(dir: string, hostNetns: string | undefined): ContainerMetrics {
-  const out: ContainerMetrics = { stats: readStats(dir) };
-  const memStat = read(join(dir, "memory.stat"));
+export function metricsFilesFor(subtreeControl: string): string[] {
+  const on = new Set(subtreeControl.trim().split(/\s+/));
+  return [...(on.has("memory") ? ["memory.stat", "memory.max"] : []), ...(on.has("cpuset") ? ["cpuset.cpus.effective"] : []), "cgroup.procs"];
+}
+
+/**
+ * A container's figures from its cgroup's files as `text` gives them: the
+ * stats, memory.stat, memory.max and the effective CPUs. The interfaces'
+ * counters come from its network namespace, apart.
+ */
+export function metricsFrom(text: FileText): ContainerMetrics {
+  const out: ContainerMetrics = { stats: statsFrom(text) };
+  const memStat = text("memory.stat");
   if (memStat !== undefined) out.memoryStat = parseFlatKeyed(memStat);
-  const max = read(join(dir, "memory.max"))?.trim();
+  const max = text("memory.max")?.trim();
   if (max) out.memoryMax = max === "max" ? "max" : Number(max);
-  const cpus = read(join(dir, "cpuset.cpus.effective"));
+  const cpus = text("cpuset.cpus.effective");
   if (cpus?.trim()) out.cpus = countCpuList(cpus);
-  const pid = anyPid(dir);
-  if (pid !== undefined) {
-    let ns: string | undefined;
-    try {
-      ns = readlinkSync(`/proc/${pid}/ns/net`);
-    } catch {
-      ns = undefined;
-    }
-    if (ns !== undefined && ns !== hostNetns) {
-      const dev = read(`/proc/${pid}/net/dev`);
-      if (dev !== undefined) out.network = parseNetDev(dev);
-    }
-  }
   return out;
 }
 

@@ -42,7 +42,7 @@ export interface ContainerStats {
 }
 
 /** A cgroup file's text, or undefined when it is not there (its controller is not enabled). */
-type FileText = (file: string) => string | undefined;
+export type FileText = (file: string) => string | undefined;
 
 function reader(dir: string): FileText {
   return (file) => {

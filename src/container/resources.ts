@@ -3,7 +3,7 @@
  * the event stream, all through its cgroup v2 directory.
  * @module
  */
-import { existsSync, promises as fsp, readdirSync, readFileSync, watch as watchPath, writeFileSync, type FSWatcher } from "node:fs";
+import { existsSync, promises as fsp, readFileSync, watch as watchPath, writeFileSync, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 
 import { applyLimits, checkLimits, enableControllers } from "../cgroup/apply.js";
@@ -11,7 +11,7 @@ import { CgroupTree, detectCgroupHost } from "../cgroup/cgroup2.js";
 import { applyDeviceRules, DEFAULT_DEVICE_RULES, formatDeviceRule, parseDeviceRule, type DeviceRule } from "../cgroup/devices.js";
 import { watchCgroup, waitForEvent, type CgroupEvent } from "../cgroup/events.js";
 import type { Limits, ResolvedLimits } from "../cgroup/limits.js";
-import { blockDeviceName, hostMemTotal, metricFamilies, ownNetns, readContainerMetrics, type ContainerMetrics } from "../cgroup/metrics.js";
+import { anyPid, blockDeviceName, hostMemTotal, metricFamilies, metricsFilesFor, metricsFrom, ownNetns, parseNetDev, type ContainerMetrics } from "../cgroup/metrics.js";
 import { formatExposition } from "../cgroup/prometheus.js";
 import { readStats, statsFilesFor, statsFrom, type ContainerStats } from "../cgroup/stats.js";
 import { NAME_PATTERN } from "../config/constants.js";
@@ -170,37 +170,6 @@ export async function statsOfAll(runtime: ResolvedRuntime, names?: readonly stri
   return out;
 }
 
-/**
- * The cgroup directory of every running container of a runtime (or of
- * those in `names`): one readdir of the runtime's cgroup subtree, then each
- * container cgroup's `cgroup.events` (for metrics, which read more per
- * container than {@link statsOfAll}).
- */
-function runningCgroups(runtime: ResolvedRuntime, names?: readonly string[]): [name: string, dir: string][] {
-  const tree = new CgroupTree(detectCgroupHost().mount, runtime.cgroupParent);
-  let candidates: readonly string[];
-  if (names) candidates = names;
-  else {
-    try {
-      candidates = readdirSync(tree.root).filter((n) => NAME_PATTERN.test(n));
-    } catch {
-      return [];
-    }
-  }
-  const out: [string, string][] = [];
-  for (const name of candidates) {
-    const dir = join(tree.root, name);
-    let events: string;
-    try {
-      events = readFileSync(join(dir, "cgroup.events"), "utf8");
-    } catch {
-      continue; // not running: no cgroup
-    }
-    if (events.includes("populated 1")) out.push([name, dir]);
-  }
-  return out;
-}
-
 /** Options of `Container.metrics()` (and `warren metrics`). */
 export interface MetricsOptions {
   /** Only these containers (those not running are left out). */
@@ -219,14 +188,12 @@ export interface MetricsOptions {
  * of those named): the stats sweep of {@link statsOfAll} plus memory.stat,
  * the effective CPUs and each container's interface counters.
  */
-export function metricsOfAll(runtime: ResolvedRuntime, options: MetricsOptions = {}): string {
+export async function metricsOfAll(runtime: ResolvedRuntime, options: MetricsOptions = {}): Promise<string> {
   const prefix = options.prefix ?? "warren";
   if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(prefix)) {
     throw new ConfigError([{ path: "prefix", message: `${JSON.stringify(prefix)} is not a metric name prefix (letters, digits, _)` }]);
   }
-  const hostNetns = ownNetns();
-  const entries: Record<string, ContainerMetrics> = {};
-  for (const [name, dir] of runningCgroups(runtime, options.names)) entries[name] = readContainerMetrics(dir, hostNetns);
+  const entries = await metricsEntries(runtime, options.names);
   const blockNames = new Map<string, string>();
   const families = metricFamilies(entries, {
     prefix,
@@ -239,6 +206,72 @@ export function metricsOfAll(runtime: ResolvedRuntime, options: MetricsOptions =
     },
   });
   return formatExposition(families);
+}
+
+/**
+ * The figures of every running container (or of those in `names`), as a
+ * stats sweep reads them: one readdir of the runtime's cgroup subtree, then
+ * batched native reads of each cgroup's files, parsed a chunk at a time
+ * while the next is read; then each container's interface counters, from
+ * `/proc/PID/net/dev` of one of its processes, read the same way. Nothing
+ * on the event loop waits for the kernel.
+ */
+async function metricsEntries(runtime: ResolvedRuntime, names?: readonly string[]): Promise<Record<string, ContainerMetrics>> {
+  const tree = new CgroupTree(detectCgroupHost().mount, runtime.cgroupParent);
+  let candidates: readonly string[];
+  if (names) candidates = names;
+  else {
+    try {
+      candidates = (await fsp.readdir(tree.root)).filter((n) => NAME_PATTERN.test(n));
+    } catch {
+      return {};
+    }
+  }
+  let subtree: string;
+  try {
+    subtree = await fsp.readFile(join(tree.root, "cgroup.subtree_control"), "utf8");
+  } catch {
+    return {}; // no subtree: nothing runs under it
+  }
+  const files = ["cgroup.events", ...statsFilesFor(subtree, existsSync(join(tree.root, "cpu.pressure"))), ...metricsFilesFor(subtree)];
+  const index = new Map(files.map((f, k) => [f, k]));
+  const entries: Record<string, ContainerMetrics> = {};
+  const running: { name: string; procs: string | undefined }[] = [];
+  const dir = `${tree.root}/`;
+  await readFilesInChunks(
+    candidates.map((n) => dir + n),
+    files,
+    (texts, from) => {
+      for (let i = 0, base = 0; base < texts.length; i++, base += files.length) {
+        const events = texts[base];
+        if (typeof events !== "string" || !events.includes("populated 1")) continue; // not running
+        const text = (file: string) => {
+          const k = index.get(file);
+          const t = k === undefined ? undefined : texts[base + k];
+          return typeof t === "string" ? t : undefined;
+        };
+        const name = candidates[from + i]!;
+        entries[name] = metricsFrom(text);
+        running.push({ name, procs: text("cgroup.procs") });
+      }
+    },
+  );
+  // A process in each container's network namespace; a container that shares the host's has no interfaces of its own.
+  const hostNetns = ownNetns();
+  const pids = await Promise.all(running.map((r) => anyPid(dir + r.name, r.procs)));
+  const netns = await Promise.all(pids.map((pid) => (pid === undefined ? undefined : fsp.readlink(`/proc/${pid}/ns/net`).catch(() => undefined))));
+  const own = running.flatMap((r, k) => (netns[k] !== undefined && netns[k] !== hostNetns ? [{ name: r.name, pid: pids[k]! }] : []));
+  await readFilesInChunks(
+    own.map((o) => `/proc/${o.pid}/net`),
+    ["dev"],
+    (texts, from) => {
+      texts.forEach((dev, k) => {
+        // A process that exited meanwhile costs only the network figures.
+        if (typeof dev === "string") entries[own[from + k]!.name]!.network = parseNetDev(dev);
+      });
+    },
+  );
+  return entries;
 }
 
 /** How long a freeze or thaw waits for the kernel to report it done, unless told. */

@@ -92,6 +92,18 @@ describe("metrics", () => {
     expect(f.every((x) => x.name.startsWith("incus_") && x.metrics.every((m) => m.labels?.name === plain.name && m.labels.project === 'p"1'))).toBe(true);
     expect(f.map((x) => x.name)).toContain("incus_cpu_seconds_total");
 
+    // A container whose processes all moved into a child cgroup (as systemd
+    // moves them) is found through that child; one in the host's network
+    // namespace has no interfaces of its own in the figures.
+    const move = "mkdir /sys/fs/cgroup/moved && for p in $(cat /sys/fs/cgroup/cgroup.procs); do echo $p > /sys/fs/cgroup/moved/cgroup.procs 2>/dev/null; done; cat /sys/fs/cgroup/moved/cgroup.procs";
+    expect((await plain.execOutput(["/bin/sh", "-c", move])).stdout.split("\n")).toContain("1");
+    const hostNet = await busybox("mx-hostnet", { namespaces: { net: false } });
+    await hostNet.start();
+    const g = parseExposition(await Container.metrics(runtime()));
+    expect(sampleValue(g, "warren_network_receive_bytes_total", { name: plain.name, project: "default", type: "container", device: "lo" })).toBeGreaterThanOrEqual(0);
+    expect(sampleValue(g, "warren_cpu_seconds_total", { name: hostNet.name, project: "default", type: "container", mode: "user" })).toBeGreaterThanOrEqual(0);
+    expect(g.find((x) => x.name === "warren_network_receive_bytes_total")!.metrics.some((m) => m.labels?.name === hostNet.name)).toBe(false);
+
     const bad = await cli("metrics", ["--prefix", "in-cus"]);
     expect(bad.code).toBe(125);
     expect(bad.stderr).toMatch(/prefix/);
