@@ -3,7 +3,7 @@
  * the event stream, all through its cgroup v2 directory.
  * @module
  */
-import { existsSync, promises as fsp, readFileSync, watch as watchPath, writeFileSync, type FSWatcher } from "node:fs";
+import { existsSync, promises as fsp, watch as watchPath, writeFileSync, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 
 import { applyLimits, checkLimits, enableControllers } from "../cgroup/apply.js";
@@ -13,7 +13,7 @@ import { watchCgroup, waitForEvent, type CgroupEvent } from "../cgroup/events.js
 import type { Limits, ResolvedLimits } from "../cgroup/limits.js";
 import { anyPid, blockDeviceName, hostMemTotal, metricFamilies, metricsFilesFor, metricsFrom, ownNetns, parseNetDev, type ContainerMetrics } from "../cgroup/metrics.js";
 import { formatExposition } from "../cgroup/prometheus.js";
-import { readStats, statsFilesFor, statsFrom, type ContainerStats } from "../cgroup/stats.js";
+import { readStats, statsFilesFor, statsFrom, type ContainerStats, type FileText } from "../cgroup/stats.js";
 import { NAME_PATTERN } from "../config/constants.js";
 import { issuesOf } from "../config/issues.js";
 import type { ResolvedRuntime } from "../config/runtime.js";
@@ -120,14 +120,23 @@ export async function containerStats(c: ContainerHandle): Promise<ContainerStats
 }
 
 /**
- * The stats of every running container of a runtime (or of those in
+ * One sweep of the running containers of a runtime (or of those in
  * `names`), from the cgroup tree alone: one readdir of the runtime's cgroup
- * subtree, then one batched read (native, off the event loop) of each
- * container cgroup's `cgroup.events` and the stats files its controllers
- * have. No state is read and no handle made, so a sweep over thousands
- * costs what the kernel's files cost (figures in docs/scale.md).
+ * subtree, then batched native reads (off the event loop) of each container
+ * cgroup's `cgroup.events` and the files `filesFor` names for a child of
+ * that subtree (its `cgroup.subtree_control`, and whether the kernel keeps
+ * PSI). `each` gets every running container's name and files, in order, a
+ * chunk at a time while the pool reads the next: the parse's share of a
+ * sweep runs beside the kernel's (docs/scale.md). No state is read and no
+ * handle made, so a sweep over thousands costs what the kernel's files
+ * cost.
  */
-export async function statsOfAll(runtime: ResolvedRuntime, names?: readonly string[], opts: { pressure: boolean } = { pressure: true }): Promise<Record<string, ContainerStats>> {
+async function sweepRunning(
+  runtime: ResolvedRuntime,
+  names: readonly string[] | undefined,
+  filesFor: (subtreeControl: string, psi: boolean) => string[],
+  each: (name: string, text: FileText) => void,
+): Promise<void> {
   const tree = new CgroupTree(detectCgroupHost().mount, runtime.cgroupParent);
   let candidates: readonly string[];
   if (names) candidates = names;
@@ -135,22 +144,19 @@ export async function statsOfAll(runtime: ResolvedRuntime, names?: readonly stri
     try {
       candidates = (await fsp.readdir(tree.root)).filter((n) => NAME_PATTERN.test(n));
     } catch {
-      return {};
+      return;
     }
   }
-  if (candidates.length === 0) return {};
-  let subtree = "";
+  if (candidates.length === 0) return;
+  let subtree: string;
   try {
-    subtree = readFileSync(join(tree.root, "cgroup.subtree_control"), "utf8");
+    subtree = await fsp.readFile(join(tree.root, "cgroup.subtree_control"), "utf8");
   } catch {
-    return {}; // no subtree: nothing runs under it
+    return; // no subtree: nothing runs under it
   }
-  const files = ["cgroup.events", ...statsFilesFor(subtree, opts.pressure && existsSync(join(tree.root, "cpu.pressure")))];
+  const files = ["cgroup.events", ...filesFor(subtree, existsSync(join(tree.root, "cpu.pressure")))];
   const index = new Map(files.map((f, k) => [f, k]));
   const dir = `${tree.root}/`;
-  const out: Record<string, ContainerStats> = {};
-  // Each chunk is parsed while the pool reads the next: the parse's share
-  // of a sweep runs beside the kernel's (docs/scale.md).
   await readFilesInChunks(
     candidates.map((n) => dir + n),
     files,
@@ -159,7 +165,7 @@ export async function statsOfAll(runtime: ResolvedRuntime, names?: readonly stri
         const events = texts[base];
         // Not running (no cgroup), or its last process just left.
         if (typeof events !== "string" || !events.includes("populated 1")) continue;
-        out[candidates[from + i]!] = statsFrom((file) => {
+        each(candidates[from + i]!, (file) => {
           const k = index.get(file);
           const t = k === undefined ? undefined : texts[base + k];
           return typeof t === "string" ? t : undefined;
@@ -167,6 +173,14 @@ export async function statsOfAll(runtime: ResolvedRuntime, names?: readonly stri
       }
     },
   );
+}
+
+/** The stats of every running container of a runtime (or of those in `names`): one {@link sweepRunning}. */
+export async function statsOfAll(runtime: ResolvedRuntime, names?: readonly string[], opts: { pressure: boolean } = { pressure: true }): Promise<Record<string, ContainerStats>> {
+  const out: Record<string, ContainerStats> = {};
+  await sweepRunning(runtime, names, (subtree, psi) => statsFilesFor(subtree, opts.pressure && psi), (name, text) => {
+    out[name] = statsFrom(text);
+  });
   return out;
 }
 
@@ -209,56 +223,23 @@ export async function metricsOfAll(runtime: ResolvedRuntime, options: MetricsOpt
 }
 
 /**
- * The figures of every running container (or of those in `names`), as a
- * stats sweep reads them: one readdir of the runtime's cgroup subtree, then
- * batched native reads of each cgroup's files, parsed a chunk at a time
- * while the next is read; then each container's interface counters, from
- * `/proc/PID/net/dev` of one of its processes, read the same way. Nothing
- * on the event loop waits for the kernel.
+ * The figures of every running container (or of those in `names`): the
+ * stats sweep ({@link sweepRunning}) with what metrics add, then each
+ * container's interface counters from `/proc/PID/net/dev` of one of its
+ * processes, read the same way. Nothing on the event loop waits for the
+ * kernel.
  */
 async function metricsEntries(runtime: ResolvedRuntime, names?: readonly string[]): Promise<Record<string, ContainerMetrics>> {
   const tree = new CgroupTree(detectCgroupHost().mount, runtime.cgroupParent);
-  let candidates: readonly string[];
-  if (names) candidates = names;
-  else {
-    try {
-      candidates = (await fsp.readdir(tree.root)).filter((n) => NAME_PATTERN.test(n));
-    } catch {
-      return {};
-    }
-  }
-  let subtree: string;
-  try {
-    subtree = await fsp.readFile(join(tree.root, "cgroup.subtree_control"), "utf8");
-  } catch {
-    return {}; // no subtree: nothing runs under it
-  }
-  const files = ["cgroup.events", ...statsFilesFor(subtree, existsSync(join(tree.root, "cpu.pressure"))), ...metricsFilesFor(subtree)];
-  const index = new Map(files.map((f, k) => [f, k]));
   const entries: Record<string, ContainerMetrics> = {};
   const running: { name: string; procs: string | undefined }[] = [];
-  const dir = `${tree.root}/`;
-  await readFilesInChunks(
-    candidates.map((n) => dir + n),
-    files,
-    (texts, from) => {
-      for (let i = 0, base = 0; base < texts.length; i++, base += files.length) {
-        const events = texts[base];
-        if (typeof events !== "string" || !events.includes("populated 1")) continue; // not running
-        const text = (file: string) => {
-          const k = index.get(file);
-          const t = k === undefined ? undefined : texts[base + k];
-          return typeof t === "string" ? t : undefined;
-        };
-        const name = candidates[from + i]!;
-        entries[name] = metricsFrom(text);
-        running.push({ name, procs: text("cgroup.procs") });
-      }
-    },
-  );
+  await sweepRunning(runtime, names, (subtree, psi) => [...statsFilesFor(subtree, psi), ...metricsFilesFor(subtree)], (name, text) => {
+    entries[name] = metricsFrom(text);
+    running.push({ name, procs: text("cgroup.procs") });
+  });
   // A process in each container's network namespace; a container that shares the host's has no interfaces of its own.
   const hostNetns = ownNetns();
-  const pids = await Promise.all(running.map((r) => anyPid(dir + r.name, r.procs)));
+  const pids = await Promise.all(running.map((r) => anyPid(join(tree.root, r.name), r.procs)));
   const netns = await Promise.all(pids.map((pid) => (pid === undefined ? undefined : fsp.readlink(`/proc/${pid}/ns/net`).catch(() => undefined))));
   const own = running.flatMap((r, k) => (netns[k] !== undefined && netns[k] !== hostNetns ? [{ name: r.name, pid: pids[k]! }] : []));
   await readFilesInChunks(
