@@ -745,6 +745,7 @@ type ConfigPatch = Partial<Pick<ContainerConfig, "hostname" | "domainname" | "en
 
 declare const execOptionsSchema: z.ZodObject<{
     env: z.ZodOptional<z.ZodRecord<z.ZodString, z.ZodString>>;
+    extendEnv: z.ZodOptional<z.ZodBoolean>;
     cwd: z.ZodOptional<z.ZodString>;
     user: z.ZodOptional<z.ZodUnion<readonly [z.ZodString, z.ZodNumber, z.ZodObject<{
         uid: z.ZodNumber;

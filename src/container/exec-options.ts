@@ -16,6 +16,14 @@ const stdioMode = z.union([z.enum(["ignore", "inherit", "pipe"]), z.number().int
 const execOptionsSchema = z.strictObject({
   /** Added to (and overriding) the container's environment. */
   env: z.record(z.string().regex(/^[^=\0]+$/, "must be a valid variable name"), z.string()).optional(),
+  /**
+   * `false`: the process's environment is `env` alone, not added to the
+   * container's (nor warren's defaults, a user's login variables or a
+   * device's), with only HOME (the user's home directory, `/` without one)
+   * filled in when `env` names none, as runc does for an OCI process.
+   * Default `true`.
+   */
+  extendEnv: z.boolean().optional(),
   cwd: containerPath.optional(),
   /**
    * A user name (`"www-data"`, looked up in the container's /etc/passwd,

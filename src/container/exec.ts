@@ -82,6 +82,8 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
   // As a login would: the user's own HOME, USER, LOGNAME, SHELL (the caller's env still wins).
   const loginEnv = account ? { HOME: account.home, USER: account.name, LOGNAME: account.name, ...(account.shell ? { SHELL: account.shell } : {}) } : {};
   const cwd = o.cwd ?? c.record.config.cwd ?? c.record.imageDefaults?.cwd ?? (await homeOf(c, account, user));
+  // Only HOME is filled in for an environment given whole (extendEnv: false).
+  const home = o.extendEnv === false && o.env?.HOME === undefined ? await homeOf(c, account, user) : undefined;
   // What the process's stdio belongs to inside: pipes to the container's
   // root (as Incus does), its terminal to the user, who may fchmod it.
   const map = c.idmap;
@@ -138,7 +140,10 @@ export async function execInContainer(c: ContainerHandle, argvIn: readonly strin
       config,
       initPidfd: initFd,
       argv,
-      env: environment(withDeviceEnv(config.env, c.state.devices), { ...loginEnv, ...o.env }),
+      env:
+        o.extendEnv === false
+          ? Object.entries({ ...(home !== undefined ? { HOME: home } : {}), ...o.env }).map(([k, v]) => `${k}=${v}`)
+          : environment(withDeviceEnv(config.env, c.state.devices), { ...loginEnv, ...o.env }),
       cwd,
       user,
       stdio: childFds,

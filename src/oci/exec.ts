@@ -30,6 +30,8 @@ export interface ExecFlags {
 interface ProcessSpec {
   args: string[];
   env: string[];
+  /** From a process.json: its env is the whole environment (runc's way), not added to the container's. */
+  whole: boolean;
   cwd?: string;
   user?: { uid: number; gid: number; additionalGids?: number[] };
   terminal: boolean;
@@ -47,6 +49,7 @@ function processSpec(f: ExecFlags): ProcessSpec {
     return {
       args: p.args as string[],
       env: Array.isArray(p.env) ? (p.env as string[]) : [],
+      whole: true,
       ...(typeof p.cwd === "string" ? { cwd: p.cwd } : {}),
       ...(p.user && typeof p.user === "object" ? { user: p.user as ProcessSpec["user"] } : {}),
       terminal: p.terminal === true,
@@ -59,7 +62,7 @@ function processSpec(f: ExecFlags): ProcessSpec {
     if (!m) throw new OciError(`invalid --user ${JSON.stringify(f.user)} (UID[:GID])`);
     user = { uid: Number(m[1]), gid: Number(m[2] ?? 0) };
   }
-  return { args: f.args, env: f.env, ...(f.cwd ? { cwd: f.cwd } : {}), ...(user ? { user } : {}), terminal: f.tty };
+  return { args: f.args, env: f.env, whole: false, ...(f.cwd ? { cwd: f.cwd } : {}), ...(user ? { user } : {}), terminal: f.tty };
 }
 
 /** Runs the exec; resolves with the exit status this command should end with. */
@@ -83,6 +86,7 @@ export async function exec(g: Globals, id: string, f: ExecFlags): Promise<number
     const user = p.user ? { uid: p.user.uid, gid: p.user.gid, groups: p.user.additionalGids ?? [] } : undefined;
     const proc = await (container as Container).exec(p.args, {
       env,
+      ...(p.whole ? { extendEnv: false } : {}),
       ...(p.cwd ? { cwd: p.cwd } : {}),
       ...(user ? { user } : {}),
       ...(consoleSocket !== undefined ? { terminal: consoleSocket } : p.terminal ? { tty: true } : { stdin: "inherit", stdout: "inherit", stderr: "inherit" }),

@@ -45,6 +45,12 @@ describe("exec", () => {
       user: { uid: 1000, gid: 1001 },
     });
     expect(r).toEqual({ code: 0, signal: null, stdout: "a b /tmp 1000:1001\n", stderr: "oops\n" });
+    // extendEnv: false: env alone, HOME filled in (and kept when given).
+    const vars = async (env: Record<string, string>) => (await c.execOutput(["/bin/env"], { env, extendEnv: false })).stdout.split("\n").filter(Boolean).sort();
+    const whole = await vars({ ONLY: "1", PATH: "/bin" });
+    expect(whole.map((v) => v.split("=")[0])).toEqual(["HOME", "ONLY", "PATH"]);
+    expect(whole[0]).toMatch(/^HOME=\//);
+    expect(await vars({ HOME: "/x", PATH: "/bin" })).toEqual(["HOME=/x", "PATH=/bin"]);
     expect((await c.execOutput(["cat"], { input: "round trip" })).stdout).toBe("round trip");
     // Input the command never reads (more than a pipe holds): EPIPE is not an error of the call.
     expect(await c.execOutput(["true"], { input: Buffer.alloc(4 << 20) })).toMatchObject({ code: 0 });

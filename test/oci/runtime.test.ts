@@ -170,10 +170,13 @@ describe("warren-oci: the runc contract", { timeout: 60_000 }, () => {
     expect(e1.stdout).toBe("out-oci-test\n");
     expect(e1.code).toBe(7);
     const proc = join(work, "process.json");
-    writeFileSync(proc, JSON.stringify({ args: ["/bin/sh", "-c", "echo $FOO $(pwd) $(id -u)"], env: ["FOO=bar", "PATH=/bin"], cwd: "/tmp", user: { uid: 1000, gid: 1000 }, terminal: false }));
+    // A process.json's env is the whole environment (runc's way): nothing of the container's, HOME filled in.
+    writeFileSync(proc, JSON.stringify({ args: ["/bin/sh", "-c", "echo $FOO $(pwd) $(id -u) [$container] $HOME"], env: ["FOO=bar", "PATH=/bin"], cwd: "/tmp", user: { uid: 1000, gid: 1000 }, terminal: false }));
     const e2 = await oci(["exec", "--process", proc, id]);
     expect(e2.code, e2.stderr).toBe(0);
-    expect(e2.stdout).toBe("bar /tmp 1000\n");
+    expect(e2.stdout).toBe("bar /tmp 1000 [] /\n");
+    // By arguments, --env adds to the container's environment.
+    expect((await oci(["exec", "--env", "FOO=baz", id, "/bin/sh", "-c", "echo $FOO [$container]"])).stdout).toBe("baz [warren]\n");
     const pidFile = join(work, "exec.pid");
     const e3 = await oci(["exec", "--detach", "--pid-file", pidFile, id, "/bin/sleep", "30"]);
     expect(e3.code, e3.stderr).toBe(0);
