@@ -25,17 +25,23 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Sends `text` from `from` to a `nc -l` on 127.0.0.1:port in `to`, and returns what `to` received. */
 async function loopback(to: Container, from: Container, port: number, text: string): Promise<string> {
-  // The listener in the background, its output in a file of the listener's /dev/shm.
-  await to.execOutput(["sh", "-c", `busybox nc -l -p ${port} > /dev/shm/got-${port} 2>&1 </dev/null &`]);
-  let sent = false;
-  for (let i = 0; i < 50 && !sent; i++) {
-    sent = (await from.execOutput(["sh", "-c", `echo ${text} | busybox nc -w 1 127.0.0.1 ${port}`])).code === 0;
-    if (!sent) await sleep(50);
-  }
-  for (let i = 0; i < 50; i++) {
-    const got = (await to.execOutput(["cat", `/dev/shm/got-${port}`])).stdout;
-    if (got) return got;
-    await sleep(50);
+  // A loaded machine can still lose a round (a send that connected and
+  // failed ends the listener): a fresh listener on the next port then.
+  for (let round = 0; round < 3; round++, port += 100) {
+    // The listener in the background, its output in a file of the
+    // listener's /dev/shm. Its stdin stays open: at the end of a closed
+    // one busybox nc may quit before the text has arrived.
+    await to.execOutput(["sh", "-c", `(sleep 10 | busybox nc -l -p ${port}) </dev/null > /dev/shm/got-${port} 2>&1 &`]);
+    let sent = false;
+    for (let i = 0; i < 50 && !sent; i++) {
+      sent = (await from.execOutput(["sh", "-c", `echo ${text} | busybox nc -w 1 127.0.0.1 ${port}`])).code === 0;
+      if (!sent) await sleep(50);
+    }
+    for (let i = 0; i < 50; i++) {
+      const got = (await to.execOutput(["cat", `/dev/shm/got-${port}`])).stdout;
+      if (got) return got;
+      await sleep(50);
+    }
   }
   return "";
 }
